@@ -1,0 +1,214 @@
+"""People and sign-in. Plain functions: no request objects; they flush, the caller commits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from network_service.accounts.models import ApiToken, Person, SignInToken
+from network_service.audit.operations import record
+from network_service.db import session, utcnow
+from network_service.errors import Forbidden, InvalidInput, LinkInvalid
+from network_service.mail.operations import queue_mail
+from network_service.tokens import hash_token, new_token
+
+_EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;.]{2,}$")
+PROFILE_FIELDS = ("display_name", "locale", "timezone", "languages", "expertise", "region", "bio")
+
+
+def normalise_email(value: str | None, field: str = "email") -> str:
+    email = (value or "").strip()
+    if len(email) > 254 or not _EMAIL.match(email):
+        raise InvalidInput(_("Enter a valid e-mail address, like name@example.org."), field=field)
+    local, _sep, domain = email.rpartition("@")
+    return f"{local}@{domain.lower()}".lower()
+
+
+def find_person_by_email(email: str) -> Person | None:
+    return session.scalar(sa.select(Person).where(Person.email == normalise_email(email)))
+
+
+def get_or_create_person(
+    email: str, display_name: str = "", locale: str | None = None
+) -> tuple[Person, bool]:
+    email = normalise_email(email)
+    person = session.scalar(sa.select(Person).where(Person.email == email))
+    if person is not None:
+        return person, False
+    person = Person(
+        email=email, display_name=display_name.strip()[:120], locale=locale, languages=[], expertise=[]
+    )
+    session.add(person)
+    session.flush()
+    return person, True
+
+
+def add_site_admin(email: str, actor: Person | None = None) -> Person:
+    person, _created = get_or_create_person(email)
+    person.is_site_admin = True
+    record("site_admin.add", actor=actor, target=person)
+    return person
+
+
+def safe_next_url(url: str | None) -> str | None:
+    """Only same-site paths survive, so a sign-in link can never redirect elsewhere."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc or not url.startswith("/") or url.startswith("//") or "\\" in url:
+        return None
+    return url[:500]
+
+
+def request_sign_in(email: str, next_url: str | None = None) -> SignInToken | None:
+    """Mail a sign-in link when the address belongs to someone; say nothing either way (no account probing)."""
+    person = find_person_by_email(email)
+    if person is None:
+        return None
+    token, token_hash = new_token()
+    minutes = current_app.config["SIGN_IN_LINK_MINUTES"]
+    sign_in = SignInToken(
+        person=person,
+        token_hash=token_hash,
+        expires_at=utcnow() + dt.timedelta(minutes=minutes),
+        next_url=safe_next_url(next_url),
+    )
+    session.add(sign_in)
+    base = current_app.config["BASE_URL"].rstrip("/")
+    queue_mail(
+        "sign_in",
+        person.email,
+        "sign_in",
+        locale=person.locale,
+        person=person,
+        link=f"{base}/sign-in/{token}",
+        minutes=minutes,
+    )
+    session.flush()
+    return sign_in
+
+
+def _valid_sign_in_token(token: str) -> SignInToken:
+    sign_in = session.scalar(sa.select(SignInToken).where(SignInToken.token_hash == hash_token(token)))
+    if sign_in is None:
+        raise LinkInvalid(_("This sign-in link is not known. Ask for a new one below."))
+    if sign_in.used_at is not None:
+        raise LinkInvalid(_("This sign-in link has already been used. Ask for a new one below."))
+    if sign_in.expires_at <= utcnow():
+        raise LinkInvalid(_("This sign-in link has expired. Ask for a new one below."))
+    return sign_in
+
+
+def check_sign_in_token(token: str) -> SignInToken:
+    """Look at a sign-in link without using it (the confirmation page shows before the POST consumes it)."""
+    return _valid_sign_in_token(token)
+
+
+def consume_sign_in_token(token: str) -> SignInToken:
+    sign_in = _valid_sign_in_token(token)
+    # Conditional update: of two concurrent uses of the same link, only one wins.
+    result = session.execute(
+        sa.update(SignInToken)
+        .where(SignInToken.id == sign_in.id, SignInToken.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise LinkInvalid(_("This sign-in link has already been used. Ask for a new one below."))
+    session.refresh(sign_in)
+    sign_in.person.last_sign_in_at = utcnow()
+    return sign_in
+
+
+def update_profile(person: Person, actor: Person, **fields) -> Person:
+    if actor.id != person.id and not actor.is_site_admin:
+        raise Forbidden(_("You can only change your own profile."))
+    unknown = set(fields) - set(PROFILE_FIELDS)
+    if unknown:
+        raise InvalidInput(_("Unknown profile field."), field=sorted(unknown)[0])
+    if "display_name" in fields:
+        name = (fields["display_name"] or "").strip()
+        if not name:
+            raise InvalidInput(_("Enter the name other members will see."), field="display_name")
+        if len(name) > 120:
+            raise InvalidInput(_("A name can have at most 120 characters."), field="display_name")
+        person.display_name = name
+    if "locale" in fields:
+        locale = fields["locale"] or None
+        if locale is not None and locale not in current_app.config["LANGUAGES"]:
+            raise InvalidInput(_("This language is not available."), field="locale")
+        person.locale = locale
+    if "timezone" in fields:
+        person.timezone = _valid_timezone(fields["timezone"])
+    for key in ("languages", "expertise"):
+        if key in fields:
+            person_list = _clean_list(fields[key], key)
+            setattr(person, key, person_list)
+    if "region" in fields:
+        person.region = _clean_text(fields["region"], 120, "region")
+    if "bio" in fields:
+        person.bio = _clean_text(fields["bio"], 2000, "bio")
+    session.flush()
+    return person
+
+
+def _valid_timezone(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInput(
+            _("Choose a time zone from the list, like Europe/Berlin."), field="timezone"
+        ) from exc
+    return value
+
+
+def _clean_text(value: str | None, limit: int, field: str) -> str:
+    text = (value or "").strip()
+    if len(text) > limit:
+        raise InvalidInput(_("This text can have at most %(limit)s characters.", limit=limit), field=field)
+    return text
+
+
+def _clean_list(values, field: str) -> list[str]:
+    if isinstance(values, str):
+        values = values.split(",")
+    cleaned: list[str] = []
+    for value in values or []:
+        item = str(value).strip()
+        if not item:
+            continue
+        if len(item) > 60:
+            raise InvalidInput(_("Each entry can have at most 60 characters."), field=field)
+        if item.lower() not in (c.lower() for c in cleaned):
+            cleaned.append(item)
+    if len(cleaned) > 20:
+        raise InvalidInput(_("Give at most 20 entries."), field=field)
+    return cleaned
+
+
+def create_api_token(person: Person, name: str) -> tuple[ApiToken, str]:
+    name = _clean_text(name, 100, "name") or "API token"
+    token, token_hash = new_token()
+    api_token = ApiToken(person=person, name=name, token_hash=token_hash)
+    session.add(api_token)
+    record("api_token.create", actor=person, target=api_token)
+    session.flush()
+    return api_token, token
+
+
+def person_for_api_token(token: str) -> Person | None:
+    api_token = session.scalar(
+        sa.select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+    )
+    if api_token is None:
+        return None
+    api_token.last_used_at = utcnow()
+    return api_token.person

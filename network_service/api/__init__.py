@@ -1,0 +1,42 @@
+"""JSON API v1. The OpenAPI description at /api/v1/openapi.json is generated from these schemas."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+
+from network_service.security import csrf
+
+
+def init_api(app: Flask) -> None:
+    app.config.setdefault("API_TITLE", "mentorNET network service")
+    app.config.setdefault("API_VERSION", "v1")
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    app.config.setdefault(
+        "API_SPEC_OPTIONS",
+        {
+            "info": {
+                "description": "The network service's JSON API. Authenticate with `Authorization: Bearer <token>` "
+                "(create one with `mentornet token create EMAIL`) or with the browser session; session "
+                "requests that change data must send the CSRF token in `X-CSRFToken`. Errors are RFC 9457 "
+                "problem documents; `errors` maps each invalid field to its messages.",
+            },
+            "components": {
+                "securitySchemes": {
+                    "bearer": {"type": "http", "scheme": "bearer"},
+                    "session": {"type": "apiKey", "in": "cookie", "name": "mentornet_session"},
+                }
+            },
+            "security": [{"bearer": []}, {"session": []}],
+        },
+    )
+    api = Api(app)  # one per application: it holds that application's OpenAPI document
+    app.extensions["mentornet.api"] = api
+
+    from network_service.api import accounts, networks
+
+    for blueprint in (accounts.blp, networks.blp):
+        csrf.exempt(blueprint)  # each blueprint checks CSRF itself for session-authenticated writes
+        api.register_blueprint(blueprint, url_prefix="/api/v1")

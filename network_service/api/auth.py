@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from flask import g, request
+from flask_smorest import abort
+
+from network_service.accounts.models import Person
+from network_service.accounts.operations import person_for_api_token
+from network_service.security import csrf, current_person
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def authenticate() -> None:
+    """Before every API request: a bearer token first; a browser session works too, but then writes need
+    the CSRF token in ``X-CSRFToken`` (API blueprints are exempt from the form-based check)."""
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        person = person_for_api_token(header[7:].strip())
+        g.current_person = person
+        g.api_auth = "bearer" if person else "invalid"
+        return
+    g.api_auth = "session" if current_person() is not None else None
+    if g.api_auth == "session" and request.method not in SAFE_METHODS:
+        csrf.protect()
+
+
+def require_person() -> Person:
+    person = current_person()
+    if person is None:
+        message = (
+            "The bearer token is not valid." if g.get("api_auth") == "invalid" else "Authentication required."
+        )
+        abort(401, message=message, headers={"WWW-Authenticate": 'Bearer realm="mentornet"'})
+    return person

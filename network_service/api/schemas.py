@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from network_service.networks.models import Level, MembershipStatus, Origin, Role
+
+
+class Strict(Schema):
+    """Unknown fields are rejected (marshmallow's default), so a typo in a field name is a 422, not a no-op."""
+
+
+class PersonSchema(Strict):
+    id = fields.Int(dump_only=True)
+    email = fields.Email(dump_only=True)
+    display_name = fields.Str()
+    locale = fields.Str(allow_none=True)
+    timezone = fields.Str(allow_none=True)
+    languages = fields.List(fields.Str())
+    expertise = fields.List(fields.Str())
+    region = fields.Str()
+    bio = fields.Str()
+    is_site_admin = fields.Bool(dump_only=True)
+
+
+class ProfileUpdateSchema(Strict):
+    display_name = fields.Str(validate=validate.Length(min=1, max=120))
+    locale = fields.Str(allow_none=True)
+    timezone = fields.Str(allow_none=True, validate=validate.Length(max=64))
+    languages = fields.List(fields.Str(validate=validate.Length(max=60)), validate=validate.Length(max=20))
+    expertise = fields.List(fields.Str(validate=validate.Length(max=60)), validate=validate.Length(max=20))
+    region = fields.Str(validate=validate.Length(max=120))
+    bio = fields.Str(validate=validate.Length(max=2000))
+
+
+class OrganisationSchema(Strict):
+    id = fields.Int()
+    name = fields.Str()
+    country = fields.Str(allow_none=True)
+
+
+class NetworkSchema(Strict):
+    slug = fields.Str()
+    name = fields.Str()
+    description = fields.Str()
+    organisation = fields.Nested(OrganisationSchema)
+
+
+class MyNetworkSchema(Strict):
+    network = fields.Nested(NetworkSchema)
+    role = fields.Enum(Role)
+    level = fields.Enum(Level)
+    status = fields.Enum(MembershipStatus)
+
+
+class MemberPersonSchema(Strict):
+    id = fields.Int()
+    display_name = fields.Str()
+    languages = fields.List(fields.Str())
+    expertise = fields.List(fields.Str())
+    region = fields.Str()
+
+
+class MemberSchema(Strict):
+    person = fields.Nested(MemberPersonSchema)
+    role = fields.Enum(Role)
+    level = fields.Enum(Level)
+    status = fields.Enum(MembershipStatus)
+    origin = fields.Enum(Origin)
+    joined_at = fields.DateTime(allow_none=True)
+
+
+class InvitationCreateSchema(Strict):
+    email = fields.Email(required=True)
+    display_name = fields.Str(load_default="", validate=validate.Length(max=120))
+    role = fields.Enum(Role, load_default=Role.mentor)
+    level = fields.Enum(Level, load_default=Level.novice)
+
+
+class InvitationSchema(Strict):
+    id = fields.Int()
+    email = fields.Email(attribute="person.email")
+    network = fields.Str(attribute="network.slug")
+    expires_at = fields.DateTime()
+
+
+class AcceptInvitationSchema(Strict):
+    token = fields.Str(required=True, validate=validate.Length(min=10, max=200))
+    agreement_version = fields.Int(required=True)
+    accept_agreement = fields.Bool(required=True)
+    display_name = fields.Str(load_default="", validate=validate.Length(max=120))
+
+
+class AppointSchema(Strict):
+    role = fields.Enum(Role)
+    level = fields.Enum(Level)
+
+
+class AgreementSchema(Strict):
+    version = fields.Int()
+    title = fields.Str()
+    body = fields.Str()
+    created_at = fields.DateTime()

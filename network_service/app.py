@@ -1,0 +1,127 @@
+"""The application factory and the Flask-extension form of mentorNET."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import Flask, jsonify
+
+from network_service import i18n, security, web
+from network_service.config import check_production_safety, load_config
+from network_service.db import db
+from network_service.errors import register_error_handlers
+
+log = logging.getLogger(__name__)
+
+PLUGIN_GROUP = "mentornet.plugins"
+
+
+class MentorNet:
+    """Mount the network service into a Flask application (``MentorNet().init_app(app)``).
+
+    The host application keeps its own settings; mentorNET reads its ``MENTORNET_*`` settings from the
+    mapping given here, from ``app.config["MENTORNET"]`` and from the environment, in that order.
+    """
+
+    def __init__(self, app: Flask | None = None, config: Mapping[str, Any] | None = None):
+        self.config = config
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask, config: Mapping[str, Any] | None = None) -> None:
+        overrides = dict(app.config.get("MENTORNET", {}))
+        overrides.update(self.config or {})
+        overrides.update(config or {})
+        settings = load_config(overrides)
+        check_production_safety(settings)
+        _apply_settings(app, settings)
+
+        db.init_app(app, app.config["DATABASE_URL"])
+        web.init_app(app)
+        security.init_app(app)
+        i18n.init_app(app)
+        _register_blueprints(app)
+        # after the API: flask-smorest registers its own HTTPException handler, ours must win
+        register_error_handlers(app)
+        _load_plugins(app)
+        app.extensions["mentornet"] = self
+
+
+def create_app(config: Mapping[str, Any] | None = None, instance_path: str | None = None) -> Flask:
+    app = Flask("network_service", instance_path=instance_path, static_folder=None, template_folder=None)
+    MentorNet(config=config).init_app(app)
+    return app
+
+
+def _apply_settings(app: Flask, settings: dict[str, Any]) -> None:
+    if not settings["DATABASE_URL"]:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        settings["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'mentornet.sqlite'}"
+    app.config.update(settings)
+    app.config["MENTORNET_SETTINGS"] = settings
+    secure = urlsplit(settings["BASE_URL"]).scheme == "https"
+    app.config.update(
+        SESSION_COOKIE_NAME="mentornet_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings["SESSION_HOURS"]),
+        PREFERRED_URL_SCHEME="https" if secure else "http",
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+    )
+
+
+def _register_blueprints(app: Flask) -> None:
+    from network_service.accounts.views import bp as accounts_bp
+    from network_service.api import init_api
+    from network_service.mail.views import bp as mail_bp
+    from network_service.mail.worker import init_app as init_outbox
+    from network_service.networks.views import bp as networks_bp
+
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(networks_bp)
+    app.register_blueprint(mail_bp)
+    init_outbox(app)
+    init_api(app)
+
+    @app.get("/healthz")
+    def healthz():
+        try:
+            with db.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError:
+            log.exception("health check: database unreachable")
+            response = jsonify(status="unavailable", database="unreachable")
+            response.status_code = 503
+            response.headers["Retry-After"] = "30"
+            return response
+        return jsonify(status="ok")
+
+    security.exempt_from_csrf(healthz)
+
+
+def _load_plugins(app: Flask) -> None:
+    """Load ``mentornet.plugins`` entry points: each is a class or callable with ``init_app(app)``."""
+    wanted = app.config["PLUGINS"]
+    loaded = {}
+    for entry_point in entry_points(group=PLUGIN_GROUP):
+        if wanted is not None and entry_point.name not in wanted:
+            continue
+        plugin = entry_point.load()
+        instance = plugin() if isinstance(plugin, type) else plugin
+        instance.init_app(app)
+        loaded[entry_point.name] = instance
+    missing = set(wanted or ()) - set(loaded)
+    if missing:
+        raise RuntimeError(
+            f"MENTORNET_PLUGINS names plugins that are not installed: {', '.join(sorted(missing))}"
+        )
+    app.extensions["mentornet.plugins"] = loaded

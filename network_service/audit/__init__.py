@@ -1,0 +1,1 @@
+"""Audit log of privileged actions: who did what to whom, when."""

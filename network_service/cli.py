@@ -1,0 +1,280 @@
+"""The ``mentornet`` command: operate a deployment without the UI."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask import current_app
+from flask.cli import ScriptInfo, with_appcontext
+
+from network_service.db import session
+
+
+def _create_app():
+    from network_service.app import create_app
+    from network_service.config import ConfigurationError
+
+    try:
+        return create_app()
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+class _MentorNetGroup(click.Group):
+    """Commands load the application only when they run, so --help works before anything is configured."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        extra.setdefault(
+            "obj", ScriptInfo(create_app=_create_app, set_debug_flag=False, load_dotenv_defaults=False)
+        )
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+
+@click.group(cls=_MentorNetGroup)
+@click.version_option(package_name="mentornet")
+def main():
+    """mentorNET: networks of volunteer mentors, grown from MOOC graduates.
+
+    Settings come from MENTORNET_* environment variables (see docs/configuration.md).
+    """
+
+
+def _add_plugin_commands() -> None:
+    from importlib.metadata import entry_points
+
+    from network_service.app import PLUGIN_GROUP
+
+    for entry_point in entry_points(group=PLUGIN_GROUP):
+        command = getattr(entry_point.load(), "cli", None)
+        if command is not None:
+            main.add_command(command)
+
+
+def _fail(message: str) -> None:
+    session.rollback()
+    raise click.ClickException(message)
+
+
+def _run(operation, *args, **kwargs):
+    """Run an operation and commit, turning domain errors into a clear message and exit status 1."""
+    from network_service.errors import MentorNetError
+
+    try:
+        result = operation(*args, **kwargs)
+        session.commit()
+        return result
+    except MentorNetError as exc:
+        _fail(exc.detail)
+
+
+# -- database --------------------------------------------------------------------------------------------
+
+
+@main.group()
+def db():
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="heads", show_default=True)
+@with_appcontext
+def db_upgrade(revision):
+    """Create or upgrade the database schema."""
+    from network_service import migrations
+
+    migrations.upgrade(current_app, revision)
+    click.echo("Database is up to date.")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def db_downgrade(revision):
+    """Return the schema to REVISION (for example -1 or base)."""
+    from network_service import migrations
+
+    migrations.downgrade(current_app, revision)
+    click.echo(f"Database downgraded to {revision}.")
+
+
+# -- people and organisations -------------------------------------------------------------------------
+
+
+@main.group()
+def admin():
+    """Site administrators."""
+
+
+@admin.command("add")
+@click.argument("email")
+@with_appcontext
+def admin_add(email):
+    """Make EMAIL a site administrator (creating the person when needed)."""
+    from network_service.accounts.operations import add_site_admin
+
+    person = _run(add_site_admin, email)
+    click.echo(f"{person.email} is a site administrator. Sign in at {current_app.config['BASE_URL']}/sign-in")
+
+
+@main.group()
+def org():
+    """Organisations."""
+
+
+@org.command("create")
+@click.argument("name")
+@click.option("--country", help="Two-letter country code, e.g. DE.")
+@with_appcontext
+def org_create(name, country):
+    """Create the organisation NAME."""
+    from network_service.networks.operations import create_organisation
+
+    organisation = _run(create_organisation, name, country)
+    click.echo(f"Organisation {organisation.name!r} created (id {organisation.id}).")
+
+
+@main.group()
+def network():
+    """Networks."""
+
+
+@network.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="The network's name.")
+@click.option("--org", "org_name", required=True, help="Name of the founding organisation.")
+@click.option("--coordinator", help="E-mail of the coordinator, who becomes an active member.")
+@with_appcontext
+def network_create(slug, name, org_name, coordinator):
+    """Create a network at address SLUG."""
+    from network_service.accounts.operations import get_or_create_person
+    from network_service.networks.operations import create_network, get_organisation_by_name
+
+    def create():
+        organisation = get_organisation_by_name(org_name)
+        person = get_or_create_person(coordinator)[0] if coordinator else None
+        return create_network(slug, name, organisation, coordinator=person)
+
+    created = _run(create)
+    click.echo(f"Network {created.name!r} created: {current_app.config['BASE_URL']}/networks/{created.slug}")
+
+
+@main.group()
+def course():
+    """Courses whose graduates join a network."""
+
+
+@course.command("link")
+@click.argument("course_key")
+@click.option("--network", "slug", required=True, help="Address (slug) of the network.")
+@click.option(
+    "--rule",
+    type=click.Choice(["passed", "certificate", "min_grade"]),
+    default="passed",
+    show_default=True,
+    help="What counts as completing the course.",
+)
+@click.option("--min-grade", type=float, help="With --rule min_grade: the grade from 0 to 1.")
+@click.option("--title", default="", help="The course's title, shown to coordinators.")
+@with_appcontext
+def course_link(course_key, slug, rule, min_grade, title):
+    """Invite the graduates of COURSE_KEY into a network."""
+    from network_service.courses.models import CompletionRule
+    from network_service.courses.operations import link_course
+    from network_service.networks.operations import get_network
+
+    def link():
+        return link_course(
+            course_key,
+            get_network(slug),
+            actor=None,
+            rule=CompletionRule(rule),
+            min_grade=min_grade,
+            title=title,
+        )
+
+    created = _run(link)
+    click.echo(f"Graduates of {created.course_key} are invited into {created.network.name} (rule: {rule}).")
+
+
+@main.group()
+def token():
+    """API tokens."""
+
+
+@token.command("create")
+@click.argument("email")
+@click.option("--name", default="API token", show_default=True)
+@with_appcontext
+def token_create(email, name):
+    """Create an API token for EMAIL; it is shown once."""
+    from network_service.accounts.operations import create_api_token, find_person_by_email
+
+    person = find_person_by_email(email)
+    if person is None:
+        _fail(f"No person has the e-mail address {email}.")
+    _api_token, secret = _run(create_api_token, person, name)
+    click.echo(secret)
+
+
+@main.group()
+def outbox():
+    """Outgoing e-mail."""
+
+
+@outbox.command("send")
+@with_appcontext
+def outbox_send():
+    """Deliver the e-mails that are due now (for cron, or after an SMTP outage)."""
+    from network_service.mail.operations import deliver_due
+
+    total = 0
+    while sent := deliver_due():
+        total += sent
+    click.echo(f"{total} e-mail(s) delivered.")
+
+
+# -- serving ------------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="127.0.0.1")
+@click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int, show_default="5000")
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes.")
+@click.option("--threads", default=4, show_default=True, type=int, help="Threads per worker.")
+@with_appcontext
+def serve(host, port, workers, threads):
+    """Serve the network service with gunicorn."""
+    from network_service import migrations
+    from network_service.serving import run_gunicorn
+
+    if migrations.pending_heads(current_app):
+        _fail("The database schema is not up to date: run `mentornet db upgrade` first.")
+    click.echo(f"mentorNET serving on http://{host}:{port}/")
+    run_gunicorn(host, port, workers, threads)
+
+
+@main.command()
+@click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="127.0.0.1")
+@click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int, show_default="5000")
+@click.option("--no-serve", is_flag=True, help="Only create the demo database.")
+def demo(host, port, no_serve):
+    """Create a fresh demo database and serve it (SQLite, local mailbox, nothing else needed)."""
+    from network_service.demo import build_demo, demo_config
+    from network_service.serving import run_gunicorn
+
+    config = demo_config(host, port)
+    accounts = build_demo(config)
+    base = config["BASE_URL"]
+    click.echo(f"\nmentorNET demo: {base}/\n")
+    click.echo(f"Sign in at {base}/sign-in with one of these addresses; the link arrives in {base}/mailbox")
+    for role, email in accounts:
+        click.echo(f"  {role:<28} {email}")
+    click.echo("\nA graduate invitation is already waiting in the mailbox.")
+    if not no_serve:
+        sys.stdout.flush()
+        run_gunicorn(host, port, workers=1, threads=8, config=config)
+
+
+_add_plugin_commands()

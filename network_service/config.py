@@ -1,0 +1,96 @@
+"""Configuration: defaults, then the mapping the caller passes, then MENTORNET_* environment variables.
+
+The result is frozen into ``app.config`` once at start-up; nothing changes it afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+ENV_PREFIX = "MENTORNET_"
+
+# The secret the demo and the tests run with. Production refuses it (see ``check_production_safety``).
+DEFAULT_SECRET_KEY = "mentornet-insecure-development-key"  # noqa: S105 - refused in production
+
+DEFAULTS: dict[str, Any] = {
+    # "production" or "development"; production refuses unsafe settings.
+    "ENV": "production",
+    "DATABASE_URL": None,  # None: SQLite file in the instance folder
+    "SECRET_KEY": DEFAULT_SECRET_KEY,
+    "BASE_URL": "http://127.0.0.1:5000",
+    "SMTP_URL": None,  # smtp://user:pass@host:port, smtps://... or smtp+starttls://...; None: local mailbox
+    "MAIL_FROM": "mentorNET <no-reply@localhost>",
+    "BROKER_URL": None,  # None: background jobs run in-process
+    "WEBHOOK_SECRET": None,
+    "RATELIMIT_STORAGE_URL": "memory://",
+    "SIGN_IN_LINK_MINUTES": 30,
+    "INVITATION_DAYS": 14,
+    "SESSION_HOURS": 12,
+    "LANGUAGES": ["en"],
+    "DEFAULT_LOCALE": "en",
+    "DEFAULT_TIMEZONE": "UTC",
+    "PLUGINS": None,  # None: every installed entry point of "mentornet.plugins"; else a list of names
+    "OUTBOX_WORKER": True,  # deliver mail from a background thread of the web process
+    "OUTBOX_MAX_ATTEMPTS": 12,
+    "DEMO_MAILBOX": False,  # show the local mailbox page (only when no SMTP server is configured)
+    "TESTING": False,
+}
+
+# Keys whose environment value is parsed as JSON (lists, numbers, booleans).
+_TYPED = {
+    "SIGN_IN_LINK_MINUTES",
+    "INVITATION_DAYS",
+    "SESSION_HOURS",
+    "LANGUAGES",
+    "PLUGINS",
+    "OUTBOX_WORKER",
+    "OUTBOX_MAX_ATTEMPTS",
+    "DEMO_MAILBOX",
+    "TESTING",
+}
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration cannot be used; the message says which setting and why."""
+
+
+def _parse_env_value(key: str, raw: str) -> Any:
+    if key not in _TYPED:
+        return raw
+    if key in {"LANGUAGES", "PLUGINS"} and not raw.strip().startswith("["):
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    try:
+        return json.loads(raw.lower() if raw.lower() in {"true", "false"} else raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"{ENV_PREFIX}{key}={raw!r} is not a valid value") from exc
+
+
+def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict:
+    """Layer the defaults, the caller's mapping and the environment (the environment wins)."""
+    environ = os.environ if environ is None else environ
+    config = dict(DEFAULTS)
+    if overrides:
+        config.update(overrides)
+    for key in DEFAULTS:
+        env_key = ENV_PREFIX + key
+        if env_key in environ:
+            config[key] = _parse_env_value(key, environ[env_key])
+    return config
+
+
+def check_production_safety(config: Mapping[str, Any]) -> None:
+    if config["ENV"] != "production" or config.get("TESTING"):
+        return
+    if (
+        not config["SECRET_KEY"]
+        or config["SECRET_KEY"] == DEFAULT_SECRET_KEY
+        or len(config["SECRET_KEY"]) < 32
+    ):
+        raise ConfigurationError(
+            "MENTORNET_SECRET_KEY must be set to a random value of at least 32 characters in production "
+            '(for example: python -c "import secrets; print(secrets.token_urlsafe(48))"), '
+            "or set MENTORNET_ENV=development for a local trial."
+        )

@@ -1,0 +1,226 @@
+"""Course links and graduate provisioning: the end of every completion source's path."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+
+from network_service.accounts.models import Person
+from network_service.accounts.operations import normalise_email
+from network_service.audit.operations import record
+from network_service.courses.models import CompletionEvent, CompletionRule, CompletionStatus, CourseLink
+from network_service.db import session, utcnow
+from network_service.errors import Conflict, Forbidden, InvalidInput
+from network_service.networks import permissions
+from network_service.networks.models import Invitation, Membership, Network, Origin
+from network_service.networks.operations import invite_person
+
+log = logging.getLogger(__name__)
+
+
+def link_course(
+    course_key: str,
+    network: Network,
+    *,
+    actor: Person | None,
+    rule: CompletionRule = CompletionRule.passed,
+    min_grade: float | None = None,
+    title: str = "",
+) -> CourseLink:
+    if actor is not None and not permissions.can_link_course(actor, network):
+        raise Forbidden(_("Only the coordinator can link a course to the network."))
+    course_key = (course_key or "").strip()
+    if not course_key or len(course_key) > 255:
+        raise InvalidInput(_("Give the course key, like course-v1:Org+Course+Run."), field="course_key")
+    if rule == CompletionRule.min_grade:
+        if min_grade is None or not 0 < min_grade <= 1:
+            raise InvalidInput(
+                _("Give the minimum grade as a number above 0 and at most 1, like 0.7."), field="min_grade"
+            )
+    else:
+        min_grade = None
+    existing = session.scalar(sa.select(CourseLink).where(CourseLink.course_key == course_key))
+    if existing is not None and existing.network_id != network.id:
+        raise Conflict(_("This course is already linked to another network."), field="course_key")
+    link = existing or CourseLink(course_key=course_key, network=network)
+    link.rule, link.min_grade, link.title = rule, min_grade, title.strip()[:255]
+    session.add(link)
+    session.flush()
+    record("course.link", actor=actor, target=link, network=network, course_key=course_key, rule=rule.value)
+    return link
+
+
+@dataclasses.dataclass(frozen=True)
+class ProvisionResult:
+    event: CompletionEvent
+    duplicate: bool  # the event id was seen before; nothing was done this time
+    invitation: Invitation | None  # the invitation this call sent, if any
+
+    @property
+    def status(self) -> CompletionStatus:
+        return self.event.status
+
+
+def record_completion(
+    *,
+    event_id: str,
+    source: str,
+    course_key: str,
+    identity: Mapping[str, Any],
+    payload: Mapping[str, Any] | None = None,
+    kind: str = "passed",
+    is_passing: bool = True,
+    grade: float | None = None,
+) -> tuple[CompletionEvent, bool]:
+    """Store the event as received. Returns ``(event, is_new)``; the same event id twice is one event."""
+    event_id = (event_id or "").strip()
+    if not event_id or len(event_id) > 255:
+        raise InvalidInput(
+            _("Every completion event needs an id of at most 255 characters."), field="event_id"
+        )
+    if not (course_key or "").strip():
+        raise InvalidInput(_("The completion event names no course."), field="course_key")
+    existing = session.scalar(sa.select(CompletionEvent).where(CompletionEvent.event_id == event_id))
+    if existing is not None:
+        return existing, False
+    event = CompletionEvent(
+        event_id=event_id,
+        source=source,
+        course_key=course_key.strip(),
+        identity=dict(identity),
+        payload=dict(payload) if payload is not None else None,
+        kind=kind,
+        is_passing=is_passing,
+        grade=grade,
+    )
+    try:
+        # A concurrent delivery of the same event id may win the insert; the SAVEPOINT keeps our transaction.
+        with session.begin_nested():
+            session.add(event)
+    except IntegrityError:
+        existing = session.scalar(sa.select(CompletionEvent).where(CompletionEvent.event_id == event_id))
+        if existing is None:
+            raise
+        return existing, False
+    return event, True
+
+
+def _meets_rule(event: CompletionEvent, link: CourseLink) -> bool:
+    if not event.is_passing:
+        return False
+    if link.rule == CompletionRule.certificate:
+        return event.kind == "certificate"
+    if link.rule == CompletionRule.min_grade:
+        return event.grade is not None and event.grade >= (link.min_grade or 0)
+    return True
+
+
+def process_completion(event: CompletionEvent) -> Invitation | None:
+    """Act on a stored event once: invite the graduate unless they already have a place in the network."""
+    if event.status not in (
+        CompletionStatus.received,
+        CompletionStatus.unknown_course,
+        CompletionStatus.unknown_identity,
+        CompletionStatus.failed,
+    ):
+        return None
+    link = session.scalar(sa.select(CourseLink).where(CourseLink.course_key == event.course_key))
+    invitation = None
+    if link is None:
+        event.status, event.outcome_detail = CompletionStatus.unknown_course, "no course link for this course"
+    elif not _meets_rule(event, link):
+        event.network_id = link.network_id
+        event.status, event.outcome_detail = CompletionStatus.not_passing, f"rule {link.rule.value} not met"
+    else:
+        event.network_id = link.network_id
+        email = _identity_email(event.identity)
+        if email is None:
+            event.status = CompletionStatus.unknown_identity
+            event.outcome_detail = "no e-mail address for this learner yet"
+        else:
+            invitation = _invite_graduate(event, link.network, email)
+    event.processed_at = utcnow()
+    session.flush()
+    return invitation
+
+
+def _identity_email(identity: Mapping[str, Any]) -> str | None:
+    raw = identity.get("email")
+    if not raw:
+        return None
+    try:
+        return normalise_email(str(raw))
+    except InvalidInput:
+        return None
+
+
+def _invite_graduate(event: CompletionEvent, network: Network, email: str) -> Invitation | None:
+    person = session.scalar(sa.select(Person).where(Person.email == email))
+    if person is not None:
+        event.person_id = person.id
+        membership = session.scalar(
+            sa.select(Membership).where(
+                Membership.network_id == network.id, Membership.person_id == person.id
+            )
+        )
+        if membership is not None:
+            event.status = CompletionStatus.already_member
+            event.outcome_detail = f"membership already {membership.status.value}"
+            return None
+    name = str(event.identity.get("name") or "")[:120]
+    invitation = invite_person(network, email, actor=None, display_name=name, origin=Origin.graduate)
+    event.person_id = invitation.person_id
+    event.status, event.outcome_detail = CompletionStatus.invited, ""
+    return invitation
+
+
+def provision_graduate(
+    course_key: str,
+    identity: Mapping[str, Any],
+    event_id: str,
+    source: str,
+    *,
+    payload: Mapping[str, Any] | None = None,
+    kind: str = "passed",
+    is_passing: bool = True,
+    grade: float | None = None,
+) -> ProvisionResult:
+    """Record a completion event and invite the graduate: idempotent on the event id and on (network, person).
+
+    If acting on the event fails, the event stays stored with status ``failed`` and the error, and the
+    partial work of acting on it is rolled back, so a later replay can finish it.
+    """
+    event, is_new = record_completion(
+        event_id=event_id,
+        source=source,
+        course_key=course_key,
+        identity=identity,
+        payload=payload,
+        kind=kind,
+        is_passing=is_passing,
+        grade=grade,
+    )
+    if not is_new:
+        return ProvisionResult(event=event, duplicate=True, invitation=None)
+    try:
+        with session.begin_nested():
+            invitation = process_completion(event)
+    except (IntegrityError, Conflict) as exc:
+        # Another event for the same person and network won a race; theirs is the one invitation.
+        log.info("completion %s raced another for the same membership: %s", event.event_id, exc)
+        event.status, event.outcome_detail = CompletionStatus.already_member, "concurrent invitation"
+        event.processed_at = utcnow()
+        invitation = None
+    except Exception as exc:
+        log.exception("acting on completion event %s failed", event.event_id)
+        event.status, event.outcome_detail = CompletionStatus.failed, f"{type(exc).__name__}: {exc}"[:2000]
+        event.processed_at = utcnow()
+        invitation = None
+    session.flush()
+    return ProvisionResult(event=event, duplicate=False, invitation=invitation)

@@ -1,0 +1,149 @@
+"""Database access: typed declarative base, one session per application context, one commit per request.
+
+Operations call ``db.session`` and flush; the request (or the CLI command) commits. Tests bind the session to a
+connection inside a SAVEPOINT (see ``Database.bound_to``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import Flask, current_app, g
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from werkzeug.local import LocalProxy
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Aware UTC datetimes on every backend (SQLite keeps no zone, so we store naive UTC there)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UTCDateTime()}
+
+
+class TimestampMixin:
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+@dataclass
+class _State:
+    engine: Engine
+    sessionmaker: sessionmaker
+
+
+_SESSION_KEY = "_mentornet_db_session"
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    # pysqlite's own transaction handling breaks SAVEPOINTs; let SQLAlchemy emit BEGIN itself (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    # WAL lets readers go on while one writer commits (several gunicorn threads); harmless for :memory:.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def _sqlite_begin(connection):
+    connection.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    options: dict = {"future": True}
+    if url.startswith("sqlite"):
+        # Requests are served by several threads; each checks out its own connection.
+        options["connect_args"] = {"check_same_thread": False, "timeout": 10}
+    else:
+        options.update(pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = sa.create_engine(url, **options)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+class Database:
+    """Flask extension that owns the engine and hands out the request's session."""
+
+    def init_app(self, app: Flask, url: str) -> None:
+        engine = make_engine(url)
+        app.extensions["mentornet.db"] = _State(engine, sessionmaker(bind=engine, expire_on_commit=False))
+        app.teardown_appcontext(self._remove_session)
+
+    @staticmethod
+    def _state(app: Flask | None = None) -> _State:
+        return (app or current_app).extensions["mentornet.db"]
+
+    @property
+    def engine(self) -> Engine:
+        return self._state().engine
+
+    @property
+    def session(self) -> Session:
+        session = g.get(_SESSION_KEY)
+        if session is None:
+            session = self._state().sessionmaker()
+            setattr(g, _SESSION_KEY, session)
+        return session
+
+    @staticmethod
+    def _remove_session(_exc=None) -> None:
+        session = g.pop(_SESSION_KEY, None)
+        if session is not None:
+            session.close()
+
+    @contextlib.contextmanager
+    def bound_to(self, app: Flask, connection: Connection) -> Iterator[None]:
+        """Make every session of ``app`` join ``connection``'s transaction through SAVEPOINTs (tests)."""
+        state = self._state(app)
+        original = state.sessionmaker
+        state.sessionmaker = sessionmaker(
+            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+        try:
+            yield
+        finally:
+            state.sessionmaker = original
+
+    def dispose(self, app: Flask) -> None:
+        self._state(app).engine.dispose()
+
+
+db = Database()
+session: Session = LocalProxy(lambda: db.session)  # type: ignore[assignment]

@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import make_msgid
+from urllib.parse import unquote, urlsplit
+
+import sqlalchemy as sa
+from flask import current_app, render_template
+from flask_babel import force_locale
+
+from network_service.db import session, utcnow
+from network_service.mail.models import MailStatus, OutboundEmail
+
+log = logging.getLogger(__name__)
+
+# A claim older than this belongs to a deliverer that died mid-send; the mail goes back to the queue.
+STALE_CLAIM = dt.timedelta(minutes=10)
+
+
+def queue_mail(
+    kind: str, to_address: str, template: str, locale: str | None = None, **context
+) -> OutboundEmail:
+    """Render ``mail/<template>.txt`` in the recipient's language and put it in the outbox.
+
+    The first line of the rendered template is the subject. Nothing is sent here: the mail leaves only after
+    the surrounding transaction commits (see ``deliver_due``).
+    """
+    with force_locale(locale or current_app.config["DEFAULT_LOCALE"]):
+        rendered = render_template(f"mail/{template}.txt", **context).strip()
+    subject, _, body = rendered.partition("\n")
+    mail = OutboundEmail(
+        kind=kind, to_address=to_address, subject=subject.strip(), body_text=body.strip() + "\n"
+    )
+    session.add(mail)
+    session.info["mail_queued"] = True
+    return mail
+
+
+class SmtpTransport:
+    """Sends through the server named by an ``smtp://``, ``smtp+starttls://`` or ``smtps://`` URL."""
+
+    def __init__(self, url: str, sender: str, timeout: float = 15):
+        parts = urlsplit(url)
+        if parts.scheme not in {"smtp", "smtps", "smtp+starttls"}:
+            raise ValueError(f"unsupported SMTP URL scheme {parts.scheme!r}")
+        self.scheme = parts.scheme
+        self.host = parts.hostname or "localhost"
+        self.port = parts.port or {"smtp": 25, "smtps": 465, "smtp+starttls": 587}[parts.scheme]
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self.sender = sender
+        self.timeout = timeout
+
+    def send(self, mail: OutboundEmail) -> None:
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = mail.to_address
+        message["Subject"] = mail.subject
+        message["Message-ID"] = make_msgid(domain="mentornet")
+        message["Auto-Submitted"] = "auto-generated"
+        message.set_content(mail.body_text or "")
+        if self.scheme == "smtps":
+            client = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
+            )
+        else:
+            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        with client:
+            if self.scheme == "smtp+starttls":
+                client.starttls(context=ssl.create_default_context())
+            if self.username:
+                client.login(self.username, self.password or "")
+            client.send_message(message)
+
+
+def _claim(mail_id: int, now: dt.datetime) -> bool:
+    """Atomically take one mail for delivery, so two workers never send the same mail."""
+    result = session.execute(
+        sa.update(OutboundEmail)
+        .where(OutboundEmail.id == mail_id)
+        .where(
+            sa.or_(
+                OutboundEmail.status == MailStatus.pending,
+                sa.and_(
+                    OutboundEmail.status == MailStatus.sending, OutboundEmail.claimed_at < now - STALE_CLAIM
+                ),
+            )
+        )
+        .values(status=MailStatus.sending, claimed_at=now)
+    )
+    session.commit()
+    return result.rowcount == 1
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """Exponential back-off: 30 s, 1 min, 2 min, ... capped at 6 hours."""
+    return dt.timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 6 * 3600))
+
+
+def deliver_due(limit: int = 50) -> int:
+    """Deliver the mails that are due; commit after each one. Returns how many left the outbox.
+
+    Without ``SMTP_URL`` the mail is delivered to the local mailbox (the demo's /mailbox page) instead.
+    """
+    config = current_app.config
+    transport = SmtpTransport(config["SMTP_URL"], config["MAIL_FROM"]) if config["SMTP_URL"] else None
+    now = utcnow()
+    due_ids = session.scalars(
+        sa.select(OutboundEmail.id)
+        .where(
+            sa.or_(
+                sa.and_(OutboundEmail.status == MailStatus.pending, OutboundEmail.next_attempt_at <= now),
+                sa.and_(
+                    OutboundEmail.status == MailStatus.sending, OutboundEmail.claimed_at < now - STALE_CLAIM
+                ),
+            )
+        )
+        .order_by(OutboundEmail.id)
+        .limit(limit)
+    ).all()
+    session.rollback()  # end the read transaction before the slow part
+    delivered = 0
+    for mail_id in due_ids:
+        if not _claim(mail_id, utcnow()):
+            continue
+        mail = session.get(OutboundEmail, mail_id)
+        try:
+            if transport is not None:
+                transport.send(mail)
+        except (OSError, smtplib.SMTPException) as exc:
+            mail.attempts += 1
+            mail.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if mail.attempts >= config["OUTBOX_MAX_ATTEMPTS"]:
+                mail.status = MailStatus.failed
+                log.error("giving up on mail %s to %s: %s", mail.id, mail.to_address, mail.last_error)
+            else:
+                mail.status = MailStatus.pending
+                mail.next_attempt_at = utcnow() + retry_delay(mail.attempts)
+                log.warning("mail %s not delivered (attempt %s): %s", mail.id, mail.attempts, mail.last_error)
+        else:
+            mail.attempts += 1
+            mail.status = MailStatus.sent
+            mail.sent_at = utcnow()
+            mail.last_error = ""
+            if transport is not None:
+                mail.delivered_to = "smtp"
+                # The body holds single-use links; once the recipient's server has it, we need not keep it.
+                mail.body_text = None
+            else:
+                mail.delivered_to = "mailbox"
+            delivered += 1
+        session.commit()
+    return delivered

@@ -1,0 +1,30 @@
+"""Imports every model so that the metadata is complete (Alembic, create_all in tests)."""
+
+from network_service.accounts.models import ApiToken, Person, SignInToken
+from network_service.audit.models import AuditLog
+from network_service.courses.models import CompletionEvent, CourseLink
+from network_service.mail.models import OutboundEmail
+from network_service.networks.models import (
+    Agreement,
+    AgreementAcceptance,
+    Invitation,
+    Membership,
+    Network,
+    Organisation,
+)
+
+__all__ = [
+    "Agreement",
+    "AgreementAcceptance",
+    "ApiToken",
+    "AuditLog",
+    "CompletionEvent",
+    "CourseLink",
+    "Invitation",
+    "Membership",
+    "Network",
+    "Organisation",
+    "OutboundEmail",
+    "Person",
+    "SignInToken",
+]

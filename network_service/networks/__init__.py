@@ -1,0 +1,1 @@
+"""Organisations, networks, memberships and roles, agreements, invitations."""

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from network_service.accounts.models import Person
+from network_service.db import Base, TimestampMixin
+from network_service.types import JSONType, StrEnumType
+
+
+class Role(enum.StrEnum):
+    coordinator = "coordinator"  # the organisation's coordinator; runs the network
+    meta_mentor = "meta_mentor"  # leads the mentors; appointed by the coordinator
+    office = "office"  # the network office: public contact point
+    mentor = "mentor"
+
+
+class Level(enum.StrEnum):
+    novice = "novice"
+    experienced = "experienced"
+
+
+class MembershipStatus(enum.StrEnum):
+    invited = "invited"
+    active = "active"
+    suspended = "suspended"
+    left = "left"
+
+
+class Origin(enum.StrEnum):
+    graduate = "graduate"  # passed the organisation's MOOC
+    invited = "invited"  # invited by a coordinator or Meta-Mentor
+    applied = "applied"  # applied and was accepted
+
+
+class Organisation(TimestampMixin, Base):
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    country: Mapped[str | None] = mapped_column(sa.String(2))
+    city: Mapped[str] = mapped_column(sa.String(120), default="")
+    website: Mapped[str] = mapped_column(sa.String(300), default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class Network(TimestampMixin, Base):
+    __tablename__ = "network"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"), index=True)
+    languages: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    region: Mapped[str] = mapped_column(sa.String(120), default="")
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+
+
+class Membership(TimestampMixin, Base):
+    __tablename__ = "membership"
+    __table_args__ = (sa.UniqueConstraint("network_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(sa.ForeignKey("network.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(StrEnumType(Role, "membership_role"), default=Role.mentor)
+    level: Mapped[Level] = mapped_column(StrEnumType(Level, "membership_level"), default=Level.novice)
+    status: Mapped[MembershipStatus] = mapped_column(
+        StrEnumType(MembershipStatus, "membership_status"), default=MembershipStatus.invited
+    )
+    origin: Mapped[Origin] = mapped_column(StrEnumType(Origin, "membership_origin"), default=Origin.invited)
+    joined_at: Mapped[dt.datetime | None]
+
+    network: Mapped[Network] = relationship(lazy="joined")
+    person: Mapped[Person] = relationship(back_populates="memberships", lazy="joined")
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == MembershipStatus.active
+
+
+class Invitation(TimestampMixin, Base):
+    """A single-use invitation link into a network. Only the SHA-256 of the token is stored."""
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(sa.ForeignKey("network.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    invited_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    expires_at: Mapped[dt.datetime]
+    accepted_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+    network: Mapped[Network] = relationship(lazy="joined")
+    person: Mapped[Person] = relationship(foreign_keys=[person_id], lazy="joined")
+    invited_by: Mapped[Person | None] = relationship(foreign_keys=[invited_by_id])
+
+
+class Agreement(TimestampMixin, Base):
+    """One version of a network's agreement and communication rules. The highest version is the current one."""
+
+    __tablename__ = "agreement"
+    __table_args__ = (sa.UniqueConstraint("network_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(sa.ForeignKey("network.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int]
+    title: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text)
+    published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"))
+
+    network: Mapped[Network] = relationship()
+
+
+class AgreementAcceptance(Base):
+    __tablename__ = "agreement_acceptance"
+    __table_args__ = (sa.UniqueConstraint("agreement_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(sa.ForeignKey("agreement.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    accepted_at: Mapped[dt.datetime]
+
+    agreement: Mapped[Agreement] = relationship()

@@ -1,0 +1,418 @@
+"""Networks and the way into them. Plain functions: they check permissions, flush, and leave the commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from network_service.accounts.models import Person
+from network_service.accounts.operations import get_or_create_person, normalise_email
+from network_service.audit.operations import record
+from network_service.db import session, utcnow
+from network_service.errors import Conflict, Forbidden, InvalidInput, LinkInvalid, NotFound
+from network_service.mail.operations import queue_mail
+from network_service.networks import permissions
+from network_service.networks.models import (
+    Agreement,
+    AgreementAcceptance,
+    Invitation,
+    Level,
+    Membership,
+    MembershipStatus,
+    Network,
+    Organisation,
+    Origin,
+    Role,
+)
+from network_service.tokens import hash_token, new_token
+
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+def create_organisation(
+    name: str, country: str | None = None, *, actor: Person | None = None, **details
+) -> Organisation:
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise InvalidInput(_("Give the organisation a name of at most 200 characters."), field="name")
+    if country:
+        country = country.strip().upper()
+        if not _COUNTRY.match(country):
+            raise InvalidInput(_("Use the two-letter country code, like DE or IT."), field="country")
+    if session.scalar(sa.select(Organisation.id).where(sa.func.lower(Organisation.name) == name.lower())):
+        raise Conflict(_("An organisation with this name already exists."), field="name")
+    organisation = Organisation(name=name, country=country or None, **details)
+    session.add(organisation)
+    session.flush()
+    record("organisation.create", actor=actor, target=organisation)
+    return organisation
+
+
+def get_organisation_by_name(name: str) -> Organisation:
+    organisation = session.scalar(
+        sa.select(Organisation).where(sa.func.lower(Organisation.name) == name.lower())
+    )
+    if organisation is None:
+        raise NotFound(_("No organisation is called %(name)s.", name=name), field="org")
+    return organisation
+
+
+DEFAULT_AGREEMENT_TITLE = "Network agreement and communication rules"
+
+
+def create_network(
+    slug: str,
+    name: str,
+    organisation: Organisation,
+    *,
+    actor: Person | None = None,
+    coordinator: Person | None = None,
+    agreement_body: str | None = None,
+    description: str = "",
+) -> Network:
+    """A network with its founding organisation and a first agreement; ``coordinator`` becomes active at once."""
+    slug = (slug or "").strip().lower()
+    if not _SLUG.match(slug):
+        raise InvalidInput(
+            _("Use 1 to 64 lower-case letters, digits and hyphens for the address, like 'berlin-mentors'."),
+            field="slug",
+        )
+    if not (name or "").strip():
+        raise InvalidInput(_("Give the network a name."), field="name")
+    if session.scalar(sa.select(Network.id).where(Network.slug == slug)):
+        raise Conflict(_("The address %(slug)s is taken.", slug=slug), field="slug")
+    network = Network(
+        slug=slug,
+        name=name.strip()[:200],
+        organisation=organisation,
+        description=description,
+        languages=[],
+        region="",
+    )
+    session.add(network)
+    session.flush()
+    session.add(
+        Agreement(
+            network=network,
+            version=1,
+            title=DEFAULT_AGREEMENT_TITLE,
+            body=agreement_body or default_agreement_body(),
+            published_by_id=getattr(actor, "id", None),
+        )
+    )
+    if coordinator is not None:
+        session.add(
+            Membership(
+                network=network,
+                person=coordinator,
+                role=Role.coordinator,
+                level=Level.experienced,
+                status=MembershipStatus.active,
+                origin=Origin.invited,
+                joined_at=utcnow(),
+            )
+        )
+    session.flush()
+    record("network.create", actor=actor, target=network, network=network, slug=slug)
+    return network
+
+
+def default_agreement_body() -> str:
+    return (
+        "1. We support each other in our mentoring and answer help requests when we can.\n"
+        "2. We keep the personal data of the people we mentor out of the network: no names, phone numbers, "
+        "addresses or case details that identify anyone.\n"
+        "3. We treat each other with respect, whatever our language, origin or experience.\n"
+        "4. We meet regularly and keep the network office informed when we cannot take part for a while.\n"
+        "5. We follow the communication rules of the network and the guidance of the Meta-Mentor."
+    )
+
+
+def get_network(slug: str) -> Network:
+    network = session.scalar(sa.select(Network).where(Network.slug == slug))
+    if network is None:
+        raise NotFound(_("There is no network at this address."), field="network")
+    return network
+
+
+def networks_of(person: Person) -> list[Membership]:
+    """The person's memberships that are not over, networks in name order."""
+    return list(
+        session.scalars(
+            sa.select(Membership)
+            .join(Network)
+            .where(
+                Membership.person_id == person.id,
+                Membership.status.in_([MembershipStatus.active, MembershipStatus.invited]),
+            )
+            .order_by(Network.name)
+        )
+    )
+
+
+_ROLE_ORDER = sa.case(
+    {Role.coordinator: 0, Role.meta_mentor: 1, Role.office: 2, Role.mentor: 3}, value=Membership.role
+)
+
+
+def list_members(network: Network, viewer: Person | None, include_invited: bool = False) -> list[Membership]:
+    if not permissions.can_view_members(viewer, network):
+        raise Forbidden(_("Only members of this network can see who belongs to it."))
+    statuses = [MembershipStatus.active]
+    if include_invited and permissions.can_invite(viewer, network):
+        statuses.append(MembershipStatus.invited)
+    return list(
+        session.scalars(
+            sa.select(Membership)
+            .join(Person)
+            .where(Membership.network_id == network.id, Membership.status.in_(statuses))
+            .order_by(_ROLE_ORDER, sa.func.lower(Person.display_name), Person.id)
+        )
+    )
+
+
+def current_agreement(network: Network) -> Agreement:
+    agreement = session.scalar(
+        sa.select(Agreement)
+        .where(Agreement.network_id == network.id)
+        .order_by(Agreement.version.desc())
+        .limit(1)
+    )
+    if agreement is None:  # create_network always makes version 1; this guards hand-made data
+        raise NotFound(_("This network has no agreement yet."))
+    return agreement
+
+
+def publish_agreement(network: Network, title: str, body: str, *, actor: Person) -> Agreement:
+    if not permissions.can_publish_agreement(actor, network):
+        raise Forbidden(_("Only the coordinator or the Meta-Mentor can publish a new agreement."))
+    if not (title or "").strip() or not (body or "").strip():
+        raise InvalidInput(
+            _("An agreement needs a title and a text."), field="body" if (title or "").strip() else "title"
+        )
+    version = current_agreement(network).version + 1
+    agreement = Agreement(
+        network=network,
+        version=version,
+        title=title.strip()[:200],
+        body=body.strip(),
+        published_by_id=actor.id,
+    )
+    session.add(agreement)
+    session.flush()
+    record("agreement.publish", actor=actor, target=agreement, network=network, version=version)
+    return agreement
+
+
+def has_accepted(person: Person, agreement: Agreement) -> bool:
+    return (
+        session.scalar(
+            sa.select(AgreementAcceptance.id).where(
+                AgreementAcceptance.agreement_id == agreement.id, AgreementAcceptance.person_id == person.id
+            )
+        )
+        is not None
+    )
+
+
+def accept_agreement(person: Person, agreement: Agreement) -> AgreementAcceptance:
+    existing = session.scalar(
+        sa.select(AgreementAcceptance).where(
+            AgreementAcceptance.agreement_id == agreement.id, AgreementAcceptance.person_id == person.id
+        )
+    )
+    if existing is not None:
+        return existing
+    acceptance = AgreementAcceptance(agreement=agreement, person_id=person.id, accepted_at=utcnow())
+    session.add(acceptance)
+    session.flush()
+    return acceptance
+
+
+def invite_person(
+    network: Network,
+    email: str,
+    *,
+    actor: Person | None,
+    display_name: str = "",
+    role: Role = Role.mentor,
+    level: Level = Level.novice,
+    origin: Origin = Origin.invited,
+    locale: str | None = None,
+) -> Invitation:
+    """Invite someone by e-mail; ``actor=None`` is the system itself (graduate provisioning).
+
+    Inviting someone who is already invited sends a fresh link and retires the old one; inviting an active
+    member is a conflict.
+    """
+    if actor is not None and not permissions.can_invite(actor, network):
+        raise Forbidden(_("Only the coordinator, the Meta-Mentor or the network office can invite people."))
+    if role != Role.mentor and actor is not None and not permissions.can_appoint(actor, network):
+        raise Forbidden(_("Only the coordinator can invite someone into a role."), field="role")
+    person, _created = get_or_create_person(normalise_email(email), display_name=display_name, locale=locale)
+    membership = session.scalar(
+        sa.select(Membership).where(Membership.network_id == network.id, Membership.person_id == person.id)
+    )
+    if membership is not None and membership.status in (MembershipStatus.active, MembershipStatus.suspended):
+        raise Conflict(_("%(email)s is already a member of this network.", email=person.email), field="email")
+    if membership is None:
+        membership = Membership(network=network, person=person)
+        session.add(membership)
+    membership.status = MembershipStatus.invited
+    membership.role, membership.level, membership.origin = role, level, origin
+
+    # One usable link per person and network: a new invitation retires the earlier ones.
+    session.execute(
+        sa.update(Invitation)
+        .where(
+            Invitation.network_id == network.id,
+            Invitation.person_id == person.id,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    token, token_hash = new_token()
+    days = current_app.config["INVITATION_DAYS"]
+    invitation = Invitation(
+        network=network,
+        person=person,
+        invited_by_id=getattr(actor, "id", None),
+        token_hash=token_hash,
+        expires_at=utcnow() + dt.timedelta(days=days),
+    )
+    session.add(invitation)
+    session.flush()
+    base = current_app.config["BASE_URL"].rstrip("/")
+    queue_mail(
+        "invitation",
+        person.email,
+        "invitation_graduate" if origin == Origin.graduate else "invitation",
+        locale=person.locale,
+        person=person,
+        network=network,
+        inviter=actor,
+        link=f"{base}/invitations/{token}",
+        days=days,
+    )
+    record(
+        "invitation.send",
+        actor=actor,
+        target=invitation,
+        network=network,
+        person_id=person.id,
+        origin=origin.value,
+        role=role.value,
+    )
+    return invitation
+
+
+def check_invitation(token: str) -> Invitation:
+    invitation = session.scalar(sa.select(Invitation).where(Invitation.token_hash == hash_token(token)))
+    if invitation is None:
+        raise LinkInvalid(
+            _("This invitation link is not known. Ask the person who invited you for a new one.")
+        )
+    if invitation.accepted_at is not None:
+        raise LinkInvalid(_("This invitation has already been accepted. Sign in to reach your network."))
+    if invitation.revoked_at is not None:
+        raise LinkInvalid(_("A newer invitation replaced this one. Use the link in the latest e-mail."))
+    if invitation.expires_at <= utcnow():
+        raise LinkInvalid(_("This invitation has expired. Ask the network office for a new one."))
+    return invitation
+
+
+def accept_invitation(
+    token: str, *, agreement_version: int | None, accept: bool, display_name: str = ""
+) -> Membership:
+    """Accepting needs an explicit yes to the agreement version the invitee was shown, and that must be current."""
+    invitation = check_invitation(token)
+    network = invitation.network
+    agreement = current_agreement(network)
+    if not accept:
+        raise InvalidInput(
+            _("To join, read the agreement and tick the box to accept it."), field="accept_agreement"
+        )
+    if agreement_version != agreement.version:
+        raise Conflict(
+            _("The agreement changed while you were reading it. Please read the new version and accept it."),
+            field="agreement_version",
+        )
+    person = invitation.person
+    if display_name.strip():
+        person.display_name = display_name.strip()[:120]
+    if not person.display_name:
+        raise InvalidInput(_("Enter the name other members will see."), field="display_name")
+    # Conditional update so that two clicks on the same link accept once.
+    result = session.execute(
+        sa.update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None))
+        .values(accepted_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise LinkInvalid(_("This invitation has already been accepted. Sign in to reach your network."))
+    membership = session.scalar(
+        sa.select(Membership).where(Membership.network_id == network.id, Membership.person_id == person.id)
+    )
+    if membership is None:  # the membership was removed after the invitation went out
+        raise LinkInvalid(_("This invitation is no longer valid. Ask the network office for a new one."))
+    membership.status = MembershipStatus.active
+    membership.joined_at = utcnow()
+    accept_agreement(person, agreement)
+    session.flush()
+    session.refresh(invitation)
+    record(
+        "invitation.accept",
+        actor=person,
+        target=membership,
+        network=network,
+        agreement_version=agreement.version,
+    )
+    return membership
+
+
+def appoint(
+    network: Network, person: Person, *, actor: Person, role: Role | None = None, level: Level | None = None
+) -> Membership:
+    if not permissions.can_appoint(actor, network):
+        raise Forbidden(_("Only the coordinator can appoint roles."))
+    membership = session.scalar(
+        sa.select(Membership).where(Membership.network_id == network.id, Membership.person_id == person.id)
+    )
+    if membership is None or membership.status not in (MembershipStatus.active, MembershipStatus.invited):
+        raise NotFound(_("This person is not a member of the network."), field="person")
+    if role is not None and role != Role.coordinator and membership.role == Role.coordinator:
+        remaining = session.scalar(
+            sa.select(sa.func.count(Membership.id)).where(
+                Membership.network_id == network.id,
+                Membership.role == Role.coordinator,
+                Membership.status == MembershipStatus.active,
+                Membership.id != membership.id,
+            )
+        )
+        if not remaining:
+            raise Conflict(
+                _("A network needs at least one coordinator. Appoint another one first."), field="role"
+            )
+    before = {"role": membership.role.value, "level": membership.level.value}
+    if role is not None:
+        membership.role = role
+    if level is not None:
+        membership.level = level
+    session.flush()
+    record(
+        "membership.appoint",
+        actor=actor,
+        target=membership,
+        network=network,
+        before=before,
+        after={"role": membership.role.value, "level": membership.level.value},
+    )
+    return membership

@@ -1,0 +1,63 @@
+"""Who may do what in a network: one small function per action, called by the operations.
+
+The matrix (docs/permissions.md):
+
+| action                      | site admin | coordinator | meta_mentor | office | mentor |
+|-----------------------------|------------|-------------|-------------|--------|--------|
+| see members                 | yes        | yes         | yes         | yes    | yes    |
+| invite people               | yes        | yes         | yes         | yes    | no     |
+| appoint roles and levels    | yes        | yes         | no          | no     | no     |
+| publish a new agreement     | yes        | yes         | yes         | no     | no     |
+| link a course               | yes        | yes         | no          | no     | no     |
+
+Only active memberships count.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from network_service.accounts.models import Person
+from network_service.db import session
+from network_service.networks.models import Membership, MembershipStatus, Network, Role
+
+
+def active_membership(person: Person | None, network: Network) -> Membership | None:
+    if person is None or person.id is None:
+        return None
+    return session.scalar(
+        sa.select(Membership).where(
+            Membership.network_id == network.id,
+            Membership.person_id == person.id,
+            Membership.status == MembershipStatus.active,
+        )
+    )
+
+
+def _has_role(person: Person | None, network: Network, roles: set[Role]) -> bool:
+    if person is None:
+        return False
+    if person.is_site_admin:
+        return True
+    membership = active_membership(person, network)
+    return membership is not None and membership.role in roles
+
+
+def can_view_members(person: Person | None, network: Network) -> bool:
+    return _has_role(person, network, set(Role))
+
+
+def can_invite(person: Person | None, network: Network) -> bool:
+    return _has_role(person, network, {Role.coordinator, Role.meta_mentor, Role.office})
+
+
+def can_appoint(person: Person | None, network: Network) -> bool:
+    return _has_role(person, network, {Role.coordinator})
+
+
+def can_publish_agreement(person: Person | None, network: Network) -> bool:
+    return _has_role(person, network, {Role.coordinator, Role.meta_mentor})
+
+
+def can_link_course(person: Person | None, network: Network) -> bool:
+    return _has_role(person, network, {Role.coordinator})

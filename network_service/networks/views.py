@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+
+from network_service.accounts.models import Person
+from network_service.db import session
+from network_service.errors import MentorNetError
+from network_service.networks import operations, permissions
+from network_service.networks.forms import (
+    LEVEL_LABELS,
+    ROLE_LABELS,
+    AcceptInvitationForm,
+    AppointForm,
+    InviteForm,
+)
+from network_service.networks.models import Level, MembershipStatus, Role
+from network_service.security import current_person, login_required, sign_in
+
+bp = Blueprint("networks", __name__)
+
+
+@bp.app_context_processor
+def _labels():
+    return {"role_labels": ROLE_LABELS, "level_labels": LEVEL_LABELS}
+
+
+@bp.get("/")
+def home():
+    person = current_person()
+    if person is None:
+        return render_template("networks/landing.html")
+    return render_template("networks/home.html", memberships=operations.networks_of(person))
+
+
+@bp.get("/networks/<slug>")
+@login_required
+def network(slug: str):
+    network = operations.get_network(slug)
+    viewer = current_person()
+    members = operations.list_members(network, viewer, include_invited=True)
+    return render_template(
+        "networks/network.html",
+        network=network,
+        active=[m for m in members if m.status == MembershipStatus.active],
+        invited=[m for m in members if m.status == MembershipStatus.invited],
+        can_invite=permissions.can_invite(viewer, network),
+        can_appoint=permissions.can_appoint(viewer, network),
+        appoint_form=AppointForm(),
+        agreement=operations.current_agreement(network),
+    )
+
+
+@bp.route("/networks/<slug>/invite", methods=["GET", "POST"])
+@login_required
+def invite(slug: str):
+    network = operations.get_network(slug)
+    viewer = current_person()
+    if not permissions.can_invite(viewer, network):
+        abort(403)
+    form = InviteForm()
+    if not permissions.can_appoint(viewer, network):
+        form.role.choices = [(Role.mentor.value, ROLE_LABELS[Role.mentor])]
+    if form.validate_on_submit():
+        try:
+            invitation = operations.invite_person(
+                network,
+                form.email.data,
+                actor=viewer,
+                display_name=form.display_name.data or "",
+                role=Role(form.role.data),
+                level=Level(form.level.data),
+            )
+        except MentorNetError as exc:
+            if exc.field and hasattr(form, exc.field):
+                getattr(form, exc.field).errors.append(exc.detail)
+            else:
+                form.form_errors.append(exc.detail)
+        else:
+            flash(_("The invitation to %(email)s is on its way.", email=invitation.person.email), "success")
+            return redirect(url_for("networks.invite", slug=network.slug))
+    status = 422 if form.errors else 200
+    return render_template("networks/invite.html", network=network, form=form), status
+
+
+@bp.post("/networks/<slug>/appoint")
+@login_required
+def appoint(slug: str):
+    network = operations.get_network(slug)
+    form = AppointForm()
+    if not form.validate_on_submit():
+        flash(_("Choose a role and an experience level."), "error")
+        return redirect(url_for("networks.network", slug=slug), 303)
+    person = session.get(Person, form.person_id.data)
+    if person is None:
+        abort(404)
+    operations.appoint(
+        network, person, actor=current_person(), role=Role(form.role.data), level=Level(form.level.data)
+    )
+    flash(
+        _("%(name)s is now %(role)s.", name=person.name_or_email, role=ROLE_LABELS[Role(form.role.data)]),
+        "success",
+    )
+    return redirect(url_for("networks.network", slug=slug), 303)
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+def invitation(token: str):
+    pending = operations.check_invitation(token)
+    network = pending.network
+    agreement = operations.current_agreement(network)
+    form = AcceptInvitationForm()
+    if not form.is_submitted():
+        form.display_name.data = pending.person.display_name
+    form.agreement_version.data = form.agreement_version.data or str(agreement.version)
+    if form.validate_on_submit():
+        try:
+            version = int(form.agreement_version.data)
+        except ValueError:
+            version = None
+        try:
+            membership = operations.accept_invitation(
+                token,
+                agreement_version=version,
+                accept=form.accept_agreement.data,
+                display_name=form.display_name.data,
+            )
+        except MentorNetError as exc:
+            if exc.field == "agreement_version":
+                form.agreement_version.data = str(agreement.version)
+            target = getattr(form, exc.field, None) if exc.field else None
+            (
+                target.errors if target is not None and exc.field != "agreement_version" else form.form_errors
+            ).append(exc.detail)
+        else:
+            sign_in(membership.person)
+            flash(
+                _(
+                    "Welcome to %(network)s! Tell the other members a little about yourself.",
+                    network=network.name,
+                ),
+                "success",
+            )
+            return redirect(url_for("accounts.profile"))
+    status = 422 if form.errors else 200
+    return render_template(
+        "networks/invitation.html", form=form, invitation=pending, network=network, agreement=agreement
+    ), status

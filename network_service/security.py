@@ -1,0 +1,97 @@
+"""Cross-cutting protections: CSRF, security headers, rate limits, and who is signed in."""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import Flask, current_app, g, has_request_context, redirect, request, session, url_for
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFProtect
+
+from network_service.accounts.models import Person
+from network_service.db import session as db_session
+from network_service.db import utcnow
+
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def exempt_from_csrf(view):
+    return csrf.exempt(view)
+
+
+def init_app(app: Flask) -> None:
+    csrf.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["RATELIMIT_STORAGE_URL"])
+    app.config.setdefault(
+        "RATELIMIT_ENABLED", not app.config.get("TESTING") or app.config.get("RATELIMIT_IN_TESTS", False)
+    )
+    limiter.init_app(app)
+
+    @app.after_request
+    def _secure_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        # Sign-in and invitation links carry secrets in the path: never leak them in a Referer.
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if urlsplit(current_app.config["BASE_URL"]).scheme == "https":
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if "person_id" in session or request.endpoint in _PRIVATE_ENDPOINTS:
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+_PRIVATE_ENDPOINTS = {"accounts.confirm_sign_in", "networks.invitation"}
+
+
+def sign_in(person: Person) -> None:
+    """Start a fresh session for ``person``: the old session's contents (and CSRF token) are dropped."""
+    session.clear()
+    session.permanent = True
+    session["person_id"] = person.id
+    session["signed_in_at"] = utcnow().isoformat()
+    session["nonce"] = secrets.token_urlsafe(8)
+    g.pop("current_person", None)
+
+
+def sign_out() -> None:
+    session.clear()
+    g.pop("current_person", None)
+
+
+def current_person() -> Person | None:
+    """The signed-in person (or the API token's owner); None outside a request, e.g. in a CLI command."""
+    if "current_person" in g:
+        return g.current_person
+    if not has_request_context():
+        return None
+    person = None
+    person_id = session.get("person_id")
+    if person_id is not None:
+        person = db_session.scalar(sa.select(Person).where(Person.id == person_id))
+        if person is None:  # the account is gone; forget the stale session
+            session.clear()
+    g.current_person = person
+    return person
+
+
+def login_required(view):
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if current_person() is None:
+            return redirect(url_for("accounts.sign_in", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,68 @@
+"""One distribution, three packages: the network service, the LMS bridge and the Open edX XBlock."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+
+POSTGRES = ["psycopg[binary]>=3.1,<4"]
+CELERY = ["celery[redis]>=5.3,<6", "redis>=5,<7"]
+OPENEDX = ["XBlock>=6.1,<7"]
+TEST = [
+    *POSTGRES,
+    "pytest>=8,<10",
+    "aiosmtpd>=1.4,<2",
+    "requests>=2.31,<3",
+    "ruff>=0.6",
+]
+
+setup(
+    name="mentornet",
+    version="0.1.0",
+    description="mentorNET: turns MOOC graduates into a self-sustaining network of mentors for migrants",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="AGPL-3.0-or-later",
+    python_requires=">=3.11,<3.13",
+    packages=find_packages(include=["network_service*", "lti_bridge*", "mentornet_xblock*"]),
+    include_package_data=True,
+    package_data={
+        "network_service": [
+            "templates/**/*.html",
+            "*/templates/**/*.html",
+            "static/**/*",
+            "translations/*/LC_MESSAGES/*",
+            "migrations/*.py",
+            "migrations/*.mako",
+            "migrations/versions/*.py",
+        ],
+    },
+    install_requires=[
+        "flask>=3.0,<3.2",
+        "sqlalchemy>=2.0.30,<2.1",
+        "alembic>=1.13,<2",
+        "flask-wtf>=1.2,<2",
+        "flask-babel>=4,<5",
+        "flask-smorest>=0.46,<0.48",
+        "marshmallow>=3.20,<4",
+        "flask-limiter>=3.8,<4",
+        "gunicorn>=22,<24",
+        "requests>=2.31,<3",
+    ],
+    extras_require={
+        "postgres": POSTGRES,
+        "celery": CELERY,
+        "openedx": OPENEDX,
+        "test": TEST,
+    },
+    entry_points={
+        "console_scripts": ["mentornet=network_service.cli:main"],
+        "mentornet.plugins": ["lti_bridge=lti_bridge.plugin:BridgePlugin"],
+    },
+    classifiers=[
+        "Framework :: Flask",
+        "Programming Language :: Python :: 3.11",
+        "Programming Language :: Python :: 3.12",
+    ],
+)

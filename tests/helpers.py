@@ -1,0 +1,104 @@
+"""Small builders and HTTP helpers shared by the tests."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import sqlalchemy as sa
+
+from network_service.accounts.operations import get_or_create_person, update_profile
+from network_service.courses.operations import link_course
+from network_service.db import session, utcnow
+from network_service.mail.models import OutboundEmail
+from network_service.networks.models import Level, Membership, MembershipStatus, Origin, Role
+from network_service.networks.operations import (
+    accept_agreement,
+    create_network,
+    create_organisation,
+    current_agreement,
+)
+
+COURSE = "course-v1:TestOrg+MENTOR+2026"
+
+
+@dataclasses.dataclass
+class World:
+    network_id: int
+    slug: str
+    coordinator_id: int
+    meta_mentor_id: int
+    mentor_id: int
+
+
+def add_member(network, email: str, name: str, role: Role = Role.mentor, level: Level = Level.novice):
+    person, _created = get_or_create_person(email, display_name=name)
+    session.add(
+        Membership(
+            network=network,
+            person=person,
+            role=role,
+            level=level,
+            status=MembershipStatus.active,
+            origin=Origin.invited,
+            joined_at=utcnow(),
+        )
+    )
+    accept_agreement(person, current_agreement(network))
+    session.flush()
+    return person
+
+
+def build_world() -> World:
+    organisation = create_organisation("Test Org", "IT")
+    coordinator, _created = get_or_create_person("coord@example.org", display_name="Carla Coordinator")
+    network = create_network("test-net", "Test Network", organisation, coordinator=coordinator)
+    meta = add_member(network, "meta@example.org", "Marco Meta", Role.meta_mentor, Level.experienced)
+    mentor = add_member(network, "mentor@example.org", "Mina Mentor")
+    update_profile(mentor, mentor, languages=["Italian", "Arabic"])
+    link_course(COURSE, network, actor=None)
+    return World(network.id, network.slug, coordinator.id, meta.id, mentor.id)
+
+
+def mails(to: str | None = None, kind: str | None = None) -> list[OutboundEmail]:
+    query = sa.select(OutboundEmail).order_by(OutboundEmail.id)
+    if to:
+        query = query.where(OutboundEmail.to_address == to)
+    if kind:
+        query = query.where(OutboundEmail.kind == kind)
+    return list(session.scalars(query))
+
+
+_LINK = re.compile(r"https?://\S+")
+
+
+def link_in(text: str, path_part: str) -> str:
+    for link in _LINK.findall(text or ""):
+        if path_part in link:
+            return link
+    raise AssertionError(f"no link containing {path_part!r} in:\n{text}")
+
+
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1) or match.group(2)
+
+
+def path_of(url: str) -> str:
+    return re.sub(r"^https?://[^/]+", "", url)
+
+
+def sign_in_as(client, run, email: str) -> None:
+    """Sign in through the real flow: ask for a link, read it from the outbox, confirm it."""
+    page = client.get("/sign-in").get_data(as_text=True)
+    response = client.post("/sign-in", data={"email": email, "csrf_token": csrf_from(page)})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    mail = run(lambda: mails(to=email, kind="sign_in")[-1])
+    link = path_of(link_in(mail.body_text, "/sign-in/"))
+    confirm = client.get(link).get_data(as_text=True)
+    response = client.post(link, data={"csrf_token": csrf_from(confirm)})
+    assert response.status_code == 302, response.get_data(as_text=True)

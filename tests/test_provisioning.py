@@ -1,0 +1,131 @@
+"""provision_graduate: every completion ends in at most one invitation, and every event is kept."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from network_service.courses import operations as courses
+from network_service.courses.models import CompletionEvent, CompletionRule, CompletionStatus
+from network_service.db import session
+from network_service.errors import Conflict, InvalidInput
+from network_service.networks.models import Invitation, Membership, MembershipStatus, Network, Origin
+from tests.helpers import COURSE, mails
+
+GRADUATE = {"email": "Grace@Example.org", "name": "Grace Graduate", "username": "grace"}
+
+
+def provision(event_id="evt-1", identity=GRADUATE, course=COURSE, **kwargs):
+    return courses.provision_graduate(course, identity, event_id=event_id, source="test", **kwargs)
+
+
+def test_graduate_is_invited_once_with_graduate_origin(world, ctx):
+    result = provision()
+    assert not result.duplicate
+    assert result.status == CompletionStatus.invited
+    membership = session.scalar(
+        sa.select(Membership).where(Membership.person_id == result.invitation.person_id)
+    )
+    assert membership.status == MembershipStatus.invited
+    assert membership.origin == Origin.graduate
+    [mail] = mails(to="grace@example.org")
+    assert mail.kind == "invitation"
+    assert "Test Network" in mail.subject
+    assert "/invitations/" in mail.body_text
+
+
+def test_same_completion_event_twice_invites_once(world, ctx):
+    first = provision("evt-1")
+    second = provision("evt-1")
+    assert second.duplicate and second.invitation is None
+    assert second.event.id == first.event.id
+    assert len(mails(to="grace@example.org")) == 1
+    assert session.scalar(sa.select(sa.func.count(CompletionEvent.id))) == 1
+
+
+def test_second_event_for_same_graduate_sends_nothing(world, ctx):
+    provision("evt-1")
+    again = provision("evt-2", kind="certificate")
+    assert not again.duplicate
+    assert again.status == CompletionStatus.already_member
+    assert again.invitation is None
+    assert len(mails(to="grace@example.org")) == 1
+    assert session.scalar(sa.select(sa.func.count(CompletionEvent.id))) == 2
+
+
+def test_existing_active_member_is_not_invited_again(world, ctx):
+    result = provision("evt-9", identity={"email": "mentor@example.org"})
+    assert result.status == CompletionStatus.already_member
+    assert mails(to="mentor@example.org") == []
+
+
+def test_event_for_unlinked_course_is_kept_and_replayable(world, ctx):
+    result = provision("evt-x", course="course-v1:Other+X+1")
+    assert result.status == CompletionStatus.unknown_course
+    assert mails() == []
+    network = session.get(Network, world.network_id)
+    courses.link_course("course-v1:Other+X+1", network, actor=None)
+    invitation = courses.process_completion(result.event)
+    assert invitation is not None and result.event.status == CompletionStatus.invited
+    assert len(mails(to="grace@example.org")) == 1
+
+
+def test_event_without_email_is_kept_as_unknown_identity(world, ctx):
+    result = provision("evt-anon", identity={"account": {"name": "anon-1234"}})
+    assert result.status == CompletionStatus.unknown_identity
+    assert result.event.identity == {"account": {"name": "anon-1234"}}
+    assert mails() == []
+
+
+@pytest.mark.parametrize(
+    ("rule", "min_grade", "kwargs", "expected"),
+    [
+        (CompletionRule.certificate, None, {"kind": "passed"}, CompletionStatus.not_passing),
+        (CompletionRule.certificate, None, {"kind": "certificate"}, CompletionStatus.invited),
+        (CompletionRule.min_grade, 0.8, {"grade": 0.79, "kind": "grade"}, CompletionStatus.not_passing),
+        (CompletionRule.min_grade, 0.8, {"grade": 0.8, "kind": "grade"}, CompletionStatus.invited),
+        (CompletionRule.passed, None, {"is_passing": False}, CompletionStatus.not_passing),
+    ],
+)
+def test_course_link_rule_decides(world, ctx, rule, min_grade, kwargs, expected):
+    network = session.get(Network, world.network_id)
+    courses.link_course(COURSE, network, actor=None, rule=rule, min_grade=min_grade)
+    assert provision("evt-rule", **kwargs).status == expected
+
+
+def test_failure_while_acting_keeps_the_event_and_writes_nothing_else(world, ctx, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("mail template exploded")
+
+    monkeypatch.setattr(courses, "invite_person", broken)
+    result = provision("evt-broken")
+    assert result.status == CompletionStatus.failed
+    assert "mail template exploded" in result.event.outcome_detail
+    session.commit()
+    assert session.scalar(sa.select(CompletionEvent).where(CompletionEvent.event_id == "evt-broken"))
+    assert session.scalars(sa.select(Invitation)).all() == []
+
+    monkeypatch.undo()
+    invitation = courses.process_completion(result.event)
+    assert invitation is not None and result.event.status == CompletionStatus.invited
+
+
+def test_event_needs_an_id(world, ctx):
+    with pytest.raises(InvalidInput) as error:
+        provision(event_id="  ")
+    assert error.value.field == "event_id"
+
+
+def test_course_cannot_be_linked_to_two_networks(world, ctx):
+    from network_service.networks.operations import create_network, get_organisation_by_name
+
+    other = create_network("other-net", "Other", get_organisation_by_name("Test Org"))
+    with pytest.raises(Conflict):
+        courses.link_course(COURSE, other, actor=None)
+
+
+def test_min_grade_rule_needs_a_grade(world, ctx):
+    network = session.get(Network, world.network_id)
+    with pytest.raises(InvalidInput) as error:
+        courses.link_course(COURSE, network, actor=None, rule=CompletionRule.min_grade, min_grade=None)
+    assert error.value.field == "min_grade"
