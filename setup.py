@@ -43,6 +43,7 @@ setup(
         "sqlalchemy>=2.0.30,<2.1",
         "alembic>=1.13,<2",
         "flask-wtf>=1.2,<2",
+        "wtforms>=3.1,<3.4",  # 3.4 drops tuple choices for SelectField
         "flask-babel>=4,<5",
         "flask-smorest>=0.46,<0.48",
         "marshmallow>=3.20,<4",

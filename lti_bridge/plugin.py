@@ -27,12 +27,15 @@ class BridgePlugin:
 )
 def provision(course_key: str, email: str, name: str, event_id: str | None) -> None:
     """Record that EMAIL passed COURSE_KEY and invite them (for back-filling graduates by hand)."""
+    from network_service.accounts.operations import normalise_email
     from network_service.courses.operations import provision_graduate
     from network_service.db import session
     from network_service.errors import MentorNetError
 
-    event_id = event_id or f"manual:{course_key}:{email.strip().lower()}"
     try:
+        # A typo is the operator's to fix now; recorded, it would be an event no replay can ever act on.
+        email = normalise_email(email)
+        event_id = event_id or f"manual:{course_key}:{email}"
         result = provision_graduate(
             course_key, {"email": email, "name": name}, event_id=event_id, source="manual"
         )

@@ -184,6 +184,10 @@ def course_link(course_key, slug, rule, min_grade, title):
     from network_service.courses.operations import link_course
     from network_service.networks.operations import get_network
 
+    if min_grade is not None and rule != CompletionRule.min_grade.value:
+        # otherwise the grade would be dropped and every pass would count
+        raise click.UsageError("--min-grade only applies with --rule min_grade.")
+
     def link():
         return link_course(
             course_key,
@@ -210,11 +214,16 @@ def token():
 def token_create(email, name):
     """Create an API token for EMAIL; it is shown once."""
     from network_service.accounts.operations import create_api_token, find_person_by_email
+    from network_service.errors import NotFound
 
-    person = find_person_by_email(email)
-    if person is None:
-        _fail(f"No person has the e-mail address {email}.")
-    _api_token, secret = _run(create_api_token, person, name)
+    def create():
+        # inside _run: an address that is not valid at all is a clear message too, not a traceback
+        person = find_person_by_email(email)
+        if person is None:
+            raise NotFound(f"No person has the e-mail address {email}.", field="email")
+        return create_api_token(person, name)
+
+    _api_token, secret = _run(create)
     click.echo(secret)
 
 

@@ -83,14 +83,16 @@ def register_error_handlers(app: Flask) -> None:
     def _http_error(exc: HTTPException):
         if wants_json():
             data = getattr(exc, "data", None) or {}
-            # flask-smorest / webargs put field messages under data["messages"]
-            messages = data.get("messages")
-            errors = None
-            if messages:
-                errors = {}
-                for location_messages in messages.values():
+            # flask-smorest / webargs put messages under data["messages"], by location: a mapping of field
+            # messages, or a plain list when the body as a whole is unusable ({"json": ["Invalid JSON body."]}).
+            errors: dict = {}
+            general: list[str] = []
+            for location_messages in (data.get("messages") or {}).values():
+                if isinstance(location_messages, dict):
                     errors.update(location_messages)
-            detail = data.get("message") or exc.description
+                else:
+                    general.extend(str(message) for message in location_messages)
+            detail = data.get("message") or " ".join(general) or exc.description
             response = problem(exc.code or 500, exc.name, detail, errors)
             headers = list(exc.get_headers()) + list((data.get("headers") or {}).items())
             for name, value in headers:

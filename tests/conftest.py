@@ -9,76 +9,35 @@ import os
 import secrets
 
 import pytest
-import sqlalchemy as sa
 
 from network_service import migrations
 from network_service.app import create_app
-from network_service.db import Base, db, make_engine
+from network_service.db import db
 from tests import helpers
+from tests.databases import app_config, check_reachable, drop_schema, reset_schema, with_private_schema
 
 TEST_DATABASE_URL = os.environ.get("MENTORNET_TEST_DATABASE_URL") or ""
-
-
-def _check_reachable(url: str) -> None:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError as exc:
-        pytest.exit(
-            f"The test database {engine.url.render_as_string(hide_password=True)} is unreachable: {exc}. "
-            "Start PostgreSQL or point MENTORNET_TEST_DATABASE_URL at a reachable server.",
-            returncode=3,
-        )
-    finally:
-        engine.dispose()
-
-
-def reset_schema(url: str) -> None:
-    """Drop every table (ours and Alembic's) so the migrations build the schema from nothing."""
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-            conn.execute(sa.text("CREATE SCHEMA public"))
-        else:
-            Base.metadata.drop_all(conn)
-            conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
-    engine.dispose()
-
-
-def test_config(url: str, **overrides) -> dict:
-    config = {
-        "ENV": "development",
-        "TESTING": True,
-        "SECRET_KEY": secrets.token_urlsafe(32),
-        "DATABASE_URL": url,
-        "BASE_URL": "http://localhost",
-        "OUTBOX_WORKER": False,
-        "DEMO_MAILBOX": True,
-        "SMTP_URL": None,
-        "LANGUAGES": ["en", "de"],
-    }
-    config.update(overrides)
-    return config
 
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     if TEST_DATABASE_URL:
-        _check_reachable(TEST_DATABASE_URL)
-        return TEST_DATABASE_URL
+        check_reachable(TEST_DATABASE_URL)
+        url = with_private_schema(TEST_DATABASE_URL, f"mentornet_test_{os.getpid()}_{secrets.token_hex(3)}")
+        yield url
+        drop_schema(url)
+        return
     if os.environ.get("MENTORNET_TEST_REQUIRE_POSTGRES"):
         pytest.exit(
             "MENTORNET_TEST_REQUIRE_POSTGRES is set but MENTORNET_TEST_DATABASE_URL is empty", returncode=3
         )
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+    yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
 
 
 @pytest.fixture(scope="session")
 def app(database_url):
     reset_schema(database_url)
-    application = create_app(test_config(database_url))
+    application = create_app(app_config(database_url))
     with application.app_context():
         migrations.upgrade(application)
     yield application

@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 
 class SignInForm(FlaskForm):
@@ -9,7 +9,6 @@ class SignInForm(FlaskForm):
         _l("Your e-mail address"),
         validators=[
             DataRequired(_l("Enter your e-mail address.")),
-            Email(_l("Enter a valid e-mail address.")),
             Length(max=254),
         ],
         render_kw={"autocomplete": "email", "inputmode": "email"},
@@ -19,10 +18,6 @@ class SignInForm(FlaskForm):
 
 class ConfirmSignInForm(FlaskForm):
     """Only a button: mail scanners that follow links must not use up the single-use link."""
-
-
-class SignOutForm(FlaskForm):
-    pass
 
 
 class ProfileForm(FlaskForm):

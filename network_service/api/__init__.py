@@ -2,10 +2,37 @@
 
 from __future__ import annotations
 
+import http
+
 from flask import Flask
 from flask_smorest import Api
 
+from network_service.api.schemas import ProblemSchema
 from network_service.security import csrf
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class ProblemApi(Api):
+    """Documents error responses as the problem documents ``errors.problem`` sends, not flask-smorest's own
+    error payload (which this application never returns)."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self) -> None:  # flask-smorest's hook for its status-code response components
+        for status in http.HTTPStatus:
+            response: dict = {"description": status.phrase}
+            if status >= 400:
+                response["content"] = {PROBLEM_JSON: {"schema": self.ERROR_SCHEMA}}
+            self.spec.components.response(status.name, response, lazy=True)
+        self.spec.components.response(
+            "DEFAULT_ERROR",
+            {
+                "description": "An RFC 9457 problem document",
+                "content": {PROBLEM_JSON: {"schema": self.ERROR_SCHEMA}},
+            },
+            lazy=True,
+        )
 
 
 def init_api(app: Flask) -> None:
@@ -32,7 +59,7 @@ def init_api(app: Flask) -> None:
             "security": [{"bearer": []}, {"session": []}],
         },
     )
-    api = Api(app)  # one per application: it holds that application's OpenAPI document
+    api = ProblemApi(app)  # one per application: it holds that application's OpenAPI document
     app.extensions["mentornet.api"] = api
 
     from network_service.api import accounts, networks

@@ -4,11 +4,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from network_service.accounts.operations import update_profile
-from network_service.api.auth import authenticate, require_person
+from network_service.api.auth import authenticate, require_json_body, require_person
 from network_service.api.schemas import PersonSchema, ProfileUpdateSchema
 
 blp = Blueprint("api_accounts", __name__, description="The signed-in person")
 blp.before_request(authenticate)
+blp.before_request(require_json_body)
 
 
 @blp.route("/me")

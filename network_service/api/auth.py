@@ -24,6 +24,13 @@ def authenticate() -> None:
         csrf.protect()
 
 
+def require_json_body() -> None:
+    """Before every API request: a write whose body is not JSON would parse as no fields at all, and a PATCH
+    would then succeed without changing anything; refuse it instead."""
+    if request.method not in SAFE_METHODS and request.mimetype and not request.is_json:
+        abort(415, message="Send the request body as JSON, with Content-Type: application/json.")
+
+
 def require_person() -> Person:
     person = current_person()
     if person is None:

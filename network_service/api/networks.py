@@ -4,7 +4,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from network_service.accounts.models import Person
-from network_service.api.auth import authenticate, require_person
+from network_service.api.auth import authenticate, require_json_body, require_person
 from network_service.api.schemas import (
     AcceptInvitationSchema,
     AgreementSchema,
@@ -21,6 +21,7 @@ from network_service.networks import operations, permissions
 
 blp = Blueprint("api_networks", __name__, description="Networks, members and invitations")
 blp.before_request(authenticate)
+blp.before_request(require_json_body)
 
 
 @blp.route("/networks")
@@ -99,6 +100,7 @@ class Invitations(MethodView):
 
 @blp.route("/invitations/accept")
 class AcceptInvitation(MethodView):
+    @blp.doc(security=[])  # the invitation token is the credential
     @blp.arguments(AcceptInvitationSchema)
     @blp.response(200, MemberSchema)
     def post(self, data):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
 from network_service.networks.models import Level, MembershipStatus, Origin, Role
 
@@ -100,3 +100,20 @@ class AgreementSchema(Strict):
     title = fields.Str()
     body = fields.Str()
     created_at = fields.DateTime()
+
+
+class ProblemSchema(Schema):
+    """An RFC 9457 problem document: the body of every error response (see ``errors.problem``)."""
+
+    class Meta:
+        unknown = INCLUDE  # problem documents may carry extension members
+
+    type = fields.Str(metadata={"description": "Always about:blank: the status code says what happened."})
+    title = fields.Str(required=True, metadata={"description": "What went wrong, in general."})
+    status = fields.Int(required=True, metadata={"description": "The HTTP status code."})
+    detail = fields.Str(metadata={"description": "What went wrong this time, and what to do about it."})
+    errors = fields.Dict(
+        keys=fields.Str(),
+        values=fields.Raw(),
+        metadata={"description": "Each invalid field, mapped to its messages."},
+    )

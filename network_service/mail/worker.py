@@ -60,7 +60,8 @@ class OutboxWorker:
 
 
 def _after_commit(session: Session) -> None:
-    if not session.info.pop("mail_queued", False) or not has_app_context():
+    # Releasing a SAVEPOINT fires after_commit too; the mail is visible to others only after the outermost commit.
+    if session.in_nested_transaction() or not session.info.pop("mail_queued", False) or not has_app_context():
         return
     worker = current_app.extensions.get(EXTENSION_KEY)
     if worker is not None:

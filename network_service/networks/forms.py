@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, IntegerField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, InputRequired, Length
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from network_service.networks.models import Level, Role
 
@@ -19,7 +19,6 @@ class InviteForm(FlaskForm):
         _l("E-mail address"),
         validators=[
             DataRequired(_l("Enter an e-mail address.")),
-            Email(_l("Enter a valid e-mail address.")),
             Length(max=254),
         ],
     )

@@ -1,0 +1,132 @@
+"""The whole way in, over real HTTP and real SMTP: graduate provisioned → one e-mail → link → active member."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import threading
+
+import pytest
+import requests
+import sqlalchemy as sa
+from click.testing import CliRunner
+from flask.cli import ScriptInfo
+from werkzeug.serving import make_server
+
+from network_service import migrations
+from network_service.accounts.models import Person
+from network_service.app import create_app
+from network_service.cli import main as mentornet_cli
+from network_service.courses.models import CompletionEvent
+from network_service.db import db, session
+from network_service.mail.models import MailStatus, OutboundEmail
+from network_service.networks.models import Membership, MembershipStatus, Origin
+from tests import helpers
+from tests.conftest import TEST_DATABASE_URL
+from tests.databases import app_config, drop_schema, reset_schema, with_private_schema
+from tests.smtp import SmtpServer
+
+pytestmark = pytest.mark.live
+
+
+@pytest.fixture
+def live(tmp_path):
+    """A separate application on its own database, served by a threaded HTTP server on 127.0.0.1."""
+    if TEST_DATABASE_URL:
+        url = with_private_schema(TEST_DATABASE_URL, f"mentornet_live_{os.getpid()}_{secrets.token_hex(3)}")
+        reset_schema(url)
+    else:
+        url = f"sqlite:///{tmp_path / 'live.sqlite'}"
+    smtp = SmtpServer().start()
+    http = make_server("127.0.0.1", 0, None, threaded=True)  # bound first, so BASE_URL knows the port
+    base_url = f"http://127.0.0.1:{http.server_port}"
+    app = create_app(
+        app_config(url, SMTP_URL=smtp.url, OUTBOX_WORKER=True, BASE_URL=base_url, DEMO_MAILBOX=False)
+    )
+    http.app = app
+    with app.app_context():
+        migrations.upgrade(app)
+        session.commit()
+        helpers.build_world()
+        session.commit()
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield app, base_url, smtp
+    finally:
+        http.shutdown()
+        app.extensions["mentornet.outbox"].stop()
+        smtp.stop()
+        db.dispose(app)
+        if TEST_DATABASE_URL:
+            drop_schema(url)
+
+
+def _provision(app, event_id: str, email: str = "grace@example.org") -> str:
+    result = CliRunner().invoke(
+        mentornet_cli,
+        ["bridge", "provision", helpers.COURSE, email, "--name", "Grace Graduate", "--event-id", event_id],
+        obj=ScriptInfo(create_app=lambda: app),
+    )
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _csrf(html: str) -> str:
+    return helpers.csrf_from(html)
+
+
+def test_graduate_receives_one_invitation_and_becomes_an_active_member(live):
+    app, base_url, smtp = live
+
+    assert "invited" in _provision(app, "openedx-evt-0001")
+    [message] = smtp.inbox.wait_for(1)
+    assert message["To"] == "grace@example.org"
+    body = message.get_payload(decode=True).decode()
+    link = helpers.link_in(body, "/invitations/")
+    assert link.startswith(base_url)
+
+    browser = requests.Session()
+    page = browser.get(link, timeout=10)
+    assert page.status_code == 200 and "Join Test Network" in page.text
+    version = re.search(r'name="agreement_version" type="hidden" value="(\d+)"', page.text).group(1)
+    joined = browser.post(
+        link,
+        data={
+            "csrf_token": _csrf(page.text),
+            "display_name": "Grace G.",
+            "accept_agreement": "y",
+            "agreement_version": version,
+        },
+        timeout=10,
+    )
+    assert joined.status_code == 200 and joined.url == f"{base_url}/profile"
+    assert "Welcome to Test Network" in joined.text  # signed in by the invitation
+    assert "Test Network" in browser.get(f"{base_url}/", timeout=10).text
+
+    # The same event again, and another event for the same graduate: nothing more is sent.
+    assert "nothing sent" in _provision(app, "openedx-evt-0001")
+    assert "already_member" in _provision(app, "xapi-statement-7")
+
+    with app.app_context():
+        person = session.scalar(sa.select(Person).where(Person.email == "grace@example.org"))
+        membership = session.scalar(sa.select(Membership).where(Membership.person_id == person.id))
+        assert membership.status == MembershipStatus.active and membership.origin == Origin.graduate
+        assert session.scalar(sa.select(sa.func.count(CompletionEvent.id))) == 2
+        statuses = session.scalars(
+            sa.select(OutboundEmail.status).where(OutboundEmail.kind == "invitation")
+        ).all()
+        assert statuses == [MailStatus.sent]
+    assert len(smtp.inbox.messages) == 1
+
+    # The link is single use: a second visit explains and offers a new sign-in link.
+    again = browser.get(link, timeout=10)
+    assert again.status_code == 410 and "already been accepted" in again.text
+
+
+def test_healthz_and_sign_in_page_over_http(live):
+    _app, base_url, _smtp = live
+    assert requests.get(f"{base_url}/healthz", timeout=10).json() == {"status": "ok"}
+    page = requests.get(f"{base_url}/sign-in", timeout=10)
+    assert page.status_code == 200 and "Send me a sign-in link" in page.text

@@ -1,0 +1,144 @@
+"""The outbox: mail is stored with the change that causes it and leaves only through a real SMTP server."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from network_service.db import session, utcnow
+from network_service.mail import operations as mail_ops
+from network_service.mail.models import MailStatus, OutboundEmail
+from tests.smtp import SmtpServer
+
+
+@pytest.fixture
+def smtp(app):
+    server = SmtpServer().start()
+    app.config["SMTP_URL"] = server.url
+    yield server
+    app.config["SMTP_URL"] = None
+    server.stop()
+
+
+def _queue(to="someone@example.org"):
+    return mail_ops.queue_mail(
+        "sign_in",
+        to,
+        "sign_in",
+        person=type("P", (), {"name_or_email": "Sam"})(),
+        link="http://localhost/sign-in/abc",
+        minutes=30,
+    )
+
+
+def test_queued_mail_is_delivered_by_smtp_and_its_body_is_not_kept(ctx, smtp):
+    mail = _queue()
+    session.commit()
+    assert mail_ops.deliver_due() == 1
+    [message] = smtp.inbox.wait_for(1)
+    assert message["To"] == "someone@example.org"
+    assert message["Subject"] == "Your sign-in link for mentorNET"
+    assert "http://localhost/sign-in/abc" in message.get_payload(decode=True).decode()
+    session.refresh(mail)
+    assert (mail.status, mail.delivered_to, mail.body_text) == (MailStatus.sent, "smtp", None)
+    assert mail_ops.deliver_due() == 0  # nothing goes out twice
+
+
+def test_mail_waits_while_smtp_is_down_and_goes_out_on_recovery(ctx, app):
+    server = SmtpServer()  # not started: the port refuses connections
+    app.config["SMTP_URL"] = server.url
+    try:
+        mail = _queue()
+        session.commit()
+        assert mail_ops.deliver_due() == 0
+        session.refresh(mail)
+        assert mail.status == MailStatus.pending and mail.attempts == 1
+        assert "ConnectionRefused" in mail.last_error
+        assert mail.next_attempt_at > utcnow() + dt.timedelta(seconds=20)  # backs off
+        assert mail_ops.deliver_due() == 0  # not due yet
+
+        server.start()
+        mail.next_attempt_at = utcnow()
+        session.commit()
+        assert mail_ops.deliver_due() == 1
+        server.inbox.wait_for(1)
+        session.refresh(mail)
+        assert mail.status == MailStatus.sent and mail.attempts == 2
+    finally:
+        server.stop()
+        app.config["SMTP_URL"] = None
+
+
+def test_mail_gives_up_after_the_configured_attempts(ctx, app):
+    app.config["SMTP_URL"] = SmtpServer().url
+    app.config["OUTBOX_MAX_ATTEMPTS"] = 2
+    try:
+        mail = _queue()
+        session.commit()
+        for _attempt in range(2):
+            mail_ops.deliver_due()
+            mail.next_attempt_at = utcnow()
+            session.commit()
+        session.refresh(mail)
+        assert mail.status == MailStatus.failed and mail.attempts == 2
+    finally:
+        app.config["SMTP_URL"] = None
+        app.config["OUTBOX_MAX_ATTEMPTS"] = 12
+
+
+def test_a_claimed_mail_is_not_sent_by_a_second_deliverer(ctx, smtp):
+    mail = _queue()
+    session.commit()
+    assert mail_ops._claim(mail.id, utcnow())
+    assert not mail_ops._claim(mail.id, utcnow())
+    assert mail_ops.deliver_due() == 0
+    assert smtp.inbox.messages == []
+
+
+def test_a_claim_left_by_a_dead_deliverer_is_taken_over(ctx, smtp):
+    mail = _queue()
+    session.commit()
+    assert mail_ops._claim(mail.id, utcnow() - mail_ops.STALE_CLAIM - dt.timedelta(seconds=1))
+    assert mail_ops.deliver_due() == 1
+    smtp.inbox.wait_for(1)
+
+
+def test_mail_of_a_rolled_back_transaction_never_leaves(ctx, smtp):
+    _queue()
+    session.rollback()
+    assert mail_ops.deliver_due() == 0
+    assert session.scalar(sa.select(sa.func.count(OutboundEmail.id))) == 0
+
+
+def test_retry_delay_grows_and_is_capped():
+    delays = [mail_ops.retry_delay(n).total_seconds() for n in (1, 2, 3, 20)]
+    assert delays == [30, 60, 120, 6 * 3600]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("smtp://mail.example.org", ("smtp", "mail.example.org", 25, None, None)),
+        (
+            "smtp+starttls://u%40x:p%2Fw@mail.example.org",
+            ("smtp+starttls", "mail.example.org", 587, "u@x", "p/w"),
+        ),
+        ("smtps://mail.example.org:2465", ("smtps", "mail.example.org", 2465, None, None)),
+    ],
+)
+def test_smtp_url_forms(url, expected):
+    transport = mail_ops.SmtpTransport(url, "from@example.org")
+    assert (
+        transport.scheme,
+        transport.host,
+        transport.port,
+        transport.username,
+        transport.password,
+    ) == expected
+
+
+def test_unknown_smtp_scheme_is_refused():
+    with pytest.raises(ValueError, match="unsupported"):
+        mail_ops.SmtpTransport("http://mail.example.org", "from@example.org")

@@ -1,0 +1,173 @@
+"""Networks, roles, agreements and invitations, through their operations."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from network_service.accounts.models import Person
+from network_service.audit.models import AuditLog
+from network_service.db import session, utcnow
+from network_service.errors import Conflict, Forbidden, InvalidInput, LinkInvalid
+from network_service.networks import operations as ops
+from network_service.networks.models import Invitation, Level, Membership, MembershipStatus, Network, Role
+from tests.helpers import link_in, mails
+
+
+def _token_of_last_invitation(email: str) -> str:
+    return link_in(mails(to=email, kind="invitation")[-1].body_text, "/invitations/").rsplit("/", 1)[1]
+
+
+@pytest.fixture
+def net(world, ctx):
+    return session.get(Network, world.network_id)
+
+
+def person(id_):
+    return session.get(Person, id_)
+
+
+def test_network_starts_with_agreement_version_one_and_an_active_coordinator(net, world):
+    agreement = ops.current_agreement(net)
+    assert agreement.version == 1 and agreement.body
+    [coordinator] = [
+        m for m in ops.list_members(net, person(world.coordinator_id)) if m.role == Role.coordinator
+    ]
+    assert coordinator.status == MembershipStatus.active
+
+
+@pytest.mark.parametrize("slug", ["", "-dash", "dash-", "with space", "x" * 65, "ümlaut"])
+def test_network_address_must_be_a_simple_slug(ctx, slug):
+    organisation = ops.create_organisation("Slug Org")
+    with pytest.raises(InvalidInput) as error:
+        ops.create_network(slug, "Name", organisation)
+    assert error.value.field == "slug"
+
+
+def test_organisation_country_is_a_two_letter_code(ctx):
+    with pytest.raises(InvalidInput) as error:
+        ops.create_organisation("Bad Country", "Germany")
+    assert error.value.field == "country"
+    assert ops.create_organisation("Good Country", "de").country == "DE"
+
+
+def test_members_are_ordered_by_role_and_hidden_from_outsiders(net, world):
+    roles = [m.role for m in ops.list_members(net, person(world.mentor_id))]
+    assert roles == [Role.coordinator, Role.meta_mentor, Role.mentor]
+    outsider, _ = ops.get_or_create_person("outsider@example.org")
+    with pytest.raises(Forbidden):
+        ops.list_members(net, outsider)
+
+
+def test_invitation_then_acceptance_makes_an_active_member_who_accepted_the_agreement(net, world):
+    invitation = ops.invite_person(
+        net, "New@Example.org", actor=person(world.coordinator_id), display_name="Nia"
+    )
+    assert invitation.person.email == "new@example.org"
+    token = _token_of_last_invitation("new@example.org")
+    membership = ops.accept_invitation(token, agreement_version=1, accept=True)
+    assert membership.status == MembershipStatus.active and membership.joined_at is not None
+    assert ops.has_accepted(membership.person, ops.current_agreement(net))
+    actions = session.scalars(sa.select(AuditLog.action).order_by(AuditLog.id)).all()
+    assert "invitation.send" in actions and "invitation.accept" in actions
+
+
+def test_acceptance_requires_a_yes_to_the_agreement(net, world):
+    ops.invite_person(net, "n@example.org", actor=person(world.coordinator_id), display_name="N")
+    token = _token_of_last_invitation("n@example.org")
+    with pytest.raises(InvalidInput) as error:
+        ops.accept_invitation(token, agreement_version=1, accept=False)
+    assert error.value.field == "accept_agreement"
+
+
+def test_acceptance_of_an_outdated_agreement_version_is_refused(net, world):
+    ops.invite_person(net, "n@example.org", actor=person(world.coordinator_id), display_name="N")
+    token = _token_of_last_invitation("n@example.org")
+    ops.publish_agreement(net, "Rules v2", "Be kind.", actor=person(world.meta_mentor_id))
+    with pytest.raises(Conflict) as error:
+        ops.accept_invitation(token, agreement_version=1, accept=True)
+    assert error.value.field == "agreement_version"
+    assert ops.accept_invitation(token, agreement_version=2, accept=True).is_active
+
+
+def test_invitation_link_works_once(net, world):
+    ops.invite_person(net, "n@example.org", actor=person(world.coordinator_id), display_name="N")
+    token = _token_of_last_invitation("n@example.org")
+    ops.accept_invitation(token, agreement_version=1, accept=True)
+    with pytest.raises(LinkInvalid, match="already been accepted"):
+        ops.accept_invitation(token, agreement_version=1, accept=True)
+
+
+def test_expired_and_unknown_invitation_links_are_refused(net, world):
+    invitation = ops.invite_person(net, "n@example.org", actor=person(world.coordinator_id), display_name="N")
+    token = _token_of_last_invitation("n@example.org")
+    invitation.expires_at = utcnow() - dt.timedelta(seconds=1)
+    with pytest.raises(LinkInvalid, match="expired"):
+        ops.check_invitation(token)
+    with pytest.raises(LinkInvalid, match="not known"):
+        ops.check_invitation("not-a-real-token-at-all")
+
+
+def test_reinviting_retires_the_earlier_link(net, world):
+    coordinator = person(world.coordinator_id)
+    ops.invite_person(net, "n@example.org", actor=coordinator, display_name="N")
+    first = _token_of_last_invitation("n@example.org")
+    ops.invite_person(net, "n@example.org", actor=coordinator)
+    second = _token_of_last_invitation("n@example.org")
+    with pytest.raises(LinkInvalid, match="newer invitation"):
+        ops.check_invitation(first)
+    assert ops.check_invitation(second)
+    assert session.scalar(sa.select(sa.func.count(Membership.id)).where(Membership.network_id == net.id)) == 4
+
+
+def test_inviting_an_active_member_is_a_conflict(net, world):
+    with pytest.raises(Conflict):
+        ops.invite_person(net, "mentor@example.org", actor=person(world.coordinator_id))
+
+
+def test_mentors_cannot_invite_and_only_coordinators_invite_into_roles(net, world):
+    with pytest.raises(Forbidden):
+        ops.invite_person(net, "x@example.org", actor=person(world.mentor_id))
+    with pytest.raises(Forbidden):
+        ops.invite_person(net, "x@example.org", actor=person(world.meta_mentor_id), role=Role.office)
+    invitation = ops.invite_person(net, "x@example.org", actor=person(world.meta_mentor_id))
+    assert invitation.person.email == "x@example.org"
+    assert session.scalars(sa.select(Invitation)).all()
+
+
+def test_coordinator_appoints_a_meta_mentor_and_others_cannot(net, world):
+    mentor = person(world.mentor_id)
+    with pytest.raises(Forbidden):
+        ops.appoint(net, mentor, actor=person(world.meta_mentor_id), role=Role.meta_mentor)
+    membership = ops.appoint(
+        net, mentor, actor=person(world.coordinator_id), role=Role.meta_mentor, level=Level.experienced
+    )
+    assert (membership.role, membership.level) == (Role.meta_mentor, Level.experienced)
+    entry = session.scalar(sa.select(AuditLog).where(AuditLog.action == "membership.appoint"))
+    assert entry.detail["before"] == {"role": "mentor", "level": "novice"}
+
+
+def test_the_last_coordinator_cannot_step_down(net, world):
+    coordinator = person(world.coordinator_id)
+    with pytest.raises(Conflict):
+        ops.appoint(net, coordinator, actor=coordinator, role=Role.mentor)
+    ops.appoint(net, person(world.meta_mentor_id), actor=coordinator, role=Role.coordinator)
+    assert ops.appoint(net, coordinator, actor=coordinator, role=Role.mentor).role == Role.mentor
+
+
+def test_site_admin_may_act_in_any_network(net, world):
+    from network_service.accounts.operations import add_site_admin
+
+    admin = add_site_admin("root@example.org")
+    assert ops.invite_person(net, "y@example.org", actor=admin, role=Role.office)
+
+
+def test_new_agreement_version_only_from_coordinator_or_meta_mentor(net, world):
+    with pytest.raises(Forbidden):
+        ops.publish_agreement(net, "v2", "text", actor=person(world.mentor_id))
+    with pytest.raises(InvalidInput):
+        ops.publish_agreement(net, "v2", "  ", actor=person(world.coordinator_id))
+    assert ops.publish_agreement(net, "v2", "text", actor=person(world.coordinator_id)).version == 2
+    assert ops.current_agreement(net).version == 2
