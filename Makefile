@@ -45,7 +45,8 @@ bench: requirements ## measure speed against a baseline; results in bench/result
 	$(BIN)/python bench/run.py
 
 extract_translations: requirements ## collect every user-facing string into the .pot catalog
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o network_service/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --project mentorNET \
+		-o network_service/translations/messages.pot .
 	for po in network_service/translations/*/LC_MESSAGES/messages.po; do \
 		[ -e "$$po" ] || continue; \
 		lang=$$(basename $$(dirname $$(dirname $$po))); \
@@ -53,7 +54,7 @@ extract_translations: requirements ## collect every user-facing string into the 
 	done
 
 compile_translations: requirements ## compile the .po catalogs to .mo
-	$(BIN)/pybabel compile -d network_service/translations --statistics || true
+	$(BIN)/pybabel compile -d network_service/translations --statistics
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

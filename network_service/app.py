@@ -51,6 +51,7 @@ class MentorNet:
         # after the API: flask-smorest registers its own HTTPException handler, ours must win
         register_error_handlers(app)
         _load_plugins(app)
+        security.init_rate_limits(app)
         app.extensions["mentornet"] = self
 
 

@@ -25,11 +25,12 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_FROM": "mentorNET <no-reply@localhost>",
     "BROKER_URL": None,  # None: background jobs run in-process
     "WEBHOOK_SECRET": None,
-    "RATELIMIT_STORAGE_URL": "memory://",
+    "RATELIMIT_STORAGE_URL": "memory://",  # redis://127.0.0.1:6379/0 when several processes serve
+    "RATELIMIT_ENABLED": None,  # None: on, except in tests
     "SIGN_IN_LINK_MINUTES": 30,
     "INVITATION_DAYS": 14,
     "SESSION_HOURS": 12,
-    "LANGUAGES": ["en"],
+    "LANGUAGES": None,  # None: every language that has a translation catalog
     "DEFAULT_LOCALE": "en",
     "DEFAULT_TIMEZONE": "UTC",
     "PLUGINS": None,  # None: every installed entry point of "mentornet.plugins"; else a list of names
@@ -50,6 +51,7 @@ _TYPED = {
     "OUTBOX_MAX_ATTEMPTS",
     "DEMO_MAILBOX",
     "TESTING",
+    "RATELIMIT_ENABLED",
 }
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import Babel, get_locale
 
 from network_service.security import current_person
+
+log = logging.getLogger(__name__)
 
 babel = Babel()
 
@@ -32,8 +35,26 @@ def select_timezone() -> str:
     return current_app.config["DEFAULT_TIMEZONE"]
 
 
+TRANSLATIONS = Path(__file__).parent / "translations"
+
+
+def available_languages(default: str) -> list[str]:
+    """The source language plus every language with a compiled catalog."""
+    compiled = sorted(p.parent.parent.name for p in TRANSLATIONS.glob("*/LC_MESSAGES/messages.mo"))
+    return [default, *[code for code in compiled if code != default]]
+
+
 def init_app(app: Flask) -> None:
-    translations = Path(__file__).parent / "translations"
+    available = available_languages(app.config["DEFAULT_LOCALE"])
+    configured = app.config["LANGUAGES"] or available
+    # A language without a catalog would label English pages as another language: leave it out, loudly.
+    missing = [code for code in configured if code not in available]
+    if missing:
+        log.warning("no translation catalog for %s; these languages are not offered", ", ".join(missing))
+    app.config["LANGUAGES"] = [code for code in configured if code in available] or [
+        app.config["DEFAULT_LOCALE"]
+    ]
+    translations = TRANSLATIONS
     babel.init_app(
         app,
         locale_selector=select_locale,

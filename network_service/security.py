@@ -17,7 +17,11 @@ from network_service.db import session as db_session
 from network_service.db import utcnow
 
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+
+# endpoint -> (limit, methods). Plugins add theirs with ``rate_limit``.
+RATE_LIMITS: dict[str, tuple[str, list[str]]] = {
+    "accounts.sign_in": ("5 per minute;30 per hour", ["POST"]),
+}
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -31,11 +35,6 @@ def exempt_from_csrf(view):
 
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["RATELIMIT_STORAGE_URL"])
-    app.config.setdefault(
-        "RATELIMIT_ENABLED", not app.config.get("TESTING") or app.config.get("RATELIMIT_IN_TESTS", False)
-    )
-    limiter.init_app(app)
 
     @app.after_request
     def _secure_headers(response):
@@ -51,6 +50,31 @@ def init_app(app: Flask) -> None:
         if "person_id" in session or request.endpoint in _PRIVATE_ENDPOINTS:
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+def init_rate_limits(app: Flask) -> None:
+    """One limiter per application (Flask-Limiter keeps its switches on the instance), applied to the
+    endpoints in RATE_LIMITS once every blueprint is registered. Redis in production, memory in the demo."""
+    limiter = Limiter(
+        key_func=get_remote_address,
+        app=app,
+        storage_uri=app.config["RATELIMIT_STORAGE_URL"],
+        enabled=(
+            not app.config.get("TESTING")
+            if app.config.get("RATELIMIT_ENABLED") is None
+            else bool(app.config["RATELIMIT_ENABLED"])
+        ),
+        headers_enabled=True,
+    )
+    app.extensions["mentornet.limiter"] = limiter
+    for endpoint, (limit, methods) in RATE_LIMITS.items():
+        rate_limit(app, endpoint, limit, methods)
+
+
+def rate_limit(app: Flask, endpoint: str, limit: str, methods: list[str] | None = None) -> None:
+    view = app.view_functions.get(endpoint)
+    if view is not None:
+        app.view_functions[endpoint] = app.extensions["mentornet.limiter"].limit(limit, methods=methods)(view)
 
 
 _PRIVATE_ENDPOINTS = {"accounts.confirm_sign_in", "networks.invitation"}

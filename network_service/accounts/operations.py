@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import zoneinfo
 from urllib.parse import urlsplit
@@ -18,7 +19,10 @@ from network_service.errors import Forbidden, InvalidInput, LinkInvalid
 from network_service.mail.operations import queue_mail
 from network_service.tokens import hash_token, new_token
 
+log = logging.getLogger(__name__)
+
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;.]{2,}$")
+SIGN_IN_LINKS_PER_HOUR = 5
 PROFILE_FIELDS = ("display_name", "locale", "timezone", "languages", "expertise", "region", "bio")
 
 
@@ -70,6 +74,15 @@ def request_sign_in(email: str, next_url: str | None = None) -> SignInToken | No
     """Mail a sign-in link when the address belongs to someone; say nothing either way (no account probing)."""
     person = find_person_by_email(email)
     if person is None:
+        return None
+    recent = session.scalar(
+        sa.select(sa.func.count(SignInToken.id)).where(
+            SignInToken.person_id == person.id, SignInToken.created_at > utcnow() - dt.timedelta(hours=1)
+        )
+    )
+    if recent >= SIGN_IN_LINKS_PER_HOUR:
+        # Someone may be flooding this person's inbox; the links already sent still work.
+        log.warning("sign-in links for person %s throttled (%s in the last hour)", person.id, recent)
         return None
     token, token_hash = new_token()
     minutes = current_app.config["SIGN_IN_LINK_MINUTES"]

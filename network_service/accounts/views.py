@@ -7,17 +7,12 @@ from flask_babel import gettext as _
 from network_service.accounts import operations
 from network_service.accounts.forms import ConfirmSignInForm, ProfileForm, SignInForm
 from network_service.errors import InvalidInput
-from network_service.security import current_person, limiter, login_required, sign_in, sign_out
+from network_service.security import current_person, login_required, sign_in, sign_out
 
 bp = Blueprint("accounts", __name__)
 
 
-def _sign_in_limit() -> str:
-    return current_app.config.get("SIGN_IN_RATE_LIMIT", "5 per minute;30 per hour")
-
-
 @bp.route("/sign-in", methods=["GET", "POST"], endpoint="sign_in")
-@limiter.limit(_sign_in_limit, methods=["POST"])
 def sign_in_page():
     form = SignInForm(next=request.args.get("next", ""))
     if form.validate_on_submit():

@@ -1,0 +1,78 @@
+"""Every user-facing string is in the catalog, and every shipped language translates all of it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+
+from network_service.i18n import TRANSLATIONS, available_languages
+
+ROOT = Path(__file__).resolve().parent.parent
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+METHODS = [
+    ("network_service/**.py", "python"),
+    ("lti_bridge/**.py", "python"),
+    ("network_service/templates/**.html", "jinja2"),
+    ("network_service/templates/**.txt", "jinja2"),
+]
+LANGUAGES = [code for code in available_languages("en") if code != "en"]
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def _source_messages() -> set[str]:
+    found = set()
+    for _filename, _lineno, message, _comments, _context in extract_from_dir(
+        str(ROOT), method_map=METHODS, keywords=KEYWORDS
+    ):
+        found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
+def _catalog(path: Path):
+    with path.open("rb") as handle:
+        return read_po(handle)
+
+
+def test_template_catalog_holds_every_string_of_the_sources():
+    template = {m.id for m in _catalog(TRANSLATIONS / "messages.pot") if m.id}
+    missing = _source_messages() - template
+    assert not missing, f"run `make extract_translations`; not in messages.pot: {sorted(missing)[:10]}"
+
+
+def test_at_least_one_language_besides_english_is_shipped():
+    assert LANGUAGES
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_catalog_translates_every_string_with_the_same_placeholders(language):
+    catalog = _catalog(TRANSLATIONS / language / "LC_MESSAGES" / "messages.po")
+    translated = {m.id: m for m in catalog if m.id}
+    missing = sorted(_source_messages() - {i for i, m in translated.items() if m.string and not m.fuzzy})
+    assert not missing, f"{language}: {len(missing)} untranslated, e.g. {missing[:5]}"
+    for message_id, message in translated.items():
+        if message.string:
+            assert set(PLACEHOLDER.findall(message_id)) == set(PLACEHOLDER.findall(message.string)), (
+                message_id
+            )
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_compiled_catalog_matches_its_source(language):
+    folder = TRANSLATIONS / language / "LC_MESSAGES"
+    source = {m.id: m.string for m in _catalog(folder / "messages.po") if m.id and not m.fuzzy}
+    with (folder / "messages.mo").open("rb") as handle:
+        compiled = {m.id: m.string for m in read_mo(handle) if m.id}
+    assert compiled == source, f"run `make compile_translations` for {language}"
+
+
+def test_pages_are_served_in_the_members_browser_language(client):
+    page = client.get("/sign-in", headers={"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"}).get_data(
+        as_text=True
+    )
+    assert '<html lang="de"' in page
+    assert "Anmeld" in page
