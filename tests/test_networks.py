@@ -171,3 +171,12 @@ def test_new_agreement_version_only_from_coordinator_or_meta_mentor(net, world):
         ops.publish_agreement(net, "v2", "  ", actor=person(world.coordinator_id))
     assert ops.publish_agreement(net, "v2", "text", actor=person(world.coordinator_id)).version == 2
     assert ops.current_agreement(net).version == 2
+
+
+def test_permission_follows_a_role_change_in_the_same_session(net, world):
+    from network_service.networks import permissions
+
+    meta = person(world.meta_mentor_id)
+    assert not permissions.can_appoint(meta, net)
+    ops.appoint(net, meta, actor=person(world.coordinator_id), role=Role.coordinator)
+    assert permissions.can_appoint(meta, net)

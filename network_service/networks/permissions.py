@@ -16,22 +16,39 @@ Only active memberships count.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from network_service.accounts.models import Person
 from network_service.db import session
 from network_service.networks.models import Membership, MembershipStatus, Network, Role
 
 
+_CACHE_KEY = "mentornet.active_memberships"
+
+
 def active_membership(person: Person | None, network: Network) -> Membership | None:
+    """The person's active membership. A page asks several permission questions about the same viewer, so the
+    answer is kept in the session until its next flush (any change may alter it)."""
     if person is None or person.id is None:
         return None
-    return session.scalar(
-        sa.select(Membership).where(
-            Membership.network_id == network.id,
-            Membership.person_id == person.id,
-            Membership.status == MembershipStatus.active,
+    cache = session.info.setdefault(_CACHE_KEY, {})
+    key = (person.id, network.id)
+    if key not in cache:
+        cache[key] = session.scalar(
+            sa.select(Membership).where(
+                Membership.network_id == network.id,
+                Membership.person_id == person.id,
+                Membership.status == MembershipStatus.active,
+            )
         )
-    )
+    return cache[key]
+
+
+@event.listens_for(Session, "after_flush")
+@event.listens_for(Session, "after_rollback")
+def _forget_memberships(session_: Session, *_args) -> None:
+    session_.info.pop(_CACHE_KEY, None)
 
 
 def _has_role(person: Person | None, network: Network, roles: set[Role]) -> bool:

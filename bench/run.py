@@ -1,0 +1,390 @@
+"""mentorNET benchmark: page views over real HTTP, graduate provisioning in-process, worker memory.
+
+Every timing is read against a baseline measured in the same run (GET /healthz for pages, the new-event path for
+duplicates), because this machine is shared and noisy: absolute numbers move from run to run, ratios much less.
+
+    .venv/bin/python bench/run.py [--duration 3.5 --rounds 3 --threads 16 --events 500]
+
+Writes bench/results/<UTC timestamp>.json and bench/results/latest.json and prints a table. Exit status 0 when
+the run worked (the targets are informational), 1 when it did not: any HTTP error status, connection error or
+timeout, a failed sign-in, or a provisioning result that is not what it should be.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+import http_load
+import provisioning
+import signin
+from server import Server, free_port
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+RESULTS = BENCH_DIR / "results"
+HOST = "127.0.0.1"
+SIGN_IN_AS = "coordinator@example.org"
+
+BASELINE = http_load.Endpoint("GET /healthz", "/healthz")
+ENDPOINTS = [
+    BASELINE,
+    http_load.Endpoint("GET /sign-in", "/sign-in"),
+    http_load.Endpoint("GET /mailbox", "/mailbox"),
+    http_load.Endpoint("GET /api/v1/openapi.json", "/api/v1/openapi.json"),
+    http_load.Endpoint("GET /networks/berlin-mentors", "/networks/berlin-mentors", signed_in=True),
+    http_load.Endpoint("GET / (signed in)", "/", signed_in=True),
+]
+
+TARGET_P99_MS = 250.0
+TARGET_RSS_MB = 150.0
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=16, help="concurrent client threads (default 16)")
+    parser.add_argument("--duration", type=float, default=3.5, help="measured seconds per endpoint per round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds over all endpoints (default 3)")
+    parser.add_argument("--warmup", type=float, default=0.5, help="unmeasured seconds before each phase")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (mentornet serve default 2)")
+    parser.add_argument("--server-threads", type=int, default=4, help="threads per worker (default 4)")
+    parser.add_argument("--events", type=int, default=500, help="graduates to provision (default 500)")
+    parser.add_argument("--no-save", action="store_true", help="print only; write no results file")
+    return parser.parse_args(argv)
+
+
+# -- the run --------------------------------------------------------------------------------------------------
+
+
+def bench_http(args: argparse.Namespace, tmp: Path, report: dict) -> None:
+    from network_service.demo import build_demo, demo_config
+
+    port = free_port(HOST)
+    config = demo_config(HOST, port, directory=tmp / "http")
+    build_demo(config)
+    server = Server(
+        database_url=config["DATABASE_URL"],
+        base_url=config["BASE_URL"],
+        host=HOST,
+        port=port,
+        workers=args.workers,
+        threads=args.server_threads,
+        log_path=tmp / "server.log",
+    )
+    report["server"] = {"workers": args.workers, "threads_per_worker": args.server_threads, "port": port}
+    try:
+        started = time.perf_counter()
+        server.start()
+        server.wait_ready()
+        report["server"]["startup_s"] = round(time.perf_counter() - started, 2)
+
+        anonymous = [http_load.new_session() for _ in range(args.threads)]
+        signed = [http_load.new_session() for _ in range(args.threads)]
+        flow = http_load.new_session()
+        signin.sign_in(flow, config["BASE_URL"], SIGN_IN_AS)
+        for session in signed:  # one sign-in (the form is rate limited); every client carries its cookie
+            session.cookies.update(flow.cookies)
+            home = session.get(config["BASE_URL"] + "/", allow_redirects=False, timeout=10)
+            if home.status_code != 200 or "Sign out" not in home.text:
+                raise signin.SignInFailed("a client with the signed-in cookie is not signed in")
+        flow.close()
+
+        phases: dict[str, list[http_load.Phase]] = {endpoint.name: [] for endpoint in ENDPOINTS}
+        warmup_errors: dict[str, dict] = {}
+        for round_number in range(args.rounds):
+            # Round-robin over the endpoints, so slow drift in the machine's load spreads over all of them.
+            for endpoint in ENDPOINTS:
+                sessions = signed if endpoint.signed_in else anonymous
+                url = config["BASE_URL"] + endpoint.path
+                print(
+                    f"  round {round_number + 1}/{args.rounds}  {endpoint.name}", file=sys.stderr, flush=True
+                )
+                if args.warmup > 0:
+                    warm = http_load.run_phase(url, sessions, args.warmup)
+                    for kind, count in warm.errors.items():  # they count as errors too, shown apart
+                        kinds = warmup_errors.setdefault(endpoint.name, {})
+                        kinds[kind] = kinds.get(kind, 0) + count
+                phases[endpoint.name].append(
+                    http_load.run_phase(url, sessions, args.duration, server.worker_cpu_seconds)
+                )
+        for session in anonymous + signed:
+            session.close()
+
+        workers = server.worker_memory()
+        report["memory"] = {
+            "workers": workers,
+            "max_worker_rss_mb": round(max(w["rss_kb"] for w in workers) / 1024, 1) if workers else None,
+            "max_worker_hwm_mb": round(max(w["hwm_kb"] for w in workers) / 1024, 1) if workers else None,
+        }
+        baseline = http_load.summarise(phases[BASELINE.name])
+        base_p50 = baseline["latency_ms"]["p50"]
+        results = {}
+        for endpoint in ENDPOINTS:
+            summary = http_load.summarise(phases[endpoint.name])
+            summary["path"] = endpoint.path
+            summary["signed_in"] = endpoint.signed_in
+            summary["baseline"] = endpoint is BASELINE
+            if base_p50:
+                summary["latency_to_baseline_p50"] = {
+                    q: round(summary["latency_ms"][q] / base_p50, 2) if summary["latency_ms"][q] else None
+                    for q in ("p50", "p95", "p99")
+                }
+                # The same ratio round by round (each against the baseline of its own round): its spread shows
+                # how much the machine's noise moved the comparison.
+                summary["p50_to_baseline_p50_per_round"] = [
+                    _p50_ratio(phase, base_phase)
+                    for phase, base_phase in zip(phases[endpoint.name], phases[BASELINE.name], strict=True)
+                ]
+            if baseline["throughput_rps"]:
+                summary["throughput_to_baseline"] = round(
+                    summary["throughput_rps"] / baseline["throughput_rps"], 3
+                )
+            results[endpoint.name] = summary
+        report["http"] = {
+            "client_threads": args.threads,
+            "rounds": args.rounds,
+            "seconds_per_round": args.duration,
+            "warmup_seconds": args.warmup,
+            "baseline": BASELINE.name,
+            "endpoints": results,
+            "warmup_errors": warmup_errors,
+        }
+    except Exception:
+        print(f"--- server log (last lines) ---\n{server.log_tail()}", file=sys.stderr)
+        raise
+    finally:
+        server.stop()
+
+
+def _p50_ratio(phase: http_load.Phase, base_phase: http_load.Phase) -> float | None:
+    if not phase.latencies or not base_phase.latencies:
+        return None
+    p50 = http_load.percentile(sorted(phase.latencies), 50)
+    return round(p50 / http_load.percentile(sorted(base_phase.latencies), 50), 2)
+
+
+def evaluate(report: dict) -> list[dict]:
+    targets = []
+    http = report.get("http", {})
+    endpoints = http.get("endpoints", {})
+    errors = (
+        sum(e["errors"] for e in endpoints.values())
+        + sum(sum(kinds.values()) for kinds in http.get("warmup_errors", {}).values())
+        + report.get("provisioning", {}).get("unexpected_count", 0)
+    )
+    complete = "http" in report and "provisioning" in report
+    targets.append(
+        {
+            "target": "zero errors" if complete else "zero errors (run incomplete)",
+            "value": errors,
+            "unit": "errors",
+            "limit": 0,
+            "pass": errors == 0 and complete,
+        }
+    )
+    pages = {
+        name: e for name, e in endpoints.items() if not e["baseline"] and e["latency_ms"]["p99"] is not None
+    }
+    if pages:
+        worst = max(pages, key=lambda name: pages[name]["latency_ms"]["p99"])
+        p99 = pages[worst]["latency_ms"]["p99"]
+        targets.append(
+            {
+                "target": f"p99 of page views <= {TARGET_P99_MS:.0f} ms",
+                "value": p99,
+                "unit": "ms",
+                "limit": TARGET_P99_MS,
+                "worst": worst,
+                "pass": p99 <= TARGET_P99_MS and len(pages) == len(endpoints) - 1,
+            }
+        )
+    rss = report.get("memory", {}).get("max_worker_rss_mb")
+    if rss is not None:
+        targets.append(
+            {
+                "target": f"worker RSS <= {TARGET_RSS_MB:.0f} MB",
+                "value": rss,
+                "unit": "MB",
+                "limit": TARGET_RSS_MB,
+                "pass": rss <= TARGET_RSS_MB,
+            }
+        )
+    return targets
+
+
+# -- output ---------------------------------------------------------------------------------------------------
+
+
+def _fmt(value, spec: str) -> str:
+    return "-".rjust(int(spec.split(".")[0])) if value is None else format(value, spec)
+
+
+def _spread(values: list[float | None] | None) -> str:
+    known = [v for v in values or [] if v is not None]
+    return f"{min(known):.2f}-{max(known):.2f}" if known else "-"
+
+
+def render(report: dict) -> str:
+    lines = []
+    machine = report["machine"]
+    lines.append(
+        f"mentorNET bench  {report['started_at']}  commit {report.get('commit') or '?'}"
+        f"{' (dirty)' if report.get('dirty') else ''}"
+    )
+    lines.append(
+        f"machine: {machine['cpus']} CPUs, load average {machine['loadavg_before']} before, "
+        f"{machine.get('loadavg_after', '?')} after; run took {report.get('duration_s', '?')} s"
+    )
+    http = report.get("http")
+    if http:
+        server = report["server"]
+        lines.append("")
+        lines.append(
+            f"HTTP: {http['client_threads']} client threads, {http['rounds']} x {http['seconds_per_round']:g} s per "
+            f"endpoint, gunicorn {server['workers']} workers x {server['threads_per_worker']} threads; "
+            f"ratios are to the p50 of {http['baseline']}"
+        )
+        header = (
+            f"{'endpoint':<30} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+            f"{'p50 x':>6} {'p95 x':>6} {'p99 x':>6} {'p50 x/round':>11} {'srv cpu ms':>10} {'errors':>6}"
+        )
+        lines.append(header)
+        lines.append("-" * len(header))
+        for name, e in http["endpoints"].items():
+            ratio = e.get("latency_to_baseline_p50", {})
+            label = f"{name} (baseline)" if e["baseline"] else name
+            lines.append(
+                f"{label:<30} {e['throughput_rps']:>7.1f} {_fmt(e['latency_ms']['p50'], '8.1f')} "
+                f"{_fmt(e['latency_ms']['p95'], '8.1f')} {_fmt(e['latency_ms']['p99'], '8.1f')} "
+                f"{_fmt(ratio.get('p50'), '6.2f')} {_fmt(ratio.get('p95'), '6.2f')} "
+                f"{_fmt(ratio.get('p99'), '6.2f')} {_spread(e.get('p50_to_baseline_p50_per_round')):>11} "
+                f"{_fmt(e['server_cpu_ms_per_request'], '10.2f')} "
+                f"{e['errors']:>6}"
+            )
+        for name, e in http["endpoints"].items():
+            if e["error_kinds"]:
+                lines.append(f"  errors on {name}: {e['error_kinds']}")
+        if http.get("warmup_errors"):
+            lines.append(f"  errors during the unmeasured warm-ups: {http['warmup_errors']}")
+    prov = report.get("provisioning")
+    if prov:
+        lines.append("")
+        lines.append(
+            f"Provisioning: provision_graduate in-process, {prov['events']} graduates then the same event ids "
+            f"again, {prov['database']}, one app context and commit per event"
+        )
+        header = f"{'path':<30} {'events/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'x new':>7}"
+        lines.append(header)
+        lines.append("-" * len(header))
+        for path in ("new", "duplicate"):
+            p = prov[path]
+            ratio = 1.0 if path == "new" else prov["duplicate_to_new_ratio"]
+            lines.append(
+                f"{path + (' (baseline)' if path == 'new' else ''):<30} {p['events_per_s']:>9.1f} "
+                f"{p['latency_ms']['p50']:>8.2f} {p['latency_ms']['p95']:>8.2f} {p['latency_ms']['p99']:>8.2f} "
+                f"{_fmt(ratio, '7.2f')}"
+            )
+        for problem in prov["unexpected"]:
+            lines.append(f"  unexpected: {problem}")
+    memory = report.get("memory")
+    if memory:
+        lines.append("")
+        lines.append("Memory of the gunicorn workers after the HTTP run (/proc/<pid>/status)")
+        for worker in memory["workers"]:
+            lines.append(
+                f"  worker {worker['pid']:<8} VmRSS {worker['rss_kb'] / 1024:6.1f} MB   "
+                f"peak VmHWM {worker['hwm_kb'] / 1024:6.1f} MB"
+            )
+    lines.append("")
+    lines.append("Targets (informational)")
+    for target in report.get("targets", []):
+        extra = f" ({target['worst']})" if target.get("worst") else ""
+        lines.append(
+            f"  [{'PASS' if target['pass'] else 'FAIL'}] {target['target']}: {target['value']} {target['unit']}{extra}"
+        )
+    if report.get("failure"):
+        lines.append("")
+        lines.append(f"RUN FAILED: {report['failure']}")
+    return "\n".join(lines)
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(  # noqa: S603 - fixed git command
+            ["git", *args],  # noqa: S607 - git from PATH
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip()
+
+
+def save(report: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(report, indent=2) + "\n"
+    path = RESULTS / f"{report['started_at'].replace(':', '').replace('-', '')}.json"
+    path.write_text(text)
+    (RESULTS / "latest.json").write_text(text)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    began = time.perf_counter()
+    report: dict = {
+        "started_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "commit": _git("rev-parse", "--short", "HEAD"),
+        "dirty": bool(_git("status", "--porcelain")),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "loadavg_before": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "arguments": vars(args),
+    }
+    tmp = Path(tempfile.mkdtemp(prefix="mentornet-bench-"))
+    try:
+        print(
+            "HTTP: building the demo database and starting `mentornet serve` ...", file=sys.stderr, flush=True
+        )
+        bench_http(args, tmp, report)
+        print(f"Provisioning {args.events} graduates ...", file=sys.stderr, flush=True)
+        report["provisioning"] = provisioning.run(tmp / "provisioning", args.events)
+    except Exception as exc:
+        traceback.print_exc()
+        report["failure"] = f"{type(exc).__name__}: {exc}"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    report["machine"]["loadavg_after"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    report["duration_s"] = round(time.perf_counter() - began, 1)
+    report["targets"] = evaluate(report)
+    errors = report["targets"][0]["value"]
+    if not report.get("failure") and errors:
+        report["failure"] = f"{errors} request(s) or event(s) failed"
+    report["ok"] = not report.get("failure")
+    print()
+    print(render(report))
+    if not args.no_save:
+        path = save(report)
+        print(f"\nresults: {path.relative_to(REPO)} (and bench/results/latest.json)")
+    return 0 if report["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
