@@ -29,11 +29,12 @@ setup(
     include_package_data=True,
     package_data={
         "network_service": [
-            "templates/**/*.html",
-            "*/templates/**/*.html",
-            "static/**/*",
+            "templates/*.html",
+            "templates/*/*.html",
+            "templates/*/*.txt",
+            "static/*/*",
+            "translations/messages.pot",
             "translations/*/LC_MESSAGES/*",
-            "migrations/*.py",
             "migrations/*.mako",
             "migrations/versions/*.py",
         ],

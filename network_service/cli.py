@@ -13,6 +13,8 @@ from network_service.db import session
 
 
 def _create_app():
+    from sqlalchemy.exc import ArgumentError
+
     from network_service.app import create_app
     from network_service.config import ConfigurationError
 
@@ -20,6 +22,11 @@ def _create_app():
         return create_app()
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from exc
+    except ArgumentError as exc:  # raised while the engine is made, before anything connects
+        raise click.ClickException(
+            f"MENTORNET_DATABASE_URL is not a database URL SQLAlchemy can use ({exc}); for example "
+            "postgresql+psycopg://user:password@host/mentornet or sqlite:////var/lib/mentornet/mentornet.sqlite"
+        ) from exc
 
 
 class _MentorNetGroup(click.Group):

@@ -9,19 +9,27 @@ from network_service.security import csrf, current_person
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
+# The endpoints anyone may call: their request body carries its own credential (an invitation token).
+PUBLIC_ENDPOINTS = {"api_networks.AcceptInvitation"}
+
 
 def authenticate() -> None:
     """Before every API request: a bearer token first; a browser session works too, but then writes need
-    the CSRF token in ``X-CSRFToken`` (API blueprints are exempt from the form-based check)."""
+    the CSRF token in ``X-CSRFToken`` (API blueprints are exempt from the form-based check).
+
+    Runs before the request body is parsed, so a client without valid credentials learns that first, not
+    how its input would have been judged."""
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         person = person_for_api_token(header[7:].strip())
         g.current_person = person
         g.api_auth = "bearer" if person else "invalid"
-        return
-    g.api_auth = "session" if current_person() is not None else None
-    if g.api_auth == "session" and request.method not in SAFE_METHODS:
-        csrf.protect()
+    else:
+        g.api_auth = "session" if current_person() is not None else None
+        if g.api_auth == "session" and request.method not in SAFE_METHODS:
+            csrf.protect()
+    if request.method != "OPTIONS" and request.endpoint not in PUBLIC_ENDPOINTS:  # CORS preflights carry none
+        require_person()
 
 
 def require_json_body() -> None:

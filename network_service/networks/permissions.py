@@ -23,7 +23,6 @@ from network_service.accounts.models import Person
 from network_service.db import session
 from network_service.networks.models import Membership, MembershipStatus, Network, Role
 
-
 _CACHE_KEY = "mentornet.active_memberships"
 
 
