@@ -47,3 +47,18 @@ def provision(course_key: str, email: str, name: str, event_id: str | None) -> N
         click.echo(f"Already recorded as event {result.event.id} ({result.status.value}); nothing sent.")
     else:
         click.echo(f"Event {result.event.id}: {result.status.value}.")
+
+
+@bridge_cli.command("replay")
+@click.option("--course", "course_key", help="Only the events of this course key.")
+def replay(course_key: str | None) -> None:
+    """Act again on stored completion events that had no course link, no e-mail yet, or failed."""
+    from network_service.courses.operations import replay_completions
+    from network_service.db import session
+
+    outcomes = replay_completions(course_key)
+    session.commit()
+    if not outcomes:
+        click.echo("No stored event was waiting.")
+    for status, count in sorted(outcomes.items()):
+        click.echo(f"{count} event(s): {status}")

@@ -12,9 +12,10 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import Flask, jsonify
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from network_service import i18n, security, web
-from network_service.config import check_production_safety, load_config
+from network_service.config import ConfigurationError, check_production_safety, load_config
 from network_service.db import db
 from network_service.errors import register_error_handlers
 
@@ -26,12 +27,17 @@ PLUGIN_GROUP = "mentornet.plugins"
 class MentorNet:
     """Mount the network service into a Flask application (``MentorNet().init_app(app)``).
 
-    The host application keeps its own settings; mentorNET reads its ``MENTORNET_*`` settings from the
-    mapping given here, from ``app.config["MENTORNET"]`` and from the environment, in that order.
+    Settings are layered: defaults, then ``app.config["MENTORNET"]``, then the mapping given here, then the
+    ``MENTORNET_*`` environment (unless ``use_environment=False``). The result is written into the host's
+    ``app.config`` without prefix (``SECRET_KEY``, ``DATABASE_URL``, ...), and mentorNET's error handlers answer
+    for the whole application: mount it into an application that agrees with both.
     """
 
-    def __init__(self, app: Flask | None = None, config: Mapping[str, Any] | None = None):
+    def __init__(
+        self, app: Flask | None = None, config: Mapping[str, Any] | None = None, use_environment: bool = True
+    ):
         self.config = config
+        self.use_environment = use_environment
         if app is not None:
             self.init_app(app)
 
@@ -39,7 +45,7 @@ class MentorNet:
         overrides = dict(app.config.get("MENTORNET", {}))
         overrides.update(self.config or {})
         overrides.update(config or {})
-        settings = load_config(overrides)
+        settings = load_config(overrides, environ=None if self.use_environment else {})
         check_production_safety(settings)
         _apply_settings(app, settings)
 
@@ -55,9 +61,12 @@ class MentorNet:
         app.extensions["mentornet"] = self
 
 
-def create_app(config: Mapping[str, Any] | None = None, instance_path: str | None = None) -> Flask:
+def create_app(
+    config: Mapping[str, Any] | None = None, instance_path: str | None = None, use_environment: bool = True
+) -> Flask:
+    """The standalone application. ``use_environment=False`` ignores MENTORNET_* variables (demo, tests)."""
     app = Flask("network_service", instance_path=instance_path, static_folder=None, template_folder=None)
-    MentorNet(config=config).init_app(app)
+    MentorNet(config=config, use_environment=use_environment).init_app(app)
     return app
 
 
@@ -67,6 +76,10 @@ def _apply_settings(app: Flask, settings: dict[str, Any]) -> None:
         settings["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'mentornet.sqlite'}"
     app.config.update(settings)
     app.config["MENTORNET_SETTINGS"] = settings
+    if settings["PROXY_COUNT"]:
+        # Behind N proxies, the client address (rate limits, logs) and scheme come from X-Forwarded-*.
+        count = settings["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_prefix=count)
     secure = urlsplit(settings["BASE_URL"]).scheme == "https"
     app.config.update(
         SESSION_COOKIE_NAME="mentornet_session",
@@ -122,7 +135,7 @@ def _load_plugins(app: Flask) -> None:
         loaded[entry_point.name] = instance
     missing = set(wanted or ()) - set(loaded)
     if missing:
-        raise RuntimeError(
+        raise ConfigurationError(
             f"MENTORNET_PLUGINS names plugins that are not installed: {', '.join(sorted(missing))}"
         )
     app.extensions["mentornet.plugins"] = loaded

@@ -151,7 +151,9 @@ def network():
 @click.argument("slug")
 @click.option("--name", required=True, help="The network's name.")
 @click.option("--org", "org_name", required=True, help="Name of the founding organisation.")
-@click.option("--coordinator", help="E-mail of the coordinator, who becomes an active member.")
+@click.option(
+    "--coordinator", required=True, help="E-mail of the coordinator, who becomes an active member at once."
+)
 @with_appcontext
 def network_create(slug, name, org_name, coordinator):
     """Create a network at address SLUG."""
@@ -160,8 +162,7 @@ def network_create(slug, name, org_name, coordinator):
 
     def create():
         organisation = get_organisation_by_name(org_name)
-        person = get_or_create_person(coordinator)[0] if coordinator else None
-        return create_network(slug, name, organisation, coordinator=person)
+        return create_network(slug, name, organisation, coordinator=get_or_create_person(coordinator)[0])
 
     created = _run(create)
     click.echo(f"Network {created.name!r} created: {current_app.config['BASE_URL']}/networks/{created.slug}")
@@ -184,11 +185,17 @@ def course():
 )
 @click.option("--min-grade", type=float, help="With --rule min_grade: the grade from 0 to 1.")
 @click.option("--title", default="", help="The course's title, shown to coordinators.")
+@click.option(
+    "--replay/--no-replay",
+    default=True,
+    show_default=True,
+    help="Invite the graduates whose passes arrived before the course was linked.",
+)
 @with_appcontext
-def course_link(course_key, slug, rule, min_grade, title):
+def course_link(course_key, slug, rule, min_grade, title, replay):
     """Invite the graduates of COURSE_KEY into a network."""
     from network_service.courses.models import CompletionRule
-    from network_service.courses.operations import link_course
+    from network_service.courses.operations import link_course, replay_completions
     from network_service.networks.operations import get_network
 
     if min_grade is not None and rule != CompletionRule.min_grade.value:
@@ -207,6 +214,11 @@ def course_link(course_key, slug, rule, min_grade, title):
 
     created = _run(link)
     click.echo(f"Graduates of {created.course_key} are invited into {created.network.name} (rule: {rule}).")
+    if replay:
+        outcomes = _run(replay_completions, created.course_key)
+        if outcomes:
+            summary = ", ".join(f"{count} {status}" for status, count in sorted(outcomes.items()))
+            click.echo(f"Passes stored before the link was made, acted on now: {summary}.")
 
 
 @main.group()
@@ -249,6 +261,16 @@ def outbox_send():
     while sent := deliver_due():
         total += sent
     click.echo(f"{total} e-mail(s) delivered.")
+
+
+@outbox.command("retry")
+@with_appcontext
+def outbox_retry():
+    """Put the e-mails that ran out of attempts back in the queue."""
+    from network_service.mail.operations import requeue_failed
+
+    count = _run(requeue_failed)
+    click.echo(f"{count} e-mail(s) queued again; `mentornet outbox send` delivers them now.")
 
 
 # -- serving ------------------------------------------------------------------------------------------

@@ -35,9 +35,10 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_TIMEZONE": "UTC",
     "PLUGINS": None,  # None: every installed entry point of "mentornet.plugins"; else a list of names
     "OUTBOX_WORKER": True,  # deliver mail from a background thread of the web process
-    "OUTBOX_MAX_ATTEMPTS": 12,
+    "OUTBOX_MAX_ATTEMPTS": 30,  # back-off is capped at 6 hours: about 5 days of trying
     "DEMO_MAILBOX": False,  # show the local mailbox page (only when no SMTP server is configured)
     "TESTING": False,
+    "PROXY_COUNT": 0,  # how many reverse proxies (setting X-Forwarded-*) stand in front of the service
 }
 
 # Keys whose environment value is parsed as JSON (lists, numbers, booleans).
@@ -52,6 +53,7 @@ _TYPED = {
     "DEMO_MAILBOX",
     "TESTING",
     "RATELIMIT_ENABLED",
+    "PROXY_COUNT",
 }
 
 
@@ -80,7 +82,21 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
         env_key = ENV_PREFIX + key
         if env_key in environ:
             config[key] = _parse_env_value(key, environ[env_key])
+    if config["ENV"] not in ("production", "development"):
+        raise ConfigurationError(
+            f"MENTORNET_ENV must be 'production' or 'development', not {config['ENV']!r}"
+        )
+    config["DATABASE_URL"] = _with_driver(config["DATABASE_URL"])
     return config
+
+
+def _with_driver(url: str | None) -> str | None:
+    """``postgresql://`` (and Heroku-style ``postgres://``) mean psycopg 3, the driver we install."""
+    if url:
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
 
 
 def check_production_safety(config: Mapping[str, Any]) -> None:

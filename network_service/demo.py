@@ -99,7 +99,7 @@ def build_demo(config: dict[str, Any]) -> list[tuple[str, str]]:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
 
-    app = create_app({**config, "OUTBOX_WORKER": False})
+    app = create_app({**config, "OUTBOX_WORKER": False}, use_environment=False)
     with app.app_context():
         migrations.upgrade(app)
         organisation = create_organisation(

@@ -21,7 +21,8 @@ class _Server(BaseApplication):
     def load(self):
         from network_service.app import create_app
 
-        return create_app(self.app_config)
+        # A given mapping is the whole configuration (the demo); without one, the environment configures.
+        return create_app(self.app_config, use_environment=self.app_config is None)
 
 
 def run_gunicorn(

@@ -18,6 +18,10 @@ from tests.databases import app_config, check_reachable, drop_schema, reset_sche
 
 TEST_DATABASE_URL = os.environ.get("MENTORNET_TEST_DATABASE_URL") or ""
 
+# A developer's MENTORNET_* settings (a production database URL, say) must never reach the tests' apps.
+for _name in [name for name in os.environ if name.startswith("MENTORNET_") and not name.startswith("MENTORNET_TEST_")]:
+    del os.environ[_name]
+
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:

@@ -97,3 +97,27 @@ def test_healthz_reports_an_unreachable_database_with_503(tmp_path):
     assert response.headers["Retry-After"] == "30"
     assert response.get_json()["status"] == "unavailable"
     db.dispose(app)
+
+
+def test_mistyped_environment_name_is_refused():
+    with pytest.raises(ConfigurationError, match="MENTORNET_ENV"):
+        load_config(environ={"MENTORNET_ENV": "prod"})
+
+
+def test_plain_postgresql_urls_use_psycopg_3():
+    config = load_config(environ={"MENTORNET_DATABASE_URL": "postgres://u@db/mentornet"})
+    assert config["DATABASE_URL"] == "postgresql+psycopg://u@db/mentornet"
+
+
+def test_behind_a_proxy_the_forwarded_client_address_counts(database_url):
+    from flask import request
+
+    app = create_app(app_config(database_url, PROXY_COUNT=1))
+
+    @app.get("/whoami")
+    def whoami():
+        return request.remote_addr
+
+    response = app.test_client().get("/whoami", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert response.get_data(as_text=True) == "203.0.113.7"
+    db.dispose(app)

@@ -112,7 +112,7 @@ def test_network_create_with_coordinator(mentornet, run):
 
 
 def test_network_create_for_unknown_org_fails_cleanly(mentornet, run):
-    result = mentornet("network", "create", "palermo", "--name", "Palermo Mentors", "--org", "Nobody")
+    result = mentornet("network", "create", "palermo", "--name", "Palermo Mentors", "--org", "Nobody", "--coordinator", "c@example.org")
     assert_fails_cleanly(result, "No organisation is called Nobody")
     assert scalar(run, sa.select(Network.id).where(Network.slug == "palermo")) is None
 
@@ -247,3 +247,31 @@ def test_unusable_database_url_fails_with_a_clear_message(url):
         env={"MENTORNET_ENV": "development", "MENTORNET_DATABASE_URL": url, "MENTORNET_SECRET_KEY": None},
     )
     assert_fails_cleanly(result, "MENTORNET_DATABASE_URL is not a database URL")
+
+
+def test_network_needs_a_coordinator(mentornet):
+    result = mentornet("network", "create", "solo", "--name", "Solo", "--org", "Test Org")
+    assert result.exit_code == 2 and "--coordinator" in result.output
+
+
+def test_course_link_acts_on_passes_that_arrived_before_it(mentornet, run, world):
+    assert mentornet("bridge", "provision", "course-v1:New+N+1", "early@example.org").exit_code == 0
+    result = mentornet("course", "link", "course-v1:New+N+1", "--network", "test-net")
+    assert result.exit_code == 0, result.output
+    assert "1 invited" in result.output
+    assert len(run(lambda: mails(to="early@example.org"))) == 1
+    assert "No stored event was waiting" in mentornet("bridge", "replay").output
+
+
+def test_outbox_retry_requeues_failed_mail(mentornet, run, world):
+    from network_service.mail.models import OutboundEmail
+
+    mentornet("bridge", "provision", COURSE, "g@example.org")
+
+    def fail_all():
+        for mail in session.scalars(sa.select(OutboundEmail)):
+            mail.status = MailStatus.failed
+
+    run(fail_all)
+    assert "1 e-mail(s) queued again" in mentornet("outbox", "retry").output
+    assert "1 e-mail(s) delivered" in mentornet("outbox", "send").output

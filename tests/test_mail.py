@@ -142,3 +142,26 @@ def test_smtp_url_forms(url, expected):
 def test_unknown_smtp_scheme_is_refused():
     with pytest.raises(ValueError, match="unsupported"):
         mail_ops.SmtpTransport("http://mail.example.org", "from@example.org")
+
+
+def test_without_smtp_and_without_demo_mailbox_mail_waits(ctx, app):
+    app.config["DEMO_MAILBOX"] = False
+    try:
+        mail = _queue()
+        session.commit()
+        assert mail_ops.deliver_due() == 0
+        session.refresh(mail)
+        assert mail.status == MailStatus.pending and mail.attempts == 0
+    finally:
+        app.config["DEMO_MAILBOX"] = True
+
+
+def test_failed_mail_can_be_queued_again(ctx, smtp):
+    mail = _queue()
+    mail.status, mail.attempts = MailStatus.failed, 30
+    session.commit()
+    assert mail_ops.deliver_due() == 0
+    assert mail_ops.requeue_failed() == 1
+    session.commit()
+    assert mail_ops.deliver_due() == 1
+    smtp.inbox.wait_for(1)

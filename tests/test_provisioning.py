@@ -129,3 +129,14 @@ def test_min_grade_rule_needs_a_grade(world, ctx):
     with pytest.raises(InvalidInput) as error:
         courses.link_course(COURSE, network, actor=None, rule=CompletionRule.min_grade, min_grade=None)
     assert error.value.field == "min_grade"
+
+
+def test_replay_acts_on_waiting_events_only(world, ctx):
+    waiting = provision("evt-early", course="course-v1:Late+L+1")
+    provision("evt-done")  # already invited: replay must leave it alone
+    network = session.get(Network, world.network_id)
+    assert courses.replay_completions() == {"unknown_course": 1}
+    courses.link_course("course-v1:Late+L+1", network, actor=None)
+    assert courses.replay_completions("course-v1:Late+L+1") == {"already_member": 1}
+    assert waiting.event.status == CompletionStatus.already_member  # grace was invited by evt-done
+    assert len(mails(to="grace@example.org")) == 1

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask import g, request
+from flask_babel import gettext as _
 from flask_smorest import abort
 
 from network_service.accounts.models import Person
@@ -36,14 +37,16 @@ def require_json_body() -> None:
     """Before every API request: a write whose body is not JSON would parse as no fields at all, and a PATCH
     would then succeed without changing anything; refuse it instead."""
     if request.method not in SAFE_METHODS and request.mimetype and not request.is_json:
-        abort(415, message="Send the request body as JSON, with Content-Type: application/json.")
+        abort(415, message=_("Send the request body as JSON, with Content-Type: application/json."))
 
 
 def require_person() -> Person:
     person = current_person()
     if person is None:
         message = (
-            "The bearer token is not valid." if g.get("api_auth") == "invalid" else "Authentication required."
+            _("The bearer token is not valid.")
+            if g.get("api_auth") == "invalid"
+            else _("Authentication required.")
         )
         abort(401, message=message, headers={"WWW-Authenticate": 'Bearer realm="mentornet"'})
     return person

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
+from flask_babel import gettext as _
 from flask_smorest import Blueprint
 
 from network_service.accounts.models import Person
@@ -40,7 +41,7 @@ class NetworkDetail(MethodView):
         viewer = require_person()
         network = operations.get_network(slug)
         if not permissions.can_view_members(viewer, network):
-            raise Forbidden("Only members of this network can see it.")
+            raise Forbidden(_("Only members of this network can see it."))
         return network
 
 
@@ -63,7 +64,7 @@ class Member(MethodView):
         network = operations.get_network(slug)
         person = session.get(Person, person_id)
         if person is None:
-            raise NotFound("No such person.", field="person_id")
+            raise NotFound(_("No such person."), field="person_id")
         return operations.appoint(
             network, person, actor=actor, role=changes.get("role"), level=changes.get("level")
         )
@@ -77,7 +78,7 @@ class CurrentAgreement(MethodView):
         viewer = require_person()
         network = operations.get_network(slug)
         if not permissions.can_view_members(viewer, network):
-            raise Forbidden("Only members of this network can see its agreement.")
+            raise Forbidden(_("Only members of this network can see its agreement."))
         return operations.current_agreement(network)
 
 

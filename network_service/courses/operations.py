@@ -56,6 +56,42 @@ def link_course(
     return link
 
 
+REPLAYABLE = (CompletionStatus.unknown_course, CompletionStatus.unknown_identity, CompletionStatus.failed)
+
+
+def replay_completions(course_key: str | None = None) -> dict[str, int]:
+    """Act again on stored events that could not be acted on (no course link yet, no e-mail yet, an error).
+
+    Each event runs in its own SAVEPOINT, so one that fails again does not hold back the others. Returns how
+    many events ended in each status.
+    """
+    query = (
+        sa.select(CompletionEvent).where(CompletionEvent.status.in_(REPLAYABLE)).order_by(CompletionEvent.id)
+    )
+    if course_key is not None:
+        query = query.where(CompletionEvent.course_key == course_key)
+    outcomes: dict[str, int] = {}
+    for event in session.scalars(query).all():
+        _act_once(event)
+        outcomes[event.status.value] = outcomes.get(event.status.value, 0) + 1
+    return outcomes
+
+
+def _act_once(event: CompletionEvent) -> Invitation | None:
+    try:
+        with session.begin_nested():
+            return process_completion(event)
+    except (IntegrityError, Conflict) as exc:
+        # Another event for the same person and network won a race; theirs is the one invitation.
+        log.info("completion %s raced another for the same membership: %s", event.event_id, exc)
+        event.status, event.outcome_detail = CompletionStatus.already_member, "concurrent invitation"
+    except Exception as exc:
+        log.exception("acting on completion event %s failed", event.event_id)
+        event.status, event.outcome_detail = CompletionStatus.failed, f"{type(exc).__name__}: {exc}"[:2000]
+    event.processed_at = utcnow()
+    return None
+
+
 @dataclasses.dataclass(frozen=True)
 class ProvisionResult:
     event: CompletionEvent
@@ -208,19 +244,6 @@ def provision_graduate(
     )
     if not is_new:
         return ProvisionResult(event=event, duplicate=True, invitation=None)
-    try:
-        with session.begin_nested():
-            invitation = process_completion(event)
-    except (IntegrityError, Conflict) as exc:
-        # Another event for the same person and network won a race; theirs is the one invitation.
-        log.info("completion %s raced another for the same membership: %s", event.event_id, exc)
-        event.status, event.outcome_detail = CompletionStatus.already_member, "concurrent invitation"
-        event.processed_at = utcnow()
-        invitation = None
-    except Exception as exc:
-        log.exception("acting on completion event %s failed", event.event_id)
-        event.status, event.outcome_detail = CompletionStatus.failed, f"{type(exc).__name__}: {exc}"[:2000]
-        event.processed_at = utcnow()
-        invitation = None
+    invitation = _act_once(event)
     session.flush()
     return ProvisionResult(event=event, duplicate=False, invitation=invitation)

@@ -108,6 +108,10 @@ def deliver_due(limit: int = 50) -> int:
     """
     config = current_app.config
     transport = SmtpTransport(config["SMTP_URL"], config["MAIL_FROM"]) if config["SMTP_URL"] else None
+    if transport is None and not config["DEMO_MAILBOX"]:
+        # Nowhere to deliver: keep every mail waiting until MENTORNET_SMTP_URL is set.
+        log.warning("MENTORNET_SMTP_URL is not set: e-mails wait in the outbox")
+        return 0
     now = utcnow()
     due_ids = session.scalars(
         sa.select(OutboundEmail.id)
@@ -131,7 +135,7 @@ def deliver_due(limit: int = 50) -> int:
         try:
             if transport is not None:
                 transport.send(mail)
-        except (OSError, smtplib.SMTPException) as exc:
+        except Exception as exc:  # any failure counts as an attempt; the mail stays in the outbox
             mail.attempts += 1
             mail.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             if mail.attempts >= config["OUTBOX_MAX_ATTEMPTS"]:
@@ -155,3 +159,14 @@ def deliver_due(limit: int = 50) -> int:
             delivered += 1
         session.commit()
     return delivered
+
+
+def requeue_failed() -> int:
+    """Give the mails that ran out of attempts a fresh start (after a long outage has been fixed)."""
+    result = session.execute(
+        sa.update(OutboundEmail)
+        .where(OutboundEmail.status == MailStatus.failed)
+        .values(status=MailStatus.pending, attempts=0, next_attempt_at=utcnow())
+    )
+    session.info["mail_queued"] = True
+    return result.rowcount

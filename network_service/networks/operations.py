@@ -252,8 +252,15 @@ def invite_person(
     """
     if actor is not None and not permissions.can_invite(actor, network):
         raise Forbidden(_("Only the coordinator, the Meta-Mentor or the network office can invite people."))
-    if role != Role.mentor and actor is not None and not permissions.can_appoint(actor, network):
-        raise Forbidden(_("Only the coordinator can invite someone into a role."), field="role")
+    if (
+        (role != Role.mentor or level != Level.novice)
+        and actor is not None
+        and not permissions.can_appoint(actor, network)
+    ):
+        raise Forbidden(
+            _("Only the coordinator can invite someone into a role or as an experienced mentor."),
+            field="role" if role != Role.mentor else "level",
+        )
     person, _created = get_or_create_person(normalise_email(email), display_name=display_name, locale=locale)
     membership = session.scalar(
         sa.select(Membership).where(Membership.network_id == network.id, Membership.person_id == person.id)

@@ -61,6 +61,7 @@ def invite(slug: str):
     form = InviteForm()
     if not permissions.can_appoint(viewer, network):
         form.role.choices = [(Role.mentor.value, ROLE_LABELS[Role.mentor])]
+        form.level.choices = [(Level.novice.value, LEVEL_LABELS[Level.novice])]
     if form.validate_on_submit():
         try:
             invitation = operations.invite_person(
