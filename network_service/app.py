@@ -109,7 +109,7 @@ def _register_blueprints(app: Flask) -> None:
     @app.get("/healthz")
     def healthz():
         try:
-            with db.engine.connect() as conn:
+            with db.engine.connect().execution_options(read_only=True) as conn:
                 conn.execute(sa.text("SELECT 1"))
         except sa.exc.SQLAlchemyError:
             log.exception("health check: database unreachable")

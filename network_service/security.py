@@ -69,12 +69,17 @@ def init_rate_limits(app: Flask) -> None:
     app.extensions["mentornet.limiter"] = limiter
     for endpoint, (limit, methods) in RATE_LIMITS.items():
         rate_limit(app, endpoint, limit, methods)
+    # Plugins list theirs here: (endpoint, limit, methods, Flask-Limiter options)
+    for endpoint, limit, methods, options in app.extensions.get("mentornet.rate_limits", []):
+        rate_limit(app, endpoint, limit, methods, **options)
 
 
-def rate_limit(app: Flask, endpoint: str, limit: str, methods: list[str] | None = None) -> None:
+def rate_limit(app: Flask, endpoint: str, limit: str, methods: list[str] | None = None, **options) -> None:
+    """Limit one endpoint; ``options`` go to Flask-Limiter (e.g. ``deduct_when`` to count only failures)."""
     view = app.view_functions.get(endpoint)
     if view is not None:
-        app.view_functions[endpoint] = app.extensions["mentornet.limiter"].limit(limit, methods=methods)(view)
+        limited = app.extensions["mentornet.limiter"].limit(limit, methods=methods, **options)(view)
+        app.view_functions[endpoint] = limited
 
 
 _PRIVATE_ENDPOINTS = {"accounts.confirm_sign_in", "networks.invitation"}

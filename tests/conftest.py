@@ -19,7 +19,9 @@ from tests.databases import app_config, check_reachable, drop_schema, reset_sche
 TEST_DATABASE_URL = os.environ.get("MENTORNET_TEST_DATABASE_URL") or ""
 
 # A developer's MENTORNET_* settings (a production database URL, say) must never reach the tests' apps.
-for _name in [name for name in os.environ if name.startswith("MENTORNET_") and not name.startswith("MENTORNET_TEST_")]:
+for _name in [
+    name for name in os.environ if name.startswith("MENTORNET_") and not name.startswith("MENTORNET_TEST_")
+]:
     del os.environ[_name]
 
 
@@ -57,6 +59,14 @@ def db_connection(app):
         yield connection
     transaction.rollback()
     connection.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state(request):
+    """Per-process throttles of the session-wide app start empty in every test."""
+    yield
+    if "app" in request.fixturenames:
+        request.getfixturevalue("app").extensions.pop("mentornet.bridge.failures", None)
 
 
 @pytest.fixture

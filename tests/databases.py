@@ -57,6 +57,9 @@ def drop_schema(url: str) -> None:
     engine.dispose()
 
 
+WEBHOOK_SECRET = "test-webhook-secret-0123456789abcdef"
+
+
 def app_config(url: str, **overrides) -> dict:
     config = {
         "ENV": "development",
@@ -67,6 +70,7 @@ def app_config(url: str, **overrides) -> dict:
         "OUTBOX_WORKER": False,
         "DEMO_MAILBOX": True,
         "SMTP_URL": None,
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
         "LANGUAGES": ["en", "de"],
     }
     config.update(overrides)

@@ -2,65 +2,30 @@
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
-import threading
 
 import pytest
 import requests
 import sqlalchemy as sa
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
-from werkzeug.serving import make_server
 
-from network_service import migrations
 from network_service.accounts.models import Person
-from network_service.app import create_app
 from network_service.cli import main as mentornet_cli
 from network_service.courses.models import CompletionEvent
-from network_service.db import db, session
+from network_service.db import session
 from network_service.mail.models import MailStatus, OutboundEmail
 from network_service.networks.models import Membership, MembershipStatus, Origin
 from tests import helpers
-from tests.conftest import TEST_DATABASE_URL
-from tests.databases import app_config, drop_schema, reset_schema, with_private_schema
-from tests.smtp import SmtpServer
+from tests.live import live_service
 
 pytestmark = pytest.mark.live
 
 
 @pytest.fixture
 def live(tmp_path):
-    """A separate application on its own database, served by a threaded HTTP server on 127.0.0.1."""
-    if TEST_DATABASE_URL:
-        url = with_private_schema(TEST_DATABASE_URL, f"mentornet_live_{os.getpid()}_{secrets.token_hex(3)}")
-        reset_schema(url)
-    else:
-        url = f"sqlite:///{tmp_path / 'live.sqlite'}"
-    smtp = SmtpServer().start()
-    http = make_server("127.0.0.1", 0, None, threaded=True)  # bound first, so BASE_URL knows the port
-    base_url = f"http://127.0.0.1:{http.server_port}"
-    app = create_app(
-        app_config(url, SMTP_URL=smtp.url, OUTBOX_WORKER=True, BASE_URL=base_url, DEMO_MAILBOX=False)
-    )
-    http.app = app
-    with app.app_context():
-        migrations.upgrade(app)
-        session.commit()
-        helpers.build_world()
-        session.commit()
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield app, base_url, smtp
-    finally:
-        http.shutdown()
-        app.extensions["mentornet.outbox"].stop()
-        smtp.stop()
-        db.dispose(app)
-        if TEST_DATABASE_URL:
-            drop_schema(url)
+    with live_service(tmp_path) as service:
+        yield service.app, service.base_url, service.smtp
 
 
 def _provision(app, event_id: str, email: str = "grace@example.org") -> str:

@@ -25,6 +25,7 @@ class CompletionStatus(enum.StrEnum):
     unknown_course = "unknown_course"  # no course link (kept: a link added later can replay it)
     unknown_identity = "unknown_identity"  # no usable e-mail yet (kept: matched when the person appears)
     failed = "failed"  # acting on it raised; the error is in ``outcome_detail``
+    ignored = "ignored"  # a kind of event that never provisions (kept for the record)
 
 
 class CourseLink(TimestampMixin, Base):

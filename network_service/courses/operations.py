@@ -147,6 +147,34 @@ def record_completion(
     return event, True
 
 
+def record_ignored(
+    *, event_id: str, source: str, reason: str, payload: Mapping[str, Any] | None = None, course_key: str = ""
+) -> tuple[CompletionEvent, bool]:
+    """Keep a well-formed event that never provisions (another event type or verb), idempotent on its id."""
+    existing = session.scalar(sa.select(CompletionEvent).where(CompletionEvent.event_id == event_id))
+    if existing is not None:
+        return existing, False
+    event = CompletionEvent(
+        event_id=event_id[:255],
+        source=source,
+        course_key=course_key[:255],
+        identity={},
+        payload=dict(payload) if payload is not None else None,
+        status=CompletionStatus.ignored,
+        outcome_detail=reason[:2000],
+        processed_at=utcnow(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(event)
+    except IntegrityError:
+        existing = session.scalar(sa.select(CompletionEvent).where(CompletionEvent.event_id == event_id))
+        if existing is None:
+            raise
+        return existing, False
+    return event, True
+
+
 def _meets_rule(event: CompletionEvent, link: CourseLink) -> bool:
     if not event.is_passing:
         return False

@@ -38,7 +38,8 @@ def downgrade(app: Flask, revision: str) -> None:
 def pending_heads(app: Flask) -> set[str]:
     """The head revisions the database has not reached yet (empty when it is up to date)."""
     config = alembic_config(app)
-    heads = set(ScriptDirectory.from_config(config).get_heads())
+    script = ScriptDirectory.from_config(config)
     with config.attributes["engine"].connect() as connection:
-        current = set(MigrationContext.configure(connection).get_current_heads())
-    return heads - current
+        current = MigrationContext.configure(connection).get_current_heads()
+    # A plugin's branch depends on the core revision, so the version table may list only the plugin's head.
+    return {revision.revision for revision in script.iterate_revisions("heads", current or "base")}

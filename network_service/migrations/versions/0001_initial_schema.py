@@ -155,7 +155,7 @@ def upgrade():
     sa.Column('grade', sa.Float(), nullable=True),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('status', sa.Enum('received', 'invited', 'already_member', 'not_passing', 'unknown_course', 'unknown_identity', 'failed', name='completion_status', native_enum=False, create_constraint=True, length=20), nullable=False),
+    sa.Column('status', sa.Enum('received', 'invited', 'already_member', 'not_passing', 'unknown_course', 'unknown_identity', 'failed', 'ignored', name='completion_status', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.Column('processed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('outcome_detail', sa.Text(), nullable=False),
     sa.Column('network_id', sa.Integer(), nullable=True),

@@ -1,0 +1,176 @@
+"""POST /bridge/openedx/events: signed by our forwarder, or unsigned from openedx-webhooks with a URL token."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from lti_bridge.models import SourceKind
+from lti_bridge.signing import SIGNATURE_HEADER, sign
+from lti_bridge.sources import create_source, revoke_source
+from network_service.audit.models import AuditLog
+from network_service.courses.models import CompletionEvent, CompletionStatus
+from network_service.db import session
+from tests import bridge_payloads as payloads
+from tests.databases import WEBHOOK_SECRET
+from tests.helpers import mails
+
+
+def post_signed(client, payload, secret=WEBHOOK_SECRET, body: bytes | None = None):
+    body = body if body is not None else json.dumps(payload).encode()
+    return client.post(
+        "/bridge/openedx/events",
+        data=body,
+        headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, secret)},
+    )
+
+
+def events(run):
+    return run(lambda: session.scalars(sa.select(CompletionEvent).order_by(CompletionEvent.id)).all())
+
+
+def test_signed_passing_event_is_stored_and_invites_once(client, run, world):
+    payload = payloads.passing_status("3f1e0c1e-0000-4000-8000-000000000001")
+    response = post_signed(client, payload)
+    assert response.status_code == 202
+    body = response.get_json()
+    assert body["status"] == "invited" and body["duplicate"] is False
+    again = post_signed(client, payload)
+    assert again.status_code == 202 and again.get_json() == {**body, "duplicate": True}
+    [event] = events(run)
+    assert event.id == body["id"] and event.source == "openedx" and event.payload == payload
+    assert event.identity["username"] == "grace" and event.identity["email"] == "grace@example.org"
+    assert len(run(lambda: mails(to="grace@example.org"))) == 1
+
+
+def test_certificate_event_provisions_under_a_certificate_rule(client, run, world):
+    from network_service.courses.models import CompletionRule
+    from network_service.courses.operations import link_course
+    from network_service.networks.models import Network
+    from tests.helpers import COURSE
+
+    run(
+        lambda: link_course(
+            COURSE, session.get(Network, world.network_id), actor=None, rule=CompletionRule.certificate
+        )
+    )
+    assert post_signed(client, payloads.passing_status()).get_json()["status"] == "not_passing"
+    response = post_signed(client, payloads.certificate_created())
+    assert response.get_json()["status"] == "invited"
+    assert events(run)[-1].grade == pytest.approx(0.91)
+
+
+def test_failing_status_is_stored_and_changes_nothing(client, run, world):
+    response = post_signed(client, payloads.passing_status(is_passing="False"))
+    assert response.status_code == 202 and response.get_json()["status"] == "not_passing"
+    assert run(lambda: mails()) == []
+
+
+def test_unknown_event_type_is_stored_and_ignored(client, run, world):
+    response = post_signed(client, payloads.enrollment_created())
+    assert response.status_code == 202 and response.get_json()["status"] == "ignored"
+    [event] = events(run)
+    assert event.status == CompletionStatus.ignored and "enrollment" in event.outcome_detail
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {SIGNATURE_HEADER: "sha256=" + "0" * 64}, {SIGNATURE_HEADER: "md5=abc"}],
+    ids=["missing", "wrong", "malformed"],
+)
+def test_bad_signature_is_401_and_stores_only_an_audit_entry(client, run, world, headers):
+    body = json.dumps(payloads.passing_status()).encode()
+    response = client.post(
+        "/bridge/openedx/events", data=body, headers={"Content-Type": "application/json", **headers}
+    )
+    assert response.status_code == 401 and response.mimetype == "application/problem+json"
+    assert events(run) == []
+    audit = run(
+        lambda: session.scalars(sa.select(AuditLog).where(AuditLog.action == "bridge.auth_failed")).all()
+    )
+    assert len(audit) == 1 and audit[0].detail["path"] == "/bridge/openedx/events"
+
+
+def test_signature_from_another_secret_is_refused(client, run, world):
+    assert post_signed(client, payloads.passing_status(), secret="someone-elses-secret").status_code == 401
+
+
+def test_audit_entries_for_failures_are_throttled(client, run, world):
+    for _attempt in range(5):
+        client.post("/bridge/openedx/events", data=b"{}", headers={"Content-Type": "application/json"})
+    audit = run(
+        lambda: session.scalars(sa.select(AuditLog).where(AuditLog.action == "bridge.auth_failed")).all()
+    )
+    assert len(audit) == 1
+
+
+def test_openedx_webhooks_with_a_source_token(client, run, world):
+    _source, token = run(lambda: create_source("lms-webhooks", SourceKind.openedx_webhooks))
+    payload = payloads.passing_status()
+    response = client.post(
+        f"/bridge/openedx/events/{token}",
+        data=json.dumps(payload),
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 202 and response.get_json()["status"] == "invited"
+    assert events(run)[0].source == "openedx-webhooks:lms-webhooks"
+
+    run(lambda: revoke_source("lms-webhooks"))
+    refused = client.post(f"/bridge/openedx/events/{token}", json=payloads.passing_status())
+    assert refused.status_code == 401
+    assert client.post("/bridge/openedx/events/not-a-token", json=payload).status_code == 401
+
+
+def test_the_same_event_through_both_paths_is_one_event(client, run, world):
+    _source, token = run(lambda: create_source("lms-webhooks", SourceKind.openedx_webhooks))
+    payload = payloads.passing_status()
+    post_signed(client, payload)
+    second = client.post(f"/bridge/openedx/events/{token}", json=payload)
+    assert second.get_json()["duplicate"] is True
+    assert len(events(run)) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b"{not json", "/"),
+        (b"[]", "/"),
+        (json.dumps({"event_metadata": {}}).encode(), "/event_metadata/id"),
+        (
+            json.dumps(
+                {
+                    "openedx_events.learning.data.CoursePassingStatusData": {"user": {}},
+                    "event_metadata": {"id": "x"},
+                }
+            ).encode(),
+            "/openedx_events.learning.data.CoursePassingStatusData/course",
+        ),
+    ],
+    ids=["not-json", "not-object", "no-id", "no-course"],
+)
+def test_malformed_events_are_400_naming_the_field(client, run, world, body, field):
+    response = post_signed(client, None, body=body)
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    assert field in response.get_json()["errors"]
+    assert events(run) == []
+
+
+def test_form_encoded_webhooks_are_told_to_send_json(client, run, world):
+    _source, token = run(lambda: create_source("lms-webhooks", SourceKind.openedx_webhooks))
+    response = client.post(f"/bridge/openedx/events/{token}", data={"a": "b"})
+    assert response.status_code == 415
+
+
+def test_body_over_one_megabyte_is_413(client, world):
+    body = b'{"pad": "' + b"x" * (1024 * 1024) + b'"}'
+    assert post_signed(client, None, body=body).status_code == 413
+
+
+def test_without_a_configured_secret_nothing_is_accepted(app, client, world):
+    app.config["WEBHOOK_SECRET"] = None
+    try:
+        assert post_signed(client, payloads.passing_status(), secret="").status_code == 401
+    finally:
+        app.config["WEBHOOK_SECRET"] = WEBHOOK_SECRET
