@@ -8,9 +8,12 @@ HERE = Path(__file__).parent
 
 POSTGRES = ["psycopg[binary]>=3.1,<4"]
 CELERY = ["celery[redis]>=5.3,<6", "redis>=5,<7"]
-OPENEDX = ["XBlock>=6.1,<7"]
+# The LMS brings its own openedx-events; this is the range the forwarder is tested with.
+OPENEDX = ["XBlock>=6.1,<7", "openedx-events>=9.10,<12"]
 TEST = [
     *POSTGRES,
+    *CELERY,
+    "openedx-events>=9.10,<12",  # pulls Django, edx-django-utils and edx-opaque-keys for the forwarder tests
     "pytest>=8,<10",
     "aiosmtpd>=1.4,<2",
     "requests>=2.31,<3",
@@ -26,7 +29,7 @@ setup(
     license="AGPL-3.0-or-later",
     python_requires=">=3.11,<3.13",
     packages=find_packages(include=["network_service*", "lti_bridge*", "mentornet_xblock*"]),
-    include_package_data=True,
+    include_package_data=False,  # package_data below is the complete list (no MANIFEST.in)
     package_data={
         "network_service": [
             "templates/*.html",
@@ -38,6 +41,7 @@ setup(
             "migrations/*.mako",
             "migrations/versions/*.py",
         ],
+        "lti_bridge": ["migrations/versions/*.py"],
     },
     install_requires=[
         "flask>=3.0,<3.2",
@@ -61,6 +65,7 @@ setup(
     entry_points={
         "console_scripts": ["mentornet=network_service.cli:main"],
         "mentornet.plugins": ["lti_bridge=lti_bridge.plugin:BridgePlugin"],
+        "lms.djangoapp": ["mentornet_forwarder=mentornet_xblock.forwarder.apps:ForwarderConfig"],
     },
     classifiers=[
         "Framework :: Flask",
