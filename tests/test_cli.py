@@ -112,7 +112,17 @@ def test_network_create_with_coordinator(mentornet, run):
 
 
 def test_network_create_for_unknown_org_fails_cleanly(mentornet, run):
-    result = mentornet("network", "create", "palermo", "--name", "Palermo Mentors", "--org", "Nobody", "--coordinator", "c@example.org")
+    result = mentornet(
+        "network",
+        "create",
+        "palermo",
+        "--name",
+        "Palermo Mentors",
+        "--org",
+        "Nobody",
+        "--coordinator",
+        "c@example.org",
+    )
     assert_fails_cleanly(result, "No organisation is called Nobody")
     assert scalar(run, sa.select(Network.id).where(Network.slug == "palermo")) is None
 
