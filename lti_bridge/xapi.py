@@ -119,10 +119,14 @@ def interpret(statement: dict[str, Any]) -> Completion | Ignored:
         return Ignored(statement["id"], "object is not a course activity")
     result = statement.get("result") if isinstance(statement.get("result"), dict) else {}
     score = result.get("score") if isinstance(result.get("score"), dict) else {}
+    identity = identity_of(statement["actor"])
+    context = statement.get("context") if isinstance(statement.get("context"), dict) else {}
+    if isinstance(context.get("language"), str):
+        identity["locale"] = context["language"]  # RFC 5646, e.g. "de-DE"
     return Completion(
         event_id=statement["id"],
         course_key=course_key_of(target["id"]),
-        identity=identity_of(statement["actor"]),
+        identity=identity,
         kind="passed",
         is_passing=result.get("success", True) is not False,
         grade=as_grade(score.get("scaled")),

@@ -96,12 +96,14 @@ def _apply_settings(app: Flask, settings: dict[str, Any]) -> None:
 def _register_blueprints(app: Flask) -> None:
     from network_service.accounts.views import bp as accounts_bp
     from network_service.api import init_api
+    from network_service.courses.views import bp as courses_bp
     from network_service.mail.views import bp as mail_bp
     from network_service.mail.worker import init_app as init_outbox
     from network_service.networks.views import bp as networks_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(networks_bp)
+    app.register_blueprint(courses_bp)
     app.register_blueprint(mail_bp)
     init_outbox(app)
     init_api(app)

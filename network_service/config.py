@@ -28,7 +28,9 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_STORAGE_URL": "memory://",  # redis://127.0.0.1:6379/0 when several processes serve
     "RATELIMIT_ENABLED": None,  # None: on, except in tests
     "SIGN_IN_LINK_MINUTES": 30,
-    "INVITATION_DAYS": 14,
+    "INVITATION_DAYS": 14,  # invitations a person sends
+    "GRADUATE_INVITATION_DAYS": 30,  # invitations of course graduates
+    "INVITATION_REMINDER_DAYS": [3, 10],  # remind invitees who have not answered, this many days after
     "SESSION_HOURS": 12,
     "LANGUAGES": None,  # None: every language that has a translation catalog
     "DEFAULT_LOCALE": "en",
@@ -39,12 +41,17 @@ DEFAULTS: dict[str, Any] = {
     "DEMO_MAILBOX": False,  # show the local mailbox page (only when no SMTP server is configured)
     "TESTING": False,
     "PROXY_COUNT": 0,  # how many reverse proxies (setting X-Forwarded-*) stand in front of the service
+    "OPENEDX_LMS_URL": None,  # https://lms.example.org: the LMS that `mentornet bridge reconcile` reads
+    "OPENEDX_CLIENT_ID": None,  # the LMS's OAuth2 application (client credentials grant)
+    "OPENEDX_CLIENT_SECRET": None,
 }
 
 # Keys whose environment value is parsed as JSON (lists, numbers, booleans).
 _TYPED = {
     "SIGN_IN_LINK_MINUTES",
     "INVITATION_DAYS",
+    "GRADUATE_INVITATION_DAYS",
+    "INVITATION_REMINDER_DAYS",
     "SESSION_HOURS",
     "LANGUAGES",
     "PLUGINS",
@@ -66,6 +73,11 @@ def _parse_env_value(key: str, raw: str) -> Any:
         return raw
     if key in {"LANGUAGES", "PLUGINS"} and not raw.strip().startswith("["):
         return [part.strip() for part in raw.split(",") if part.strip()]
+    if key == "INVITATION_REMINDER_DAYS" and not raw.strip().startswith("["):
+        try:
+            return [int(part) for part in raw.split(",") if part.strip()]
+        except ValueError as exc:
+            raise ConfigurationError(f"{ENV_PREFIX}{key}={raw!r} is not a list of whole days") from exc
     try:
         return json.loads(raw.lower() if raw.lower() in {"true", "false"} else raw)
     except json.JSONDecodeError as exc:

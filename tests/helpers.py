@@ -69,7 +69,7 @@ def mails(to: str | None = None, kind: str | None = None) -> list[OutboundEmail]
     return list(session.scalars(query))
 
 
-_LINK = re.compile(r"https?://\S+")
+_LINK = re.compile(r"https?://[^\s\"<>]+")
 
 
 def link_in(text: str, path_part: str) -> str:

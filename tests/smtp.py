@@ -58,3 +58,21 @@ class SmtpServer:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+
+def text_of(message: Message) -> str:
+    """The plain-text part of a received mail (multipart or not)."""
+    part = message.get_body(preferencelist=("plain",)) if hasattr(message, "get_body") else None
+    if part is None:
+        for candidate in message.walk():
+            if candidate.get_content_type() == "text/plain":
+                part = candidate
+                break
+    return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+
+
+def html_of(message: Message) -> str | None:
+    for candidate in message.walk():
+        if candidate.get_content_type() == "text/html":
+            return candidate.get_payload(decode=True).decode(candidate.get_content_charset() or "utf-8")
+    return None

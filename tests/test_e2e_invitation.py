@@ -18,6 +18,7 @@ from network_service.mail.models import MailStatus, OutboundEmail
 from network_service.networks.models import Membership, MembershipStatus, Origin
 from tests import helpers
 from tests.live import live_service
+from tests.smtp import html_of, text_of
 
 pytestmark = pytest.mark.live
 
@@ -48,7 +49,8 @@ def test_graduate_receives_one_invitation_and_becomes_an_active_member(live):
     assert "invited" in _provision(app, "openedx-evt-0001")
     [message] = smtp.inbox.wait_for(1)
     assert message["To"] == "grace@example.org"
-    body = message.get_payload(decode=True).decode()
+    body = text_of(message)
+    assert helpers.link_in(html_of(message), "/invitations/") == helpers.link_in(body, "/invitations/")
     link = helpers.link_in(body, "/invitations/")
     assert link.startswith(base_url)
 

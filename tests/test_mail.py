@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from network_service.db import session, utcnow
 from network_service.mail import operations as mail_ops
 from network_service.mail.models import MailStatus, OutboundEmail
-from tests.smtp import SmtpServer
+from tests.smtp import SmtpServer, html_of, text_of
 
 
 @pytest.fixture
@@ -40,7 +40,8 @@ def test_queued_mail_is_delivered_by_smtp_and_its_body_is_not_kept(ctx, smtp):
     [message] = smtp.inbox.wait_for(1)
     assert message["To"] == "someone@example.org"
     assert message["Subject"] == "Your sign-in link for mentorNET"
-    assert "http://localhost/sign-in/abc" in message.get_payload(decode=True).decode()
+    assert "http://localhost/sign-in/abc" in text_of(message)
+    assert message.is_multipart() and '<a href="http://localhost/sign-in/abc"' in html_of(message)
     session.refresh(mail)
     assert (mail.status, mail.delivered_to, mail.body_text) == (MailStatus.sent, "smtp", None)
     assert mail_ops.deliver_due() == 0  # nothing goes out twice

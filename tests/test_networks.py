@@ -180,3 +180,55 @@ def test_permission_follows_a_role_change_in_the_same_session(net, world):
     assert not permissions.can_appoint(meta, net)
     ops.appoint(net, meta, actor=person(world.coordinator_id), role=Role.coordinator)
     assert permissions.can_appoint(meta, net)
+
+
+def _invite_days_ago(net, world, email, days):
+    invitation = ops.invite_person(net, email, actor=person(world.coordinator_id), display_name="N")
+    invitation.created_at = utcnow() - dt.timedelta(days=days)
+    session.flush()
+    return invitation
+
+
+def test_reminders_go_out_after_three_and_ten_days_once_each(net, world):
+    _invite_days_ago(net, world, "slow@example.org", 4)
+    assert ops.send_invitation_reminders() == 1
+    assert ops.send_invitation_reminders() == 0  # the second reminder is due on day 10
+    assert ops.send_invitation_reminders(utcnow() + dt.timedelta(days=6, minutes=1)) == 1
+    assert ops.send_invitation_reminders(utcnow() + dt.timedelta(days=9)) == 0
+    reminders = mails(to="slow@example.org", kind="invitation_reminder")
+    assert len(reminders) == 2 and "Reminder" in reminders[0].subject
+    assert reminders[0].body_html and "Read the agreement and join" in reminders[0].body_html
+
+
+def test_every_link_of_an_invitation_works_until_one_is_used(net, world):
+    _invite_days_ago(net, world, "slow@example.org", 4)
+    first = _token_of_last_invitation("slow@example.org")
+    ops.send_invitation_reminders()
+    reminder_link = link_in(mails(kind="invitation_reminder")[-1].body_text, "/invitations/").rsplit("/", 1)[
+        1
+    ]
+    assert ops.check_invitation(first).id == ops.check_invitation(reminder_link).id
+    ops.accept_invitation(reminder_link, agreement_version=1, accept=True)
+    with pytest.raises(LinkInvalid, match="already been accepted"):
+        ops.check_invitation(first)
+
+
+def test_no_reminder_for_accepted_revoked_or_expired_invitations(net, world):
+    accepted = _invite_days_ago(net, world, "a@example.org", 4)
+    ops.accept_invitation(_token_of_last_invitation("a@example.org"), agreement_version=1, accept=True)
+    _invite_days_ago(net, world, "r@example.org", 4)
+    ops.invite_person(net, "r@example.org", actor=person(world.coordinator_id))  # retires the first one
+    expired = _invite_days_ago(net, world, "e@example.org", 40)
+    expired.expires_at = utcnow() - dt.timedelta(days=1)
+    session.flush()
+    assert accepted.accepted_at is not None
+    assert ops.send_invitation_reminders() == 0
+
+
+def test_graduate_invitations_last_thirty_days_and_personal_ones_fourteen(net, world):
+    from network_service.networks.models import Origin
+
+    graduate = ops.invite_person(net, "g@example.org", actor=None, origin=Origin.graduate)
+    personal = ops.invite_person(net, "p@example.org", actor=person(world.coordinator_id))
+    assert round((graduate.expires_at - graduate.created_at).total_seconds() / 86400) == 30
+    assert round((personal.expires_at - personal.created_at).total_seconds() / 86400) == 14

@@ -140,3 +140,11 @@ def test_replay_acts_on_waiting_events_only(world, ctx):
     assert courses.replay_completions("course-v1:Late+L+1") == {"already_member": 1}
     assert waiting.event.status == CompletionStatus.already_member  # grace was invited by evt-done
     assert len(mails(to="grace@example.org")) == 1
+
+
+def test_invitation_speaks_the_graduates_language_when_the_platform_says_it(world, ctx):
+    provision("evt-de", identity={**GRADUATE, "locale": "de-DE"})
+    [mail] = mails(to="grace@example.org")
+    assert "Einladung" in mail.subject or "Glückwunsch" in mail.subject
+    provision("evt-xx", identity={"email": "x@example.org", "locale": "xx"})
+    assert "Congratulations" in mails(to="x@example.org")[0].subject

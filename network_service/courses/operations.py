@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
@@ -18,7 +20,7 @@ from network_service.courses.models import CompletionEvent, CompletionRule, Comp
 from network_service.db import session, utcnow
 from network_service.errors import Conflict, Forbidden, InvalidInput
 from network_service.networks import permissions
-from network_service.networks.models import Invitation, Membership, Network, Origin
+from network_service.networks.models import Invitation, Membership, MembershipStatus, Network, Origin
 from network_service.networks.operations import invite_person
 
 log = logging.getLogger(__name__)
@@ -238,10 +240,23 @@ def _invite_graduate(event: CompletionEvent, network: Network, email: str) -> In
             event.outcome_detail = f"membership already {membership.status.value}"
             return None
     name = str(event.identity.get("name") or "")[:120]
-    invitation = invite_person(network, email, actor=None, display_name=name, origin=Origin.graduate)
+    invitation = invite_person(
+        network,
+        email,
+        actor=None,
+        display_name=name,
+        origin=Origin.graduate,
+        locale=_known_locale(event.identity),
+    )
     event.person_id = invitation.person_id
     event.status, event.outcome_detail = CompletionStatus.invited, ""
     return invitation
+
+
+def _known_locale(identity: Mapping[str, Any]) -> str | None:
+    """The graduate's language when the platform told us one we offer (``de-DE`` counts as ``de``)."""
+    raw = str(identity.get("locale") or "").replace("_", "-").split("-")[0].lower()
+    return raw if raw in current_app.config["LANGUAGES"] else None
 
 
 def provision_graduate(
@@ -275,3 +290,96 @@ def provision_graduate(
     invitation = _act_once(event)
     session.flush()
     return ProvisionResult(event=event, duplicate=False, invitation=invitation)
+
+
+PASSED_STATUSES = (
+    CompletionStatus.invited,
+    CompletionStatus.already_member,
+    CompletionStatus.unknown_identity,
+)
+
+
+@dataclasses.dataclass
+class CohortFunnel:
+    """How the graduates of one month moved on: passed → invited → accepted → active."""
+
+    cohort: str  # "2026-11": the month of each graduate's first pass
+    passed: int = 0
+    invited: int = 0
+    accepted: int = 0
+    active: int = 0
+
+
+def links_of(network: Network, *, viewer: Person) -> list[CourseLink]:
+    if not permissions.can_link_course(viewer, network):
+        raise Forbidden(_("Only the coordinator can see and link the network's courses."))
+    return list(
+        session.scalars(
+            sa.select(CourseLink).where(CourseLink.network_id == network.id).order_by(CourseLink.id)
+        )
+    )
+
+
+def funnel(link: CourseLink) -> list[CohortFunnel]:
+    """One row per cohort, newest first. A graduate counts once, in the month of their first pass; learners
+    whose platform shared no e-mail count as passed only."""
+    rows = session.execute(
+        sa.select(
+            CompletionEvent.id,
+            CompletionEvent.received_at,
+            CompletionEvent.person_id,
+            Membership.status,
+            Membership.joined_at,
+        )
+        .outerjoin(
+            Membership,
+            sa.and_(
+                Membership.person_id == CompletionEvent.person_id, Membership.network_id == link.network_id
+            ),
+        )
+        .where(CompletionEvent.course_key == link.course_key, CompletionEvent.status.in_(PASSED_STATUSES))
+        .order_by(CompletionEvent.received_at, CompletionEvent.id)
+    ).all()
+    cohorts: dict[str, CohortFunnel] = {}
+    seen: set[int] = set()
+    for _event_id, received_at, person_id, membership_status, joined_at in rows:
+        if person_id is not None:
+            if person_id in seen:
+                continue
+            seen.add(person_id)
+        month = received_at.strftime("%Y-%m")
+        row = cohorts.setdefault(month, CohortFunnel(month))
+        row.passed += 1
+        if membership_status is not None:
+            row.invited += 1
+            if joined_at is not None:
+                row.accepted += 1
+            if membership_status == MembershipStatus.active:
+                row.active += 1
+    return sorted(cohorts.values(), key=lambda row: row.cohort, reverse=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class UnlinkedCourse:
+    course_key: str
+    passes: int
+    first_at: dt.datetime
+    last_at: dt.datetime
+
+
+def unlinked_passes(*, viewer: Person) -> list[UnlinkedCourse]:
+    """Passes for courses no network has linked yet, kept so that linking the course invites them."""
+    if not viewer.is_site_admin:
+        raise Forbidden(_("Only site administrators can see passes of unlinked courses."))
+    rows = session.execute(
+        sa.select(
+            CompletionEvent.course_key,
+            sa.func.count(CompletionEvent.id),
+            sa.func.min(CompletionEvent.received_at),
+            sa.func.max(CompletionEvent.received_at),
+        )
+        .where(CompletionEvent.status == CompletionStatus.unknown_course)
+        .group_by(CompletionEvent.course_key)
+        .order_by(sa.func.count(CompletionEvent.id).desc(), CompletionEvent.course_key)
+    ).all()
+    return [UnlinkedCourse(key, count, first, last) for key, count, first, last in rows]

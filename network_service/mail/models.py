@@ -26,6 +26,7 @@ class OutboundEmail(TimestampMixin, Base):
     to_address: Mapped[str] = mapped_column(sa.String(254))
     subject: Mapped[str] = mapped_column(sa.String(300))
     body_text: Mapped[str | None] = mapped_column(sa.Text)
+    body_html: Mapped[str | None] = mapped_column(sa.Text)  # the HTML alternative, when the mail has one
     status: Mapped[MailStatus] = mapped_column(
         StrEnumType(MailStatus, "mail_status"), default=MailStatus.pending
     )

@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale
+from jinja2 import TemplateNotFound
 
 from network_service.db import session, utcnow
 from network_service.mail.models import MailStatus, OutboundEmail
@@ -24,16 +25,24 @@ STALE_CLAIM = dt.timedelta(minutes=10)
 def queue_mail(
     kind: str, to_address: str, template: str, locale: str | None = None, **context
 ) -> OutboundEmail:
-    """Render ``mail/<template>.txt`` in the recipient's language and put it in the outbox.
+    """Render ``mail/<template>.txt`` (and ``.html`` when it exists) in the recipient's language into the outbox.
 
-    The first line of the rendered template is the subject. Nothing is sent here: the mail leaves only after
-    the surrounding transaction commits (see ``deliver_due``).
+    The first line of the text template is the subject. Nothing is sent here: the mail leaves only after the
+    surrounding transaction commits (see ``deliver_due``).
     """
     with force_locale(locale or current_app.config["DEFAULT_LOCALE"]):
         rendered = render_template(f"mail/{template}.txt", **context).strip()
-    subject, _, body = rendered.partition("\n")
+        subject, _, body = rendered.partition("\n")
+        try:
+            html = render_template(f"mail/{template}.html", subject=subject.strip(), **context)
+        except TemplateNotFound:
+            html = None
     mail = OutboundEmail(
-        kind=kind, to_address=to_address, subject=subject.strip(), body_text=body.strip() + "\n"
+        kind=kind,
+        to_address=to_address,
+        subject=subject.strip(),
+        body_text=body.strip() + "\n",
+        body_html=html,
     )
     session.add(mail)
     session.info["mail_queued"] = True
@@ -63,6 +72,8 @@ class SmtpTransport:
         message["Message-ID"] = make_msgid(domain="mentornet")
         message["Auto-Submitted"] = "auto-generated"
         message.set_content(mail.body_text or "")
+        if mail.body_html:
+            message.add_alternative(mail.body_html, subtype="html")
         if self.scheme == "smtps":
             client = smtplib.SMTP_SSL(
                 self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
@@ -153,7 +164,7 @@ def deliver_due(limit: int = 50) -> int:
             if transport is not None:
                 mail.delivered_to = "smtp"
                 # The body holds single-use links; once the recipient's server has it, we need not keep it.
-                mail.body_text = None
+                mail.body_text = mail.body_html = None
             else:
                 mail.delivered_to = "mailbox"
             delivered += 1

@@ -102,6 +102,27 @@ class Invitation(TimestampMixin, Base):
     person: Mapped[Person] = relationship(foreign_keys=[person_id], lazy="joined")
     invited_by: Mapped[Person | None] = relationship(foreign_keys=[invited_by_id])
 
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None
+
+
+class InvitationReminder(Base):
+    """A reminder of an open invitation. It carries a link of its own; every link of the invitation stays
+    usable until it is accepted, replaced or expires. (invitation, sequence) is unique, so two processes
+    that run the reminder job at once send each reminder once."""
+
+    __tablename__ = "invitation_reminder"
+    __table_args__ = (sa.UniqueConstraint("invitation_id", "sequence"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invitation_id: Mapped[int] = mapped_column(sa.ForeignKey("invitation.id", ondelete="CASCADE"), index=True)
+    sequence: Mapped[int]  # 1 for the first reminder, 2 for the second, ...
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    sent_at: Mapped[dt.datetime]
+
+    invitation: Mapped[Invitation] = relationship()
+
 
 class Agreement(TimestampMixin, Base):
     """One version of a network's agreement and communication rules. The highest version is the current one."""

@@ -20,6 +20,7 @@ from network_service.networks.models import (
     Agreement,
     AgreementAcceptance,
     Invitation,
+    InvitationReminder,
     Level,
     Membership,
     MembershipStatus,
@@ -286,7 +287,7 @@ def invite_person(
         .execution_options(synchronize_session=False)
     )
     token, token_hash = new_token()
-    days = current_app.config["INVITATION_DAYS"]
+    days = current_app.config["GRADUATE_INVITATION_DAYS" if origin == Origin.graduate else "INVITATION_DAYS"]
     invitation = Invitation(
         network=network,
         person=person,
@@ -321,7 +322,12 @@ def invite_person(
 
 
 def check_invitation(token: str) -> Invitation:
-    invitation = session.scalar(sa.select(Invitation).where(Invitation.token_hash == hash_token(token)))
+    token_hash = hash_token(token)
+    invitation = session.scalar(sa.select(Invitation).where(Invitation.token_hash == token_hash))
+    if invitation is None:  # the link of a reminder
+        invitation = session.scalar(
+            sa.select(Invitation).join(InvitationReminder).where(InvitationReminder.token_hash == token_hash)
+        )
     if invitation is None:
         raise LinkInvalid(
             _("This invitation link is not known. Ask the person who invited you for a new one.")
@@ -423,3 +429,64 @@ def appoint(
         after={"role": membership.role.value, "level": membership.level.value},
     )
     return membership
+
+
+def send_invitation_reminders(now: dt.datetime | None = None) -> int:
+    """Remind invitees who have not answered, ``INVITATION_REMINDER_DAYS`` after the invitation (3 and 10 by
+    default). Each reminder has a link of its own; each is sent once, even when several processes run this."""
+    now = now or utcnow()
+    schedule = sorted(current_app.config["INVITATION_REMINDER_DAYS"])
+    if not schedule:
+        return 0
+    sent_so_far = (
+        sa.select(sa.func.count(InvitationReminder.id))
+        .where(InvitationReminder.invitation_id == Invitation.id)
+        .scalar_subquery()
+    )
+    candidates = session.execute(
+        sa.select(Invitation, sent_so_far)
+        .where(
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+            Invitation.expires_at > now,
+            Invitation.created_at <= now - dt.timedelta(days=schedule[0]),
+            sent_so_far < len(schedule),
+        )
+        .order_by(Invitation.id)
+    ).all()
+    sent = 0
+    for invitation, count in candidates:
+        due = [days for days in schedule if invitation.created_at + dt.timedelta(days=days) <= now]
+        if len(due) <= count:
+            continue
+        if _remind(invitation, sequence=count + 1, now=now):
+            sent += 1
+    return sent
+
+
+def _remind(invitation: Invitation, *, sequence: int, now: dt.datetime) -> bool:
+    token, token_hash = new_token()
+    try:
+        with session.begin_nested():
+            session.add(
+                InvitationReminder(
+                    invitation=invitation, sequence=sequence, token_hash=token_hash, sent_at=now
+                )
+            )
+            session.flush()
+    except sa.exc.IntegrityError:
+        return False  # another process sent this reminder a moment ago
+    person, network = invitation.person, invitation.network
+    base = current_app.config["BASE_URL"].rstrip("/")
+    queue_mail(
+        "invitation_reminder",
+        person.email,
+        "invitation_reminder",
+        locale=person.locale,
+        person=person,
+        network=network,
+        link=f"{base}/invitations/{token}",
+        expires_at=invitation.expires_at,
+    )
+    record("invitation.remind", target=invitation, network=network, sequence=sequence)
+    return True
