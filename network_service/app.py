@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import Flask, jsonify
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from network_service import i18n, security, web
+from network_service import i18n, jobs, security, web
 from network_service.config import ConfigurationError, check_production_safety, load_config
 from network_service.db import db
 from network_service.errors import register_error_handlers
@@ -106,6 +106,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(courses_bp)
     app.register_blueprint(mail_bp)
     init_outbox(app)
+    jobs.init_app(app)
     init_api(app)
 
     @app.get("/healthz")

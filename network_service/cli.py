@@ -273,6 +273,65 @@ def outbox_retry():
     click.echo(f"{count} e-mail(s) queued again; `mentornet outbox send` delivers them now.")
 
 
+# -- background work ----------------------------------------------------------------------------------
+
+
+@main.group()
+def jobs():
+    """Periodic jobs (reminders, outbox retries, reconciliation)."""
+
+
+@jobs.command("list")
+@with_appcontext
+def jobs_list():
+    """Show each job, how often it runs, and its last run."""
+    from network_service.jobs import JobRun, jobs_of
+
+    runs = {run.name: run for run in session.query(JobRun).all()}
+    for name, job in sorted(jobs_of(current_app).items()):
+        run = runs.get(name)
+        last = run.last_finished_at.isoformat(timespec="seconds") if run and run.last_finished_at else "never"
+        outcome = f" ({run.last_outcome})" if run and run.last_outcome else ""
+        click.echo(f"{name:<24} every {job.every}   last run {last}{outcome}")
+
+
+@jobs.command("run")
+@click.argument("name")
+@with_appcontext
+def jobs_run(name):
+    """Run the job NAME now, whether or not it is due."""
+    from network_service.jobs import JobRun, jobs_of, run_job
+
+    if name not in jobs_of(current_app):
+        _fail(f"No job is called {name}; `mentornet jobs list` shows them.")
+    if not run_job(current_app, name, force=True):
+        _fail(f"{name} is running elsewhere right now.")
+    click.echo(f"{name}: {session.get(JobRun, name).last_outcome or 'done'}")
+
+
+@main.command()
+@click.option("--concurrency", default=2, show_default=True, type=int, help="Worker threads.")
+@click.option(
+    "--beat/--no-beat",
+    default=True,
+    show_default=True,
+    help="Also schedule the periodic jobs (harmless on several workers: each run is claimed once).",
+)
+@with_appcontext
+def worker(concurrency, beat):
+    """Run a Celery worker for MENTORNET_BROKER_URL (e-mail delivery and periodic jobs)."""
+    if not current_app.config["BROKER_URL"]:
+        _fail("Set MENTORNET_BROKER_URL (for example redis://127.0.0.1:6379/0) to run a worker.")
+    try:
+        from network_service.tasks import celery_for
+    except ImportError:
+        _fail("Celery is not installed: pip install 'mentornet[celery]'.")
+    argv = ["worker", "--loglevel=INFO", "--pool=threads", f"--concurrency={concurrency}"]
+    if beat:
+        argv.append("--beat")
+    celery_for(current_app).worker_main(argv)
+
+
 # -- serving ------------------------------------------------------------------------------------------
 
 

@@ -37,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_TIMEZONE": "UTC",
     "PLUGINS": None,  # None: every installed entry point of "mentornet.plugins"; else a list of names
     "OUTBOX_WORKER": True,  # deliver mail from a background thread of the web process
+    "JOBS_IN_PROCESS": True,  # without a broker, web processes run the periodic jobs themselves
     "OUTBOX_MAX_ATTEMPTS": 30,  # back-off is capped at 6 hours: about 5 days of trying
     "DEMO_MAILBOX": False,  # show the local mailbox page (only when no SMTP server is configured)
     "TESTING": False,
@@ -56,6 +57,7 @@ _TYPED = {
     "LANGUAGES",
     "PLUGINS",
     "OUTBOX_WORKER",
+    "JOBS_IN_PROCESS",
     "OUTBOX_MAX_ATTEMPTS",
     "DEMO_MAILBOX",
     "TESTING",

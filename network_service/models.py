@@ -3,6 +3,7 @@
 from network_service.accounts.models import ApiToken, Person, SignInToken
 from network_service.audit.models import AuditLog
 from network_service.courses.models import CompletionEvent, CourseLink
+from network_service.jobs import JobRun
 from network_service.mail.models import OutboundEmail
 from network_service.networks.models import (
     Agreement,
@@ -22,6 +23,7 @@ __all__ = [
     "CompletionEvent",
     "CourseLink",
     "Invitation",
+    "JobRun",
     "InvitationReminder",
     "Membership",
     "Network",

@@ -68,6 +68,7 @@ def app_config(url: str, **overrides) -> dict:
         "DATABASE_URL": url,
         "BASE_URL": "http://localhost",
         "OUTBOX_WORKER": False,
+        "JOBS_IN_PROCESS": False,
         "DEMO_MAILBOX": True,
         "SMTP_URL": None,
         "WEBHOOK_SECRET": WEBHOOK_SECRET,

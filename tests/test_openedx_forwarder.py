@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import socket
 import subprocess
 import sys
@@ -442,6 +443,7 @@ def test_event_inside_a_rolled_back_transaction_is_not_forwarded(forwarder):
 
 def test_missing_url_or_secret_warns_once_and_sends_nothing(forwarder, caplog, monkeypatch):
     monkeypatch.setattr(dispatch, "_warned_unconfigured", False)
+    caplog.set_level(logging.WARNING)  # whatever level an earlier test left the root logger at
 
     with override_settings(MENTORNET_WEBHOOK_SECRET=""):
         send_passing_status()

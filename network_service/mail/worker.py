@@ -63,7 +63,13 @@ def _after_commit(session: Session) -> None:
     # Releasing a SAVEPOINT fires after_commit too; the mail is visible to others only after the outermost commit.
     if session.in_nested_transaction() or not session.info.pop("mail_queued", False) or not has_app_context():
         return
-    worker = current_app.extensions.get(EXTENSION_KEY)
+    app = current_app._get_current_object()
+    if app.config["BROKER_URL"]:
+        from network_service.tasks import publish_outbox_delivery
+
+        if publish_outbox_delivery(app):
+            return
+    worker = app.extensions.get(EXTENSION_KEY)
     if worker is not None:
         worker.notify()
 
@@ -72,9 +78,12 @@ def init_app(app: Flask) -> None:
     if not event.contains(Session, "after_commit", _after_commit):
         event.listen(Session, "after_commit", _after_commit)
     if app.config["OUTBOX_WORKER"]:
+        # With a broker, Celery workers deliver; this thread is then only the fallback for a broker outage
+        # and starts when it is first needed.
         worker = OutboxWorker(app)
         app.extensions[EXTENSION_KEY] = worker
+        if not app.config["BROKER_URL"]:
 
-        @app.before_request
-        def _start_outbox_worker():
-            worker._ensure_started()
+            @app.before_request
+            def _start_outbox_worker():
+                worker._ensure_started()

@@ -1,0 +1,91 @@
+"""With MENTORNET_BROKER_URL: a real Celery worker on the local Redis delivers mail and runs the jobs; with the
+broker down, nothing is lost."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+
+import pytest
+import requests
+import sqlalchemy as sa
+from celery.contrib.testing.worker import start_worker
+
+from lti_bridge.signing import SIGNATURE_HEADER, sign
+from network_service.db import session
+from network_service.jobs import JobRun
+from network_service.tasks import RUN_JOB, celery_for
+from tests import bridge_payloads as payloads
+from tests.databases import WEBHOOK_SECRET
+from tests.live import live_service
+
+pytestmark = pytest.mark.live
+
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+def _signed(base_url, payload):
+    body = json.dumps(payload).encode()
+    return requests.post(
+        f"{base_url}/bridge/openedx/events",
+        data=body,
+        headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, WEBHOOK_SECRET)},
+        timeout=30,
+    )
+
+
+@pytest.fixture
+def celery_live(tmp_path):
+    # A queue of its own, so no other worker on this Redis takes our tasks.
+    with live_service(tmp_path, BROKER_URL=REDIS, CELERY_QUEUE=f"mentornet-test-{uuid.uuid4().hex}") as live:
+        celery = celery_for(live.app)
+        celery.conf.worker_hijack_root_logger = False  # leave the test run's logging (caplog) alone
+        root_level = logging.getLogger().level  # start_worker sets the root logger to its own level
+        try:
+            with start_worker(
+                celery, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10
+            ):
+                yield live
+        finally:
+            logging.getLogger().setLevel(root_level)
+
+
+def test_a_celery_worker_delivers_the_invitation(celery_live):
+    assert _signed(celery_live.base_url, payloads.passing_status()).status_code == 202
+    [message] = celery_live.smtp.inbox.wait_for(1)
+    assert message["To"] == "grace@example.org"
+    # The web process's own delivery thread was never needed.
+    assert celery_live.app.extensions["mentornet.outbox"]._thread is None
+
+
+def test_the_worker_runs_periodic_jobs_sent_by_beat(celery_live):
+    celery = celery_for(celery_live.app)
+    assert {"invitations.remind", "outbox.deliver"} <= set(celery.conf.beat_schedule)
+    celery.send_task(RUN_JOB, args=("invitations.remind",))
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with celery_live.app.app_context():
+            run = session.get(JobRun, "invitations.remind")
+            if run is not None and run.last_finished_at is not None:
+                assert run.last_outcome == "0 reminder(s)"
+                return
+        time.sleep(0.1)
+    raise AssertionError("the worker did not run the job")
+
+
+def test_with_the_broker_down_mail_goes_out_from_the_web_process(tmp_path):
+    with live_service(tmp_path, BROKER_URL="redis://127.0.0.1:1/0") as live:
+        started = time.monotonic()
+        assert _signed(live.base_url, payloads.passing_status()).status_code == 202
+        assert time.monotonic() - started < 10  # the request does not hang on the broker
+        started = time.monotonic()
+        assert _signed(live.base_url, payloads.passing_status(email="second@example.org")).status_code == 202
+        assert time.monotonic() - started < 1.5  # the outage is remembered: no second connection timeout
+        messages = live.smtp.inbox.wait_for(2)
+        assert sorted(m["To"] for m in messages) == ["grace@example.org", "second@example.org"]
+        with live.app.app_context():
+            from network_service.mail.models import MailStatus, OutboundEmail
+
+            assert session.scalars(sa.select(OutboundEmail.status)).all() == [MailStatus.sent] * 2
