@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import click
@@ -34,6 +35,30 @@ class BridgePlugin:
             limits.append((endpoint, "30 per minute", None, {"deduct_when": _failed_authentication}))
         app.cli.add_command(bridge_cli)
         app.extensions.setdefault("mentornet.bridge", self)
+        if app.config.get("OPENEDX_LMS_URL"):
+            from network_service.jobs import Job, register
+
+            register(
+                app,
+                Job("bridge.reconcile", dt.timedelta(hours=6), _reconcile_all, lease=dt.timedelta(hours=2)),
+            )
+
+
+def _reconcile_all() -> str:
+    """The periodic form of `mentornet bridge reconcile`: every linked Open edX course, one after another."""
+    from flask import current_app
+
+    from lti_bridge.lms import OpenEdxClient
+    from lti_bridge.reconcile import ReconcileStopped, linked_openedx_courses, reconcile_course
+
+    client = OpenEdxClient.from_config(current_app.config)
+    summaries = []
+    for key in linked_openedx_courses():
+        try:
+            summaries.append(reconcile_course(key, client).summary())
+        except ReconcileStopped as exc:  # the pages read so far are saved; the next run continues
+            summaries.append(f"{exc.report.summary()} (stopped: {exc})")
+    return "; ".join(summaries) or "no linked Open edX course"
 
 
 @bridge_cli.command("provision")
@@ -148,3 +173,44 @@ def source_revoke(name: str) -> None:
         session.rollback()
         raise click.ClickException(exc.detail) from exc
     click.echo(f"{name} is revoked.")
+
+
+@bridge_cli.command("reconcile")
+@click.option(
+    "--course", "course_key", help="Only this course key (default: every linked course-v1: course)."
+)
+def reconcile(course_key: str | None) -> None:
+    """Read the Open edX LMS's grades and provision every graduate that no push delivered."""
+    from flask import current_app
+
+    from lti_bridge.lms import LmsConfigurationError, OpenEdxClient
+    from lti_bridge.reconcile import ReconcileStopped, linked_openedx_courses, reconcile_course
+    from network_service.db import session
+    from network_service.errors import MentorNetError
+
+    try:
+        client = OpenEdxClient.from_config(current_app.config)
+    except LmsConfigurationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    course_keys = [course_key] if course_key else linked_openedx_courses()
+    if not course_keys:
+        click.echo("No linked Open edX course (course keys starting with course-v1:): nothing to reconcile.")
+        return
+    stopped = []
+    for key in course_keys:
+        try:
+            report = reconcile_course(key, client)
+        except MentorNetError as exc:
+            session.rollback()
+            raise click.ClickException(exc.detail) from exc
+        except ReconcileStopped as exc:
+            report = exc.report
+            stopped.append(f"{key}: {exc}")
+        click.echo(report.summary())
+        for problem in report.problems:
+            click.echo(f"  {problem}")
+    if stopped:
+        raise click.ClickException(
+            "The LMS failed; the pages read before are saved and a rerun continues from there.\n"
+            + "\n".join(stopped)
+        )

@@ -1,0 +1,255 @@
+"""Reconciliation: read the LMS's own record of who passed, and provision every graduate no push delivered.
+
+Pushes (our forwarder, openedx-webhooks, xAPI) can be lost; the LMS's grades are not. A run walks every page of
+the course's grades, keeps the learners who pass under the course link's rule, skips those already provisioned
+(one query up front, not one per learner), and provisions the rest through ``provision_graduate`` with an event
+id per course and username, so a rerun never invites anyone twice. Each page is committed before the next is
+fetched: a run that stops half-way keeps its work, and the next run skips what it did.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+
+from lti_bridge.completions import as_bool, as_grade
+from lti_bridge.lms import LmsError, OpenEdxClient
+from network_service.accounts.models import Person
+from network_service.accounts.operations import normalise_email
+from network_service.courses.models import CompletionEvent, CompletionRule, CompletionStatus, CourseLink
+from network_service.courses.operations import provision_graduate
+from network_service.db import session
+from network_service.errors import InvalidInput, MentorNetError, NotFound
+from network_service.networks.models import Membership
+
+log = logging.getLogger(__name__)
+
+SOURCE = "reconcile"
+OPENEDX_PREFIX = "course-v1:"
+PROVISIONED = (CompletionStatus.invited, CompletionStatus.already_member)
+MAX_PROBLEMS = 20  # details kept for the report; the count covers them all
+
+
+@dataclasses.dataclass
+class ReconcileReport:
+    course_key: str
+    rule: str
+    pages: int = 0
+    seen: int = 0  # learners on the pages walked
+    passed: int = 0  # learners who pass under the course link's rule
+    provisioned: int = 0  # invited by this run
+    already_provisioned: int = 0  # had a place in the network or a stored pass already
+    errors: int = 0  # passed, but could not be provisioned (details in ``problems``)
+    problems: list[str] = dataclasses.field(default_factory=list)
+
+    def problem(self, text: str) -> None:
+        self.errors += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(text)
+
+    def summary(self) -> str:
+        return (
+            f"{self.course_key} (rule {self.rule}): {self.pages} page(s), {self.seen} learner(s) seen, "
+            f"{self.passed} passed, {self.provisioned} newly provisioned, "
+            f"{self.already_provisioned} already provisioned, {self.errors} error(s)"
+        )
+
+
+class ReconcileStopped(Exception):
+    """The LMS failed part-way; the pages before it are committed and ``report`` counts them."""
+
+    def __init__(self, report: ReconcileReport, cause: LmsError):
+        super().__init__(str(cause))
+        self.report = report
+        self.cause = cause
+
+
+def linked_openedx_courses() -> list[str]:
+    """Course keys of every link that names an Open edX course (LTI contexts and others are not in the LMS)."""
+    query = (
+        sa.select(CourseLink.course_key)
+        .where(CourseLink.course_key.startswith(OPENEDX_PREFIX, autoescape=True))
+        .order_by(CourseLink.course_key)
+    )
+    return list(session.scalars(query))
+
+
+@dataclasses.dataclass
+class _Provisioned:
+    """Who already has their place: e-mails with a membership in the network, usernames with a stored pass."""
+
+    emails: set[str]
+    usernames: set[str]
+
+    @classmethod
+    def load(cls, link: CourseLink) -> _Provisioned:
+        emails = session.scalars(
+            sa.select(Person.email)
+            .join(Membership, Membership.person_id == Person.id)
+            .where(Membership.network_id == link.network_id)
+        )
+        identities = session.scalars(
+            sa.select(CompletionEvent.identity).where(
+                CompletionEvent.course_key == link.course_key,
+                CompletionEvent.network_id == link.network_id,
+                CompletionEvent.status.in_(PROVISIONED),
+            )
+        )
+        usernames = {
+            str(identity["username"])
+            for identity in identities
+            if isinstance(identity, dict)
+            and identity.get("platform") == "openedx"
+            and identity.get("username")
+        }
+        return cls(set(emails), usernames)
+
+    def includes(self, username: str, email: str | None) -> bool:
+        return username in self.usernames or (email is not None and email in self.emails)
+
+    def add(self, username: str, email: str | None) -> None:
+        self.usernames.add(username)
+        if email is not None:
+            self.emails.add(email)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Graduate:
+    username: str
+    email: str | None
+    kind: str
+    grade: float | None
+    payload: dict[str, Any]
+
+
+def reconcile_course(course_key: str, client: OpenEdxClient) -> ReconcileReport:
+    """Provision every learner of COURSE_KEY who passed in the LMS and is not provisioned yet.
+
+    Commits after each page. Raises ``NotFound`` for a course without a link and ``ReconcileStopped`` when the
+    LMS fails part-way.
+    """
+    link = session.scalar(sa.select(CourseLink).where(CourseLink.course_key == course_key))
+    if link is None:
+        # Only operators meet this (the command, the scheduled job): English, like the rest of the CLI.
+        raise NotFound(
+            f"No course link for {course_key}: link it first with "
+            f"`mentornet course link {course_key} --network SLUG`.",
+            field="course_key",
+        )
+    report = ReconcileReport(course_key=course_key, rule=link.rule.value)
+    provisioned = _Provisioned.load(link)
+    # No transaction stays open while we wait for the LMS (on SQLite it would hold the write lock).
+    session.commit()
+    try:
+        for page in client.course_grades(course_key):
+            report.pages += 1
+            graduates = _graduates_on(page, link, client, provisioned, report)  # may ask the LMS more
+            for graduate in graduates:
+                _provision(link, graduate, provisioned, report)
+            session.commit()
+    except LmsError as exc:
+        session.rollback()
+        log.warning("reconciling %s stopped after %d page(s): %s", course_key, report.pages, exc)
+        raise ReconcileStopped(report, exc) from exc
+    log.info("reconciled %s", report.summary())
+    return report
+
+
+def _graduates_on(
+    page: list[dict[str, Any]],
+    link: CourseLink,
+    client: OpenEdxClient,
+    provisioned: _Provisioned,
+    report: ReconcileReport,
+) -> list[_Graduate]:
+    graduates = []
+    for row in page:
+        report.seen += 1
+        username = str(row.get("username") or "").strip()
+        if not username:
+            report.problem("a grade without a username was skipped")
+            continue
+        percent = as_grade(row.get("percent"))
+        if link.rule == CompletionRule.min_grade:
+            passes = percent is not None and percent >= (link.min_grade or 0)
+        else:
+            passes = as_bool(row.get("passed"))
+        if not passes:
+            continue
+        email = _email(row.get("email"))
+        if provisioned.includes(username, email):
+            # Under the certificate rule the certificate is not looked up: the place is already given.
+            report.passed += 1
+            report.already_provisioned += 1
+            continue
+        kind, grade, payload = ("grade" if link.rule == CompletionRule.min_grade else "passed"), percent, row
+        if link.rule == CompletionRule.certificate:
+            certificate = client.certificate(username, link.course_key)
+            if certificate is None or not _is_passing_certificate(certificate):
+                continue
+            kind, grade = "certificate", as_grade(certificate.get("grade"))
+            grade = grade if grade is not None else percent
+            payload = {"grade": row, "certificate": certificate}
+        report.passed += 1
+        graduates.append(_Graduate(username, email, kind, grade, dict(payload)))
+    return graduates
+
+
+def _is_passing_certificate(certificate: dict[str, Any]) -> bool:
+    if "is_passing" in certificate:  # LMS releases before 2020 send only the status
+        return as_bool(certificate["is_passing"])
+    return str(certificate.get("status") or "").lower() == "downloadable"
+
+
+def _email(raw: Any) -> str | None:
+    try:
+        return normalise_email(str(raw)) if raw else None
+    except InvalidInput:
+        return None
+
+
+def _event_id(course_key: str, username: str) -> str:
+    event_id = f"openedx-reconcile:{course_key}:{username}"
+    if len(event_id) <= 255:
+        return event_id
+    digest = hashlib.sha256(f"{course_key}\n{username}".encode()).hexdigest()
+    return f"openedx-reconcile:sha256:{digest}"
+
+
+def _provision(
+    link: CourseLink, graduate: _Graduate, provisioned: _Provisioned, report: ReconcileReport
+) -> None:
+    identity = {"platform": "openedx", "username": graduate.username}
+    if graduate.email is not None:
+        identity["email"] = graduate.email
+    try:
+        result = provision_graduate(
+            link.course_key,
+            identity,
+            event_id=_event_id(link.course_key, graduate.username),
+            source=SOURCE,
+            payload=graduate.payload,
+            kind=graduate.kind,
+            is_passing=True,
+            grade=graduate.grade,
+        )
+    except MentorNetError as exc:
+        report.problem(f"{graduate.username}: {exc.detail}")
+        return
+    status = result.status
+    if status == CompletionStatus.invited and not result.duplicate:
+        report.provisioned += 1
+    elif status in PROVISIONED:
+        report.already_provisioned += 1
+    else:
+        detail = f" ({result.event.outcome_detail})" if result.event.outcome_detail else ""
+        report.problem(
+            f"{graduate.username}: event {result.event.id} is {status.value}{detail}; "
+            "`mentornet bridge replay` acts on it again"
+        )
+        return
+    provisioned.add(graduate.username, graduate.email)
