@@ -515,3 +515,37 @@ def test_celery_task_posts_the_signed_event_and_retries(celery_worker, bridge, s
     body, headers = second
     assert json.loads(body)["event_metadata"]["id"] == str(sent_metadata[0].id)
     assert signing.verify(body, SECRET, headers["X-MentorNET-Signature"])
+
+
+# --- the whole way: the forwarder in the LMS process posts to a served mentorNET -------------------------------
+
+
+def test_forwarder_and_bridge_together_invite_the_graduate_once(tmp_path):
+    import sqlalchemy as sa
+
+    from network_service.courses.models import CompletionEvent
+    from network_service.courses.operations import link_course
+    from network_service.db import session
+    from network_service.networks.operations import get_network
+    from tests.databases import WEBHOOK_SECRET as BRIDGE_SECRET
+    from tests.live import live_service
+
+    with live_service(tmp_path) as live:
+        with live.app.app_context():
+            link_course(COURSE_KEY, get_network("test-net"), actor=None)
+            session.commit()
+        with override_settings(
+            MENTORNET_BRIDGE_URL=live.base_url,
+            MENTORNET_WEBHOOK_SECRET=BRIDGE_SECRET,
+            MENTORNET_FORWARDER_USE_CELERY=False,
+        ):
+            send_passing_status()
+            send_certificate_created()
+            assert dispatch.background_sender().flush(timeout=15)
+        [message] = live.smtp.inbox.wait_for(1)
+        assert message["To"] == "amina@example.org"
+        with live.app.app_context():
+            statuses = session.scalars(sa.select(CompletionEvent.status).order_by(CompletionEvent.id)).all()
+        assert [status.value for status in statuses] == ["invited", "already_member"]
+        time.sleep(0.5)
+        assert len(live.smtp.inbox.messages) == 1
