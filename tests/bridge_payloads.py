@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
+import requests
+
+from lti_bridge.signing import SIGNATURE_HEADER, sign
+from tests.databases import WEBHOOK_SECRET
 from tests.helpers import COURSE
 
 OPENEDX_ROOT = "https://lms.example.org"
@@ -89,3 +94,14 @@ def xapi_passed(statement_id: str | None = None, *, actor=None, verb="passed", c
 
 
 ANONYMOUS_ACTOR = {"objectType": "Agent", "account": {"homePage": OPENEDX_ROOT, "name": "2f4e0d33-anon"}}
+
+
+def post_signed(base_url: str, payload: dict) -> requests.Response:
+    """POST an Open edX event to a served bridge, signed as the forwarder signs it."""
+    body = json.dumps(payload).encode()
+    return requests.post(
+        f"{base_url}/bridge/openedx/events",
+        data=body,
+        headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, WEBHOOK_SECRET)},
+        timeout=30,
+    )

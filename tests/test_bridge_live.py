@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import threading
 
 import pytest
@@ -11,27 +10,15 @@ import requests
 import sqlalchemy as sa
 
 from lti_bridge.models import SourceKind
-from lti_bridge.signing import SIGNATURE_HEADER, sign
 from lti_bridge.sources import create_source
 from network_service.accounts.models import Person
 from network_service.courses.models import CompletionEvent
 from network_service.db import session
 from network_service.mail.models import MailStatus, OutboundEmail
 from tests import bridge_payloads as payloads
-from tests.databases import WEBHOOK_SECRET
 from tests.live import live_service
 
 pytestmark = pytest.mark.live
-
-
-def _signed(base_url: str, payload: dict) -> requests.Response:
-    body = json.dumps(payload).encode()
-    return requests.post(
-        f"{base_url}/bridge/openedx/events",
-        data=body,
-        headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, WEBHOOK_SECRET)},
-        timeout=30,
-    )
 
 
 def _count(app, model, *where) -> int:
@@ -47,7 +34,7 @@ def test_fifty_concurrent_copies_of_one_event_give_one_graduate_and_one_email(tm
 
         def deliver():
             barrier.wait()
-            statuses.append(_signed(live.base_url, payload).status_code)
+            statuses.append(payloads.post_signed(live.base_url, payload).status_code)
 
         threads = [threading.Thread(target=deliver) for _ in range(50)]
         for thread in threads:
@@ -71,7 +58,7 @@ def test_every_source_provisions_over_http(tmp_path):
             username = lrs.username
             session.commit()
 
-        signed = _signed(live.base_url, payloads.passing_status(email="one@example.org"))
+        signed = payloads.post_signed(live.base_url, payloads.passing_status(email="one@example.org"))
         webhook = requests.post(
             f"{live.base_url}/bridge/openedx/events/{token}",
             json=payloads.passing_status(email="two@example.org"),
@@ -98,7 +85,9 @@ def test_invitations_wait_out_an_smtp_outage_and_all_arrive(tmp_path):
     with live_service(tmp_path, smtp_running=False) as live:
         for number in range(5):
             assert (
-                _signed(live.base_url, payloads.passing_status(email=f"g{number}@example.org")).status_code
+                payloads.post_signed(
+                    live.base_url, payloads.passing_status(email=f"g{number}@example.org")
+                ).status_code
                 == 202
             )
 

@@ -3,37 +3,23 @@ broker down, nothing is lost."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
 
 import pytest
-import requests
 import sqlalchemy as sa
 from celery.contrib.testing.worker import start_worker
 
-from lti_bridge.signing import SIGNATURE_HEADER, sign
 from network_service.db import session
 from network_service.jobs import JobRun
 from network_service.tasks import RUN_JOB, celery_for
 from tests import bridge_payloads as payloads
-from tests.databases import WEBHOOK_SECRET
 from tests.live import live_service
 
 pytestmark = pytest.mark.live
 
 REDIS = "redis://127.0.0.1:6379/0"
-
-
-def _signed(base_url, payload):
-    body = json.dumps(payload).encode()
-    return requests.post(
-        f"{base_url}/bridge/openedx/events",
-        data=body,
-        headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, WEBHOOK_SECRET)},
-        timeout=30,
-    )
 
 
 @pytest.fixture
@@ -53,7 +39,7 @@ def celery_live(tmp_path):
 
 
 def test_a_celery_worker_delivers_the_invitation(celery_live):
-    assert _signed(celery_live.base_url, payloads.passing_status()).status_code == 202
+    assert payloads.post_signed(celery_live.base_url, payloads.passing_status()).status_code == 202
     [message] = celery_live.smtp.inbox.wait_for(1)
     assert message["To"] == "grace@example.org"
     # The web process's own delivery thread was never needed.
@@ -78,10 +64,15 @@ def test_the_worker_runs_periodic_jobs_sent_by_beat(celery_live):
 def test_with_the_broker_down_mail_goes_out_from_the_web_process(tmp_path):
     with live_service(tmp_path, BROKER_URL="redis://127.0.0.1:1/0") as live:
         started = time.monotonic()
-        assert _signed(live.base_url, payloads.passing_status()).status_code == 202
+        assert payloads.post_signed(live.base_url, payloads.passing_status()).status_code == 202
         assert time.monotonic() - started < 10  # the request does not hang on the broker
         started = time.monotonic()
-        assert _signed(live.base_url, payloads.passing_status(email="second@example.org")).status_code == 202
+        assert (
+            payloads.post_signed(
+                live.base_url, payloads.passing_status(email="second@example.org")
+            ).status_code
+            == 202
+        )
         assert time.monotonic() - started < 1.5  # the outage is remembered: no second connection timeout
         messages = live.smtp.inbox.wait_for(2)
         assert sorted(m["To"] for m in messages) == ["grace@example.org", "second@example.org"]

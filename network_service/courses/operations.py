@@ -124,25 +124,33 @@ def record_completion(
         )
     if not (course_key or "").strip():
         raise InvalidInput(_("The completion event names no course."), field="course_key")
-    existing = session.scalar(sa.select(CompletionEvent).where(CompletionEvent.event_id == event_id))
+    return _insert_once(
+        CompletionEvent(
+            event_id=event_id,
+            source=source,
+            course_key=course_key.strip(),
+            identity=dict(identity),
+            payload=dict(payload) if payload is not None else None,
+            kind=kind,
+            is_passing=is_passing,
+            grade=grade,
+        )
+    )
+
+
+def _insert_once(event: CompletionEvent) -> tuple[CompletionEvent, bool]:
+    """Store ``event`` unless its event id is known; returns the stored event and whether it is new."""
+    existing = session.scalar(sa.select(CompletionEvent).where(CompletionEvent.event_id == event.event_id))
     if existing is not None:
         return existing, False
-    event = CompletionEvent(
-        event_id=event_id,
-        source=source,
-        course_key=course_key.strip(),
-        identity=dict(identity),
-        payload=dict(payload) if payload is not None else None,
-        kind=kind,
-        is_passing=is_passing,
-        grade=grade,
-    )
     try:
         # A concurrent delivery of the same event id may win the insert; the SAVEPOINT keeps our transaction.
         with session.begin_nested():
             session.add(event)
     except IntegrityError:
-        existing = session.scalar(sa.select(CompletionEvent).where(CompletionEvent.event_id == event_id))
+        existing = session.scalar(
+            sa.select(CompletionEvent).where(CompletionEvent.event_id == event.event_id)
+        )
         if existing is None:
             raise
         return existing, False
@@ -153,28 +161,18 @@ def record_ignored(
     *, event_id: str, source: str, reason: str, payload: Mapping[str, Any] | None = None, course_key: str = ""
 ) -> tuple[CompletionEvent, bool]:
     """Keep a well-formed event that never provisions (another event type or verb), idempotent on its id."""
-    existing = session.scalar(sa.select(CompletionEvent).where(CompletionEvent.event_id == event_id))
-    if existing is not None:
-        return existing, False
-    event = CompletionEvent(
-        event_id=event_id[:255],
-        source=source,
-        course_key=course_key[:255],
-        identity={},
-        payload=dict(payload) if payload is not None else None,
-        status=CompletionStatus.ignored,
-        outcome_detail=reason[:2000],
-        processed_at=utcnow(),
+    return _insert_once(
+        CompletionEvent(
+            event_id=event_id[:255],
+            source=source,
+            course_key=course_key[:255],
+            identity={},
+            payload=dict(payload) if payload is not None else None,
+            status=CompletionStatus.ignored,
+            outcome_detail=reason[:2000],
+            processed_at=utcnow(),
+        )
     )
-    try:
-        with session.begin_nested():
-            session.add(event)
-    except IntegrityError:
-        existing = session.scalar(sa.select(CompletionEvent).where(CompletionEvent.event_id == event_id))
-        if existing is None:
-            raise
-        return existing, False
-    return event, True
 
 
 def _meets_rule(event: CompletionEvent, link: CourseLink) -> bool:
