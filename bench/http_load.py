@@ -1,7 +1,8 @@
-"""Closed-loop HTTP load: N client threads, each with its own keep-alive connection, for a fixed time."""
+"""Closed-loop HTTP load: N client threads with a keep-alive connection each, for a time or over a list."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import Counter
@@ -130,3 +131,108 @@ def summarise(phases: Sequence[Phase]) -> dict:
             round(len(phase.latencies) / phase.elapsed, 1) if phase.elapsed else 0.0 for phase in phases
         ],
     }
+
+
+@dataclass(frozen=True)
+class Post:
+    """One prepared request: the raw body and its headers (signed ahead, so the clients only send)."""
+
+    body: bytes
+    headers: dict[str, str]
+
+
+@dataclass
+class PostRun:
+    """What sending a fixed list of POSTs saw, request by request (indexed like the list)."""
+
+    statuses: list[int | None]  # None: no answer (connection error, timeout)
+    latencies: list[float | None]  # seconds, from sending to having read the whole body
+    answers: list[object]  # the JSON answer (or None)
+    errors: Counter = field(default_factory=Counter)
+    error_examples: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
+
+
+def drop_connections(sessions: Sequence[requests.Session]) -> None:
+    """Close every pooled keep-alive connection; the next request of each session opens a fresh one.
+
+    Before a list of requests after a pause: the server closes a connection that was idle longer than its
+    keep-alive timeout (gunicorn: 2 s), and a request sent just as it does so fails with a ConnectionError that
+    says nothing about the server's capacity (a client that retries would not even see it).
+    """
+    for session in sessions:
+        for adapter in session.adapters.values():
+            adapter.close()
+
+
+def run_posts(
+    url: str,
+    posts: Sequence[Post],
+    sessions: Sequence[requests.Session],
+    expected_status: int = 202,
+    server_cpu: Callable[[], float] = lambda: 0.0,
+) -> PostRun:
+    """Every session's thread takes the next POST from ``posts`` and sends it, back to back, until none is left.
+
+    A closed loop over a fixed count: the requests go out in list order (each client takes the next one as soon
+    as its previous answer has arrived), so a later request in the list never overtakes an earlier one by more
+    than the number of clients.
+    """
+    count = len(posts)
+    run = PostRun(statuses=[None] * count, latencies=[None] * count, answers=[None] * count)
+    position = [0]
+    lock = threading.Lock()
+    go = threading.Event()
+    per_thread: list[Counter] = [Counter() for _ in sessions]
+
+    def take() -> int | None:
+        with lock:
+            index = position[0]
+            if index >= count:
+                return None
+            position[0] = index + 1
+            return index
+
+    def client(number: int) -> None:
+        session = sessions[number]
+        errors = per_thread[number]
+        go.wait()
+        while (index := take()) is not None:
+            post = posts[index]
+            start = time.perf_counter()
+            try:
+                response = session.post(url, data=post.body, headers=post.headers, timeout=REQUEST_TIMEOUT)
+                content = response.content
+            except requests.RequestException as exc:
+                errors[type(exc).__name__] += 1
+                with lock:
+                    if len(run.error_examples) < 5:
+                        run.error_examples.append(f"request {index}: {type(exc).__name__}: {exc}")
+                time.sleep(0.05)
+                continue
+            run.latencies[index] = time.perf_counter() - start
+            run.statuses[index] = response.status_code
+            if response.status_code != expected_status:
+                errors[f"HTTP {response.status_code}"] += 1
+                continue
+            try:
+                run.answers[index] = json.loads(content)
+            except ValueError:
+                errors["answer is not JSON"] += 1
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(len(sessions))]
+    for thread in threads:
+        thread.start()
+    cpu_before, client_before = server_cpu(), time.process_time()
+    started = time.perf_counter()
+    go.set()
+    for thread in threads:
+        thread.join()
+    run.elapsed = time.perf_counter() - started
+    run.server_cpu = server_cpu() - cpu_before
+    run.client_cpu = time.process_time() - client_before
+    for errors in per_thread:
+        run.errors.update(errors)
+    return run

@@ -1,38 +1,32 @@
-"""mentorNET benchmark: page views over real HTTP, graduate provisioning in-process, worker memory.
+"""mentorNET benchmark: page views over real HTTP, worker memory, graduate provisioning over real HTTP.
 
-Every timing is read against a baseline measured in the same run (GET /healthz for pages, the new-event path for
-duplicates), because this machine is shared and noisy: absolute numbers move from run to run, ratios much less.
+Every timing is read against a baseline measured in the same run (GET /healthz for pages, a bare endpoint doing
+one INSERT per request for provisioning), because this machine is shared and noisy: absolute numbers move from
+run to run, ratios much less.
 
-    .venv/bin/python bench/run.py [--duration 3.5 --rounds 3 --threads 16 --events 500]
+    .venv/bin/python bench/run.py [--duration 3.5 --rounds 3 --threads 16] [--events 10000 --clients 8]
 
 Writes bench/results/<UTC timestamp>.json and bench/results/latest.json and prints a table. Exit status 0 when
 the run worked (the targets are informational), 1 when it did not: any HTTP error status, connection error or
-timeout, a failed sign-in, or a provisioning result that is not what it should be.
+timeout, a failed sign-in, a wrong provisioning answer, or a provisioning event lost or duplicated.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
-import os
-import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 import traceback
 from pathlib import Path
 
+import common
 import http_load
 import provisioning
 import signin
 from server import Server, free_port
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO = BENCH_DIR.parent
-RESULTS = BENCH_DIR / "results"
 HOST = "127.0.0.1"
 SIGN_IN_AS = "coordinator@example.org"
 
@@ -58,8 +52,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=0.5, help="unmeasured seconds before each phase")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (mentornet serve default 2)")
     parser.add_argument("--server-threads", type=int, default=4, help="threads per worker (default 4)")
-    parser.add_argument("--events", type=int, default=500, help="graduates to provision (default 500)")
+    parser.add_argument(
+        "--only", choices=["pages", "provisioning"], help="run only this part (default: both parts)"
+    )
     parser.add_argument("--no-save", action="store_true", help="print only; write no results file")
+    provisioning.add_arguments(parser, server_options=False)  # --workers and --server-threads are shared
     return parser.parse_args(argv)
 
 
@@ -180,9 +177,12 @@ def evaluate(report: dict) -> list[dict]:
     errors = (
         sum(e["errors"] for e in endpoints.values())
         + sum(sum(kinds.values()) for kinds in http.get("warmup_errors", {}).values())
-        + report.get("provisioning", {}).get("unexpected_count", 0)
+        + provisioning.problems(report.get("provisioning", {}))
     )
-    complete = "http" in report and "provisioning" in report
+    parts = report["parts"]
+    complete = ("pages" not in parts or "http" in report) and (
+        "provisioning" not in parts or "provisioning" in report
+    )
     targets.append(
         {
             "target": "zero errors" if complete else "zero errors (run incomplete)",
@@ -219,6 +219,8 @@ def evaluate(report: dict) -> list[dict]:
                 "pass": rss <= TARGET_RSS_MB,
             }
         )
+    if "provisioning" in report:
+        targets.extend(provisioning.evaluate(report["provisioning"]))
     return targets
 
 
@@ -235,16 +237,7 @@ def _spread(values: list[float | None] | None) -> str:
 
 
 def render(report: dict) -> str:
-    lines = []
-    machine = report["machine"]
-    lines.append(
-        f"mentorNET bench  {report['started_at']}  commit {report.get('commit') or '?'}"
-        f"{' (dirty)' if report.get('dirty') else ''}"
-    )
-    lines.append(
-        f"machine: {machine['cpus']} CPUs, load average {machine['loadavg_before']} before, "
-        f"{machine.get('loadavg_after', '?')} after; run took {report.get('duration_s', '?')} s"
-    )
+    lines = common.header_lines(report)
     http = report.get("http")
     if http:
         server = report["server"]
@@ -276,26 +269,6 @@ def render(report: dict) -> str:
                 lines.append(f"  errors on {name}: {e['error_kinds']}")
         if http.get("warmup_errors"):
             lines.append(f"  errors during the unmeasured warm-ups: {http['warmup_errors']}")
-    prov = report.get("provisioning")
-    if prov:
-        lines.append("")
-        lines.append(
-            f"Provisioning: provision_graduate in-process, {prov['events']} graduates then the same event ids "
-            f"again, {prov['database']}, one app context and commit per event"
-        )
-        header = f"{'path':<30} {'events/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'x new':>7}"
-        lines.append(header)
-        lines.append("-" * len(header))
-        for path in ("new", "duplicate"):
-            p = prov[path]
-            ratio = 1.0 if path == "new" else prov["duplicate_to_new_ratio"]
-            lines.append(
-                f"{path + (' (baseline)' if path == 'new' else ''):<30} {p['events_per_s']:>9.1f} "
-                f"{p['latency_ms']['p50']:>8.2f} {p['latency_ms']['p95']:>8.2f} {p['latency_ms']['p99']:>8.2f} "
-                f"{_fmt(ratio, '7.2f')}"
-            )
-        for problem in prov["unexpected"]:
-            lines.append(f"  unexpected: {problem}")
     memory = report.get("memory")
     if memory:
         lines.append("")
@@ -305,12 +278,16 @@ def render(report: dict) -> str:
                 f"  worker {worker['pid']:<8} VmRSS {worker['rss_kb'] / 1024:6.1f} MB   "
                 f"peak VmHWM {worker['hwm_kb'] / 1024:6.1f} MB"
             )
+    if report.get("provisioning"):
+        lines.append("")
+        lines.extend(provisioning.render(report["provisioning"]))
     lines.append("")
     lines.append("Targets (informational)")
     for target in report.get("targets", []):
         extra = f" ({target['worst']})" if target.get("worst") else ""
         lines.append(
-            f"  [{'PASS' if target['pass'] else 'FAIL'}] {target['target']}: {target['value']} {target['unit']}{extra}"
+            f"  [{'PASS' if target['pass'] else 'FAIL'}] {target['target']}: {target['value']}"
+            f"{' ' + target['unit'] if target['unit'] else ''}{extra}"
         )
     if report.get("failure"):
         lines.append("")
@@ -318,60 +295,37 @@ def render(report: dict) -> str:
     return "\n".join(lines)
 
 
-def _git(*args: str) -> str | None:
-    try:
-        out = subprocess.run(  # noqa: S603 - fixed git command
-            ["git", *args],  # noqa: S607 - git from PATH
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip()
-
-
-def save(report: dict) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(report, indent=2) + "\n"
-    path = RESULTS / f"{report['started_at'].replace(':', '').replace('-', '')}.json"
-    path.write_text(text)
-    (RESULTS / "latest.json").write_text(text)
-    return path
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     began = time.perf_counter()
-    report: dict = {
-        "started_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "commit": _git("rev-parse", "--short", "HEAD"),
-        "dirty": bool(_git("status", "--porcelain")),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "loadavg_before": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-        "arguments": vars(args),
-    }
+    report = common.new_report(vars(args) | {"postgres_url": provisioning.hide_password(args.postgres_url)})
+    report["parts"] = [args.only] if args.only else ["pages", "provisioning"]
     tmp = Path(tempfile.mkdtemp(prefix="mentornet-bench-"))
+    failures = []
     try:
-        print(
-            "HTTP: building the demo database and starting `mentornet serve` ...", file=sys.stderr, flush=True
-        )
-        bench_http(args, tmp, report)
-        print(f"Provisioning {args.events} graduates ...", file=sys.stderr, flush=True)
-        report["provisioning"] = provisioning.run(tmp / "provisioning", args.events)
-    except Exception as exc:
-        traceback.print_exc()
-        report["failure"] = f"{type(exc).__name__}: {exc}"
+        # Each part on its own: one that cannot run does not keep the other from running.
+        if "pages" in report["parts"]:
+            print(
+                "HTTP: building the demo database and starting `mentornet serve` ...",
+                file=sys.stderr,
+                flush=True,
+            )
+            try:
+                bench_http(args, tmp, report)
+            except Exception as exc:
+                traceback.print_exc()
+                failures.append(f"pages: {type(exc).__name__}: {exc}")
+        if "provisioning" in report["parts"]:
+            print(
+                f"Provisioning over HTTP: {args.events} events per database ...", file=sys.stderr, flush=True
+            )
+            report["provisioning"] = provisioning.run(provisioning.settings_from(args), tmp / "provisioning")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    if failures:
+        report["failure"] = "; ".join(failures)
 
-    report["machine"]["loadavg_after"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    report["machine"]["loadavg_after"] = common.loadavg()
     report["duration_s"] = round(time.perf_counter() - began, 1)
     report["targets"] = evaluate(report)
     errors = report["targets"][0]["value"]
@@ -381,8 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(render(report))
     if not args.no_save:
-        path = save(report)
-        print(f"\nresults: {path.relative_to(REPO)} (and bench/results/latest.json)")
+        path = common.save(report)
+        print(f"\nresults: {path.relative_to(common.REPO)} (and bench/results/latest.json)")
     return 0 if report["ok"] else 1
 
 

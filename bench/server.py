@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,17 @@ def mentornet_executable() -> str:
             "the `mentornet` command is not installed next to this Python (run `make requirements`)"
         )
     return found
+
+
+def environment_with(settings: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment without any MENTORNET_* variable, plus ``settings``.
+
+    Nothing of a developer's own settings (an SMTP server, a broker) leaks into the bench; the demo mailbox, for
+    one, shows only when no SMTP server is configured.
+    """
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MENTORNET_")}
+    env.update(settings)
+    return env
 
 
 @dataclass(frozen=True)
@@ -91,22 +103,27 @@ class Server:
     workers: int
     threads: int
     log_path: Path
+    # Settings instead of the demo's (the MENTORNET_* variables of this process are never passed on); a
+    # ``command`` serves something else than `mentornet serve` with the same host, port, workers and threads.
+    environment: dict[str, str] | None = None
+    command: list[str] | None = None
     process: subprocess.Popen | None = None
     seen_workers: dict[int, int] = field(default_factory=dict)  # pid -> start ticks, for a safe clean-up
 
     def start(self) -> None:
-        env = {
-            **os.environ,
-            "MENTORNET_ENV": "development",
-            "MENTORNET_SECRET_KEY": secrets.token_urlsafe(48),
-            "MENTORNET_DATABASE_URL": self.database_url,
-            "MENTORNET_BASE_URL": self.base_url,
-            "MENTORNET_DEMO_MAILBOX": "true",
-        }
-        env.pop("MENTORNET_SMTP_URL", None)  # the demo mailbox shows only when no SMTP server is configured
+        env = environment_with(
+            self.environment
+            if self.environment is not None
+            else {
+                "MENTORNET_ENV": "development",
+                "MENTORNET_SECRET_KEY": secrets.token_urlsafe(48),
+                "MENTORNET_DATABASE_URL": self.database_url,
+                "MENTORNET_BASE_URL": self.base_url,
+                "MENTORNET_DEMO_MAILBOX": "true",
+            }
+        )
         command = [
-            mentornet_executable(),
-            "serve",
+            *(self.command or [mentornet_executable(), "serve"]),
             "--host",
             self.host,
             "--port",
@@ -123,10 +140,16 @@ class Server:
             )
 
     def wait_ready(self, timeout: float = 45) -> None:
-        """Until /healthz answers 200 and every worker process is up."""
+        """Until /healthz answers 200, every worker process is up and every worker has finished loading.
+
+        /healthz answers as soon as one worker serves; a worker still loading the application (busy on the CPU)
+        accepts no connection yet, so the first keep-alive connections would all go to the others and stay there.
+        A worker counts as loaded once it has been idle (under 20 ms of CPU) for 0.3 s.
+        """
         deadline = time.monotonic() + timeout
         probe = requests.Session()
         probe.trust_env = False
+        last: dict[int, float] = {}
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the server exited with status {self.process.returncode}")
@@ -134,10 +157,14 @@ class Server:
                 ok = probe.get(f"{self.base_url}/healthz", timeout=2).status_code == 200
             except requests.RequestException:
                 ok = False
-            if ok and len(self.worker_stats()) == self.workers:
+            time.sleep(0.3)
+            stats = self.worker_stats()
+            cpu = {stat.pid: stat.cpu_seconds for stat in stats}
+            idle = all(pid in last and cpu[pid] - last[pid] < 0.02 for pid in cpu)
+            last = cpu
+            if ok and len(stats) == self.workers and idle:
                 probe.close()
                 return
-            time.sleep(0.2)
         probe.close()
         raise RuntimeError(f"the server did not become ready within {timeout:.0f} s")
 
