@@ -97,7 +97,7 @@ def test_failure_while_acting_keeps_the_event_and_writes_nothing_else(world, ctx
     def broken(*args, **kwargs):
         raise RuntimeError("mail template exploded")
 
-    monkeypatch.setattr(courses, "invite_person", broken)
+    monkeypatch.setattr(courses, "send_invitation", broken)
     result = provision("evt-broken")
     assert result.status == CompletionStatus.failed
     assert "mail template exploded" in result.event.outcome_detail

@@ -45,12 +45,17 @@ def get_or_create_person(
     person = session.scalar(sa.select(Person).where(Person.email == email))
     if person is not None:
         return person, False
+    return create_person(email, display_name, locale), True
+
+
+def create_person(email: str, display_name: str = "", locale: str | None = None) -> Person:
+    """A new person for an address the caller has just looked up and not found (normalised already)."""
     person = Person(
         email=email, display_name=display_name.strip()[:120], locale=locale, languages=[], expertise=[]
     )
     session.add(person)
     session.flush()
-    return person, True
+    return person
 
 
 def add_site_admin(email: str, actor: Person | None = None) -> Person:

@@ -14,14 +14,14 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from network_service.accounts.models import Person
-from network_service.accounts.operations import normalise_email
+from network_service.accounts.operations import create_person, normalise_email
 from network_service.audit.operations import record
 from network_service.courses.models import CompletionEvent, CompletionRule, CompletionStatus, CourseLink
 from network_service.db import session, utcnow
 from network_service.errors import Conflict, Forbidden, InvalidInput
 from network_service.networks import permissions
 from network_service.networks.models import Invitation, Membership, MembershipStatus, Network, Origin
-from network_service.networks.operations import invite_person
+from network_service.networks.operations import send_invitation
 
 log = logging.getLogger(__name__)
 
@@ -195,21 +195,22 @@ def process_completion(event: CompletionEvent) -> Invitation | None:
     ):
         return None
     link = session.scalar(sa.select(CourseLink).where(CourseLink.course_key == event.course_key))
-    invitation = None
+    invitation, person_id, network_id = None, event.person_id, None
+    # The event's row is written once, at the end, rather than once per query that would autoflush it.
     if link is None:
-        event.status, event.outcome_detail = CompletionStatus.unknown_course, "no course link for this course"
+        status, detail = CompletionStatus.unknown_course, "no course link for this course"
     elif not _meets_rule(event, link):
-        event.network_id = link.network_id
-        event.status, event.outcome_detail = CompletionStatus.not_passing, f"rule {link.rule.value} not met"
+        network_id = link.network_id
+        status, detail = CompletionStatus.not_passing, f"rule {link.rule.value} not met"
     else:
-        event.network_id = link.network_id
+        network_id = link.network_id
         email = _identity_email(event.identity)
         if email is None:
-            event.status = CompletionStatus.unknown_identity
-            event.outcome_detail = "no e-mail address for this learner yet"
+            status, detail = CompletionStatus.unknown_identity, "no e-mail address for this learner yet"
         else:
-            invitation = _invite_graduate(event, link.network, email)
-    event.processed_at = utcnow()
+            invitation, person_id, status, detail = _invite_graduate(event, link.network, email)
+    event.network_id, event.person_id = network_id, person_id
+    event.status, event.outcome_detail, event.processed_at = status, detail, utcnow()
     session.flush()
     return invitation
 
@@ -224,31 +225,30 @@ def _identity_email(identity: Mapping[str, Any]) -> str | None:
         return None
 
 
-def _invite_graduate(event: CompletionEvent, network: Network, email: str) -> Invitation | None:
+def _invite_graduate(
+    event: CompletionEvent, network: Network, email: str
+) -> tuple[Invitation | None, int | None, CompletionStatus, str]:
+    """Returns (invitation, person id, status, detail) for the event."""
     person = session.scalar(sa.select(Person).where(Person.email == email))
-    if person is not None:
-        event.person_id = person.id
+    new_person = person is None
+    if person is None:
+        name = str(event.identity.get("name") or "")[:120]
+        person = create_person(email, name, _known_locale(event.identity))
+    else:
         membership = session.scalar(
             sa.select(Membership).where(
                 Membership.network_id == network.id, Membership.person_id == person.id
             )
         )
         if membership is not None:
-            event.status = CompletionStatus.already_member
-            event.outcome_detail = f"membership already {membership.status.value}"
-            return None
-    name = str(event.identity.get("name") or "")[:120]
-    invitation = invite_person(
-        network,
-        email,
-        actor=None,
-        display_name=name,
-        origin=Origin.graduate,
-        locale=_known_locale(event.identity),
-    )
-    event.person_id = invitation.person_id
-    event.status, event.outcome_detail = CompletionStatus.invited, ""
-    return invitation
+            return (
+                None,
+                person.id,
+                CompletionStatus.already_member,
+                f"membership already {membership.status.value}",
+            )
+    invitation = send_invitation(network, person, new_person=new_person, actor=None, origin=Origin.graduate)
+    return invitation, person.id, CompletionStatus.invited, ""
 
 
 def _known_locale(identity: Mapping[str, Any]) -> str | None:

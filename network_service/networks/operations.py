@@ -262,10 +262,31 @@ def invite_person(
             _("Only the coordinator can invite someone into a role or as an experienced mentor."),
             field="role" if role != Role.mentor else "level",
         )
-    person, _created = get_or_create_person(normalise_email(email), display_name=display_name, locale=locale)
-    membership = session.scalar(
-        sa.select(Membership).where(Membership.network_id == network.id, Membership.person_id == person.id)
+    person, created = get_or_create_person(normalise_email(email), display_name=display_name, locale=locale)
+    return send_invitation(
+        network, person, new_person=created, actor=actor, role=role, level=level, origin=origin
     )
+
+
+def send_invitation(
+    network: Network,
+    person: Person,
+    *,
+    new_person: bool,
+    actor: Person | None,
+    role: Role = Role.mentor,
+    level: Level = Level.novice,
+    origin: Origin = Origin.invited,
+) -> Invitation:
+    """Invite ``person`` (permissions already checked). ``new_person``: created in this transaction, so there is
+    no membership or earlier invitation to look for (two queries fewer on the graduates' hot path)."""
+    membership = None
+    if not new_person:
+        membership = session.scalar(
+            sa.select(Membership).where(
+                Membership.network_id == network.id, Membership.person_id == person.id
+            )
+        )
     if membership is not None and membership.status in (MembershipStatus.active, MembershipStatus.suspended):
         raise Conflict(_("%(email)s is already a member of this network.", email=person.email), field="email")
     if membership is None:
@@ -274,18 +295,19 @@ def invite_person(
     membership.status = MembershipStatus.invited
     membership.role, membership.level, membership.origin = role, level, origin
 
-    # One usable link per person and network: a new invitation retires the earlier ones.
-    session.execute(
-        sa.update(Invitation)
-        .where(
-            Invitation.network_id == network.id,
-            Invitation.person_id == person.id,
-            Invitation.accepted_at.is_(None),
-            Invitation.revoked_at.is_(None),
+    if not new_person:
+        # One usable link per person and network: a new invitation retires the earlier ones.
+        session.execute(
+            sa.update(Invitation)
+            .where(
+                Invitation.network_id == network.id,
+                Invitation.person_id == person.id,
+                Invitation.accepted_at.is_(None),
+                Invitation.revoked_at.is_(None),
+            )
+            .values(revoked_at=utcnow())
+            .execution_options(synchronize_session=False)
         )
-        .values(revoked_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
     token, token_hash = new_token()
     days = current_app.config["GRADUATE_INVITATION_DAYS" if origin == Origin.graduate else "INVITATION_DAYS"]
     invitation = Invitation(
