@@ -1,7 +1,7 @@
 """Completion endpoints: Open edX events (signed, or openedx-webhooks with a URL token) and xAPI statements.
 
-Every event is stored before it is acted on (``provision_graduate`` records it first and acts inside a
-SAVEPOINT); the request's commit makes both durable together, and the same event id twice is one event.
+Every event is stored and the sender gets its answer before anything acts on it: the commit wakes the background
+drain (``courses.operations.process_received``), which invites the graduate. The same event id twice is one event.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from lti_bridge.completions import Completion, Ignored, PayloadError
 from lti_bridge.signing import SIGNATURE_HEADER, verify
 from lti_bridge.sources import source_for_basic, source_for_token
 from network_service.audit.operations import record
-from network_service.courses.operations import provision_graduate, record_ignored
+from network_service.background import wake_after_commit
+from network_service.courses.operations import record_completion, record_ignored
 from network_service.db import session
 from network_service.errors import problem
 
@@ -72,17 +73,20 @@ def _act(parsed: Completion | Ignored, source: str, payload: dict[str, Any]) -> 
         )
         duplicate = not is_new
     else:
-        result = provision_graduate(
-            parsed.course_key,
-            parsed.identity,
-            parsed.event_id,
-            source,
+        # Store and answer; the invitation follows right after the commit (network_service.background).
+        event, is_new = record_completion(
+            event_id=parsed.event_id,
+            source=source,
+            course_key=parsed.course_key,
+            identity=parsed.identity,
             payload=payload,
             kind=parsed.kind,
             is_passing=parsed.is_passing,
             grade=parsed.grade,
         )
-        event, duplicate = result.event, result.duplicate
+        duplicate = not is_new
+        if is_new:
+            wake_after_commit()
     return {"id": event.id, "event_id": event.event_id, "status": event.status.value, "duplicate": duplicate}
 
 

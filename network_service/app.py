@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import Flask, jsonify
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from network_service import i18n, jobs, security, web
+from network_service import background, i18n, jobs, security, web
 from network_service.config import ConfigurationError, check_production_safety, load_config
 from network_service.db import db
 from network_service.errors import register_error_handlers
@@ -98,14 +98,13 @@ def _register_blueprints(app: Flask) -> None:
     from network_service.api import init_api
     from network_service.courses.views import bp as courses_bp
     from network_service.mail.views import bp as mail_bp
-    from network_service.mail.worker import init_app as init_outbox
     from network_service.networks.views import bp as networks_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(networks_bp)
     app.register_blueprint(courses_bp)
     app.register_blueprint(mail_bp)
-    init_outbox(app)
+    _init_background(app)
     jobs.init_app(app)
     init_api(app)
 
@@ -123,6 +122,16 @@ def _register_blueprints(app: Flask) -> None:
         return jsonify(status="ok")
 
     security.exempt_from_csrf(healthz)
+
+
+def _init_background(app: Flask) -> None:
+    from network_service.courses.operations import process_received
+    from network_service.mail.operations import deliver_due
+
+    background.init_app(app)
+    # Order matters: acting on a completion queues its invitation, which the mail drain then delivers.
+    background.add_drain(app, "completions", process_received)
+    background.add_drain(app, "mail", deliver_due)
 
 
 def _load_plugins(app: Flask) -> None:

@@ -36,7 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_LOCALE": "en",
     "DEFAULT_TIMEZONE": "UTC",
     "PLUGINS": None,  # None: every installed entry point of "mentornet.plugins"; else a list of names
-    "OUTBOX_WORKER": True,  # deliver mail from a background thread of the web process
+    "OUTBOX_WORKER": True,  # a background thread of each web process acts on received completions and sends mail
     "JOBS_IN_PROCESS": True,  # without a broker, web processes run the periodic jobs themselves
     "OUTBOX_MAX_ATTEMPTS": 30,  # back-off is capped at 6 hours: about 5 days of trying
     "DEMO_MAILBOX": False,  # show the local mailbox page (only when no SMTP server is configured)

@@ -145,18 +145,18 @@ class JobScheduler:
             self._stop.wait(TICK_SECONDS)
 
 
-def _core_jobs() -> list[Job]:
-    from network_service.mail.operations import deliver_due
+def _core_jobs(app: Flask) -> list[Job]:
+    from network_service.background import drain_all
     from network_service.networks.operations import send_invitation_reminders
 
-    def deliver_all() -> str:
-        total = 0
-        while sent := deliver_due():
-            total += sent
-        return f"{total} e-mail(s) delivered"
-
     return [
-        Job("outbox.deliver", dt.timedelta(minutes=1), deliver_all, lease=dt.timedelta(minutes=15)),
+        # Catches what no wake-up reached: mail retries after back-off, work left by a process that died.
+        Job(
+            "background.drain",
+            dt.timedelta(minutes=1),
+            lambda: f"{drain_all(app)} item(s) done",
+            lease=dt.timedelta(minutes=15),
+        ),
         Job(
             "invitations.remind", dt.timedelta(hours=1), lambda: f"{send_invitation_reminders()} reminder(s)"
         ),
@@ -164,7 +164,7 @@ def _core_jobs() -> list[Job]:
 
 
 def init_app(app: Flask) -> None:
-    for job in _core_jobs():
+    for job in _core_jobs(app):
         register(app, job)
     if app.config["JOBS_IN_PROCESS"] and not app.config["BROKER_URL"]:
         scheduler = JobScheduler(app)

@@ -1,4 +1,4 @@
-"""Celery, when ``MENTORNET_BROKER_URL`` is set: outbox delivery right after a commit, and the periodic jobs
+"""Celery, when ``MENTORNET_BROKER_URL`` is set: the background drains (completions, mail) right after a commit, and the periodic jobs
 on Celery beat. The work itself is always recorded in the database first, so a broker outage delays it and
 loses nothing (the web process falls back to its own outbox thread).
 
@@ -18,7 +18,7 @@ from network_service import jobs
 log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "mentornet.celery"
-DELIVER_OUTBOX = "mentornet.deliver_outbox"
+DRAIN = "mentornet.drain"
 RUN_JOB = "mentornet.run_job"
 
 
@@ -42,15 +42,12 @@ def celery_for(app: Flask) -> Celery:
     )
 
     # shared=False: each Flask app (tests make several) keeps tasks bound to itself
-    @celery.task(name=DELIVER_OUTBOX, shared=False)
-    def deliver_outbox() -> int:
-        from network_service.mail.operations import deliver_due
+    @celery.task(name=DRAIN, shared=False)
+    def drain() -> int:
+        from network_service.background import drain_all
 
         with app.app_context():
-            total = 0
-            while sent := deliver_due():
-                total += sent
-            return total
+            return drain_all(app)
 
     @celery.task(name=RUN_JOB, shared=False)
     def run_job(name: str) -> bool:
@@ -64,8 +61,8 @@ def celery_for(app: Flask) -> Celery:
 BROKER_RETRY_SECONDS = 30.0
 
 
-def publish_outbox_delivery(app: Flask) -> bool:
-    """Ask a worker to deliver the outbox now; False when the broker cannot be reached.
+def publish_drain(app: Flask) -> bool:
+    """Ask a worker to do the work just committed (completions, mail); False when the broker cannot be reached.
 
     After a failure the broker is not asked again for ``BROKER_RETRY_SECONDS``, so an outage costs one slow
     request per half minute rather than every request a connection timeout.
@@ -74,7 +71,7 @@ def publish_outbox_delivery(app: Flask) -> bool:
     if time.monotonic() < state["down_until"]:
         return False
     try:
-        celery_for(app).send_task(DELIVER_OUTBOX, retry=False)
+        celery_for(app).send_task(DRAIN, retry=False)
     except Exception as exc:  # the broker is down: the caller falls back, the mail is safe in the database
         state["down_until"] = time.monotonic() + BROKER_RETRY_SECONDS
         log.warning("broker unreachable, delivering in-process for %ss: %s", BROKER_RETRY_SECONDS, exc)

@@ -102,3 +102,10 @@ def sign_in_as(client, run, email: str) -> None:
     confirm = client.get(link).get_data(as_text=True)
     response = client.post(link, data={"csrf_token": csrf_from(confirm)})
     assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def act_on_received(run) -> int:
+    """What the background drain does right after an endpoint's commit (no thread runs in these tests)."""
+    from network_service.courses.operations import process_received
+
+    return run(process_received)

@@ -60,7 +60,7 @@ def live_service(tmp_path, *, smtp_running: bool = True, **config) -> Iterator[L
         yield Live(app, base_url, smtp)
     finally:
         http.shutdown()
-        app.extensions["mentornet.outbox"].stop()
+        app.extensions["mentornet.background"].stop()
         smtp.stop()
         db.dispose(app)
         if TEST_DATABASE_URL:

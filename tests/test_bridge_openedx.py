@@ -15,7 +15,7 @@ from network_service.courses.models import CompletionEvent, CompletionStatus
 from network_service.db import session
 from tests import bridge_payloads as payloads
 from tests.databases import WEBHOOK_SECRET
-from tests.helpers import mails
+from tests.helpers import act_on_received, mails
 
 
 def post_signed(client, payload, secret=WEBHOOK_SECRET, body: bytes | None = None):
@@ -36,9 +36,11 @@ def test_signed_passing_event_is_stored_and_invites_once(client, run, world):
     response = post_signed(client, payload)
     assert response.status_code == 202
     body = response.get_json()
-    assert body["status"] == "invited" and body["duplicate"] is False
+    assert body["status"] == "received" and body["duplicate"] is False
+    assert act_on_received(run) == 1
     again = post_signed(client, payload)
-    assert again.status_code == 202 and again.get_json() == {**body, "duplicate": True}
+    assert again.status_code == 202 and again.get_json() == {**body, "status": "invited", "duplicate": True}
+    assert act_on_received(run) == 0
     [event] = events(run)
     assert event.id == body["id"] and event.source == "openedx" and event.payload == payload
     assert event.identity["username"] == "grace" and event.identity["email"] == "grace@example.org"
@@ -56,15 +58,19 @@ def test_certificate_event_provisions_under_a_certificate_rule(client, run, worl
             COURSE, session.get(Network, world.network_id), actor=None, rule=CompletionRule.certificate
         )
     )
-    assert post_signed(client, payloads.passing_status()).get_json()["status"] == "not_passing"
-    response = post_signed(client, payloads.certificate_created())
-    assert response.get_json()["status"] == "invited"
-    assert events(run)[-1].grade == pytest.approx(0.91)
+    post_signed(client, payloads.passing_status())
+    post_signed(client, payloads.certificate_created())
+    assert act_on_received(run) == 2
+    passed, certificate = events(run)
+    assert (passed.status, certificate.status) == (CompletionStatus.not_passing, CompletionStatus.invited)
+    assert certificate.grade == pytest.approx(0.91)
 
 
 def test_failing_status_is_stored_and_changes_nothing(client, run, world):
     response = post_signed(client, payloads.passing_status(is_passing="False"))
-    assert response.status_code == 202 and response.get_json()["status"] == "not_passing"
+    assert response.status_code == 202 and response.get_json()["status"] == "received"
+    act_on_received(run)
+    assert events(run)[0].status == CompletionStatus.not_passing
     assert run(lambda: mails()) == []
 
 
@@ -114,8 +120,9 @@ def test_openedx_webhooks_with_a_source_token(client, run, world):
         data=json.dumps(payload),
         headers={"Content-Type": "application/json"},
     )
-    assert response.status_code == 202 and response.get_json()["status"] == "invited"
+    assert response.status_code == 202 and act_on_received(run) == 1
     assert events(run)[0].source == "openedx-webhooks:lms-webhooks"
+    assert events(run)[0].status == CompletionStatus.invited
 
     run(lambda: revoke_source("lms-webhooks"))
     refused = client.post(f"/bridge/openedx/events/{token}", json=payloads.passing_status())

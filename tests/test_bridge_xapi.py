@@ -13,7 +13,7 @@ from lti_bridge.sources import create_source
 from network_service.courses.models import CompletionEvent, CompletionStatus
 from network_service.db import session
 from tests import bridge_payloads as payloads
-from tests.helpers import COURSE, mails
+from tests.helpers import COURSE, act_on_received, mails
 
 VERSION = {"X-Experience-API-Version": "1.0.3"}
 
@@ -27,6 +27,8 @@ def lrs(run, world):
 
 
 def events(run):
+    """The stored events once the background drain has acted on them."""
+    act_on_received(run)
     return run(lambda: session.scalars(sa.select(CompletionEvent).order_by(CompletionEvent.id)).all())
 
 

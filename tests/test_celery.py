@@ -43,12 +43,12 @@ def test_a_celery_worker_delivers_the_invitation(celery_live):
     [message] = celery_live.smtp.inbox.wait_for(1)
     assert message["To"] == "grace@example.org"
     # The web process's own delivery thread was never needed.
-    assert celery_live.app.extensions["mentornet.outbox"]._thread is None
+    assert celery_live.app.extensions["mentornet.background"]._thread is None
 
 
 def test_the_worker_runs_periodic_jobs_sent_by_beat(celery_live):
     celery = celery_for(celery_live.app)
-    assert {"invitations.remind", "outbox.deliver"} <= set(celery.conf.beat_schedule)
+    assert {"invitations.remind", "background.drain"} <= set(celery.conf.beat_schedule)
     celery.send_task(RUN_JOB, args=("invitations.remind",))
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

@@ -82,7 +82,9 @@ def test_operators_list_and_run_jobs(app, db_connection):
     runner = CliRunner()
     listed = runner.invoke(main, ["jobs", "list"], obj=ScriptInfo(create_app=lambda: app))
     assert (
-        listed.exit_code == 0 and "invitations.remind" in listed.output and "outbox.deliver" in listed.output
+        listed.exit_code == 0
+        and "invitations.remind" in listed.output
+        and "background.drain" in listed.output
     )
     ran = runner.invoke(main, ["jobs", "run", "invitations.remind"], obj=ScriptInfo(create_app=lambda: app))
     assert ran.exit_code == 0 and "0 reminder(s)" in ran.output

@@ -58,6 +58,30 @@ def link_course(
     return link
 
 
+def process_received(limit: int = 50) -> int:
+    """Act on up to ``limit`` events that were stored but not yet acted on, committing after each one.
+
+    Endpoints store an event and answer at once; this runs right after (background thread or Celery task).
+    Each event is locked while it is handled (``FOR UPDATE`` on PostgreSQL; SQLite's writes are serial), and
+    its status is checked again under the lock, so two processes never act on the same event.
+    """
+    ids = session.scalars(
+        sa.select(CompletionEvent.id)
+        .where(CompletionEvent.status == CompletionStatus.received)
+        .order_by(CompletionEvent.id)
+        .limit(limit)
+    ).all()
+    session.rollback()
+    done = 0
+    for event_id in ids:
+        event = session.get(CompletionEvent, event_id, with_for_update=True, populate_existing=True)
+        if event is not None and event.status == CompletionStatus.received:
+            _act_once(event)
+            done += 1
+        session.commit()
+    return done
+
+
 REPLAYABLE = (CompletionStatus.unknown_course, CompletionStatus.unknown_identity, CompletionStatus.failed)
 
 

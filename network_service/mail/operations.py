@@ -13,6 +13,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from jinja2 import TemplateNotFound
 
+from network_service.background import wake_after_commit
 from network_service.db import session, utcnow
 from network_service.mail.models import MailStatus, OutboundEmail
 
@@ -45,7 +46,7 @@ def queue_mail(
         body_html=html,
     )
     session.add(mail)
-    session.info["mail_queued"] = True
+    wake_after_commit()
     return mail
 
 
@@ -179,5 +180,5 @@ def requeue_failed() -> int:
         .where(OutboundEmail.status == MailStatus.failed)
         .values(status=MailStatus.pending, attempts=0, next_attempt_at=utcnow())
     )
-    session.info["mail_queued"] = True
+    wake_after_commit()
     return result.rowcount
