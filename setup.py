@@ -55,6 +55,7 @@ setup(
         "flask-limiter>=3.8,<4",
         "gunicorn>=22,<24",
         "requests>=2.31,<3",
+        "PyJWT[crypto]>=2.8,<3",  # the LTI tool verifies id_tokens itself (RS256, keys from the platform's JWKS)
     ],
     extras_require={
         "postgres": POSTGRES,

@@ -9,7 +9,9 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+import lti_bridge.lti.models  # noqa: F401 - the LTI tool's tables too
 import lti_bridge.models  # noqa: F401 - the bridge's tables join the service's metadata
+from lti_bridge.lti.cli import lti_cli
 
 bridge_cli = AppGroup("bridge", help="Completion sources and graduate provisioning.")
 
@@ -18,22 +20,38 @@ def _failed_authentication(response) -> bool:
     return response.status_code == 401
 
 
+def _refused(response) -> bool:
+    return 400 <= response.status_code < 500
+
+
 class BridgePlugin:
     name = "lti_bridge"
     cli = bridge_cli  # added to the `mentornet` command
+    # Every group this plugin adds to `mentornet`; read by the command once it accepts more than `cli`.
+    cli_commands = (bridge_cli, lti_cli)
     migrations_path = Path(__file__).parent / "migrations" / "versions"
 
     def init_app(self, app: Flask) -> None:
+        from lti_bridge.lti.views import bp as lti_bp
+        from lti_bridge.lti.views import launch, login
         from lti_bridge.views import bp
         from network_service.security import csrf
 
         csrf.exempt(bp)  # machines authenticate with signatures, tokens or HTTP Basic, not cookies
         app.register_blueprint(bp)
+        # The LMS posts these from its own site; the signed id_token and the state cookie protect them.
+        csrf.exempt(login)
+        csrf.exempt(launch)
+        app.register_blueprint(lti_bp)
         # Guessing secrets is slowed down; legitimate traffic, however heavy, is never limited.
         limits = app.extensions.setdefault("mentornet.rate_limits", [])
         for endpoint in ("bridge.openedx_events", "bridge.xapi_statements"):
             limits.append((endpoint, "30 per minute", None, {"deduct_when": _failed_authentication}))
+        for endpoint in ("lti.login", "lti.launch"):
+            limits.append((endpoint, "30 per minute", None, {"deduct_when": _refused}))
+        limits.append(("lti.confirm_email", "5 per minute;30 per hour", ["POST"], {}))
         app.cli.add_command(bridge_cli)
+        app.cli.add_command(lti_cli)
         app.extensions.setdefault("mentornet.bridge", self)
         if app.config.get("OPENEDX_LMS_URL"):
             from network_service.jobs import Job, register

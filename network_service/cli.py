@@ -54,8 +54,12 @@ def _add_plugin_commands() -> None:
     from network_service.app import PLUGIN_GROUP
 
     for entry_point in entry_points(group=PLUGIN_GROUP):
-        command = getattr(entry_point.load(), "cli", None)
-        if command is not None:
+        plugin = entry_point.load()
+        commands = getattr(plugin, "cli_commands", None)
+        if commands is None:  # a plugin with a single group
+            command = getattr(plugin, "cli", None)
+            commands = [command] if command is not None else []
+        for command in commands:
             main.add_command(command)
 
 

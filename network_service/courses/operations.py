@@ -62,8 +62,9 @@ def process_received(limit: int = 50) -> int:
     """Act on up to ``limit`` events that were stored but not yet acted on, committing after each one.
 
     Endpoints store an event and answer at once; this runs right after (background thread or Celery task).
-    Each event is locked while it is handled (``FOR UPDATE`` on PostgreSQL; SQLite's writes are serial), and
-    its status is checked again under the lock, so two processes never act on the same event.
+    Each event is locked while it is handled (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several processes
+    share the work; SQLite's writes are serial), and its status is checked again under the lock, so two
+    processes never act on the same event.
     """
     ids = session.scalars(
         sa.select(CompletionEvent.id)
@@ -74,7 +75,10 @@ def process_received(limit: int = 50) -> int:
     session.rollback()
     done = 0
     for event_id in ids:
-        event = session.get(CompletionEvent, event_id, with_for_update=True, populate_existing=True)
+        # SKIP LOCKED: another process handling this event moves on to the next one instead of waiting.
+        event = session.get(
+            CompletionEvent, event_id, with_for_update={"skip_locked": True}, populate_existing=True
+        )
         if event is not None and event.status == CompletionStatus.received:
             _act_once(event)
             done += 1

@@ -1,0 +1,72 @@
+"""Who launched: an LMS user (platform, sub) becomes a Person through a trusted e-mail or a confirmed one."""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+
+from lti_bridge.lti.launch import Launch
+from lti_bridge.lti.models import LtiIdentity
+from network_service.accounts.models import Person
+from network_service.accounts.operations import get_or_create_person
+from network_service.audit.operations import record
+from network_service.db import session, utcnow
+from network_service.errors import Conflict, InvalidInput
+
+log = logging.getLogger(__name__)
+
+
+def identity_for_launch(launch: Launch) -> LtiIdentity:
+    """The identity of (platform, sub), created on first launch; linked to a Person when the platform is trusted
+    to assert e-mail addresses and shares one. Otherwise ``person`` stays None until the learner confirms."""
+    identity = _find(launch.platform.id, launch.sub)
+    if identity is None:
+        try:
+            with session.begin_nested():
+                identity = LtiIdentity(platform=launch.platform, sub=launch.sub, email_claimed=launch.email)
+                session.add(identity)
+        except IntegrityError:  # the same learner's launch in another tab won the race
+            identity = _find(launch.platform.id, launch.sub)
+            if identity is None:
+                raise
+    elif launch.email and identity.email_claimed != launch.email:
+        identity.email_claimed = launch.email
+    if identity.person is None and launch.platform.trust_email and launch.email:
+        try:
+            person, created = get_or_create_person(launch.email, display_name=launch.name)
+        except InvalidInput:
+            log.warning("platform %s shared an unusable e-mail for sub %r", launch.platform.id, launch.sub)
+        else:
+            identity.person = person
+            record(
+                "lti.identity.link", actor=person, target=identity, via="trusted e-mail", new_person=created
+            )
+    if identity.person is not None:
+        identity.person.last_sign_in_at = utcnow()
+    session.flush()
+    return identity
+
+
+def _find(platform_id: int, sub: str) -> LtiIdentity | None:
+    return session.scalar(
+        sa.select(LtiIdentity).where(LtiIdentity.platform_id == platform_id, LtiIdentity.sub == sub)
+    )
+
+
+def pending_identity(identity_id: int) -> LtiIdentity | None:
+    """An identity still waiting for its learner to confirm an e-mail address."""
+    identity = session.get(LtiIdentity, identity_id)
+    return identity if identity is not None and identity.person_id is None else None
+
+
+def link_identity(identity: LtiIdentity, person: Person) -> LtiIdentity:
+    """Link after the person proved the address (they used the sign-in link mailed to it)."""
+    if identity.person_id is not None and identity.person_id != person.id:
+        raise Conflict(_("This course account is already linked to another mentorNET account."))
+    identity.person = person
+    record("lti.identity.link", actor=person, target=identity, via="confirmed e-mail")
+    session.flush()
+    return identity

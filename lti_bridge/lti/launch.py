@@ -1,0 +1,446 @@
+"""Login initiation and launch validation: every check of the 1EdTech security framework, in a fixed order.
+
+No Flask request objects here: the views pass in what the browser sent. A failed check raises ``LaunchRejected``
+naming the check, so the page can tell an LMS administrator what to fix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import time
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import jwt
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from lti_bridge.lti.models import LtiNonce, LtiPlatform
+from lti_bridge.lti.platform_keys import KeySetUnavailable, PlatformKeyCache
+from lti_bridge.lti.registrations import find_platform, platforms_of
+from network_service.db import session, utcnow
+
+CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+MESSAGE_TYPE = CLAIM + "message_type"
+VERSION = CLAIM + "version"
+DEPLOYMENT_ID = CLAIM + "deployment_id"
+RESOURCE_LINK = CLAIM + "resource_link"
+TARGET_LINK_URI = CLAIM + "target_link_uri"
+
+LOGIN_MINUTES = 10  # from the login redirect to the launch; the platform's sign-in page may sit in between
+IAT_LEEWAY = 60  # seconds a platform's clock may run ahead of ours
+EXP_LEEWAY = 5
+SUPPORTED_MESSAGES = {"LtiResourceLinkRequest"}
+
+
+class LoginRefused(Exception):
+    """The login initiation cannot go on; ``message`` says why, for the LMS administrator."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class LaunchRejected(Exception):
+    """A launch failed ``check`` (a short stable name) with an explanation for the LMS administrator."""
+
+    def __init__(self, check: str, message: str, status: int = 401, platform: LtiPlatform | None = None):
+        super().__init__(f"{check}: {message}")
+        self.check = check
+        self.message = message
+        self.status = status
+        self.platform = platform
+        self.spent_login_id: int | None = None  # the login whose nonce this launch already spent
+
+
+def state_hash(state: str) -> str:
+    return hashlib.sha256(state.encode("utf-8")).hexdigest()
+
+
+@dataclasses.dataclass
+class LoginRedirect:
+    url: str
+    state: str
+    platform: LtiPlatform
+
+
+def start_login(params: dict[str, str], redirect_uri: str, base_url: str) -> LoginRedirect:
+    """OIDC third-party initiated login: pick the registration, issue state and nonce, build the redirect."""
+    issuer = (params.get("iss") or "").strip()
+    login_hint = params.get("login_hint") or ""
+    target = params.get("target_link_uri") or ""
+    client_id = (params.get("client_id") or "").strip()
+    if not issuer:
+        raise LoginRefused(_("The login request has no iss (issuer) parameter."))
+    if not login_hint:
+        raise LoginRefused(_("The login request has no login_hint parameter."))
+    if not target:
+        raise LoginRefused(_("The login request has no target_link_uri parameter."))
+    if not _same_origin(target, base_url):
+        raise LoginRefused(
+            _(
+                "The target_link_uri %(target)s is not an address of this mentorNET (%(base)s).",
+                target=target,
+                base=base_url,
+            )
+        )
+    if client_id:
+        platform = find_platform(issuer, client_id)
+        if platform is None:
+            raise LoginRefused(
+                _(
+                    "No platform is registered with issuer %(issuer)s and client id %(client_id)s. An administrator "
+                    "registers it with: mentornet lti platform add.",
+                    issuer=issuer,
+                    client_id=client_id,
+                )
+            )
+    else:
+        candidates = platforms_of(issuer)
+        if not candidates:
+            raise LoginRefused(
+                _(
+                    "No platform is registered with issuer %(issuer)s. An administrator registers it with: "
+                    "mentornet lti platform add.",
+                    issuer=issuer,
+                )
+            )
+        if len(candidates) > 1:
+            raise LoginRefused(
+                _(
+                    "Several registrations share the issuer %(issuer)s, and the login request does not say which "
+                    "one (no client_id parameter). Configure the platform to send client_id with the login "
+                    "request, or remove the registrations that are not used.",
+                    issuer=issuer,
+                )
+            )
+        platform = candidates[0]
+    _forget_expired_logins()
+    state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    session.add(
+        LtiNonce(
+            value=nonce,
+            state_hash=state_hash(state),
+            platform_id=platform.id,
+            expires_at=utcnow() + dt.timedelta(minutes=LOGIN_MINUTES),
+        )
+    )
+    session.flush()
+    query = {
+        "scope": "openid",
+        "response_type": "id_token",
+        "response_mode": "form_post",
+        "prompt": "none",
+        "client_id": platform.client_id,
+        "redirect_uri": redirect_uri,
+        "login_hint": login_hint,
+        "state": state,
+        "nonce": nonce,
+    }
+    if params.get("lti_message_hint"):
+        query["lti_message_hint"] = params["lti_message_hint"]
+    return LoginRedirect(_with_query(platform.oidc_auth_url, query), state, platform)
+
+
+def _same_origin(url: str, base_url: str) -> bool:
+    target, base = urlsplit(url), urlsplit(base_url)
+    return (target.scheme, target.netloc.lower()) == (base.scheme, base.netloc.lower())
+
+
+def _with_query(url: str, extra: dict[str, str]) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in extra]
+    return urlunsplit(parts._replace(query=urlencode(query + list(extra.items()))))
+
+
+def _forget_expired_logins() -> None:
+    session.execute(
+        sa.delete(LtiNonce)
+        .where(LtiNonce.expires_at < utcnow() - dt.timedelta(minutes=LOGIN_MINUTES))
+        .execution_options(synchronize_session=False)
+    )
+
+
+@dataclasses.dataclass
+class Launch:
+    """A launch that passed every check."""
+
+    platform: LtiPlatform
+    claims: dict[str, Any]
+
+    @property
+    def sub(self) -> str:
+        return self.claims["sub"]
+
+    @property
+    def email(self) -> str | None:
+        email = self.claims.get("email")
+        return email if isinstance(email, str) and 0 < len(email) <= 254 else None
+
+    @property
+    def name(self) -> str:
+        name = self.claims.get("name")
+        return name if isinstance(name, str) else ""
+
+
+def unverified_claims(id_token: str) -> dict[str, Any]:
+    """The token's claims without any check: for the log of a rejected launch only."""
+    try:
+        claims = jwt.decode(id_token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def validate_launch(
+    *, id_token: str, form_state: str, cookie_states: list[str], keys: PlatformKeyCache
+) -> Launch:
+    """Check a launch in the order of the security framework; the first failure raises ``LaunchRejected``."""
+    # 1. state: the browser that posts the launch is the one that started the login.
+    if not cookie_states:
+        raise LaunchRejected(
+            "state",
+            _(
+                "The browser did not send the login cookie. The browser may block cookies of sites embedded in "
+                "other sites: open mentorNET in a new window (a setting of the link in the course), or allow "
+                "its cookies."
+            ),
+            403,
+        )
+    if not form_state or not any(hmac.compare_digest(s.encode(), form_state.encode()) for s in cookie_states):
+        raise LaunchRejected(
+            "state", _("The state sent back does not match the one of this browser's login."), 403
+        )
+    login = session.scalar(sa.select(LtiNonce).where(LtiNonce.state_hash == state_hash(form_state)))
+    if login is None or login.expires_at <= utcnow():
+        raise LaunchRejected(
+            "state",
+            _("The login is unknown or older than %(minutes)s minutes. Launch again.", minutes=LOGIN_MINUTES),
+            403,
+        )
+    platform = login.platform
+    if not id_token:
+        raise LaunchRejected("id_token", _("The launch has no id_token."), 400, platform)
+
+    # 2. alg: RS256 only. 'none' and HS* (a shared secret, or our copy of the public key) are never accepted.
+    try:
+        header = jwt.get_unverified_header(id_token)
+    except jwt.PyJWTError:
+        raise LaunchRejected("id_token", _("The id_token is not a JSON Web Token."), 400, platform) from None
+    if header.get("alg") != "RS256":
+        raise LaunchRejected(
+            "alg",
+            _("The id_token is signed with %(alg)s; only RS256 is accepted.", alg=header.get("alg")),
+            401,
+            platform,
+        )
+
+    # 3. kid: the key from the platform's JWKS (cached, refetched once when the kid is unknown).
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise LaunchRejected("kid", _("The id_token's header names no key (kid)."), 401, platform)
+    try:
+        key = keys.key_for(platform.jwks_url, kid)
+    except KeySetUnavailable:
+        raise LaunchRejected(
+            "jwks",
+            _(
+                "The platform's key set at %(url)s could not be fetched, so the launch cannot be verified. Check "
+                "the JWKS URL of the registration and that mentorNET can reach it.",
+                url=platform.jwks_url,
+            ),
+            401,
+            platform,
+        ) from None
+    if key is None:
+        raise LaunchRejected(
+            "kid",
+            _("The key %(kid)s is not in the platform's key set at %(url)s.", kid=kid, url=platform.jwks_url),
+            401,
+            platform,
+        )
+
+    # 4. signature (claims are checked below, one by one, so the failure can be named)
+    try:
+        claims = jwt.decode(
+            id_token,
+            key=key.key,
+            algorithms=["RS256"],
+            options={
+                "verify_signature": True,
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+                "verify_aud": False,
+                "verify_iss": False,
+                "verify_sub": False,
+                "verify_jti": False,
+                "require": [],
+            },
+        )
+    except jwt.PyJWTError:
+        raise LaunchRejected(
+            "signature", _("The id_token's signature does not verify with the platform's key."), 401, platform
+        ) from None
+
+    # 5. iss
+    if claims.get("iss") != platform.issuer:
+        raise LaunchRejected(
+            "iss",
+            _(
+                "The issuer %(iss)s is not the registered issuer %(registered)s.",
+                iss=claims.get("iss"),
+                registered=platform.issuer,
+            ),
+            401,
+            platform,
+        )
+
+    # 6. aud and azp: for us, and for no one we do not trust.
+    audiences = claims.get("aud")
+    audiences = [audiences] if isinstance(audiences, str) else audiences
+    if not isinstance(audiences, list) or platform.client_id not in audiences:
+        raise LaunchRejected(
+            "aud",
+            _("The id_token is not addressed to our client id %(client_id)s.", client_id=platform.client_id),
+            401,
+            platform,
+        )
+    if len(audiences) > 1:
+        trusted = {other.client_id for other in platforms_of(platform.issuer)}
+        untrusted = [aud for aud in audiences if aud not in trusted]
+        if untrusted:
+            raise LaunchRejected(
+                "aud",
+                _(
+                    "The id_token is also addressed to %(audiences)s, which this tool does not trust.",
+                    audiences=", ".join(map(str, untrusted)),
+                ),
+                401,
+                platform,
+            )
+        if claims.get("azp") != platform.client_id:
+            raise LaunchRejected(
+                "azp",
+                _(
+                    "The id_token has several audiences, and its azp is not our client id %(client_id)s.",
+                    client_id=platform.client_id,
+                ),
+                401,
+                platform,
+            )
+    elif "azp" in claims and claims["azp"] != platform.client_id:
+        raise LaunchRejected(
+            "azp",
+            _("The id_token's azp is not our client id %(client_id)s.", client_id=platform.client_id),
+            401,
+            platform,
+        )
+
+    # 7. exp and iat
+    now = time.time()
+    exp, iat = claims.get("exp"), claims.get("iat")
+    if not _is_number(exp) or exp + EXP_LEEWAY <= now:
+        raise LaunchRejected(
+            "exp",
+            _("The id_token has expired (or has no exp). Check the platform's clock, and launch again."),
+            401,
+            platform,
+        )
+    if not _is_number(iat) or iat > now + IAT_LEEWAY:
+        raise LaunchRejected(
+            "iat",
+            _("The id_token is issued in the future (or has no iat). Check the platform's clock."),
+            401,
+            platform,
+        )
+
+    # 8. nonce: the one issued for this state, spent now (a conditional update: of two uses, one wins).
+    nonce = claims.get("nonce")
+    if not isinstance(nonce, str) or not nonce:
+        raise LaunchRejected("nonce", _("The id_token has no nonce."), 401, platform)
+    if not hmac.compare_digest(nonce.encode(), login.value.encode()):
+        raise LaunchRejected(
+            "nonce", _("The id_token's nonce is not the one issued for this login."), 401, platform
+        )
+    if not spend_login(login.id):
+        raise LaunchRejected(
+            "nonce",
+            _("The id_token's nonce has already been used: a launch is never accepted twice."),
+            401,
+            platform,
+        )
+
+    try:
+        _check_message(claims, platform)
+    except LaunchRejected as exc:
+        exc.spent_login_id = login.id
+        raise
+    return Launch(platform, claims)
+
+
+def spend_login(login_id: int) -> bool:
+    """Mark the login's nonce used; False when it already was (a conditional update: of two uses, one wins)."""
+    spent = session.execute(
+        sa.update(LtiNonce)
+        .where(LtiNonce.id == login_id, LtiNonce.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return spent.rowcount == 1
+
+
+def _check_message(claims: dict[str, Any], platform: LtiPlatform) -> None:
+    # 9. deployment
+    deployment = claims.get(DEPLOYMENT_ID)
+    if not isinstance(deployment, str) or deployment not in (platform.deployment_ids or []):
+        raise LaunchRejected(
+            "deployment_id",
+            _(
+                "The deployment id %(deployment)s is not registered for this platform. An administrator adds it "
+                "with: mentornet lti platform add-deployment.",
+                deployment=deployment,
+            ),
+            403,
+            platform,
+        )
+
+    # 10. message type, 11. version
+    message_type = claims.get(MESSAGE_TYPE)
+    if message_type not in SUPPORTED_MESSAGES:
+        raise LaunchRejected(
+            "message_type",
+            _(
+                "The message type %(type)s is not supported yet; only resource link launches are.",
+                type=message_type,
+            ),
+            400,
+            platform,
+        )
+    if claims.get(VERSION) != "1.3.0":
+        raise LaunchRejected(
+            "version",
+            _("The LTI version %(version)s is not supported; only 1.3.0 is.", version=claims.get(VERSION)),
+            400,
+            platform,
+        )
+
+    # 12. sub, 13. resource link
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub or len(sub) > 255:
+        raise LaunchRejected(
+            "sub", _("The id_token names no user (sub); anonymous launches are not supported."), 400, platform
+        )
+    link = claims.get(RESOURCE_LINK)
+    if not isinstance(link, dict) or not isinstance(link.get("id"), str) or not link["id"]:
+        raise LaunchRejected(
+            "resource_link", _("The resource link launch has no resource_link id."), 400, platform
+        )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -1,0 +1,76 @@
+"""Platform registrations, the tool's signing keys, one-time login nonces and LTI identities."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from network_service.accounts.models import Person
+from network_service.db import Base, TimestampMixin
+from network_service.types import JSONType
+
+
+class LtiPlatform(TimestampMixin, Base):
+    """One registration of mentorNET at an LMS: the platform's issuer and the client id it gave us."""
+
+    __tablename__ = "lti_platform"
+    __table_args__ = (sa.UniqueConstraint("issuer", "client_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer: Mapped[str] = mapped_column(sa.String(255))
+    client_id: Mapped[str] = mapped_column(sa.String(255))
+    deployment_ids: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    oidc_auth_url: Mapped[str] = mapped_column(sa.String(500))
+    token_url: Mapped[str] = mapped_column(sa.String(500))
+    jwks_url: Mapped[str] = mapped_column(sa.String(500))
+    # Only when the LMS verifies e-mail addresses may its `email` claim sign someone in to an existing account.
+    trust_email: Mapped[bool] = mapped_column(default=False)
+
+    def __repr__(self) -> str:
+        return f"<LtiPlatform {self.id} {self.issuer} {self.client_id}>"
+
+
+class ToolKey(TimestampMixin, Base):
+    """An RSA key the tool signs with. The current key has no ``retired_at``; the previous one stays published."""
+
+    __tablename__ = "lti_tool_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kid: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    private_key_pem: Mapped[str] = mapped_column(sa.Text)
+    retired_at: Mapped[dt.datetime | None]
+
+
+class LtiNonce(Base):
+    """A login in progress: the nonce issued for one state, spent by the first launch that carries it."""
+
+    __tablename__ = "lti_nonce"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # SHA-256 of the state: the state itself lives only in the browser's signed cookie and the launch form.
+    state_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    platform_id: Mapped[int] = mapped_column(sa.ForeignKey("lti_platform.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+    used_at: Mapped[dt.datetime | None]
+
+    platform: Mapped[LtiPlatform] = relationship()
+
+
+class LtiIdentity(TimestampMixin, Base):
+    """An LMS user (the platform's ``sub``); linked to a Person once trusted or confirmed by e-mail."""
+
+    __tablename__ = "lti_identity"
+    __table_args__ = (sa.UniqueConstraint("platform_id", "sub"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(sa.ForeignKey("lti_platform.id", ondelete="CASCADE"))
+    sub: Mapped[str] = mapped_column(sa.String(255))
+    person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    # The address the platform shared (None when it shares none); never trusted unless the platform is.
+    email_claimed: Mapped[str | None] = mapped_column(sa.String(254))
+
+    platform: Mapped[LtiPlatform] = relationship()
+    person: Mapped[Person | None] = relationship()

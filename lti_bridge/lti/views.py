@@ -1,0 +1,301 @@
+"""The tool's endpoints: login initiation, launch, the tool's key set, its configuration, e-mail confirmation.
+
+Views only read the request, call one operation and answer; the checks live in ``launch.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from lti_bridge.lti import keys
+from lti_bridge.lti.forms import ConfirmEmailForm
+from lti_bridge.lti.identity import identity_for_launch, link_identity, pending_identity
+from lti_bridge.lti.launch import (
+    LOGIN_MINUTES,
+    LaunchRejected,
+    LoginRefused,
+    spend_login,
+    start_login,
+    unverified_claims,
+    validate_launch,
+)
+from lti_bridge.lti.platform_keys import PlatformKeyCache
+from network_service.accounts.operations import get_or_create_person, request_sign_in
+from network_service.db import session
+from network_service.errors import InvalidInput
+from network_service.security import current_person, login_required, sign_in
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("lti", __name__, url_prefix="/lti")
+
+STATE_COOKIE = "mentornet_lti_state"
+PENDING_COOKIE = "mentornet_lti_pending"
+STATES_KEPT = 3  # logins in flight per browser (several course tabs launching at once)
+PENDING_SECONDS = 3600
+
+
+def platform_keys() -> PlatformKeyCache:
+    return current_app.extensions.setdefault("mentornet.lti.platform_keys", PlatformKeyCache())
+
+
+def _signer(salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt=salt)
+
+
+def _base_url() -> str:
+    return current_app.config["BASE_URL"].rstrip("/")
+
+
+def _cookie_states() -> list[str]:
+    raw = request.cookies.get(STATE_COOKIE)
+    if not raw:
+        return []
+    try:
+        states = _signer(STATE_COOKIE).loads(raw, max_age=LOGIN_MINUTES * 60)
+    except BadSignature:
+        return []
+    return [state for state in states if isinstance(state, str)] if isinstance(states, list) else []
+
+
+def _set_cross_site_cookie(response, name: str, value: str, max_age: int) -> None:
+    # Launches arrive from the LMS's site, often inside its iframe: only SameSite=None cookies travel along.
+    response.set_cookie(
+        name, value, max_age=max_age, path="/lti/", secure=True, httponly=True, samesite="None"
+    )
+
+
+def _refused(title: str, message: str, status: int, check: str | None = None, platform=None):
+    response = current_app.make_response(
+        (
+            render_template("lti/refused.html", title=title, message=message, check=check, platform=platform),
+            status,
+        )
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    params = {key: request.values.get(key, "") for key in request.values}
+    try:
+        started = start_login(params, redirect_uri=f"{_base_url()}/lti/launch", base_url=_base_url())
+    except LoginRefused as exc:
+        log.warning(
+            "LTI login refused: %s (iss=%r client_id=%r)",
+            exc.message,
+            params.get("iss"),
+            params.get("client_id"),
+        )
+        return _refused(_("The LTI login was refused"), exc.message, 400)
+    response = redirect(started.url, 302)
+    states = [started.state, *_cookie_states()][:STATES_KEPT]
+    _set_cross_site_cookie(response, STATE_COOKIE, _signer(STATE_COOKIE).dumps(states), LOGIN_MINUTES * 60)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/launch")
+def launch():
+    id_token = request.form.get("id_token", "")
+    form_state = request.form.get("state", "")
+    cookie_states = _cookie_states()
+    try:
+        valid = validate_launch(
+            id_token=id_token, form_state=form_state, cookie_states=cookie_states, keys=platform_keys()
+        )
+    except LaunchRejected as exc:
+        return _rejected(exc, id_token)
+    identity = identity_for_launch(valid)
+    if identity.person is None:
+        binding = secrets.token_urlsafe(24)
+        response = redirect(url_for("lti.confirm_email"), 303)
+        pending = _signer(PENDING_COOKIE).dumps({"i": identity.id, "b": binding})
+        _set_cross_site_cookie(response, PENDING_COOKIE, pending, PENDING_SECONDS)
+    else:
+        sign_in(identity.person)
+        response = redirect(url_for("networks.home"), 303)
+    remaining = [state for state in cookie_states if state != form_state]
+    if remaining:  # other course tabs are still logging in
+        _set_cross_site_cookie(
+            response, STATE_COOKIE, _signer(STATE_COOKIE).dumps(remaining), LOGIN_MINUTES * 60
+        )
+    else:
+        response.delete_cookie(STATE_COOKIE, path="/lti/", secure=True, httponly=True, samesite="None")
+    return response
+
+
+def _rejected(exc: LaunchRejected, id_token: str):
+    claimed = unverified_claims(id_token) if id_token else {}
+    registration = (
+        f"{exc.platform.id} (issuer {exc.platform.issuer}, client id {exc.platform.client_id})"
+        if exc.platform is not None
+        else "none"
+    )
+    log.warning(
+        "LTI launch rejected at check %s; claimed iss=%r aud=%r deployment_id=%r; registration %s; %s",
+        exc.check,
+        claimed.get("iss"),
+        claimed.get("aud"),
+        claimed.get("https://purl.imsglobal.org/spec/lti/claim/deployment_id"),
+        registration,
+        exc.message,
+    )
+    session.rollback()
+    if exc.spent_login_id is not None:
+        # The token passed signature and nonce: it stays spent even though the launch goes no further.
+        spend_login(exc.spent_login_id)
+        session.commit()
+    return _refused(
+        _("The LTI launch was refused"), exc.message, exc.status, check=exc.check, platform=exc.platform
+    )
+
+
+def _pending_cookie() -> dict | None:
+    raw = request.cookies.get(PENDING_COOKIE)
+    if not raw:
+        return None
+    try:
+        value = _signer(PENDING_COOKIE).loads(raw, max_age=PENDING_SECONDS)
+    except BadSignature:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _binding_hash(binding: str) -> str:
+    return hashlib.sha256(binding.encode("utf-8")).hexdigest()[:32]
+
+
+@bp.route("/confirm-email", methods=["GET", "POST"])
+def confirm_email():
+    pending = _pending_cookie()
+    identity = pending_identity(pending["i"]) if pending else None
+    if identity is None:
+        return _refused(
+            _("Launch again from your course"),
+            _("This page works only right after a launch from your course, in the same browser."),
+            400,
+        )
+    form = ConfirmEmailForm()
+    if request.method == "GET" and identity.email_claimed:
+        form.email.data = identity.email_claimed
+    if form.validate_on_submit():
+        try:
+            # The link is mailed to an account: make one for this address (it stays unlinked until used).
+            person, _created = get_or_create_person(form.email.data)
+        except InvalidInput as exc:
+            form.email.errors.append(exc.detail)
+        else:
+            token = _signer("mentornet_lti_link").dumps(
+                {"i": identity.id, "p": person.id, "b": _binding_hash(pending["b"])}
+            )
+            request_sign_in(person.email, next_url=url_for("lti.link", token=token))
+            return render_template("lti/confirm_email_sent.html", email=person.email)
+    status = 422 if form.errors else 200
+    return render_template("lti/confirm_email.html", form=form, identity=identity), status
+
+
+@bp.get("/link/<token>")
+@login_required
+def link(token: str):
+    """Where the mailed sign-in link leads: link the course account, in the browser that launched."""
+    max_age = (current_app.config["SIGN_IN_LINK_MINUTES"] + 60) * 60
+    try:
+        wanted = _signer("mentornet_lti_link").loads(token, max_age=max_age)
+    except BadSignature:
+        return _refused(_("This link can no longer be used"), _("Launch again from your course."), 410)
+    pending = _pending_cookie()
+    person = current_person()
+    identity = (
+        pending_identity(wanted["i"])
+        if isinstance(wanted, dict) and isinstance(wanted.get("i"), int)
+        else None
+    )
+    if (
+        identity is None
+        or pending is None
+        or pending.get("i") != identity.id
+        or _binding_hash(pending.get("b", "")) != wanted.get("b")
+        or wanted.get("p") != person.id
+    ):
+        return _refused(
+            _("Open the link in the browser you launched from"),
+            _(
+                "Your course account can only be connected in the browser where you launched mentorNET from "
+                "your course. Open the e-mailed link there, or launch again."
+            ),
+            403,
+        )
+    link_identity(identity, person)
+    flash(_("Your course account is connected: next time, the course signs you in directly."), "success")
+    response = redirect(url_for("networks.home"))
+    response.delete_cookie(PENDING_COOKIE, path="/lti/", secure=True, httponly=True, samesite="None")
+    return response
+
+
+@bp.get("/jwks")
+def jwks():
+    response = jsonify(keys.jwks())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.get("/config.json")
+def config():
+    base = _base_url()
+    launch_url, login_url, jwks_url = f"{base}/lti/launch", f"{base}/lti/login", f"{base}/lti/jwks"
+    return jsonify(
+        {
+            "title": "mentorNET",
+            "description": _("The network of volunteer mentors that graduates of this course can join."),
+            "oidc_initiation_url": login_url,
+            "target_link_uri": launch_url,
+            "public_jwk_url": jwks_url,
+            "scopes": [],
+            "extensions": [
+                {
+                    "platform": "canvas.instructure.com",
+                    "domain": urlsplit(base).netloc,
+                    "privacy_level": "public",
+                    "settings": {
+                        "text": "mentorNET",
+                        "placements": [
+                            {
+                                "placement": "course_navigation",
+                                "message_type": "LtiResourceLinkRequest",
+                                "target_link_uri": launch_url,
+                                "text": "mentorNET",
+                                "windowTarget": "_blank",
+                            }
+                        ],
+                    },
+                }
+            ],
+            "custom_fields": {},
+            "openedx": {
+                "LTI Version": "LTI 1.3",
+                "Tool Launch URL": launch_url,
+                "Tool Initiate Login URL": login_url,
+                "Registered Redirect URIs": [launch_url],
+                "Tool Public Key Mode": "Keyset URL",
+                "Tool Keyset URL": jwks_url,
+            },
+        }
+    )
