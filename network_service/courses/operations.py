@@ -58,32 +58,28 @@ def link_course(
     return link
 
 
-def process_received(limit: int = 50) -> int:
-    """Act on up to ``limit`` events that were stored but not yet acted on, committing after each one.
+def process_received(limit: int | None = None) -> int:
+    """Act on a batch of events that were stored but not yet acted on; returns how many.
 
     Endpoints store an event and answer at once; this runs right after (background thread or Celery task).
-    Each event is locked while it is handled (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several processes
-    share the work; SQLite's writes are serial), and its status is checked again under the lock, so two
-    processes never act on the same event.
+    On PostgreSQL a batch of up to 20 events is locked ``FOR UPDATE SKIP LOCKED`` (several processes share the
+    work, none waits for another) and committed together, each event in its own SAVEPOINT. SQLite has one
+    writer at a time, so it takes one event per transaction and keeps its write lock short for the requests.
     """
-    ids = session.scalars(
-        sa.select(CompletionEvent.id)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    query = (
+        sa.select(CompletionEvent)
         .where(CompletionEvent.status == CompletionStatus.received)
         .order_by(CompletionEvent.id)
-        .limit(limit)
-    ).all()
-    session.rollback()
-    done = 0
-    for event_id in ids:
-        # SKIP LOCKED: another process handling this event moves on to the next one instead of waiting.
-        event = session.get(
-            CompletionEvent, event_id, with_for_update={"skip_locked": True}, populate_existing=True
-        )
-        if event is not None and event.status == CompletionStatus.received:
-            _act_once(event)
-            done += 1
-        session.commit()
-    return done
+        .limit(limit or (20 if postgres else 1))
+    )
+    if postgres:
+        query = query.with_for_update(skip_locked=True)
+    events = session.scalars(query).all()
+    for event in events:
+        _act_once(event)
+    session.commit()
+    return len(events)
 
 
 REPLAYABLE = (CompletionStatus.unknown_course, CompletionStatus.unknown_identity, CompletionStatus.failed)
