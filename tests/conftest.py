@@ -95,6 +95,18 @@ def run(app, db_connection):
 
 
 @pytest.fixture
+def mentornet(app, db_connection):
+    """Invoke ``mentornet ARGS...`` in-process against the test app; returns click's Result."""
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from network_service.cli import main
+
+    runner = CliRunner()
+    return lambda *args: runner.invoke(main, list(args), obj=ScriptInfo(create_app=lambda: app))
+
+
+@pytest.fixture
 def world(run):
     """An organisation, a network with coordinator, Meta-Mentor and mentor, and a linked course."""
     return run(helpers.build_world)

@@ -112,3 +112,9 @@ def act_on_received(run) -> int:
     while done := run(process_received):
         total += done
     return total
+
+
+def assert_ok(result) -> str:
+    """A click Result that succeeded; returns its output."""
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result.output

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from flask.cli import ScriptInfo
 
 from network_service.accounts.models import ApiToken, Person
 from network_service.cli import main
@@ -18,25 +17,9 @@ from network_service.courses.models import CompletionEvent, CompletionRule, Cour
 from network_service.db import session
 from network_service.mail.models import MailStatus
 from network_service.networks.models import Membership, MembershipStatus, Network, Organisation, Role
-from tests.helpers import COURSE, mails
+from tests.helpers import COURSE, assert_ok, mails
 
 MENTORNET_SCRIPT = Path(sys.prefix) / "bin" / "mentornet"
-
-
-@pytest.fixture
-def mentornet(app, db_connection):
-    """Invoke ``mentornet ARGS...`` in-process against the test app; returns click's Result."""
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(main, list(args), obj=ScriptInfo(create_app=lambda: app))
-
-    return invoke
-
-
-def assert_ok(result) -> str:
-    assert result.exit_code == 0, result.output + repr(result.exception)
-    return result.output
 
 
 def assert_fails_cleanly(result, message: str) -> None:

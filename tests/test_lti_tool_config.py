@@ -5,14 +5,12 @@ from __future__ import annotations
 import jwt
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
-from flask.cli import ScriptInfo
 
-from lti_bridge.lti.cli import lti_cli
 from lti_bridge.lti.models import LtiPlatform, ToolKey
 from lti_bridge.plugin import BridgePlugin
 from network_service.cli import main
 from network_service.db import session
+from tests.helpers import assert_ok
 
 ADD = [
     "platform",
@@ -35,40 +33,30 @@ ADD = [
 
 
 @pytest.fixture
-def lti(app, db_connection):
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(lti_cli, list(args), obj=ScriptInfo(create_app=lambda: app))
-
-    return invoke
-
-
-def _ok(result) -> str:
-    assert result.exit_code == 0, result.output + repr(result.exception)
-    return result.output
+def lti(mentornet):
+    return lambda *args: mentornet("lti", *args)
 
 
 def test_platform_add_list_remove(lti, run):
-    output = _ok(lti(*ADD, "--trust-email"))
+    output = assert_ok(lti(*ADD, "--trust-email"))
     assert "Registered https://moodle.example.org" in output
     assert "http://localhost/lti/login" in output and "http://localhost/lti/jwks" in output
     platform = run(lambda: session.scalar(sa.select(LtiPlatform)))
     assert platform.deployment_ids == ["1", "2"] and platform.trust_email is True
 
-    listed = _ok(lti("platform", "list"))
+    listed = assert_ok(lti("platform", "list"))
     assert "https://moodle.example.org" in listed and "abc123" in listed and "1, 2" in listed
 
-    _ok(lti("platform", "remove", "--issuer", "https://moodle.example.org", "--client-id", "abc123"))
+    assert_ok(lti("platform", "remove", "--issuer", "https://moodle.example.org", "--client-id", "abc123"))
     assert run(lambda: session.scalar(sa.select(sa.func.count(LtiPlatform.id)))) == 0
-    assert "No platform yet" in _ok(lti("platform", "list"))
+    assert "No platform yet" in assert_ok(lti("platform", "list"))
 
 
 def test_platform_add_deployment_accepts_one_more_deployment(lti, run):
-    _ok(lti(*ADD))
+    assert_ok(lti(*ADD))
     args = ["--issuer", "https://moodle.example.org", "--client-id", "abc123", "--deployment-id", "3"]
-    assert "1, 2, 3" in _ok(lti("platform", "add-deployment", *args))
-    assert "1, 2, 3" in _ok(lti("platform", "add-deployment", *args))  # twice is once
+    assert "1, 2, 3" in assert_ok(lti("platform", "add-deployment", *args))
+    assert "1, 2, 3" in assert_ok(lti("platform", "add-deployment", *args))  # twice is once
     assert run(lambda: session.scalar(sa.select(LtiPlatform.deployment_ids))) == ["1", "2", "3"]
     unknown = lti(
         "platform",
@@ -84,7 +72,7 @@ def test_platform_add_deployment_accepts_one_more_deployment(lti, run):
 
 
 def test_platform_add_twice_fails_cleanly(lti):
-    _ok(lti(*ADD))
+    assert_ok(lti(*ADD))
     result = lti(*ADD)
     assert result.exit_code == 1 and "already registered" in result.output
     assert "Traceback" not in result.output
@@ -136,16 +124,16 @@ def test_jwks_makes_the_first_key_on_first_use_and_serves_only_public_parts(clie
 
 def test_rotation_keeps_the_previous_key_until_the_next_rotation(client, lti):
     [first] = _kids(client)
-    _ok(lti("keys", "rotate"))
+    assert_ok(lti("keys", "rotate"))
     second, previous = _kids(client)
     assert previous == first and second != first
-    _ok(lti("keys", "rotate"))
+    assert_ok(lti("keys", "rotate"))
     third, previous = _kids(client)
     assert previous == second and first not in (third, previous)
 
 
 def test_rotation_on_a_fresh_install_publishes_the_new_key(client, lti):
-    output = _ok(lti("keys", "rotate"))
+    output = assert_ok(lti("keys", "rotate"))
     kids = _kids(client)
     assert kids[0] in output and len(kids) == 2
 

@@ -8,13 +8,10 @@ import logging
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
-from flask.cli import ScriptInfo
 
 from lti_bridge.lms import LmsConfigurationError, LmsError, OpenEdxClient
 from lti_bridge.reconcile import ReconcileStopped, reconcile_course
 from lti_bridge.signing import SIGNATURE_HEADER, sign
-from network_service.cli import main
 from network_service.courses.models import CompletionEvent, CompletionRule
 from network_service.courses.operations import link_course
 from network_service.db import session
@@ -333,13 +330,12 @@ def test_production_refuses_to_send_the_secret_over_plain_http():
 
 
 @pytest.fixture
-def mentornet(app, db_connection, lms, monkeypatch):
+def mentornet(app, mentornet, lms, monkeypatch):
     """``mentornet ARGS...`` in-process against the test app, configured for the stand-in LMS."""
     monkeypatch.setitem(app.config, "OPENEDX_LMS_URL", lms.url)
     monkeypatch.setitem(app.config, "OPENEDX_CLIENT_ID", lms.client_id)
     monkeypatch.setitem(app.config, "OPENEDX_CLIENT_SECRET", lms.client_secret)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(main, list(args), obj=ScriptInfo(create_app=lambda: app))
+    return mentornet
 
 
 def test_command_reconciles_every_linked_openedx_course_and_prints_the_report(run, world, lms, mentornet):
