@@ -20,7 +20,7 @@ from lti_bridge.signing import SIGNATURE_HEADER, verify
 from lti_bridge.sources import source_for_basic, source_for_token
 from network_service.audit.operations import record
 from network_service.background import wake_after_commit
-from network_service.courses.operations import record_completion, record_ignored
+from network_service.courses.operations import learn_identity, record_completion, record_ignored
 from network_service.db import session
 from network_service.errors import problem
 
@@ -40,6 +40,8 @@ def _body() -> bytes:
 
 
 def _json(body: bytes) -> Any:
+    if b"\\u0000" in body:  # PostgreSQL stores no NUL character in text or JSON
+        raise PayloadError("the body contains a NUL character (\\u0000)", "")
     try:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -55,6 +57,9 @@ def _unauthorized(reason: str, *, challenge: str | None = None):
     throttle = current_app.extensions.setdefault("mentornet.bridge.failures", {})
     key = (request.remote_addr, request.endpoint, reason)
     now = time.monotonic()
+    if len(throttle) > 10_000:  # many addresses: forget those outside the window, so memory stays bounded
+        for stale in [k for k, at in throttle.items() if now - at >= AUDIT_FAILURES_EVERY]:
+            del throttle[stale]
     if now - throttle.get(key, -AUDIT_FAILURES_EVERY) >= AUDIT_FAILURES_EVERY:
         throttle[key] = now
         session.rollback()
@@ -85,7 +90,7 @@ def _act(parsed: Completion | Ignored, source: str, payload: dict[str, Any]) -> 
             grade=parsed.grade,
         )
         duplicate = not is_new
-        if is_new:
+        if is_new or learn_identity(event, parsed.identity):
             wake_after_commit()
     return {"id": event.id, "event_id": event.event_id, "status": event.status.value, "duplicate": duplicate}
 

@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, has_app_context, has_request_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -94,8 +94,10 @@ def _after_commit(session: Session) -> None:
 
         if publish_drain(app):
             return
+    # Only a serving process keeps the thread alive; a command would exit under it (a mail half sent). The
+    # work waits in the database for a web process's drain job or `mentornet jobs run background.drain`.
     worker = app.extensions.get(EXTENSION_KEY)
-    if worker is not None:
+    if worker is not None and has_request_context():
         worker.notify()
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -122,8 +122,17 @@ class Database:
     def session(self) -> Session:
         session = g.get(_SESSION_KEY)
         if session is None:
-            session = self._state().sessionmaker()
+            state = self._state()
+            session = state.sessionmaker()
             setattr(g, _SESSION_KEY, session)
+            if (
+                state.engine.dialect.name == "sqlite"
+                and has_request_context()
+                and request.method in ("GET", "HEAD", "OPTIONS")
+            ):
+                # Page views read: a deferred transaction lets them run beside a writer instead of queueing for
+                # SQLite's single write lock (see _sqlite_begin).
+                session.connection(execution_options={"read_only": True})
         return session
 
     @staticmethod

@@ -181,3 +181,13 @@ def test_without_a_configured_secret_nothing_is_accepted(app, client, world):
         assert post_signed(client, payloads.passing_status(), secret="").status_code == 401
     finally:
         app.config["WEBHOOK_SECRET"] = WEBHOOK_SECRET
+
+
+def test_overlong_course_key_and_nul_characters_are_refused_not_crashed(client, run, world):
+    too_long = post_signed(client, payloads.passing_status(course="course-v1:" + "x" * 300))
+    assert too_long.status_code == 422 and "course_key" in too_long.get_json()["errors"]
+    nul = payloads.passing_status()
+    nul["openedx_events.learning.data.CoursePassingStatusData"]["user"]["pii"]["name"] = "Gr\x00ce"
+    response = post_signed(client, nul)
+    assert response.status_code == 400 and "NUL" in response.get_json()["detail"]
+    assert events(run) == []

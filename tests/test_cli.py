@@ -268,3 +268,26 @@ def test_outbox_retry_requeues_failed_mail(mentornet, run, world):
     run(fail_all)
     assert "1 e-mail(s) queued again" in mentornet("outbox", "retry").output
     assert "1 e-mail(s) delivered" in mentornet("outbox", "send").output
+
+
+def test_commands_leave_mail_to_the_serving_processes(database_url):
+    import threading
+
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from network_service.app import create_app
+    from network_service.db import db
+    from tests.databases import app_config
+
+    serving_like = create_app(app_config(database_url, OUTBOX_WORKER=True))
+    try:
+        result = CliRunner().invoke(
+            main, ["outbox", "retry"], obj=ScriptInfo(create_app=lambda: serving_like)
+        )
+        assert_ok(result)  # its commit leaves work for the drains
+        # A thread started here would die with the command, possibly halfway through sending a mail.
+        assert serving_like.extensions["mentornet.background"]._thread is None
+        assert "mentornet-background" not in [thread.name for thread in threading.enumerate()]
+    finally:
+        db.dispose(serving_like)

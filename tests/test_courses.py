@@ -40,13 +40,14 @@ def test_funnel_follows_each_cohort_from_pass_to_active_member(world, ctx):
         assert rows == {old: (2, 2, 1, 1), now: (2, 1, 0, 0)}
 
 
-def test_coordinator_links_a_course_and_earlier_passes_are_invited(client, run, world):
+def test_site_admin_links_a_course_on_the_network_page_and_earlier_passes_are_invited(client, run, world):
     run(
         lambda: courses.provision_graduate(
             "course-v1:Later+L+1", {"email": "early@example.org"}, "x1", "test"
         )
     )
-    sign_in_as(client, run, "coord@example.org")
+    run(lambda: add_site_admin("root@example.org"))
+    sign_in_as(client, run, "root@example.org")
     page = client.get("/networks/test-net/courses")
     assert page.status_code == 200 and COURSE in page.get_data(as_text=True)
     token = csrf_from(page.get_data(as_text=True))
@@ -72,8 +73,22 @@ def test_coordinator_links_a_course_and_earlier_passes_are_invited(client, run, 
     assert link.min_grade == 0.7
 
 
-def test_min_grade_rule_without_a_grade_is_explained(client, run, world):
+def test_coordinators_see_their_courses_but_cannot_claim_another_course(client, run, world):
+    run(lambda: courses.provision_graduate("course-v1:Other+O+1", {"email": "x@example.org"}, "o1", "test"))
     sign_in_as(client, run, "coord@example.org")
+    page = client.get("/networks/test-net/courses").get_data(as_text=True)
+    assert COURSE in page and "ask a site administrator" in page and 'name="course_key"' not in page
+    response = client.post(
+        "/networks/test-net/courses",
+        data={"course_key": "course-v1:Other+O+1", "rule": "passed", "csrf_token": csrf_from(page)},
+    )
+    assert response.status_code == 403
+    assert run(lambda: mails(to="x@example.org")) == []
+
+
+def test_min_grade_rule_without_a_grade_is_explained(client, run, world):
+    run(lambda: add_site_admin("root@example.org"))
+    sign_in_as(client, run, "root@example.org")
     page = client.get("/networks/test-net/courses").get_data(as_text=True)
     response = client.post(
         "/networks/test-net/courses",

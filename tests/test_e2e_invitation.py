@@ -16,6 +16,7 @@ from network_service.courses.models import CompletionEvent
 from network_service.db import session
 from network_service.mail.models import MailStatus, OutboundEmail
 from network_service.networks.models import Membership, MembershipStatus, Origin
+from tests import bridge_payloads as payloads
 from tests import helpers
 from tests.live import live_service
 from tests.smtp import html_of, text_of
@@ -46,7 +47,10 @@ def _csrf(html: str) -> str:
 def test_graduate_receives_one_invitation_and_becomes_an_active_member(live):
     app, base_url, smtp = live
 
-    assert "invited" in _provision(app, "openedx-evt-0001")
+    # The graduate's pass arrives as the Open edX forwarder sends it: signed, over HTTP.
+    event = payloads.passing_status("0b6a2c1e-0000-4000-8000-00000000e2e1")
+    accepted = payloads.post_signed(base_url, event)
+    assert accepted.status_code == 202 and accepted.json()["status"] == "received"
     [message] = smtp.inbox.wait_for(1)
     assert message["To"] == "grace@example.org"
     body = text_of(message)
@@ -73,8 +77,8 @@ def test_graduate_receives_one_invitation_and_becomes_an_active_member(live):
     assert "Test Network" in browser.get(f"{base_url}/", timeout=10).text
 
     # The same event again, and another event for the same graduate: nothing more is sent.
-    assert "nothing sent" in _provision(app, "openedx-evt-0001")
-    assert "already_member" in _provision(app, "xapi-statement-7")
+    assert payloads.post_signed(base_url, event).json()["duplicate"] is True
+    assert "already_member" in _provision(app, "xapi-statement-7")  # another route, the same graduate
 
     with app.app_context():
         person = session.scalar(sa.select(Person).where(Person.email == "grace@example.org"))

@@ -232,3 +232,13 @@ def test_graduate_invitations_last_thirty_days_and_personal_ones_fourteen(net, w
     personal = ops.invite_person(net, "p@example.org", actor=person(world.coordinator_id))
     assert round((graduate.expires_at - graduate.created_at).total_seconds() / 86400) == 30
     assert round((personal.expires_at - personal.created_at).total_seconds() / 86400) == 14
+
+
+def test_reinviting_without_the_right_to_appoint_keeps_the_invited_role(net, world):
+    from network_service.accounts.operations import add_site_admin
+
+    ops.invite_person(net, "office@example.org", actor=add_site_admin("root@example.org"), role=Role.office)
+    ops.invite_person(net, "next@example.org", actor=person(world.coordinator_id), role=Role.coordinator)
+    ops.invite_person(net, "next@example.org", actor=person(world.meta_mentor_id))  # a fresh link, same role
+    membership = session.scalar(sa.select(Membership).join(Person).where(Person.email == "next@example.org"))
+    assert membership.role == Role.coordinator and membership.status == MembershipStatus.invited

@@ -148,3 +148,14 @@ def test_invitation_speaks_the_graduates_language_when_the_platform_says_it(worl
     assert "Einladung" in mail.subject or "Glückwunsch" in mail.subject
     provision("evt-xx", identity={"email": "x@example.org", "locale": "xx"})
     assert "Congratulations" in mails(to="x@example.org")[0].subject
+
+
+def test_a_pass_stored_without_email_is_acted_on_when_it_comes_again_with_one(world, ctx):
+    first = provision("evt-anon-1", identity={"username": "grace"})
+    assert first.status == CompletionStatus.unknown_identity
+    again = provision("evt-anon-1", identity={"username": "grace", "email": "grace@example.org"})
+    assert again.duplicate and again.invitation is not None
+    assert again.event.status == CompletionStatus.invited
+    assert again.event.identity == {"username": "grace", "email": "grace@example.org"}
+    assert len(mails(to="grace@example.org")) == 1
+    assert provision("evt-anon-1", identity=GRADUATE).invitation is None  # and only once

@@ -36,7 +36,7 @@ def link_course(
     title: str = "",
 ) -> CourseLink:
     if actor is not None and not permissions.can_link_course(actor, network):
-        raise Forbidden(_("Only the coordinator can link a course to the network."))
+        raise Forbidden(_("Only site administrators can link a course to a network."))
     course_key = (course_key or "").strip()
     if not course_key or len(course_key) > 255:
         raise InvalidInput(_("Give the course key, like course-v1:Org+Course+Run."), field="course_key")
@@ -148,6 +148,8 @@ def record_completion(
         )
     if not (course_key or "").strip():
         raise InvalidInput(_("The completion event names no course."), field="course_key")
+    if len(course_key.strip()) > 255:
+        raise InvalidInput(_("A course key can have at most 255 characters."), field="course_key")
     return _insert_once(
         CompletionEvent(
             event_id=event_id,
@@ -275,6 +277,18 @@ def _invite_graduate(
     return invitation, person.id, CompletionStatus.invited, ""
 
 
+def learn_identity(event: CompletionEvent, identity: Mapping[str, Any]) -> bool:
+    """A pass stored without an e-mail arrives again with one (reconciliation, once the LMS shares it): keep the
+    e-mail and let the event be acted on again. Returns whether the event is ready for that."""
+    if event.status != CompletionStatus.unknown_identity or _identity_email(event.identity):
+        return False
+    if _identity_email(identity) is None:
+        return False
+    event.identity = {**event.identity, **dict(identity)}
+    event.status = CompletionStatus.received
+    return True
+
+
 def _known_locale(identity: Mapping[str, Any]) -> str | None:
     """The graduate's language when the platform told us one we offer (``de-DE`` counts as ``de``)."""
     raw = str(identity.get("locale") or "").replace("_", "-").split("-")[0].lower()
@@ -308,7 +322,9 @@ def provision_graduate(
         grade=grade,
     )
     if not is_new:
-        return ProvisionResult(event=event, duplicate=True, invitation=None)
+        invitation = _act_once(event) if learn_identity(event, identity) else None
+        session.flush()
+        return ProvisionResult(event=event, duplicate=True, invitation=invitation)
     invitation = _act_once(event)
     session.flush()
     return ProvisionResult(event=event, duplicate=False, invitation=invitation)
@@ -333,7 +349,7 @@ class CohortFunnel:
 
 
 def links_of(network: Network, *, viewer: Person) -> list[CourseLink]:
-    if not permissions.can_link_course(viewer, network):
+    if not permissions.can_see_courses(viewer, network):
         raise Forbidden(_("Only the coordinator can see and link the network's courses."))
     return list(
         session.scalars(

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from network_service.courses import operations
@@ -9,6 +9,7 @@ from network_service.courses.forms import RULE_LABELS, CourseLinkForm, LinkUnlin
 from network_service.courses.models import CompletionRule
 from network_service.db import session
 from network_service.errors import MentorNetError
+from network_service.networks import permissions
 from network_service.networks.models import Network
 from network_service.networks.operations import get_network
 from network_service.security import current_person, login_required
@@ -37,9 +38,12 @@ def _link_and_replay(course_key: str, network: Network, rule: CompletionRule, mi
 @login_required
 def network_courses(slug: str):
     network = get_network(slug)
-    links = operations.links_of(network, viewer=current_person())
-    form = CourseLinkForm()
-    if form.validate_on_submit():
+    viewer = current_person()
+    links = operations.links_of(network, viewer=viewer)
+    form = CourseLinkForm() if permissions.can_link_course(viewer, network) else None
+    if form is None and request.method == "POST":
+        abort(403)
+    if form is not None and form.validate_on_submit():
         rule = CompletionRule(form.rule.data)
         min_grade = float(form.min_grade.data) / 100 if form.min_grade.data is not None else None
         try:
@@ -49,7 +53,7 @@ def network_courses(slug: str):
             (field.errors if field is not None else form.form_errors).append(exc.detail)
         else:
             return redirect(url_for("courses.network_courses", slug=slug), 303)
-    status = 422 if form.errors else 200
+    status = 422 if form is not None and form.errors else 200
     return render_template(
         "courses/courses.html",
         network=network,

@@ -263,8 +263,17 @@ def invite_person(
             field="role" if role != Role.mentor else "level",
         )
     person, created = get_or_create_person(normalise_email(email), display_name=display_name, locale=locale)
+    # Someone who may not appoint can send a fresh link, but not change the role the earlier invitation gave.
+    keep_role = actor is not None and not permissions.can_appoint(actor, network)
     return send_invitation(
-        network, person, new_person=created, actor=actor, role=role, level=level, origin=origin
+        network,
+        person,
+        new_person=created,
+        actor=actor,
+        role=role,
+        level=level,
+        origin=origin,
+        keep_role=keep_role,
     )
 
 
@@ -277,6 +286,7 @@ def send_invitation(
     role: Role = Role.mentor,
     level: Level = Level.novice,
     origin: Origin = Origin.invited,
+    keep_role: bool = False,
 ) -> Invitation:
     """Invite ``person`` (permissions already checked). ``new_person``: created in this transaction, so there is
     no membership or earlier invitation to look for (two queries fewer on the graduates' hot path)."""
@@ -292,8 +302,10 @@ def send_invitation(
     if membership is None:
         membership = Membership(network=network, person=person)
         session.add(membership)
+        keep_role = False
+    if not (keep_role and membership.status == MembershipStatus.invited):
+        membership.role, membership.level, membership.origin = role, level, origin
     membership.status = MembershipStatus.invited
-    membership.role, membership.level, membership.origin = role, level, origin
 
     if not new_person:
         # One usable link per person and network: a new invitation retires the earlier ones.
@@ -424,15 +436,18 @@ def appoint(
     if membership is None or membership.status not in (MembershipStatus.active, MembershipStatus.invited):
         raise NotFound(_("This person is not a member of the network."), field="person")
     if role is not None and role != Role.coordinator and membership.role == Role.coordinator:
-        remaining = session.scalar(
-            sa.select(sa.func.count(Membership.id)).where(
+        # Lock the coordinators' rows (PostgreSQL; SQLite writes are serial) so that two coordinators stepping
+        # down at once cannot both count the other as the one who remains.
+        remaining = session.scalars(
+            sa.select(Membership.id)
+            .where(
                 Membership.network_id == network.id,
                 Membership.role == Role.coordinator,
                 Membership.status == MembershipStatus.active,
-                Membership.id != membership.id,
             )
-        )
-        if not remaining:
+            .with_for_update()
+        ).all()
+        if not set(remaining) - {membership.id}:
             raise Conflict(
                 _("A network needs at least one coordinator. Appoint another one first."), field="role"
             )

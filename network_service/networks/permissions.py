@@ -8,7 +8,8 @@ The matrix (docs/permissions.md):
 | invite people               | yes        | yes         | yes         | yes    | no     |
 | appoint roles and levels    | yes        | yes         | no          | no     | no     |
 | publish a new agreement     | yes        | yes         | yes         | no     | no     |
-| link a course               | yes        | yes         | no          | no     | no     |
+| see courses and funnels     | yes        | yes         | no          | no     | no     |
+| link a course               | yes        | no          | no          | no     | no     |
 
 Only active memberships count.
 """
@@ -75,5 +76,11 @@ def can_publish_agreement(person: Person | None, network: Network) -> bool:
     return _has_role(person, network, {Role.coordinator, Role.meta_mentor})
 
 
-def can_link_course(person: Person | None, network: Network) -> bool:
+def can_see_courses(person: Person | None, network: Network) -> bool:
     return _has_role(person, network, {Role.coordinator})
+
+
+def can_link_course(person: Person | None, network: Network) -> bool:
+    # Site admins only: nothing yet ties a course key to the organisation that runs the course, so a
+    # coordinator could otherwise claim another organisation's course and its stored graduates.
+    return person is not None and person.is_site_admin

@@ -46,7 +46,7 @@ def network(slug: str):
         invited=[m for m in members if m.status == MembershipStatus.invited],
         can_invite=permissions.can_invite(viewer, network),
         can_appoint=permissions.can_appoint(viewer, network),
-        can_link_course=permissions.can_link_course(viewer, network),
+        can_see_courses=permissions.can_see_courses(viewer, network),
         appoint_form=AppointForm(),
         agreement=operations.current_agreement(network),
     )
