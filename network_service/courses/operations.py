@@ -11,6 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from network_service.accounts.models import Person
@@ -165,22 +167,30 @@ def record_completion(
 
 
 def _insert_once(event: CompletionEvent) -> tuple[CompletionEvent, bool]:
-    """Store ``event`` unless its event id is known; returns the stored event and whether it is new."""
+    """Store ``event`` unless its event id is known; returns the stored event and whether it is new.
+
+    One ``INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING`` (PostgreSQL and SQLite alike): the webhook
+    endpoints' hot path, where a concurrent delivery of the same event id simply finds the row there.
+    """
+    columns = CompletionEvent.__table__.columns
+    values = {
+        column.key: getattr(event, column.key)
+        for column in columns
+        if column.key != "id" and getattr(event, column.key) is not None
+    }
+    insert = (postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(
+        CompletionEvent
+    )
+    statement = (
+        insert.values(**values).on_conflict_do_nothing(index_elements=["event_id"]).returning(CompletionEvent)
+    )
+    stored = session.scalars(statement, execution_options={"populate_existing": True}).first()
+    if stored is not None:
+        return stored, True
     existing = session.scalar(sa.select(CompletionEvent).where(CompletionEvent.event_id == event.event_id))
-    if existing is not None:
-        return existing, False
-    try:
-        # A concurrent delivery of the same event id may win the insert; the SAVEPOINT keeps our transaction.
-        with session.begin_nested():
-            session.add(event)
-    except IntegrityError:
-        existing = session.scalar(
-            sa.select(CompletionEvent).where(CompletionEvent.event_id == event.event_id)
-        )
-        if existing is None:
-            raise
-        return existing, False
-    return event, True
+    if existing is None:  # only a conflict on event_id is ignored, so the row must be there
+        raise RuntimeError(f"completion event {event.event_id} neither inserted nor found")
+    return existing, False
 
 
 def record_ignored(
