@@ -140,12 +140,11 @@ def source_cli() -> None:
 )
 def source_add(name: str, kind: str) -> None:
     """Create the source NAME and print its secret (shown once)."""
-    from flask import current_app
-
     from lti_bridge.models import SourceKind
     from lti_bridge.sources import create_source
     from network_service.db import session
     from network_service.errors import MentorNetError
+    from network_service.urls import public_url
 
     try:
         source, secret = create_source(name, SourceKind(kind.replace("-", "_")))
@@ -153,7 +152,7 @@ def source_add(name: str, kind: str) -> None:
     except MentorNetError as exc:
         session.rollback()
         raise click.ClickException(exc.detail) from exc
-    base = current_app.config["BASE_URL"].rstrip("/")
+    base = public_url()
     if source.kind == SourceKind.xapi:
         click.echo(f"xAPI endpoint:  {base}/bridge/xapi/statements")
         click.echo(f"Basic username: {source.username}")

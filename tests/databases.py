@@ -36,12 +36,11 @@ def with_private_schema(url: str, schema: str) -> str:
 
 def reset_schema(url: str) -> None:
     """Drop every table (ours and Alembic's) so the migrations build the schema from nothing."""
+    drop_schema(url)
     engine = make_engine(url)
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            schema = conn.execute(sa.text("SELECT current_setting('search_path')")).scalar()
-            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+            conn.execute(sa.text(f'CREATE SCHEMA "{_schema(conn)}"'))
         else:
             Base.metadata.drop_all(conn)
             conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
@@ -52,9 +51,13 @@ def drop_schema(url: str) -> None:
     engine = make_engine(url)
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            schema = conn.execute(sa.text("SELECT current_setting('search_path')")).scalar()
-            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{_schema(conn)}" CASCADE'))
     engine.dispose()
+
+
+def _schema(conn) -> str:
+    """The private schema the URL's search_path names."""
+    return conn.execute(sa.text("SELECT current_setting('search_path')")).scalar()
 
 
 WEBHOOK_SECRET = "test-webhook-secret-0123456789abcdef"

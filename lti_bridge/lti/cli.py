@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
+
+from network_service.urls import public_url
 
 lti_cli = AppGroup("lti", help="LTI 1.3 tool: platform registrations and the tool's signing keys.")
 
@@ -68,7 +69,7 @@ def platform_add(
         trust_email=trust_email,
     )
     click.echo(f"Registered {platform.issuer} (client id {platform.client_id}).")
-    base = current_app.config["BASE_URL"].rstrip("/")
+    base = public_url()
     click.echo("Give the platform these values:")
     click.echo(f"  Login initiation URL: {base}/lti/login")
     click.echo(f"  Launch / redirect URL: {base}/lti/launch")

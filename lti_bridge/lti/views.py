@@ -40,6 +40,7 @@ from network_service.accounts.operations import get_or_create_person, request_si
 from network_service.db import session
 from network_service.errors import InvalidInput
 from network_service.security import current_person, login_required, sign_in
+from network_service.urls import public_url
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def _signer(salt: str) -> URLSafeTimedSerializer:
 
 
 def _base_url() -> str:
-    return current_app.config["BASE_URL"].rstrip("/")
+    return public_url()
 
 
 def _cookie_states() -> list[str]:

@@ -18,6 +18,7 @@ from network_service.db import session, utcnow
 from network_service.errors import Forbidden, InvalidInput, LinkInvalid
 from network_service.mail.operations import queue_mail
 from network_service.tokens import hash_token, new_token
+from network_service.urls import public_url
 
 log = logging.getLogger(__name__)
 
@@ -98,14 +99,13 @@ def request_sign_in(email: str, next_url: str | None = None) -> SignInToken | No
         next_url=safe_next_url(next_url),
     )
     session.add(sign_in)
-    base = current_app.config["BASE_URL"].rstrip("/")
     queue_mail(
         "sign_in",
         person.email,
         "sign_in",
         locale=person.locale,
         person=person,
-        link=f"{base}/sign-in/{token}",
+        link=public_url(f"/sign-in/{token}"),
         minutes=minutes,
     )
     session.flush()

@@ -30,6 +30,7 @@ from network_service.networks.models import (
     Role,
 )
 from network_service.tokens import hash_token, new_token
+from network_service.urls import public_url
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -331,7 +332,6 @@ def send_invitation(
     )
     session.add(invitation)
     session.flush()
-    base = current_app.config["BASE_URL"].rstrip("/")
     queue_mail(
         "invitation",
         person.email,
@@ -340,7 +340,7 @@ def send_invitation(
         person=person,
         network=network,
         inviter=actor,
-        link=f"{base}/invitations/{token}",
+        link=public_url(f"/invitations/{token}"),
         days=days,
     )
     record(
@@ -514,7 +514,6 @@ def _remind(invitation: Invitation, *, sequence: int, now: dt.datetime) -> bool:
     except sa.exc.IntegrityError:
         return False  # another process sent this reminder a moment ago
     person, network = invitation.person, invitation.network
-    base = current_app.config["BASE_URL"].rstrip("/")
     queue_mail(
         "invitation_reminder",
         person.email,
@@ -522,7 +521,7 @@ def _remind(invitation: Invitation, *, sequence: int, now: dt.datetime) -> bool:
         locale=person.locale,
         person=person,
         network=network,
-        link=f"{base}/invitations/{token}",
+        link=public_url(f"/invitations/{token}"),
         expires_at=invitation.expires_at,
     )
     record("invitation.remind", target=invitation, network=network, sequence=sequence)
