@@ -73,7 +73,7 @@ def test_with_the_broker_down_mail_goes_out_from_the_web_process(tmp_path):
             ).status_code
             == 202
         )
-        assert time.monotonic() - started < 1.5  # the outage is remembered: no second connection timeout
+        assert time.monotonic() - started < 2.5  # remembered outage: no second 3 s connection timeout
         messages = live.smtp.inbox.wait_for(2)
         assert sorted(m["To"] for m in messages) == ["grace@example.org", "second@example.org"]
         with live.app.app_context():

@@ -383,7 +383,8 @@ def test_signal_returns_at_once_while_the_bridge_hangs(forwarder):
     started = time.monotonic()
     send_passing_status()
     send_certificate_created()
-    assert time.monotonic() - started < 0.5
+    # Blocking would take the 10 s read timeout; the bound leaves room for a busy shared machine.
+    assert time.monotonic() - started < 5
 
     forwarder.released.set()
     assert dispatch.background_sender().flush(timeout=10)
@@ -506,7 +507,7 @@ def test_celery_task_posts_the_signed_event_and_retries(celery_worker, bridge, s
     ):
         started = time.monotonic()
         send_passing_status()
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < 2.5
         requests = bridge.wait_for_requests(2, timeout=20)
 
     assert dispatch.background_sender().pending == 0  # nothing went through the in-process sender
