@@ -56,6 +56,9 @@ setup(
         "gunicorn>=22,<24",
         "requests>=2.31,<3",
         "PyJWT[crypto]>=2.8,<3",  # the LTI tool verifies id_tokens itself (RS256, keys from the platform's JWKS)
+        "markdown-it-py>=3,<5",  # CommonMark for posts, help requests, notes; the HTML is then cleaned by nh3
+        "nh3>=0.2.17,<0.4",
+        "icalendar>=5,<7",  # meeting feeds
     ],
     extras_require={
         "postgres": POSTGRES,

@@ -14,6 +14,7 @@ from network_service.networks.models import (
     Network,
     Organisation,
 )
+from network_service.notifications.models import Notification, NotificationSetting
 
 __all__ = [
     "Agreement",
@@ -27,6 +28,8 @@ __all__ = [
     "InvitationReminder",
     "Membership",
     "Network",
+    "Notification",
+    "NotificationSetting",
     "Organisation",
     "OutboundEmail",
     "Person",

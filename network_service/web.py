@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, g
 
 from network_service.db import _SESSION_KEY
+from network_service.markup import plain_text, render_markdown
 from network_service.security import current_person
 
 bp = Blueprint(
@@ -14,6 +15,8 @@ bp = Blueprint(
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.add_template_filter(render_markdown, "markdown")
+    app.add_template_filter(plain_text, "plain_text")
 
     @app.after_request
     def _commit(response):

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from network_service.accounts.models import Person
 from network_service.db import session
-from network_service.networks.models import Membership, MembershipStatus, Network, Role
+from network_service.networks.models import Level, Membership, MembershipStatus, Network, Role
 
 _CACHE_KEY = "mentornet.active_memberships"
 
@@ -51,33 +51,58 @@ def _forget_memberships(session_: Session, *_args) -> None:
     session_.info.pop(_CACHE_KEY, None)
 
 
-def _has_role(person: Person | None, network: Network, roles: set[Role]) -> bool:
+def has_role(
+    person: Person | None,
+    network: Network,
+    roles: set[Role] | frozenset[Role],
+    *,
+    experienced_mentors: bool = False,
+    site_admin: bool = True,
+) -> bool:
+    """The rule every module's permission functions are written with.
+
+    Yes for a site administrator (unless ``site_admin=False``: private conversations are not theirs to read),
+    for an active member whose role is in ``roles``, and, with ``experienced_mentors=True``, for an active
+    mentor of level experienced. Invited, suspended and former members count as no membership at all."""
     if person is None:
         return False
-    if person.is_site_admin:
+    if site_admin and person.is_site_admin:
         return True
     membership = active_membership(person, network)
-    return membership is not None and membership.role in roles
+    if membership is None:
+        return False
+    if membership.role in roles:
+        return True
+    return experienced_mentors and membership.role == Role.mentor and membership.level == Level.experienced
+
+
+ALL_ROLES = frozenset(Role)
+LEADERS = frozenset({Role.coordinator, Role.meta_mentor})  # lead the network; moderate it
+
+
+def is_member(person: Person | None, network: Network) -> bool:
+    """An active member of ``network`` (site administrators are not members by being administrators)."""
+    return has_role(person, network, ALL_ROLES, site_admin=False)
 
 
 def can_view_members(person: Person | None, network: Network) -> bool:
-    return _has_role(person, network, set(Role))
+    return has_role(person, network, set(Role))
 
 
 def can_invite(person: Person | None, network: Network) -> bool:
-    return _has_role(person, network, {Role.coordinator, Role.meta_mentor, Role.office})
+    return has_role(person, network, {Role.coordinator, Role.meta_mentor, Role.office})
 
 
 def can_appoint(person: Person | None, network: Network) -> bool:
-    return _has_role(person, network, {Role.coordinator})
+    return has_role(person, network, {Role.coordinator})
 
 
 def can_publish_agreement(person: Person | None, network: Network) -> bool:
-    return _has_role(person, network, {Role.coordinator, Role.meta_mentor})
+    return has_role(person, network, {Role.coordinator, Role.meta_mentor})
 
 
 def can_see_courses(person: Person | None, network: Network) -> bool:
-    return _has_role(person, network, {Role.coordinator})
+    return has_role(person, network, {Role.coordinator})
 
 
 def can_link_course(person: Person | None, network: Network) -> bool:

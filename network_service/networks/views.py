@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from network_service.accounts.models import Person
 from network_service.db import session
 from network_service.errors import MentorNetError
-from network_service.networks import operations, permissions
+from network_service.networks import navigation, operations, permissions
 from network_service.networks.forms import (
     LEVEL_LABELS,
     ROLE_LABELS,
@@ -22,7 +22,22 @@ bp = Blueprint("networks", __name__)
 
 @bp.app_context_processor
 def _labels():
-    return {"role_labels": ROLE_LABELS, "level_labels": LEVEL_LABELS}
+    return {
+        "role_labels": ROLE_LABELS,
+        "level_labels": LEVEL_LABELS,
+        "network_sections": lambda network: navigation.sections_for(current_person(), network),
+    }
+
+
+navigation.register_section(
+    navigation.Section(
+        key="overview",
+        endpoint="networks.network",
+        label=lambda: _("Members"),
+        order=0,
+        visible=permissions.can_view_members,
+    )
+)
 
 
 @bp.get("/")
