@@ -33,7 +33,7 @@ class BridgePlugin:
 
     def init_app(self, app: Flask) -> None:
         from lti_bridge.lti.views import bp as lti_bp
-        from lti_bridge.lti.views import launch, login
+        from lti_bridge.lti.views import launch, login, register
         from lti_bridge.views import bp
         from network_service.security import csrf
 
@@ -42,6 +42,7 @@ class BridgePlugin:
         # The LMS posts these from its own site; the signed id_token and the state cookie protect them.
         csrf.exempt(login)
         csrf.exempt(launch)
+        csrf.exempt(register)  # framed by the LMS; the one-time code in the form is the credential
         app.register_blueprint(lti_bp)
         # Guessing secrets is slowed down; legitimate traffic, however heavy, is never limited.
         limits = app.extensions.setdefault("mentornet.rate_limits", [])
@@ -50,6 +51,7 @@ class BridgePlugin:
         for endpoint in ("lti.login", "lti.launch"):
             limits.append((endpoint, "30 per minute", None, {"deduct_when": _refused}))
         limits.append(("lti.confirm_email", "5 per minute;30 per hour", ["POST"], {}))
+        limits.append(("lti.register", "20 per minute", None, {}))
         app.cli.add_command(bridge_cli)
         app.cli.add_command(lti_cli)
         app.extensions.setdefault("mentornet.bridge", self)

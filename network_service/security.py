@@ -38,9 +38,17 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _secure_headers(response):
-        response.headers.setdefault("Content-Security-Policy", CSP)
+        frame_ancestors = g.get("frame_ancestors")
+        if frame_ancestors:
+            # A page made to be framed by one known origin (an LMS): CSP names it; X-Frame-Options cannot.
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                CSP.replace("frame-ancestors 'none'", f"frame-ancestors {frame_ancestors}"),
+            )
+        else:
+            response.headers.setdefault("Content-Security-Policy", CSP)
+            response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
         # Sign-in and invitation links carry secrets in the path: never leak them in a Referer.
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")

@@ -100,9 +100,11 @@ def platform_list() -> None:
         click.echo("No platform yet: register one with `mentornet lti platform add`.")
     for platform in platforms:
         trust = "trusts e-mail" if platform.trust_email else "e-mail confirmed by the learner"
+        via = "dynamic registration" if platform.registered_via == "dynamic" else "added by hand"
+        product = f" {platform.product}" if platform.product else ""
         click.echo(
-            f"{platform.issuer}  client id {platform.client_id}  "
-            f"deployments {', '.join(platform.deployment_ids)}  ({trust})"
+            f"{platform.issuer}{product}  client id {platform.client_id}  "
+            f"deployments {', '.join(platform.deployment_ids) or '(none yet)'}  ({trust}; {via})"
         )
         click.echo(f"    OIDC {platform.oidc_auth_url}  token {platform.token_url}  JWKS {platform.jwks_url}")
 
@@ -116,6 +118,20 @@ def platform_remove(issuer: str, client_id: str) -> None:
 
     _commit(remove_platform, issuer, client_id)
     click.echo(f"Removed {issuer} (client id {client_id}).")
+
+
+@lti_cli.command("register-url")
+def register_url() -> None:
+    """Print a one-time URL for LTI Dynamic Registration (Moodle, Canvas, Brightspace, Sakai); 7 days valid."""
+    from lti_bridge.lti.dynamic import CODE_DAYS, new_registration_url
+
+    url = _commit(new_registration_url, None)
+    click.echo(url)
+    click.echo(
+        f"Paste it into the platform's dynamic registration field. It registers one platform, once, "
+        f"and expires in {CODE_DAYS} days.",
+        err=True,
+    )
 
 
 @lti_cli.group("keys")

@@ -27,6 +27,10 @@ class LtiPlatform(TimestampMixin, Base):
     jwks_url: Mapped[str] = mapped_column(sa.String(500))
     # Only when the LMS verifies e-mail addresses may its `email` claim sign someone in to an existing account.
     trust_email: Mapped[bool] = mapped_column(default=False)
+    # "manual" (mentornet lti platform add) or "dynamic" (LTI Dynamic Registration); product: the platform's
+    # product_family_code (moodle, canvas, ...), when it told us.
+    registered_via: Mapped[str] = mapped_column(sa.String(20), default="manual")
+    product: Mapped[str] = mapped_column(sa.String(100), default="")
 
     def __repr__(self) -> str:
         return f"<LtiPlatform {self.id} {self.issuer} {self.client_id}>"
@@ -74,3 +78,19 @@ class LtiIdentity(TimestampMixin, Base):
 
     platform: Mapped[LtiPlatform] = relationship()
     person: Mapped[Person | None] = relationship()
+
+
+class LtiRegistrationCode(TimestampMixin, Base):
+    """A one-time code in a dynamic registration URL: whoever holds the URL may register one platform, once.
+    Only the code's SHA-256 is stored."""
+
+    __tablename__ = "lti_registration_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"))
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+    platform_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lti_platform.id", ondelete="SET NULL"))
+
+    platform: Mapped[LtiPlatform | None] = relationship()

@@ -12,8 +12,10 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -23,7 +25,7 @@ from flask import (
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from lti_bridge.lti import keys
+from lti_bridge.lti import dynamic, keys
 from lti_bridge.lti.forms import ConfirmEmailForm
 from lti_bridge.lti.identity import identity_for_launch, link_identity, pending_identity
 from lti_bridge.lti.launch import (
@@ -36,9 +38,10 @@ from lti_bridge.lti.launch import (
     validate_launch,
 )
 from lti_bridge.lti.platform_keys import PlatformKeyCache
+from lti_bridge.lti.registrations import list_platforms
 from network_service.accounts.operations import get_or_create_person, request_sign_in
 from network_service.db import session
-from network_service.errors import InvalidInput
+from network_service.errors import InvalidInput, LinkInvalid, MentorNetError
 from network_service.security import current_person, login_required, sign_in
 from network_service.urls import public_url
 
@@ -299,4 +302,70 @@ def config():
                 "Tool Keyset URL": jwks_url,
             },
         }
+    )
+
+
+def _framed_by(openid_configuration: str) -> None:
+    """Platforms open the registration page in an iframe of their admin page: allow exactly that origin."""
+    parts = urlsplit(openid_configuration or "")
+    if parts.scheme in ("https", "http") and parts.netloc and all(c not in parts.netloc for c in " ;,'\""):
+        g.frame_ancestors = f"{parts.scheme}://{parts.netloc}"
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    """LTI Dynamic Registration. GET shows what the platform is and asks to confirm; POST registers.
+
+    Not protected by the session's CSRF token: the page runs in the platform's iframe, where our Lax session
+    cookie is not sent with a POST. The one-time code in the form is the credential instead: it is spent by
+    the registration it allows, and nothing else is done with the caller's session."""
+    values = request.form if request.method == "POST" else request.args
+    code = values.get("code", "")
+    openid_configuration = values.get("openid_configuration", "")
+    registration_token = values.get("registration_token", "")
+    _framed_by(openid_configuration)
+    try:
+        dynamic.check_code(code)
+    except LinkInvalid as exc:
+        return _refused(_("This registration URL cannot be used"), exc.detail, 410)
+    if not openid_configuration:
+        return render_template("lti/register_howto.html")
+    if request.method == "GET":
+        try:
+            configuration = dynamic.fetch_configuration(openid_configuration)
+        except dynamic.RegistrationFailed as exc:
+            return _refused(_("The platform cannot be registered"), exc.detail, 400, check=exc.step)
+        return render_template(
+            "lti/register_confirm.html",
+            configuration=configuration,
+            code=code,
+            openid_configuration=openid_configuration,
+            registration_token=registration_token,
+        )
+    try:
+        platform = dynamic.register_platform(code, openid_configuration, registration_token)
+    except dynamic.RegistrationFailed as exc:
+        return _refused(_("The platform cannot be registered"), exc.detail, 400, check=exc.step)
+    except LinkInvalid as exc:
+        return _refused(_("This registration URL cannot be used"), exc.detail, 410)
+    except MentorNetError as exc:
+        return _refused(_("The platform cannot be registered"), exc.detail, exc.status)
+    return render_template("lti/register_done.html", platform=platform)
+
+
+@bp.route("/admin", methods=["GET", "POST"])
+@login_required
+def admin():
+    """Site admins: the registered platforms, and a one-time URL for dynamic registration."""
+    viewer = current_person()
+    if not viewer.is_site_admin:
+        abort(403)
+    registration_url = None
+    if request.method == "POST":  # CSRF checked by Flask-WTF's global protection
+        registration_url = dynamic.new_registration_url(viewer)
+    return render_template(
+        "lti/admin.html",
+        platforms=list_platforms(),
+        registration_url=registration_url,
+        code_days=dynamic.CODE_DAYS,
     )
