@@ -25,7 +25,7 @@ from flask import (
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from lti_bridge.lti import dynamic, keys
+from lti_bridge.lti import dynamic, gated, keys
 from lti_bridge.lti.forms import ConfirmEmailForm
 from lti_bridge.lti.identity import identity_for_launch, link_identity, pending_identity
 from lti_bridge.lti.launch import (
@@ -128,13 +128,26 @@ def launch():
     except LaunchRejected as exc:
         return _rejected(exc, id_token)
     identity = identity_for_launch(valid)
+    course_key = gated.gated_course(valid)
+    passed = gated.provision_from_launch(valid, identity, course_key) if course_key else None
     if identity.person is None:
         binding = secrets.token_urlsafe(24)
         response = redirect(url_for("lti.confirm_email"), 303)
-        pending = _signer(PENDING_COOKIE).dumps({"i": identity.id, "b": binding})
+        pending_value = {"i": identity.id, "b": binding}
+        if passed is not None:  # the pass waits for the e-mail address the learner is about to confirm
+            pending_value.update(c=course_key, e=passed.event.event_id)
+        pending = _signer(PENDING_COOKIE).dumps(pending_value)
         _set_cross_site_cookie(response, PENDING_COOKIE, pending, PENDING_SECONDS)
     else:
         sign_in(identity.person)
+        if passed is not None and passed.invitation is not None:
+            flash(
+                _(
+                    "Congratulations on passing the course! Your invitation to %(network)s is in your e-mail.",
+                    network=passed.invitation.network.name,
+                ),
+                "success",
+            )
         response = redirect(url_for("networks.home"), 303)
     remaining = [state for state in cookie_states if state != form_state]
     if remaining:  # other course tabs are still logging in
@@ -249,6 +262,16 @@ def link(token: str):
         )
     link_identity(identity, person)
     flash(_("Your course account is connected: next time, the course signs you in directly."), "success")
+    if isinstance(pending.get("c"), str) and isinstance(pending.get("e"), str):
+        passed = gated.complete_pending(pending["c"], pending["e"], identity)
+        if passed is not None and passed.invitation is not None:
+            flash(
+                _(
+                    "Congratulations on passing the course! Your invitation to %(network)s is in your e-mail.",
+                    network=passed.invitation.network.name,
+                ),
+                "success",
+            )
     response = redirect(url_for("networks.home"))
     response.delete_cookie(PENDING_COOKIE, path="/lti/", secure=True, httponly=True, samesite="None")
     return response
