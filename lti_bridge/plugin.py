@@ -33,7 +33,7 @@ class BridgePlugin:
 
     def init_app(self, app: Flask) -> None:
         from lti_bridge.lti.views import bp as lti_bp
-        from lti_bridge.lti.views import launch, login, register
+        from lti_bridge.lti.views import deep_link, launch, login, register
         from lti_bridge.views import bp
         from network_service.security import csrf
 
@@ -42,6 +42,9 @@ class BridgePlugin:
         # The LMS posts these from its own site; the signed id_token and the state cookie protect them.
         csrf.exempt(login)
         csrf.exempt(launch)
+        csrf.exempt(
+            deep_link
+        )  # framed by the LMS; the signed choice from the checked launch is the credential
         csrf.exempt(register)  # framed by the LMS; the one-time code in the form is the credential
         app.register_blueprint(lti_bp)
         # Guessing secrets is slowed down; legitimate traffic, however heavy, is never limited.

@@ -38,15 +38,16 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _secure_headers(response):
-        frame_ancestors = g.get("frame_ancestors")
+        frame_ancestors, form_action = g.get("frame_ancestors"), g.get("form_action")
+        policy = CSP
+        if form_action:  # a page that posts back to one known origin (an LMS's deep-linking return URL)
+            policy = policy.replace("form-action 'self'", f"form-action 'self' {form_action}")
         if frame_ancestors:
             # A page made to be framed by one known origin (an LMS): CSP names it; X-Frame-Options cannot.
-            response.headers.setdefault(
-                "Content-Security-Policy",
-                CSP.replace("frame-ancestors 'none'", f"frame-ancestors {frame_ancestors}"),
-            )
+            policy = policy.replace("frame-ancestors 'none'", f"frame-ancestors {frame_ancestors}")
+            response.headers.setdefault("Content-Security-Policy", policy)
         else:
-            response.headers.setdefault("Content-Security-Policy", CSP)
+            response.headers.setdefault("Content-Security-Policy", policy)
             response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         # Sign-in and invitation links carry secrets in the path: never leak them in a Referer.

@@ -261,9 +261,9 @@ def test_unknown_deployment_is_refused(client, registered, run):
     assert "deployment-9" in body
 
 
-def test_deep_linking_request_is_not_supported_yet(client, registered, run):
-    response = _launch(client, registered, message_type="LtiDeepLinkingRequest")
-    assert "not supported yet" in assert_refused(response, "message_type", run, status=400)
+def test_unsupported_message_type_is_refused(client, registered, run):
+    response = _launch(client, registered, message_type="LtiSubmissionReviewRequest")
+    assert "not supported" in assert_refused(response, "message_type", run, status=400)
 
 
 def test_wrong_version_is_refused(client, registered, run):

@@ -34,7 +34,10 @@ TARGET_LINK_URI = CLAIM + "target_link_uri"
 LOGIN_MINUTES = 10  # from the login redirect to the launch; the platform's sign-in page may sit in between
 IAT_LEEWAY = 60  # seconds a platform's clock may run ahead of ours
 EXP_LEEWAY = 5
-SUPPORTED_MESSAGES = {"LtiResourceLinkRequest"}
+RESOURCE_LINK_REQUEST = "LtiResourceLinkRequest"
+DEEP_LINKING_REQUEST = "LtiDeepLinkingRequest"
+SUPPORTED_MESSAGES = {RESOURCE_LINK_REQUEST, DEEP_LINKING_REQUEST}
+DEEP_LINKING_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 
 
 class LoginRefused(Exception):
@@ -415,7 +418,7 @@ def _check_message(claims: dict[str, Any], platform: LtiPlatform) -> None:
         raise LaunchRejected(
             "message_type",
             _(
-                "The message type %(type)s is not supported yet; only resource link launches are.",
+                "The message type %(type)s is not supported; only resource link and deep linking launches are.",
                 type=message_type,
             ),
             400,
@@ -435,10 +438,36 @@ def _check_message(claims: dict[str, Any], platform: LtiPlatform) -> None:
         raise LaunchRejected(
             "sub", _("The id_token names no user (sub); anonymous launches are not supported."), 400, platform
         )
+    if message_type == DEEP_LINKING_REQUEST:
+        _check_deep_linking(claims, platform)
+        return
     link = claims.get(RESOURCE_LINK)
     if not isinstance(link, dict) or not isinstance(link.get("id"), str) or not link["id"]:
         raise LaunchRejected(
             "resource_link", _("The resource link launch has no resource_link id."), 400, platform
+        )
+
+
+def _check_deep_linking(claims: dict[str, Any], platform: LtiPlatform) -> None:
+    """13'. A deep linking request names where to send the choice, and must accept resource links."""
+    settings = claims.get(DEEP_LINKING_SETTINGS)
+    return_url = settings.get("deep_link_return_url") if isinstance(settings, dict) else None
+    parts = urlsplit(return_url if isinstance(return_url, str) else "")
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise LaunchRejected(
+            "deep_linking_settings",
+            _("The deep linking request has no usable deep_link_return_url."),
+            400,
+            platform,
+        )
+    if "ltiResourceLink" not in (settings.get("accept_types") or []):
+        raise LaunchRejected(
+            "deep_linking_settings",
+            _(
+                "The platform does not accept resource links here (accept_types), the only items mentorNET offers."
+            ),
+            400,
+            platform,
         )
 
 

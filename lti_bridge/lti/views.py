@@ -25,11 +25,15 @@ from flask import (
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from lti_bridge.lti import dynamic, gated, keys
+from lti_bridge.lti import deep_linking, dynamic, gated, keys
 from lti_bridge.lti.forms import ConfirmEmailForm
 from lti_bridge.lti.identity import identity_for_launch, link_identity, pending_identity
 from lti_bridge.lti.launch import (
+    DEEP_LINKING_REQUEST,
+    DEPLOYMENT_ID,
     LOGIN_MINUTES,
+    MESSAGE_TYPE,
+    TARGET_LINK_URI,
     LaunchRejected,
     LoginRefused,
     spend_login,
@@ -127,6 +131,9 @@ def launch():
         )
     except LaunchRejected as exc:
         return _rejected(exc, id_token)
+    if valid.claims.get(MESSAGE_TYPE) == DEEP_LINKING_REQUEST:
+        response = current_app.make_response(_deep_linking_picker(valid))
+        return _end_login(response, cookie_states, form_state)
     identity = identity_for_launch(valid)
     course_key = gated.gated_course(valid)
     passed = gated.provision_from_launch(valid, identity, course_key) if course_key else None
@@ -148,7 +155,23 @@ def launch():
                 ),
                 "success",
             )
-        response = redirect(url_for("networks.home"), 303)
+        response = redirect(_landing(valid), 303)
+    return _end_login(response, cookie_states, form_state)
+
+
+def _landing(valid) -> str:
+    """The page the link was made for (its target_link_uri, checked to be ours at login), else the home page."""
+    target = urlsplit(str(valid.claims.get(TARGET_LINK_URI) or ""))
+    base = urlsplit(_base_url())
+    if (target.scheme, target.netloc) != (base.scheme, base.netloc):
+        return url_for("networks.home")
+    path = target.path[len(base.path.rstrip("/")) :] if base.path.strip("/") else target.path
+    if not path.startswith("/") or path.startswith(("//", "/lti/")):
+        return url_for("networks.home")
+    return path + (f"?{target.query}" if target.query else "")
+
+
+def _end_login(response, cookie_states: list[str], form_state: str):
     remaining = [state for state in cookie_states if state != form_state]
     if remaining:  # other course tabs are still logging in
         _set_cross_site_cookie(
@@ -392,3 +415,86 @@ def admin():
         registration_url=registration_url,
         code_days=dynamic.CODE_DAYS,
     )
+
+
+DEEP_LINK_SALT = "mentornet_lti_deep_link"
+DEEP_LINK_SECONDS = 3600
+
+
+def _origin(url: str) -> str | None:
+    parts = urlsplit(url or "")
+    if parts.scheme in ("https", "http") and parts.netloc and all(c not in parts.netloc for c in " ;,'\""):
+        return f"{parts.scheme}://{parts.netloc}"
+    return None
+
+
+def _deep_linking_picker(valid):
+    settings = deep_linking.settings_of(valid)
+    return_url = settings["deep_link_return_url"]
+    g.frame_ancestors = _origin(return_url)  # platforms open the picker in a frame of the course editor
+    course_key = deep_linking.course_key_of(valid)
+    data = settings.get("data")
+    choice = _signer(DEEP_LINK_SALT).dumps(
+        {
+            "p": valid.platform.id,
+            "d": valid.claims[DEPLOYMENT_ID],
+            "r": return_url,
+            "data": data if isinstance(data, str) else None,
+            "c": course_key,
+            "m": bool(settings.get("accept_multiple")),
+        }
+    )
+    return render_template(
+        "lti/deep_link_pick.html",
+        targets=deep_linking.targets_for(course_key),
+        choice=choice,
+        multiple=bool(settings.get("accept_multiple")),
+        title=settings.get("title") if isinstance(settings.get("title"), str) else "",
+    )
+
+
+@bp.post("/deep-link")
+def deep_link():
+    """The instructor's choice goes back to the platform as a signed LtiDeepLinkingResponse.
+
+    No session: the picker runs inside the platform's frame, where our Lax session cookie does not travel. The
+    signed ``choice`` (made by the checked launch, valid for an hour) is the credential; the items come from our
+    own list of targets, never from the form."""
+    try:
+        choice = _signer(DEEP_LINK_SALT).loads(request.form.get("choice", ""), max_age=DEEP_LINK_SECONDS)
+    except BadSignature:
+        return _refused(
+            _("The choice can no longer be sent"), _("Open the mentorNET picker again from your course."), 400
+        )
+    from lti_bridge.lti.models import LtiPlatform
+
+    platform = session.get(LtiPlatform, choice.get("p")) if isinstance(choice, dict) else None
+    if platform is None:
+        return _refused(
+            _("The choice can no longer be sent"), _("This platform is no longer registered."), 400
+        )
+    g.frame_ancestors = g.form_action = _origin(choice["r"])
+    targets = {target.key: target for target in deep_linking.targets_for(choice.get("c"))}
+    wanted = [key for key in request.form.getlist("target") if key in targets]
+    if not wanted or (len(wanted) > 1 and not choice.get("m")):
+        message = (
+            _("Choose one item to place in the course.")
+            if not choice.get("m")
+            else _("Choose at least one item.")
+        )
+        return render_template(
+            "lti/deep_link_pick.html",
+            targets=list(targets.values()),
+            choice=request.form.get("choice", ""),
+            multiple=bool(choice.get("m")),
+            title="",
+            error=message,
+        ), 422
+    token = deep_linking.response_token(
+        platform, choice["d"], [targets[key] for key in wanted], choice.get("data")
+    )
+    response = current_app.make_response(
+        render_template("lti/deep_link_return.html", return_url=choice["r"], jwt=token)
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
