@@ -4,6 +4,7 @@ import datetime as dt
 import logging
 import smtplib
 import ssl
+from email import policy
 from email.message import EmailMessage
 from email.utils import make_msgid
 from urllib.parse import unquote, urlsplit
@@ -18,6 +19,11 @@ from network_service.db import session, utcnow
 from network_service.mail.models import MailStatus, OutboundEmail
 
 log = logging.getLogger(__name__)
+
+# Lines up to RFC 5322's limit of 998 characters: a long header with nowhere to fold, like List-Unsubscribe's
+# <https://...> address, must stay one readable line (the default, 78, would turn it into encoded words that
+# mail programs no longer recognise as a link).
+MESSAGE_POLICY = policy.default.clone(max_line_length=998)
 
 # A claim older than this belongs to a deliverer that died mid-send; the mail goes back to the queue.
 STALE_CLAIM = dt.timedelta(minutes=10)
@@ -103,7 +109,7 @@ class SmtpTransport:
         self.timeout = timeout
 
     def send(self, mail: OutboundEmail) -> None:
-        message = EmailMessage()
+        message = EmailMessage(policy=MESSAGE_POLICY)
         message["From"] = self.sender
         message["To"] = mail.to_address
         message["Subject"] = mail.subject

@@ -451,39 +451,42 @@ def send_digest(person: Person, frequency: EmailFrequency, now: dt.datetime) -> 
 
 def send_due_digests(now: dt.datetime | None = None) -> int:
     """The hourly job: every member with a daily or weekly choice, an e-mail address and something not mailed
-    yet gets their digest once per period (from ``NOTIFICATION_DIGEST_HOUR`` o'clock in their time zone; weekly
-    on Mondays). Each person's digest is claimed, queued and marked in one savepoint. Returns how many went out."""
+    yet gets their digest once per period. A period starts at ``NOTIFICATION_DIGEST_HOUR`` o'clock in the
+    member's time zone (every day, or every Monday); the digest goes out at the first run after that start when
+    something from before the start is still unmailed, and lists everything unmailed up to then. Each person's
+    digest is claimed, queued and marked mailed in one savepoint. Returns how many digests went out."""
     now = now or utcnow()
     hour = int(current_app.config["NOTIFICATION_DIGEST_HOUR"])
-    digest_kinds = [EmailFrequency.daily, EmailFrequency.weekly]
-    frequency = sa.func.coalesce(NotificationSetting.email_frequency, DEFAULT_FREQUENCY.value)
-    has_pending = (
-        sa.select(Notification.id)
+    digest_kinds = [EmailFrequency.daily.value, EmailFrequency.weekly.value]
+    oldest_pending = (
+        sa.select(Notification.person_id, sa.func.min(Notification.created_at).label("oldest"))
         .where(
-            Notification.person_id == Person.id,
-            Notification.mailed_at.is_(None),
-            Notification.read_at.is_(None),
-            Notification.created_at <= now,
+            Notification.mailed_at.is_(None), Notification.read_at.is_(None), Notification.created_at <= now
         )
-        .exists()
+        .group_by(Notification.person_id)
+        .subquery()
     )
+    frequency = sa.func.coalesce(NotificationSetting.email_frequency, DEFAULT_FREQUENCY.value)
     rows = session.execute(
-        sa.select(Person, NotificationSetting.email_frequency, NotificationSetting.last_digest_at)
-        .outerjoin(NotificationSetting, NotificationSetting.person_id == Person.id)
-        .where(
-            Person.email.is_not(None),
-            Person.email != "",
-            frequency.in_([kind.value for kind in digest_kinds]),
-            has_pending,
+        sa.select(
+            Person,
+            NotificationSetting.email_frequency,
+            NotificationSetting.last_digest_at,
+            oldest_pending.c.oldest,
         )
+        .join(oldest_pending, oldest_pending.c.person_id == Person.id)
+        .outerjoin(NotificationSetting, NotificationSetting.person_id == Person.id)
+        .where(Person.email.is_not(None), Person.email != "", frequency.in_(digest_kinds))
         .order_by(Person.id)
     ).all()
     sent = 0
-    for person, chosen, last_digest_at in rows:
+    for person, chosen, last_digest_at, oldest in rows:
         chosen = EmailFrequency(chosen or DEFAULT_FREQUENCY)
         period_start = digest_period_start(chosen, now, timezone_of(person), hour)
+        if _aware(oldest) >= period_start:
+            continue  # everything pending arrived in this period: it waits for the next digest
         if last_digest_at is not None and last_digest_at >= period_start:
-            continue
+            continue  # this period's digest went out already
         try:
             with session.begin_nested():
                 if claim_digest(person.id, period_start, now) and send_digest(person, chosen, now):
@@ -491,3 +494,10 @@ def send_due_digests(now: dt.datetime | None = None) -> int:
         except Exception:  # one member's broken digest must not hold back everyone else's
             log.exception("digest for person %s failed", person.id)
     return sent
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """An aggregate (MIN) bypasses the column type: SQLite hands back naive UTC (sometimes as text)."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
