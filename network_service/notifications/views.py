@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_datetime, format_timedelta
 from flask_babel import gettext as _
+from sqlalchemy.exc import SQLAlchemyError
 
 from network_service.db import utcnow
 from network_service.errors import NotFound
@@ -25,7 +26,10 @@ def _unread_notifications() -> int:
     """The header's unread count: one COUNT per page, only for signed-in people, only when the page asks."""
     if "unread_notifications" not in g:
         person = current_person()
-        g.unread_notifications = operations.unread_count(person) if person is not None else 0
+        try:
+            g.unread_notifications = operations.unread_count(person) if person is not None else 0
+        except SQLAlchemyError:  # an error page after a failed transaction still renders, without the count
+            g.unread_notifications = 0
     return g.unread_notifications
 
 
