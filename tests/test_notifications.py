@@ -613,3 +613,12 @@ def test_api_settings_get_and_put(client, run, world):
         == 415
     )
     assert run(lambda: ops.frequency_of(session.get(Person, world.mentor_id))) == EmailFrequency.never
+
+
+def test_page_words_each_item_in_the_readers_language(client, run, world):
+    run(lambda: setattr(session.get(Person, world.mentor_id), "locale", "de"))
+    run(lambda: notify([session.get(Person, world.mentor_id)], "test.note", url="/x", who="Carla"))
+    sign_in_as(client, run, "mentor@example.org")
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "Hallo Carla," in page and 'lang="de"' in page
+    assert page.count('id="csrf_token"') == 0  # one hidden token per form, no duplicate ids

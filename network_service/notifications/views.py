@@ -67,7 +67,6 @@ def index():
         items=items,
         next_cursor=next_cursor,
         first_page=request.args.get("before") is None,
-        form=EmptyForm(),
     )
 
 
