@@ -622,3 +622,28 @@ def test_page_words_each_item_in_the_readers_language(client, run, world):
     page = client.get("/notifications").get_data(as_text=True)
     assert "Hallo Carla," in page and 'lang="de"' in page
     assert page.count('id="csrf_token"') == 0  # one hidden token per form, no duplicate ids
+
+
+@pytest.mark.parametrize("name", ["notifications.digest", "notifications.prune"])
+def test_the_jobs_run_through_the_scheduler(app, run, world, name):
+    from network_service.jobs import JobRun, run_job
+
+    assert run(run_job, app, name, force=True) is True
+    outcome = run(lambda: session.get(JobRun, name).last_outcome)
+    assert not outcome.startswith("failed") and outcome
+
+
+def test_a_long_digest_lists_the_first_fifty_counts_the_rest_and_marks_all_mailed(run, world):
+    def many():
+        person = session.get(Person, world.mentor_id)
+        for i in range(ops.DIGEST_ITEMS + 2):
+            [created] = notify([person], "test.plain", url="/x", n=i)
+            created.created_at = at(MONDAY, 1)
+
+    run(many)
+    assert run(ops.send_due_digests, at(MONDAY, 8)) == 1
+    [text] = digest_mails(run, "mentor@example.org")
+    assert text.count("\n- Note ") == ops.DIGEST_ITEMS
+    assert "and 2 more notifications" in text
+    unmailed = sa.select(sa.func.count()).where(Notification.mailed_at.is_(None))
+    assert run(lambda: session.scalar(unmailed)) == 0
