@@ -647,3 +647,16 @@ def test_a_long_digest_lists_the_first_fifty_counts_the_rest_and_marks_all_maile
     assert "and 2 more notifications" in text
     unmailed = sa.select(sa.func.count()).where(Notification.mailed_at.is_(None))
     assert run(lambda: session.scalar(unmailed)) == 0
+
+
+def test_demo_sets_each_persons_choice_through_the_operations(run, world):
+    from network_service.notifications.demo import seed_demo
+
+    def seed():
+        people = {"Meta-Mentor": session.get(Person, world.meta_mentor_id), "Coordinator": None}
+        seed_demo(session.get(Network, world.network_id), people)
+
+    run(seed)
+    assert (
+        run(lambda: ops.frequency_of(session.get(Person, world.meta_mentor_id))) == EmailFrequency.immediately
+    )
