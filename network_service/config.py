@@ -42,6 +42,8 @@ DEFAULTS: dict[str, Any] = {
     "DEMO_MAILBOX": False,  # show the local mailbox page (only when no SMTP server is configured)
     "TESTING": False,
     "PROXY_COUNT": 0,  # how many reverse proxies (setting X-Forwarded-*) stand in front of the service
+    "NOTIFICATION_RETENTION_DAYS": 180,  # read notifications older than this are deleted by a daily job
+    "NOTIFICATION_DIGEST_HOUR": 7,  # daily/weekly digests go out from this hour on, in each member's time zone
     "OPENEDX_LMS_URL": None,  # https://lms.example.org: the LMS that `mentornet bridge reconcile` reads
     "OPENEDX_CLIENT_ID": None,  # the LMS's OAuth2 application (client credentials grant)
     "OPENEDX_CLIENT_SECRET": None,
@@ -63,6 +65,8 @@ _TYPED = {
     "TESTING",
     "RATELIMIT_ENABLED",
     "PROXY_COUNT",
+    "NOTIFICATION_RETENTION_DAYS",
+    "NOTIFICATION_DIGEST_HOUR",
 }
 
 

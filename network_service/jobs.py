@@ -148,6 +148,7 @@ class JobScheduler:
 def _core_jobs(app: Flask) -> list[Job]:
     from network_service.background import drain_all
     from network_service.networks.operations import send_invitation_reminders
+    from network_service.notifications.operations import prune_read, send_due_digests
 
     return [
         # Catches what no wake-up reached: mail retries after back-off, work left by a process that died.
@@ -159,6 +160,10 @@ def _core_jobs(app: Flask) -> list[Job]:
         ),
         Job(
             "invitations.remind", dt.timedelta(hours=1), lambda: f"{send_invitation_reminders()} reminder(s)"
+        ),
+        Job("notifications.digest", dt.timedelta(hours=1), lambda: f"{send_due_digests()} digest(s)"),
+        Job(
+            "notifications.prune", dt.timedelta(days=1), lambda: f"{prune_read()} old notification(s) deleted"
         ),
     ]
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from network_service.db import Base, TimestampMixin, utcnow
-from network_service.types import StrEnumType
+from network_service.types import JSONType, StrEnumType
 
 
 class MailStatus(enum.StrEnum):
@@ -27,6 +27,7 @@ class OutboundEmail(TimestampMixin, Base):
     subject: Mapped[str] = mapped_column(sa.String(300))
     body_text: Mapped[str | None] = mapped_column(sa.Text)
     body_html: Mapped[str | None] = mapped_column(sa.Text)  # the HTML alternative, when the mail has one
+    headers: Mapped[dict | None] = mapped_column(JSONType)  # extra headers, e.g. List-Unsubscribe (RFC 8058)
     status: Mapped[MailStatus] = mapped_column(
         StrEnumType(MailStatus, "mail_status"), default=MailStatus.pending
     )

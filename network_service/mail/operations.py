@@ -4,6 +4,7 @@ import datetime as dt
 import logging
 import smtplib
 import ssl
+from email import policy
 from email.message import EmailMessage
 from email.utils import make_msgid
 from urllib.parse import unquote, urlsplit
@@ -19,18 +20,59 @@ from network_service.mail.models import MailStatus, OutboundEmail
 
 log = logging.getLogger(__name__)
 
+# Lines up to RFC 5322's limit of 998 characters: a long header with nowhere to fold, like List-Unsubscribe's
+# <https://...> address, must stay one readable line (the default, 78, would turn it into encoded words that
+# mail programs no longer recognise as a link).
+MESSAGE_POLICY = policy.default.clone(max_line_length=998)
+
 # A claim older than this belongs to a deliverer that died mid-send; the mail goes back to the queue.
 STALE_CLAIM = dt.timedelta(minutes=10)
 
 
+# Headers the transport writes itself; a caller's ``headers`` may not replace them.
+RESERVED_HEADERS = {
+    "from",
+    "to",
+    "cc",
+    "bcc",
+    "subject",
+    "message-id",
+    "auto-submitted",
+    "content-type",
+    "content-transfer-encoding",
+    "mime-version",
+    "date",
+    "sender",
+    "reply-to",
+}
+
+
+def _checked_headers(headers: dict[str, str] | None) -> dict[str, str] | None:
+    if not headers:
+        return None
+    for name, value in headers.items():
+        if name.lower() in RESERVED_HEADERS or not name.replace("-", "").isalnum():
+            raise ValueError(f"header {name!r} cannot be set on a queued mail")
+        if "\r" in value or "\n" in value:
+            raise ValueError(f"header {name!r} has a line break in its value")
+    return dict(headers)
+
+
 def queue_mail(
-    kind: str, to_address: str, template: str, locale: str | None = None, **context
+    kind: str,
+    to_address: str,
+    template: str,
+    locale: str | None = None,
+    headers: dict[str, str] | None = None,
+    **context,
 ) -> OutboundEmail:
     """Render ``mail/<template>.txt`` (and ``.html`` when it exists) in the recipient's language into the outbox.
 
     The first line of the text template is the subject. Nothing is sent here: the mail leaves only after the
-    surrounding transaction commits (see ``deliver_due``).
+    surrounding transaction commits (see ``deliver_due``). ``headers`` are extra header fields for the SMTP
+    message (e.g. ``List-Unsubscribe``); the ones the transport writes itself are refused.
     """
+    headers = _checked_headers(headers)
     with force_locale(locale or current_app.config["DEFAULT_LOCALE"]):
         rendered = render_template(f"mail/{template}.txt", **context).strip()
         subject, _, body = rendered.partition("\n")
@@ -44,6 +86,7 @@ def queue_mail(
         subject=subject.strip(),
         body_text=body.strip() + "\n",
         body_html=html,
+        headers=headers,
     )
     session.add(mail)
     wake_after_commit()
@@ -66,12 +109,15 @@ class SmtpTransport:
         self.timeout = timeout
 
     def send(self, mail: OutboundEmail) -> None:
-        message = EmailMessage()
+        message = EmailMessage(policy=MESSAGE_POLICY)
         message["From"] = self.sender
         message["To"] = mail.to_address
         message["Subject"] = mail.subject
         message["Message-ID"] = make_msgid(domain="mentornet")
         message["Auto-Submitted"] = "auto-generated"
+        for name, value in (mail.headers or {}).items():
+            if name.lower() not in RESERVED_HEADERS:
+                message[name] = value
         message.set_content(mail.body_text or "")
         if mail.body_html:
             message.add_alternative(mail.body_html, subtype="html")
@@ -164,8 +210,9 @@ def deliver_due(limit: int = 50) -> int:
             mail.last_error = ""
             if transport is not None:
                 mail.delivered_to = "smtp"
-                # The body holds single-use links; once the recipient's server has it, we need not keep it.
-                mail.body_text = mail.body_html = None
+                # The body holds single-use links (and the headers unsubscribe links); once the recipient's
+                # server has it, we need not keep it.
+                mail.body_text = mail.body_html = mail.headers = None
             else:
                 mail.delivered_to = "mailbox"
             delivered += 1

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from network_service.accounts.models import Person
 from network_service.db import Base, utcnow
+from network_service.networks.models import Network
 from network_service.types import JSONType, StrEnumType
 
 
@@ -44,6 +45,7 @@ class Notification(Base):
 
     person: Mapped[Person] = relationship(foreign_keys=[person_id])
     actor: Mapped[Person | None] = relationship(foreign_keys=[actor_id])
+    network: Mapped[Network | None] = relationship()
 
 
 class NotificationSetting(Base):
@@ -56,6 +58,9 @@ class NotificationSetting(Base):
         StrEnumType(EmailFrequency, "email_frequency"), default=EmailFrequency.daily
     )
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # When the last digest went out: a digest run claims a person by moving this forward with a conditional
+    # UPDATE, so two runs at the same moment send one digest.
+    last_digest_at: Mapped[dt.datetime | None]
 
 
 DEFAULT_FREQUENCY = EmailFrequency.daily
