@@ -47,6 +47,9 @@ class BridgePlugin:
         )  # framed by the LMS; the signed choice from the checked launch is the credential
         csrf.exempt(register)  # framed by the LMS; the one-time code in the form is the credential
         app.register_blueprint(lti_bp)
+        from lti_bridge.lti.roster_views import bp as roster_bp
+
+        app.register_blueprint(roster_bp)
         # Guessing secrets is slowed down; legitimate traffic, however heavy, is never limited.
         limits = app.extensions.setdefault("mentornet.rate_limits", [])
         for endpoint in ("bridge.openedx_events", "bridge.xapi_statements"):
@@ -58,13 +61,20 @@ class BridgePlugin:
         app.cli.add_command(bridge_cli)
         app.cli.add_command(lti_cli)
         app.extensions.setdefault("mentornet.bridge", self)
-        if app.config.get("OPENEDX_LMS_URL"):
-            from network_service.jobs import Job, register
+        from network_service.jobs import Job, register
 
+        register(app, Job("lti.roster", dt.timedelta(hours=24), _refresh_rosters))
+        if app.config.get("OPENEDX_LMS_URL"):
             register(
                 app,
                 Job("bridge.reconcile", dt.timedelta(hours=6), _reconcile_all, lease=dt.timedelta(hours=2)),
             )
+
+
+def _refresh_rosters() -> str:
+    from lti_bridge.lti.contexts import refresh_due_rosters
+
+    return f"{refresh_due_rosters()} course roster(s) refreshed"
 
 
 def _reconcile_all() -> str:

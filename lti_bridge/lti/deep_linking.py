@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from lti_bridge.lti import keys
+from lti_bridge.lti.contexts import course_key_of  # noqa: F401 - re-exported for the views
 from lti_bridge.lti.gated import COURSE_PARAMETER, GATE_PARAMETER
 from lti_bridge.lti.launch import CLAIM, DEEP_LINKING_SETTINGS, Launch
 from lti_bridge.lti.models import LtiPlatform
@@ -21,7 +22,6 @@ from network_service.courses.models import CourseLink
 from network_service.db import session
 from network_service.urls import public_url
 
-CONTEXT = CLAIM + "context"
 RESPONSE_LIFETIME = 300  # seconds the signed answer is valid: it goes straight back through the browser
 
 
@@ -32,16 +32,6 @@ class Target:
     text: str
     url: str
     custom: dict[str, str]
-
-
-def course_key_of(launch: Launch) -> str | None:
-    context = launch.claims.get(CONTEXT)
-    context_id = str(context.get("id") or "").strip() if isinstance(context, dict) else ""
-    if not context_id:
-        return None
-    if context_id.startswith("course-v1:"):
-        return context_id[:255]
-    return f"{launch.platform.issuer}#{context_id}"[:255]
 
 
 def targets_for(course_key: str | None) -> list[Target]:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from lti_bridge.lti.contexts import course_key_of
 from lti_bridge.lti.launch import CLAIM, Launch
 from lti_bridge.lti.models import LtiIdentity
 from network_service.courses.operations import ProvisionResult, provision_graduate
 
 CUSTOM = CLAIM + "custom"
-CONTEXT = CLAIM + "context"
 GATE_PARAMETER = "mentornet_completion"
 COURSE_PARAMETER = "mentornet_course"
 SOURCE = "lti_launch"
@@ -37,13 +37,7 @@ def gated_course(launch: Launch) -> str | None:
     course = str(custom.get(COURSE_PARAMETER) or "").strip()
     if course and not course.startswith("$"):  # an unsubstituted LMS variable is no course
         return course[:255]
-    context = launch.claims.get(CONTEXT)
-    context_id = str(context.get("id") or "").strip() if isinstance(context, dict) else ""
-    if not context_id:
-        return None
-    if context_id.startswith("course-v1:"):
-        return context_id[:255]
-    return f"{launch.platform.issuer}#{context_id}"[:255]
+    return course_key_of(launch)
 
 
 def event_id_for(launch: Launch, course_key: str) -> str:

@@ -94,3 +94,40 @@ class LtiRegistrationCode(TimestampMixin, Base):
     platform_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lti_platform.id", ondelete="SET NULL"))
 
     platform: Mapped[LtiPlatform | None] = relationship()
+
+
+class LtiContext(TimestampMixin, Base):
+    """A course (LTI context) mentorNET was launched from, with the LTI Advantage service addresses its launches
+    carried. ``course_key`` is the key a CourseLink uses: an Open edX course key as it is, else
+    ``<issuer>#<context id>``."""
+
+    __tablename__ = "lti_context"
+    __table_args__ = (sa.UniqueConstraint("platform_id", "context_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(sa.ForeignKey("lti_platform.id", ondelete="CASCADE"))
+    context_id: Mapped[str] = mapped_column(sa.String(255))
+    course_key: Mapped[str] = mapped_column(sa.String(255), index=True)
+    title: Mapped[str] = mapped_column(sa.String(255), default="")
+    memberships_url: Mapped[str | None] = mapped_column(sa.String(500))
+    roster_fetched_at: Mapped[dt.datetime | None]
+    roster_error: Mapped[str] = mapped_column(sa.Text, default="")
+    updated_at: Mapped[dt.datetime | None]
+
+    platform: Mapped[LtiPlatform] = relationship()
+
+
+class LtiRosterEntry(Base):
+    """One member of a context's roster as the platform's NRPS listed it at the last refresh (replaced whole at
+    every refresh; removed with the context)."""
+
+    __tablename__ = "lti_roster_entry"
+    __table_args__ = (sa.UniqueConstraint("context_id", "sub"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    context_id: Mapped[int] = mapped_column(sa.ForeignKey("lti_context.id", ondelete="CASCADE"))
+    sub: Mapped[str] = mapped_column(sa.String(255))
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    roles: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    status: Mapped[str] = mapped_column(sa.String(20), default="Active")

@@ -25,7 +25,7 @@ from flask import (
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from lti_bridge.lti import deep_linking, dynamic, gated, keys
+from lti_bridge.lti import contexts, deep_linking, dynamic, gated, keys
 from lti_bridge.lti.forms import ConfirmEmailForm
 from lti_bridge.lti.identity import identity_for_launch, link_identity, pending_identity
 from lti_bridge.lti.launch import (
@@ -131,6 +131,7 @@ def launch():
         )
     except LaunchRejected as exc:
         return _rejected(exc, id_token)
+    contexts.remember_context(valid)  # the course and its roster service, for the coordinators' roster page
     if valid.claims.get(MESSAGE_TYPE) == DEEP_LINKING_REQUEST:
         response = current_app.make_response(_deep_linking_picker(valid))
         return _end_login(response, cookie_states, form_state)
