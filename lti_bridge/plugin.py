@@ -64,6 +64,7 @@ class BridgePlugin:
         from network_service.jobs import Job, register
 
         register(app, Job("lti.roster", dt.timedelta(hours=24), _refresh_rosters))
+        register(app, Job("lti.grades", dt.timedelta(minutes=15), _report_joined))
         if app.config.get("OPENEDX_LMS_URL"):
             register(
                 app,
@@ -75,6 +76,12 @@ def _refresh_rosters() -> str:
     from lti_bridge.lti.contexts import refresh_due_rosters
 
     return f"{refresh_due_rosters()} course roster(s) refreshed"
+
+
+def _report_joined() -> str:
+    from lti_bridge.lti.contexts import report_all_joined
+
+    return f"{report_all_joined()} score(s) posted"
 
 
 def _reconcile_all() -> str:

@@ -23,6 +23,11 @@ from tests.lti_platform import TestPlatform
 LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
 INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
 NRPS_SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+SCOPES = {
+    NRPS_SCOPE,
+    "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
+    "https://purl.imsglobal.org/spec/lti-ags/scope/score",
+}
 
 
 class RosterPlatform(TestPlatform):
@@ -41,6 +46,13 @@ class RosterPlatform(TestPlatform):
             {"user_id": "u-teach", "name": "Tina Teacher", "roles": [INSTRUCTOR]},
         ]
         self.fail_roster = False
+        self.lineitems: list[dict] = []
+        self.scores: list[dict] = []
+        self.refuse_scores = False
+
+    @property
+    def lineitems_url(self) -> str:
+        return f"{self.base_url}/courses/7/lineitems"
 
     @property
     def memberships_url(self) -> str:
@@ -61,8 +73,13 @@ class RosterPlatform(TestPlatform):
             except jwt.PyJWTError as exc:
                 return Response(json.dumps({"error": str(exc)}), status=401, mimetype="application/json")
             assert claims["iss"] == claims["sub"] == self.client_id and claims["jti"]
-            assert form["grant_type"] == "client_credentials" and form["scope"] == NRPS_SCOPE
-            body = {"access_token": "tok-1", "token_type": "bearer", "expires_in": 3600, "scope": NRPS_SCOPE}
+            assert form["grant_type"] == "client_credentials" and form["scope"] in SCOPES
+            body = {
+                "access_token": "tok-1",
+                "token_type": "bearer",
+                "expires_in": 3600,
+                "scope": form["scope"],
+            }
             return Response(json.dumps(body), mimetype="application/json")
         if request.path == "/courses/7/memberships":
             self.roster_requests += 1
@@ -80,6 +97,28 @@ class RosterPlatform(TestPlatform):
                 mimetype="application/vnd.ims.lti-nrps.v2.membershipcontainer+json",
                 headers=headers,
             )
+        if request.path.startswith("/courses/7/lineitems"):
+            if request.headers.get("Authorization") != "Bearer tok-1":
+                return Response("unauthorised", status=401)
+            if request.path == "/courses/7/lineitems" and request.method == "GET":
+                wanted = request.args.get("resource_id")
+                found = [i for i in self.lineitems if not wanted or i["resourceId"] == wanted]
+                return Response(
+                    json.dumps(found), mimetype="application/vnd.ims.lis.v2.lineitemcontainer+json"
+                )
+            if request.path == "/courses/7/lineitems" and request.method == "POST":
+                assert request.mimetype == "application/vnd.ims.lis.v2.lineitem+json"
+                item = dict(json.loads(request.data), id=f"{self.lineitems_url}/{len(self.lineitems) + 1}")
+                self.lineitems.append(item)
+                return Response(
+                    json.dumps(item), status=201, mimetype="application/vnd.ims.lis.v2.lineitem+json"
+                )
+            if request.path.endswith("/scores") and request.method == "POST":
+                if self.refuse_scores:
+                    return Response("no", status=403)
+                assert request.mimetype == "application/vnd.ims.lis.v1.score+json"
+                self.scores.append(dict(json.loads(request.data), lineitem=request.path.rsplit("/", 1)[0]))
+                return Response("", status=204)
         if request.path == "/jwks":
             return Response(json.dumps(self.jwks()), mimetype="application/json")
         return Response("not found", status=404)
@@ -112,6 +151,10 @@ def _instructor_launch(client, lms):
             "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice": {
                 "context_memberships_url": lms.memberships_url,
                 "service_versions": ["2.0"],
+            },
+            "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint": {
+                "scope": sorted(SCOPES - {NRPS_SCOPE}),
+                "lineitems": lms.lineitems_url,
             },
         },
     )
@@ -184,3 +227,94 @@ def test_only_coordinators_see_or_refresh_rosters(client, run, world, lms):
     )
     assert refused.status_code == 403
     assert lms.roster_requests == 0
+
+
+def _learner_joins(client, run, lms, sub, email):
+    """The learner launches (their LMS account links to them) and is an active member of the network."""
+    from network_service.networks.models import Membership, MembershipStatus
+    from tests.helpers import add_member
+
+    with client.session_transaction() as browser_session:
+        browser_session.clear()
+    query = lms.begin_login(client)
+    token = lms.id_token(query["nonce"], sub=sub, email=email, **{CLAIM + "context": {"id": COURSE}})
+    client.post("/lti/launch", data={"id_token": token, "state": query["state"]})
+
+    def join():
+        network = session.scalar(sa.select(Network).where(Network.slug == "test-net"))
+        membership = session.scalar(
+            sa.select(Membership).join(Membership.person).where(sa.literal_column("person.email") == email)
+        )
+        if membership is None:
+            add_member(network, email, email.split("@")[0])
+        else:
+            membership.status = MembershipStatus.active
+
+    run(join)
+
+
+def test_joining_is_reported_to_the_gradebook_once_when_the_coordinator_asks(client, run, world, lms):
+    from lti_bridge.lti.contexts import report_all_joined
+
+    _instructor_launch(client, lms)
+    context_id = run(lambda: session.scalars(sa.select(LtiContext.id)).one())
+    run(refresh_due_rosters)
+    _learner_joins(client, run, lms, "u-grad", "gina@example.org")
+    assert run(report_all_joined) == 0 and lms.scores == []  # nothing until a coordinator switches it on
+
+    with client.session_transaction() as browser_session:
+        browser_session.clear()
+    sign_in_as(client, run, "coord@example.org")
+    page = client.get("/networks/test-net/roster").get_data(as_text=True)
+    assert "Report “Joined the mentor network” to the course gradebook" in page
+    response = client.post(
+        f"/networks/test-net/roster/{context_id}/grades",
+        data={"csrf_token": csrf_from(page), "report_joined": "on"},
+    )
+    assert response.status_code == 303
+    assert "(1 learners so far)" in client.get("/networks/test-net/roster").get_data(as_text=True)
+    [item] = lms.lineitems
+    assert (item["resourceId"], item["scoreMaximum"], item["label"]) == (
+        "mentornet-joined",
+        1,
+        "Joined the mentor network",
+    )
+    [score] = lms.scores
+    assert score["userId"] == "u-grad" and score["scoreGiven"] == 1 and score["scoreMaximum"] == 1
+    assert (score["activityProgress"], score["gradingProgress"]) == ("Completed", "FullyGraded")
+
+    # Reported once: the periodic job posts only newcomers, and reuses the line item.
+    assert run(report_all_joined) == 0
+    _learner_joins(client, run, lms, "u-none", "nora@example.org")
+    assert run(report_all_joined) == 1
+    assert [s["userId"] for s in lms.scores] == ["u-grad", "u-none"] and len(lms.lineitems) == 1
+
+
+def test_a_refused_score_is_shown_and_retried_later(client, run, world, lms):
+    from lti_bridge.lti.contexts import report_all_joined
+
+    _instructor_launch(client, lms)
+    run(refresh_due_rosters)
+    run(lambda: session.execute(sa.update(LtiContext).values(report_joined=True)))
+    _learner_joins(client, run, lms, "u-grad", "gina@example.org")
+    lms.refuse_scores = True
+    assert run(report_all_joined) == 0
+    assert "HTTP 403" in run(lambda: session.scalars(sa.select(LtiContext.grades_error)).one())
+    lms.refuse_scores = False
+    assert run(report_all_joined) == 1
+    assert run(lambda: session.scalars(sa.select(LtiContext.grades_error)).one()) == ""
+
+
+def test_only_coordinators_switch_gradebook_reports(client, run, world, lms):
+    _instructor_launch(client, lms)
+    context_id = run(lambda: session.scalars(sa.select(LtiContext.id)).one())
+    with client.session_transaction() as browser_session:
+        browser_session.clear()
+    sign_in_as(client, run, "mentor@example.org")
+    page = client.get("/networks/test-net").get_data(as_text=True)
+    response = client.post(
+        f"/networks/test-net/roster/{context_id}/grades",
+        data={"csrf_token": csrf_from(page), "report_joined": "on"},
+    )
+    assert response.status_code == 403
+    assert run(lambda: session.scalars(sa.select(LtiContext.report_joined)).one()) is False

@@ -14,16 +14,16 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from lti_bridge.lti.launch import CLAIM, Launch
-from lti_bridge.lti.models import LtiContext, LtiIdentity, LtiRosterEntry
-from lti_bridge.lti.services import ServiceError, fetch_memberships
+from lti_bridge.lti.models import LtiContext, LtiIdentity, LtiRosterEntry, LtiScoreReport
+from lti_bridge.lti.services import ServiceError, ensure_joined_lineitem, fetch_memberships, post_joined_score
 from network_service.accounts.models import Person
 from network_service.audit.operations import record
 from network_service.courses.models import CompletionEvent, CourseLink
 from network_service.courses.operations import PASSED_STATUSES
 from network_service.db import session, utcnow
-from network_service.errors import Forbidden, NotFound
+from network_service.errors import Conflict, Forbidden, NotFound
 from network_service.networks import permissions
-from network_service.networks.models import Membership, Network
+from network_service.networks.models import Membership, MembershipStatus, Network
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,7 @@ def remember_context(launch: Launch) -> LtiContext | None:
         row.updated_at = utcnow()
     if title and title != row.title:
         row.title = title
+    remember_grade_service(row, launch)
     session.flush()
     return row
 
@@ -232,3 +233,85 @@ def refresh_for(network: Network, context_id: int, *, viewer: Person) -> int:
     count = refresh_roster(pair[1])
     record("lti.roster.refresh", actor=viewer, target=pair[1], network=network, members=count)
     return count
+
+
+AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+
+
+def remember_grade_service(context: LtiContext, launch: Launch) -> None:
+    endpoint = launch.claims.get(AGS)
+    url = endpoint.get("lineitems") if isinstance(endpoint, dict) else None
+    if isinstance(url, str) and url.startswith(("https://", "http://")) and url != context.lineitems_url:
+        context.lineitems_url = url[:500]
+        context.updated_at = utcnow()
+
+
+def set_report_joined(network: Network, context_id: int, enabled: bool, *, viewer: Person) -> LtiContext:
+    if not permissions.can_see_courses(viewer, network):
+        raise Forbidden(_("Only the network's coordinators can change what is reported to the gradebook."))
+    pair = next((p for p in _contexts_of(network) if p[1].id == context_id), None)
+    if pair is None:
+        raise NotFound(_("This course is not linked to the network."))
+    context = pair[1]
+    if enabled and not context.lineitems_url:
+        raise Conflict(
+            _("The platform has not offered its gradebook service in a launch of this course yet.")
+        )
+    context.report_joined = enabled
+    record("lti.grades.report_joined", actor=viewer, target=context, network=network, enabled=enabled)
+    session.flush()
+    return context
+
+
+def report_joined(context: LtiContext, network: Network) -> int:
+    """Post "joined the network" (1 of 1) for every learner of the course roster who is an active member of
+    ``network`` through their linked LMS account and has not been reported yet. Returns how many were posted."""
+    if not (context.report_joined and context.lineitems_url):
+        return 0
+    rows = session.execute(
+        sa.select(LtiIdentity.sub, LtiRosterEntry.roles)
+        .join(Membership, Membership.person_id == LtiIdentity.person_id)
+        .join(
+            LtiRosterEntry,
+            sa.and_(LtiRosterEntry.sub == LtiIdentity.sub, LtiRosterEntry.context_id == context.id),
+        )
+        .where(
+            LtiIdentity.platform_id == context.platform_id,
+            Membership.network_id == network.id,
+            Membership.status == MembershipStatus.active,
+        )
+    ).all()
+    # Learners only: the course team's own membership is not a learner's achievement.
+    joined_subs = {sub for sub, roles in rows if LEARNER in (roles or [])}
+    reported = set(
+        session.scalars(sa.select(LtiScoreReport.sub).where(LtiScoreReport.context_id == context.id))
+    )
+    due = sorted(joined_subs - reported)
+    if not due:
+        return 0
+    posted = 0
+    try:
+        if not context.joined_lineitem_url:
+            context.joined_lineitem_url = ensure_joined_lineitem(
+                context.platform, context.lineitems_url, _("Joined the mentor network")
+            )[:500]
+        for sub in due:
+            post_joined_score(context.platform, context.joined_lineitem_url, sub, utcnow().isoformat())
+            session.add(LtiScoreReport(context_id=context.id, sub=sub, reported_at=utcnow()))
+            posted += 1
+        context.grades_error = ""
+    except ServiceError as exc:
+        context.grades_error = exc.message
+        log.warning("gradebook of LTI context %s: %s", context.id, exc.message)
+    session.flush()
+    return posted
+
+
+def report_all_joined() -> int:
+    """The periodic job: every context that reports joining, for the network its course is linked to."""
+    rows = session.execute(
+        sa.select(LtiContext, CourseLink)
+        .join(CourseLink, CourseLink.course_key == LtiContext.course_key)
+        .where(LtiContext.report_joined.is_(True))
+    ).all()
+    return sum(report_joined(context, link.network) for context, link in rows)

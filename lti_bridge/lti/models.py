@@ -113,6 +113,12 @@ class LtiContext(TimestampMixin, Base):
     roster_fetched_at: Mapped[dt.datetime | None]
     roster_error: Mapped[str] = mapped_column(sa.Text, default="")
     updated_at: Mapped[dt.datetime | None]
+    # Assignment and Grade Services: where the course's line items are, whether a coordinator asked to report
+    # "joined the network" there, the line item mentorNET made for it, and the last error.
+    lineitems_url: Mapped[str | None] = mapped_column(sa.String(500))
+    report_joined: Mapped[bool] = mapped_column(default=False)
+    joined_lineitem_url: Mapped[str | None] = mapped_column(sa.String(500))
+    grades_error: Mapped[str] = mapped_column(sa.Text, default="")
 
     platform: Mapped[LtiPlatform] = relationship()
 
@@ -131,3 +137,15 @@ class LtiRosterEntry(Base):
     email: Mapped[str | None] = mapped_column(sa.String(254))
     roles: Mapped[list[str]] = mapped_column(JSONType, default=list)
     status: Mapped[str] = mapped_column(sa.String(20), default="Active")
+
+
+class LtiScoreReport(Base):
+    """A "joined the network" score posted to a course's gradebook for one learner: posted once."""
+
+    __tablename__ = "lti_score_report"
+    __table_args__ = (sa.UniqueConstraint("context_id", "sub"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    context_id: Mapped[int] = mapped_column(sa.ForeignKey("lti_context.id", ondelete="CASCADE"))
+    sub: Mapped[str] = mapped_column(sa.String(255))
+    reported_at: Mapped[dt.datetime]

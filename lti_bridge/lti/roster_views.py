@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from lti_bridge.lti import contexts
@@ -27,6 +27,26 @@ def refresh(slug: str, context_id: int):
     network = get_network(slug)
     count = contexts.refresh_for(network, context_id, viewer=current_person())
     flash(_("The roster now lists %(count)s people.", count=count), "success")
+    return redirect(url_for("lti_roster.roster", slug=slug), 303)
+
+
+@bp.post("/networks/<slug>/roster/<int:context_id>/grades")
+@login_required
+def grades(slug: str, context_id: int):
+    network = get_network(slug)
+    enabled = request.form.get("report_joined") == "on"
+    context = contexts.set_report_joined(network, context_id, enabled, viewer=current_person())
+    if enabled:
+        posted = contexts.report_joined(context, network)
+        flash(
+            _(
+                "Joining the network is reported to the course gradebook (%(count)s learners so far).",
+                count=posted,
+            ),
+            "success",
+        )
+    else:
+        flash(_("Joining the network is no longer reported to the course gradebook."), "success")
     return redirect(url_for("lti_roster.roster", slug=slug), 303)
 
 

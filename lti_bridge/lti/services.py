@@ -171,3 +171,91 @@ def fetch_memberships(platform: LtiPlatform, memberships_url: str) -> tuple[list
         context = body.get("context") if isinstance(body.get("context"), dict) else context
         url = response.links.get("next", {}).get("url")
     return members, context
+
+
+AGS_LINEITEM_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+AGS_SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+LINEITEM_TYPE = "application/vnd.ims.lis.v2.lineitem+json"
+LINEITEMS_TYPE = "application/vnd.ims.lis.v2.lineitemcontainer+json"
+SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
+JOINED_RESOURCE_ID = "mentornet-joined"
+
+
+def _send(platform: LtiPlatform, method: str, url: str, scope: str, **kwargs) -> requests.Response:
+    for attempt in (1, 2):
+        headers = {"Authorization": f"Bearer {access_token(platform, scope)}", **kwargs.pop("headers", {})}
+        try:
+            response = requests.request(method, url, headers=headers, timeout=TIMEOUT, **kwargs)
+        except requests.RequestException as exc:
+            log.warning("LTI service %s %s failed: %s", method, url, exc)
+            raise ServiceError(_("The learning platform's gradebook cannot be reached.")) from exc
+        if response.status_code == 401 and attempt == 1:
+            token_cache().forget(platform.id, scope)
+            kwargs["headers"] = {k: v for k, v in headers.items() if k != "Authorization"}
+            continue
+        return response
+    return response
+
+
+def ensure_joined_lineitem(platform: LtiPlatform, lineitems_url: str, label: str) -> str:
+    """The course's "joined the network" line item: found by its resourceId, else created. Returns its URL."""
+    scope = AGS_LINEITEM_SCOPE
+    found = _send(
+        platform,
+        "GET",
+        lineitems_url,
+        scope,
+        params={"resource_id": JOINED_RESOURCE_ID},
+        headers={"Accept": LINEITEMS_TYPE},
+    )
+    if found.ok:
+        try:
+            items = found.json()
+        except ValueError:
+            items = []
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict) and item.get("resourceId") == JOINED_RESOURCE_ID and item.get("id"):
+                return str(item["id"])
+    created = _send(
+        platform,
+        "POST",
+        lineitems_url,
+        scope,
+        json={"scoreMaximum": 1, "label": label, "resourceId": JOINED_RESOURCE_ID, "tag": "mentornet"},
+        headers={"Content-Type": LINEITEM_TYPE, "Accept": LINEITEM_TYPE},
+    )
+    if not created.ok:
+        raise ServiceError(
+            _(
+                "The learning platform refused to create the line item (HTTP %(status)s).",
+                status=created.status_code,
+            )
+        )
+    try:
+        return str(created.json()["id"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ServiceError(_("The learning platform's line item has no id.")) from exc
+
+
+def post_joined_score(platform: LtiPlatform, lineitem_url: str, user_id: str, timestamp: str) -> None:
+    parts = lineitem_url.split("?", 1)
+    scores_url = parts[0].rstrip("/") + "/scores" + (f"?{parts[1]}" if len(parts) > 1 else "")
+    response = _send(
+        platform,
+        "POST",
+        scores_url,
+        AGS_SCORE_SCOPE,
+        json={
+            "userId": user_id,
+            "scoreGiven": 1,
+            "scoreMaximum": 1,
+            "activityProgress": "Completed",
+            "gradingProgress": "FullyGraded",
+            "timestamp": timestamp,
+        },
+        headers={"Content-Type": SCORE_TYPE},
+    )
+    if not response.ok:
+        raise ServiceError(
+            _("The learning platform refused the score (HTTP %(status)s).", status=response.status_code)
+        )
