@@ -147,6 +147,7 @@ class JobScheduler:
 
 def _core_jobs(app: Flask) -> list[Job]:
     from network_service.background import drain_all
+    from network_service.meetings.operations import send_reminders as send_meeting_reminders
     from network_service.networks.operations import send_invitation_reminders
 
     return [
@@ -160,6 +161,7 @@ def _core_jobs(app: Flask) -> list[Job]:
         Job(
             "invitations.remind", dt.timedelta(hours=1), lambda: f"{send_invitation_reminders()} reminder(s)"
         ),
+        Job("meetings.remind", dt.timedelta(minutes=5), lambda: f"{send_meeting_reminders()} reminder(s)"),
     ]
 
 

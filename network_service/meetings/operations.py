@@ -368,6 +368,7 @@ def list_meetings(
     )
     query = (
         sa.select(Meeting, _counts(RsvpAnswer.yes), _counts(RsvpAnswer.maybe), mine)
+        .options(joinedload(Meeting.organiser))
         .where(Meeting.network_id == network.id)
         .limit(limit + 1)
     )
