@@ -39,7 +39,7 @@ register_kind("meetings.reminder", lambda p: _("Reminder: %(title)s starts %(whe
 
 
 def _reminder_words(params: dict) -> dict:
-    when = _("in one hour") if params.get("kind") == ReminderKind.hour.value else _("tomorrow at this time")
+    when = _("in one hour") if params.get("reminder") == ReminderKind.hour.value else _("tomorrow at this time")
     return {"title": params.get("title", ""), "when": when}
 
 
@@ -482,7 +482,7 @@ def send_reminders(now: dt.datetime | None = None) -> int:
             url=meeting_path(meeting),
             network=meeting.network,
             title=meeting.title,
-            kind=kind.value,
+            reminder=kind.value,
         )
         sent += 1
     return sent
