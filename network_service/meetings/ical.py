@@ -34,6 +34,7 @@ from network_service.urls import public_url
 FEED_WINDOW = dt.timedelta(days=90)  # feeds carry the meetings of the last 90 days and all future ones
 PARTSTAT = {RsvpAnswer.yes: "ACCEPTED", RsvpAnswer.maybe: "TENTATIVE", RsvpAnswer.no: "DECLINED"}
 CONTENT_TYPE = "text/calendar; charset=utf-8"
+_TAG = re.compile(r"<[^<>]*>")
 
 
 # --- feed addresses -------------------------------------------------------------------------------------------
@@ -162,7 +163,10 @@ def plain_description(source: str) -> str:
     if not source:
         return ""
     text = html.unescape(nh3.clean(_parser.render(source), tags=set()))
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+    # Some calendar apps (Google's) read HTML in DESCRIPTION: no tag-like text survives, typed or not.
+    while (stripped := _TAG.sub("", text)) != text:
+        text = stripped
+    return re.sub(r"\n{3,}", "\n\n", text.replace("<", "‹").replace(">", "›")).strip()
 
 
 def _event(meeting: Meeting, answer, attendee: Person | None) -> icalendar.Event:
