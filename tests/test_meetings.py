@@ -34,7 +34,8 @@ def notified(run, kind: str) -> set[str]:
     return set(
         run(
             lambda: [
-                n.person.email for n in session.scalars(sa.select(Notification).where(Notification.kind == kind))
+                n.person.email
+                for n in session.scalars(sa.select(Notification).where(Notification.kind == kind))
             ]
         )
     )
@@ -53,7 +54,9 @@ def test_wall_clock_time_becomes_utc_across_daylight_saving():
     assert winter == dt.datetime(2026, 1, 15, 17, 0, tzinfo=UTC)
     assert summer == dt.datetime(2026, 7, 15, 16, 0, tzinfo=UTC)
     # Clocks go back on 25 October 2026: 02:30 happens twice; the first one is meant.
-    assert to_utc(dt.datetime(2026, 10, 25, 2, 30), "Europe/Berlin") == dt.datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    assert to_utc(dt.datetime(2026, 10, 25, 2, 30), "Europe/Berlin") == dt.datetime(
+        2026, 10, 25, 0, 30, tzinfo=UTC
+    )
 
 
 def test_a_time_skipped_when_clocks_go_forward_is_refused(ctx):
@@ -84,7 +87,7 @@ def test_viewer_sees_their_own_zone_and_the_organisers_between_the_two_dst_chang
     when = display.when(meeting, viewer)
     assert "1:00\u202fPM" in when.text or "1:00 PM" in when.text
     assert "2:30" in when.text
-    assert "New York time" == when.zone_text
+    assert when.zone_text == "New York time"
     assert re.search(r"6:00.PM Berlin time", when.other_zone_text)
     assert when.start_iso == "2026-03-20T17:00:00+00:00"
     viewer.timezone = None  # no zone of their own: the meeting's, without a second one
@@ -129,22 +132,33 @@ def test_experienced_mentor_plans_a_meeting_and_active_members_are_told(client, 
     def invite_someone():
         network = get_network("test-net")
         session.add(
-            Membership(network=network, person=person("othercoord@example.org"), status=MembershipStatus.invited)
+            Membership(
+                network=network, person=person("othercoord@example.org"), status=MembershipStatus.invited
+            )
         )
-        session.add(NotificationSetting(person_id=person(ROLES["novice"]).id, email_frequency=EmailFrequency.immediately))
+        session.add(
+            NotificationSetting(
+                person_id=person(ROLES["novice"]).id, email_frequency=EmailFrequency.immediately
+            )
+        )
 
     run(invite_someone)
     sign_in_as(client, run, ROLES["experienced"])
     page = client.get("/networks/test-net/meetings/new").get_data(as_text=True)
     assert 'value="Europe/Berlin"' in page
-    response = client.post("/networks/test-net/meetings/new", data=form_data(page, timezone="UTC", timezone_other="Europe/Rome"))
+    response = client.post(
+        "/networks/test-net/meetings/new", data=form_data(page, timezone="UTC", timezone_other="Europe/Rome")
+    )
     assert response.status_code == 303, response.get_data(as_text=True)
     meeting = run(lambda: session.scalar(sa.select(Meeting)))
     assert meeting.timezone == "Europe/Rome" and meeting.title == "Exchange on housing"
     assert meeting.organiser_id == run(lambda: person(ROLES["experienced"]).id)
     assert meeting.ends_at - meeting.starts_at == dt.timedelta(minutes=90)
     assert notified(run, "meetings.new") == {
-        ROLES["coordinator"], ROLES["meta_mentor"], ROLES["office"], ROLES["novice"]
+        ROLES["coordinator"],
+        ROLES["meta_mentor"],
+        ROLES["office"],
+        ROLES["novice"],
     }  # not the organiser, not the invitee, not other networks
     assert run(lambda: len(mails(to=ROLES["novice"], kind="notification.meetings.new"))) == 1
     assert run(lambda: mails(to=ROLES["coordinator"], kind="notification.meetings.new")) == []
@@ -218,9 +232,18 @@ def test_rsvp_is_saved_replaced_and_names_of_yes_and_maybe_are_shown(client, run
     assert response.status_code == 303
     client.post(url + "/rsvp", data={"csrf_token": csrf_from(page), "answer": "maybe"})
     client.post(url + "/rsvp", data={"csrf_token": csrf_from(page), "answer": "yes"})
-    rows = run(lambda: [(r.person.email, r.answer) for r in session.scalars(sa.select(Rsvp).where(Rsvp.meeting_id == meeting_id))])
+    rows = run(
+        lambda: [
+            (r.person.email, r.answer)
+            for r in session.scalars(sa.select(Rsvp).where(Rsvp.meeting_id == meeting_id))
+        ]
+    )
     assert sorted(rows) == sorted(
-        [(ROLES["novice"], RsvpAnswer.yes), (ROLES["meta_mentor"], RsvpAnswer.maybe), (ROLES["office"], RsvpAnswer.no)]
+        [
+            (ROLES["novice"], RsvpAnswer.yes),
+            (ROLES["meta_mentor"], RsvpAnswer.maybe),
+            (ROLES["office"], RsvpAnswer.no),
+        ]
     )
     page = client.get(url).get_data(as_text=True)
     assert "Mina Mentor" in page and "Marco Meta" in page
@@ -228,7 +251,16 @@ def test_rsvp_is_saved_replaced_and_names_of_yes_and_maybe_are_shown(client, run
     assert 'aria-pressed="true"' in page
     bad = client.post(url + "/rsvp", data={"csrf_token": csrf_from(page), "answer": "perhaps"})
     assert bad.status_code == 422
-    assert run(lambda: session.scalar(sa.select(Rsvp.answer).join(Rsvp.person).where(Rsvp.meeting_id == meeting_id, Rsvp.person_id == person(ROLES["novice"]).id))) == RsvpAnswer.yes
+    assert (
+        run(
+            lambda: session.scalar(
+                sa.select(Rsvp.answer)
+                .join(Rsvp.person)
+                .where(Rsvp.meeting_id == meeting_id, Rsvp.person_id == person(ROLES["novice"]).id)
+            )
+        )
+        == RsvpAnswer.yes
+    )
 
 
 def test_rsvp_without_csrf_is_refused(client, run, mw):
@@ -258,12 +290,15 @@ def test_changing_time_or_place_tells_who_answered_yes_or_maybe(client, run, mw)
     url = f"/networks/test-net/meetings/{meeting_id}/edit"
     page = client.get(url).get_data(as_text=True)
     assert 'value="Monthly exchange"' in page
-    fields = {
-        name: value
-        for name, value in re.findall(r'<input[^>]*name="(\w+)"[^>]*value="([^"]*)"', page)
-    }
-    data = form_data(page, date=fields["date"], start_time=fields["start_time"], end_time=fields["end_time"],
-                     title="Monthly exchange (new title)", online_url="https://meet.example.org/exchange")
+    fields = dict(re.findall(r'<input[^>]*name="(\w+)"[^>]*value="([^"]*)"', page))
+    data = form_data(
+        page,
+        date=fields["date"],
+        start_time=fields["start_time"],
+        end_time=fields["end_time"],
+        title="Monthly exchange (new title)",
+        online_url="https://meet.example.org/exchange",
+    )
     assert client.post(url, data=data).status_code == 303
     assert notified(run, "meetings.changed") == set()  # a new title alone is no reason to disturb anyone
     assert run(lambda: session.get(Meeting, meeting_id).sequence) == 1
@@ -285,7 +320,9 @@ def test_cancelling_tells_who_answered_yes_or_maybe_and_blocks_further_changes(c
     assert response.status_code == 303
     assert notified(run, "meetings.cancelled") == {ROLES["novice"]}
     meeting = run(lambda: session.get(Meeting, meeting_id))
-    assert meeting.is_cancelled and meeting.cancel_reason == "Too few people available" and meeting.sequence == 1
+    assert (
+        meeting.is_cancelled and meeting.cancel_reason == "Too few people available" and meeting.sequence == 1
+    )
     page = client.get(f"/networks/test-net/meetings/{meeting_id}").get_data(as_text=True)
     assert "This meeting is cancelled." in page and "Too few people available" in page
     assert 'name="answer"' not in page
@@ -314,7 +351,11 @@ def test_reminders_24h_and_1h_go_once_to_yes_and_maybe_across_runs(run, mw):
     for email, value in [(ROLES["novice"], "yes"), (ROLES["office"], "maybe"), (ROLES["meta_mentor"], "no")]:
         answer(run, meeting_id, email, value, now=now)
         answer(run, other_id, email, value, now=now)
-    run(lambda: operations.cancel_meeting(session.get(Meeting, other_id), actor=person(ROLES["coordinator"]), now=now))
+    run(
+        lambda: operations.cancel_meeting(
+            session.get(Meeting, other_id), actor=person(ROLES["coordinator"]), now=now
+        )
+    )
 
     assert run(operations.send_reminders, now=start - dt.timedelta(hours=25)) == 0
     assert run(operations.send_reminders, now=start - dt.timedelta(hours=23, minutes=55)) == 2
@@ -329,9 +370,21 @@ def test_reminders_24h_and_1h_go_once_to_yes_and_maybe_across_runs(run, mw):
     )
     novice, office = run(lambda: (person(ROLES["novice"]).id, person(ROLES["office"]).id))
     assert reminders == sorted(
-        [(novice, ReminderKind.day), (novice, ReminderKind.hour), (office, ReminderKind.day), (office, ReminderKind.hour)]
+        [
+            (novice, ReminderKind.day),
+            (novice, ReminderKind.hour),
+            (office, ReminderKind.day),
+            (office, ReminderKind.hour),
+        ]
     )
-    assert run(lambda: session.scalar(sa.select(sa.func.count(Notification.id)).where(Notification.kind == "meetings.reminder"))) == 4
+    assert (
+        run(
+            lambda: session.scalar(
+                sa.select(sa.func.count(Notification.id)).where(Notification.kind == "meetings.reminder")
+            )
+        )
+        == 4
+    )
     assert notified(run, "meetings.reminder") == {ROLES["novice"], ROLES["office"]}
 
 
@@ -344,7 +397,10 @@ def test_a_reminder_another_process_already_sent_is_not_sent_again(run, mw):
     def other_process_claims_novice():
         session.add(
             MeetingReminder(
-                meeting_id=meeting_id, person_id=person(ROLES["novice"]).id, kind=ReminderKind.day, sent_at=now
+                meeting_id=meeting_id,
+                person_id=person(ROLES["novice"]).id,
+                kind=ReminderKind.day,
+                sent_at=now,
             )
         )
 
@@ -362,9 +418,13 @@ def test_moving_a_meeting_resets_its_reminders(run, mw):
     def move():
         meeting = session.get(Meeting, meeting_id)
         data = operations.MeetingInput(
-            title=meeting.title, description=meeting.description,
-            starts_at=meeting.starts_at + dt.timedelta(days=2), ends_at=meeting.ends_at + dt.timedelta(days=2),
-            timezone=meeting.timezone, online_url=meeting.online_url, place=meeting.place,
+            title=meeting.title,
+            description=meeting.description,
+            starts_at=meeting.starts_at + dt.timedelta(days=2),
+            ends_at=meeting.ends_at + dt.timedelta(days=2),
+            timezone=meeting.timezone,
+            online_url=meeting.online_url,
+            place=meeting.place,
         )
         operations.update_meeting(meeting, data, actor=person(ROLES["coordinator"]), now=now)
 
@@ -470,15 +530,27 @@ def test_web_permissions_for_every_page(client, run, mw, role):
     assert cancelled.status_code == (303 if can_edit else 403)
     feed = client.post(f"{base}/calendar", data={"csrf_token": token, "scope": "network", "action": "create"})
     assert feed.status_code == expect_member
-    counts = run(lambda: (session.scalar(sa.select(sa.func.count(Meeting.id))), session.scalar(sa.select(sa.func.count(Rsvp.id)))))
+    counts = run(
+        lambda: (
+            session.scalar(sa.select(sa.func.count(Meeting.id))),
+            session.scalar(sa.select(sa.func.count(Rsvp.id))),
+        )
+    )
     assert counts == ((2 if role in CREATORS else 1), (1 if role in MEMBERS else 0))
 
 
 def test_anonymous_is_sent_to_sign_in_everywhere(client, run, mw):
     meeting_id = run(lambda: plan().id)
     base = "/networks/test-net/meetings"
-    for path in [base, f"{base}/new", f"{base}/{meeting_id}", f"{base}/{meeting_id}/edit",
-                 f"{base}/{meeting_id}/cancel", f"{base}/{meeting_id}.ics", f"{base}/calendar"]:
+    for path in [
+        base,
+        f"{base}/new",
+        f"{base}/{meeting_id}",
+        f"{base}/{meeting_id}/edit",
+        f"{base}/{meeting_id}/cancel",
+        f"{base}/{meeting_id}.ics",
+        f"{base}/calendar",
+    ]:
         response = client.get(path)
         assert response.status_code == 302 and "/sign-in" in response.headers["Location"], path
     assert client.post(f"{base}/{meeting_id}/rsvp", data={"answer": "yes"}).status_code in (302, 400)
@@ -520,7 +592,9 @@ def test_api_permissions_for_every_endpoint(client, run, mw, role):
     assert cancelled.status_code == (200 if can_edit else 403)
     feed = client.post(f"{API}/networks/test-net/calendar-feed", headers=headers)
     assert feed.status_code == (201 if member else 403)
-    assert client.delete(f"{API}/networks/test-net/calendar-feed", headers=headers).status_code == (204 if member else 403)
+    assert client.delete(f"{API}/networks/test-net/calendar-feed", headers=headers).status_code == (
+        204 if member else 403
+    )
     mine = client.post(f"{API}/me/calendar-feed", headers=headers)
     assert mine.status_code == 201 and mine.get_json()["webcal"].startswith("webcal://")
     assert client.delete(f"{API}/me/calendar-feed", headers=headers).status_code == 204
@@ -529,21 +603,32 @@ def test_api_permissions_for_every_endpoint(client, run, mw, role):
 def test_api_without_credentials_is_401(client, run, mw):
     meeting_id = run(lambda: plan().id)
     base = f"{API}/networks/test-net/meetings"
-    for method, path in [("get", base), ("post", base), ("get", f"{base}/{meeting_id}"), ("patch", f"{base}/{meeting_id}"),
-                         ("post", f"{base}/{meeting_id}/cancel"), ("put", f"{base}/{meeting_id}/rsvp"),
-                         ("post", f"{API}/me/calendar-feed"), ("delete", f"{API}/networks/test-net/calendar-feed")]:
+    for method, path in [
+        ("get", base),
+        ("post", base),
+        ("get", f"{base}/{meeting_id}"),
+        ("patch", f"{base}/{meeting_id}"),
+        ("post", f"{base}/{meeting_id}/cancel"),
+        ("put", f"{base}/{meeting_id}/rsvp"),
+        ("post", f"{API}/me/calendar-feed"),
+        ("delete", f"{API}/networks/test-net/calendar-feed"),
+    ]:
         assert getattr(client, method)(path, json={}).status_code == 401, path
 
 
 def test_api_create_and_update_speak_local_time_and_validate(client, run, mw):
     headers = bearer(token_for(run, ROLES["coordinator"]))
     base = f"{API}/networks/test-net/meetings"
-    response = client.post(base, json=api_body(starts_at="2031-07-01T18:00:00", ends_at="2031-07-01T19:00:00"), headers=headers)
+    response = client.post(
+        base, json=api_body(starts_at="2031-07-01T18:00:00", ends_at="2031-07-01T19:00:00"), headers=headers
+    )
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert body["starts_at"].startswith("2031-07-01T16:00:00") and body["timezone"] == "Europe/Rome"
     # Moving to another zone keeps the wall-clock time the organiser planned.
-    moved = client.patch(f"{base}/{body['id']}", json={"timezone": "Europe/London"}, headers=headers).get_json()
+    moved = client.patch(
+        f"{base}/{body['id']}", json={"timezone": "Europe/London"}, headers=headers
+    ).get_json()
     assert moved["starts_at"].startswith("2031-07-01T17:00:00") and moved["sequence"] == 1
     for bad, field in [
         ({"ends_at": "2031-07-01T17:00:00"}, "ends_at"),
@@ -562,7 +647,10 @@ def test_api_create_and_update_speak_local_time_and_validate(client, run, mw):
     assert [m["title"] for m in listing["items"]] == ["API meeting"] and listing["next_cursor"] is None
     answered = client.put(f"{base}/{body['id']}/rsvp", json={"answer": "yes"}, headers=headers).get_json()
     assert answered["my_answer"] == "yes" and answered["yes_count"] == 1
-    assert client.put(f"{base}/{body['id']}/rsvp", json={"answer": "perhaps"}, headers=headers).status_code == 422
+    assert (
+        client.put(f"{base}/{body['id']}/rsvp", json={"answer": "perhaps"}, headers=headers).status_code
+        == 422
+    )
     assert client.get(f"{base}/999999", headers=headers).status_code == 404
 
 
@@ -595,9 +683,13 @@ def count_statements(app, action) -> int:
 def add_meetings(run, count: int, start_index: int):
     def create():
         for i in range(start_index, start_index + count):
-            meeting = plan(title=f"M{i}", starts_in=dt.timedelta(days=1, minutes=i), organiser=ROLES["experienced"])
+            meeting = plan(
+                title=f"M{i}", starts_in=dt.timedelta(days=1, minutes=i), organiser=ROLES["experienced"]
+            )
             operations.set_rsvp(meeting, person(ROLES["novice"]), "yes")
-            past = plan(title=f"P{i}", now=utcnow() - dt.timedelta(days=20), starts_in=dt.timedelta(days=1, minutes=i))
+            past = plan(
+                title=f"P{i}", now=utcnow() - dt.timedelta(days=20), starts_in=dt.timedelta(days=1, minutes=i)
+            )
             operations.set_rsvp(past, person(ROLES["office"]), "maybe", now=utcnow() - dt.timedelta(days=20))
 
     run(create)
@@ -608,9 +700,32 @@ def test_list_page_and_api_list_run_a_fixed_number_of_statements(app, client, ru
     headers = bearer(token_for(run, ROLES["novice"]))
     add_meetings(run, 4, 0)
     small_page = count_statements(app, lambda: client.get("/networks/test-net/meetings"))
-    small_api = count_statements(app, lambda: client.get(f"{API}/networks/test-net/meetings", headers=headers))
+    small_api = count_statements(
+        app, lambda: client.get(f"{API}/networks/test-net/meetings", headers=headers)
+    )
     add_meetings(run, 16, 4)
     page = client.get("/networks/test-net/meetings").get_data(as_text=True)
     assert "M19" in page
     assert count_statements(app, lambda: client.get("/networks/test-net/meetings")) == small_page
-    assert count_statements(app, lambda: client.get(f"{API}/networks/test-net/meetings", headers=headers)) == small_api
+    assert (
+        count_statements(app, lambda: client.get(f"{API}/networks/test-net/meetings", headers=headers))
+        == small_api
+    )
+
+
+def test_demo_seeds_a_past_and_two_upcoming_meetings(mw, ctx):
+    from network_service.meetings.demo import seed_demo
+
+    people = {
+        "Coordinator": person(ROLES["coordinator"]),
+        "Meta-Mentor": person(ROLES["meta_mentor"]),
+        "Network office": person(ROLES["office"]),
+        "Experienced mentor": person(ROLES["experienced"]),
+        "Novice mentor": person(ROLES["novice"]),
+    }
+    network = get_network("test-net")
+    past, online, in_person = seed_demo(network, people)
+    assert past.ends_at < utcnow() < online.starts_at < in_person.starts_at
+    assert online.online_url and in_person.place and not in_person.online_url
+    assert operations.first_meeting_held(network)
+    assert operations.next_meeting(network, people["Novice mentor"]).meeting.id == online.id

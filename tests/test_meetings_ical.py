@@ -48,7 +48,12 @@ def test_network_feed_parses_back_with_every_field(client, run, mw, app):
             description="# Agenda\n\n1. **Housing** questions\n2. <b>News</b> & tips",
             starts_in=dt.timedelta(days=2),
         )
-        in_person = plan(title="Picnic", online_url="", place="Park am Gleisdreieck, Berlin", starts_in=dt.timedelta(days=4))
+        in_person = plan(
+            title="Picnic",
+            online_url="",
+            place="Park am Gleisdreieck, Berlin",
+            starts_in=dt.timedelta(days=4),
+        )
         operations.cancel_meeting(in_person, actor=person(ROLES["coordinator"]), reason="Rain")
         return online.id, in_person.id
 
@@ -61,7 +66,9 @@ def test_network_feed_parses_back_with_every_field(client, run, mw, app):
     host = urlsplit(app.config["BASE_URL"]).hostname
     online, picnic = by_uid[f"meeting-{online_id}@{host}"], by_uid[f"meeting-{picnic_id}@{host}"]
     meeting = run(lambda: session.get(Meeting, online_id))
-    assert online.decoded("DTSTART") == meeting.starts_at and online.decoded("DTSTART").utcoffset() == dt.timedelta(0)
+    assert online.decoded("DTSTART") == meeting.starts_at and online.decoded(
+        "DTSTART"
+    ).utcoffset() == dt.timedelta(0)
     assert online.decoded("DTEND") == meeting.ends_at
     assert online.decoded("DTSTAMP").tzinfo is not None
     assert int(online["SEQUENCE"]) == 0 and str(online["STATUS"]) == "CONFIRMED"
@@ -87,9 +94,13 @@ def test_uid_is_stable_and_sequence_grows_with_changes(client, run, mw):
     def change():
         meeting = session.get(Meeting, meeting_id)
         data = operations.MeetingInput(
-            title="Renamed", description="", starts_at=meeting.starts_at + dt.timedelta(hours=1),
-            ends_at=meeting.ends_at + dt.timedelta(hours=1), timezone=meeting.timezone,
-            online_url=meeting.online_url, place="",
+            title="Renamed",
+            description="",
+            starts_at=meeting.starts_at + dt.timedelta(hours=1),
+            ends_at=meeting.ends_at + dt.timedelta(hours=1),
+            timezone=meeting.timezone,
+            online_url=meeting.online_url,
+            place="",
         )
         operations.update_meeting(meeting, data, actor=person(ROLES["coordinator"]))
 
@@ -106,10 +117,20 @@ def test_personal_feed_has_every_network_of_the_member_with_their_answers(client
         a = plan(title="Test net yes")
         b = plan(title="Test net unanswered", starts_in=dt.timedelta(days=5))
         c = plan(slug="other-net", organiser=other_coordinator, title="Other net maybe")
-        d = plan(slug="other-net", organiser=other_coordinator, title="Other net no", starts_in=dt.timedelta(days=6))
+        d = plan(
+            slug="other-net",
+            organiser=other_coordinator,
+            title="Other net no",
+            starts_in=dt.timedelta(days=6),
+        )
         # The outsider joins test-net too.
-        session.add(Membership(network=get_network("test-net"), person=person(ROLES["outsider"]),
-                               status=MembershipStatus.active))
+        session.add(
+            Membership(
+                network=get_network("test-net"),
+                person=person(ROLES["outsider"]),
+                status=MembershipStatus.active,
+            )
+        )
         session.flush()
         me = person(ROLES["outsider"])
         operations.set_rsvp(a, me, "yes")
@@ -186,7 +207,9 @@ def test_regenerating_revokes_the_old_address_and_revoking_ends_it(app, client, 
         "/networks/test-net/meetings/calendar",
         data={"csrf_token": csrf_from(body), "scope": "network", "action": "create"},
     ).get_data(as_text=True)
-    second = path_of(again.split('id="feed-network-https" type="text" readonly value="', 1)[1].split('"', 1)[0])
+    second = path_of(
+        again.split('id="feed-network-https" type="text" readonly value="', 1)[1].split('"', 1)[0]
+    )
     assert second != first
     assert client.get(first).status_code == 410
     assert client.get(second).status_code == 200

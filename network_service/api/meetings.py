@@ -132,7 +132,10 @@ class Meetings(MethodView):
         rows, next_cursor = operations.list_meetings(
             get_network(slug), viewer, past=args["past"], cursor=args["cursor"]
         )
-        return {"items": [_dump(r.meeting, r.yes, r.maybe, r.answer) for r in rows], "next_cursor": next_cursor}
+        return {
+            "items": [_dump(r.meeting, r.yes, r.maybe, r.answer) for r in rows],
+            "next_cursor": next_cursor,
+        }
 
     @blp.arguments(MeetingCreateSchema)
     @blp.response(201, MeetingSchema)

@@ -188,7 +188,9 @@ def _event(meeting: Meeting, answer, attendee: Person | None) -> icalendar.Event
     parts = []
     if meeting.is_cancelled:
         parts.append(
-            _("Cancelled: %(reason)s", reason=meeting.cancel_reason) if meeting.cancel_reason else _("Cancelled")
+            _("Cancelled: %(reason)s", reason=meeting.cancel_reason)
+            if meeting.cancel_reason
+            else _("Cancelled")
         )
     text = plain_description(meeting.description)
     if text:

@@ -93,7 +93,9 @@ class CalendarFeed(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"), index=True)
-    network_id: Mapped[int | None] = mapped_column(sa.ForeignKey("network.id", ondelete="CASCADE"), index=True)
+    network_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("network.id", ondelete="CASCADE"), index=True
+    )
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     revoked_at: Mapped[dt.datetime | None]
 

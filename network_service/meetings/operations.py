@@ -33,13 +33,17 @@ PAGE_SIZE = 50
 REMINDERS = {ReminderKind.day: dt.timedelta(hours=24), ReminderKind.hour: dt.timedelta(hours=1)}
 ATTENDING = (RsvpAnswer.yes, RsvpAnswer.maybe)
 
-register_kind("meetings.changed", lambda p: _("The meeting %(title)s has changed: check the time and place", **p))
+register_kind(
+    "meetings.changed", lambda p: _("The meeting %(title)s has changed: check the time and place", **p)
+)
 register_kind("meetings.cancelled", lambda p: _("The meeting %(title)s is cancelled", **p))
 register_kind("meetings.reminder", lambda p: _("Reminder: %(title)s starts %(when)s", **_reminder_words(p)))
 
 
 def _reminder_words(params: dict) -> dict:
-    when = _("in one hour") if params.get("reminder") == ReminderKind.hour.value else _("tomorrow at this time")
+    when = (
+        _("in one hour") if params.get("reminder") == ReminderKind.hour.value else _("tomorrow at this time")
+    )
     return {"title": params.get("title", ""), "when": when}
 
 
@@ -55,11 +59,15 @@ def _clean_url(url: str | None) -> str:
     if not url:
         return ""
     if len(url) > MAX_URL:
-        raise InvalidInput(_("The link can have at most %(max)s characters.", max=MAX_URL), field="online_url")
+        raise InvalidInput(
+            _("The link can have at most %(max)s characters.", max=MAX_URL), field="online_url"
+        )
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
         raise InvalidInput(
-            _("Enter the full meeting link, starting with https:// (for example https://meet.example.org/abc)."),
+            _(
+                "Enter the full meeting link, starting with https:// (for example https://meet.example.org/abc)."
+            ),
             field="online_url",
         )
     return url
@@ -85,7 +93,8 @@ def _validate(data: MeetingInput, *, now: dt.datetime, new: bool) -> dict:
     description = (data.description or "").strip()
     if len(description) > MAX_MARKDOWN_CHARS:
         raise InvalidInput(
-            _("The description can have at most %(max)s characters.", max=MAX_MARKDOWN_CHARS), field="description"
+            _("The description can have at most %(max)s characters.", max=MAX_MARKDOWN_CHARS),
+            field="description",
         )
     tzname = validate_timezone(data.timezone)
     if data.starts_at is None:
@@ -154,14 +163,22 @@ def create_meeting(
 ) -> Meeting:
     if not permissions.can_create(actor, network):
         raise Forbidden(
-            _("Only the coordinator, the Meta-Mentor, the network office and experienced mentors can plan meetings.")
+            _(
+                "Only the coordinator, the Meta-Mentor, the network office and experienced mentors can plan meetings."
+            )
         )
     now = now or utcnow()
     values = _validate(data, now=now, new=True)
     meeting = Meeting(network=network, organiser=actor, sequence=0, updated_at=now, **values)
     session.add(meeting)
     session.flush()
-    record("meeting.create", actor=actor, target=meeting, network=network, starts_at=values["starts_at"].isoformat())
+    record(
+        "meeting.create",
+        actor=actor,
+        target=meeting,
+        network=network,
+        starts_at=values["starts_at"].isoformat(),
+    )
     notify(
         _active_members(network),
         "meetings.new",
@@ -177,7 +194,9 @@ def create_meeting(
 # notify() reserves the name ``network`` for the network itself, so the name travels as ``network_name``.
 register_kind(
     "meetings.new",
-    lambda p: _("New meeting in %(network)s: %(title)s", network=p.get("network_name", ""), title=p.get("title", "")),
+    lambda p: _(
+        "New meeting in %(network)s: %(title)s", network=p.get("network_name", ""), title=p.get("title", "")
+    ),
 )
 
 
@@ -249,7 +268,9 @@ def cancel_meeting(
         raise InvalidInput(_("This meeting is already cancelled."))
     reason = " ".join((reason or "").split())
     if len(reason) > MAX_REASON:
-        raise InvalidInput(_("The reason can have at most %(max)s characters.", max=MAX_REASON), field="reason")
+        raise InvalidInput(
+            _("The reason can have at most %(max)s characters.", max=MAX_REASON), field="reason"
+        )
     now = now or utcnow()
     meeting.cancelled_at = now
     meeting.cancel_reason = reason
@@ -268,7 +289,9 @@ def cancel_meeting(
     return meeting
 
 
-def set_rsvp(meeting: Meeting, person: Person, answer: RsvpAnswer | str, *, now: dt.datetime | None = None) -> Rsvp:
+def set_rsvp(
+    meeting: Meeting, person: Person, answer: RsvpAnswer | str, *, now: dt.datetime | None = None
+) -> Rsvp:
     if not permissions.can_rsvp(person, meeting.network):
         raise Forbidden(_("Only members of this network can answer."))
     try:
@@ -294,7 +317,9 @@ def set_rsvp(meeting: Meeting, person: Person, answer: RsvpAnswer | str, *, now:
 def answer_of(meeting: Meeting, person: Person | None) -> RsvpAnswer | None:
     if person is None:
         return None
-    return session.scalar(sa.select(Rsvp.answer).where(Rsvp.meeting_id == meeting.id, Rsvp.person_id == person.id))
+    return session.scalar(
+        sa.select(Rsvp.answer).where(Rsvp.meeting_id == meeting.id, Rsvp.person_id == person.id)
+    )
 
 
 def attendees(meeting: Meeting) -> dict[RsvpAnswer, list[Person]]:
@@ -377,20 +402,30 @@ def list_meetings(
         query = query.where(Meeting.ends_at <= now).order_by(Meeting.starts_at.desc(), Meeting.id.desc())
         if after:
             query = query.where(
-                sa.or_(Meeting.starts_at < after[0], sa.and_(Meeting.starts_at == after[0], Meeting.id < after[1]))
+                sa.or_(
+                    Meeting.starts_at < after[0],
+                    sa.and_(Meeting.starts_at == after[0], Meeting.id < after[1]),
+                )
             )
     else:
         query = query.where(Meeting.ends_at > now).order_by(Meeting.starts_at, Meeting.id)
         if after:
             query = query.where(
-                sa.or_(Meeting.starts_at > after[0], sa.and_(Meeting.starts_at == after[0], Meeting.id > after[1]))
+                sa.or_(
+                    Meeting.starts_at > after[0],
+                    sa.and_(Meeting.starts_at == after[0], Meeting.id > after[1]),
+                )
             )
-    rows = [MeetingRow(m, yes or 0, maybe or 0, answer) for m, yes, maybe, answer in session.execute(query).all()]
+    rows = [
+        MeetingRow(m, yes or 0, maybe or 0, answer) for m, yes, maybe, answer in session.execute(query).all()
+    ]
     next_cursor = _cursor(rows[limit - 1].meeting) if len(rows) > limit else None
     return rows[:limit], next_cursor
 
 
-def next_meeting(network: Network, viewer: Person | None, now: dt.datetime | None = None) -> MeetingRow | None:
+def next_meeting(
+    network: Network, viewer: Person | None, now: dt.datetime | None = None
+) -> MeetingRow | None:
     """The next meeting that is not cancelled and not over, for the network's panel (None when there is none or
     the viewer may not see meetings)."""
     if not permissions.can_view(viewer, network):
@@ -436,9 +471,8 @@ def send_reminders(now: dt.datetime | None = None) -> int:
     less than an hour ahead, only the 1-hour reminder goes out. Each reminder is sent once, even when several
     processes run this at once (unique row, inserted if absent)."""
     now = now or utcnow()
-    sent_already = (
-        sa.select(MeetingReminder.id)
-        .where(MeetingReminder.meeting_id == Meeting.id, MeetingReminder.person_id == Rsvp.person_id)
+    sent_already = sa.select(MeetingReminder.id).where(
+        MeetingReminder.meeting_id == Meeting.id, MeetingReminder.person_id == Rsvp.person_id
     )
     rows = session.execute(
         sa.select(Meeting, Rsvp.person_id)
@@ -467,7 +501,9 @@ def send_reminders(now: dt.datetime | None = None) -> int:
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     sent = 0
     for meeting, person_id in rows:
-        kind = ReminderKind.hour if meeting.starts_at <= now + REMINDERS[ReminderKind.hour] else ReminderKind.day
+        kind = (
+            ReminderKind.hour if meeting.starts_at <= now + REMINDERS[ReminderKind.hour] else ReminderKind.day
+        )
         claimed = session.execute(
             insert(MeetingReminder)
             .values(meeting_id=meeting.id, person_id=person_id, kind=kind.value, sent_at=now)
@@ -517,6 +553,8 @@ register_checkpoint(
         order=20,
         label=lambda: _("First meeting held"),
         reached=first_meeting_held,
-        hint=lambda: _("Plan a meeting; it counts once it has taken place with at least two members who said yes."),
+        hint=lambda: _(
+            "Plan a meeting; it counts once it has taken place with at least two members who said yes."
+        ),
     )
 )

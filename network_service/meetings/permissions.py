@@ -27,7 +27,9 @@ def can_rsvp(person: Person | None, network: Network) -> bool:
 
 
 def can_create(person: Person | None, network: Network) -> bool:
-    return has_role(person, network, {Role.coordinator, Role.meta_mentor, Role.office}, experienced_mentors=True)
+    return has_role(
+        person, network, {Role.coordinator, Role.meta_mentor, Role.office}, experienced_mentors=True
+    )
 
 
 def can_edit(person: Person | None, meeting: Meeting) -> bool:

@@ -57,7 +57,11 @@ def index(slug: str):
     viewer = current_person()
     upcoming, upcoming_next = operations.list_meetings(network, viewer, cursor=request.args.get("after"))
     past, past_next = operations.list_meetings(
-        network, viewer, past=True, cursor=request.args.get("before"), limit=10 if not request.args.get("before") else 50
+        network,
+        viewer,
+        past=True,
+        cursor=request.args.get("before"),
+        limit=10 if not request.args.get("before") else 50,
     )
     return render_template(
         "meetings/index.html",
@@ -202,7 +206,9 @@ def rsvp(slug: str, meeting_id: int):
         flash(_("Choose yes, maybe or no."), "error")
         return redirect(url_for("meetings.show", slug=slug, meeting_id=meeting.id), 303)
     operations.set_rsvp(meeting, current_person(), form.answer.data)
-    flash(_("Your answer is saved: %(answer)s", answer=ANSWER_LABELS[RsvpAnswer(form.answer.data)]()), "success")
+    flash(
+        _("Your answer is saved: %(answer)s", answer=ANSWER_LABELS[RsvpAnswer(form.answer.data)]()), "success"
+    )
     return redirect(url_for("meetings.show", slug=slug, meeting_id=meeting.id), 303)
 
 
