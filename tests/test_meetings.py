@@ -729,3 +729,24 @@ def test_demo_seeds_a_past_and_two_upcoming_meetings(mw, ctx):
     assert online.online_url and in_person.place and not in_person.online_url
     assert operations.first_meeting_held(network)
     assert operations.next_meeting(network, people["Novice mentor"]).meeting.id == online.id
+
+
+def test_reminder_wording_says_how_soon(run, mw):
+    from network_service.notifications.operations import title_of
+
+    now = dt.datetime(2030, 5, 4, 12, 0, tzinfo=UTC)
+    day_id = run(lambda: plan(now=now, starts_in=dt.timedelta(hours=20), title="Day one").id)
+    hour_id = run(lambda: plan(now=now, starts_in=dt.timedelta(minutes=40), title="Hour one").id)
+    for meeting_id in (day_id, hour_id):
+        answer(run, meeting_id, ROLES["novice"], "yes", now=now)
+    assert run(operations.send_reminders, now=now) == 2
+    titles = run(
+        lambda: sorted(
+            title_of(n)
+            for n in session.scalars(sa.select(Notification).where(Notification.kind == "meetings.reminder"))
+        )
+    )
+    assert titles == [
+        "Reminder: Day one takes place in less than 24 hours",
+        "Reminder: Hour one starts in less than an hour",
+    ]

@@ -37,14 +37,13 @@ register_kind(
     "meetings.changed", lambda p: _("The meeting %(title)s has changed: check the time and place", **p)
 )
 register_kind("meetings.cancelled", lambda p: _("The meeting %(title)s is cancelled", **p))
-register_kind("meetings.reminder", lambda p: _("Reminder: %(title)s starts %(when)s", **_reminder_words(p)))
+register_kind("meetings.reminder", lambda p: _reminder_title(p))
 
 
-def _reminder_words(params: dict) -> dict:
-    when = (
-        _("in one hour") if params.get("reminder") == ReminderKind.hour.value else _("tomorrow at this time")
-    )
-    return {"title": params.get("title", ""), "when": when}
+def _reminder_title(params: dict) -> str:
+    if params.get("reminder") == ReminderKind.hour.value:
+        return _("Reminder: %(title)s starts in less than an hour", title=params.get("title", ""))
+    return _("Reminder: %(title)s takes place in less than 24 hours", title=params.get("title", ""))
 
 
 def meeting_path(meeting: Meeting) -> str:
