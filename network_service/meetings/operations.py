@@ -33,17 +33,26 @@ PAGE_SIZE = 50
 REMINDERS = {ReminderKind.day: dt.timedelta(hours=24), ReminderKind.hour: dt.timedelta(hours=1)}
 ATTENDING = (RsvpAnswer.yes, RsvpAnswer.maybe)
 
+# notify() reserves the name ``network`` for the network itself, so the name travels as ``network_name``.
+register_kind(
+    "meetings.new",
+    lambda p: _(
+        "New meeting in %(network)s: %(title)s", network=p.get("network_name", ""), title=p.get("title", "")
+    ),
+)
 register_kind(
     "meetings.changed", lambda p: _("The meeting %(title)s has changed: check the time and place", **p)
 )
 register_kind("meetings.cancelled", lambda p: _("The meeting %(title)s is cancelled", **p))
-register_kind("meetings.reminder", lambda p: _reminder_title(p))
 
 
 def _reminder_title(params: dict) -> str:
     if params.get("reminder") == ReminderKind.hour.value:
         return _("Reminder: %(title)s starts in less than an hour", title=params.get("title", ""))
     return _("Reminder: %(title)s takes place in less than 24 hours", title=params.get("title", ""))
+
+
+register_kind("meetings.reminder", _reminder_title)
 
 
 def meeting_path(meeting: Meeting) -> str:
@@ -168,7 +177,7 @@ def create_meeting(
         )
     now = now or utcnow()
     values = _validate(data, now=now, new=True)
-    meeting = Meeting(network=network, organiser=actor, sequence=0, updated_at=now, **values)
+    meeting = Meeting(network=network, organiser=actor, sequence=0, created_at=now, updated_at=now, **values)
     session.add(meeting)
     session.flush()
     record(
@@ -188,15 +197,6 @@ def create_meeting(
         title=meeting.title,
     )
     return meeting
-
-
-# notify() reserves the name ``network`` for the network itself, so the name travels as ``network_name``.
-register_kind(
-    "meetings.new",
-    lambda p: _(
-        "New meeting in %(network)s: %(title)s", network=p.get("network_name", ""), title=p.get("title", "")
-    ),
-)
 
 
 def get_meeting(network: Network, meeting_id: int, viewer: Person | None) -> Meeting:
