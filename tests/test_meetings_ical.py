@@ -299,3 +299,13 @@ def test_feeds_run_a_fixed_number_of_statements(app, client, run, mw):
         count_statements(app, lambda: client.get(f"/calendar/{network}.ics")),
     )
     assert large == small
+
+
+def test_feed_needs_no_session_and_sets_no_cookie(client, run, mw):
+    run(lambda: plan())
+    token = feed_token(run, ROLES["novice"], "test-net")
+    response = client.get(f"/calendar/{token}.ics")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert client.head(f"/calendar/{token}.ics").status_code == 200
