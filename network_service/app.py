@@ -98,6 +98,7 @@ def _register_blueprints(app: Flask) -> None:
     from network_service.api import init_api
     from network_service.courses.views import bp as courses_bp
     from network_service.mail.views import bp as mail_bp
+    from network_service.meetings.views import bp as meetings_bp
     from network_service.networks.views import bp as networks_bp
     from network_service.notifications.views import bp as notifications_bp
 
@@ -106,6 +107,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(courses_bp)
     app.register_blueprint(mail_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(meetings_bp)
     _init_background(app)
     jobs.init_app(app)
     init_api(app)

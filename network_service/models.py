@@ -5,6 +5,7 @@ from network_service.audit.models import AuditLog
 from network_service.courses.models import CompletionEvent, CourseLink
 from network_service.jobs import JobRun
 from network_service.mail.models import OutboundEmail
+from network_service.meetings.models import CalendarFeed, Meeting, MeetingReminder, Rsvp
 from network_service.networks.models import (
     Agreement,
     AgreementAcceptance,
@@ -21,11 +22,14 @@ __all__ = [
     "AgreementAcceptance",
     "ApiToken",
     "AuditLog",
+    "CalendarFeed",
     "CompletionEvent",
     "CourseLink",
     "Invitation",
     "JobRun",
     "InvitationReminder",
+    "Meeting",
+    "MeetingReminder",
     "Membership",
     "Network",
     "Notification",
@@ -33,5 +37,6 @@ __all__ = [
     "Organisation",
     "OutboundEmail",
     "Person",
+    "Rsvp",
     "SignInToken",
 ]
