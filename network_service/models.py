@@ -8,6 +8,7 @@ from network_service.mail.models import OutboundEmail
 from network_service.networks.models import (
     Agreement,
     AgreementAcceptance,
+    AgreementReminder,
     Invitation,
     InvitationReminder,
     Membership,
@@ -19,6 +20,7 @@ from network_service.notifications.models import Notification, NotificationSetti
 __all__ = [
     "Agreement",
     "AgreementAcceptance",
+    "AgreementReminder",
     "ApiToken",
     "AuditLog",
     "CompletionEvent",
