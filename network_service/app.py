@@ -98,10 +98,12 @@ def _register_blueprints(app: Flask) -> None:
     from network_service.api import init_api
     from network_service.courses.views import bp as courses_bp
     from network_service.mail.views import bp as mail_bp
+    from network_service.networks.organise_views import bp as organise_bp
     from network_service.networks.views import bp as networks_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(networks_bp)
+    app.register_blueprint(organise_bp)
     app.register_blueprint(courses_bp)
     app.register_blueprint(mail_bp)
     _init_background(app)

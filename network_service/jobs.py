@@ -148,6 +148,7 @@ class JobScheduler:
 def _core_jobs(app: Flask) -> list[Job]:
     from network_service.background import drain_all
     from network_service.networks.operations import send_invitation_reminders
+    from network_service.networks.organise import send_agreement_reminders
 
     return [
         # Catches what no wake-up reached: mail retries after back-off, work left by a process that died.
@@ -160,6 +161,7 @@ def _core_jobs(app: Flask) -> list[Job]:
         Job(
             "invitations.remind", dt.timedelta(hours=1), lambda: f"{send_invitation_reminders()} reminder(s)"
         ),
+        Job("agreements.remind", dt.timedelta(hours=1), lambda: f"{send_agreement_reminders()} reminder(s)"),
     ]
 
 
