@@ -61,7 +61,12 @@ def _form_error(form, exc: MentorNetError) -> int:
     if not isinstance(exc, InvalidInput | Conflict):
         raise exc  # Forbidden, NotFound: the error page
     target = getattr(form, exc.field, None) if exc.field else None
-    if target is not None and hasattr(target, "errors") and not isinstance(target.errors, dict):
+    if (
+        target is not None
+        and getattr(target, "type", "") != "HiddenField"
+        and hasattr(target, "errors")
+        and not isinstance(target.errors, dict)
+    ):
         if isinstance(target.errors, tuple):
             target.errors = list(target.errors)
         target.errors.append(exc.detail)
