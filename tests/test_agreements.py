@@ -555,3 +555,40 @@ def test_the_pending_page_runs_the_same_statements_for_5_and_25_members(app, cli
 def test_build_roles_world_is_consistent(ctx):
     world = build_roles_world()
     assert set(world.ids) >= set(MEMBERS)
+
+
+def test_demo_seed_publishes_version_2_accepted_by_all_but_the_novice(roles, run):
+    from network_service.networks.demo_organise import seed_demo
+
+    labels = {
+        "Coordinator": "coordinator",
+        "Meta-Mentor": "meta_mentor",
+        "Network office": "office",
+        "Experienced mentor": "experienced",
+        "Novice mentor": "novice",
+    }
+    run(lambda: seed_demo(network_of(roles), {label: person(roles, key) for label, key in labels.items()}))
+    pending = run(
+        lambda: [
+            (p.membership.person_id, p.days)
+            for p in organise.not_accepted(network_of(roles), person(roles, "office"))
+        ]
+    )
+    assert pending == [(roles.ids["novice"], 4)]
+    agreement = run(
+        lambda: (lambda a: (a.version, bool(a.change_note)))(operations.current_agreement(network_of(roles)))
+    )
+    assert agreement == (2, True)
+    assert run(lambda: network_of(roles).contact_email) == "office@example.org"
+    assert run(organise.send_agreement_reminders) == 1  # the novice's first reminder is due
+
+
+def test_roadmap_checkpoints_of_the_organise_phase(roles, run):
+    from network_service.networks import roadmap
+
+    checks = {c.key: c for c in roadmap.checkpoints()}
+    assert run(lambda: checks["organise.meta_mentor"].reached(network_of(roles)))
+    assert not run(lambda: checks["organise.office_contact"].reached(network_of(roles)))
+    assert run(lambda: checks["organise.agreement_accepted"].reached(network_of(roles)))
+    publish(run, roles)
+    assert not run(lambda: checks["organise.agreement_accepted"].reached(network_of(roles)))
