@@ -592,3 +592,33 @@ def test_roadmap_checkpoints_of_the_organise_phase(roles, run):
     assert run(lambda: checks["organise.agreement_accepted"].reached(network_of(roles)))
     publish(run, roles)
     assert not run(lambda: checks["organise.agreement_accepted"].reached(network_of(roles)))
+
+
+def test_a_reminder_another_process_just_sent_is_not_sent_again(roles, run, monkeypatch):
+    publish(run, roles)
+    published = run(lambda: operations.current_agreement(network_of(roles)).created_at)
+    agreement_id = run(lambda: operations.current_agreement(network_of(roles)).id)
+    waiting = [roles.ids[label] for label in ("novice", "experienced", "office", "meta_mentor")]
+
+    class RacingSession:
+        """The module's session, except that another process stores the same reminders between this one's
+        query and its inserts."""
+
+        def __getattr__(self, name):
+            return getattr(session, name)
+
+        def begin_nested(self):
+            stored = set(session.scalars(sa.select(AgreementReminder.person_id)))
+            for person_id in set(waiting) - stored:
+                session.execute(
+                    sa.insert(AgreementReminder).values(
+                        agreement_id=agreement_id, person_id=person_id, sequence=1, sent_at=published
+                    )
+                )
+            return session.begin_nested()
+
+    monkeypatch.setattr(organise, "session", RacingSession())
+    assert run(lambda: organise.send_agreement_reminders(now=published + dt.timedelta(days=3))) == 0
+    monkeypatch.undo()
+    assert notifications(run, "agreement.reminder") == []
+    assert run(lambda: session.scalar(sa.select(sa.func.count(AgreementReminder.id)))) == 4
