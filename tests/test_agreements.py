@@ -196,6 +196,9 @@ def test_changes_are_listed_paragraph_by_paragraph():
     changes = [(c.kind, c.text) for c in organise.changes_between(old, new)]
     assert changes == [("removed", "2. Two"), ("added", "2. Two, changed"), ("added", "4. Four")]
     assert organise.changes_between(None, new) == []
+    inserted = Agreement(title="Rules", body="1. One\n2. New\n3. Two\n4. Three", version=2)
+    renumbered = [(c.kind, c.text) for c in organise.changes_between(old, inserted)]
+    assert renumbered == [("removed", "Intro."), ("added", "2. New")]  # "3. Two" is the old "2. Two"
     assert organise.paragraphs("First line\ncontinues\n\nSecond") == ["First line continues", "Second"]
 
 

@@ -122,7 +122,10 @@ def changes_between(previous: Agreement | None, current: Agreement) -> list[Chan
     if previous.title != current.title:
         old, new = [previous.title, *old], [current.title, *new]
     changes: list[Change] = []
-    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    # Matched without their list numbers: inserting rule 2 renumbers every later rule, which is no change to them.
+    matcher = difflib.SequenceMatcher(
+        a=[_LIST_ITEM.sub("", text) for text in old], b=[_LIST_ITEM.sub("", text) for text in new], autojunk=False
+    )
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag in ("replace", "delete"):
             changes.extend(Change("removed", text) for text in old[i1:i2])
