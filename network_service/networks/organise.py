@@ -124,7 +124,9 @@ def changes_between(previous: Agreement | None, current: Agreement) -> list[Chan
     changes: list[Change] = []
     # Matched without their list numbers: inserting rule 2 renumbers every later rule, which is no change to them.
     matcher = difflib.SequenceMatcher(
-        a=[_LIST_ITEM.sub("", text) for text in old], b=[_LIST_ITEM.sub("", text) for text in new], autojunk=False
+        a=[_LIST_ITEM.sub("", text) for text in old],
+        b=[_LIST_ITEM.sub("", text) for text in new],
+        autojunk=False,
     )
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag in ("replace", "delete"):
