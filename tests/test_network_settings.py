@@ -455,3 +455,24 @@ def test_api_leave(client, bearer_as, roles, run, label, status):
         )
     )
     assert left == (1 if status == 200 else 0)
+
+
+def test_inviting_needs_the_current_agreement_but_graduate_provisioning_does_not(roles, run):
+    run(
+        lambda: operations.publish_agreement(
+            network_of(roles), "Rules", "New rules", actor=person(roles, "coordinator"), change_note="New."
+        )
+    )
+    with pytest.raises(Forbidden):
+        run(
+            lambda: operations.invite_person(
+                network_of(roles), "late@example.org", actor=person(roles, "office")
+            )
+        )
+    invitation = run(lambda: operations.invite_person(network_of(roles), "grad@example.org", actor=None).id)
+    assert invitation
+    run(
+        lambda: operations.invite_person(
+            network_of(roles), "late@example.org", actor=person(roles, "coordinator")
+        )
+    )

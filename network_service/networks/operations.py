@@ -384,6 +384,8 @@ def invite_person(
     """
     if actor is not None and not permissions.can_invite(actor, network):
         raise Forbidden(_("Only the coordinator, the Meta-Mentor or the network office can invite people."))
+    if actor is not None:
+        require_current_agreement(actor, network)
     if (
         (role != Role.mentor or level != Level.novice)
         and actor is not None
