@@ -476,3 +476,23 @@ def test_inviting_needs_the_current_agreement_but_graduate_provisioning_does_not
             network_of(roles), "late@example.org", actor=person(roles, "coordinator")
         )
     )
+
+
+def test_invitees_see_the_office_contact_on_the_invitation_page(client, roles, run):
+    from tests.helpers import link_in, mails, path_of
+
+    run(
+        lambda: organise.update_settings(
+            network_of(roles), person(roles, "coordinator"), contact_phone="+49 30 555"
+        )
+    )
+    run(
+        lambda: operations.invite_person(
+            network_of(roles), "newbie@example.org", actor=person(roles, "office")
+        )
+    )
+    link = run(
+        lambda: link_in(mails(to="newbie@example.org", kind="invitation")[-1].body_text, "/invitations/")
+    )
+    html = client.get(path_of(link)).get_data(as_text=True)
+    assert "Contact the network office" in html and 'href="tel:+4930555"' in html
