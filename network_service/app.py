@@ -99,11 +99,13 @@ def _register_blueprints(app: Flask) -> None:
     from network_service.courses.views import bp as courses_bp
     from network_service.mail.views import bp as mail_bp
     from network_service.meetings.views import bp as meetings_bp
+    from network_service.networks.organise_views import bp as organise_bp
     from network_service.networks.views import bp as networks_bp
     from network_service.notifications.views import bp as notifications_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(networks_bp)
+    app.register_blueprint(organise_bp)
     app.register_blueprint(courses_bp)
     app.register_blueprint(mail_bp)
     app.register_blueprint(notifications_bp)

@@ -31,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "INVITATION_DAYS": 14,  # invitations a person sends
     "GRADUATE_INVITATION_DAYS": 30,  # invitations of course graduates
     "INVITATION_REMINDER_DAYS": [3, 10],  # remind invitees who have not answered, this many days after
+    "AGREEMENT_REMINDER_DAYS": [3, 10],  # remind members to accept a new agreement, this many days after it
     "SESSION_HOURS": 12,
     "LANGUAGES": None,  # None: every language that has a translation catalog
     "DEFAULT_LOCALE": "en",
@@ -55,6 +56,7 @@ _TYPED = {
     "INVITATION_DAYS",
     "GRADUATE_INVITATION_DAYS",
     "INVITATION_REMINDER_DAYS",
+    "AGREEMENT_REMINDER_DAYS",
     "SESSION_HOURS",
     "LANGUAGES",
     "PLUGINS",
@@ -79,7 +81,7 @@ def _parse_env_value(key: str, raw: str) -> Any:
         return raw
     if key in {"LANGUAGES", "PLUGINS"} and not raw.strip().startswith("["):
         return [part.strip() for part in raw.split(",") if part.strip()]
-    if key == "INVITATION_REMINDER_DAYS" and not raw.strip().startswith("["):
+    if key in {"INVITATION_REMINDER_DAYS", "AGREEMENT_REMINDER_DAYS"} and not raw.strip().startswith("["):
         try:
             return [int(part) for part in raw.split(",") if part.strip()]
         except ValueError as exc:

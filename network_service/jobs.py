@@ -149,6 +149,7 @@ def _core_jobs(app: Flask) -> list[Job]:
     from network_service.background import drain_all
     from network_service.meetings.operations import send_reminders as send_meeting_reminders
     from network_service.networks.operations import send_invitation_reminders
+    from network_service.networks.organise import send_agreement_reminders
     from network_service.notifications.operations import prune_read, send_due_digests
 
     return [
@@ -167,6 +168,7 @@ def _core_jobs(app: Flask) -> list[Job]:
             "notifications.prune", dt.timedelta(days=1), lambda: f"{prune_read()} old notification(s) deleted"
         ),
         Job("meetings.remind", dt.timedelta(minutes=5), lambda: f"{send_meeting_reminders()} reminder(s)"),
+        Job("agreements.remind", dt.timedelta(hours=1), lambda: f"{send_agreement_reminders()} reminder(s)"),
     ]
 
 

@@ -9,6 +9,7 @@ from network_service.meetings.models import CalendarFeed, Meeting, MeetingRemind
 from network_service.networks.models import (
     Agreement,
     AgreementAcceptance,
+    AgreementReminder,
     Invitation,
     InvitationReminder,
     Membership,
@@ -20,6 +21,7 @@ from network_service.notifications.models import Notification, NotificationSetti
 __all__ = [
     "Agreement",
     "AgreementAcceptance",
+    "AgreementReminder",
     "ApiToken",
     "AuditLog",
     "CalendarFeed",

@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
+from marshmallow import fields, validate
 
 from network_service.accounts.models import Person
 from network_service.api.auth import authenticate, require_json_body, require_person
@@ -12,13 +13,17 @@ from network_service.api.schemas import (
     AppointSchema,
     InvitationCreateSchema,
     InvitationSchema,
+    MemberPersonSchema,
     MemberSchema,
     MyNetworkSchema,
     NetworkSchema,
+    Strict,
 )
 from network_service.db import session
 from network_service.errors import Forbidden, NotFound
-from network_service.networks import operations, permissions
+from network_service.markup import MAX_MARKDOWN_CHARS
+from network_service.networks import operations, organise, permissions
+from network_service.networks.models import Level, Role
 
 blp = Blueprint("api_networks", __name__, description="Networks, members and invitations")
 blp.before_request(authenticate)
@@ -112,3 +117,106 @@ class AcceptInvitation(MethodView):
             accept=data["accept_agreement"],
             display_name=data["display_name"],
         )
+
+
+# -- organising: agreement versions, acceptance, settings, leaving ------------------------------------------
+
+
+class PublishAgreementSchema(Strict):
+    title = fields.Str(required=True, validate=validate.Length(min=1, max=operations.MAX_AGREEMENT_TITLE))
+    body = fields.Str(required=True, validate=validate.Length(min=1, max=MAX_MARKDOWN_CHARS))
+    change_note = fields.Str(load_default="", validate=validate.Length(max=operations.MAX_CHANGE_NOTE))
+
+
+class AcceptAgreementSchema(Strict):
+    version = fields.Int(
+        required=True, metadata={"description": "The version the member read; must be current."}
+    )
+    accept_agreement = fields.Bool(required=True)
+
+
+class AcceptanceSchema(Strict):
+    version = fields.Int(attribute="agreement.version")
+    accepted_at = fields.DateTime()
+
+
+class PendingSchema(Strict):
+    person = fields.Nested(MemberPersonSchema, attribute="membership.person")
+    role = fields.Enum(Role, attribute="membership.role")
+    level = fields.Enum(Level, attribute="membership.level")
+    days_since_publication = fields.Int(attribute="days")
+    reminders = fields.Int(metadata={"description": "Automatic reminders sent so far."})
+
+
+class NetworkSettingsSchema(Strict):
+    name = fields.Str(validate=validate.Length(min=1, max=200))
+    description = fields.Str(validate=validate.Length(max=MAX_MARKDOWN_CHARS))
+    languages = fields.List(fields.Str(validate=validate.Length(max=60)), validate=validate.Length(max=20))
+    region = fields.Str(validate=validate.Length(max=120))
+    contact_email = fields.Str(validate=validate.Length(max=254))
+    contact_phone = fields.Str(validate=validate.Length(max=40))
+    contact_hours = fields.Str(validate=validate.Length(max=200))
+
+
+@blp.route("/networks/<slug>/agreements")
+class Agreements(MethodView):
+    @blp.arguments(PublishAgreementSchema)
+    @blp.response(201, AgreementSchema)
+    def post(self, data, slug):
+        """Publish a new version of the agreement and communication rules (coordinator, Meta-Mentor); every
+        active member is notified and asked to accept it."""
+        actor = require_person()
+        return operations.publish_agreement(
+            operations.get_network(slug),
+            data["title"],
+            data["body"],
+            actor=actor,
+            change_note=data["change_note"],
+        )
+
+
+@blp.route("/networks/<slug>/agreement/acceptance")
+class AgreementAcceptance(MethodView):
+    @blp.arguments(AcceptAgreementSchema)
+    @blp.response(200, AcceptanceSchema)
+    def post(self, data, slug):
+        """Accept the current version (active members); 409 if ``version`` is no longer the current one."""
+        viewer = require_person()
+        return organise.accept_current(
+            viewer, operations.get_network(slug), version=data["version"], accept=data["accept_agreement"]
+        )
+
+
+@blp.route("/networks/<slug>/agreement/pending")
+class AgreementPending(MethodView):
+    @blp.response(200, PendingSchema(many=True))
+    def get(self, slug):
+        """Active members who have not accepted the current version, with the days since it was published
+        (coordinator, Meta-Mentor, network office)."""
+        return organise.not_accepted(operations.get_network(slug), require_person())
+
+
+@blp.route("/networks/<slug>/settings")
+class NetworkSettings(MethodView):
+    @blp.response(200, NetworkSettingsSchema)
+    def get(self, slug):
+        """The network's settings, the office's public contact included (coordinators)."""
+        viewer = require_person()
+        network = operations.get_network(slug)
+        if not permissions.can_manage_settings(viewer, network):
+            raise Forbidden(_("Only the coordinator can change the network's settings."))
+        return network
+
+    @blp.arguments(NetworkSettingsSchema)
+    @blp.response(200, NetworkSettingsSchema)
+    def patch(self, changes, slug):
+        """Change some of the network's settings (coordinators); the fields not sent stay as they are."""
+        return organise.update_settings(operations.get_network(slug), require_person(), **changes)
+
+
+@blp.route("/networks/<slug>/membership")
+class MyMembership(MethodView):
+    @blp.response(200, MemberSchema)
+    def delete(self, slug):
+        """Leave the network (active members); the last coordinator cannot leave (409)."""
+        return organise.leave(require_person(), operations.get_network(slug))

@@ -99,6 +99,7 @@ class AgreementSchema(Strict):
     version = fields.Int()
     title = fields.Str()
     body = fields.Str()
+    change_note = fields.Str()
     created_at = fields.DateTime()
 
 

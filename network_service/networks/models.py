@@ -57,8 +57,16 @@ class Network(TimestampMixin, Base):
     organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"), index=True)
     languages: Mapped[list[str]] = mapped_column(JSONType, default=list)
     region: Mapped[str] = mapped_column(sa.String(120), default="")
+    # The network office is the network's public contact point: what outsiders and members use to reach it.
+    contact_email: Mapped[str] = mapped_column(sa.String(254), default="", server_default="")
+    contact_phone: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
+    contact_hours: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
+
+    @property
+    def has_contact(self) -> bool:
+        return bool(self.contact_email or self.contact_phone or self.contact_hours)
 
 
 class Membership(TimestampMixin, Base):
@@ -135,9 +143,11 @@ class Agreement(TimestampMixin, Base):
     version: Mapped[int]
     title: Mapped[str] = mapped_column(sa.String(200))
     body: Mapped[str] = mapped_column(sa.Text)
+    change_note: Mapped[str] = mapped_column(sa.Text, default="", server_default="")  # what changed, and why
     published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"))
 
     network: Mapped[Network] = relationship()
+    published_by: Mapped[Person | None] = relationship()
 
 
 class AgreementAcceptance(Base):
@@ -150,3 +160,17 @@ class AgreementAcceptance(Base):
     accepted_at: Mapped[dt.datetime]
 
     agreement: Mapped[Agreement] = relationship()
+
+
+class AgreementReminder(Base):
+    """An automatic reminder to accept an agreement version. (agreement, person, sequence) is unique, so two
+    processes that run the reminder job at once send each reminder once."""
+
+    __tablename__ = "agreement_reminder"
+    __table_args__ = (sa.UniqueConstraint("agreement_id", "person_id", "sequence"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(sa.ForeignKey("agreement.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    sequence: Mapped[int]  # 1 for the first reminder, 2 for the second, ...
+    sent_at: Mapped[dt.datetime]

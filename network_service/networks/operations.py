@@ -15,6 +15,7 @@ from network_service.audit.operations import record
 from network_service.db import session, utcnow
 from network_service.errors import Conflict, Forbidden, InvalidInput, LinkInvalid, NotFound
 from network_service.mail.operations import queue_mail
+from network_service.markup import MAX_MARKDOWN_CHARS
 from network_service.networks import permissions
 from network_service.networks.models import (
     Agreement,
@@ -29,8 +30,42 @@ from network_service.networks.models import (
     Origin,
     Role,
 )
+from network_service.notifications.operations import notify, register_kind
 from network_service.tokens import hash_token, new_token
 from network_service.urls import public_url
+
+register_kind(
+    "agreement.new",
+    lambda p: _(
+        "%(network)s has a new agreement (version %(version)s): please read and accept it.",
+        network=p.get("network_name", ""),
+        version=p.get("version", ""),
+    ),
+)
+register_kind(
+    "agreement.reminder",
+    lambda p: _(
+        "Reminder: please accept version %(version)s of the agreement of %(network)s.",
+        network=p.get("network_name", ""),
+        version=p.get("version", ""),
+    ),
+)
+
+
+def _appointed_title(p: dict) -> str:
+    from network_service.networks.forms import LEVEL_LABELS, ROLE_LABELS
+
+    role = ROLE_LABELS.get(Role(p["role"])) if p.get("role") in set(Role) else p.get("role", "")
+    level = LEVEL_LABELS.get(Level(p["level"])) if p.get("level") in set(Level) else p.get("level", "")
+    return _(
+        "You are now %(role)s (%(level)s) in %(network)s.",
+        role=role,
+        level=level,
+        network=p.get("network_name", ""),
+    )
+
+
+register_kind("networks.appointed", _appointed_title)
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -108,6 +143,14 @@ def create_network(
         )
     )
     if coordinator is not None:
+        # The founding coordinator starts the network on its first agreement (they would otherwise be asked to
+        # accept the text they start with before they can do anything).
+        session.flush()
+        session.add(
+            AgreementAcceptance(
+                agreement=current_agreement(network), person_id=coordinator.id, accepted_at=utcnow()
+            )
+        )
         session.add(
             Membership(
                 network=network,
@@ -190,25 +233,112 @@ def current_agreement(network: Network) -> Agreement:
     return agreement
 
 
-def publish_agreement(network: Network, title: str, body: str, *, actor: Person) -> Agreement:
+MAX_AGREEMENT_TITLE = 200
+MAX_CHANGE_NOTE = 2000
+
+
+def publish_agreement(
+    network: Network, title: str, body: str, *, actor: Person, change_note: str = ""
+) -> Agreement:
+    """A new version of the agreement and communication rules. Every active member is asked to accept it again
+    (a notification now, reminders later); the publisher accepts it by publishing it."""
     if not permissions.can_publish_agreement(actor, network):
         raise Forbidden(_("Only the coordinator or the Meta-Mentor can publish a new agreement."))
-    if not (title or "").strip() or not (body or "").strip():
+    title, body, change_note = (title or "").strip(), (body or "").strip(), (change_note or "").strip()
+    if not title:
+        raise InvalidInput(_("Give the agreement a title."), field="title")
+    if len(title) > MAX_AGREEMENT_TITLE:
         raise InvalidInput(
-            _("An agreement needs a title and a text."), field="body" if (title or "").strip() else "title"
+            _("Keep the title to %(max)s characters or fewer.", max=MAX_AGREEMENT_TITLE), field="title"
         )
-    version = current_agreement(network).version + 1
+    if not body:
+        raise InvalidInput(_("Write the text of the agreement."), field="body")
+    if len(body) > MAX_MARKDOWN_CHARS:
+        raise InvalidInput(
+            _("The text is too long: at most %(max)s characters.", max=MAX_MARKDOWN_CHARS), field="body"
+        )
+    if len(change_note) > MAX_CHANGE_NOTE:
+        raise InvalidInput(
+            _("Keep the change note to %(max)s characters or fewer.", max=MAX_CHANGE_NOTE),
+            field="change_note",
+        )
+    previous = current_agreement(network)
+    if previous.title == title and previous.body == body:
+        raise InvalidInput(
+            _("This text is the same as the current version. Change it before publishing."), field="body"
+        )
+    version = previous.version + 1
     agreement = Agreement(
         network=network,
         version=version,
-        title=title.strip()[:200],
-        body=body.strip(),
+        title=title,
+        body=body,
+        change_note=change_note,
         published_by_id=actor.id,
     )
     session.add(agreement)
     session.flush()
+    if permissions.is_member(actor, network):
+        session.add(AgreementAcceptance(agreement=agreement, person_id=actor.id, accepted_at=utcnow()))
+        session.flush()
     record("agreement.publish", actor=actor, target=agreement, network=network, version=version)
+    members = session.scalars(
+        sa.select(Person)
+        .join(Membership, Membership.person_id == Person.id)
+        .where(Membership.network_id == network.id, Membership.status == MembershipStatus.active)
+    ).all()
+    notify(
+        members,
+        "agreement.new",
+        url=f"/networks/{network.slug}/agreement",
+        network=network,
+        actor=actor,
+        network_name=network.name,
+        version=version,
+    )
     return agreement
+
+
+def has_accepted_current(person: Person | None, network: Network) -> bool:
+    """Has ``person`` accepted the current version of the network's agreement? (One query.)"""
+    if person is None or person.id is None:
+        return False
+    current_id = (
+        sa.select(Agreement.id)
+        .where(Agreement.network_id == network.id)
+        .order_by(Agreement.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        session.scalar(
+            sa.select(AgreementAcceptance.id).where(
+                AgreementAcceptance.agreement_id == current_id, AgreementAcceptance.person_id == person.id
+            )
+        )
+        is not None
+    )
+
+
+def agreement_pending(person: Person | None, network: Network) -> bool:
+    """An active member who has not accepted the current agreement (the banner on the network's pages)."""
+    return permissions.is_member(person, network) and not has_accepted_current(person, network)
+
+
+def require_current_agreement(person: Person | None, network: Network) -> None:
+    """For write operations: an active member must have accepted the current agreement and communication rules
+    first. Site administrators act without a membership and are not asked. Call it after the permission check."""
+    if person is not None and person.is_site_admin and not permissions.is_member(person, network):
+        return
+    if agreement_pending(person, network):
+        raise Forbidden(
+            _(
+                "The agreement of %(network)s has changed. Please read and accept the new version first: "
+                "%(url)s",
+                network=network.name,
+                url=f"/networks/{network.slug}/agreement",
+            )
+        )
 
 
 def has_accepted(person: Person, agreement: Agreement) -> bool:
@@ -254,6 +384,8 @@ def invite_person(
     """
     if actor is not None and not permissions.can_invite(actor, network):
         raise Forbidden(_("Only the coordinator, the Meta-Mentor or the network office can invite people."))
+    if actor is not None:
+        require_current_agreement(actor, network)
     if (
         (role != Role.mentor or level != Level.novice)
         and actor is not None
@@ -430,6 +562,7 @@ def appoint(
 ) -> Membership:
     if not permissions.can_appoint(actor, network):
         raise Forbidden(_("Only the coordinator can appoint roles."))
+    require_current_agreement(actor, network)
     membership = session.scalar(
         sa.select(Membership).where(Membership.network_id == network.id, Membership.person_id == person.id)
     )
@@ -465,6 +598,17 @@ def appoint(
         before=before,
         after={"role": membership.role.value, "level": membership.level.value},
     )
+    if before != {"role": membership.role.value, "level": membership.level.value}:
+        notify(
+            [person],
+            "networks.appointed",
+            url=f"/networks/{network.slug}",
+            network=network,
+            actor=actor,
+            network_name=network.name,
+            role=membership.role.value,
+            level=membership.level.value,
+        )
     return membership
 
 

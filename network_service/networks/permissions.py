@@ -1,15 +1,6 @@
 """Who may do what in a network: one small function per action, called by the operations.
 
-The matrix (docs/permissions.md):
-
-| action                      | site admin | coordinator | meta_mentor | office | mentor |
-|-----------------------------|------------|-------------|-------------|--------|--------|
-| see members                 | yes        | yes         | yes         | yes    | yes    |
-| invite people               | yes        | yes         | yes         | yes    | no     |
-| appoint roles and levels    | yes        | yes         | no          | no     | no     |
-| publish a new agreement     | yes        | yes         | yes         | no     | no     |
-| see courses and funnels     | yes        | yes         | no          | no     | no     |
-| link a course               | yes        | no          | no          | no     | no     |
+The full matrix, with every function and role, is in docs/permissions.md.
 
 Only active memberships count.
 """
@@ -109,3 +100,13 @@ def can_link_course(person: Person | None, network: Network) -> bool:
     # Site admins only: nothing yet ties a course key to the organisation that runs the course, so a
     # coordinator could otherwise claim another organisation's course and its stored graduates.
     return person is not None and person.is_site_admin
+
+
+def can_manage_settings(person: Person | None, network: Network) -> bool:
+    """Name, description, languages, region and the office's public contact."""
+    return has_role(person, network, {Role.coordinator})
+
+
+def can_follow_acceptance(person: Person | None, network: Network) -> bool:
+    """See who has not accepted the current agreement, and remind them now."""
+    return has_role(person, network, {Role.coordinator, Role.meta_mentor, Role.office})

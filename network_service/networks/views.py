@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from network_service.accounts.models import Person
@@ -33,7 +33,7 @@ navigation.register_section(
     navigation.Section(
         key="overview",
         endpoint="networks.network",
-        label=lambda: _("Members"),
+        label=lambda: _("Overview"),
         order=0,
         visible=permissions.can_view_members,
     )
@@ -64,6 +64,7 @@ def network(slug: str):
         can_see_courses=permissions.can_see_courses(viewer, network),
         appoint_form=AppointForm(),
         agreement=operations.current_agreement(network),
+        is_member=permissions.is_member(viewer, network),
     )
 
 
@@ -118,7 +119,8 @@ def appoint(slug: str):
         _("%(name)s is now %(role)s.", name=person.name_or_email, role=ROLE_LABELS[Role(form.role.data)]),
         "success",
     )
-    return redirect(url_for("networks.network", slug=slug), 303)
+    back = "organise.members" if request.form.get("back") == "members" else "networks.network"
+    return redirect(url_for(back, slug=slug), 303)
 
 
 @bp.route("/invitations/<token>", methods=["GET", "POST"])
