@@ -78,6 +78,21 @@ def demo_config(host: str, port: int, directory: Path | None = None) -> dict[str
     }
 
 
+# Each domain module seeds its part of the lively demo network, in this order (e-mail choices first, so the
+# notifications the other modules create follow them).
+DEMO_MODULES = (
+    "network_service.notifications.demo",
+    "network_service.networks.demo_organise",
+    "network_service.meetings.demo",
+)
+
+
+def module_seeds():
+    from importlib import import_module
+
+    return [import_module(name).seed_demo for name in DEMO_MODULES]
+
+
 def build_demo(config: dict[str, Any]) -> list[tuple[str, str]]:
     """Recreate the demo database; returns (role label, e-mail) for each person one can sign in as."""
     from network_service import migrations
@@ -149,6 +164,9 @@ def build_demo(config: dict[str, Any]) -> list[tuple[str, str]]:
             event_id="demo-graduate-1",
             source="demo",
         )
+        by_label = {label: people[email] for label, email, *_rest in DEMO_PEOPLE}
+        for seed in module_seeds():
+            seed(network, by_label)
         session.commit()
         deliver_due()
     db.dispose(app)

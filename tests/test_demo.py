@@ -1,0 +1,30 @@
+"""The demo database builds from scratch with every module's part, and shows a lively network."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from network_service.demo import DEMO_MODULES, build_demo, demo_config
+
+
+def test_the_demo_builds_a_lively_network(tmp_path):
+    config = demo_config("127.0.0.1", 5999, tmp_path)
+    people = build_demo(config)
+    assert ("Coordinator", "coordinator@example.org") in people
+
+    engine = sa.create_engine(config["DATABASE_URL"])
+    try:
+        with engine.connect() as connection:
+
+            def count(table: str, where: str = "1=1") -> int:
+                return connection.execute(sa.text(f"SELECT count(*) FROM {table} WHERE {where}")).scalar_one()  # noqa: S608
+
+            assert count("membership", "status = 'active'") >= 5
+            assert count("agreement") >= 2  # a revised agreement, most members accepted it again
+            assert count("meeting") >= 3
+            assert count("rsvp") >= 2
+            assert count("notification") >= 1
+            assert count("outbound_email", "status = 'sent'") >= 1  # the graduate's invitation, in the mailbox
+    finally:
+        engine.dispose()
+    assert len(DEMO_MODULES) == len(set(DEMO_MODULES))
