@@ -98,13 +98,23 @@ _FOCUS = """() => {
     outlineStyle: style.outlineStyle,
     outlineWidth: parseFloat(style.outlineWidth) || 0,
     visible: box.width > 0 && box.height > 0 && box.bottom > 0 && box.top < innerHeight,
+    // A link inside a sentence may be as tall as its line; every other control is a 44 px target.
+    inText: el.tagName === 'A' && !!el.closest('main p, main li') && !el.classList.contains('button')
+      && !el.closest('nav'),
+    height: Math.round(box.height),
   };
 }"""
 
 
+def _fresh(page) -> None:
+    """The page again as a new document: nothing focused, at the top. (blur() would keep Chromium's sequential
+    focus starting point; a reload of .../#main would focus main.)"""
+    page.goto(page.url.split("#")[0], wait_until="load")
+
+
 def _tab_through(page, *, limit: int = 80) -> list[dict]:
     """Every Tab stop of the page from the top, until focus leaves the document or comes back around."""
-    page.reload(wait_until="load")  # blur() would keep Chromium's sequential focus starting point
+    _fresh(page)
     stops: list[dict] = []
     for _ in range(limit):
         page.keyboard.press("Tab")
@@ -116,7 +126,7 @@ def _tab_through(page, *, limit: int = 80) -> list[dict]:
 
 
 def _assert_keyboard_friendly(page, name: str) -> None:
-    page.reload(wait_until="load")  # a fresh document: nothing focused, scrolled to the top
+    _fresh(page)
     page.keyboard.press("Tab")
     first = page.evaluate(_FOCUS)
     assert "skip-link" in first["classes"], f"{name}: the first Tab stop is {first}, not the skip link"
@@ -131,6 +141,8 @@ def _assert_keyboard_friendly(page, name: str) -> None:
     assert {"a"} <= kinds, f"{name}: no links among the Tab stops {stops}"
     hidden = [s for s in stops if s["outlineStyle"] == "none" or s["outlineWidth"] < 2 or not s["visible"]]
     assert not hidden, f"{name}: focus not visible on {hidden}"
+    small = [s for s in stops if not s["inText"] and s["height"] < 44]
+    assert not small, f"{name}: targets less than 44 px tall: {small}"
 
 
 def test_keyboard_only_skip_link_first_and_focus_always_visible(new_tour, outbox, width):
@@ -161,4 +173,4 @@ def test_keyboard_only_skip_link_first_and_focus_always_visible(new_tour, outbox
     _assert_keyboard_friendly(page, "network")
     stops = _tab_through(page)
     assert any(s["tag"] == "summary" for s in stops), "the role forms' <summary> are not reachable by Tab"
-    assert any(s["tag"] == "button" for s in stops), "the sign-out button is not reachable by Tab"
+    assert any(s["tag"] == "button" for s in stops), f"the sign-out button is not reachable by Tab: {stops}"
