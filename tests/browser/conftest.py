@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from network_service.db import session
-from network_service.networks.models import Origin
+from network_service.networks.models import Level, Origin, Role
 from network_service.networks.operations import get_network, invite_person
 from tests import helpers
 from tests.browser import support
@@ -101,6 +101,19 @@ def outbox(live):
             return helpers.link_in(sent[-1].body_text, path_part)
 
     return newest_link
+
+
+@pytest.fixture
+def coordinator(live, width, request) -> str:
+    """The e-mail address of a coordinator of the test network of this test alone (sign-in links are limited
+    per person and hour, so the tests do not share one)."""
+    email = f"{request.node.originalname[5:25]}-{width}@example.org".replace("_", "-")
+    with live.app.test_request_context():
+        helpers.add_member(
+            get_network("test-net"), email, f"Cora {width}", role=Role.coordinator, level=Level.experienced
+        )
+        session.commit()
+    return email
 
 
 @pytest.fixture

@@ -96,7 +96,18 @@ class Tour:
         self.javascript = javascript
         self.current: Load | None = None
         self.checked: list[str] = []
+        # Console errors include what the CSP refused to load or run, and broken resources.
+        self.errors: list[str] = []
         page.on("response", self._on_response)
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def _on_console(self, message) -> None:
+        # "Failed to load resource: ... status of 422": the statuses are checked in check() and measure().
+        if message.type == "error" and not message.text.startswith(
+            "Failed to load resource: the server responded"
+        ):
+            self.errors.append(message.text)
 
     def _on_response(self, response) -> None:
         # Only bookkeeping here: Playwright's sync API must not be called from inside an event handler.
@@ -111,6 +122,7 @@ class Tour:
         page = self.page
         page.wait_for_load_state("load")
         assert not self.guard.foreign, f"requests to another host on {name}: {self.guard.foreign}"
+        assert not self.errors, f"errors in the console on {name}: {self.errors}"
         load = self.current
         assert load is not None and load.url == page.url, f"{name}: no page load recorded for {page.url}"
         document = load.responses[-1] if load.responses[0].status in range(300, 400) else load.responses[0]
@@ -127,7 +139,9 @@ class Tour:
             assert_no_axe_violations(page, name)
         if TAKE_SCREENSHOTS and self.width == "360px" and name in SCREENSHOT_PAGES and self.javascript:
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True, scale="css", animations="disabled")
+            page.screenshot(
+                path=str(SCREENSHOTS / f"{name}.png"), full_page=True, scale="css", animations="disabled"
+            )
         self.checked.append(name)
         return weight
 
@@ -140,8 +154,15 @@ def measure(load: Load, *, name: str) -> dict:
     for response in load.responses:
         if response.status in range(300, 400):
             headers_size = response.request.sizes()["responseHeadersSize"]
-            rows.append({"url": redact(response.url), "status": response.status, "raw": 0, "compressed": 0,
-                         "headers": headers_size})
+            rows.append(
+                {
+                    "url": redact(response.url),
+                    "status": response.status,
+                    "raw": 0,
+                    "compressed": 0,
+                    "headers": headers_size,
+                }
+            )
             continue
         assert urlsplit(response.url).netloc == urlsplit(load.url).netloc
         if response.request.resource_type != "document":
@@ -150,15 +171,17 @@ def measure(load: Load, *, name: str) -> dict:
         sizes = response.request.sizes()
         encoded = response.headers.get("content-encoding")
         compressed = sizes["responseBodySize"] if encoded else len(gzip.compress(body, compresslevel=6))
-        rows.append({
-            "url": redact(response.url),
-            "status": response.status,
-            "type": response.request.resource_type,
-            "raw": len(body),
-            "compressed": compressed,
-            "headers": sizes["responseHeadersSize"],
-            "content_encoding": encoded or None,
-        })
+        rows.append(
+            {
+                "url": redact(response.url),
+                "status": response.status,
+                "type": response.request.resource_type,
+                "raw": len(body),
+                "compressed": compressed,
+                "headers": sizes["responseHeadersSize"],
+                "content_encoding": encoded or None,
+            }
+        )
     return {
         "page": name,
         "url": redact(load.url),
@@ -226,15 +249,18 @@ def assert_no_axe_violations(page, name: str) -> None:
         {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]},
     )
     violations = result["violations"]
-    assert not violations, f"axe-core found {len(violations)} violation(s) on {name} ({page.url}):\n" + format_violations(
-        violations
+    assert not violations, (
+        f"axe-core found {len(violations)} violation(s) on {name} ({page.url}):\n"
+        + format_violations(violations)
     )
 
 
 def format_violations(violations: list[dict]) -> str:
     lines = []
     for violation in violations:
-        lines.append(f"- {violation['id']} [{violation.get('impact')}]: {violation['help']} ({violation['helpUrl']})")
+        lines.append(
+            f"- {violation['id']} [{violation.get('impact')}]: {violation['help']} ({violation['helpUrl']})"
+        )
         for node in violation["nodes"][:10]:
             target = " ".join(" > ".join(part) if isinstance(part, list) else part for part in node["target"])
             lines.append(f"    at {target}")
@@ -273,5 +299,7 @@ def summary_lines() -> list[str]:
         seen.setdefault((m["page"], m["width"]), m)
     lines = [f"{'page':<22} {'width':<7} {'requests':>8} {'raw bytes':>10} {'gzip bytes':>10}"]
     for (page, width), m in sorted(seen.items()):
-        lines.append(f"{page:<22} {width:<7} {m['requests']:>8} {m['raw_bytes']:>10} {m['compressed_bytes']:>10}")
+        lines.append(
+            f"{page:<22} {width:<7} {m['requests']:>8} {m['raw_bytes']:>10} {m['compressed_bytes']:>10}"
+        )
     return lines

@@ -51,10 +51,10 @@ def test_without_javascript_the_graduate_joins_the_same_way(new_tour, invite_gra
     assert person.region == "Bologna"
 
 
-def test_coordinator_signs_in_by_mail_and_invites_someone(new_tour, outbox, live, width):
+def test_coordinator_signs_in_by_mail_and_invites_someone(new_tour, outbox, coordinator, live, width):
     tour = new_tour()
     page = tour.page
-    sign_in(tour, outbox, "coord@example.org")
+    sign_in(tour, outbox, coordinator)
 
     with page.expect_navigation(wait_until="load"):
         page.get_by_role("link", name="Test Network").click()
@@ -130,7 +130,9 @@ def _assert_keyboard_friendly(page, name: str) -> None:
     page.keyboard.press("Tab")
     first = page.evaluate(_FOCUS)
     assert "skip-link" in first["classes"], f"{name}: the first Tab stop is {first}, not the skip link"
-    assert first["visible"] and first["outlineStyle"] != "none", f"{name}: the focused skip link is hidden: {first}"
+    assert first["visible"] and first["outlineStyle"] != "none", (
+        f"{name}: the focused skip link is hidden: {first}"
+    )
     page.keyboard.press("Enter")
     after = page.evaluate(_FOCUS)
     assert after["tag"] == "main" and after["id"] == "main", f"{name}: the skip link moved focus to {after}"
@@ -145,7 +147,7 @@ def _assert_keyboard_friendly(page, name: str) -> None:
     assert not small, f"{name}: targets less than 44 px tall: {small}"
 
 
-def test_keyboard_only_skip_link_first_and_focus_always_visible(new_tour, outbox, width):
+def test_keyboard_only_skip_link_first_and_focus_always_visible(new_tour, outbox, coordinator, width):
     tour = new_tour()
     page = tour.page
     page.goto("/")
@@ -157,11 +159,11 @@ def test_keyboard_only_skip_link_first_and_focus_always_visible(new_tour, outbox
     tour.check("sign-in")
     _assert_keyboard_friendly(page, "sign-in")
     page.get_by_label("Your e-mail address").focus()
-    page.keyboard.type("coord@example.org")
+    page.keyboard.type(coordinator)
     with page.expect_navigation(wait_until="load"):
         page.keyboard.press("Enter")
     tour.check("sign-in-sent")
-    page.goto(outbox("coord@example.org", "sign_in", "/sign-in/"))
+    page.goto(outbox(coordinator, "sign_in", "/sign-in/"))
     tour.check("sign-in-confirm")
     page.get_by_role("button", name="Sign in", exact=True).focus()
     with page.expect_navigation(wait_until="load"):
