@@ -110,7 +110,11 @@ def coordinator(live, width, request) -> str:
     email = f"{request.node.originalname[5:25]}-{width}@example.org".replace("_", "-")
     with live.app.test_request_context():
         helpers.add_member(
-            get_network("test-net"), email, f"Cora {width}", role=Role.coordinator, level=Level.experienced
+            get_network("test-net"),
+            email,
+            {"360px": "Sam Okafor", "1280px": "Lea Brunner"}[width],
+            role=Role.coordinator,
+            level=Level.experienced,
         )
         session.commit()
     return email
