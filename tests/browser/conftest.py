@@ -29,7 +29,10 @@ def _unavailable(reason: str):
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: while Playwright's sync API is running, asyncio sees an event loop running in the
+# main thread, and Django (tests/test_openedx_forwarder.py) then refuses synchronous database calls. The browser
+# stops when the last test of tests/browser is done.
+@pytest.fixture(scope="package")
 def browser():
     try:
         from playwright.sync_api import sync_playwright
@@ -43,9 +46,9 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live(tmp_path_factory):
-    """One real server (werkzeug, threaded) with its own database for all browser tests; each test uses its
+    """One real server (werkzeug, threaded) with its own database for all the browser tests; each test uses its
     own people so the tests do not depend on each other's order. No outbox worker: the e-mails stay in the
     outbox with their bodies (a sent mail's body is erased), where the tests read the links."""
     with live_service(tmp_path_factory.mktemp("browser"), smtp_running=False, OUTBOX_WORKER=False) as service:
