@@ -51,7 +51,9 @@ def graduate_joins(tour: Tour, link: str, *, name: str) -> None:
     expect(checkbox).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#accept_agreement-error")).to_contain_text("tick the box")
     # The summary links to the field; following the link puts the focus on it (no JavaScript involved).
-    page.get_by_role("alert").get_by_role("link", name="To join, tick the box to accept the agreement.").click()
+    page.get_by_role("alert").get_by_role(
+        "link", name="To join, tick the box to accept the agreement."
+    ).click()
     expect(checkbox).to_be_focused()
 
     checkbox.check()
