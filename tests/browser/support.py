@@ -126,7 +126,10 @@ class Tour:
         # Only bookkeeping here: Playwright's sync API must not be called from inside an event handler.
         request = response.request
         if request.is_navigation_request() and response.frame == self.page.main_frame:
-            self.current = Load(response.url)
+            if request.redirected_from is not None and self.current is not None:
+                self.current.url = response.url  # the redirect's target: the same page load goes on
+            else:
+                self.current = Load(response.url)
         if self.current is not None:
             self.current.responses.append(response)
 
@@ -139,7 +142,7 @@ class Tour:
         load = self.current
         here = page.url.split("#")[0]
         assert load is not None and load.url == here, f"{name}: no page load recorded for {page.url}"
-        document = load.responses[-1] if load.responses[0].status in range(300, 400) else load.responses[0]
+        document = next(r for r in load.responses if r.status not in range(300, 400))
         assert document.status == status, f"{name}: {page.url} answered {document.status}, expected {status}"
         weight = measure(load, name=name)
         weight.update(journey=self.journey, width=self.width, javascript=self.javascript)
