@@ -9,9 +9,11 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 MENTORNET_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
+# The browser tests drive Debian's Chromium through Playwright; Playwright never downloads a browser.
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help requirements demo test test-sqlite test-postgres quality bench extract_translations \
-        compile_translations clean
+.PHONY: help requirements browser demo test test-sqlite test-postgres test-browser screenshots quality bench \
+        extract_translations compile_translations clean
 
 help: ## list the targets
 	@grep -E '^[a-z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
@@ -25,17 +27,42 @@ $(VENV)/.installed: setup.py pyproject.toml
 
 requirements: $(VENV)/.installed ## create .venv and install mentornet with its test dependencies
 
+browser: ## Chromium from Debian's packages for the browser tests (installed once, needs root)
+	@if [ -x '$(CHROMIUM)' ]; then \
+		echo "Chromium for the browser tests: $(CHROMIUM)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Chromium from Debian's packages for the browser tests"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y --no-install-recommends chromium \
+			|| { apt-get update && apt-get install -y --no-install-recommends chromium; }; \
+	else \
+		echo "The browser tests need Chromium at $(CHROMIUM), and only root can install it here." >&2; \
+		echo "Run once: sudo apt-get install --no-install-recommends chromium" >&2; \
+		echo "(or point CHROMIUM=/path/to/chromium at another build)." >&2; \
+		exit 1; \
+	fi
+
 demo: requirements ## serve the demo on SQLite at http://$(HOST):$(PORT)/
 	$(BIN)/mentornet demo --host $(HOST) --port $(PORT)
 
 test: test-sqlite test-postgres ## run the whole suite on SQLite, then on PostgreSQL
 
-test-sqlite: requirements
-	MENTORNET_TEST_DATABASE_URL= $(BIN)/python -m pytest $(PYTEST_ARGS)
+# The browser tests (marker `browser`) run in the SQLite run only: they test pages, not the database.
+test-sqlite: requirements browser
+	MENTORNET_TEST_DATABASE_URL= MENTORNET_TEST_REQUIRE_BROWSER=1 MENTORNET_TEST_CHROMIUM='$(CHROMIUM)' \
+		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-postgres: requirements
 	MENTORNET_TEST_DATABASE_URL='$(MENTORNET_TEST_DATABASE_URL)' MENTORNET_TEST_REQUIRE_POSTGRES=1 \
-		$(BIN)/python -m pytest $(PYTEST_ARGS)
+		$(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)
+
+test-browser: requirements browser ## only the browser tests (headless Chromium, axe-core, page weight)
+	MENTORNET_TEST_DATABASE_URL= MENTORNET_TEST_REQUIRE_BROWSER=1 MENTORNET_TEST_CHROMIUM='$(CHROMIUM)' \
+		$(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
+
+screenshots: requirements browser ## retake docs/screenshots/*.png at 360 px through the browser tests
+	MENTORNET_TEST_DATABASE_URL= MENTORNET_TEST_REQUIRE_BROWSER=1 MENTORNET_TEST_CHROMIUM='$(CHROMIUM)' \
+		MENTORNET_TEST_SCREENSHOTS=1 $(BIN)/python -m pytest tests/browser -k 360px $(PYTEST_ARGS)
 
 quality: requirements ## lint with ruff
 	$(BIN)/ruff check network_service lti_bridge mentornet_xblock tests bench

@@ -18,6 +18,8 @@ TEST = [
     "aiosmtpd>=1.4,<2",
     "requests>=2.31,<3",
     "ruff>=0.6",
+    # Drives Debian's chromium package (executable_path); `playwright install` is never run. Tested: 1.65.2.
+    "playwright>=1.65,<2",
 ]
 
 setup(

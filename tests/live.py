@@ -60,7 +60,9 @@ def live_service(tmp_path, *, smtp_running: bool = True, **config) -> Iterator[L
         yield Live(app, base_url, smtp)
     finally:
         http.shutdown()
-        app.extensions["mentornet.background"].stop()
+        worker = app.extensions.get("mentornet.background")  # absent when OUTBOX_WORKER=False
+        if worker is not None:
+            worker.stop()
         smtp.stop()
         db.dispose(app)
         if TEST_DATABASE_URL:
