@@ -2,9 +2,11 @@
 
 from network_service.accounts.models import ApiToken, Person, SignInToken
 from network_service.audit.models import AuditLog
+from network_service.conversations.models import Channel, ChannelMember, Message, MessageRevision
 from network_service.courses.models import CompletionEvent, CourseLink
 from network_service.jobs import JobRun
 from network_service.mail.models import OutboundEmail
+from network_service.moderation.models import Block, Report
 from network_service.networks.models import (
     Agreement,
     AgreementAcceptance,
@@ -21,17 +23,23 @@ __all__ = [
     "AgreementAcceptance",
     "ApiToken",
     "AuditLog",
+    "Block",
+    "Channel",
+    "ChannelMember",
     "CompletionEvent",
     "CourseLink",
     "Invitation",
     "JobRun",
     "InvitationReminder",
     "Membership",
+    "Message",
+    "MessageRevision",
     "Network",
     "Notification",
     "NotificationSetting",
     "Organisation",
     "OutboundEmail",
     "Person",
+    "Report",
     "SignInToken",
 ]
