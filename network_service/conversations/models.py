@@ -32,7 +32,9 @@ class Channel(TimestampMixin, Base):
     slug: Mapped[str] = mapped_column(sa.String(64))
     name: Mapped[str] = mapped_column(sa.String(80), default="")
     description: Mapped[str] = mapped_column(sa.Text, default="")
-    kind: Mapped[ChannelKind] = mapped_column(StrEnumType(ChannelKind, "channel_kind"), default=ChannelKind.open)
+    kind: Mapped[ChannelKind] = mapped_column(
+        StrEnumType(ChannelKind, "channel_kind"), default=ChannelKind.open
+    )
     # "<smaller person id>-<larger person id>" for a one-to-one conversation, so that it is found again.
     direct_key: Mapped[str | None] = mapped_column(sa.String(64))
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"))

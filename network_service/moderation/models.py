@@ -35,7 +35,9 @@ class Report(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     network_id: Mapped[int] = mapped_column(sa.ForeignKey("network.id", ondelete="CASCADE"))
     reporter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"))
-    message_id: Mapped[int | None] = mapped_column(sa.ForeignKey("message.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("message.id", ondelete="CASCADE"), index=True
+    )
     person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"))
     reason: Mapped[ReportReason] = mapped_column(StrEnumType(ReportReason, "report_reason"))
     note: Mapped[str] = mapped_column(sa.Text, default="")
