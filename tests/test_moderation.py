@@ -205,8 +205,8 @@ def test_suspension_rules_and_effect(client, run, cast):
 
 
 def test_a_coordinator_may_suspend_a_coordinator(run, cast, ctx):
-    from tests.helpers import add_member
     from network_service.networks.models import Level, Role
+    from tests.helpers import add_member
 
     second = add_member(
         network(cast), "coord2@example.org", "Second Coordinator", Role.coordinator, Level.experienced
