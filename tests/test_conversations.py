@@ -620,3 +620,23 @@ def test_api_needs_a_valid_token(client, cast):
     assert client.get(f"{API}/networks/{cast.slug}/channels").status_code == 401
     bad = {"Authorization": "Bearer nonsense-token"}
     assert client.post(f"{API}/messages/1/replies", json={"body": "x"}, headers=bad).status_code == 401
+
+
+def test_the_demo_content_is_created_through_the_operations(run, cast, ctx):
+    from network_service.conversations.demo import seed_demo
+    from tests.helpers import add_member
+
+    net = network(cast)
+    people = {
+        "Coordinator": person("coordinator"),
+        "Meta-Mentor": person("meta_mentor"),
+        "Network office": person("office"),
+        "Experienced mentor": person("experienced"),
+        "Novice mentor": add_member(net, "amira@example.org", "Amira Saleh"),
+    }
+    seed_demo(net, people)
+    kinds = sorted(k.value for k in session.scalars(sa.select(Channel.kind).where(Channel.network_id == net.id)))
+    assert kinds == ["direct", "open", "private"]
+    assert session.scalar(sa.select(sa.func.count(Message.id))) == 9
+    mentions = session.scalars(sa.select(Notification).where(Notification.kind == "conversations.mention")).all()
+    assert [n.person_id for n in mentions] == [people["Novice mentor"].id]  # "Amira Saleh" is mentioned
