@@ -624,6 +624,7 @@ def test_api_needs_a_valid_token(client, cast):
 
 def test_the_demo_content_is_created_through_the_operations(run, cast, ctx):
     from network_service.conversations.demo import seed_demo
+    from network_service.networks.models import Level, Role
     from tests.helpers import add_member
 
     net = network(cast)
@@ -631,12 +632,12 @@ def test_the_demo_content_is_created_through_the_operations(run, cast, ctx):
         "Coordinator": person("coordinator"),
         "Meta-Mentor": person("meta_mentor"),
         "Network office": person("office"),
-        "Experienced mentor": person("experienced"),
-        "Novice mentor": add_member(net, "amira@example.org", "Amira Saleh"),
+        "Experienced mentor": add_member(net, "amira@example.org", "Amira Saleh", Role.mentor, Level.experienced),
+        "Novice mentor": person("novice"),
     }
     seed_demo(net, people)
     kinds = sorted(k.value for k in session.scalars(sa.select(Channel.kind).where(Channel.network_id == net.id)))
     assert kinds == ["direct", "open", "private"]
     assert session.scalar(sa.select(sa.func.count(Message.id))) == 9
     mentions = session.scalars(sa.select(Notification).where(Notification.kind == "conversations.mention")).all()
-    assert [n.person_id for n in mentions] == [people["Novice mentor"].id]  # "Amira Saleh" is mentioned
+    assert [n.person_id for n in mentions] == [people["Experienced mentor"].id]  # "@[Amira Saleh]"
