@@ -632,12 +632,18 @@ def test_the_demo_content_is_created_through_the_operations(run, cast, ctx):
         "Coordinator": person("coordinator"),
         "Meta-Mentor": person("meta_mentor"),
         "Network office": person("office"),
-        "Experienced mentor": add_member(net, "amira@example.org", "Amira Saleh", Role.mentor, Level.experienced),
+        "Experienced mentor": add_member(
+            net, "amira@example.org", "Amira Saleh", Role.mentor, Level.experienced
+        ),
         "Novice mentor": person("novice"),
     }
     seed_demo(net, people)
-    kinds = sorted(k.value for k in session.scalars(sa.select(Channel.kind).where(Channel.network_id == net.id)))
+    kinds = sorted(
+        k.value for k in session.scalars(sa.select(Channel.kind).where(Channel.network_id == net.id))
+    )
     assert kinds == ["direct", "open", "private"]
     assert session.scalar(sa.select(sa.func.count(Message.id))) == 9
-    mentions = session.scalars(sa.select(Notification).where(Notification.kind == "conversations.mention")).all()
+    mentions = session.scalars(
+        sa.select(Notification).where(Notification.kind == "conversations.mention")
+    ).all()
     assert [n.person_id for n in mentions] == [people["Experienced mentor"].id]  # "@[Amira Saleh]"

@@ -80,6 +80,9 @@ class Message(Base):
     __table_args__ = (
         sa.Index("ix_message_channel_parent_id", "channel_id", "parent_id", "id"),
         sa.Index("ix_message_author_created", "author_id", "created_at"),
+        # unread counts: messages after a read marker (by id), or since the reader joined (by time)
+        sa.Index("ix_message_channel_seq", "channel_id", "id"),
+        sa.Index("ix_message_channel_created", "channel_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -115,6 +115,8 @@ def upgrade():
         "ix_message_channel_parent_id", "message", ["channel_id", "parent_id", "id"], unique=False
     )
     op.create_index(op.f("ix_message_parent_id"), "message", ["parent_id"], unique=False)
+    op.create_index("ix_message_channel_seq", "message", ["channel_id", "id"], unique=False)
+    op.create_index("ix_message_channel_created", "message", ["channel_id", "created_at"], unique=False)
     op.create_table(
         "message_revision",
         sa.Column("id", sa.Integer(), nullable=False),
