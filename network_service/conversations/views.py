@@ -101,6 +101,9 @@ def _cursor(name: str) -> int | None:
 
 
 def _apply_error(form, exc: MentorNetError, default_field: str | None = None) -> None:
+    """Show a refused input next to its field; a refusal of the person (403, 404) stays an error page."""
+    if exc.status in (403, 404) and exc.field is None:
+        raise exc
     field = getattr(form, exc.field, None) if exc.field else None
     if field is None and default_field:
         field = getattr(form, default_field, None)
