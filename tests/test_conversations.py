@@ -647,3 +647,14 @@ def test_the_demo_content_is_created_through_the_operations(run, cast, ctx):
         sa.select(Notification).where(Notification.kind == "conversations.mention")
     ).all()
     assert [n.person_id for n in mentions] == [people["Experienced mentor"].id]  # "@[Amira Saleh]"
+
+
+def test_a_site_admin_reads_open_channels_but_does_not_write_in_them(client, run, cast):
+    post_as(run, cast, "novice", "Visible to the admin")
+    sign_in_as(client, run, EMAILS["admin"])
+    page = client.get(f"{base(cast)}/c/{cast.general}").get_data(as_text=True)
+    assert "Visible to the admin" in page and 'name="body"' not in page
+    response = client.post(f"{base(cast)}/c/{cast.general}", data={"body": "hi", "csrf_token": csrf_from(page)})
+    assert response.status_code == 403
+    assert client.get(f"{base(cast)}/direct/new").status_code == 403
+    assert run(lambda: session.scalar(sa.select(sa.func.count(Message.id)))) == 1
