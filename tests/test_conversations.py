@@ -654,7 +654,9 @@ def test_a_site_admin_reads_open_channels_but_does_not_write_in_them(client, run
     sign_in_as(client, run, EMAILS["admin"])
     page = client.get(f"{base(cast)}/c/{cast.general}").get_data(as_text=True)
     assert "Visible to the admin" in page and 'name="body"' not in page
-    response = client.post(f"{base(cast)}/c/{cast.general}", data={"body": "hi", "csrf_token": csrf_from(page)})
+    response = client.post(
+        f"{base(cast)}/c/{cast.general}", data={"body": "hi", "csrf_token": csrf_from(page)}
+    )
     assert response.status_code == 403
     assert client.get(f"{base(cast)}/direct/new").status_code == 403
     assert run(lambda: session.scalar(sa.select(sa.func.count(Message.id)))) == 1

@@ -340,34 +340,65 @@ def _readable_channels(network: Network, viewer: Person | None, kinds) -> sa.Sel
     return query.where(Channel.id.in_(mine))
 
 
+_UNREAD_KEY = "mentornet.conversations.unread"
+
+
 def unread_counts(network: Network, viewer: Person, kinds=tuple(ChannelKind)) -> dict[int, int]:
-    """Unread messages per channel (one aggregate query): messages of others after the viewer's read marker,
-    or, before the first visit, since the viewer joined the network."""
+    """Unread messages per channel of ``kinds`` (channels without any are left out): messages of others after
+    the viewer's read marker, or, before their first visit, since they joined the network.
+
+    One statement for every kind at once, kept for the request until the next flush (the list, the direct
+    messages link and the section badge of one page share it). Each channel's count is a correlated
+    subquery that walks the (channel_id, id) index from the marker on, so its cost follows the number of
+    unread messages, not the size of the channel."""
     membership = active_membership(viewer, network)
     if membership is None:
         return {}
-    since = membership.joined_at or membership.created_at
-    marker = sa.orm.aliased(ChannelMember)
-    rows = session.execute(
-        sa.select(Message.channel_id, sa.func.count(Message.id))
-        .join(
-            marker,
-            sa.and_(marker.channel_id == Message.channel_id, marker.person_id == viewer.id),
-            isouter=True,
+    cache = session.info.setdefault(_UNREAD_KEY, {})
+    key = (viewer.id, network.id)
+    if key not in cache:
+        since = membership.joined_at or membership.created_at
+        marker = sa.orm.aliased(ChannelMember)
+        counted = sa.orm.aliased(Message)
+        first_since = (
+            sa.select(sa.func.min(Message.id) - 1)
+            .where(Message.channel_id == Channel.id, Message.created_at > since)
+            .correlate(Channel)
+            .scalar_subquery()
         )
-        .where(
-            Message.channel_id.in_(_readable_channels(network, viewer, kinds)),
-            sa.or_(Message.author_id.is_(None), Message.author_id != viewer.id),
-            Message.deleted_at.is_(None),
-            Message.hidden_at.is_(None),
-            sa.or_(
-                sa.and_(marker.last_read_message_id.is_not(None), Message.id > marker.last_read_message_id),
-                sa.and_(marker.last_read_message_id.is_(None), Message.created_at > since),
-            ),
+        unread = (
+            sa.select(sa.func.count(counted.id))
+            .where(
+                counted.channel_id == Channel.id,
+                counted.id > sa.func.coalesce(marker.last_read_message_id, first_since),
+                sa.or_(counted.author_id.is_(None), counted.author_id != viewer.id),
+                counted.deleted_at.is_(None),
+                counted.hidden_at.is_(None),
+            )
+            .correlate(Channel, marker)
+            .scalar_subquery()
         )
-        .group_by(Message.channel_id)
-    ).all()
-    return dict(rows)
+        rows = session.execute(
+            sa.select(Channel.id, Channel.kind, unread)
+            .join(
+                marker,
+                sa.and_(marker.channel_id == Channel.id, marker.person_id == viewer.id),
+                isouter=True,
+            )
+            .where(
+                Channel.id.in_(_readable_channels(network, viewer, tuple(ChannelKind))),
+                # nothing can be unread where nothing was written since the marker was set
+                Channel.last_message_at.is_not(None),
+            )
+        ).all()
+        cache[key] = {channel_id: (kind, count) for channel_id, kind, count in rows if count}
+    return {channel_id: count for channel_id, (kind, count) in cache[key].items() if kind in kinds}
+
+
+@sa.event.listens_for(sa.orm.Session, "after_flush")
+@sa.event.listens_for(sa.orm.Session, "after_rollback")
+def _forget_unread(session_, *_args) -> None:
+    session_.info.pop(_UNREAD_KEY, None)
 
 
 def unread_channel_count(viewer: Person, network: Network) -> int:
