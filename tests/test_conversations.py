@@ -475,10 +475,23 @@ def test_the_channel_page_runs_the_same_statements_at_n_and_5n_messages(client, 
     listing_small = _statements_for(client, base(cast))
     run(_add_messages, cast, 40)
     assert _statements_for(client, base(cast)) == listing_small
-    thread_id = run(
-        lambda: session.scalar(sa.select(sa.func.max(Message.id)).where(Message.parent_id.is_(None)))
-    )
-    assert _statements_for(client, f"{base(cast)}/threads/{thread_id}") <= small + 2
+
+    def add_replies(count):
+        root = session.scalar(
+            sa.select(Message).where(Message.parent_id.is_(None)).order_by(Message.id.desc())
+        )
+        for number in range(count):
+            author = person(["novice", "experienced", "office", "coordinator"][number % 4])
+            session.add(
+                Message(channel_id=root.channel_id, author_id=author.id, parent_id=root.id, body="more")
+            )
+        session.flush()
+        return root.id
+
+    thread_id = run(add_replies, 2)
+    thread_small = _statements_for(client, f"{base(cast)}/threads/{thread_id}")
+    run(add_replies, 10)
+    assert _statements_for(client, f"{base(cast)}/threads/{thread_id}") == thread_small
 
 
 # -- the JSON API ------------------------------------------------------------------------------------------
