@@ -673,3 +673,13 @@ def test_a_site_admin_reads_open_channels_but_does_not_write_in_them(client, run
     assert response.status_code == 403
     assert client.get(f"{base(cast)}/direct/new").status_code == 403
     assert run(lambda: session.scalar(sa.select(sa.func.count(Message.id)))) == 1
+
+
+def test_a_site_admin_may_open_an_open_channel_but_not_a_group(client, run, cast):
+    sign_in_as(client, run, EMAILS["admin"])
+    html = client.get(f"{base(cast)}/new").get_data(as_text=True)
+    assert 'value="open"' in html and 'value="private"' not in html
+    refused = post_form(client, f"{base(cast)}/new", {"name": "Admins' group", "kind": "private"})
+    assert refused.status_code == 422
+    created = post_form(client, f"{base(cast)}/new", {"name": "Announcements", "kind": "open"})
+    assert created.status_code == 303 and created.headers["Location"].endswith("/c/announcements")

@@ -157,6 +157,10 @@ def new_channel(slug: str):
     may_open = permissions.can_create_open_channel(viewer, network)
     if not may_open:
         form.kind.choices = [c for c in form.kind.choices if c[0] == ChannelKind.private.value]
+    elif not permissions.can_create_private_group(viewer, network):  # a site administrator, not a member
+        form.kind.choices = [c for c in form.kind.choices if c[0] == ChannelKind.open.value]
+        if not form.is_submitted():
+            form.kind.data = ChannelKind.open.value
     form.members.choices = [
         (m.person.id, m.person.name_or_email)
         for m in networks.list_members(network, viewer)
