@@ -489,8 +489,10 @@ def test_the_channel_page_runs_the_same_statements_at_n_and_5n_messages(client, 
         return root.id
 
     thread_id = run(add_replies, 2)
+    client.get(f"{base(cast)}/threads/{thread_id}")  # moves the read marker; the count is taken when read
     thread_small = _statements_for(client, f"{base(cast)}/threads/{thread_id}")
     run(add_replies, 10)
+    client.get(f"{base(cast)}/threads/{thread_id}")
     assert _statements_for(client, f"{base(cast)}/threads/{thread_id}") == thread_small
 
 
@@ -683,3 +685,18 @@ def test_a_site_admin_may_open_an_open_channel_but_not_a_group(client, run, cast
     assert refused.status_code == 422
     created = post_form(client, f"{base(cast)}/new", {"name": "Announcements", "kind": "open"})
     assert created.status_code == 303 and created.headers["Location"].endswith("/c/announcements")
+
+
+def test_reading_a_thread_does_not_mark_other_threads_read(client, run, cast):
+    sign_in_as(client, run, EMAILS["novice"])
+    client.get(f"{base(cast)}/c/{cast.general}")  # a read marker before anything was written
+    first = post_as(run, cast, "experienced", "first thread")
+    other = post_as(run, cast, "office", "another thread")
+    post_as(run, cast, "experienced", "reply in the first thread", parent_id=first)
+    client.get(f"{base(cast)}/threads/{first}")  # the marker stops before the other thread
+    channel_id = run(lambda: session.scalar(sa.select(Channel.id).where(Channel.slug == cast.general)))
+    assert run(lambda: operations.unread_counts(network(cast), person("novice"))) == {channel_id: 2}
+    client.get(f"{base(cast)}/threads/{other}")
+    assert run(lambda: operations.unread_counts(network(cast), person("novice"))) == {channel_id: 1}
+    client.get(f"{base(cast)}/threads/{first}")
+    assert run(lambda: operations.unread_counts(network(cast), person("novice"))) == {}

@@ -519,6 +519,41 @@ def mark_read(channel: Channel, viewer: Person, upto: int | None = None) -> int 
     return row.last_read_message_id
 
 
+def mark_thread_read(root: Message, viewer: Person, upto: int) -> int | None:
+    """After reading a thread up to reply ``upto``: move the channel's marker there, but never past an
+    unread message of another thread (one marker per channel keeps unread counts cheap, so it must not
+    run ahead of what the reader saw); the channel page itself marks everything read."""
+    membership = active_membership(viewer, root.channel.network)
+    if membership is None:
+        return None
+    marker = session.scalar(
+        sa.select(ChannelMember.last_read_message_id).where(
+            ChannelMember.channel_id == root.channel_id, ChannelMember.person_id == viewer.id
+        )
+    )
+    since = membership.joined_at or membership.created_at
+    skipped = session.scalar(
+        sa.select(Message.id)
+        .where(
+            Message.channel_id == root.channel_id,
+            Message.id <= upto,
+            Message.id > marker if marker is not None else Message.created_at > since,
+            Message.id != root.id,
+            sa.or_(Message.parent_id.is_(None), Message.parent_id != root.id),
+            sa.or_(Message.author_id.is_(None), Message.author_id != viewer.id),
+            Message.deleted_at.is_(None),
+            Message.hidden_at.is_(None),
+        )
+        .order_by(Message.id)
+        .limit(1)
+    )
+    if skipped is not None:  # read up to just before the first message of another thread not read yet
+        upto = skipped - 1
+        if upto <= (marker or 0):
+            return marker
+    return mark_read(root.channel, viewer, upto=upto)
+
+
 # -- writing -----------------------------------------------------------------------------------------------
 
 

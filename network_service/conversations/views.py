@@ -275,8 +275,8 @@ def _thread_page(network, viewer, message_id: int, form: MessageForm, status: in
     root, replies, newer = operations.get_thread(message_id, viewer, after=_cursor("after"))
     if root.channel.network_id != network.id:
         raise NotFound(_("There is no such message, or it is not open to you."))
-    if status == 200 and replies and newer is None:
-        operations.mark_read(root.channel, viewer, upto=replies[-1].id)
+    if status == 200 and newer is None:
+        operations.mark_thread_read(root, viewer, upto=replies[-1].id if replies else root.id)
     return render_template(
         "conversations/thread.html",
         network=network,
