@@ -96,9 +96,11 @@ def _apply_settings(app: Flask, settings: dict[str, Any]) -> None:
 def _register_blueprints(app: Flask) -> None:
     from network_service.accounts.views import bp as accounts_bp
     from network_service.api import init_api
+    from network_service.conversations.views import bp as conversations_bp
     from network_service.courses.views import bp as courses_bp
     from network_service.mail.views import bp as mail_bp
     from network_service.meetings.views import bp as meetings_bp
+    from network_service.moderation.views import bp as moderation_bp
     from network_service.networks.organise_views import bp as organise_bp
     from network_service.networks.views import bp as networks_bp
     from network_service.notifications.views import bp as notifications_bp
@@ -110,6 +112,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(mail_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(meetings_bp)
+    app.register_blueprint(conversations_bp)
+    app.register_blueprint(moderation_bp)
     _init_background(app)
     jobs.init_app(app)
     init_api(app)

@@ -2,10 +2,12 @@
 
 from network_service.accounts.models import ApiToken, Person, SignInToken
 from network_service.audit.models import AuditLog
+from network_service.conversations.models import Channel, ChannelMember, Message, MessageRevision
 from network_service.courses.models import CompletionEvent, CourseLink
 from network_service.jobs import JobRun
 from network_service.mail.models import OutboundEmail
 from network_service.meetings.models import CalendarFeed, Meeting, MeetingReminder, Rsvp
+from network_service.moderation.models import Block, Report
 from network_service.networks.models import (
     Agreement,
     AgreementAcceptance,
@@ -25,6 +27,9 @@ __all__ = [
     "ApiToken",
     "AuditLog",
     "CalendarFeed",
+    "Block",
+    "Channel",
+    "ChannelMember",
     "CompletionEvent",
     "CourseLink",
     "Invitation",
@@ -33,6 +38,8 @@ __all__ = [
     "Meeting",
     "MeetingReminder",
     "Membership",
+    "Message",
+    "MessageRevision",
     "Network",
     "Notification",
     "NotificationSetting",
@@ -40,5 +47,6 @@ __all__ = [
     "OutboundEmail",
     "Person",
     "Rsvp",
+    "Report",
     "SignInToken",
 ]

@@ -62,8 +62,16 @@ def init_api(app: Flask) -> None:
     api = ProblemApi(app)  # one per application: it holds that application's OpenAPI document
     app.extensions["mentornet.api"] = api
 
-    from network_service.api import accounts, meetings, networks, notifications
+    from network_service.api import accounts, conversations, meetings, moderation, networks, notifications
 
-    for blueprint in (accounts.blp, networks.blp, notifications.blp, meetings.blp):
+    blueprints = (
+        accounts.blp,
+        networks.blp,
+        notifications.blp,
+        meetings.blp,
+        conversations.blp,
+        moderation.blp,
+    )
+    for blueprint in blueprints:
         csrf.exempt(blueprint)  # each blueprint checks CSRF itself for session-authenticated writes
         api.register_blueprint(blueprint, url_prefix="/api/v1")

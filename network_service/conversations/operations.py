@@ -1,0 +1,800 @@
+"""Conversations: channels, threads, direct messages, mentions, read markers and search.
+
+Plain functions: they check permissions, validate, flush, and leave the commit to the request.
+
+Mentions are written ``@[Display Name]``: the name between the brackets is compared, ignoring case, with the
+display names of the active members of the network who can read the channel; each match (all people of that
+name) is notified once. Anything else (``@name`` without brackets, an unknown name) stays plain text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+from sqlalchemy.orm import joinedload, lazyload, selectinload
+
+from network_service.accounts.models import Person
+from network_service.audit.operations import record
+from network_service.conversations import permissions
+from network_service.conversations.models import (
+    Channel,
+    ChannelKind,
+    ChannelMember,
+    Message,
+    MessageRevision,
+)
+from network_service.db import session, utcnow
+from network_service.errors import Conflict, Forbidden, InvalidInput, MentorNetError, NotFound
+from network_service.markup import MAX_MARKDOWN_CHARS, render_markdown
+from network_service.moderation.models import Block
+from network_service.networks.models import Membership, MembershipStatus, Network
+from network_service.networks.permissions import active_membership, is_member
+from network_service.networks.roadmap import Checkpoint, Phase, register_checkpoint
+from network_service.notifications.operations import notify, register_kind
+
+PAGE_SIZE = 30
+REPLIES_PAGE_SIZE = 50
+SEARCH_PAGE_SIZE = 30
+MAX_DIRECT_PEOPLE = 8  # the writer included
+MAX_NAME_CHARS = 80
+MAX_DESCRIPTION_CHARS = 500
+FLOOD_LIMIT = 20  # messages per person ...
+FLOOD_WINDOW = dt.timedelta(minutes=1)  # ... in this window
+DEFAULT_CHANNEL_SLUG = "general"
+
+register_kind("conversations.mention", lambda p: _("%(author)s mentioned you in %(channel)s", **p))
+register_kind("conversations.direct", lambda p: _("%(author)s sent you a message", **p))
+register_kind("conversations.reply", lambda p: _("%(author)s replied in a thread in %(channel)s", **p))
+
+
+class TooManyMessages(MentorNetError):
+    status = 429
+    title = _l("Slow down")
+
+
+MENTION = re.compile(r"@\[([^\[\]\n]{1,120})\]")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!<>|~&])")
+
+
+def mentioned_names(body: str) -> set[str]:
+    return {name.strip().casefold() for name in MENTION.findall(body or "") if name.strip()}
+
+
+def render_message(body: str) -> Markup:
+    """The message's Markdown as safe HTML, mentions shown as emphasised ``@Name``."""
+
+    def emphasise(match: re.Match) -> str:
+        name = _MARKDOWN_SPECIAL.sub(r"\\\1", match.group(1).strip())
+        return f"**@{name}**"
+
+    return render_markdown(MENTION.sub(emphasise, body or ""))
+
+
+# -- channels ------------------------------------------------------------------------------------------
+
+
+def _slugify(name: str) -> str:
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:48].strip("-")
+    return text or "channel"
+
+
+def _free_slug(network: Network, wanted: str) -> str:
+    taken = set(
+        session.scalars(
+            sa.select(Channel.slug).where(Channel.network_id == network.id, Channel.slug.like(f"{wanted}%"))
+        )
+    )
+    if wanted not in taken:
+        return wanted
+    number = 2
+    while f"{wanted}-{number}" in taken:
+        number += 1
+    return f"{wanted}-{number}"
+
+
+def _clean_name(name: str | None) -> str:
+    name = " ".join((name or "").split())
+    if not name or len(name) > MAX_NAME_CHARS:
+        raise InvalidInput(
+            _("Give the channel a name of 1 to %(max)s characters.", max=MAX_NAME_CHARS), field="name"
+        )
+    return name
+
+
+def _clean_description(description: str | None) -> str:
+    description = (description or "").strip()
+    if len(description) > MAX_DESCRIPTION_CHARS:
+        raise InvalidInput(
+            _("Keep the description under %(max)s characters.", max=MAX_DESCRIPTION_CHARS),
+            field="description",
+        )
+    return description
+
+
+def _active_people(network: Network, person_ids, field: str) -> list[Person]:
+    ids = {int(pid) for pid in person_ids or []}
+    if not ids:
+        return []
+    people = list(
+        session.scalars(
+            sa.select(Person)
+            .join(Membership, Membership.person_id == Person.id)
+            .where(
+                Membership.network_id == network.id,
+                Membership.status == MembershipStatus.active,
+                Person.id.in_(ids),
+            )
+            .options(lazyload(Person.memberships))
+        )
+    )
+    if len(people) != len(ids):
+        raise InvalidInput(_("Choose only active members of this network."), field=field)
+    return people
+
+
+def create_channel(
+    network: Network,
+    *,
+    actor: Person,
+    name: str,
+    kind: ChannelKind = ChannelKind.open,
+    description: str = "",
+    member_ids=(),
+) -> Channel:
+    """An open channel (coordinators, Meta-Mentors, the office and experienced mentors) or a private group
+    (any active member; ``member_ids`` are the other members, chosen among the active members)."""
+    kind = ChannelKind(kind)
+    if kind == ChannelKind.direct:
+        raise InvalidInput(_("Start a direct conversation from the direct messages page."), field="kind")
+    if kind == ChannelKind.open and not permissions.can_create_open_channel(actor, network):
+        raise Forbidden(
+            _("Only coordinators, Meta-Mentors, the network office and experienced mentors open channels.")
+        )
+    if kind == ChannelKind.private and not permissions.can_create_private_group(actor, network):
+        raise Forbidden(_("Only active members of this network can start a group."))
+    name = _clean_name(name)
+    description = _clean_description(description)
+    others = _active_people(network, member_ids, "members") if kind == ChannelKind.private else []
+    if kind == ChannelKind.private and len(others) > 200:
+        raise InvalidInput(_("A group has at most 200 members."), field="members")
+    channel = Channel(
+        network=network,
+        slug=_free_slug(network, _slugify(name)),
+        name=name,
+        description=description,
+        kind=kind,
+        created_by_id=actor.id,
+    )
+    session.add(channel)
+    session.flush()
+    if kind == ChannelKind.private:
+        for person_id in {actor.id, *(p.id for p in others)}:
+            session.add(ChannelMember(channel_id=channel.id, person_id=person_id, member=True))
+        session.flush()
+    record("conversations.channel_create", actor=actor, target=channel, network=network, kind=kind.value)
+    return channel
+
+
+def create_default_channels(network: Network, *, actor: Person | None = None) -> list[Channel]:
+    """The open channel "general" every network starts with (idempotent). Called when a network is created;
+    the conversations page offers it to coordinators of a network that has none."""
+    existing = session.scalar(
+        sa.select(Channel).where(Channel.network_id == network.id, Channel.slug == DEFAULT_CHANNEL_SLUG)
+    )
+    if existing is not None:
+        return [existing]
+    channel = Channel(
+        network=network,
+        slug=DEFAULT_CHANNEL_SLUG,
+        name="general",
+        description="",
+        kind=ChannelKind.open,
+        created_by_id=getattr(actor, "id", None),
+    )
+    session.add(channel)
+    session.flush()
+    record("conversations.channel_create", actor=actor, target=channel, network=network, kind="open")
+    return [channel]
+
+
+def setup_default_channels(network: Network, *, actor: Person) -> list[Channel]:
+    """What the conversations page offers to people who may open channels in a network without any."""
+    if not permissions.can_create_open_channel(actor, network):
+        raise Forbidden(_("Only people who may open channels can create the first one."))
+    return create_default_channels(network, actor=actor)
+
+
+def get_channel(network: Network, slug: str, viewer: Person | None) -> Channel:
+    channel = session.scalar(sa.select(Channel).where(Channel.network_id == network.id, Channel.slug == slug))
+    if channel is None or not permissions.can_read(viewer, channel):
+        # the same answer for "does not exist" and "not yours": private names stay private
+        raise NotFound(_("There is no such conversation, or it is not open to you."))
+    return channel
+
+
+def update_channel(
+    channel: Channel, *, actor: Person, name: str | None = None, description: str | None = None
+) -> Channel:
+    if not permissions.can_manage_channel(actor, channel):
+        raise Forbidden(_("Only the channel's creator, the coordinator and the Meta-Mentor can change it."))
+    changes = {}
+    if name is not None:
+        channel.name = changes["name"] = _clean_name(name)
+    if description is not None:
+        channel.description = changes["description"] = _clean_description(description)
+    session.flush()
+    record("conversations.channel_update", actor=actor, target=channel, network=channel.network, **changes)
+    return channel
+
+
+def archive_channel(channel: Channel, *, actor: Person, archived: bool = True) -> Channel:
+    """An archived channel stays readable and takes no new messages."""
+    if not permissions.can_manage_channel(actor, channel):
+        raise Forbidden(_("Only the channel's creator, the coordinator and the Meta-Mentor can archive it."))
+    channel.archived_at = utcnow() if archived else None
+    session.flush()
+    action = "conversations.channel_archive" if archived else "conversations.channel_unarchive"
+    record(action, actor=actor, target=channel, network=channel.network)
+    return channel
+
+
+def open_direct(network: Network, *, actor: Person, person_ids) -> Channel:
+    """A direct conversation between the actor and 1 to 7 other active members. A one-to-one conversation
+    between the same two people is found again rather than duplicated."""
+    if not permissions.can_write_directly(actor, network):
+        raise Forbidden(_("Only active members of this network can send direct messages."))
+    ids = {int(pid) for pid in person_ids or []} - {actor.id}
+    if not ids:
+        raise InvalidInput(_("Choose at least one person to write to."), field="members")
+    if len(ids) > MAX_DIRECT_PEOPLE - 1:
+        raise InvalidInput(
+            _("A direct conversation has at most %(max)s people.", max=MAX_DIRECT_PEOPLE), field="members"
+        )
+    others = _active_people(network, ids, "members")
+    blocked = blocked_between(actor.id, ids)
+    if blocked:
+        raise Forbidden(_("You cannot write directly to someone who blocked you or whom you blocked."))
+    key = "-".join(str(i) for i in sorted({actor.id, *ids})) if len(ids) == 1 else None
+    if key is not None:
+        existing = session.scalar(
+            sa.select(Channel).where(Channel.network_id == network.id, Channel.direct_key == key)
+        )
+        if existing is not None:
+            return existing
+    channel = Channel(
+        network=network,
+        slug=f"dm-{secrets.token_hex(6)}",
+        name="",
+        kind=ChannelKind.direct,
+        direct_key=key,
+        created_by_id=actor.id,
+    )
+    session.add(channel)
+    session.flush()
+    for person_id in {actor.id, *(p.id for p in others)}:
+        session.add(ChannelMember(channel_id=channel.id, person_id=person_id, member=True))
+    session.flush()
+    record("conversations.direct_open", actor=actor, target=channel, network=network, people=len(others) + 1)
+    return channel
+
+
+def blocked_between(person_id: int, other_ids) -> set[int]:
+    """The ids among ``other_ids`` that block ``person_id`` or are blocked by them (one query)."""
+    other_ids = set(other_ids)
+    if not other_ids:
+        return set()
+    rows = session.execute(
+        sa.select(Block.blocker_id, Block.blocked_id).where(
+            sa.or_(
+                sa.and_(Block.blocker_id == person_id, Block.blocked_id.in_(other_ids)),
+                sa.and_(Block.blocked_id == person_id, Block.blocker_id.in_(other_ids)),
+            )
+        )
+    ).all()
+    return {blocked if blocker == person_id else blocker for blocker, blocked in rows}
+
+
+def blocked_by(person: Person | None) -> set[int]:
+    """Whom ``person`` blocked."""
+    if person is None:
+        return set()
+    return set(session.scalars(sa.select(Block.blocked_id).where(Block.blocker_id == person.id)))
+
+
+# -- listing and unread ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ChannelRow:
+    channel: Channel
+    unread: int
+    members: list[Person]
+
+
+def _readable_channels(network: Network, viewer: Person | None, kinds) -> sa.Select:
+    """The ids of the channels of ``kinds`` in ``network`` that ``viewer`` may read."""
+    query = sa.select(Channel.id).where(Channel.network_id == network.id, Channel.kind.in_(list(kinds)))
+    private = [k for k in kinds if k != ChannelKind.open]
+    mine = (
+        sa.select(ChannelMember.channel_id)
+        .where(ChannelMember.person_id == viewer.id, ChannelMember.member.is_(True))
+        .scalar_subquery()
+        if viewer is not None and private and is_member(viewer, network)
+        else None
+    )
+    if mine is None:
+        if ChannelKind.open not in kinds or not permissions.can_read_network_conversations(viewer, network):
+            return query.where(sa.false())
+        return query.where(Channel.kind == ChannelKind.open)
+    if ChannelKind.open in kinds:
+        return query.where(sa.or_(Channel.kind == ChannelKind.open, Channel.id.in_(mine)))
+    return query.where(Channel.id.in_(mine))
+
+
+_UNREAD_KEY = "mentornet.conversations.unread"
+
+
+def unread_counts(network: Network, viewer: Person, kinds=tuple(ChannelKind)) -> dict[int, int]:
+    """Unread messages per channel of ``kinds`` (channels without any are left out): messages of others after
+    the viewer's read marker, or, before their first visit, since they joined the network.
+
+    One statement for every kind at once, kept for the request until the next flush (the list, the direct
+    messages link and the section badge of one page share it). Each channel's count is a correlated
+    subquery that walks the (channel_id, id) index from the marker on, so its cost follows the number of
+    unread messages, not the size of the channel."""
+    membership = active_membership(viewer, network)
+    if membership is None:
+        return {}
+    cache = session.info.setdefault(_UNREAD_KEY, {})
+    key = (viewer.id, network.id)
+    if key not in cache:
+        since = membership.joined_at or membership.created_at
+        marker = sa.orm.aliased(ChannelMember)
+        counted = sa.orm.aliased(Message)
+        first_since = (
+            sa.select(sa.func.min(Message.id) - 1)
+            .where(Message.channel_id == Channel.id, Message.created_at > since)
+            .correlate(Channel)
+            .scalar_subquery()
+        )
+        unread = (
+            sa.select(sa.func.count(counted.id))
+            .where(
+                counted.channel_id == Channel.id,
+                counted.id > sa.func.coalesce(marker.last_read_message_id, first_since),
+                sa.or_(counted.author_id.is_(None), counted.author_id != viewer.id),
+                counted.deleted_at.is_(None),
+                counted.hidden_at.is_(None),
+            )
+            .correlate(Channel, marker)
+            .scalar_subquery()
+        )
+        rows = session.execute(
+            sa.select(Channel.id, Channel.kind, unread)
+            .join(
+                marker,
+                sa.and_(marker.channel_id == Channel.id, marker.person_id == viewer.id),
+                isouter=True,
+            )
+            .where(
+                Channel.id.in_(_readable_channels(network, viewer, tuple(ChannelKind))),
+                # nothing can be unread where nothing was written since the marker was set
+                Channel.last_message_at.is_not(None),
+            )
+        ).all()
+        cache[key] = {channel_id: (kind, count) for channel_id, kind, count in rows if count}
+    return {channel_id: count for channel_id, (kind, count) in cache[key].items() if kind in kinds}
+
+
+@sa.event.listens_for(sa.orm.Session, "after_flush")
+@sa.event.listens_for(sa.orm.Session, "after_rollback")
+def _forget_unread(session_, *_args) -> None:
+    session_.info.pop(_UNREAD_KEY, None)
+
+
+def unread_channel_count(viewer: Person, network: Network) -> int:
+    """The section badge: how many conversations have unread messages."""
+    return len(unread_counts(network, viewer))
+
+
+def list_channels(network: Network, viewer: Person | None, *, direct: bool = False) -> list[ChannelRow]:
+    """Open channels and groups (or, with ``direct``, direct conversations) the viewer may read, with unread
+    counts; archived channels last. Three statements whatever the number of channels."""
+    if not permissions.can_read_network_conversations(viewer, network):
+        raise Forbidden(_("Only members of this network can see its conversations."))
+    kinds = (ChannelKind.direct,) if direct else (ChannelKind.open, ChannelKind.private)
+    channels = list(
+        session.scalars(
+            sa.select(Channel)
+            .where(Channel.id.in_(_readable_channels(network, viewer, kinds)))
+            .order_by(
+                Channel.archived_at.is_not(None),
+                Channel.last_message_at.desc().nulls_last() if direct else sa.func.lower(Channel.name),
+                Channel.id,
+            )
+            .limit(200)
+        )
+    )
+    members: dict[int, list[Person]] = {}
+    if direct and channels:
+        for row in session.scalars(
+            sa.select(ChannelMember)
+            .where(ChannelMember.channel_id.in_([c.id for c in channels]), ChannelMember.member.is_(True))
+            .options(joinedload(ChannelMember.person).lazyload(Person.memberships))
+        ):
+            if row.person_id != getattr(viewer, "id", None):
+                members.setdefault(row.channel_id, []).append(row.person)
+    unread = unread_counts(network, viewer, kinds) if viewer is not None else {}
+    return [ChannelRow(c, unread.get(c.id, 0), members.get(c.id, [])) for c in channels]
+
+
+def channel_members(channel: Channel, viewer: Person | None) -> list[Person]:
+    if not permissions.can_read(viewer, channel):
+        raise NotFound(_("There is no such conversation, or it is not open to you."))
+    if channel.kind == ChannelKind.open:
+        return []
+    return list(
+        session.scalars(
+            sa.select(Person)
+            .join(ChannelMember, ChannelMember.person_id == Person.id)
+            .where(ChannelMember.channel_id == channel.id, ChannelMember.member.is_(True))
+            .order_by(sa.func.lower(Person.display_name), Person.id)
+            .options(lazyload(Person.memberships))
+        )
+    )
+
+
+def _message_query():
+    # authors in a second statement: a join would keep the planner from walking the index backwards to LIMIT
+    return sa.select(Message).options(selectinload(Message.author).lazyload(Person.memberships))
+
+
+def list_threads(
+    channel: Channel, viewer: Person | None, *, before: int | None = None, limit: int = PAGE_SIZE
+) -> tuple[list[Message], int | None]:
+    """The channel's threads, newest first, ``limit`` at a time: (roots, cursor for the older ones or None)."""
+    if not permissions.can_read(viewer, channel):
+        raise NotFound(_("There is no such conversation, or it is not open to you."))
+    query = _message_query().where(Message.channel_id == channel.id, Message.parent_id.is_(None))
+    if before is not None:
+        query = query.where(Message.id < before)
+    rows = list(session.scalars(query.order_by(Message.id.desc()).limit(limit + 1)))
+    older = rows[limit - 1].id if len(rows) > limit else None
+    return rows[:limit], older
+
+
+def get_message(message_id: int, viewer: Person | None) -> Message:
+    message = session.scalar(
+        _message_query().options(joinedload(Message.channel)).where(Message.id == message_id)
+    )
+    if message is None or not permissions.can_read(viewer, message.channel):
+        raise NotFound(_("There is no such message, or it is not open to you."))
+    return message
+
+
+def get_thread(
+    message_id: int, viewer: Person | None, *, after: int | None = None, limit: int = REPLIES_PAGE_SIZE
+) -> tuple[Message, list[Message], int | None]:
+    """A thread's root and its replies, oldest first, ``limit`` at a time (cursor for the next ones)."""
+    root = get_message(message_id, viewer)
+    if root.parent_id is not None:
+        root = get_message(root.parent_id, viewer)
+    query = _message_query().where(Message.parent_id == root.id)
+    if after is not None:
+        query = query.where(Message.id > after)
+    rows = list(session.scalars(query.order_by(Message.id).limit(limit + 1)))
+    newer = rows[limit - 1].id if len(rows) > limit else None
+    return root, rows[:limit], newer
+
+
+def mark_read(channel: Channel, viewer: Person, upto: int | None = None) -> int | None:
+    """Move the viewer's read marker to the channel's newest message (or ``upto``); never backwards."""
+    if not permissions.can_read(viewer, channel) or not is_member(viewer, channel.network):
+        return None  # site administrators reading an open channel keep no marker
+    newest = session.scalar(sa.select(sa.func.max(Message.id)).where(Message.channel_id == channel.id))
+    if upto is not None:
+        newest = min(newest or 0, upto)
+    if not newest:
+        return None
+    row = session.scalar(
+        sa.select(ChannelMember).where(
+            ChannelMember.channel_id == channel.id, ChannelMember.person_id == viewer.id
+        )
+    )
+    if row is None:
+        row = ChannelMember(channel_id=channel.id, person_id=viewer.id, member=False)
+        session.add(row)
+    if row.last_read_message_id is None or row.last_read_message_id < newest:
+        row.last_read_message_id = newest
+    session.flush()
+    return row.last_read_message_id
+
+
+def mark_thread_read(root: Message, viewer: Person, upto: int) -> int | None:
+    """After reading a thread up to reply ``upto``: move the channel's marker there, but never past an
+    unread message of another thread (one marker per channel keeps unread counts cheap, so it must not
+    run ahead of what the reader saw); the channel page itself marks everything read."""
+    membership = active_membership(viewer, root.channel.network)
+    if membership is None:
+        return None
+    marker = session.scalar(
+        sa.select(ChannelMember.last_read_message_id).where(
+            ChannelMember.channel_id == root.channel_id, ChannelMember.person_id == viewer.id
+        )
+    )
+    since = membership.joined_at or membership.created_at
+    skipped = session.scalar(
+        sa.select(Message.id)
+        .where(
+            Message.channel_id == root.channel_id,
+            Message.id <= upto,
+            Message.id > marker if marker is not None else Message.created_at > since,
+            Message.id != root.id,
+            sa.or_(Message.parent_id.is_(None), Message.parent_id != root.id),
+            sa.or_(Message.author_id.is_(None), Message.author_id != viewer.id),
+            Message.deleted_at.is_(None),
+            Message.hidden_at.is_(None),
+        )
+        .order_by(Message.id)
+        .limit(1)
+    )
+    if skipped is not None:  # read up to just before the first message of another thread not read yet
+        upto = skipped - 1
+        if upto <= (marker or 0):
+            return marker
+    return mark_read(root.channel, viewer, upto=upto)
+
+
+# -- writing -----------------------------------------------------------------------------------------------
+
+
+def _clean_body(body: str | None) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise InvalidInput(_("Write a message first."), field="body")
+    if len(body) > MAX_MARKDOWN_CHARS:
+        raise InvalidInput(
+            _("A message has at most %(max)s characters.", max=MAX_MARKDOWN_CHARS), field="body"
+        )
+    return body
+
+
+def _check_flood(actor: Person) -> None:
+    recent = session.scalar(
+        sa.select(sa.func.count(Message.id)).where(
+            Message.author_id == actor.id, Message.created_at > utcnow() - FLOOD_WINDOW
+        )
+    )
+    if recent >= FLOOD_LIMIT:
+        raise TooManyMessages(_("You are writing very fast. Wait a minute, then send your message again."))
+
+
+def thread_url(message: Message) -> str:
+    root_id = message.parent_id or message.id
+    # a plain path: notifications are also created outside requests (demo, jobs), where url_for has no host
+    return f"/networks/{message.channel.network.slug}/conversations/threads/{root_id}#m{message.id}"
+
+
+def channel_title(channel: Channel) -> str:
+    return channel.name if channel.kind != ChannelKind.direct else _("a direct conversation")
+
+
+def post_message(channel: Channel, *, actor: Person, body: str, parent: Message | None = None) -> Message:
+    """A new thread in ``channel``, or a reply when ``parent`` is given (a reply to a reply joins the thread)."""
+    if not permissions.can_read(actor, channel):
+        raise NotFound(_("There is no such conversation, or it is not open to you."))
+    if not permissions.can_post(actor, channel):
+        if channel.archived_at is not None:
+            raise Conflict(_("This channel is archived: it takes no new messages."))
+        raise Forbidden(_("Only active members of this conversation can write in it."))
+    body = _clean_body(body)
+    root = None
+    if parent is not None:
+        if parent.channel_id != channel.id:
+            raise InvalidInput(_("The message you reply to is in another conversation."), field="parent_id")
+        root = parent if parent.parent_id is None else session.get(Message, parent.parent_id)
+        if root.deleted_at is not None:
+            raise Conflict(_("This thread was deleted: it takes no replies."))
+    _check_flood(actor)
+    now = utcnow()
+    message = Message(
+        channel=channel, author=actor, parent_id=root.id if root else None, body=body, created_at=now
+    )
+    session.add(message)
+    channel.last_message_at = now
+    if root is not None:
+        root.reply_count = (root.reply_count or 0) + 1
+        root.last_reply_at = now
+    session.flush()
+    mark_read(channel, actor, upto=message.id)
+    _notify_about(message, channel, actor, root)
+    return message
+
+
+def _readers_named(channel: Channel, names: set[str]) -> list[Person]:
+    if not names:
+        return []
+    query = (
+        sa.select(Person)
+        .join(Membership, Membership.person_id == Person.id)
+        .where(
+            Membership.network_id == channel.network_id,
+            Membership.status == MembershipStatus.active,
+            sa.func.lower(Person.display_name).in_(names),
+        )
+        .options(lazyload(Person.memberships))
+    )
+    if channel.kind != ChannelKind.open:
+        query = query.join(
+            ChannelMember,
+            sa.and_(
+                ChannelMember.person_id == Person.id,
+                ChannelMember.channel_id == channel.id,
+                ChannelMember.member.is_(True),
+            ),
+        )
+    # lower() in SQL and casefold() here agree for the names people write; ß and the like may not match.
+    return list(session.scalars(query))
+
+
+def _notify_about(message: Message, channel: Channel, actor: Person, root: Message | None) -> None:
+    network = channel.network
+    url = thread_url(message)
+    params = {"author": actor.name_or_email, "channel": channel_title(channel)}
+    mentioned = _readers_named(channel, mentioned_names(message.body))
+    candidates: dict[str, list[Person]] = {"conversations.mention": mentioned}
+    if channel.kind == ChannelKind.direct:
+        candidates["conversations.direct"] = channel_members(channel, actor)
+    if root is not None:
+        earlier = session.scalars(
+            sa.select(Person)
+            .where(
+                sa.or_(
+                    Person.id == root.author_id,
+                    Person.id.in_(
+                        sa.select(Message.author_id).where(
+                            Message.parent_id == root.id, Message.id != message.id
+                        )
+                    ),
+                )
+            )
+            .options(lazyload(Person.memberships))
+        )
+        candidates["conversations.reply"] = [p for p in earlier if permissions.can_read(p, channel)]
+    everyone = {p.id for people in candidates.values() for p in people}
+    blocking = blocked_between(actor.id, everyone)
+    told: set[int] = {actor.id} | blocking
+    for kind in ("conversations.mention", "conversations.direct", "conversations.reply"):
+        people = [p for p in candidates.get(kind, []) if p.id not in told]
+        if people:
+            notify(people, kind, url=url, network=network, actor=actor, **params)
+            told |= {p.id for p in people}
+
+
+def edit_message(message: Message, *, actor: Person, body: str) -> Message:
+    """The author changes the text; the earlier text is kept as a revision."""
+    if not permissions.can_edit(actor, message):
+        raise Forbidden(_("Only the author can edit a message, while they may write in its conversation."))
+    body = _clean_body(body)
+    if body == message.body:
+        return message
+    session.add(MessageRevision(message_id=message.id, body=message.body, editor_id=actor.id))
+    message.body = body
+    message.edited_at = utcnow()
+    session.flush()
+    return message
+
+
+def delete_message(message: Message, *, actor: Person) -> Message:
+    """The author or a moderator deletes a message: others see "message deleted"; the text stays only in a
+    revision, for moderators and the author."""
+    if not permissions.can_delete(actor, message):
+        raise Forbidden(_("Only the author, the coordinator and the Meta-Mentor can delete a message."))
+    session.add(MessageRevision(message_id=message.id, body=message.body, editor_id=actor.id))
+    message.body = ""
+    message.deleted_at = utcnow()
+    message.deleted_by_id = actor.id
+    session.flush()
+    record(
+        "conversations.message_delete",
+        actor=actor,
+        target=message,
+        network=message.channel.network,
+        by_author=message.author_id == actor.id,
+    )
+    return message
+
+
+def revisions(message: Message, viewer: Person | None) -> list[MessageRevision]:
+    if not permissions.can_see_revisions(viewer, message):
+        raise Forbidden(_("Only the author, the coordinator and the Meta-Mentor see earlier versions."))
+    return list(
+        session.scalars(
+            sa.select(MessageRevision)
+            .where(MessageRevision.message_id == message.id)
+            .options(joinedload(MessageRevision.editor).lazyload(Person.memberships))
+            .order_by(MessageRevision.id.desc())
+        )
+    )
+
+
+# -- search ------------------------------------------------------------------------------------------------
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search(
+    network: Network,
+    viewer: Person | None,
+    q: str,
+    *,
+    before: int | None = None,
+    limit: int = SEARCH_PAGE_SIZE,
+) -> tuple[list[Message], int | None]:
+    """Messages the viewer may read that contain ``q`` (case-insensitive), newest first, never hidden or
+    deleted ones; (messages, cursor for older results or None)."""
+    if not permissions.can_read_network_conversations(viewer, network):
+        raise Forbidden(_("Only members of this network can search its conversations."))
+    q = " ".join((q or "").split())
+    if len(q) < 2 or len(q) > 200:
+        raise InvalidInput(_("Search for 2 to 200 characters."), field="q")
+    query = (
+        _message_query()
+        .options(joinedload(Message.channel))
+        .where(
+            Message.channel_id.in_(_readable_channels(network, viewer, tuple(ChannelKind))),
+            Message.deleted_at.is_(None),
+            Message.hidden_at.is_(None),
+            Message.body.ilike(_like_pattern(q), escape="\\"),
+        )
+    )
+    if before is not None:
+        query = query.where(Message.id < before)
+    rows = list(session.scalars(query.order_by(Message.id.desc()).limit(limit + 1)))
+    older = rows[limit - 1].id if len(rows) > limit else None
+    return rows[:limit], older
+
+
+# -- roadmap -----------------------------------------------------------------------------------------------
+
+
+def recent_authors(network: Network, days: int = 30) -> int:
+    """How many different members wrote in the network's conversations in the last ``days`` (one query)."""
+    return session.scalar(
+        sa.select(sa.func.count(sa.distinct(Message.author_id)))
+        .join(Channel, Channel.id == Message.channel_id)
+        .where(
+            Channel.network_id == network.id,
+            Message.created_at > utcnow() - dt.timedelta(days=days),
+            Message.deleted_at.is_(None),
+        )
+    )
+
+
+CONVERSATIONS_UNDER_WAY = 3  # different members who wrote in the last 30 days
+
+register_checkpoint(
+    Checkpoint(
+        key="conversations.under_way",
+        phase=Phase.sustain,
+        order=10,
+        label=lambda: _("Conversations under way"),
+        reached=lambda network: recent_authors(network) >= CONVERSATIONS_UNDER_WAY,
+        hint=lambda: _(
+            "At least %(count)s different members wrote in the conversations in the last 30 days.",
+            count=CONVERSATIONS_UNDER_WAY,
+        ),
+    )
+)

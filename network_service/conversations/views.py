@@ -1,0 +1,434 @@
+"""Pages of the conversations section: channels, threads, direct messages, search."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from network_service import security
+from network_service.accounts.models import Person
+from network_service.conversations import operations, permissions
+from network_service.conversations.forms import (
+    ChannelForm,
+    ChannelSettingsForm,
+    ConfirmForm,
+    DirectForm,
+    MessageForm,
+)
+from network_service.conversations.models import Channel, ChannelKind, Message
+from network_service.errors import MentorNetError, NotFound
+from network_service.networks import navigation
+from network_service.networks import operations as networks
+from network_service.networks.models import Network
+from network_service.security import current_person, login_required
+
+bp = Blueprint("conversations", __name__, url_prefix="/networks/<slug>/conversations")
+
+# Posting is also limited per person in the operation (operations.FLOOD_LIMIT); this limit is per client address.
+for _endpoint in ("conversations.channel", "conversations.thread", "conversations.new_direct"):
+    security.RATE_LIMITS[_endpoint] = ("30 per minute", ["POST"])
+
+navigation.register_section(
+    navigation.Section(
+        key="conversations",
+        endpoint="conversations.index",
+        label=lambda: _("Conversations"),
+        order=10,
+        visible=permissions.can_read_network_conversations,
+        badge=operations.unread_channel_count,
+    )
+)
+
+
+@bp.app_template_filter("message_markdown")
+def _message_markdown(body: str):
+    return operations.render_message(body)
+
+
+class MessageView:
+    """What the viewer may see and do with each message of a page (permission answers are cached per request,
+    so a page of 30 messages asks the database the same few questions as a page of one)."""
+
+    def __init__(self, viewer: Person | None, network: Network):
+        self.viewer = viewer
+        self.network = network
+        self.moderator = permissions.is_moderator(viewer, network)
+        self.blocked = operations.blocked_by(viewer)
+
+    def state(self, message: Message) -> str:
+        if message.deleted_at is not None:
+            return "deleted"
+        if message.hidden_at is not None:
+            return "hidden-visible" if permissions.sees_hidden_text(self.viewer, message) else "hidden"
+        if message.author_id in self.blocked:
+            return "blocked"
+        return "shown"
+
+    def can_edit(self, message: Message) -> bool:
+        return permissions.can_edit(self.viewer, message)
+
+    def can_delete(self, message: Message) -> bool:
+        return permissions.can_delete(self.viewer, message)
+
+    def can_report(self, message: Message) -> bool:
+        return (
+            self.viewer is not None
+            and message.author_id != self.viewer.id
+            and message.deleted_at is None
+            and permissions.is_member(self.viewer, self.network)
+        )
+
+    def can_see_history(self, message: Message) -> bool:
+        return (message.edited_at or message.deleted_at) is not None and permissions.can_see_revisions(
+            self.viewer, message
+        )
+
+
+def _network(slug: str) -> Network:
+    return networks.get_network(slug)
+
+
+def _message_of(network: Network, message_id: int, viewer: Person | None) -> Message:
+    message = operations.get_message(message_id, viewer)
+    if message.channel.network_id != network.id:
+        raise NotFound(_("There is no such message, or it is not open to you."))
+    return message
+
+
+def _cursor(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def _apply_error(form, exc: MentorNetError, default_field: str | None = None) -> None:
+    """Show a refused input next to its field; a refusal of the person (403, 404) stays an error page."""
+    if exc.status in (403, 404) and exc.field is None:
+        raise exc
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is None and default_field:
+        field = getattr(form, default_field, None)
+    (field.errors if field is not None else form.form_errors).append(exc.detail)
+
+
+def _form_errors_as_list(form) -> None:
+    # WTForms keeps field errors as tuples until validation ran; operations append to them.
+    for field in form:
+        field.errors = list(field.errors)
+
+
+@bp.get("")
+@login_required
+def index(slug: str):
+    network = _network(slug)
+    viewer = current_person()
+    rows = operations.list_channels(network, viewer)
+    return render_template(
+        "conversations/index.html",
+        network=network,
+        rows=rows,
+        can_create_open=permissions.can_create_open_channel(viewer, network),
+        can_create_group=permissions.can_create_private_group(viewer, network),
+        direct_unread=sum(operations.unread_counts(network, viewer, (ChannelKind.direct,)).values()),
+        confirm_form=ConfirmForm(),
+    )
+
+
+@bp.post("/setup")
+@login_required
+def setup(slug: str):
+    network = _network(slug)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    channel = operations.setup_default_channels(network, actor=current_person())[0]
+    flash(_("The channel %(name)s is open.", name=channel.name), "success")
+    return redirect(url_for("conversations.channel", slug=slug, channel_slug=channel.slug), 303)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new_channel(slug: str):
+    network = _network(slug)
+    viewer = current_person()
+    if not permissions.can_create_private_group(viewer, network) and not permissions.can_create_open_channel(
+        viewer, network
+    ):
+        abort(403)
+    form = ChannelForm()
+    may_open = permissions.can_create_open_channel(viewer, network)
+    if not may_open:
+        form.kind.choices = [c for c in form.kind.choices if c[0] == ChannelKind.private.value]
+    elif not permissions.can_create_private_group(viewer, network):  # a site administrator, not a member
+        form.kind.choices = [c for c in form.kind.choices if c[0] == ChannelKind.open.value]
+        if not form.is_submitted():
+            form.kind.data = ChannelKind.open.value
+    form.members.choices = [
+        (m.person.id, m.person.name_or_email)
+        for m in networks.list_members(network, viewer)
+        if m.person.id != viewer.id
+    ]
+    if form.validate_on_submit():
+        try:
+            channel = operations.create_channel(
+                network,
+                actor=viewer,
+                name=form.name.data,
+                kind=ChannelKind(form.kind.data),
+                description=form.description.data or "",
+                member_ids=form.members.data or [],
+            )
+        except MentorNetError as exc:
+            _form_errors_as_list(form)
+            _apply_error(form, exc)
+        else:
+            flash(_("%(name)s is ready.", name=channel.name), "success")
+            return redirect(url_for("conversations.channel", slug=slug, channel_slug=channel.slug), 303)
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("conversations/new_channel.html", network=network, form=form), status
+
+
+def _channel_page(network: Network, channel: Channel, viewer: Person, form: MessageForm, status: int = 200):
+    threads, older = operations.list_threads(channel, viewer, before=_cursor("before"))
+    if status == 200 and not request.args.get("before"):
+        operations.mark_read(channel, viewer)
+    return render_template(
+        "conversations/channel.html",
+        network=network,
+        channel=channel,
+        threads=threads,
+        older=older,
+        form=form,
+        view=MessageView(viewer, network),
+        can_post=permissions.can_post(viewer, channel),
+        can_manage=permissions.can_manage_channel(viewer, channel),
+        members=operations.channel_members(channel, viewer),
+        confirm_form=ConfirmForm(),
+    ), status
+
+
+@bp.route("/c/<channel_slug>", methods=["GET", "POST"])
+@login_required
+def channel(slug: str, channel_slug: str):
+    network = _network(slug)
+    viewer = current_person()
+    channel = operations.get_channel(network, channel_slug, viewer)
+    form = MessageForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                message = operations.post_message(channel, actor=viewer, body=form.body.data)
+            except MentorNetError as exc:
+                _form_errors_as_list(form)
+                _apply_error(form, exc, "body")
+                status = exc.status if exc.status in (403, 409, 429) else 422
+                return _channel_page(network, channel, viewer, form, status)
+            return redirect(
+                url_for(
+                    "conversations.channel", slug=slug, channel_slug=channel.slug, _anchor=f"m{message.id}"
+                ),
+                303,
+            )
+        return _channel_page(network, channel, viewer, form, 422)
+    return _channel_page(network, channel, viewer, form)
+
+
+@bp.route("/c/<channel_slug>/settings", methods=["GET", "POST"])
+@login_required
+def settings(slug: str, channel_slug: str):
+    network = _network(slug)
+    viewer = current_person()
+    channel = operations.get_channel(network, channel_slug, viewer)
+    if not permissions.can_manage_channel(viewer, channel):
+        abort(403)
+    form = ChannelSettingsForm(obj=channel)
+    if form.validate_on_submit():
+        try:
+            operations.update_channel(
+                channel, actor=viewer, name=form.name.data, description=form.description.data or ""
+            )
+        except MentorNetError as exc:
+            _form_errors_as_list(form)
+            _apply_error(form, exc)
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("conversations.channel", slug=slug, channel_slug=channel.slug), 303)
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template(
+        "conversations/settings.html", network=network, channel=channel, form=form, confirm_form=ConfirmForm()
+    ), status
+
+
+@bp.post("/c/<channel_slug>/archive")
+@login_required
+def archive(slug: str, channel_slug: str):
+    network = _network(slug)
+    viewer = current_person()
+    channel = operations.get_channel(network, channel_slug, viewer)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    archived = request.form.get("archived", "1") == "1"
+    operations.archive_channel(channel, actor=viewer, archived=archived)
+    flash(_("The channel is archived.") if archived else _("The channel is open again."), "success")
+    return redirect(url_for("conversations.channel", slug=slug, channel_slug=channel.slug), 303)
+
+
+def _thread_page(network, viewer, message_id: int, form: MessageForm, status: int = 200):
+    root, replies, newer = operations.get_thread(message_id, viewer, after=_cursor("after"))
+    if root.channel.network_id != network.id:
+        raise NotFound(_("There is no such message, or it is not open to you."))
+    if status == 200 and newer is None:
+        operations.mark_thread_read(root, viewer, upto=replies[-1].id if replies else root.id)
+    return render_template(
+        "conversations/thread.html",
+        network=network,
+        channel=root.channel,
+        root=root,
+        replies=replies,
+        newer=newer,
+        form=form,
+        view=MessageView(viewer, network),
+        can_post=permissions.can_post(viewer, root.channel) and root.deleted_at is None,
+        confirm_form=ConfirmForm(),
+    ), status
+
+
+@bp.route("/threads/<int:message_id>", methods=["GET", "POST"])
+@login_required
+def thread(slug: str, message_id: int):
+    network = _network(slug)
+    viewer = current_person()
+    form = MessageForm()
+    if request.method == "POST":
+        parent = _message_of(network, message_id, viewer)
+        if form.validate_on_submit():
+            try:
+                reply = operations.post_message(
+                    parent.channel, actor=viewer, body=form.body.data, parent=parent
+                )
+            except MentorNetError as exc:
+                _form_errors_as_list(form)
+                _apply_error(form, exc, "body")
+                status = exc.status if exc.status in (403, 409, 429) else 422
+                return _thread_page(network, viewer, message_id, form, status)
+            return redirect(operations.thread_url(reply), 303)
+        return _thread_page(network, viewer, message_id, form, 422)
+    return _thread_page(network, viewer, message_id, form)
+
+
+@bp.route("/messages/<int:message_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(slug: str, message_id: int):
+    network = _network(slug)
+    viewer = current_person()
+    message = _message_of(network, message_id, viewer)
+    if not permissions.can_edit(viewer, message):
+        abort(403)
+    form = MessageForm(data={"body": message.body} if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            operations.edit_message(message, actor=viewer, body=form.body.data)
+        except MentorNetError as exc:
+            _form_errors_as_list(form)
+            _apply_error(form, exc, "body")
+        else:
+            flash(_("Your message is changed."), "success")
+            return redirect(operations.thread_url(message), 303)
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("conversations/edit.html", network=network, message=message, form=form), status
+
+
+@bp.post("/messages/<int:message_id>/delete")
+@login_required
+def delete(slug: str, message_id: int):
+    network = _network(slug)
+    viewer = current_person()
+    message = _message_of(network, message_id, viewer)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    operations.delete_message(message, actor=viewer)
+    flash(_("The message is deleted."), "success")
+    return redirect(operations.thread_url(message), 303)
+
+
+@bp.get("/messages/<int:message_id>/history")
+@login_required
+def history(slug: str, message_id: int):
+    network = _network(slug)
+    viewer = current_person()
+    message = _message_of(network, message_id, viewer)
+    return render_template(
+        "conversations/history.html",
+        network=network,
+        message=message,
+        revisions=operations.revisions(message, viewer),
+    )
+
+
+@bp.get("/direct")
+@login_required
+def direct(slug: str):
+    network = _network(slug)
+    viewer = current_person()
+    return render_template(
+        "conversations/direct.html",
+        network=network,
+        rows=operations.list_channels(network, viewer, direct=True),
+        can_write=permissions.can_write_directly(viewer, network),
+    )
+
+
+@bp.route("/direct/new", methods=["GET", "POST"])
+@login_required
+def new_direct(slug: str):
+    network = _network(slug)
+    viewer = current_person()
+    if not permissions.can_write_directly(viewer, network):
+        abort(403)
+    form = DirectForm()
+    members = networks.list_members(network, viewer)
+    blocked = operations.blocked_between(viewer.id, [m.person_id for m in members])
+    form.members.choices = [
+        (m.person.id, m.person.name_or_email)
+        for m in members
+        if m.person.id != viewer.id and m.person.id not in blocked
+    ]
+    if request.method == "GET" and request.args.get("to", "").isdigit():
+        form.members.data = [int(request.args["to"])]
+    if form.validate_on_submit():
+        try:
+            channel = operations.open_direct(network, actor=viewer, person_ids=form.members.data or [])
+            operations.post_message(channel, actor=viewer, body=form.body.data)
+        except MentorNetError as exc:
+            _form_errors_as_list(form)
+            _apply_error(form, exc, "members")
+            status = exc.status if exc.status in (403, 429) else 422
+            return render_template("conversations/direct_new.html", network=network, form=form), status
+        return redirect(url_for("conversations.channel", slug=slug, channel_slug=channel.slug), 303)
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("conversations/direct_new.html", network=network, form=form), status
+
+
+@bp.get("/search")
+@login_required
+def search(slug: str):
+    network = _network(slug)
+    viewer = current_person()
+    q = request.args.get("q", "")
+    results, older, error = [], None, None
+    if q.strip():
+        try:
+            results, older = operations.search(network, viewer, q, before=_cursor("before"))
+        except MentorNetError as exc:
+            if exc.status != 422:
+                raise
+            error = exc.detail
+    elif not permissions.can_read_network_conversations(viewer, network):
+        abort(403)
+    return render_template(
+        "conversations/search.html",
+        network=network,
+        q=q,
+        results=results,
+        older=older,
+        error=error,
+        view=MessageView(viewer, network),
+    ), (422 if error else 200)

@@ -1,0 +1,38 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
+
+from network_service.moderation.models import ReportReason
+
+REASON_LABELS = {
+    ReportReason.harassment: _l("Harassment or disrespect"),
+    ReportReason.personal_data: _l("Personal data of someone else (for example a person being mentored)"),
+    ReportReason.spam: _l("Spam or advertising"),
+    ReportReason.other: _l("Something else"),
+}
+
+
+class ReportForm(FlaskForm):
+    reason = RadioField(
+        _l("Why are you reporting this?"),
+        choices=[(r.value, REASON_LABELS[r]) for r in ReportReason],
+        validators=[InputRequired(_l("Choose a reason."))],
+    )
+    note = TextAreaField(_l("Anything the moderators should know? (optional)"), validators=[Length(max=2000)])
+
+
+class HandleReportForm(FlaskForm):
+    status = RadioField(
+        _l("Outcome"),
+        choices=[("resolved", _l("Resolved: I took action")), ("dismissed", _l("Dismissed: nothing to do"))],
+        validators=[InputRequired(_l("Choose an outcome."))],
+    )
+    resolution = TextAreaField(_l("Note for the record (optional)"), validators=[Length(max=2000)])
+
+
+class SuspendForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reason (kept in the audit log)"),
+        validators=[DataRequired(_l("Say why, for the record.")), Length(max=2000)],
+    )

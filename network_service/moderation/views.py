@@ -1,0 +1,205 @@
+"""Pages of moderation: reporting, the moderation queue, hiding, suspending, blocking."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from network_service.conversations import operations as conversations
+from network_service.conversations.forms import ConfirmForm
+from network_service.conversations.permissions import is_moderator
+from network_service.conversations.views import _apply_error, _cursor, _form_errors_as_list, _message_of
+from network_service.errors import MentorNetError
+from network_service.moderation import operations
+from network_service.moderation.forms import REASON_LABELS, HandleReportForm, ReportForm, SuspendForm
+from network_service.moderation.models import ReportStatus
+from network_service.networks import navigation
+from network_service.networks import operations as networks
+from network_service.networks.permissions import is_member
+from network_service.security import current_person, login_required
+
+bp = Blueprint("moderation", __name__, url_prefix="/networks/<slug>")
+
+navigation.register_section(
+    navigation.Section(
+        key="moderation",
+        endpoint="moderation.queue",
+        label=lambda: _("Moderation"),
+        order=80,
+        visible=is_moderator,
+        badge=operations.open_report_count,
+    )
+)
+
+
+@bp.app_context_processor
+def _labels():
+    return {"reason_labels": REASON_LABELS}
+
+
+@bp.get("/moderation")
+@login_required
+def queue(slug: str):
+    network = networks.get_network(slug)
+    viewer = current_person()
+    try:
+        status = ReportStatus(request.args.get("status", "open"))
+    except ValueError:
+        status = ReportStatus.open
+    reports, older = operations.list_reports(network, viewer, status=status, before=_cursor("before"))
+    return render_template(
+        "moderation/queue.html",
+        network=network,
+        reports=reports,
+        older=older,
+        status=status,
+        handle_form=HandleReportForm(),
+        confirm_form=ConfirmForm(),
+        suspended=operations.suspended_members(network, viewer),
+    )
+
+
+@bp.post("/moderation/reports/<int:report_id>")
+@login_required
+def handle(slug: str, report_id: int):
+    network = networks.get_network(slug)
+    viewer = current_person()
+    report = operations.get_report(network, report_id, viewer)
+    form = HandleReportForm()
+    if not form.validate_on_submit():
+        flash(_("Choose an outcome for the report."), "error")
+        return redirect(url_for("moderation.queue", slug=slug), 303)
+    operations.handle_report(report, actor=viewer, status=form.status.data, resolution=form.resolution.data)
+    flash(_("The report is closed."), "success")
+    return redirect(url_for("moderation.queue", slug=slug), 303)
+
+
+def _report_page(network, form, *, message=None, person=None):
+    viewer = current_person()
+    if form.validate_on_submit():
+        try:
+            if message is not None:
+                operations.report_message(message, actor=viewer, reason=form.reason.data, note=form.note.data)
+            else:
+                operations.report_member(
+                    network, person, actor=viewer, reason=form.reason.data, note=form.note.data
+                )
+        except MentorNetError as exc:
+            _form_errors_as_list(form)
+            _apply_error(form, exc)
+        else:
+            flash(_("Thank you. The moderators of the network will look at your report."), "success")
+            if message is not None:
+                return redirect(conversations.thread_url(message), 303)
+            return redirect(url_for("networks.network", slug=network.slug), 303)
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template(
+        "moderation/report.html", network=network, form=form, message=message, person=person
+    ), status
+
+
+@bp.route("/conversations/messages/<int:message_id>/report", methods=["GET", "POST"])
+@login_required
+def report_message(slug: str, message_id: int):
+    network = networks.get_network(slug)
+    viewer = current_person()
+    message = _message_of(network, message_id, viewer)
+    if not is_member(viewer, network):
+        abort(403)
+    return _report_page(network, ReportForm(), message=message)
+
+
+@bp.route("/members/<int:person_id>/report", methods=["GET", "POST"])
+@login_required
+def report_member(slug: str, person_id: int):
+    network = networks.get_network(slug)
+    if not is_member(current_person(), network):
+        abort(403)
+    return _report_page(network, ReportForm(), person=operations.get_person(person_id))
+
+
+@bp.post("/conversations/messages/<int:message_id>/hide")
+@login_required
+def hide(slug: str, message_id: int):
+    network = networks.get_network(slug)
+    viewer = current_person()
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if not is_moderator(viewer, network):
+        abort(403)
+    message = operations.get_message_for_moderation(network, message_id)
+    hidden = request.form.get("hidden", "1") == "1"
+    operations.hide_message(message, actor=viewer, hidden=hidden)
+    flash(_("The message is hidden.") if hidden else _("The message is shown again."), "success")
+    target = request.form.get("next", "")
+    if target == "queue":
+        return redirect(url_for("moderation.queue", slug=slug), 303)
+    return redirect(conversations.thread_url(message), 303)
+
+
+@bp.route("/members/<int:person_id>/suspend", methods=["GET", "POST"])
+@login_required
+def suspend(slug: str, person_id: int):
+    network = networks.get_network(slug)
+    viewer = current_person()
+    if not is_moderator(viewer, network):
+        abort(403)
+    person = operations.get_person(person_id)
+    form = SuspendForm()
+    if form.validate_on_submit():
+        try:
+            operations.suspend_member(network, person, actor=viewer, reason=form.reason.data)
+        except MentorNetError as exc:
+            if exc.status == 403:
+                raise
+            _form_errors_as_list(form)
+            _apply_error(form, exc)
+        else:
+            flash(_("%(name)s is suspended.", name=person.name_or_email), "success")
+            return redirect(url_for("moderation.queue", slug=slug), 303)
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("moderation/suspend.html", network=network, person=person, form=form), status
+
+
+@bp.post("/members/<int:person_id>/reinstate")
+@login_required
+def reinstate(slug: str, person_id: int):
+    network = networks.get_network(slug)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    person = operations.get_person(person_id)
+    operations.reinstate_member(network, person, actor=current_person())
+    flash(_("%(name)s is an active member again.", name=person.name_or_email), "success")
+    return redirect(url_for("moderation.queue", slug=slug), 303)
+
+
+@bp.get("/blocks")
+@login_required
+def blocks(slug: str):
+    network = networks.get_network(slug)
+    viewer = current_person()
+    if not is_member(viewer, network):
+        abort(403)
+    return render_template(
+        "moderation/blocks.html",
+        network=network,
+        blocks=operations.blocks_of(viewer),
+        members=[m for m in networks.list_members(network, viewer) if m.person_id != viewer.id],
+        confirm_form=ConfirmForm(),
+    )
+
+
+@bp.post("/members/<int:person_id>/block")
+@login_required
+def block(slug: str, person_id: int):
+    network = networks.get_network(slug)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    person = operations.get_person(person_id)
+    if request.form.get("blocked", "1") == "1":
+        operations.block(network, person, actor=current_person())
+        flash(_("You blocked %(name)s.", name=person.name_or_email), "success")
+    else:
+        operations.unblock(network, person, actor=current_person())
+        flash(_("You no longer block %(name)s.", name=person.name_or_email), "success")
+    return redirect(url_for("moderation.blocks", slug=slug), 303)

@@ -1,0 +1,387 @@
+"""Moderation and safeguarding over real HTTP: reports, the queue, hiding, suspension, blocks, the audit log."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from network_service.audit.models import AuditLog
+from network_service.conversations import operations as conversations
+from network_service.conversations.models import Channel, ChannelKind, Message
+from network_service.db import session
+from network_service.errors import Forbidden
+from network_service.moderation import operations
+from network_service.moderation.models import Block, Report, ReportStatus
+from network_service.networks.models import Membership, MembershipStatus
+from network_service.notifications.models import Notification
+from tests.conv_helpers import EMAILS, bearer_for, build_cast, network, person
+from tests.helpers import csrf_from, sign_in_as
+
+API = "/api/v1"
+ROLES = ["coordinator", "meta_mentor", "office", "experienced", "novice", "outsider", "admin"]
+MODERATORS = {"coordinator", "meta_mentor"}
+
+
+@pytest.fixture
+def cast(run, world):
+    return run(build_cast, world)
+
+
+def post_as(run, cast, label: str, body: str, channel_slug: str | None = None) -> int:
+    def write():
+        channel = session.scalar(
+            sa.select(Channel).where(
+                Channel.network_id == cast.network_id, Channel.slug == (channel_slug or cast.general)
+            )
+        )
+        return conversations.post_message(channel, actor=person(label), body=body).id
+
+    return run(write)
+
+
+def audit_actions(run) -> list[str]:
+    return run(lambda: list(session.scalars(sa.select(AuditLog.action).order_by(AuditLog.id))))
+
+
+def membership_status(run, person_id: int) -> MembershipStatus:
+    return run(lambda: session.scalar(sa.select(Membership.status).where(Membership.person_id == person_id)))
+
+
+def form_post(client, page: str, action: str, data: dict):
+    html = client.get(page).get_data(as_text=True)
+    return client.post(action, data={**data, "csrf_token": csrf_from(html)})
+
+
+def test_a_member_reports_a_message_and_the_meta_mentor_handles_it(client, run, cast):
+    message_id = post_as(run, cast, "experienced", "Call Mr X at 0176 1234567, he lives at ...")
+    conv = f"/networks/{cast.slug}/conversations"
+    sign_in_as(client, run, EMAILS["novice"])
+    report_url = f"{conv}/messages/{message_id}/report"
+    assert "Report" in client.get(f"{conv}/c/{cast.general}").get_data(as_text=True)
+    assert form_post(client, report_url, report_url, {"reason": "", "note": ""}).status_code == 422
+    assert form_post(client, report_url, report_url, {"reason": "nonsense"}).status_code == 422
+    assert (
+        form_post(client, report_url, report_url, {"reason": "personal_data", "note": "x" * 2001}).status_code
+        == 422
+    )
+    response = form_post(client, report_url, report_url, {"reason": "personal_data", "note": "Phone number"})
+    assert response.status_code == 303
+    assert client.get(f"/networks/{cast.slug}/moderation").status_code == 403
+
+    meta = client.application.test_client()
+    sign_in_as(meta, run, EMAILS["meta_mentor"])
+    queue = meta.get(f"/networks/{cast.slug}/moderation").get_data(as_text=True)
+    assert "Personal data of someone else" in queue and "0176 1234567" in queue and "Phone number" in queue
+    assert '<span class="badge badge-count">1<span class="visually-hidden"> new' in queue  # the section badge
+
+    hide = form_post(
+        meta,
+        f"/networks/{cast.slug}/moderation",
+        f"{conv}/messages/{message_id}/hide",
+        {"hidden": "1", "next": "queue"},
+    )
+    assert hide.status_code == 303
+    report_id = run(lambda: session.scalar(sa.select(Report.id)))
+    handled = form_post(
+        meta,
+        f"/networks/{cast.slug}/moderation",
+        f"/networks/{cast.slug}/moderation/reports/{report_id}",
+        {"status": "resolved", "resolution": "Hidden; spoke with Eva"},
+    )
+    assert handled.status_code == 303
+    report = run(lambda: session.get(Report, report_id))
+    assert report.status == ReportStatus.resolved and report.handled_by_id == cast.ids["meta_mentor"]
+    assert "No reports here." in meta.get(f"/networks/{cast.slug}/moderation").get_data(as_text=True)
+    assert audit_actions(run)[-3:] == ["moderation.report", "moderation.hide", "moderation.report_resolved"]
+
+    # everyone else sees the placeholder; the author and the moderators still see the text
+    others = client.get(f"{conv}/c/{cast.general}").get_data(as_text=True)
+    assert "Hidden by a moderator." in others and "0176" not in others
+    eva = client.application.test_client()
+    sign_in_as(eva, run, EMAILS["experienced"])
+    assert "0176 1234567" in eva.get(f"{conv}/c/{cast.general}").get_data(as_text=True)
+    found = client.get(f"{conv}/search?q=0176").get_data(as_text=True)
+    assert "No message you can read contains these words." in found and "1234567" not in found
+
+
+def test_the_moderator_sees_a_reported_private_message_but_not_the_channel(client, run, cast):
+    group = run(
+        lambda: (
+            conversations.create_channel(
+                network(cast),
+                actor=person("novice"),
+                name="Two of us",
+                kind=ChannelKind.private,
+                member_ids=[cast.ids["experienced"]],
+            ).slug
+        )
+    )
+    message_id = post_as(run, cast, "experienced", "Rude words in private", channel_slug=group)
+    post_as(run, cast, "experienced", "Another private message", channel_slug=group)
+    run(
+        lambda: operations.report_message(
+            session.get(Message, message_id), actor=person("novice"), reason="harassment"
+        )
+    )
+
+    sign_in_as(client, run, EMAILS["coordinator"])
+    queue = client.get(f"/networks/{cast.slug}/moderation").get_data(as_text=True)
+    assert "Rude words in private" in queue and "Another private message" not in queue
+    assert "a private conversation" in queue and "Two of us" not in queue
+    assert client.get(f"/networks/{cast.slug}/conversations/c/{group}").status_code == 404
+    hide = form_post(
+        client,
+        f"/networks/{cast.slug}/moderation",
+        f"/networks/{cast.slug}/conversations/messages/{message_id}/hide",
+        {"hidden": "1", "next": "queue"},
+    )
+    assert hide.status_code == 303
+    assert run(lambda: session.get(Message, message_id).hidden_at) is not None
+
+
+def test_an_outsider_cannot_report_a_message_they_cannot_read(run, cast, ctx):
+    group = conversations.create_channel(
+        network(cast), actor=person("novice"), name="G", kind=ChannelKind.private
+    )
+    message = conversations.post_message(group, actor=person("novice"), body="secret")
+    with pytest.raises(Forbidden):
+        operations.report_message(message, actor=person("outsider"), reason="spam")
+    with pytest.raises(Exception) as refused:
+        operations.report_message(message, actor=person("experienced"), reason="spam")
+    assert refused.value.status == 404
+
+
+@pytest.mark.parametrize("label", ROLES)
+def test_who_may_hide_and_see_the_queue(client, run, cast, label):
+    message_id = post_as(run, cast, "novice", "hello")
+    sign_in_as(client, run, EMAILS[label])
+    queue = client.get(f"/networks/{cast.slug}/moderation")
+    assert queue.status_code == (200 if label in MODERATORS else 403)
+    page = client.get("/profile").get_data(as_text=True)
+    response = client.post(
+        f"/networks/{cast.slug}/conversations/messages/{message_id}/hide",
+        data={"hidden": "1", "csrf_token": csrf_from(page)},
+    )
+    assert response.status_code == (303 if label in MODERATORS else 403)
+    hidden = run(lambda: session.get(Message, message_id).hidden_at)
+    assert (hidden is not None) == (label in MODERATORS)
+
+
+def test_suspension_rules_and_effect(client, run, cast):
+    sign_in_as(client, run, EMAILS["meta_mentor"])
+    page = f"/networks/{cast.slug}/members/{cast.ids['novice']}/suspend"
+    assert form_post(client, page, page, {"reason": ""}).status_code == 422
+    assert form_post(client, page, page, {"reason": "Shared a client's address twice"}).status_code == 303
+    assert membership_status(run, cast.ids["novice"]) == MembershipStatus.suspended
+    assert audit_actions(run)[-1] == "moderation.suspend"
+    again = form_post(client, page, page, {"reason": "again"})
+    assert again.status_code == 422 and "Only active members can be suspended." in again.get_data(
+        as_text=True
+    )
+
+    mina = client.application.test_client()
+    sign_in_as(mina, run, EMAILS["novice"])
+    assert mina.get(f"/networks/{cast.slug}/conversations").status_code == 403
+
+    coordinator_page = f"/networks/{cast.slug}/members/{cast.ids['coordinator']}/suspend"
+    assert form_post(client, coordinator_page, coordinator_page, {"reason": "x"}).status_code == 403
+    self_page = f"/networks/{cast.slug}/members/{cast.ids['meta_mentor']}/suspend"
+    assert form_post(client, self_page, self_page, {"reason": "x"}).status_code == 422
+
+    queue = client.get(f"/networks/{cast.slug}/moderation").get_data(as_text=True)
+    assert "Mina Mentor" in queue
+    reinstate = client.post(
+        f"/networks/{cast.slug}/members/{cast.ids['novice']}/reinstate", data={"csrf_token": csrf_from(queue)}
+    )
+    assert reinstate.status_code == 303
+    assert membership_status(run, cast.ids["novice"]) == MembershipStatus.active
+    assert mina.get(f"/networks/{cast.slug}/conversations").status_code == 200
+
+    office = client.application.test_client()
+    sign_in_as(office, run, EMAILS["office"])
+    assert office.get(page).status_code == 403
+
+
+def test_a_coordinator_may_suspend_a_coordinator(run, cast, ctx):
+    from network_service.networks.models import Level, Role
+    from tests.helpers import add_member
+
+    second = add_member(
+        network(cast), "coord2@example.org", "Second Coordinator", Role.coordinator, Level.experienced
+    )
+    with pytest.raises(Forbidden):
+        operations.suspend_member(network(cast), second, actor=person("meta_mentor"), reason="x")
+    membership = operations.suspend_member(
+        network(cast), second, actor=person("coordinator"), reason="left the org"
+    )
+    assert membership.status == MembershipStatus.suspended
+    with pytest.raises(Forbidden):
+        operations.suspend_member(network(cast), person("novice"), actor=person("admin"), reason="x")
+
+
+def test_blocking_stops_direct_messages_and_mentions_and_collapses_messages(client, run, cast):
+    sign_in_as(client, run, EMAILS["novice"])
+    blocks = f"/networks/{cast.slug}/blocks"
+    response = form_post(
+        client, blocks, f"/networks/{cast.slug}/members/{cast.ids['experienced']}/block", {"blocked": "1"}
+    )
+    assert response.status_code == 303
+    assert "Unblock Eva Experienced" in client.get(blocks).get_data(as_text=True)
+    assert audit_actions(run)[-1] == "moderation.block"
+
+    post_as(run, cast, "experienced", "Hey @[Mina Mentor], look at this")
+    mentions = run(
+        lambda: session.scalars(
+            sa.select(Notification).where(Notification.person_id == cast.ids["novice"])
+        ).all()
+    )
+    assert mentions == []
+    page = client.get(f"/networks/{cast.slug}/conversations/c/{cast.general}").get_data(as_text=True)
+    assert "Message from someone you blocked" in page and "<details" in page
+
+    eva = client.application.test_client()
+    sign_in_as(eva, run, EMAILS["experienced"])
+    new = f"/networks/{cast.slug}/conversations/direct/new"
+    refused = form_post(eva, new, new, {"members": str(cast.ids["novice"]), "body": "please answer"})
+    assert refused.status_code == 403
+    offered = re.findall(r'name="members" type="checkbox" value="(\d+)"', eva.get(new).get_data(as_text=True))
+    assert str(cast.ids["office"]) in offered and str(cast.ids["novice"]) not in offered
+    with pytest.raises(Forbidden):
+        run(
+            lambda: conversations.open_direct(
+                network(cast), actor=person("novice"), person_ids=[cast.ids["experienced"]]
+            )
+        )
+
+    response = form_post(
+        client, blocks, f"/networks/{cast.slug}/members/{cast.ids['experienced']}/block", {"blocked": "0"}
+    )
+    assert response.status_code == 303
+    assert run(lambda: session.scalar(sa.select(sa.func.count(Block.id)))) == 0
+    assert audit_actions(run)[-1] == "moderation.unblock"
+    assert (
+        form_post(eva, new, new, {"members": str(cast.ids["novice"]), "body": "please answer"}).status_code
+        == 303
+    )
+
+
+def test_blocking_oneself_or_strangers_is_refused(client, run, cast):
+    sign_in_as(client, run, EMAILS["novice"])
+    blocks = f"/networks/{cast.slug}/blocks"
+    assert (
+        form_post(client, blocks, f"/networks/{cast.slug}/members/{cast.ids['novice']}/block", {}).status_code
+        == 422
+    )
+    assert (
+        form_post(
+            client, blocks, f"/networks/{cast.slug}/members/{cast.ids['outsider']}/block", {}
+        ).status_code
+        == 404
+    )
+    outsider = client.application.test_client()
+    sign_in_as(outsider, run, EMAILS["outsider"])
+    assert outsider.get(blocks).status_code == 403
+
+
+def test_reporting_a_member(client, run, cast):
+    sign_in_as(client, run, EMAILS["novice"])
+    page = f"/networks/{cast.slug}/members/{cast.ids['experienced']}/report"
+    assert (
+        form_post(client, page, page, {"reason": "harassment", "note": "Keeps messaging me"}).status_code
+        == 303
+    )
+    mine = f"/networks/{cast.slug}/members/{cast.ids['novice']}/report"
+    assert form_post(client, mine, mine, {"reason": "spam"}).status_code == 422
+    stranger = f"/networks/{cast.slug}/members/{cast.ids['outsider']}/report"
+    assert form_post(client, stranger, stranger, {"reason": "spam"}).status_code == 422
+    report = run(lambda: session.scalar(sa.select(Report)))
+    assert report.person_id == cast.ids["experienced"] and report.message_id is None
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client, cast):
+    for path in (
+        "/moderation",
+        "/blocks",
+        f"/members/{cast.ids['novice']}/suspend",
+        "/conversations/messages/1/report",
+    ):
+        response = client.get(f"/networks/{cast.slug}{path}")
+        assert response.status_code == 302 and "/sign-in" in response.headers["Location"], path
+
+
+# -- the JSON API ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("label", ROLES)
+def test_api_authorisation_for_every_role(client, run, cast, label):
+    headers = bearer_for(run, label)
+    member = label not in ("outsider", "admin")
+    moderator = label in MODERATORS
+    message_id = post_as(run, cast, "experienced" if label != "experienced" else "novice", "something")
+    target = "novice" if label != "novice" else "office"
+
+    report = client.post(
+        f"{API}/networks/{cast.slug}/reports",
+        json={"message_id": message_id, "reason": "spam"},
+        headers=headers,
+    )
+    assert report.status_code == (201 if member else 403 if label == "admin" else 404)
+    queue = client.get(f"{API}/networks/{cast.slug}/reports", headers=headers)
+    assert queue.status_code == (200 if moderator else 403)
+    if report.status_code == 201:
+        handle = client.patch(
+            f"{API}/networks/{cast.slug}/reports/{report.get_json()['id']}",
+            json={"status": "dismissed"},
+            headers=headers,
+        )
+        assert handle.status_code == (200 if moderator else 403)
+    hide = client.put(
+        f"{API}/networks/{cast.slug}/messages/{message_id}/hidden", json={"hidden": True}, headers=headers
+    )
+    assert hide.status_code == (200 if moderator else 403)
+    suspend = client.put(
+        f"{API}/networks/{cast.slug}/members/{cast.ids[target]}/suspension",
+        json={"suspended": True, "reason": "test"},
+        headers=headers,
+    )
+    assert suspend.status_code == (200 if moderator else 403)
+    block = client.post(
+        f"{API}/networks/{cast.slug}/blocks", json={"person_id": cast.ids[target]}, headers=headers
+    )
+    assert block.status_code == (201 if member else 403)
+    listed = client.get(f"{API}/networks/{cast.slug}/blocks", headers=headers)
+    assert listed.status_code == 200 and len(listed.get_json()) == (1 if member else 0)
+    unblock = client.delete(f"{API}/networks/{cast.slug}/blocks/{cast.ids[target]}", headers=headers)
+    assert unblock.status_code == 204
+
+
+def test_api_reports_validate_their_input(client, run, cast):
+    headers = bearer_for(run, "novice")
+    url = f"{API}/networks/{cast.slug}/reports"
+    assert client.post(url, json={"reason": "spam"}, headers=headers).status_code == 422
+    both = {"reason": "spam", "message_id": 1, "person_id": 1}
+    assert client.post(url, json=both, headers=headers).status_code == 422
+    assert (
+        client.post(url, json={"reason": "bad", "person_id": cast.ids["office"]}, headers=headers).status_code
+        == 422
+    )
+    assert client.post(url, json={"reason": "spam", "person_id": 99999}, headers=headers).status_code == 404
+    created = client.post(
+        url, json={"reason": "other", "person_id": cast.ids["office"], "note": "n"}, headers=headers
+    )
+    assert created.status_code == 201 and created.get_json()["status"] == "open"
+    meta = bearer_for(run, "meta_mentor")
+    queue = client.get(url, headers=meta).get_json()
+    assert [r["person"]["display_name"] for r in queue["reports"]] == ["Olga Office"]
+    assert client.get(url + "?status=weird", headers=meta).status_code == 422
+    assert (
+        client.put(
+            f"{API}/networks/{cast.slug}/members/{cast.ids['novice']}/suspension",
+            json={"suspended": True, "reason": ""},
+            headers=meta,
+        ).status_code
+        == 422
+    )
+    assert client.get(url).status_code == 401
