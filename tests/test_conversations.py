@@ -143,7 +143,8 @@ def test_a_network_without_channels_offers_one_to_those_who_may_open_it(client, 
     sign_in_as(client, run, EMAILS["novice"])
     html = client.get(base(cast)).get_data(as_text=True)
     assert "There is no channel here yet." in html and "/setup" not in html
-    assert run(lambda: session.scalar(sa.select(sa.func.count(Channel.id)))) == 0  # never created on GET
+    count = sa.select(sa.func.count(Channel.id)).where(Channel.network_id == cast.network_id)
+    assert run(lambda: session.scalar(count)) == 0  # never created on GET
     response = client.post(f"{base(cast)}/setup", data={"csrf_token": csrf_from(html)})
     assert response.status_code == 403
 
@@ -700,3 +701,8 @@ def test_reading_a_thread_does_not_mark_other_threads_read(client, run, cast):
     assert run(lambda: operations.unread_counts(network(cast), person("novice"))) == {channel_id: 1}
     client.get(f"{base(cast)}/threads/{first}")
     assert run(lambda: operations.unread_counts(network(cast), person("novice"))) == {}
+
+
+def test_every_new_network_starts_with_its_general_channel(run, world):
+    channels = run(lambda: list(session.scalars(sa.select(Channel).where(Channel.network_id == world.network_id))))
+    assert [(c.slug, c.kind.value) for c in channels] == [("general", "open")]

@@ -36,6 +36,7 @@ from network_service.errors import Conflict, Forbidden, InvalidInput, MentorNetE
 from network_service.markup import MAX_MARKDOWN_CHARS, render_markdown
 from network_service.moderation.models import Block
 from network_service.networks.models import Membership, MembershipStatus, Network
+from network_service.networks.operations import require_current_agreement
 from network_service.networks.permissions import active_membership, is_member
 from network_service.networks.roadmap import Checkpoint, Phase, register_checkpoint
 from network_service.notifications.operations import notify, register_kind
@@ -252,6 +253,7 @@ def open_direct(network: Network, *, actor: Person, person_ids) -> Channel:
     between the same two people is found again rather than duplicated."""
     if not permissions.can_write_directly(actor, network):
         raise Forbidden(_("Only active members of this network can send direct messages."))
+    require_current_agreement(actor, network)
     ids = {int(pid) for pid in person_ids or []} - {actor.id}
     if not ids:
         raise InvalidInput(_("Choose at least one person to write to."), field="members")
@@ -596,6 +598,7 @@ def post_message(channel: Channel, *, actor: Person, body: str, parent: Message 
         if channel.archived_at is not None:
             raise Conflict(_("This channel is archived: it takes no new messages."))
         raise Forbidden(_("Only active members of this conversation can write in it."))
+    require_current_agreement(actor, channel.network)
     body = _clean_body(body)
     root = None
     if parent is not None:

@@ -164,6 +164,11 @@ def create_network(
         )
     session.flush()
     record("network.create", actor=actor, target=network, network=network, slug=slug)
+    from network_service.conversations.operations import (
+        create_default_channels,  # the module builds on this one
+    )
+
+    create_default_channels(network, actor=actor)
     return network
 
 
