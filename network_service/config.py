@@ -45,6 +45,8 @@ DEFAULTS: dict[str, Any] = {
     "OPENEDX_LMS_URL": None,  # https://lms.example.org: the LMS that `mentornet bridge reconcile` reads
     "OPENEDX_CLIENT_ID": None,  # the LMS's OAuth2 application (client credentials grant)
     "OPENEDX_CLIENT_SECRET": None,
+    "UPLOAD_DIR": None,  # where library files are stored, outside any web root; None: <instance>/uploads
+    "RESOURCE_MAX_BYTES": 10 * 1024 * 1024,  # the largest file a member may add to a network's library
 }
 
 # Keys whose environment value is parsed as JSON (lists, numbers, booleans).
@@ -63,6 +65,7 @@ _TYPED = {
     "TESTING",
     "RATELIMIT_ENABLED",
     "PROXY_COUNT",
+    "RESOURCE_MAX_BYTES",
 }
 
 

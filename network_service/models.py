@@ -3,6 +3,7 @@
 from network_service.accounts.models import ApiToken, Person, SignInToken
 from network_service.audit.models import AuditLog
 from network_service.courses.models import CompletionEvent, CourseLink
+from network_service.goals.models import Goal, GoalUpdate
 from network_service.jobs import JobRun
 from network_service.mail.models import OutboundEmail
 from network_service.networks.models import (
@@ -15,6 +16,7 @@ from network_service.networks.models import (
     Organisation,
 )
 from network_service.notifications.models import Notification, NotificationSetting
+from network_service.resources.models import Resource, ResourceTag
 
 __all__ = [
     "Agreement",
@@ -23,6 +25,8 @@ __all__ = [
     "AuditLog",
     "CompletionEvent",
     "CourseLink",
+    "Goal",
+    "GoalUpdate",
     "Invitation",
     "JobRun",
     "InvitationReminder",
@@ -33,5 +37,7 @@ __all__ = [
     "Organisation",
     "OutboundEmail",
     "Person",
+    "Resource",
+    "ResourceTag",
     "SignInToken",
 ]
