@@ -97,13 +97,17 @@ def _register_blueprints(app: Flask) -> None:
     from network_service.accounts.views import bp as accounts_bp
     from network_service.api import init_api
     from network_service.courses.views import bp as courses_bp
+    from network_service.goals.views import bp as goals_bp
     from network_service.mail.views import bp as mail_bp
     from network_service.networks.views import bp as networks_bp
+    from network_service.resources.views import bp as resources_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(networks_bp)
     app.register_blueprint(courses_bp)
     app.register_blueprint(mail_bp)
+    app.register_blueprint(goals_bp)
+    app.register_blueprint(resources_bp)
     _init_background(app)
     jobs.init_app(app)
     init_api(app)
