@@ -28,7 +28,9 @@ class GoalForm(FlaskForm):
         _l("Target"),
         validators=[
             InputRequired(_l("Give the target as a whole number.")),
-            NumberRange(min=1, max=1_000_000, message=_l("The target is a whole number from 1 to 1,000,000.")),
+            NumberRange(
+                min=1, max=1_000_000, message=_l("The target is a whole number from 1 to 1,000,000.")
+            ),
         ],
         render_kw={"inputmode": "numeric"},
     )

@@ -37,7 +37,9 @@ class Goal(Base):
     unit: Mapped[str] = mapped_column(sa.String(60))
     current_value: Mapped[int] = mapped_column(default=0)
     due_date: Mapped[dt.date | None]
-    status: Mapped[GoalStatus] = mapped_column(StrEnumType(GoalStatus, "goal_status"), default=GoalStatus.open)
+    status: Mapped[GoalStatus] = mapped_column(
+        StrEnumType(GoalStatus, "goal_status"), default=GoalStatus.open
+    )
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

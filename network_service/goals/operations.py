@@ -77,7 +77,9 @@ def _owner(network: Network, owner_id: int | None) -> Person:
         )
     )
     if person is None:
-        raise InvalidInput(_("The person responsible must be an active member of the network."), field="owner_id")
+        raise InvalidInput(
+            _("The person responsible must be an active member of the network."), field="owner_id"
+        )
     return person
 
 
@@ -181,7 +183,9 @@ def edit_goal(
     session.flush()
     record("goal.edit", actor=actor, target=goal, network=network, **changed)
     if new_owner is not None:
-        notify([new_owner], "goals.assigned", url=goal_path(goal), network=network, actor=actor, goal=goal.title)
+        notify(
+            [new_owner], "goals.assigned", url=goal_path(goal), network=network, actor=actor, goal=goal.title
+        )
     if changed.get("status") == GoalStatus.achieved.value:
         _tell_achieved(goal, actor)
     return goal
@@ -207,7 +211,11 @@ def _tell_achieved(goal: Goal, actor: Person) -> None:
 def post_update(goal: Goal, *, actor: Person, value: int, note: str = "") -> GoalUpdate:
     """Report where the goal stands now. Reaching the target marks an open goal achieved."""
     if not permissions.can_post_update(actor, goal):
-        raise Forbidden(_("Only the person responsible for the goal, the coordinator or the Meta-Mentor can report progress."))
+        raise Forbidden(
+            _(
+                "Only the person responsible for the goal, the coordinator or the Meta-Mentor can report progress."
+            )
+        )
     if goal.status == GoalStatus.dropped:
         raise Conflict(_("This goal was dropped; reopen it before reporting progress."))
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TARGET * 10:
@@ -269,9 +277,11 @@ def list_goals(
 def status_counts(network: Network) -> dict[GoalStatus, int]:
     """How many goals have each status (one aggregate query), for the filter tabs."""
     rows = session.execute(
-        sa.select(Goal.status, sa.func.count(Goal.id)).where(Goal.network_id == network.id).group_by(Goal.status)
+        sa.select(Goal.status, sa.func.count(Goal.id))
+        .where(Goal.network_id == network.id)
+        .group_by(Goal.status)
     ).all()
-    counts = {status: 0 for status in GoalStatus}
+    counts = dict.fromkeys(GoalStatus, 0)
     counts.update({GoalStatus(status): count for status, count in rows})
     return counts
 

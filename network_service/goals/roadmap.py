@@ -73,7 +73,9 @@ def _course_linked(network: Network) -> bool:
 
 def _graduates_invited(network: Network) -> bool:
     return _exists(
-        sa.select(Membership.id).where(Membership.network_id == network.id, Membership.origin == Origin.graduate)
+        sa.select(Membership.id).where(
+            Membership.network_id == network.id, Membership.origin == Origin.graduate
+        )
     )
 
 
@@ -123,7 +125,9 @@ def _goal_set(network: Network) -> bool:
 
 
 def _goal_achieved(network: Network) -> bool:
-    return _exists(sa.select(Goal.id).where(Goal.network_id == network.id, Goal.status == GoalStatus.achieved))
+    return _exists(
+        sa.select(Goal.id).where(Goal.network_id == network.id, Goal.status == GoalStatus.achieved)
+    )
 
 
 GROW_MEMBERS = 10
@@ -132,7 +136,9 @@ RECENT_JOINS = 3
 
 
 def _members_at_least(network: Network) -> bool:
-    return (session.scalar(sa.select(sa.func.count(Membership.id)).where(_active(network))) or 0) >= GROW_MEMBERS
+    return (
+        session.scalar(sa.select(sa.func.count(Membership.id)).where(_active(network))) or 0
+    ) >= GROW_MEMBERS
 
 
 def _recent_joins(network: Network) -> bool:
@@ -217,7 +223,9 @@ for _checkpoint in (
         10,
         lambda: _("A shared goal is set"),
         _goal_set,
-        lambda: _("Agree with the members on a goal the network works towards, and set it on the goals page."),
+        lambda: _(
+            "Agree with the members on a goal the network works towards, and set it on the goals page."
+        ),
     ),
     Checkpoint(
         "goals.goal_achieved",
@@ -239,7 +247,9 @@ for _checkpoint in (
         "core.recent_joins",
         Phase.grow,
         20,
-        lambda: _("At least %(count)s new members in the last %(days)s days", count=RECENT_JOINS, days=RECENT_DAYS),
+        lambda: _(
+            "At least %(count)s new members in the last %(days)s days", count=RECENT_JOINS, days=RECENT_DAYS
+        ),
         _recent_joins,
         lambda: _("Keep inviting: present the network at events of organisations that support migrants."),
     ),
@@ -282,7 +292,8 @@ def roadmap_for(network: Network, viewer: Person | None) -> list[PhaseState]:
     if not permissions.can_view_goals(viewer, network):
         raise Forbidden(_("Only members of this network can see its roadmap."))
     phases = {
-        phase: PhaseState(phase, str(PHASE_TITLES[phase]), str(PHASE_EXPLANATIONS[phase]), []) for phase in Phase
+        phase: PhaseState(phase, str(PHASE_TITLES[phase]), str(PHASE_EXPLANATIONS[phase]), [])
+        for phase in Phase
     }
     for checkpoint in checkpoints():
         phases[checkpoint.phase].checkpoints.append(

@@ -58,7 +58,13 @@ def goals(slug: str):
     network = get_network(slug)
     viewer = current_person()
     wanted = request.args.get("status", GoalStatus.open.value)
-    status = None if wanted == "all" else GoalStatus(wanted) if wanted in GoalStatus.__members__ else GoalStatus.open
+    status = (
+        None
+        if wanted == "all"
+        else GoalStatus(wanted)
+        if wanted in GoalStatus.__members__
+        else GoalStatus.open
+    )
     before = request.args.get("before", type=int)
     items, next_cursor = operations.list_goals(network, viewer, status=status, before=before)
     return render_template(
@@ -165,7 +171,9 @@ def edit_goal(slug: str, goal_id: int):
     form = GoalForm(obj=None if request.method == "POST" else goal)
     _owner_choices(form, network)
     if goal.owner_id is not None and goal.owner_id not in {value for value, _label in form.owner_id.choices}:
-        form.owner_id.choices.insert(0, (goal.owner_id, goal.owner.name_or_email))  # a former member stays shown
+        form.owner_id.choices.insert(
+            0, (goal.owner_id, goal.owner.name_or_email)
+        )  # a former member stays shown
     if request.method == "GET":
         form.status.data = goal.status.value
     if form.validate_on_submit():

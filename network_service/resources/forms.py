@@ -75,8 +75,12 @@ class NoteForm(FlaskForm):
 
 
 class EditForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[DataRequired(_l("Give the resource a title.")), Length(max=200)])
-    url = URLField(_l("Web address"), validators=[Length(max=2000)], description=_l("Starts with https:// or http://"))
+    title = StringField(
+        _l("Title"), validators=[DataRequired(_l("Give the resource a title.")), Length(max=200)]
+    )
+    url = URLField(
+        _l("Web address"), validators=[Length(max=2000)], description=_l("Starts with https:// or http://")
+    )
     body = TextAreaField(
         _l("Text"), validators=[Length(max=MAX_MARKDOWN_CHARS)], description=_l("You can use Markdown.")
     )

@@ -41,7 +41,9 @@ register_checkpoint(
         30,
         lambda: _("The shared library has at least %(count)s resources", count=LIBRARY_CHECKPOINT_COUNT),
         _library_filled,
-        lambda: _("Ask members to add the links, forms and notes they use in their mentoring to the library."),
+        lambda: _(
+            "Ask members to add the links, forms and notes they use in their mentoring to the library."
+        ),
     )
 )
 
@@ -87,7 +89,9 @@ def _url(url: str | None) -> str:
 def _language(language: str | None) -> str:
     language = " ".join((language or "").split())
     if len(language) > 40:
-        raise InvalidInput(_("Give the language in at most 40 characters, like “Arabic” or “ar”."), field="language")
+        raise InvalidInput(
+            _("Give the language in at most 40 characters, like “Arabic” or “ar”."), field="language"
+        )
     return language
 
 
@@ -132,7 +136,14 @@ def _finish(resource: Resource, tags: list[str], actor: Person) -> Resource:
 
 
 def add_link(
-    network: Network, *, actor: Person, title: str, url: str, description: str = "", language: str = "", tags=None
+    network: Network,
+    *,
+    actor: Person,
+    title: str,
+    url: str,
+    description: str = "",
+    language: str = "",
+    tags=None,
 ) -> Resource:
     _check_add(network, actor)
     resource = Resource(
@@ -203,7 +214,9 @@ def edit_resource(
     resource: Resource, *, actor: Person, title=_UNSET, body=_UNSET, url=_UNSET, language=_UNSET, tags=_UNSET
 ) -> Resource:
     if not permissions.can_change_resource(actor, resource):
-        raise Forbidden(_("Only the author or the network's coordinator, Meta-Mentor or office can change this."))
+        raise Forbidden(
+            _("Only the author or the network's coordinator, Meta-Mentor or office can change this.")
+        )
     if title is not _UNSET:
         resource.title = _title(title)
     if body is not _UNSET:
@@ -227,7 +240,9 @@ def edit_resource(
 
 def delete_resource(resource: Resource, *, actor: Person) -> None:
     if not permissions.can_change_resource(actor, resource):
-        raise Forbidden(_("Only the author or the network's coordinator, Meta-Mentor or office can delete this."))
+        raise Forbidden(
+            _("Only the author or the network's coordinator, Meta-Mentor or office can delete this.")
+        )
     network = resource.network
     record(
         "resource.delete", actor=actor, target=resource, network=network, kind=resource.kind.value,
@@ -276,7 +291,12 @@ def _like(text: str) -> str:
 
 
 def search(
-    network: Network, viewer: Person | None, query: Search, *, before: int | None = None, limit: int = PAGE_SIZE
+    network: Network,
+    viewer: Person | None,
+    query: Search,
+    *,
+    before: int | None = None,
+    limit: int = PAGE_SIZE,
 ) -> tuple[list[Resource], int | None]:
     """A page of the library, newest first, and the cursor of the next page. Three statements (resources,
     their tags, their authors) whatever the size of the library."""
@@ -296,7 +316,9 @@ def search(
             sa.or_(
                 sa.func.lower(Resource.title).like(pattern, escape="\\"),
                 sa.func.lower(Resource.body).like(pattern, escape="\\"),
-                sa.exists().where(ResourceTag.resource_id == Resource.id, ResourceTag.tag.like(pattern, escape="\\")),
+                sa.exists().where(
+                    ResourceTag.resource_id == Resource.id, ResourceTag.tag.like(pattern, escape="\\")
+                ),
             )
         )
     if query.kind is not None:
@@ -305,7 +327,9 @@ def search(
         statement = statement.where(sa.func.lower(Resource.language) == query.language.strip().lower())
     if query.tag:
         statement = statement.where(
-            sa.exists().where(ResourceTag.resource_id == Resource.id, ResourceTag.tag == query.tag.strip().lower())
+            sa.exists().where(
+                ResourceTag.resource_id == Resource.id, ResourceTag.tag == query.tag.strip().lower()
+            )
         )
     if before is not None:
         statement = statement.where(Resource.id < before)

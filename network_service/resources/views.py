@@ -64,7 +64,9 @@ def library(slug: str):
         language=request.args.get("language", "")[:40],
         tag=request.args.get("tag", "")[:40],
     )
-    items, next_cursor = operations.search(network, viewer, query, before=request.args.get("before", type=int))
+    items, next_cursor = operations.search(
+        network, viewer, query, before=request.args.get("before", type=int)
+    )
     languages, tags = operations.facets(network)
     filtered = bool(query.text or query.kind or query.language or query.tag)
     return render_template(
@@ -279,5 +281,3 @@ def delete(slug: str, resource_id: int):
     operations.delete_resource(item, actor=viewer)
     flash(_("“%(title)s” is deleted from the library.", title=title), "success")
     return redirect(url_for("resources.library", slug=slug), 303)
-
-
