@@ -204,7 +204,7 @@ def download_response(resource, path):
     """The file as an attachment that no browser renders or sniffs on our origin."""
     response = send_file(
         path,
-        mimetype=resource.content_type or "application/octet-stream",
+        mimetype=(resource.content_type or "application/octet-stream").split(";")[0],
         as_attachment=True,
         download_name=resource.original_filename or f"resource-{resource.id}",
         max_age=0,
