@@ -14,7 +14,7 @@ from network_service.db import session, utcnow
 from network_service.goals import operations as goal_operations
 from network_service.goals.roadmap import roadmap_for
 from network_service.networks import roadmap
-from network_service.networks.models import Agreement, Membership, MembershipStatus, Origin, Role
+from network_service.networks.models import Agreement, Membership, MembershipStatus, Origin
 from network_service.networks.operations import (
     accept_agreement,
     current_agreement,
