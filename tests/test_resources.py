@@ -269,12 +269,12 @@ def test_too_big_file_is_refused_with_a_clear_message(app, client, run, world, c
     # over the file limit, under the request limit: checked while stored
     response = upload(client, world, token, PDF + b"0" * 2000, "big.pdf")
     assert response.status_code == 422
-    assert "The file is too large: at most 1000 B can be uploaded." in response.get_data(as_text=True)
+    assert "The file is too large: at most 1,000 B can be uploaded." in response.get_data(as_text=True)
     assert files_in(uploads) == [] and count(run) == 0
     # over the request limit: refused before the body is read
     response = upload(client, world, token, PDF + b"0" * (400 * 1024), "huge.pdf")
     assert response.status_code == 413
-    assert "The file is too large: at most 1000 B can be uploaded." in response.get_data(as_text=True)
+    assert "The file is too large: at most 1,000 B can be uploaded." in response.get_data(as_text=True)
     assert files_in(uploads) == [] and count(run) == 0
 
 

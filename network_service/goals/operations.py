@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
@@ -41,7 +42,8 @@ def _markdown(text: str | None, field: str) -> str:
     text = (text or "").strip()
     if len(text) > MAX_MARKDOWN_CHARS:
         raise InvalidInput(
-            _("Keep the text under %(limit)s characters.", limit=f"{MAX_MARKDOWN_CHARS:,}"), field=field
+            _("Keep the text under %(limit)s characters.", limit=format_decimal(MAX_MARKDOWN_CHARS)),
+            field=field,
         )
     return text
 
@@ -49,7 +51,8 @@ def _markdown(text: str | None, field: str) -> str:
 def _target(value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_TARGET:
         raise InvalidInput(
-            _("The target is a whole number from 1 to %(max)s.", max=f"{MAX_TARGET:,}"), field="target_value"
+            _("The target is a whole number from 1 to %(max)s.", max=format_decimal(MAX_TARGET)),
+            field="target_value",
         )
     return value
 

@@ -8,6 +8,7 @@ from typing import BinaryIO
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
@@ -65,7 +66,8 @@ def _body(text: str | None, *, required: bool = False) -> str:
         raise InvalidInput(_("Write the note."), field="body")
     if len(text) > MAX_MARKDOWN_CHARS:
         raise InvalidInput(
-            _("Keep the text under %(limit)s characters.", limit=f"{MAX_MARKDOWN_CHARS:,}"), field="body"
+            _("Keep the text under %(limit)s characters.", limit=format_decimal(MAX_MARKDOWN_CHARS)),
+            field="body",
         )
     return text
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -95,11 +96,12 @@ def extension_of(filename: str) -> str:
 
 
 def human_size(size: int) -> str:
+    """A size for people, with the number in the viewer's locale ("10.0 MB", "10,0 MB")."""
     if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):.1f} MB"
+        return format_decimal(round(size / (1024 * 1024), 1), format="#,##0.0") + " MB"
     if size >= 1024:
-        return f"{size / 1024:.0f} KB"
-    return f"{size} B"
+        return format_decimal(round(size / 1024)) + " KB"
+    return format_decimal(size) + " B"
 
 
 @dataclass
