@@ -751,3 +751,21 @@ def test_invalid_input_messages_name_the_field(app, run, world, cast, uploads):
         with pytest.raises(InvalidInput) as caught:
             operations.parse_tags(["ok"] * 1 + [f"t{i}" for i in range(11)])
         assert caught.value.field == "tags"
+
+
+def test_api_upload_with_a_session_needs_the_csrf_header_and_takes_large_files(client, run, world, cast, uploads):
+    token = act_as(client, cast, "novice")
+    url = f"{API}/networks/{world.slug}/resources/upload"
+    big = PDF + b"0" * (3 * 1024 * 1024)  # over the application's 2 MiB body limit
+    refused = client.post(url, data={"file": (io.BytesIO(big), "big.pdf")}, content_type="multipart/form-data")
+    assert refused.status_code == 400
+    assert files_in(uploads) == [] and count(run) == 0
+    accepted = client.post(
+        url,
+        data={"file": (io.BytesIO(big), "big.pdf")},
+        content_type="multipart/form-data",
+        headers={"X-CSRFToken": token},
+    )
+    assert accepted.status_code == 201, accepted.get_data(as_text=True)
+    assert accepted.get_json()["size"] == len(big)
+    assert len(files_in(uploads)) == 1
