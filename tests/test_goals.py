@@ -442,3 +442,22 @@ def test_goal_list_runs_a_fixed_number_of_statements(app, client, run, world, ca
         page = client.get(f"/networks/{world.slug}/goals").get_data(as_text=True)
     assert page.count('class="card goal"') == 15
     assert len(small) == len(large), (small, large)
+
+
+def test_demo_seeds_goals_with_progress(client, run, world, cast):
+    from network_service.accounts.models import Person
+    from network_service.goals.demo import seed_demo
+
+    def seed():
+        labels = {"Coordinator": "coordinator", "Meta-Mentor": "meta_mentor", "Network office": "office",
+                  "Experienced mentor": "experienced"}  # fmt: skip
+        seed_demo(get_network(world.slug), {k: session.get(Person, cast.ids[v]) for k, v in labels.items()})
+
+    run(seed)
+    goals = run(lambda: list(session.scalars(sa.select(Goal).order_by(Goal.id))))
+    assert [g.status for g in goals] == [GoalStatus.open, GoalStatus.achieved]
+    assert run(lambda: session.scalar(sa.select(sa.func.count(GoalUpdate.id)))) == 4
+    act_as(client, cast, "novice")
+    assert "5 of 8 new mentors active (62%)" in client.get(f"/networks/{world.slug}/goals").get_data(
+        as_text=True
+    )

@@ -753,11 +753,15 @@ def test_invalid_input_messages_name_the_field(app, run, world, cast, uploads):
         assert caught.value.field == "tags"
 
 
-def test_api_upload_with_a_session_needs_the_csrf_header_and_takes_large_files(client, run, world, cast, uploads):
+def test_api_upload_with_a_session_needs_the_csrf_header_and_takes_large_files(
+    client, run, world, cast, uploads
+):
     token = act_as(client, cast, "novice")
     url = f"{API}/networks/{world.slug}/resources/upload"
     big = PDF + b"0" * (3 * 1024 * 1024)  # over the application's 2 MiB body limit
-    refused = client.post(url, data={"file": (io.BytesIO(big), "big.pdf")}, content_type="multipart/form-data")
+    refused = client.post(
+        url, data={"file": (io.BytesIO(big), "big.pdf")}, content_type="multipart/form-data"
+    )
     assert refused.status_code == 400
     assert files_in(uploads) == [] and count(run) == 0
     accepted = client.post(
@@ -769,3 +773,23 @@ def test_api_upload_with_a_session_needs_the_csrf_header_and_takes_large_files(c
     assert accepted.status_code == 201, accepted.get_data(as_text=True)
     assert accepted.get_json()["size"] == len(big)
     assert len(files_in(uploads)) == 1
+
+
+def test_demo_seeds_links_a_note_and_files(client, run, world, cast, uploads):
+    from network_service.resources.demo import seed_demo
+
+    def seed():
+        labels = {"Coordinator": "coordinator", "Meta-Mentor": "meta_mentor", "Network office": "office",
+                  "Experienced mentor": "experienced"}  # fmt: skip
+        seed_demo(get_network(world.slug), {k: session.get(Person, cast.ids[v]) for k, v in labels.items()})
+
+    run(seed)
+    kinds = run(lambda: sorted(k.value for k in session.scalars(sa.select(Resource.kind))))
+    assert kinds == ["file", "file", "link", "link", "link", "link", "note"]
+    assert len(files_in(uploads)) == 2
+    pdf = run(lambda: session.scalar(sa.select(Resource).where(Resource.content_type == "application/pdf")))
+    act_as(client, cast, "novice")
+    body = client.get(f"/networks/{world.slug}/resources/{pdf.id}/download").data
+    assert body.startswith(b"%PDF-1.4") and body.rstrip().endswith(b"%%EOF")
+    startxref = int(body.rstrip().split(b"\n")[-2])
+    assert body[startxref:].startswith(b"xref")  # the cross-reference table is where the PDF says it is

@@ -38,6 +38,16 @@ def allow_large_upload() -> None:
 
 bp.before_request(allow_large_upload)
 
+UPLOAD_RATE_LIMIT = "60 per hour"  # per client address: enough for an office sharing one address, not for a flood
+
+
+@bp.record_once
+def _limit_uploads(state) -> None:
+    # applied by security.init_rate_limits once every blueprint is registered
+    limits = state.app.extensions.setdefault("mentornet.rate_limits", [])
+    for endpoint in sorted(UPLOAD_ENDPOINTS):
+        limits.append((endpoint, UPLOAD_RATE_LIMIT, ["POST"], {}))
+
 
 @bp.app_context_processor
 def _labels():
