@@ -793,3 +793,18 @@ def test_demo_seeds_links_a_note_and_files(client, run, world, cast, uploads):
     assert body.startswith(b"%PDF-1.4") and body.rstrip().endswith(b"%%EOF")
     startxref = int(body.rstrip().split(b"\n")[-2])
     assert body[startxref:].startswith(b"xref")  # the cross-reference table is where the PDF says it is
+
+
+def test_uploads_per_client_are_rate_limited(database_url):
+    from network_service.app import create_app
+    from tests.databases import app_config
+
+    limited = create_app(app_config(database_url, RATELIMIT_ENABLED=True))
+    client = limited.test_client()
+    url = "/networks/test-net/resources/new/file"  # counted before anything else, even signing in
+    statuses = [
+        client.post(url, data={"title": "x"}, content_type="multipart/form-data").status_code
+        for _i in range(62)
+    ]
+    db.dispose(limited)
+    assert statuses[:60] == [302] * 60 and statuses[60:] == [429, 429]
