@@ -602,6 +602,7 @@ def test_upload_without_csrf_token_is_refused(client, run, world, cast, uploads)
     act_as(client, cast, "novice")
     response = upload(client, world, "not-the-token", PDF, "x.pdf")
     assert response.status_code == 422
+    assert "This form has expired." in response.get_data(as_text=True)
     assert files_in(uploads) == [] and count(run) == 0
 
 

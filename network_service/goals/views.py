@@ -105,6 +105,8 @@ def new_goal(slug: str):
                 due_date=form.due_date.data,
             )
         except MentorNetError as exc:
+            if exc.status != 422:
+                raise
             _field_error(form, exc)
         else:
             flash(_("The goal is set."), "success")
@@ -190,6 +192,8 @@ def edit_goal(slug: str, goal_id: int):
                 status=form.status.data,
             )
         except MentorNetError as exc:
+            if exc.status != 422:
+                raise
             _field_error(form, exc)
         else:
             flash(_("The goal is saved."), "success")

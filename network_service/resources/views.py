@@ -38,7 +38,9 @@ def allow_large_upload() -> None:
 
 bp.before_request(allow_large_upload)
 
-UPLOAD_RATE_LIMIT = "60 per hour"  # per client address: enough for an office sharing one address, not for a flood
+UPLOAD_RATE_LIMIT = (
+    "60 per hour"  # per client address: enough for an office sharing one address, not for a flood
+)
 
 
 @bp.record_once
@@ -108,6 +110,10 @@ def _add(slug: str, kind: ResourceKind, form, add):
         else:
             flash(_("Thank you: “%(title)s” is in the library.", title=resource.title), "success")
             return redirect(url_for("resources.resource", slug=slug, resource_id=resource.id), 303)
+    if "csrf_token" in form.errors:  # only the upload form gets here with a bad token (see new_file)
+        form.form_errors.append(
+            _("This form has expired. Choose the file again and send the form once more.")
+        )
     status = 422 if form.errors or form.form_errors else 200
     return _form_page(network, kind, form, status)
 
