@@ -175,8 +175,16 @@ def test_grow_checkpoints(run, world, cast):
     assert reached["core.ten_members"] is True and reached["core.second_course"] is True
 
 
+def test_mentors_see_the_checkpoints_without_the_leaders_hints(client, run, world, cast):
+    act_as(client, cast, "experienced")
+    page = client.get(f"/networks/{world.slug}/roadmap").get_data(as_text=True)
+    assert "Open:</strong> The first course graduates are invited" in page
+    assert "Graduates are invited automatically" not in page
+    assert "The coordinator and the Meta-Mentor see what to do next" in page
+
+
 def test_page_shows_phases_in_order_with_current_phase_and_hints(client, run, world, cast):
-    act_as(client, cast, "novice")
+    act_as(client, cast, "meta_mentor")
     page = client.get(f"/networks/{world.slug}/roadmap").get_data(as_text=True)
     headings = re.findall(r'<h2 id="phase-(\w+)">', page)
     assert headings == ["initiate", "organise", "sustain", "grow"]

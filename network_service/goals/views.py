@@ -219,5 +219,11 @@ def drop_goal(slug: str, goal_id: int):
 @login_required
 def roadmap(slug: str):
     network = get_network(slug)
-    phases = roadmap_for(network, current_person())
-    return render_template("goals/roadmap.html", network=network, phases=phases)
+    viewer = current_person()
+    phases = roadmap_for(network, viewer)
+    return render_template(
+        "goals/roadmap.html",
+        network=network,
+        phases=phases,
+        show_hints=permissions.can_manage_goals(viewer, network),  # the hints tell leaders what to do next
+    )
