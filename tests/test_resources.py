@@ -338,6 +338,21 @@ def test_file_written_in_a_transaction_that_rolls_back_is_removed(app, run, worl
     assert files_in(uploads) == [] and count(run) == 0
 
 
+def test_a_released_savepoint_is_not_a_commit(app, run, world, cast, uploads):
+    resource_id = add(run, world, cast, "file")
+    [kept] = files_in(uploads)
+    with app.test_request_context():
+        network = get_network(world.slug)
+        actor = session.get(Person, cast.ids["novice"])
+        with db.session.begin_nested():
+            resource = operations.add_file(network, actor=actor, stream=io.BytesIO(PDF), filename="n.pdf")
+            operations.delete_resource(session.get(Resource, resource_id), actor=actor)
+        written = uploads / resource.stored_name
+        assert written.exists() and kept.exists()  # the savepoint is released, nothing is committed yet
+        db.session.rollback()
+    assert not written.exists() and kept.exists()
+
+
 def test_a_failing_flush_after_the_file_is_written_leaves_no_file(
     app, run, world, cast, uploads, monkeypatch
 ):
