@@ -230,7 +230,9 @@ def delete_after_commit(stored_name: str | None) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session_: Session) -> None:
-    if session_.in_nested_transaction():  # releasing a SAVEPOINT fires after_commit too; wait for the real one
+    if (
+        session_.in_nested_transaction()
+    ):  # releasing a SAVEPOINT fires after_commit too; wait for the real one
         return
     session_.info.pop(_PENDING_WRITES, None)  # committed: the files belong to their rows now
     for path in session_.info.pop(_PENDING_DELETES, []):
