@@ -98,12 +98,14 @@ def _register_blueprints(app: Flask) -> None:
     from network_service.api import init_api
     from network_service.conversations.views import bp as conversations_bp
     from network_service.courses.views import bp as courses_bp
+    from network_service.goals.views import bp as goals_bp
     from network_service.mail.views import bp as mail_bp
     from network_service.meetings.views import bp as meetings_bp
     from network_service.moderation.views import bp as moderation_bp
     from network_service.networks.organise_views import bp as organise_bp
     from network_service.networks.views import bp as networks_bp
     from network_service.notifications.views import bp as notifications_bp
+    from network_service.resources.views import bp as resources_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(networks_bp)
@@ -114,6 +116,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(meetings_bp)
     app.register_blueprint(conversations_bp)
     app.register_blueprint(moderation_bp)
+    app.register_blueprint(goals_bp)
+    app.register_blueprint(resources_bp)
     _init_background(app)
     jobs.init_app(app)
     init_api(app)

@@ -48,6 +48,8 @@ DEFAULTS: dict[str, Any] = {
     "OPENEDX_LMS_URL": None,  # https://lms.example.org: the LMS that `mentornet bridge reconcile` reads
     "OPENEDX_CLIENT_ID": None,  # the LMS's OAuth2 application (client credentials grant)
     "OPENEDX_CLIENT_SECRET": None,
+    "UPLOAD_DIR": None,  # where library files are stored, outside any web root; None: <instance>/uploads
+    "RESOURCE_MAX_BYTES": 10 * 1024 * 1024,  # the largest file a member may add to a network's library
 }
 
 # Keys whose environment value is parsed as JSON (lists, numbers, booleans).
@@ -69,6 +71,7 @@ _TYPED = {
     "PROXY_COUNT",
     "NOTIFICATION_RETENTION_DAYS",
     "NOTIFICATION_DIGEST_HOUR",
+    "RESOURCE_MAX_BYTES",
 }
 
 

@@ -4,6 +4,7 @@ from network_service.accounts.models import ApiToken, Person, SignInToken
 from network_service.audit.models import AuditLog
 from network_service.conversations.models import Channel, ChannelMember, Message, MessageRevision
 from network_service.courses.models import CompletionEvent, CourseLink
+from network_service.goals.models import Goal, GoalUpdate
 from network_service.jobs import JobRun
 from network_service.mail.models import OutboundEmail
 from network_service.meetings.models import CalendarFeed, Meeting, MeetingReminder, Rsvp
@@ -19,6 +20,7 @@ from network_service.networks.models import (
     Organisation,
 )
 from network_service.notifications.models import Notification, NotificationSetting
+from network_service.resources.models import Resource, ResourceTag
 
 __all__ = [
     "Agreement",
@@ -32,6 +34,8 @@ __all__ = [
     "ChannelMember",
     "CompletionEvent",
     "CourseLink",
+    "Goal",
+    "GoalUpdate",
     "Invitation",
     "JobRun",
     "InvitationReminder",
@@ -48,5 +52,7 @@ __all__ = [
     "Person",
     "Rsvp",
     "Report",
+    "Resource",
+    "ResourceTag",
     "SignInToken",
 ]

@@ -62,7 +62,16 @@ def init_api(app: Flask) -> None:
     api = ProblemApi(app)  # one per application: it holds that application's OpenAPI document
     app.extensions["mentornet.api"] = api
 
-    from network_service.api import accounts, conversations, meetings, moderation, networks, notifications
+    from network_service.api import (
+        accounts,
+        conversations,
+        goals,
+        meetings,
+        moderation,
+        networks,
+        notifications,
+        resources,
+    )
 
     blueprints = (
         accounts.blp,
@@ -71,6 +80,8 @@ def init_api(app: Flask) -> None:
         meetings.blp,
         conversations.blp,
         moderation.blp,
+        goals.blp,
+        resources.blp,
     )
     for blueprint in blueprints:
         csrf.exempt(blueprint)  # each blueprint checks CSRF itself for session-authenticated writes

@@ -1,0 +1,1 @@
+"""Network goals and the roadmap page."""

@@ -1,0 +1,1 @@
+"""The shared library of links, files and notes of a network."""
