@@ -97,6 +97,7 @@ def _register_blueprints(app: Flask) -> None:
     from network_service.accounts.views import bp as accounts_bp
     from network_service.api import init_api
     from network_service.courses.views import bp as courses_bp
+    from network_service.help.views import bp as help_bp
     from network_service.mail.views import bp as mail_bp
     from network_service.networks.views import bp as networks_bp
 
@@ -104,6 +105,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(networks_bp)
     app.register_blueprint(courses_bp)
     app.register_blueprint(mail_bp)
+    app.register_blueprint(help_bp)
     _init_background(app)
     jobs.init_app(app)
     init_api(app)

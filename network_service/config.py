@@ -45,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "OPENEDX_LMS_URL": None,  # https://lms.example.org: the LMS that `mentornet bridge reconcile` reads
     "OPENEDX_CLIENT_ID": None,  # the LMS's OAuth2 application (client credentials grant)
     "OPENEDX_CLIENT_SECRET": None,
+    "HELP_NOTIFY_COUNT": 5,  # members notified of a new help request (the best matches)
 }
 
 # Keys whose environment value is parsed as JSON (lists, numbers, booleans).
@@ -63,6 +64,7 @@ _TYPED = {
     "TESTING",
     "RATELIMIT_ENABLED",
     "PROXY_COUNT",
+    "HELP_NOTIFY_COUNT",
 }
 
 

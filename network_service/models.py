@@ -3,6 +3,7 @@
 from network_service.accounts.models import ApiToken, Person, SignInToken
 from network_service.audit.models import AuditLog
 from network_service.courses.models import CompletionEvent, CourseLink
+from network_service.help.models import HelpRequest, HelpRequestLanguage, HelpResponse, HelpSuggestion
 from network_service.jobs import JobRun
 from network_service.mail.models import OutboundEmail
 from network_service.networks.models import (
@@ -23,6 +24,10 @@ __all__ = [
     "AuditLog",
     "CompletionEvent",
     "CourseLink",
+    "HelpRequest",
+    "HelpRequestLanguage",
+    "HelpResponse",
+    "HelpSuggestion",
     "Invitation",
     "JobRun",
     "InvitationReminder",

@@ -62,8 +62,8 @@ def init_api(app: Flask) -> None:
     api = ProblemApi(app)  # one per application: it holds that application's OpenAPI document
     app.extensions["mentornet.api"] = api
 
-    from network_service.api import accounts, networks
+    from network_service.api import accounts, help, networks
 
-    for blueprint in (accounts.blp, networks.blp):
+    for blueprint in (accounts.blp, networks.blp, help.blp):
         csrf.exempt(blueprint)  # each blueprint checks CSRF itself for session-authenticated writes
         api.register_blueprint(blueprint, url_prefix="/api/v1")

@@ -97,7 +97,7 @@ class HelpSuggestion(Base):
     __tablename__ = "help_suggestion"
     __table_args__ = (
         sa.UniqueConstraint("request_id", "person_id"),
-        sa.Index("ix_help_suggestion_person_notified", "person_id", "notified_at"),
+        sa.Index("ix_help_suggestion_notified_person", "notified_at", "person_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
