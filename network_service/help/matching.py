@@ -17,7 +17,7 @@ recent activity             +5 when they signed in within 30 days; +2 for each r
                             the last 30 days (at most +6).
 fairness                    -6 for each help notification they got in the last 14 days (at most -30),
                             so that the same few people are not always asked.
-tie-break                   a number in [0, 1) from the request's and the member's ids (CRC-32), so that
+tie-break                   a number in [0, 1) from the request's and the member's ids (BLAKE2b), so that
                             equal scores rotate from request to request instead of favouring low ids.
 ==========================  =========================================================================
 
@@ -30,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import re
-import zlib
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -84,7 +84,14 @@ def _words(text: str) -> set[str]:
 
 
 def tie_break(request_id: int, person_id: int) -> float:
-    return zlib.crc32(f"{request_id}:{person_id}".encode()) / 4294967296
+    """A number in [0, 1), fixed for the pair, unrelated between requests (a 64-bit multiplicative mix of
+    Python's tuple hash, which is deterministic for integers)."""
+    return (((hash((request_id, person_id)) * _MIX) & _MASK) >> 11) / _SCALE
+
+
+_MIX = 0x9E3779B97F4A7C15
+_MASK = 0xFFFFFFFFFFFFFFFF
+_SCALE = 9007199254740992  # 2**53
 
 
 def _grouped(query) -> dict[int, int]:
@@ -165,53 +172,81 @@ def score(
             expertise_match[entry] = key in tags or bool(_words(key) & words)
         return expertise_match[entry]
 
-    scored: list[Suggestion] = []
+    language_keys: dict[str, bool] = {}
+
+    def speaks(language: str) -> bool:
+        if language not in language_keys:
+            language_keys[language] = _norm(language) in wanted_languages
+        return language_keys[language]
+
+    region_hits: dict[str, bool] = {}
+
+    def same_region(value: str) -> bool:
+        if value not in region_hits:
+            region_hits[value] = bool(region) and _norm(value) == region
+        return region_hits[value]
+
+    request_id = request.id
+    experienced = Level.experienced
+    # First pass: points only (cheap); the reasons are put into words only for the members returned.
+    ranked: list[tuple[float, int, tuple]] = []
     for person_id, level, languages, expertise, person_region, last_sign_in in candidates:
         if person_id in skip:
             continue
         points = 0
-        reasons = []
-        if wanted_languages and languages:
-            shared = [lang for lang in languages if _norm(lang) in wanted_languages]
-            if shared:
-                value = LANGUAGE + min(LANGUAGE_EXTRA * (len(shared) - 1), LANGUAGE_EXTRA_MAX)
-                points += value
-                reasons.append({"code": "language", "value": shared, "points": value})
-        if expertise:
-            found = [entry for entry in expertise if matches(entry)]
-            if found:
-                value = min(EXPERTISE * len(found), EXPERTISE_MAX)
-                points += value
-                reasons.append({"code": "expertise", "value": found, "points": value})
-        if region and person_region and _norm(person_region) == region:
+        shared = [lang for lang in languages if speaks(lang)] if wanted_languages and languages else None
+        if shared:
+            points += LANGUAGE + min(LANGUAGE_EXTRA * (len(shared) - 1), LANGUAGE_EXTRA_MAX)
+        found = [entry for entry in expertise if matches(entry)] if expertise else None
+        if found:
+            points += min(EXPERTISE * len(found), EXPERTISE_MAX)
+        local = bool(person_region) and same_region(person_region)
+        if local:
             points += REGION
-            reasons.append({"code": "region", "value": person_region, "points": REGION})
-        if level == Level.experienced:
+        is_experienced = level == experienced
+        if is_experienced:
             points += experienced_points
-            reasons.append({"code": "experienced", "value": pressing, "points": experienced_points})
-        if last_sign_in is not None:
-            if last_sign_in.tzinfo is None:
-                last_sign_in = last_sign_in.replace(tzinfo=dt.UTC)
-            if last_sign_in >= signed_in_since:
-                points += SIGNED_IN
-                reasons.append({"code": "signed_in", "value": None, "points": SIGNED_IN})
+        recent = last_sign_in is not None and last_sign_in >= signed_in_since
+        if recent:
+            points += SIGNED_IN
         written = responses.get(person_id, 0)
         if written:
-            value = min(RESPONSE * written, RESPONSE_MAX)
-            points += value
-            reasons.append({"code": "responses", "value": written, "points": value})
+            points += min(RESPONSE * written, RESPONSE_MAX)
         helping = load.get(person_id, 0)
         if helping:
-            value = max(LOAD * helping, LOAD_MAX)
-            points += value
-            reasons.append({"code": "load", "value": helping, "points": value})
+            points += max(LOAD * helping, LOAD_MAX)
         asked = notified.get(person_id, 0)
         if asked:
-            value = max(NOTIFIED * asked, NOTIFIED_MAX)
-            points += value
-            reasons.append({"code": "notified", "value": asked, "points": value})
-        scored.append(Suggestion(person_id, round(points + tie_break(request.id, person_id), 4), reasons))
-    if limit is not None:
-        return heapq.nlargest(limit, scored, key=lambda s: s.score)
-    scored.sort(key=lambda s: s.score, reverse=True)
-    return scored
+            points += max(NOTIFIED * asked, NOTIFIED_MAX)
+        ranked.append(
+            (
+                points + (((hash((request_id, person_id)) * _MIX) & _MASK) >> 11) / _SCALE,  # tie_break inline
+                person_id,
+                (shared, found, person_region if local else None, is_experienced, recent, written, helping, asked),
+            )
+        )
+    best = heapq.nlargest(limit, ranked) if limit is not None else sorted(ranked, reverse=True)
+    return [Suggestion(pid, round(total, 4), _reasons(parts, experienced_points, pressing)) for total, pid, parts in best]
+
+
+def _reasons(parts: tuple, experienced_points: int, pressing: bool) -> list[dict]:
+    shared, found, region, is_experienced, recent, written, helping, asked = parts
+    reasons = []
+    if shared:
+        value = LANGUAGE + min(LANGUAGE_EXTRA * (len(shared) - 1), LANGUAGE_EXTRA_MAX)
+        reasons.append({"code": "language", "value": shared, "points": value})
+    if found:
+        reasons.append({"code": "expertise", "value": found, "points": min(EXPERTISE * len(found), EXPERTISE_MAX)})
+    if region:
+        reasons.append({"code": "region", "value": region, "points": REGION})
+    if is_experienced:
+        reasons.append({"code": "experienced", "value": pressing, "points": experienced_points})
+    if recent:
+        reasons.append({"code": "signed_in", "value": None, "points": SIGNED_IN})
+    if written:
+        reasons.append({"code": "responses", "value": written, "points": min(RESPONSE * written, RESPONSE_MAX)})
+    if helping:
+        reasons.append({"code": "load", "value": helping, "points": max(LOAD * helping, LOAD_MAX)})
+    if asked:
+        reasons.append({"code": "notified", "value": asked, "points": max(NOTIFIED * asked, NOTIFIED_MAX)})
+    return reasons
