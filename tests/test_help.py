@@ -76,7 +76,9 @@ def new_request(world, email="mentor@example.org", **fields):
 def test_asking_notifies_the_best_matches_and_records_why(roles, ctx, app):
     app.config["HELP_NOTIFY_COUNT"] = 2
     request = new_request(roles, email="coord@example.org")
-    suggestions = session.scalars(sa.select(HelpSuggestion).where(HelpSuggestion.request_id == request.id)).all()
+    suggestions = session.scalars(
+        sa.select(HelpSuggestion).where(HelpSuggestion.request_id == request.id)
+    ).all()
     assert len(suggestions) == 2 and all(s.notified_at for s in suggestions)
     # the Arabic speakers come first: the novice mentor (Italian, Arabic) and the expert (Arabic, German)
     speakers = {person(e).id for e in ("mentor@example.org", "expert@example.org", "asker@example.org")}
@@ -85,9 +87,14 @@ def test_asking_notifies_the_best_matches_and_records_why(roles, ctx, app):
     assert {n.person_id for n in notes} == {s.person_id for s in suggestions}
     assert notes[0].url == f"/networks/test-net/help/{request.id}"
     assert notes[0].params == {"author": "Carla Coordinator", "topic": request.topic}
-    assert session.scalar(
-        sa.select(AuditLog.action).where(AuditLog.target_type == "helprequest", AuditLog.target_id == request.id)
-    ) == "help.create"
+    assert (
+        session.scalar(
+            sa.select(AuditLog.action).where(
+                AuditLog.target_type == "helprequest", AuditLog.target_id == request.id
+            )
+        )
+        == "help.create"
+    )
 
 
 def test_responses_set_first_response_once_and_notify_the_author(roles, ctx):
@@ -128,7 +135,9 @@ def test_personal_data_needs_a_decision(roles, ctx):
     kept = new_request(roles, body=body, confirm_no_personal_data=True)
     assert kept.body == body and not kept.masked
     audit = session.scalar(
-        sa.select(AuditLog).where(AuditLog.action == "help.personal_data_confirmed", AuditLog.target_id == kept.id)
+        sa.select(AuditLog).where(
+            AuditLog.action == "help.personal_data_confirmed", AuditLog.target_id == kept.id
+        )
     )
     assert audit.detail == {"kinds": ["address", "phone"], "count": 2}
 
@@ -152,7 +161,9 @@ def test_editing_rescans_and_only_the_author_may(roles, ctx):
         ops.update_request(request, person("coord@example.org"), topic="Changed")
     with pytest.raises(ops.PersonalDataFound):
         ops.update_request(request, person("mentor@example.org"), body="Call +49 30 1234567")
-    ops.update_request(request, person("mentor@example.org"), topic="Enrolment mid-year", languages=["German"])
+    ops.update_request(
+        request, person("mentor@example.org"), topic="Enrolment mid-year", languages=["German"]
+    )
     assert request.topic == "Enrolment mid-year" and [k.language for k in request.language_keys] == ["german"]
     ops.resolve(request, person("mentor@example.org"), "closed")
     with pytest.raises(Forbidden):
@@ -230,7 +241,9 @@ def test_who_may_do_what(roles, ctx, role):
         return True
 
     assert allowed(lambda: ops.list_requests(network, actor)) == (role not in {"anonymous", "outsider"})
-    assert allowed(lambda: ops.get_request(network, request.id, actor)) == (role not in {"anonymous", "outsider"})
+    assert allowed(lambda: ops.get_request(network, request.id, actor)) == (
+        role not in {"anonymous", "outsider"}
+    )
     assert allowed(lambda: ops.create_request(network, actor, topic="My own question")) == (role in ASK)
     assert allowed(lambda: ops.respond(request, actor, "An answer")) == (role in ASK)
     assert allowed(lambda: ops.suggestions(request, actor)) == (role in RESOLVE_OTHERS | {"admin"})
@@ -315,7 +328,11 @@ def test_invalid_form_comes_back_with_errors(client, run, roles):
         "/networks/test-net/help/new", data={"csrf_token": csrf_from(html), "topic": "", "urgency": "soon"}
     )
     html = response.get_data(as_text=True)
-    assert response.status_code == 422 and "Say in a line what you need." in html and 'aria-invalid="true"' in html
+    assert (
+        response.status_code == 422
+        and "Say in a line what you need." in html
+        and 'aria-invalid="true"' in html
+    )
 
 
 def test_answering_resolving_and_markdown_is_safe(client, run, roles):
@@ -326,13 +343,17 @@ def test_answering_resolving_and_markdown_is_safe(client, run, roles):
     assert "<strong>bold</strong>" in html and "<script>alert" not in html
     assert "Mark as resolved" not in html  # not the author, not a leader
     response = client.post(
-        f"{path}/respond", data={"csrf_token": csrf_from(html), "body": "Write to a@example.org", "action": "check"}
+        f"{path}/respond",
+        data={"csrf_token": csrf_from(html), "body": "Write to a@example.org", "action": "check"},
     )
     assert response.status_code == 422 and "This may contain personal data" in response.get_data(as_text=True)
-    response = client.post(f"{path}/respond", data={"csrf_token": csrf_from(html), "body": "", "action": "check"})
+    response = client.post(
+        f"{path}/respond", data={"csrf_token": csrf_from(html), "body": "", "action": "check"}
+    )
     assert response.status_code == 422 and "Write your answer." in response.get_data(as_text=True)
     response = client.post(
-        f"{path}/respond", data={"csrf_token": csrf_from(html), "body": "Ask the school office.", "action": "check"}
+        f"{path}/respond",
+        data={"csrf_token": csrf_from(html), "body": "Ask the school office.", "action": "check"},
     )
     assert response.status_code == 303
     client.post("/sign-out", data={"csrf_token": csrf_from(html)})
@@ -359,7 +380,12 @@ def test_list_filters_by_my_languages_and_the_badge_counts_them(client, run, rol
     run(seed)
     sign_in_as(client, run, "mentor@example.org")  # speaks Italian and Arabic
     _response, html = _page(client, "/networks/test-net/help")
-    assert "In Arabic" in html and "For everyone" in html and "In Polish" not in html and "Done already" not in html
+    assert (
+        "In Arabic" in html
+        and "For everyone" in html
+        and "In Polish" not in html
+        and "Done already" not in html
+    )
     assert '<span class="badge badge-count">2<' in html
     _response, html = _page(client, "/networks/test-net/help?scope=all")
     assert "In Polish" in html
@@ -449,7 +475,9 @@ def test_pages_by_role(client, run, roles, role):
     if role == "anonymous":
         return
     token = csrf_from(client.get("/profile").get_data(as_text=True))
-    response = client.post(f"{base}/{request_id}/respond", data={"csrf_token": token, "body": "Hi", "action": "check"})
+    response = client.post(
+        f"{base}/{request_id}/respond", data={"csrf_token": token, "body": "Hi", "action": "check"}
+    )
     assert response.status_code == (303 if role in ASK else 403), role
     response = client.post(f"{base}/{request_id}/notify", data={"csrf_token": token, "count": "1"})
     assert response.status_code == (303 if role in RESOLVE_OTHERS else 403), role
@@ -484,7 +512,11 @@ def _bearer(run, role):
 def test_api_create_with_findings_returns_a_problem_with_findings(client, run, roles):
     headers = _bearer(run, "novice")
     url = f"{API}/networks/test-net/help-requests"
-    body = {"topic": "Help with a letter", "body": "She is at Via Roma 10, +39 333 1234567", "languages": ["Italian"]}
+    body = {
+        "topic": "Help with a letter",
+        "body": "She is at Via Roma 10, +39 333 1234567",
+        "languages": ["Italian"],
+    }
     response = client.post(url, json=body, headers=headers)
     assert response.status_code == 422 and response.mimetype == "application/problem+json"
     problem = response.get_json()
@@ -513,7 +545,9 @@ def test_api_create_with_findings_returns_a_problem_with_findings(client, run, r
     ],
 )
 def test_api_bad_input(client, run, roles, body, field):
-    response = client.post(f"{API}/networks/test-net/help-requests", json=body, headers=_bearer(run, "novice"))
+    response = client.post(
+        f"{API}/networks/test-net/help-requests", json=body, headers=_bearer(run, "novice")
+    )
     assert response.status_code == 422
     assert field in response.get_json().get("errors", {}), response.get_json()
 
@@ -521,7 +555,9 @@ def test_api_bad_input(client, run, roles, body, field):
 def test_api_flow_respond_resolve_suggestions_metrics(client, run, roles):
     author = _bearer(run, "novice")
     url = f"{API}/networks/test-net/help-requests"
-    created = client.post(url, json={"topic": "Bank account", "languages": ["Arabic"]}, headers=author).get_json()
+    created = client.post(
+        url, json={"topic": "Bank account", "languages": ["Arabic"]}, headers=author
+    ).get_json()
     detail = f"{url}/{created['id']}"
     expert = _bearer(run, "experienced")
     response = client.post(f"{detail}/responses", json={"body": "Try the savings bank."}, headers=expert)
@@ -545,7 +581,10 @@ def test_api_flow_respond_resolve_suggestions_metrics(client, run, roles):
     metrics = client.get(f"{API}/networks/test-net/help-metrics?days=30", headers=_bearer(run, "meta"))
     assert metrics.status_code == 200 and metrics.get_json()["count"] == 1
     assert metrics.get_json()["resolved_share"] == 1.0
-    assert client.get(f"{API}/networks/test-net/help-metrics?days=0", headers=_bearer(run, "meta")).status_code == 422
+    assert (
+        client.get(f"{API}/networks/test-net/help-metrics?days=0", headers=_bearer(run, "meta")).status_code
+        == 422
+    )
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -559,7 +598,9 @@ def test_api_by_role(client, run, roles, role):
     assert client.get(detail, headers=headers).status_code == read
     write = 401 if role == "anonymous" else (201 if role in ASK else 403)
     assert client.post(url, json={"topic": "A question"}, headers=headers).status_code == write
-    assert client.post(f"{detail}/responses", json={"body": "An answer"}, headers=headers).status_code == write
+    assert (
+        client.post(f"{detail}/responses", json={"body": "An answer"}, headers=headers).status_code == write
+    )
     assert client.patch(detail, json={"topic": "Changed"}, headers=headers).status_code == (
         401 if role == "anonymous" else 403
     )

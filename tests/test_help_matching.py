@@ -62,7 +62,12 @@ def test_language_beats_region_and_expertise(net, world, app):
 def test_reasons_explain_each_component(net, world, app):
     app.config["HELP_NOTIFY_COUNT"] = 0
     helper = member(
-        net, 1, languages=["Arabic", "German"], expertise=["Housing"], region="Berlin", level=Level.experienced
+        net,
+        1,
+        languages=["Arabic", "German"],
+        expertise=["Housing"],
+        region="Berlin",
+        level=Level.experienced,
     )
     helper.last_sign_in_at = utcnow()
     session.flush()
@@ -110,9 +115,7 @@ def test_fairness_rotates_the_picks_across_repeated_requests(net, world, app):
     picked = []
     for i in range(3):
         request = ask(net, coordinator, topic=f"Interpreter needed {i}", languages=["Tigrinya"])
-        picked.append(
-            {s.person_id for s in session.query(HelpSuggestion).filter_by(request_id=request.id)}
-        )
+        picked.append({s.person_id for s in session.query(HelpSuggestion).filter_by(request_id=request.id)})
     assert all(len(p) == 3 for p in picked)
     assert picked[0].isdisjoint(picked[1]) and picked[1].isdisjoint(picked[2])
     assert set().union(*picked) == {p.id for p in speakers}

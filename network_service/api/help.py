@@ -64,10 +64,14 @@ class HelpRequestDetailSchema(HelpRequestSchema):
 
 
 class PrivacyChoiceSchema(Strict):
-    mask = fields.Bool(load_default=False, metadata={"description": "Replace the personal data found by markers."})
+    mask = fields.Bool(
+        load_default=False, metadata={"description": "Replace the personal data found by markers."}
+    )
     confirm_no_personal_data = fields.Bool(
         load_default=False,
-        metadata={"description": "Post as written: the author confirms it is not personal data (audit-logged)."},
+        metadata={
+            "description": "Post as written: the author confirms it is not personal data (audit-logged)."
+        },
     )
 
 
@@ -102,7 +106,9 @@ class ListArgsSchema(Strict):
     urgency = fields.Enum(Urgency, load_default=None)
     in_my_languages = fields.Bool(load_default=True)
     mine = fields.Bool(load_default=False)
-    before = fields.Int(load_default=None, metadata={"description": "Cursor: the id of the last request seen."})
+    before = fields.Int(
+        load_default=None, metadata={"description": "Cursor: the id of the last request seen."}
+    )
     limit = fields.Int(load_default=operations.PAGE_SIZE, validate=validate.Range(min=1, max=50))
 
 
@@ -266,7 +272,12 @@ class Suggestions(MethodView):
         notified, candidates = operations.suggestions(help_request, viewer)
         return {
             "notified": [
-                {"person": s.person, "score": s.score, "reasons": _reasons(s.reasons), "notified_at": s.notified_at}
+                {
+                    "person": s.person,
+                    "score": s.score,
+                    "reasons": _reasons(s.reasons),
+                    "notified_at": s.notified_at,
+                }
                 for s in notified
             ],
             "next": [

@@ -1,6 +1,14 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -69,7 +77,9 @@ class ResponseForm(FlaskForm):
     body = TextAreaField(
         _l("Your answer"),
         validators=[DataRequired(_l("Write your answer.")), Length(max=MAX_MARKDOWN_CHARS)],
-        description=_l("Markdown works. Leave out names, phone numbers and addresses of the people you accompany."),
+        description=_l(
+            "Markdown works. Leave out names, phone numbers and addresses of the people you accompany."
+        ),
     )
     confirm_no_personal_data = BooleanField(CONFIRM_LABEL)
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import re
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -80,7 +79,9 @@ def _norm(value: str) -> str:
 
 
 def _words(text: str) -> set[str]:
-    return {w for w in (m.casefold() for m in _WORDS.findall(text or "")) if len(w) >= 3 and w not in _STOPWORDS}
+    return {
+        w for w in (m.casefold() for m in _WORDS.findall(text or "")) if len(w) >= 3 and w not in _STOPWORDS
+    }
 
 
 def tie_break(request_id: int, person_id: int) -> float:
@@ -220,13 +221,26 @@ def score(
             points += max(NOTIFIED * asked, NOTIFIED_MAX)
         ranked.append(
             (
-                points + (((hash((request_id, person_id)) * _MIX) & _MASK) >> 11) / _SCALE,  # tie_break inline
+                points
+                + (((hash((request_id, person_id)) * _MIX) & _MASK) >> 11) / _SCALE,  # tie_break inline
                 person_id,
-                (shared, found, person_region if local else None, is_experienced, recent, written, helping, asked),
+                (
+                    shared,
+                    found,
+                    person_region if local else None,
+                    is_experienced,
+                    recent,
+                    written,
+                    helping,
+                    asked,
+                ),
             )
         )
     best = heapq.nlargest(limit, ranked) if limit is not None else sorted(ranked, reverse=True)
-    return [Suggestion(pid, round(total, 4), _reasons(parts, experienced_points, pressing)) for total, pid, parts in best]
+    return [
+        Suggestion(pid, round(total, 4), _reasons(parts, experienced_points, pressing))
+        for total, pid, parts in best
+    ]
 
 
 def _reasons(parts: tuple, experienced_points: int, pressing: bool) -> list[dict]:
@@ -236,7 +250,9 @@ def _reasons(parts: tuple, experienced_points: int, pressing: bool) -> list[dict
         value = LANGUAGE + min(LANGUAGE_EXTRA * (len(shared) - 1), LANGUAGE_EXTRA_MAX)
         reasons.append({"code": "language", "value": shared, "points": value})
     if found:
-        reasons.append({"code": "expertise", "value": found, "points": min(EXPERTISE * len(found), EXPERTISE_MAX)})
+        reasons.append(
+            {"code": "expertise", "value": found, "points": min(EXPERTISE * len(found), EXPERTISE_MAX)}
+        )
     if region:
         reasons.append({"code": "region", "value": region, "points": REGION})
     if is_experienced:
@@ -244,7 +260,9 @@ def _reasons(parts: tuple, experienced_points: int, pressing: bool) -> list[dict
     if recent:
         reasons.append({"code": "signed_in", "value": None, "points": SIGNED_IN})
     if written:
-        reasons.append({"code": "responses", "value": written, "points": min(RESPONSE * written, RESPONSE_MAX)})
+        reasons.append(
+            {"code": "responses", "value": written, "points": min(RESPONSE * written, RESPONSE_MAX)}
+        )
     if helping:
         reasons.append({"code": "load", "value": helping, "points": max(LOAD * helping, LOAD_MAX)})
     if asked:

@@ -40,7 +40,9 @@ class HelpRequest(Base):
     region: Mapped[str] = mapped_column(sa.String(120), default="")
     tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
     urgency: Mapped[Urgency] = mapped_column(StrEnumType(Urgency, "help_urgency"), default=Urgency.normal)
-    status: Mapped[HelpStatus] = mapped_column(StrEnumType(HelpStatus, "help_status"), default=HelpStatus.open)
+    status: Mapped[HelpStatus] = mapped_column(
+        StrEnumType(HelpStatus, "help_status"), default=HelpStatus.open
+    )
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime | None]
     first_response_at: Mapped[dt.datetime | None]
@@ -53,7 +55,10 @@ class HelpRequest(Base):
     author: Mapped[Person | None] = relationship(foreign_keys=[author_id])
     resolved_by: Mapped[Person | None] = relationship(foreign_keys=[resolved_by_id])
     responses: Mapped[list[HelpResponse]] = relationship(
-        back_populates="request", order_by="HelpResponse.id", cascade="all, delete-orphan", passive_deletes=True
+        back_populates="request",
+        order_by="HelpResponse.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
     )
     language_keys: Mapped[list[HelpRequestLanguage]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True

@@ -55,7 +55,9 @@ class PersonalDataFound(InvalidInput):
         self.findings = findings
 
     def as_list(self) -> list[dict]:
-        return [dict(finding.as_dict(), field=name) for name, found in self.findings.items() for finding in found]
+        return [
+            dict(finding.as_dict(), field=name) for name, found in self.findings.items() for finding in found
+        ]
 
 
 def request_path(request: HelpRequest) -> str:
@@ -176,7 +178,9 @@ def create_request(
     if not permissions.can_ask(actor, network):
         raise Forbidden(_("Only active members of this network can ask for help."))
     fields = {
-        "topic": _text(topic, "topic", required=True, limit=MAX_TOPIC, message=_("Say in a line what you need.")),
+        "topic": _text(
+            topic, "topic", required=True, limit=MAX_TOPIC, message=_("Say in a line what you need.")
+        ),
         "body": _text(body, "body", required=False, limit=MAX_MARKDOWN_CHARS, message=""),
     }
     languages = _items(languages, "languages")
@@ -228,7 +232,9 @@ def update_request(
     }  # fmt: skip
     languages = _items(changes.get("languages", request.languages), "languages")
     tags = _items(changes.get("tags", request.tags), "tags")
-    region = _text(changes.get("region", request.region), "region", required=False, limit=MAX_REGION, message="")
+    region = _text(
+        changes.get("region", request.region), "region", required=False, limit=MAX_REGION, message=""
+    )
     urgency = _urgency(changes.get("urgency", request.urgency))
     fields, masked, findings = _screen(request.network, fields, mask=mask, confirm=confirm_no_personal_data)
     request.topic, request.body = fields["topic"][:MAX_TOPIC], fields["body"]
@@ -265,7 +271,9 @@ def _language_keys(person: Person) -> list[str]:
 
 def _in_languages(keys: list[str]):
     """Requests in one of ``keys``, or without any language (meant for everyone)."""
-    any_language = sa.select(HelpRequestLanguage.request_id).where(HelpRequestLanguage.request_id == HelpRequest.id)
+    any_language = sa.select(HelpRequestLanguage.request_id).where(
+        HelpRequestLanguage.request_id == HelpRequest.id
+    )
     return sa.or_(
         any_language.where(HelpRequestLanguage.language.in_(keys)).exists(),
         ~any_language.exists(),
@@ -364,7 +372,9 @@ def respond(
     return response
 
 
-def resolve(request: HelpRequest, actor: Person, status: HelpStatus | str = HelpStatus.resolved) -> HelpRequest:
+def resolve(
+    request: HelpRequest, actor: Person, status: HelpStatus | str = HelpStatus.resolved
+) -> HelpRequest:
     """Resolve (helped) or close (no longer needed) an open request; responders hear about a resolution."""
     try:
         status = HelpStatus(status)
@@ -373,7 +383,9 @@ def resolve(request: HelpRequest, actor: Person, status: HelpStatus | str = Help
     if status == HelpStatus.open:
         raise InvalidInput(_("Choose resolved or closed."), field="status")
     if not permissions.can_resolve(actor, request):
-        raise Forbidden(_("Only the author, the coordinator or the Meta-Mentor can resolve or close a request."))
+        raise Forbidden(
+            _("Only the author, the coordinator or the Meta-Mentor can resolve or close a request.")
+        )
     if not request.is_open:
         raise Conflict(_("This help request is already resolved or closed."))
     request.status = status
@@ -417,7 +429,9 @@ def notify_matches(request: HelpRequest, *, count: int, actor: Person | None = N
         p.id: p for p in session.scalars(sa.select(Person).where(Person.id.in_([s.person_id for s in picks])))
     }
     rows = [
-        HelpSuggestion(request=request, person_id=s.person_id, score=s.score, reasons=s.reasons, notified_at=now)
+        HelpSuggestion(
+            request=request, person_id=s.person_id, score=s.score, reasons=s.reasons, notified_at=now
+        )
         for s in picks
     ]
     session.add_all(rows)
@@ -478,7 +492,9 @@ def describe_reason(reason: dict) -> str:
     if code == "region":
         return _("works in %(region)s", region=value)
     if code == "experienced":
-        return _("experienced mentor (counts more for pressing requests)") if value else _("experienced mentor")
+        return (
+            _("experienced mentor (counts more for pressing requests)") if value else _("experienced mentor")
+        )
     if code == "signed_in":
         return _("signed in within the last 30 days")
     if code == "responses":
@@ -496,7 +512,9 @@ def describe_reason(reason: dict) -> str:
 def _seconds_to_first_response():
     if session.get_bind().dialect.name == "postgresql":
         return sa.func.extract("epoch", HelpRequest.first_response_at - HelpRequest.created_at)
-    return (sa.func.julianday(HelpRequest.first_response_at) - sa.func.julianday(HelpRequest.created_at)) * 86400.0
+    return (
+        sa.func.julianday(HelpRequest.first_response_at) - sa.func.julianday(HelpRequest.created_at)
+    ) * 86400.0
 
 
 def help_metrics(network: Network, since: dt.datetime) -> dict:
@@ -509,7 +527,9 @@ def help_metrics(network: Network, since: dt.datetime) -> dict:
             sa.func.count(HelpRequest.id),
             sa.func.count(HelpRequest.first_response_at),
             sa.func.coalesce(sa.func.sum(sa.case((seconds <= 48 * 3600, 1), else_=0)), 0),
-            sa.func.coalesce(sa.func.sum(sa.case((HelpRequest.status == HelpStatus.resolved, 1), else_=0)), 0),
+            sa.func.coalesce(
+                sa.func.sum(sa.case((HelpRequest.status == HelpStatus.resolved, 1), else_=0)), 0
+            ),
         ).where(*scope)
     ).one()
     median_hours = None
@@ -550,7 +570,10 @@ def help_requests_answered(network: Network) -> bool:
             sa.func.count(HelpRequest.first_response_at),
             sa.func.coalesce(sa.func.sum(sa.case((recent, 1), else_=0)), 0),
             sa.func.coalesce(
-                sa.func.sum(sa.case((sa.and_(recent, HelpRequest.first_response_at.is_not(None)), 1), else_=0)), 0
+                sa.func.sum(
+                    sa.case((sa.and_(recent, HelpRequest.first_response_at.is_not(None)), 1), else_=0)
+                ),
+                0,
             ),
         ).where(HelpRequest.network_id == network.id)
     ).one()
