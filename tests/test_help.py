@@ -299,9 +299,13 @@ def test_asking_through_the_page_with_the_privacy_choice(client, run, roles):
     request = run(lambda: session.scalars(sa.select(HelpRequest)).one())
     assert request.masked and "0151" not in request.body and "Ahmadi" not in request.body
     assert request.languages == ["Arabic", "Dari"] and request.tags == ["residence permit", "appointments"]
-    response, html = _page(client, response.headers["Location"])
+    location = response.headers["Location"]
+    response, html = _page(client, location)
     assert "[phone number removed]" in html and "Who was asked, and why" in html
     assert "speaks Arabic" in html  # the reasons, worded
+    assert "Next suggestions" not in html  # the full matching runs only when asked for
+    _response, html = _page(client, location + "?next=1")
+    assert "Next suggestions" in html and "Ask more members" in html
 
 
 def test_posting_as_written_with_the_tick(client, run, roles):
@@ -438,11 +442,17 @@ def test_help_pages_run_the_same_statements_at_n_and_5n(client, run, roles, app)
 
     pages = ("/networks/test-net/help", "/networks/test-net/help/mine")
     last = run(seed, 6)
-    small = [_statements_for(client, p) for p in (*pages, f"/networks/test-net/help/{last}")]
+    small = [
+        _statements_for(client, p)
+        for p in (*pages, f"/networks/test-net/help/{last}", f"/networks/test-net/help/{last}?next=1")
+    ]
     last = run(seed, 24)
     run(lambda: [ops.respond(session.get(HelpRequest, last), person(a), "More") for a in authors * 2])
     run(lambda: ops.notify_more(session.get(HelpRequest, last), person("mentor@example.org"), 3))
-    large = [_statements_for(client, p) for p in (*pages, f"/networks/test-net/help/{last}")]
+    large = [
+        _statements_for(client, p)
+        for p in (*pages, f"/networks/test-net/help/{last}", f"/networks/test-net/help/{last}?next=1")
+    ]
     assert small == large
 
 

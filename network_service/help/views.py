@@ -242,7 +242,11 @@ def edit(slug: str, request_id: int):
 
 def _show(network, help_request, viewer, *, response_form=None, findings=(), notify_form=None, status=200):
     can_suggest = permissions.can_see_suggestions(viewer, help_request)
-    notified, candidates = operations.suggestions(help_request, viewer) if can_suggest else ([], [])
+    # The next candidates need the whole matching; they are computed only when asked for (?next=1).
+    show_next = request.args.get("next") == "1"
+    notified, candidates = (
+        operations.suggestions(help_request, viewer, more=5 if show_next else 0) if can_suggest else ([], [])
+    )
     return render_template(
         "help/request.html",
         network=network,
@@ -258,6 +262,7 @@ def _show(network, help_request, viewer, *, response_form=None, findings=(), not
         can_suggest=can_suggest,
         notified=notified,
         candidates=candidates,
+        show_next=show_next,
         urgency_labels=URGENCY_LABELS,
     ), status
 
