@@ -17,7 +17,7 @@ recent activity             +5 when they signed in within 30 days; +2 for each r
                             the last 30 days (at most +6).
 fairness                    -6 for each help notification they got in the last 14 days (at most -30),
                             so that the same few people are not always asked.
-tie-break                   a number in [0, 1) from the request's and the member's ids (BLAKE2b), so that
+tie-break                   a number in [0, 1) from the request's and the member's ids (a 64-bit hash mix), so
                             equal scores rotate from request to request instead of favouring low ids.
 ==========================  =========================================================================
 
