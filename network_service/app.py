@@ -99,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
     from network_service.conversations.views import bp as conversations_bp
     from network_service.courses.views import bp as courses_bp
     from network_service.goals.views import bp as goals_bp
+    from network_service.help.views import bp as help_bp
     from network_service.mail.views import bp as mail_bp
     from network_service.meetings.views import bp as meetings_bp
     from network_service.moderation.views import bp as moderation_bp
@@ -118,6 +119,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(moderation_bp)
     app.register_blueprint(goals_bp)
     app.register_blueprint(resources_bp)
+    app.register_blueprint(help_bp)
     _init_background(app)
     jobs.init_app(app)
     init_api(app)

@@ -50,6 +50,7 @@ DEFAULTS: dict[str, Any] = {
     "OPENEDX_CLIENT_SECRET": None,
     "UPLOAD_DIR": None,  # where library files are stored, outside any web root; None: <instance>/uploads
     "RESOURCE_MAX_BYTES": 10 * 1024 * 1024,  # the largest file a member may add to a network's library
+    "HELP_NOTIFY_COUNT": 5,  # members notified of a new help request (the best matches)
 }
 
 # Keys whose environment value is parsed as JSON (lists, numbers, booleans).
@@ -72,6 +73,7 @@ _TYPED = {
     "NOTIFICATION_RETENTION_DAYS",
     "NOTIFICATION_DIGEST_HOUR",
     "RESOURCE_MAX_BYTES",
+    "HELP_NOTIFY_COUNT",
 }
 
 

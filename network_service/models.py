@@ -5,6 +5,7 @@ from network_service.audit.models import AuditLog
 from network_service.conversations.models import Channel, ChannelMember, Message, MessageRevision
 from network_service.courses.models import CompletionEvent, CourseLink
 from network_service.goals.models import Goal, GoalUpdate
+from network_service.help.models import HelpRequest, HelpRequestLanguage, HelpResponse, HelpSuggestion
 from network_service.jobs import JobRun
 from network_service.mail.models import OutboundEmail
 from network_service.meetings.models import CalendarFeed, Meeting, MeetingReminder, Rsvp
@@ -36,6 +37,10 @@ __all__ = [
     "CourseLink",
     "Goal",
     "GoalUpdate",
+    "HelpRequest",
+    "HelpRequestLanguage",
+    "HelpResponse",
+    "HelpSuggestion",
     "Invitation",
     "JobRun",
     "InvitationReminder",

@@ -66,6 +66,7 @@ def init_api(app: Flask) -> None:
         accounts,
         conversations,
         goals,
+        help,
         meetings,
         moderation,
         networks,
@@ -82,6 +83,7 @@ def init_api(app: Flask) -> None:
         moderation.blp,
         goals.blp,
         resources.blp,
+        help.blp,
     )
     for blueprint in blueprints:
         csrf.exempt(blueprint)  # each blueprint checks CSRF itself for session-authenticated writes

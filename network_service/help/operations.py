@@ -1,0 +1,602 @@
+"""Peer help: asking, answering, resolving, matching, metrics. Plain functions: they check permissions,
+validate, flush, and leave the commit to the request."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload, selectinload
+
+from network_service.accounts.models import Person
+from network_service.audit.operations import record
+from network_service.db import session, utcnow
+from network_service.errors import Conflict, Forbidden, InvalidInput, NotFound
+from network_service.help import matching, permissions, privacy
+from network_service.help.models import (
+    HelpRequest,
+    HelpRequestLanguage,
+    HelpResponse,
+    HelpStatus,
+    HelpSuggestion,
+    Urgency,
+)
+from network_service.markup import MAX_MARKDOWN_CHARS
+from network_service.networks import roadmap
+from network_service.networks.models import Membership, MembershipStatus, Network
+from network_service.notifications.operations import notify, register_kind
+
+MAX_TOPIC = 200
+MAX_REGION = 120
+MAX_ITEMS = 10  # languages or tags of one request
+MAX_ITEM_CHARS = 60
+PAGE_SIZE = 30
+MAX_NOTIFY_MORE = 20
+
+register_kind("help.matched", lambda p: _("%(author)s asks for help: %(topic)s", **p))
+register_kind("help.response", lambda p: _("%(author)s answered your help request: %(topic)s", **p))
+register_kind("help.resolved", lambda p: _("The help request you answered is resolved: %(topic)s", **p))
+
+
+class PersonalDataFound(InvalidInput):
+    """The text looks like it contains personal data; the author must mask it, edit it, or confirm."""
+
+    def __init__(self, findings: dict[str, list[privacy.Finding]]):
+        super().__init__(
+            _(
+                "This looks like personal data of someone you accompany. Mask it, edit the text, or confirm "
+                "that it is not personal data."
+            ),
+            field=next(iter(findings)),
+        )
+        self.findings = findings
+
+    def as_list(self) -> list[dict]:
+        return [
+            dict(finding.as_dict(), field=name) for name, found in self.findings.items() for finding in found
+        ]
+
+
+def request_path(request: HelpRequest) -> str:
+    return f"/networks/{request.network.slug}/help/{request.id}"
+
+
+# -- validation and the privacy screen ------------------------------------------------------------------------
+
+
+def _text(value, field: str, *, required: bool, limit: int, message: str) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidInput(_("Send text here."), field=field)
+    value = value.strip()
+    if required and not value:
+        raise InvalidInput(message, field=field)
+    if len(value) > limit:
+        raise InvalidInput(_("Use at most %(limit)s characters.", limit=limit), field=field)
+    return value
+
+
+def _items(values, field: str) -> list[str]:
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = values.split(",")
+    if not isinstance(values, list | tuple):
+        raise InvalidInput(_("Send a list here."), field=field)
+    cleaned: list[str] = []
+    seen: set[str] = set()
+    for value in values:
+        if not isinstance(value, str):
+            raise InvalidInput(_("Send a list of words here."), field=field)
+        value = " ".join(value.split())
+        if not value:
+            continue
+        if len(value) > MAX_ITEM_CHARS:
+            raise InvalidInput(
+                _("Each entry may have at most %(limit)s characters.", limit=MAX_ITEM_CHARS), field=field
+            )
+        if value.casefold() not in seen:
+            seen.add(value.casefold())
+            cleaned.append(value)
+    if len(cleaned) > MAX_ITEMS:
+        raise InvalidInput(_("Choose at most %(limit)s entries.", limit=MAX_ITEMS), field=field)
+    return cleaned
+
+
+def _urgency(value) -> Urgency:
+    try:
+        return Urgency(value or Urgency.normal)
+    except ValueError:
+        raise InvalidInput(_("Choose low, normal, high or urgent."), field="urgency") from None
+
+
+def colleague_names(network: Network) -> list[str]:
+    """Display names of the network's active members: their names are not third parties (one query)."""
+    return list(
+        session.scalars(
+            sa.select(Person.display_name)
+            .join(Membership, Membership.person_id == Person.id)
+            .where(Membership.network_id == network.id, Membership.status == MembershipStatus.active)
+        )
+    )
+
+
+def _screen(
+    network: Network, texts: dict[str, str], *, mask: bool, confirm: bool
+) -> tuple[dict[str, str], bool, dict[str, list[privacy.Finding]]]:
+    """Scan ``texts``; returns them (masked if asked), whether anything was masked, and the findings.
+    Raises PersonalDataFound when there are findings and neither ``mask`` nor ``confirm`` is given."""
+    names = colleague_names(network)
+    findings = {field: found for field, text in texts.items() if (found := privacy.scan(text, names))}
+    if not findings:
+        return texts, False, {}
+    if mask:
+        return {f: privacy.mask(t, findings.get(f, [])) for f, t in texts.items()}, True, findings
+    if confirm:
+        return texts, False, findings
+    raise PersonalDataFound(findings)
+
+
+def _audit_unmasked(action_target, actor, network, findings) -> None:
+    if findings:
+        record(
+            "help.personal_data_confirmed",
+            actor=actor,
+            target=action_target,
+            network=network,
+            kinds=sorted({f.kind for found in findings.values() for f in found}),
+            count=sum(len(found) for found in findings.values()),
+        )
+
+
+# -- requests -------------------------------------------------------------------------------------------------
+
+
+def _set_languages(request: HelpRequest, languages: list[str]) -> None:
+    keys = {" ".join(lang.split()).casefold()[:MAX_ITEM_CHARS] for lang in languages}
+    request.language_keys = [HelpRequestLanguage(language=key) for key in sorted(keys)]
+
+
+def create_request(
+    network: Network,
+    actor: Person,
+    *,
+    topic,
+    body="",
+    languages=None,
+    region="",
+    tags=None,
+    urgency=Urgency.normal,
+    mask: bool = False,
+    confirm_no_personal_data: bool = False,
+) -> HelpRequest:
+    """Ask the network for help; the best-matching members are notified at once."""
+    if not permissions.can_ask(actor, network):
+        raise Forbidden(_("Only active members of this network can ask for help."))
+    fields = {
+        "topic": _text(
+            topic, "topic", required=True, limit=MAX_TOPIC, message=_("Say in a line what you need.")
+        ),
+        "body": _text(body, "body", required=False, limit=MAX_MARKDOWN_CHARS, message=""),
+    }
+    languages = _items(languages, "languages")
+    tags = _items(tags, "tags")
+    region = _text(region, "region", required=False, limit=MAX_REGION, message="")
+    urgency = _urgency(urgency)
+    fields, masked, findings = _screen(network, fields, mask=mask, confirm=confirm_no_personal_data)
+    request = HelpRequest(
+        network=network,
+        author=actor,
+        topic=fields["topic"][:MAX_TOPIC],
+        body=fields["body"],
+        languages=languages,
+        region=region,
+        tags=tags,
+        urgency=urgency,
+        masked=masked,
+    )
+    _set_languages(request, languages)
+    session.add(request)
+    session.flush()
+    record("help.create", actor=actor, target=request, network=network, masked=masked, urgency=urgency.value)
+    _audit_unmasked(request, actor, network, {} if masked else findings)
+    notify_matches(request, count=current_app.config.get("HELP_NOTIFY_COUNT", 5))
+    return request
+
+
+def update_request(
+    request: HelpRequest,
+    actor: Person,
+    *,
+    mask: bool = False,
+    confirm_no_personal_data: bool = False,
+    **changes,
+) -> HelpRequest:
+    """The author edits an open request; the text is scanned again."""
+    if not permissions.can_edit(actor, request):
+        raise Forbidden(_("Only the author can edit a help request, and only while it is open."))
+    allowed = {"topic", "body", "languages", "region", "tags", "urgency"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise InvalidInput(_("This field cannot be changed."), field=sorted(unknown)[0])
+    fields = {
+        "topic": _text(
+            changes.get("topic", request.topic), "topic", required=True, limit=MAX_TOPIC,
+            message=_("Say in a line what you need."),
+        ),
+        "body": _text(changes.get("body", request.body), "body", required=False, limit=MAX_MARKDOWN_CHARS, message=""),
+    }  # fmt: skip
+    languages = _items(changes.get("languages", request.languages), "languages")
+    tags = _items(changes.get("tags", request.tags), "tags")
+    region = _text(
+        changes.get("region", request.region), "region", required=False, limit=MAX_REGION, message=""
+    )
+    urgency = _urgency(changes.get("urgency", request.urgency))
+    fields, masked, findings = _screen(request.network, fields, mask=mask, confirm=confirm_no_personal_data)
+    request.topic, request.body = fields["topic"][:MAX_TOPIC], fields["body"]
+    request.languages, request.tags, request.region, request.urgency = languages, tags, region, urgency
+    request.masked = request.masked or masked
+    request.updated_at = utcnow()
+    _set_languages(request, languages)
+    session.flush()
+    record("help.update", actor=actor, target=request, network=request.network, masked=masked)
+    _audit_unmasked(request, actor, request.network, {} if masked else findings)
+    return request
+
+
+def get_request(network: Network, request_id: int, viewer: Person | None) -> HelpRequest:
+    if not permissions.can_view(viewer, network):
+        raise Forbidden(_("Only members of this network can see its help requests."))
+    request = session.scalar(
+        sa.select(HelpRequest)
+        .where(HelpRequest.id == request_id, HelpRequest.network_id == network.id)
+        .options(
+            joinedload(HelpRequest.author),
+            joinedload(HelpRequest.resolved_by),
+            selectinload(HelpRequest.responses).joinedload(HelpResponse.author),
+        )
+    )
+    if request is None:
+        raise NotFound(_("There is no such help request in this network."))
+    return request
+
+
+def _language_keys(person: Person) -> list[str]:
+    return sorted({" ".join(lang.split()).casefold() for lang in person.languages or () if lang.strip()})
+
+
+def _in_languages(keys: list[str]):
+    """Requests in one of ``keys``, or without any language (meant for everyone)."""
+    any_language = sa.select(HelpRequestLanguage.request_id).where(
+        HelpRequestLanguage.request_id == HelpRequest.id
+    )
+    return sa.or_(
+        any_language.where(HelpRequestLanguage.language.in_(keys)).exists(),
+        ~any_language.exists(),
+    )
+
+
+def list_requests(
+    network: Network,
+    viewer: Person | None,
+    *,
+    in_my_languages: bool = True,
+    status: HelpStatus | str | None = HelpStatus.open,
+    urgency: Urgency | str | None = None,
+    mine: bool = False,
+    before: int | None = None,
+    limit: int = PAGE_SIZE,
+) -> list[HelpRequest]:
+    """Newest first, ``limit`` per page; ``before``: the id of the last request of the previous page."""
+    if not permissions.can_view(viewer, network):
+        raise Forbidden(_("Only members of this network can see its help requests."))
+    query = (
+        sa.select(HelpRequest)
+        .where(HelpRequest.network_id == network.id)
+        .options(joinedload(HelpRequest.author))
+        .order_by(HelpRequest.id.desc())
+        .limit(max(1, min(limit, 50)))
+    )
+    if status:
+        try:
+            query = query.where(HelpRequest.status == HelpStatus(status))
+        except ValueError:
+            raise InvalidInput(_("Choose open, resolved or closed."), field="status") from None
+    if urgency:
+        query = query.where(HelpRequest.urgency == _urgency(urgency))
+    if mine and viewer is not None:
+        query = query.where(HelpRequest.author_id == viewer.id)
+    if in_my_languages and viewer is not None and not mine:
+        keys = _language_keys(viewer)
+        if keys:
+            query = query.where(_in_languages(keys))
+    if before is not None:
+        query = query.where(HelpRequest.id < before)
+    return list(session.scalars(query))
+
+
+def open_in_my_languages(viewer: Person, network: Network) -> int:
+    """The section badge: open requests of others in the viewer's languages (one aggregate query)."""
+    query = sa.select(sa.func.count(HelpRequest.id)).where(
+        HelpRequest.network_id == network.id,
+        HelpRequest.status == HelpStatus.open,
+        sa.or_(HelpRequest.author_id.is_(None), HelpRequest.author_id != viewer.id),
+    )
+    keys = _language_keys(viewer)
+    if keys:
+        query = query.where(_in_languages(keys))
+    return session.scalar(query) or 0
+
+
+# -- responses and resolution ---------------------------------------------------------------------------------
+
+
+def respond(
+    request: HelpRequest,
+    actor: Person,
+    body,
+    *,
+    mask: bool = False,
+    confirm_no_personal_data: bool = False,
+) -> HelpResponse:
+    if not request.is_open:
+        raise Conflict(_("This help request is no longer open."))
+    if not permissions.can_respond(actor, request):
+        raise Forbidden(_("Only active members of this network can answer help requests."))
+    text = _text(body, "body", required=True, limit=MAX_MARKDOWN_CHARS, message=_("Write your answer."))
+    texts, masked, findings = _screen(
+        request.network, {"body": text}, mask=mask, confirm=confirm_no_personal_data
+    )
+    now = utcnow()
+    response = HelpResponse(request=request, author=actor, body=texts["body"], masked=masked, created_at=now)
+    session.add(response)
+    request.response_count = (request.response_count or 0) + 1
+    if request.first_response_at is None and actor.id != request.author_id:
+        request.first_response_at = now
+    session.flush()
+    record("help.respond", actor=actor, target=response, network=request.network, request_id=request.id)
+    _audit_unmasked(response, actor, request.network, {} if masked else findings)
+    notify(
+        [request.author],
+        "help.response",
+        url=request_path(request),
+        network=request.network,
+        actor=actor,
+        author=actor.name_or_email,
+        topic=request.topic,
+    )
+    return response
+
+
+def resolve(
+    request: HelpRequest, actor: Person, status: HelpStatus | str = HelpStatus.resolved
+) -> HelpRequest:
+    """Resolve (helped) or close (no longer needed) an open request; responders hear about a resolution."""
+    try:
+        status = HelpStatus(status)
+    except ValueError:
+        raise InvalidInput(_("Choose resolved or closed."), field="status") from None
+    if status == HelpStatus.open:
+        raise InvalidInput(_("Choose resolved or closed."), field="status")
+    if not permissions.can_resolve(actor, request):
+        raise Forbidden(
+            _("Only the author, the coordinator or the Meta-Mentor can resolve or close a request.")
+        )
+    if not request.is_open:
+        raise Conflict(_("This help request is already resolved or closed."))
+    request.status = status
+    request.resolved_at = utcnow()
+    request.resolved_by = actor
+    session.flush()
+    record(f"help.{status.value}", actor=actor, target=request, network=request.network)
+    if status == HelpStatus.resolved:
+        responders = session.scalars(
+            sa.select(Person)
+            .join(HelpResponse, HelpResponse.author_id == Person.id)
+            .where(HelpResponse.request_id == request.id)
+            .distinct()
+        )
+        notify(
+            [p for p in responders if p.id != request.author_id],
+            "help.resolved",
+            url=request_path(request),
+            network=request.network,
+            actor=actor,
+            topic=request.topic,
+        )
+    return request
+
+
+# -- matching -------------------------------------------------------------------------------------------------
+
+
+def notify_matches(request: HelpRequest, *, count: int, actor: Person | None = None) -> list[HelpSuggestion]:
+    """Notify the ``count`` best-matching members not notified yet; store who and why."""
+    if count <= 0 or not request.is_open:
+        return []
+    already = set(
+        session.scalars(sa.select(HelpSuggestion.person_id).where(HelpSuggestion.request_id == request.id))
+    )
+    picks = matching.rank(request, limit=count, exclude=already)
+    if not picks:
+        return []
+    now = utcnow()
+    people = {
+        p.id: p for p in session.scalars(sa.select(Person).where(Person.id.in_([s.person_id for s in picks])))
+    }
+    rows = [
+        HelpSuggestion(
+            request=request, person_id=s.person_id, score=s.score, reasons=s.reasons, notified_at=now
+        )
+        for s in picks
+    ]
+    session.add_all(rows)
+    session.flush()
+    author = request.author
+    notify(
+        [people[s.person_id] for s in picks],
+        "help.matched",
+        url=request_path(request),
+        network=request.network,
+        actor=actor or author,
+        author=author.name_or_email if author else "",
+        topic=request.topic,
+    )
+    return rows
+
+
+def notify_more(request: HelpRequest, actor: Person, count) -> list[HelpSuggestion]:
+    if not permissions.can_notify_more(actor, request):
+        raise Forbidden(_("Only the author, the coordinator or the Meta-Mentor can ask more members."))
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_NOTIFY_MORE:
+        raise InvalidInput(_("Choose between 1 and %(max)s members.", max=MAX_NOTIFY_MORE), field="count")
+    rows = notify_matches(request, count=count, actor=actor)
+    record("help.notify_more", actor=actor, target=request, network=request.network, count=len(rows))
+    return rows
+
+
+def suggestions(request: HelpRequest, viewer: Person | None, *, more: int = 5):
+    """Who was notified and why, and the next ``more`` candidates (not yet notified), with reasons."""
+    if not permissions.can_see_suggestions(viewer, request):
+        raise Forbidden(_("Only the author, the coordinator or the Meta-Mentor can see who was asked."))
+    notified = list(
+        session.scalars(
+            sa.select(HelpSuggestion)
+            .where(HelpSuggestion.request_id == request.id)
+            .options(joinedload(HelpSuggestion.person))
+            .order_by(HelpSuggestion.notified_at, HelpSuggestion.score.desc())
+        )
+    )
+    candidates: list[tuple[Person, matching.Suggestion]] = []
+    if request.is_open and more > 0:
+        picks = matching.rank(request, limit=more, exclude={s.person_id for s in notified})
+        people = {
+            p.id: p
+            for p in session.scalars(sa.select(Person).where(Person.id.in_([s.person_id for s in picks])))
+        }
+        candidates = [(people[s.person_id], s) for s in picks if s.person_id in people]
+    return notified, candidates
+
+
+def describe_reason(reason: dict) -> str:
+    """One reason in the reader's language."""
+    code, value = reason.get("code"), reason.get("value")
+    if code == "language":
+        return _("speaks %(languages)s", languages=", ".join(value or []))
+    if code == "expertise":
+        return _("knows about %(topics)s", topics=", ".join(value or []))
+    if code == "region":
+        return _("works in %(region)s", region=value)
+    if code == "experienced":
+        return (
+            _("experienced mentor (counts more for pressing requests)") if value else _("experienced mentor")
+        )
+    if code == "signed_in":
+        return _("signed in within the last 30 days")
+    if code == "responses":
+        return _("answered %(count)s help requests in the last 30 days", count=value)
+    if code == "load":
+        return _("already helps with %(count)s open requests", count=value)
+    if code == "notified":
+        return _("was asked %(count)s times in the last 14 days", count=value)
+    return str(code)
+
+
+# -- metrics and the roadmap ----------------------------------------------------------------------------------
+
+
+def _seconds_to_first_response():
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.func.extract("epoch", HelpRequest.first_response_at - HelpRequest.created_at)
+    return (
+        sa.func.julianday(HelpRequest.first_response_at) - sa.func.julianday(HelpRequest.created_at)
+    ) * 86400.0
+
+
+def help_metrics(network: Network, since: dt.datetime) -> dict:
+    """Requests created since ``since``: count, answered share, median hours to the first response, share
+    answered within 48 hours, resolved share. Aggregate queries only (two, three when there are answers)."""
+    seconds = _seconds_to_first_response()
+    scope = (HelpRequest.network_id == network.id, HelpRequest.created_at >= since)
+    total, answered, within_48h, resolved = session.execute(
+        sa.select(
+            sa.func.count(HelpRequest.id),
+            sa.func.count(HelpRequest.first_response_at),
+            sa.func.coalesce(sa.func.sum(sa.case((seconds <= 48 * 3600, 1), else_=0)), 0),
+            sa.func.coalesce(
+                sa.func.sum(sa.case((HelpRequest.status == HelpStatus.resolved, 1), else_=0)), 0
+            ),
+        ).where(*scope)
+    ).one()
+    median_hours = None
+    if answered:
+        middle = session.execute(
+            sa.select(seconds)
+            .where(*scope, HelpRequest.first_response_at.is_not(None))
+            .order_by(seconds)
+            .offset((answered - 1) // 2)
+            .limit(2 if answered % 2 == 0 else 1)
+        ).scalars()
+        values = [float(v) for v in middle]
+        median_hours = round(sum(values) / len(values) / 3600, 2)
+
+    def share(part):
+        return round(part / total, 4) if total else None
+
+    return {
+        "count": total,
+        "answered": answered,
+        "answered_share": share(answered),
+        "median_hours_to_first_response": median_hours,
+        "answered_within_48h_share": share(int(within_48h)),
+        "resolved_share": share(int(resolved)),
+    }
+
+
+CHECKPOINT_DAYS = 90
+CHECKPOINT_SHARE = 0.8
+
+
+def help_requests_answered(network: Network) -> bool:
+    """At least one request answered ever, and at least 80% of the last 90 days' requests answered."""
+    since = utcnow() - dt.timedelta(days=CHECKPOINT_DAYS)
+    recent = HelpRequest.created_at >= since
+    ever, total, answered = session.execute(
+        sa.select(
+            sa.func.count(HelpRequest.first_response_at),
+            sa.func.coalesce(sa.func.sum(sa.case((recent, 1), else_=0)), 0),
+            sa.func.coalesce(
+                sa.func.sum(
+                    sa.case((sa.and_(recent, HelpRequest.first_response_at.is_not(None)), 1), else_=0)
+                ),
+                0,
+            ),
+        ).where(HelpRequest.network_id == network.id)
+    ).one()
+    return ever > 0 and (total == 0 or answered >= CHECKPOINT_SHARE * total)
+
+
+roadmap.register_checkpoint(
+    roadmap.Checkpoint(
+        key="help.answered",
+        phase=roadmap.Phase.sustain,
+        order=30,
+        label=lambda: _("Help requests are answered"),
+        reached=help_requests_answered,
+        hint=lambda: _(
+            "Ask for help when you are stuck, and answer others: at least 80% of the requests of the last 90 "
+            "days need an answer."
+        ),
+    )
+)
+
+
+def people_by_id(ids: Iterable[int]) -> dict[int, Person]:
+    ids = list(ids)
+    if not ids:
+        return {}
+    return {p.id: p for p in session.scalars(sa.select(Person).where(Person.id.in_(ids)))}

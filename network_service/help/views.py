@@ -1,0 +1,334 @@
+"""Help pages: the open requests of a network, asking, answering, resolving, and who was asked and why."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from network_service.errors import Forbidden, InvalidInput, MentorNetError
+from network_service.help import operations, permissions, privacy
+from network_service.help.forms import (
+    STATUS_LABELS,
+    URGENCY_LABELS,
+    URGENCY_SHORT,
+    HelpRequestForm,
+    NotifyMoreForm,
+    ResolveForm,
+    ResponseForm,
+)
+from network_service.help.models import HelpStatus, Urgency
+from network_service.networks import navigation
+from network_service.networks.operations import get_network
+from network_service.security import current_person, login_required
+
+bp = Blueprint("help", __name__)
+
+navigation.register_section(
+    navigation.Section(
+        key="help",
+        endpoint="help.index",
+        label=lambda: _("Help"),
+        order=20,
+        visible=permissions.can_view,
+        badge=lambda viewer, network: (
+            operations.open_in_my_languages(viewer, network) if permissions.can_ask(viewer, network) else 0
+        ),
+    )
+)
+
+
+@bp.app_context_processor
+def _labels():
+    return {
+        "help_urgency_labels": URGENCY_SHORT,
+        "help_status_labels": STATUS_LABELS,
+        "help_kind_labels": privacy.KIND_LABELS,
+        "help_reason": operations.describe_reason,
+    }
+
+
+def _split(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def _attach(form, exc: MentorNetError) -> None:
+    target = getattr(form, exc.field, None) if exc.field else None
+    if exc.field == "languages":
+        target = form.other_languages if hasattr(form, "other_languages") else None
+    if target is not None and hasattr(target, "errors"):
+        if isinstance(target.errors, tuple):
+            target.errors = list(target.errors)
+        target.errors.append(exc.detail)
+    else:
+        form.form_errors.append(exc.detail)
+
+
+def _privacy_choice(form) -> tuple[bool, bool, str]:
+    action = request.form.get("action", "check")
+    return action == "mask", action == "confirm" and bool(form.confirm_no_personal_data.data), action
+
+
+def _submit(form, call):
+    """Run ``call(mask, confirm)``; on personal data, return the findings to show; on errors, mark the form."""
+    mask, confirm, action = _privacy_choice(form)
+    try:
+        return call(mask, confirm), []
+    except operations.PersonalDataFound as exc:
+        if action == "confirm":
+            form.confirm_no_personal_data.errors = [
+                _("To post the text as written, tick the box to confirm it contains no personal data.")
+            ]
+        return None, exc.as_list()
+    except InvalidInput as exc:
+        _attach(form, exc)
+        return None, []
+
+
+def _language_choices(network, viewer) -> list[tuple[str, str]]:
+    seen, choices = set(), []
+    for language in list(network.languages or []) + list(viewer.languages or []):
+        if language.casefold() not in seen:
+            seen.add(language.casefold())
+            choices.append((language, language))
+    return choices
+
+
+def _form_languages(form) -> list[str]:
+    return list(form.languages.data or []) + _split(form.other_languages.data)
+
+
+@bp.get("/networks/<slug>/help")
+@login_required
+def index(slug: str):
+    network = get_network(slug)
+    viewer = current_person()
+    scope = request.args.get("scope", "languages")
+    status = request.args.get("status", "open")
+    urgency = request.args.get("urgency", "")
+    before = request.args.get("before", type=int)
+    if status not in {"open", "resolved", "closed", "any"}:
+        status = "open"
+    if urgency not in {u.value for u in Urgency}:
+        urgency = ""
+    requests = operations.list_requests(
+        network,
+        viewer,
+        in_my_languages=scope != "all",
+        status=None if status == "any" else status,
+        urgency=urgency or None,
+        before=before,
+    )
+    return render_template(
+        "help/index.html",
+        network=network,
+        requests=requests,
+        scope=scope,
+        status=status,
+        urgency=urgency,
+        has_languages=bool(viewer.languages),
+        can_ask=permissions.can_ask(viewer, network),
+        next_before=requests[-1].id if len(requests) == operations.PAGE_SIZE else None,
+        mine=False,
+    )
+
+
+@bp.get("/networks/<slug>/help/mine")
+@login_required
+def mine(slug: str):
+    network = get_network(slug)
+    viewer = current_person()
+    before = request.args.get("before", type=int)
+    requests = operations.list_requests(network, viewer, mine=True, status=None, before=before)
+    return render_template(
+        "help/index.html",
+        network=network,
+        requests=requests,
+        scope="all",
+        status="any",
+        urgency="",
+        has_languages=True,
+        can_ask=permissions.can_ask(viewer, network),
+        next_before=requests[-1].id if len(requests) == operations.PAGE_SIZE else None,
+        mine=True,
+    )
+
+
+@bp.route("/networks/<slug>/help/new", methods=["GET", "POST"])
+@login_required
+def new(slug: str):
+    network = get_network(slug)
+    viewer = current_person()
+    if not permissions.can_ask(viewer, network):
+        raise Forbidden(_("Only active members of this network can ask for help."))
+    form = HelpRequestForm()
+    form.languages.choices = _language_choices(network, viewer)
+    if not form.is_submitted():
+        form.languages.data = list(viewer.languages or [])
+        form.region.data = viewer.region or network.region or ""
+    findings = []
+    if form.validate_on_submit():
+        created, findings = _submit(
+            form,
+            lambda mask, confirm: operations.create_request(
+                network,
+                viewer,
+                topic=form.topic.data,
+                body=form.body.data,
+                languages=_form_languages(form),
+                region=form.region.data,
+                tags=_split(form.tags.data),
+                urgency=form.urgency.data,
+                mask=mask,
+                confirm_no_personal_data=confirm,
+            ),
+        )
+        if created is not None:
+            if created.masked:
+                flash(_("Your request is posted; personal data was replaced by markers."), "success")
+            else:
+                flash(_("Your request is posted. Members who match it have been told."), "success")
+            return redirect(url_for("help.show", slug=slug, request_id=created.id), 303)
+    status = 422 if form.errors or form.form_errors or findings else 200
+    return render_template(
+        "help/form.html", network=network, form=form, findings=findings, help_request=None
+    ), status
+
+
+@bp.route("/networks/<slug>/help/<int:request_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(slug: str, request_id: int):
+    network = get_network(slug)
+    viewer = current_person()
+    help_request = operations.get_request(network, request_id, viewer)
+    if not permissions.can_edit(viewer, help_request):
+        raise Forbidden(_("Only the author can edit a help request, and only while it is open."))
+    form = HelpRequestForm()
+    form.languages.choices = _language_choices(network, viewer)
+    for value in help_request.languages:
+        if value not in dict(form.languages.choices):
+            form.languages.choices.append((value, value))
+    if not form.is_submitted():
+        form.topic.data = help_request.topic
+        form.body.data = help_request.body
+        form.languages.data = list(help_request.languages)
+        form.region.data = help_request.region
+        form.tags.data = ", ".join(help_request.tags)
+        form.urgency.data = help_request.urgency.value
+    findings = []
+    if form.validate_on_submit():
+        updated, findings = _submit(
+            form,
+            lambda mask, confirm: operations.update_request(
+                help_request,
+                viewer,
+                topic=form.topic.data,
+                body=form.body.data,
+                languages=_form_languages(form),
+                region=form.region.data,
+                tags=_split(form.tags.data),
+                urgency=form.urgency.data,
+                mask=mask,
+                confirm_no_personal_data=confirm,
+            ),
+        )
+        if updated is not None:
+            flash(_("Your changes are saved."), "success")
+            return redirect(url_for("help.show", slug=slug, request_id=help_request.id), 303)
+    status = 422 if form.errors or form.form_errors or findings else 200
+    return render_template(
+        "help/form.html", network=network, form=form, findings=findings, help_request=help_request
+    ), status
+
+
+def _show(network, help_request, viewer, *, response_form=None, findings=(), notify_form=None, status=200):
+    can_suggest = permissions.can_see_suggestions(viewer, help_request)
+    # The next candidates need the whole matching; they are computed only when asked for (?next=1).
+    show_next = request.args.get("next") == "1"
+    notified, candidates = (
+        operations.suggestions(help_request, viewer, more=5 if show_next else 0) if can_suggest else ([], [])
+    )
+    return render_template(
+        "help/request.html",
+        network=network,
+        help_request=help_request,
+        response_form=response_form or ResponseForm(formdata=None),
+        resolve_form=ResolveForm(formdata=None),
+        notify_form=notify_form or NotifyMoreForm(formdata=None),
+        findings=findings,
+        can_respond=permissions.can_respond(viewer, help_request),
+        can_resolve=permissions.can_resolve(viewer, help_request) and help_request.is_open,
+        can_edit=permissions.can_edit(viewer, help_request),
+        can_notify=permissions.can_notify_more(viewer, help_request),
+        can_suggest=can_suggest,
+        notified=notified,
+        candidates=candidates,
+        show_next=show_next,
+        urgency_labels=URGENCY_LABELS,
+    ), status
+
+
+@bp.get("/networks/<slug>/help/<int:request_id>")
+@login_required
+def show(slug: str, request_id: int):
+    network = get_network(slug)
+    viewer = current_person()
+    return _show(network, operations.get_request(network, request_id, viewer), viewer)
+
+
+@bp.post("/networks/<slug>/help/<int:request_id>/respond")
+@login_required
+def respond(slug: str, request_id: int):
+    network = get_network(slug)
+    viewer = current_person()
+    help_request = operations.get_request(network, request_id, viewer)
+    form = ResponseForm()
+    findings = []
+    if form.validate_on_submit():
+        created, findings = _submit(
+            form,
+            lambda mask, confirm: operations.respond(
+                help_request, viewer, form.body.data, mask=mask, confirm_no_personal_data=confirm
+            ),
+        )
+        if created is not None:
+            flash(_("Your answer is posted."), "success")
+            return redirect(url_for("help.show", slug=slug, request_id=request_id, _anchor="responses"), 303)
+    elif not permissions.can_respond(viewer, help_request):
+        operations.respond(help_request, viewer, form.body.data)  # raises the reason (closed, not a member)
+    return _show(network, help_request, viewer, response_form=form, findings=findings, status=422)
+
+
+@bp.post("/networks/<slug>/help/<int:request_id>/resolve")
+@login_required
+def resolve(slug: str, request_id: int):
+    network = get_network(slug)
+    viewer = current_person()
+    help_request = operations.get_request(network, request_id, viewer)
+    form = ResolveForm()
+    if not form.validate_on_submit():
+        raise InvalidInput(_("Choose resolved or closed."), field="status")
+    operations.resolve(help_request, viewer, form.status.data)
+    if help_request.status == HelpStatus.resolved:
+        flash(_("The request is resolved. Everyone who answered has been thanked."), "success")
+    else:
+        flash(_("The request is closed."), "success")
+    return redirect(url_for("help.show", slug=slug, request_id=request_id), 303)
+
+
+@bp.post("/networks/<slug>/help/<int:request_id>/notify")
+@login_required
+def notify_more(slug: str, request_id: int):
+    network = get_network(slug)
+    viewer = current_person()
+    help_request = operations.get_request(network, request_id, viewer)
+    if not permissions.can_notify_more(viewer, help_request):
+        raise Forbidden(_("Only the author, the coordinator or the Meta-Mentor can ask more members."))
+    form = NotifyMoreForm()
+    if not form.validate_on_submit():
+        return _show(network, help_request, viewer, notify_form=form, status=422)
+    rows = operations.notify_more(help_request, viewer, form.count.data)
+    if rows:
+        flash(_("%(count)s more members have been asked.", count=len(rows)), "success")
+    else:
+        flash(_("Everyone in the network has already been asked."), "success")
+    return redirect(url_for("help.show", slug=slug, request_id=request_id, _anchor="suggestions"), 303)
