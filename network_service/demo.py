@@ -84,6 +84,9 @@ DEMO_MODULES = (
     "network_service.notifications.demo",
     "network_service.conversations.demo",
     "network_service.meetings.demo",
+    "network_service.help.demo",
+    "network_service.goals.demo",
+    "network_service.resources.demo",
     # last: it publishes agreement version 2, which one member has not accepted yet (and so cannot post)
     "network_service.networks.demo_organise",
 )

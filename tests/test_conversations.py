@@ -704,5 +704,7 @@ def test_reading_a_thread_does_not_mark_other_threads_read(client, run, cast):
 
 
 def test_every_new_network_starts_with_its_general_channel(run, world):
-    channels = run(lambda: list(session.scalars(sa.select(Channel).where(Channel.network_id == world.network_id))))
+    channels = run(
+        lambda: list(session.scalars(sa.select(Channel).where(Channel.network_id == world.network_id)))
+    )
     assert [(c.slug, c.kind.value) for c in channels] == [("general", "open")]

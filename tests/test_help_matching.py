@@ -11,6 +11,7 @@ from network_service.help import matching
 from network_service.help import operations as ops
 from network_service.help.models import HelpRequest, HelpSuggestion, Urgency
 from network_service.networks.models import Level, Membership, MembershipStatus, Network, Origin, Role
+from network_service.networks.operations import accept_agreement, current_agreement
 
 
 @pytest.fixture
@@ -33,6 +34,8 @@ def member(network, n, *, languages=(), expertise=(), region="", level=Level.nov
             origin=Origin.invited, joined_at=utcnow(),
         )
     )  # fmt: skip
+    session.flush()
+    accept_agreement(person, current_agreement(network))  # members who may post
     return person
 
 

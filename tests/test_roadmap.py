@@ -14,7 +14,13 @@ from network_service.db import session, utcnow
 from network_service.goals import operations as goal_operations
 from network_service.goals.roadmap import roadmap_for
 from network_service.networks import roadmap
-from network_service.networks.models import Agreement, Membership, MembershipStatus, Origin
+from network_service.networks.models import (
+    Agreement,
+    AgreementAcceptance,
+    Membership,
+    MembershipStatus,
+    Origin,
+)
 from network_service.networks.operations import (
     accept_agreement,
     current_agreement,
@@ -87,8 +93,15 @@ def test_organise_checkpoints(run, world, cast):
     assert reached["core.meta_mentor"] is True  # the world has one
     assert reached["core.office"] is True  # the cast adds an office member
     assert reached["core.rules_revised"] is False  # only the default agreement
-    # the coordinator of the world never accepted version 1: 4 of 5 active members is 80%
-    assert reached["core.agreement_accepted"] is False
+    assert reached["core.agreement_accepted"] is True  # the founding coordinator accepted with the network
+
+    def coordinator_withdraws():  # 4 of 5 active members is 80%, under the 90% the checkpoint asks
+        session.execute(
+            sa.delete(AgreementAcceptance).where(AgreementAcceptance.person_id == cast.ids["coordinator"])
+        )
+
+    run(coordinator_withdraws)
+    assert states(run, world)["core.agreement_accepted"] is False
 
     def coordinator_accepts():
         network = get_network(world.slug)

@@ -27,6 +27,7 @@ from network_service.help.models import (
 from network_service.markup import MAX_MARKDOWN_CHARS
 from network_service.networks import roadmap
 from network_service.networks.models import Membership, MembershipStatus, Network
+from network_service.networks.operations import require_current_agreement
 from network_service.notifications.operations import notify, register_kind
 
 MAX_TOPIC = 200
@@ -177,6 +178,7 @@ def create_request(
     """Ask the network for help; the best-matching members are notified at once."""
     if not permissions.can_ask(actor, network):
         raise Forbidden(_("Only active members of this network can ask for help."))
+    require_current_agreement(actor, network)
     fields = {
         "topic": _text(
             topic, "topic", required=True, limit=MAX_TOPIC, message=_("Say in a line what you need.")
@@ -347,6 +349,7 @@ def respond(
         raise Conflict(_("This help request is no longer open."))
     if not permissions.can_respond(actor, request):
         raise Forbidden(_("Only active members of this network can answer help requests."))
+    require_current_agreement(actor, request.network)
     text = _text(body, "body", required=True, limit=MAX_MARKDOWN_CHARS, message=_("Write your answer."))
     texts, masked, findings = _screen(
         request.network, {"body": text}, mask=mask, confirm=confirm_no_personal_data

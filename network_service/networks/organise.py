@@ -556,36 +556,8 @@ def leave(person: Person | None, network: Network) -> Membership:
 # The roadmap's checkpoints of the "organise" phase
 
 
-def _has_meta_mentor(network: Network) -> bool:
-    return (
-        session.scalar(
-            sa.select(Membership.id)
-            .where(
-                Membership.network_id == network.id,
-                Membership.role == Role.meta_mentor,
-                Membership.status == MembershipStatus.active,
-            )
-            .limit(1)
-        )
-        is not None
-    )
-
-
-def _everyone_accepted(network: Network) -> bool:
-    accepted, members = acceptance_counts(network)
-    return members > 0 and accepted == members
-
-
-roadmap.register_checkpoint(
-    roadmap.Checkpoint(
-        key="organise.meta_mentor",
-        phase=roadmap.Phase.organise,
-        order=10,
-        label=lambda: _("A Meta-Mentor is appointed"),
-        reached=_has_meta_mentor,
-        hint=lambda: _("The coordinator appoints a Meta-Mentor on the members page."),
-    )
-)
+# The organise phase's other checkpoints (a Meta-Mentor appointed, the office staffed, the agreement accepted,
+# the rules revised) are registered with the roadmap page in network_service/goals/roadmap.py.
 roadmap.register_checkpoint(
     roadmap.Checkpoint(
         key="organise.office_contact",
@@ -594,15 +566,5 @@ roadmap.register_checkpoint(
         label=lambda: _("The network office has a public contact"),
         reached=lambda network: bool(network.contact_email or network.contact_phone),
         hint=lambda: _("The coordinator adds the office's e-mail address or phone number in the settings."),
-    )
-)
-roadmap.register_checkpoint(
-    roadmap.Checkpoint(
-        key="organise.agreement_accepted",
-        phase=roadmap.Phase.organise,
-        order=30,
-        label=lambda: _("Every member has accepted the current agreement and communication rules"),
-        reached=_everyone_accepted,
-        hint=lambda: _("See who has not accepted yet on the agreement page, and send them a reminder."),
     )
 )
