@@ -21,7 +21,7 @@ class Inbox:
             self.messages.append(email.message_from_bytes(envelope.original_content or envelope.content))
         return "250 OK"
 
-    def wait_for(self, count: int, timeout: float = 15) -> list[Message]:
+    def wait_for(self, count: int, timeout: float = 60) -> list[Message]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:

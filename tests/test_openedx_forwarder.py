@@ -159,7 +159,7 @@ def forwarder(bridge):
     ):
         yield bridge
         bridge.released.set()
-        assert dispatch.background_sender().flush(timeout=15), "events still pending after the test"
+        assert dispatch.background_sender().flush(timeout=60), "events still pending after the test"
 
 
 @pytest.fixture
@@ -334,7 +334,7 @@ def test_new_certificate_is_posted_under_the_certificate_data_key(forwarder, sen
 def test_a_failing_grade_sends_nothing(forwarder):
     send_passing_status(is_passing=False)
 
-    assert dispatch.background_sender().flush(timeout=5)
+    assert dispatch.background_sender().flush(timeout=60)
     assert forwarder.requests == []
 
 
@@ -343,7 +343,7 @@ def test_transient_failures_are_retried_with_the_same_signed_body(forwarder):
 
     send_passing_status()
 
-    assert dispatch.background_sender().flush(timeout=10)
+    assert dispatch.background_sender().flush(timeout=60)
     requests = forwarder.requests
     assert len(requests) == 5
     assert len({body for body, _ in requests}) == 1
@@ -356,7 +356,7 @@ def test_a_bridge_that_keeps_failing_is_given_up_after_the_configured_retries(fo
 
     with override_settings(MENTORNET_FORWARDER_MAX_RETRIES=2):
         send_passing_status()
-        assert dispatch.background_sender().flush(timeout=10)
+        assert dispatch.background_sender().flush(timeout=60)
 
     assert len(forwarder.requests) == 3
     assert "giving up on org.openedx.learning.course.passing.status.updated.v1" in caplog.text
@@ -367,7 +367,7 @@ def test_a_refusal_is_logged_and_not_retried(forwarder, caplog):
 
     send_passing_status()
 
-    assert dispatch.background_sender().flush(timeout=10)
+    assert dispatch.background_sender().flush(timeout=60)
     assert len(forwarder.requests) == 1
     assert "the bridge refused" in caplog.text and "HTTP 400" in caplog.text
 
@@ -387,7 +387,7 @@ def test_signal_returns_at_once_while_the_bridge_hangs(forwarder):
     assert time.monotonic() - started < 5
 
     forwarder.released.set()
-    assert dispatch.background_sender().flush(timeout=10)
+    assert dispatch.background_sender().flush(timeout=60)
     assert len(forwarder.requests) == 3
 
 
@@ -407,7 +407,7 @@ def test_full_queue_drops_the_event_with_an_error_and_never_raises(bridge, caplo
     assert "queue full" in caplog.text and "event 3" in caplog.text
 
     bridge.released.set()
-    assert sender.flush(timeout=10)
+    assert sender.flush(timeout=60)
     assert len(bridge.requests) == 2
 
 
@@ -429,7 +429,7 @@ def test_event_inside_a_transaction_is_forwarded_only_after_the_commit(forwarder
         send_passing_status()
         assert dispatch.background_sender().pending == 0
 
-    assert dispatch.background_sender().flush(timeout=10)
+    assert dispatch.background_sender().flush(timeout=60)
     assert len(forwarder.requests) == 1
 
 
@@ -438,7 +438,7 @@ def test_event_inside_a_rolled_back_transaction_is_not_forwarded(forwarder):
         send_passing_status()
         raise RuntimeError("grading failed")
 
-    assert dispatch.background_sender().flush(timeout=5)
+    assert dispatch.background_sender().flush(timeout=60)
     assert forwarder.requests == []
 
 
@@ -452,7 +452,7 @@ def test_missing_url_or_secret_warns_once_and_sends_nothing(forwarder, caplog, m
 
     warnings = [record for record in caplog.records if "is not set" in record.getMessage()]
     assert len(warnings) == 1
-    assert dispatch.background_sender().flush(timeout=5)
+    assert dispatch.background_sender().flush(timeout=60)
     assert forwarder.requests == []
 
 
@@ -460,7 +460,7 @@ def test_disabled_forwarder_sends_nothing(forwarder):
     with override_settings(MENTORNET_FORWARDER_ENABLED=False):
         send_passing_status()
 
-    assert dispatch.background_sender().flush(timeout=5)
+    assert dispatch.background_sender().flush(timeout=60)
     assert forwarder.requests == []
 
 
@@ -507,8 +507,10 @@ def test_celery_task_posts_the_signed_event_and_retries(celery_worker, bridge, s
     ):
         started = time.monotonic()
         send_passing_status()
-        assert time.monotonic() - started < 2.5
-        requests = bridge.wait_for_requests(2, timeout=20)
+        # The signal only queues the task; posting and retrying after the 503 would take the bridge's
+        # timeouts and the back-off. The bound leaves room for a busy shared machine.
+        assert time.monotonic() - started < 8
+        requests = bridge.wait_for_requests(2, timeout=60)
 
     assert dispatch.background_sender().pending == 0  # nothing went through the in-process sender
     first, second = requests
@@ -542,11 +544,20 @@ def test_forwarder_and_bridge_together_invite_the_graduate_once(tmp_path):
         ):
             send_passing_status()
             send_certificate_created()
-            assert dispatch.background_sender().flush(timeout=15)
+            assert dispatch.background_sender().flush(timeout=60)
         [message] = live.smtp.inbox.wait_for(1)
         assert message["To"] == "amina@example.org"
+        # The second event may still be waiting for the drain when the first one's mail arrives.
+        deadline = time.monotonic() + 60
         with live.app.app_context():
-            statuses = session.scalars(sa.select(CompletionEvent.status).order_by(CompletionEvent.id)).all()
-        assert [status.value for status in statuses] == ["invited", "already_member"]
+            while True:
+                statuses = session.scalars(
+                    sa.select(CompletionEvent.status).order_by(CompletionEvent.id)
+                ).all()
+                if [status.value for status in statuses] == ["invited", "already_member"]:
+                    break
+                assert time.monotonic() < deadline, f"events not acted on within 60 s: {statuses}"
+                session.rollback()
+                time.sleep(0.05)
         time.sleep(0.5)
         assert len(live.smtp.inbox.messages) == 1
