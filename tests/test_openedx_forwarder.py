@@ -122,7 +122,7 @@ class Bridge:
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
-    def wait_for_requests(self, count: int, timeout: float = 10.0) -> list[tuple[bytes, dict[str, str]]]:
+    def wait_for_requests(self, count: int, timeout: float = 60.0) -> list[tuple[bytes, dict[str, str]]]:
         wait_until(lambda: len(self.requests) >= count, timeout)
         return self.requests
 
