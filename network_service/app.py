@@ -98,6 +98,7 @@ def _register_blueprints(app: Flask) -> None:
     from network_service.api import init_api
     from network_service.conversations.views import bp as conversations_bp
     from network_service.courses.views import bp as courses_bp
+    from network_service.embed.views import bp as embed_bp
     from network_service.goals.views import bp as goals_bp
     from network_service.help.views import bp as help_bp
     from network_service.mail.views import bp as mail_bp
@@ -112,6 +113,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(networks_bp)
     app.register_blueprint(organise_bp)
     app.register_blueprint(courses_bp)
+    app.register_blueprint(embed_bp)
     app.register_blueprint(mail_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(meetings_bp)

@@ -60,6 +60,17 @@ def targets_for(course_key: str | None) -> list[Target]:
         )
     targets.append(
         Target(
+            "panel",
+            _("Mentor network panel (inside the course page)"),
+            _(
+                "A small panel for an iframe: the learner's status, the call to join, new messages, help requests and the next meeting."
+            ),
+            public_url("/embed/panel"),
+            {},
+        )
+    )
+    targets.append(
+        Target(
             "home",
             _("My mentor networks"),
             _("The learner's networks and invitations in mentorNET."),

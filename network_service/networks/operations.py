@@ -516,7 +516,42 @@ def accept_invitation(
     token: str, *, agreement_version: int | None, accept: bool, display_name: str = ""
 ) -> Membership:
     """Accepting needs an explicit yes to the agreement version the invitee was shown, and that must be current."""
-    invitation = check_invitation(token)
+    return _accept(
+        check_invitation(token), agreement_version=agreement_version, accept=accept, display_name=display_name
+    )
+
+
+def open_invitation_of(person: Person, network: Network) -> Invitation:
+    """The usable invitation of a signed-in person (they proved who they are by signing in, so the e-mailed
+    link is not needed: a graduate who arrives from their course can join at once)."""
+    invitation = session.scalar(
+        sa.select(Invitation)
+        .where(
+            Invitation.network_id == network.id,
+            Invitation.person_id == person.id,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+            Invitation.expires_at > utcnow(),
+        )
+        .order_by(Invitation.id.desc())
+        .limit(1)
+    )
+    if invitation is None:
+        raise LinkInvalid(_("You have no open invitation to this network. Ask the network office for one."))
+    return invitation
+
+
+def join_invited(
+    person: Person, network: Network, *, agreement_version: int | None, accept: bool, display_name: str = ""
+) -> Membership:
+    """Accept one's own open invitation while signed in: the same checks as accepting by the e-mailed link."""
+    invitation = open_invitation_of(person, network)
+    return _accept(invitation, agreement_version=agreement_version, accept=accept, display_name=display_name)
+
+
+def _accept(
+    invitation: Invitation, *, agreement_version: int | None, accept: bool, display_name: str
+) -> Membership:
     network = invitation.network
     agreement = current_agreement(network)
     if not accept:

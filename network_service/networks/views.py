@@ -126,6 +126,29 @@ def appoint(slug: str):
 @bp.route("/invitations/<token>", methods=["GET", "POST"])
 def invitation(token: str):
     pending = operations.check_invitation(token)
+    return _accept_page(
+        pending,
+        lambda **answers: operations.accept_invitation(token, **answers),
+        sign_in_after=True,
+    )
+
+
+@bp.route("/networks/<slug>/join", methods=["GET", "POST"])
+@login_required
+def join(slug: str):
+    """A signed-in person with an open invitation joins without the e-mailed link (a graduate arriving from
+    their course, say)."""
+    network = operations.get_network(slug)
+    person = current_person()
+    pending = operations.open_invitation_of(person, network)
+    return _accept_page(
+        pending,
+        lambda **answers: operations.join_invited(person, network, **answers),
+        sign_in_after=False,
+    )
+
+
+def _accept_page(pending, accept, *, sign_in_after: bool):
     network = pending.network
     agreement = operations.current_agreement(network)
     form = AcceptInvitationForm()
@@ -138,8 +161,7 @@ def invitation(token: str):
         except ValueError:
             version = None
         try:
-            membership = operations.accept_invitation(
-                token,
+            membership = accept(
                 agreement_version=version,
                 accept=form.accept_agreement.data,
                 display_name=form.display_name.data,
@@ -152,7 +174,8 @@ def invitation(token: str):
                 target.errors if target is not None and exc.field != "agreement_version" else form.form_errors
             ).append(exc.detail)
         else:
-            sign_in(membership.person)
+            if sign_in_after:
+                sign_in(membership.person)
             flash(
                 _(
                     "Welcome to %(network)s! Tell the other members a little about yourself.",
