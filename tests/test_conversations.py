@@ -117,7 +117,9 @@ def test_bad_input_is_refused_with_the_reason_next_to_the_field(client, run, cas
 
 
 def test_posting_fast_is_slowed_down(run, cast, ctx):
-    channel = session.scalar(sa.select(Channel).where(Channel.slug == cast.general))
+    channel = session.scalar(
+        sa.select(Channel).where(Channel.network_id == cast.network_id, Channel.slug == cast.general)
+    )
     for number in range(operations.FLOOD_LIMIT):
         operations.post_message(channel, actor=person("novice"), body=f"message {number}")
     with pytest.raises(operations.TooManyMessages):
@@ -170,7 +172,16 @@ def test_who_opens_an_open_channel(client, run, cast, label, allowed):
         assert response.status_code == 303 and response.headers["Location"].endswith("/c/housing-tips")
     else:
         assert response.status_code == 422  # the open choice is not offered to novices
-        assert run(lambda: session.scalar(sa.select(Channel).where(Channel.slug == "housing-tips"))) is None
+        assert (
+            run(
+                lambda: session.scalar(
+                    sa.select(Channel).where(
+                        Channel.network_id == cast.network_id, Channel.slug == "housing-tips"
+                    )
+                )
+            )
+            is None
+        )
 
 
 def test_a_private_group_is_read_by_its_members_only(client, run, cast):
@@ -231,7 +242,13 @@ def test_rename_and_archive(client, run, cast):
     assert response.status_code == 303
     html = client.get(f"{base(cast)}/c/{cast.general}").get_data(as_text=True)
     assert "Everyone" in html and "archived" in html and 'name="body"' not in html
-    assert run(lambda: session.scalar(sa.select(Channel.archived_at).where(Channel.slug == cast.general)))
+    assert run(
+        lambda: session.scalar(
+            sa.select(Channel.archived_at).where(
+                Channel.network_id == cast.network_id, Channel.slug == cast.general
+            )
+        )
+    )
 
 
 # -- direct messages ---------------------------------------------------------------------------------------
@@ -348,7 +365,13 @@ def test_unread_counts_and_the_section_badge(client, run, cast):
     assert "unread message" not in listing and 'visually-hidden"> new' not in listing
     post_as(run, cast, "experienced", "three")
     assert run(lambda: operations.unread_counts(network(cast), person("novice"))) == {
-        run(lambda: session.scalar(sa.select(Channel.id).where(Channel.slug == cast.general))): 1
+        run(
+            lambda: session.scalar(
+                sa.select(Channel.id).where(
+                    Channel.network_id == cast.network_id, Channel.slug == cast.general
+                )
+            )
+        ): 1
     }
 
 
@@ -374,7 +397,9 @@ def test_search_finds_readable_messages_case_insensitively_with_literal_wildcard
 def test_search_pages_newest_first(run, cast, ctx):
     for number in range(operations.SEARCH_PAGE_SIZE + 3):
         operations.post_message(
-            session.scalar(sa.select(Channel).where(Channel.slug == cast.general)),
+            session.scalar(
+                sa.select(Channel).where(Channel.network_id == cast.network_id, Channel.slug == cast.general)
+            ),
             actor=person(["novice", "experienced", "office"][number % 3]),
             body=f"needle {number}",
         )
@@ -404,7 +429,9 @@ def test_a_suspended_member_loses_access(client, run, cast):
 
 def test_the_roadmap_checkpoint_counts_different_recent_authors(run, cast, ctx):
     checkpoint = next(c for c in checkpoints() if c.key == "conversations.under_way")
-    channel = session.scalar(sa.select(Channel).where(Channel.slug == cast.general))
+    channel = session.scalar(
+        sa.select(Channel).where(Channel.network_id == cast.network_id, Channel.slug == cast.general)
+    )
     operations.post_message(channel, actor=person("novice"), body="a")
     operations.post_message(channel, actor=person("novice"), body="b")
     operations.post_message(channel, actor=person("office"), body="c")
@@ -434,7 +461,9 @@ def _statements_for(client, url: str) -> int:
 
 
 def _add_messages(cast, count: int) -> None:
-    channel = session.scalar(sa.select(Channel).where(Channel.slug == cast.general))
+    channel = session.scalar(
+        sa.select(Channel).where(Channel.network_id == cast.network_id, Channel.slug == cast.general)
+    )
     labels = ["novice", "experienced", "office", "meta_mentor", "coordinator"]
     authors = [person(label) for label in labels]
     now = operations.utcnow()
@@ -695,7 +724,11 @@ def test_reading_a_thread_does_not_mark_other_threads_read(client, run, cast):
     other = post_as(run, cast, "office", "another thread")
     post_as(run, cast, "experienced", "reply in the first thread", parent_id=first)
     client.get(f"{base(cast)}/threads/{first}")  # the marker stops before the other thread
-    channel_id = run(lambda: session.scalar(sa.select(Channel.id).where(Channel.slug == cast.general)))
+    channel_id = run(
+        lambda: session.scalar(
+            sa.select(Channel.id).where(Channel.network_id == cast.network_id, Channel.slug == cast.general)
+        )
+    )
     assert run(lambda: operations.unread_counts(network(cast), person("novice"))) == {channel_id: 2}
     client.get(f"{base(cast)}/threads/{other}")
     assert run(lambda: operations.unread_counts(network(cast), person("novice"))) == {channel_id: 1}
