@@ -94,3 +94,10 @@ def test_notify_creates_one_per_recipient_never_the_actor_and_mails_who_asked(wo
 def test_notify_refuses_an_unknown_kind(world, ctx):
     with pytest.raises(ValueError):
         notify([], "no.such.kind", url="/")
+
+
+def test_lists_split_on_the_comma_of_the_members_script():
+    from network_service.text import split_list
+
+    assert split_list("Arabic، German, English;Greek、 ") == ["Arabic", "German", "English", "Greek"]
+    assert split_list("") == [] and split_list(None) == []

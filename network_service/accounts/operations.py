@@ -17,6 +17,7 @@ from network_service.audit.operations import record
 from network_service.db import session, utcnow
 from network_service.errors import Forbidden, InvalidInput, LinkInvalid
 from network_service.mail.operations import queue_mail
+from network_service.text import split_list
 from network_service.tokens import hash_token, new_token
 from network_service.urls import public_url
 
@@ -197,7 +198,7 @@ def _clean_text(value: str | None, limit: int, field: str) -> str:
 
 def _clean_list(values, field: str) -> list[str]:
     if isinstance(values, str):
-        values = values.split(",")
+        values = split_list(values)
     cleaned: list[str] = []
     for value in values or []:
         item = str(value).strip()

@@ -29,6 +29,7 @@ from network_service.networks import roadmap
 from network_service.networks.models import Membership, MembershipStatus, Network
 from network_service.networks.operations import require_current_agreement
 from network_service.notifications.operations import notify, register_kind
+from network_service.text import split_list
 
 MAX_TOPIC = 200
 MAX_REGION = 120
@@ -85,7 +86,7 @@ def _items(values, field: str) -> list[str]:
     if values is None:
         return []
     if isinstance(values, str):
-        values = values.split(",")
+        values = split_list(values)
     if not isinstance(values, list | tuple):
         raise InvalidInput(_("Send a list here."), field=field)
     cleaned: list[str] = []
@@ -591,8 +592,9 @@ roadmap.register_checkpoint(
         label=lambda: _("Help requests are answered"),
         reached=help_requests_answered,
         hint=lambda: _(
-            "Ask for help when you are stuck, and answer others: at least 80% of the requests of the last 90 "
-            "days need an answer."
+            "Ask for help when you are stuck, and answer others: at least %(percent)s%% of the requests of the "
+            "last 90 days need an answer.",
+            percent=round(CHECKPOINT_SHARE * 100),
         ),
     )
 )

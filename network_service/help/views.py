@@ -20,6 +20,7 @@ from network_service.help.models import HelpStatus, Urgency
 from network_service.networks import navigation
 from network_service.networks.operations import get_network
 from network_service.security import current_person, login_required
+from network_service.text import split_list
 
 bp = Blueprint("help", __name__)
 
@@ -48,7 +49,7 @@ def _labels():
 
 
 def _split(text: str | None) -> list[str]:
-    return [part.strip() for part in (text or "").split(",") if part.strip()]
+    return split_list(text)
 
 
 def _attach(form, exc: MentorNetError) -> None:

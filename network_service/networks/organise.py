@@ -38,6 +38,7 @@ from network_service.networks.operations import (
 )
 from network_service.notifications.models import Notification
 from network_service.notifications.operations import notify
+from network_service.text import split_list
 
 # ---------------------------------------------------------------------------------------------------------------
 # Agreement versions
@@ -431,7 +432,7 @@ SETTINGS_FIELDS = (
 
 def _clean_languages(value) -> list[str]:
     if isinstance(value, str):
-        value = value.split(",")
+        value = split_list(value)
     if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
         raise InvalidInput(_("List the languages as names separated by commas."), field="languages")
     languages: list[str] = []

@@ -21,6 +21,7 @@ from network_service.networks.models import Network
 from network_service.networks.roadmap import Checkpoint, Phase, register_checkpoint
 from network_service.resources import permissions, storage
 from network_service.resources.models import Resource, ResourceKind, ResourceTag
+from network_service.text import split_list
 
 PAGE_SIZE = 25
 MAX_TAGS = 10
@@ -101,7 +102,7 @@ def parse_tags(tags) -> list[str]:
     """A list of tags, or one comma-separated text: trimmed, lower-case, without duplicates."""
     if tags is None:
         return []
-    items = tags.split(",") if isinstance(tags, str) else list(tags)
+    items = split_list(tags) if isinstance(tags, str) else list(tags)
     cleaned: list[str] = []
     for item in items:
         if not isinstance(item, str):
