@@ -57,6 +57,11 @@ SCREENSHOT_PAGES = {
     (_GRADUATE, "network-member"): "network-mentor-view",
     (_COORDINATOR, "network"): "network",
     (_COORDINATOR, "invite-sent"): "invite",
+    ("test_mentor_writes_in_general_and_asks_for_help", "channel-posted"): "channel",
+    ("test_mentor_writes_in_general_and_asks_for_help", "help-findings"): "help-personal-data",
+    ("test_mentor_writes_in_general_and_asks_for_help", "help-request"): "help-request",
+    ("test_meta_mentor_reads_the_roadmap_and_the_goals", "roadmap"): "roadmap",
+    ("test_meta_mentor_reads_the_roadmap_and_the_goals", "meetings"): "meetings",
 }
 # tests/conftest.py removes every MENTORNET_* variable except MENTORNET_TEST_* before the tests start.
 TAKE_SCREENSHOTS = os.environ.get("MENTORNET_TEST_SCREENSHOTS") == "1"
