@@ -236,3 +236,69 @@ def run_posts(
     for errors in per_thread:
         run.errors.update(errors)
     return run
+
+
+def run_count(
+    urls: Sequence[str],
+    sessions: Sequence[requests.Session],
+    count: int,
+    server_cpu: Callable[[], float] = lambda: 0.0,
+    max_seconds: float | None = None,
+) -> Phase:
+    """Every session's thread sends GET requests back to back until ``count`` were sent (or ``max_seconds``
+    passed): request ``i`` goes to ``urls[i % len(urls)]``. A closed loop over a fixed number of requests.
+
+    Redirects are not followed: anything but a 200 is an error, as in ``run_phase``.
+    """
+    position = [0]
+    lock = threading.Lock()
+    go = threading.Event()
+    deadline = [float("inf")]
+    per_thread: list[tuple[list[float], Counter]] = [([], Counter()) for _ in sessions]
+
+    def take() -> int | None:
+        with lock:
+            index = position[0]
+            if index >= count or time.perf_counter() >= deadline[0]:
+                return None
+            position[0] = index + 1
+            return index
+
+    def client(number: int) -> None:
+        session = sessions[number]
+        latencies, errors = per_thread[number]
+        go.wait()
+        while (index := take()) is not None:
+            start = time.perf_counter()
+            try:
+                response = session.get(
+                    urls[index % len(urls)], allow_redirects=False, timeout=REQUEST_TIMEOUT
+                )
+                _ = response.content
+            except requests.RequestException as exc:
+                errors[type(exc).__name__] += 1
+                time.sleep(0.05)
+                continue
+            took = time.perf_counter() - start
+            if response.status_code == 200:
+                latencies.append(took)
+            else:
+                errors[f"HTTP {response.status_code}"] += 1
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(len(sessions))]
+    for thread in threads:
+        thread.start()
+    cpu_before, client_before = server_cpu(), time.process_time()
+    started = time.perf_counter()
+    if max_seconds is not None:
+        deadline[0] = started + max_seconds
+    go.set()
+    for thread in threads:
+        thread.join()
+    phase = Phase(elapsed=time.perf_counter() - started)
+    phase.server_cpu = server_cpu() - cpu_before
+    phase.client_cpu = time.process_time() - client_before
+    for latencies, errors in per_thread:
+        phase.latencies.extend(latencies)
+        phase.errors.update(errors)
+    return phase

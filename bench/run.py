@@ -23,6 +23,7 @@ from pathlib import Path
 
 import common
 import http_load
+import network
 import provisioning
 import signin
 from server import Server, free_port
@@ -53,10 +54,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (mentornet serve default 2)")
     parser.add_argument("--server-threads", type=int, default=4, help="threads per worker (default 4)")
     parser.add_argument(
-        "--only", choices=["pages", "provisioning"], help="run only this part (default: both parts)"
+        "--only",
+        choices=["pages", "provisioning", "network"],
+        help="run only this part (default: every part)",
     )
     parser.add_argument("--no-save", action="store_true", help="print only; write no results file")
     provisioning.add_arguments(parser, server_options=False)  # --workers and --server-threads are shared
+    network.add_arguments(parser)  # --postgres-url, --workers and --server-threads are shared
     return parser.parse_args(argv)
 
 
@@ -178,10 +182,13 @@ def evaluate(report: dict) -> list[dict]:
         sum(e["errors"] for e in endpoints.values())
         + sum(sum(kinds.values()) for kinds in http.get("warmup_errors", {}).values())
         + provisioning.problems(report.get("provisioning", {}))
+        + network.problems(report.get("network", {}))
     )
     parts = report["parts"]
-    complete = ("pages" not in parts or "http" in report) and (
-        "provisioning" not in parts or "provisioning" in report
+    complete = (
+        ("pages" not in parts or "http" in report)
+        and ("provisioning" not in parts or "provisioning" in report)
+        and ("network" not in parts or "network" in report)
     )
     targets.append(
         {
@@ -221,6 +228,8 @@ def evaluate(report: dict) -> list[dict]:
         )
     if "provisioning" in report:
         targets.extend(provisioning.evaluate(report["provisioning"]))
+    if "network" in report:
+        targets.extend(network.evaluate(report["network"]))
     return targets
 
 
@@ -281,6 +290,10 @@ def render(report: dict) -> str:
     if report.get("provisioning"):
         lines.append("")
         lines.extend(provisioning.render(report["provisioning"]))
+    if report.get("network"):
+        lines.append("")
+        lines.extend(network.render_heading(report["network"]))
+        lines.extend(network.render(report["network"]))
     lines.append("")
     lines.append("Targets (informational)")
     for target in report.get("targets", []):
@@ -299,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     began = time.perf_counter()
     report = common.new_report(vars(args) | {"postgres_url": provisioning.hide_password(args.postgres_url)})
-    report["parts"] = [args.only] if args.only else ["pages", "provisioning"]
+    report["parts"] = [args.only] if args.only else ["pages", "provisioning", "network"]
     tmp = Path(tempfile.mkdtemp(prefix="mentornet-bench-"))
     failures = []
     try:
@@ -320,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"Provisioning over HTTP: {args.events} events per database ...", file=sys.stderr, flush=True
             )
             report["provisioning"] = provisioning.run(provisioning.settings_from(args), tmp / "provisioning")
+        if "network" in report["parts"]:
+            print("Generated network at 1x and 10x ...", file=sys.stderr, flush=True)
+            report["network"] = network.run(network.settings_from(args), tmp / "network")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if failures:

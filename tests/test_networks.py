@@ -242,3 +242,34 @@ def test_reinviting_without_the_right_to_appoint_keeps_the_invited_role(net, wor
     ops.invite_person(net, "next@example.org", actor=person(world.meta_mentor_id))  # a fresh link, same role
     membership = session.scalar(sa.select(Membership).join(Person).where(Person.email == "next@example.org"))
     assert membership.role == Role.coordinator and membership.status == MembershipStatus.invited
+
+
+def test_the_network_page_shows_leaders_and_newest_mentors_in_a_fixed_number_of_statements(
+    client, run, world, app
+):
+
+    from network_service.networks.models import Network
+    from tests.goals_roles import count_statements
+    from tests.helpers import add_member, sign_in_as
+
+    def add(first: int, last: int):
+        def adding():
+            network = session.get(Network, world.network_id)
+            for n in range(first, last):
+                add_member(network, f"crowd{n}@example.org", f"Crowd Member {n:03d}")
+
+        run(adding)
+
+    sign_in_as(client, run, "coord@example.org")
+    add(0, 20)
+    client.get("/networks/test-net")  # warm caches of templates
+    with count_statements(app) as few:
+        small = client.get("/networks/test-net").get_data(as_text=True)
+    add(20, 100)
+    with count_statements(app) as many:
+        large = client.get("/networks/test-net").get_data(as_text=True)
+    assert len(few) == len(many)
+    assert "Members (103)" in large and "All members (103)" in large  # 100 + coordinator, Meta-Mentor, mentor
+    assert "Crowd Member 099" in large and "Crowd Member 050" not in large  # the newest 12 only
+    assert large.count('class="member"') == 2 + 12  # coordinator and Meta-Mentor, then the newest mentors
+    assert "Crowd Member 019" in small

@@ -345,6 +345,29 @@ def _readable_channels(network: Network, viewer: Person | None, kinds) -> sa.Sel
 _UNREAD_KEY = "mentornet.conversations.unread"
 
 
+def _unread_of(viewer: Person, membership: Membership):
+    """(read marker alias, message alias, conditions): a message of ``Channel`` the viewer has not read — by
+    someone else, not deleted or hidden, after their read marker or, before their first visit, written since they
+    joined. The conditions walk the (channel_id, id) index from the marker on."""
+    since = membership.joined_at or membership.created_at
+    marker = sa.orm.aliased(ChannelMember)
+    counted = sa.orm.aliased(Message)
+    first_since = (
+        sa.select(sa.func.min(Message.id) - 1)
+        .where(Message.channel_id == Channel.id, Message.created_at > since)
+        .correlate(Channel)
+        .scalar_subquery()
+    )
+    conditions = (
+        counted.channel_id == Channel.id,
+        counted.id > sa.func.coalesce(marker.last_read_message_id, first_since),
+        sa.or_(counted.author_id.is_(None), counted.author_id != viewer.id),
+        counted.deleted_at.is_(None),
+        counted.hidden_at.is_(None),
+    )
+    return marker, counted, conditions
+
+
 def unread_counts(network: Network, viewer: Person, kinds=tuple(ChannelKind)) -> dict[int, int]:
     """Unread messages per channel of ``kinds`` (channels without any are left out): messages of others after
     the viewer's read marker, or, before their first visit, since they joined the network.
@@ -359,24 +382,10 @@ def unread_counts(network: Network, viewer: Person, kinds=tuple(ChannelKind)) ->
     cache = session.info.setdefault(_UNREAD_KEY, {})
     key = (viewer.id, network.id)
     if key not in cache:
-        since = membership.joined_at or membership.created_at
-        marker = sa.orm.aliased(ChannelMember)
-        counted = sa.orm.aliased(Message)
-        first_since = (
-            sa.select(sa.func.min(Message.id) - 1)
-            .where(Message.channel_id == Channel.id, Message.created_at > since)
-            .correlate(Channel)
-            .scalar_subquery()
-        )
+        marker, counted, unread_here = _unread_of(viewer, membership)
         unread = (
             sa.select(sa.func.count(counted.id))
-            .where(
-                counted.channel_id == Channel.id,
-                counted.id > sa.func.coalesce(marker.last_read_message_id, first_since),
-                sa.or_(counted.author_id.is_(None), counted.author_id != viewer.id),
-                counted.deleted_at.is_(None),
-                counted.hidden_at.is_(None),
-            )
+            .where(*unread_here)
             .correlate(Channel, marker)
             .scalar_subquery()
         )
@@ -404,8 +413,29 @@ def _forget_unread(session_, *_args) -> None:
 
 
 def unread_channel_count(viewer: Person, network: Network) -> int:
-    """The section badge: how many conversations have unread messages."""
-    return len(unread_counts(network, viewer))
+    """The section badge: how many conversations have unread messages.
+
+    Shown on every network page, so it asks only whether each channel has an unread message (EXISTS stops at
+    the first one) instead of counting them: a member who has not opened a busy channel for months costs no
+    more than one who has. When the page also lists the channels, their counts are already known."""
+    cache = session.info.get(_UNREAD_KEY, {})
+    if (viewer.id, network.id) in cache:
+        return len(unread_counts(network, viewer))
+    membership = active_membership(viewer, network)
+    if membership is None:
+        return 0
+    marker, _counted, unread_here = _unread_of(viewer, membership)
+    has_unread = sa.exists().where(*unread_here).correlate(Channel, marker)
+    return session.scalar(
+        sa.select(sa.func.count(Channel.id))
+        .select_from(Channel)
+        .join(marker, sa.and_(marker.channel_id == Channel.id, marker.person_id == viewer.id), isouter=True)
+        .where(
+            Channel.id.in_(_readable_channels(network, viewer, tuple(ChannelKind))),
+            Channel.last_message_at.is_not(None),
+            has_unread,
+        )
+    )
 
 
 def list_channels(network: Network, viewer: Person | None, *, direct: bool = False) -> list[ChannelRow]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 
@@ -223,6 +224,65 @@ def list_members(network: Network, viewer: Person | None, include_invited: bool 
             .where(Membership.network_id == network.id, Membership.status.in_(statuses))
             .order_by(_ROLE_ORDER, sa.func.lower(Person.display_name), Person.id)
         )
+    )
+
+
+OVERVIEW_NEWEST = 12  # newest mentors shown on the network page; the members page pages through everyone
+OVERVIEW_INVITED = 20
+
+
+@dataclasses.dataclass
+class Overview:
+    active_count: int
+    invited_count: int
+    shown: list[Membership]  # the leaders (coordinators, Meta-Mentors, office), then the newest mentors
+    invited: list[Membership]  # the most recent invitees (only for those who may invite)
+
+
+def network_overview(network: Network, viewer: Person | None) -> Overview:
+    """What the network page shows, in four statements whatever the network's size: the counts, the leaders,
+    the newest mentors and the latest invitees. Everyone else is on the members page, fifty at a time."""
+    if not permissions.can_view_members(viewer, network):
+        raise Forbidden(_("Only members of this network can see who belongs to it."))
+    counts = dict(
+        session.execute(
+            sa.select(Membership.status, sa.func.count(Membership.id))
+            .where(
+                Membership.network_id == network.id,
+                Membership.status.in_([MembershipStatus.active, MembershipStatus.invited]),
+            )
+            .group_by(Membership.status)
+        ).all()
+    )
+    active = (
+        sa.select(Membership)
+        .join(Person)
+        .where(Membership.network_id == network.id, Membership.status == MembershipStatus.active)
+    )
+    leaders = session.scalars(
+        active.where(Membership.role != Role.mentor).order_by(_ROLE_ORDER, sa.func.lower(Person.display_name))
+    ).all()
+    newest = session.scalars(
+        active.where(Membership.role == Role.mentor)
+        .order_by(Membership.joined_at.desc().nulls_last(), Membership.id.desc())
+        .limit(OVERVIEW_NEWEST)
+    ).all()
+    invited: list[Membership] = []
+    if permissions.can_invite(viewer, network):
+        invited = list(
+            session.scalars(
+                sa.select(Membership)
+                .join(Person)
+                .where(Membership.network_id == network.id, Membership.status == MembershipStatus.invited)
+                .order_by(Membership.created_at.desc(), Membership.id.desc())
+                .limit(OVERVIEW_INVITED)
+            )
+        )
+    return Overview(
+        active_count=counts.get(MembershipStatus.active, 0),
+        invited_count=counts.get(MembershipStatus.invited, 0),
+        shown=[*leaders, *newest],
+        invited=invited,
     )
 
 

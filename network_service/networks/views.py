@@ -14,7 +14,7 @@ from network_service.networks.forms import (
     AppointForm,
     InviteForm,
 )
-from network_service.networks.models import Level, MembershipStatus, Role
+from network_service.networks.models import Level, Role
 from network_service.security import current_person, login_required, sign_in
 
 bp = Blueprint("networks", __name__)
@@ -53,12 +53,13 @@ def home():
 def network(slug: str):
     network = operations.get_network(slug)
     viewer = current_person()
-    members = operations.list_members(network, viewer, include_invited=True)
+    overview = operations.network_overview(network, viewer)
     return render_template(
         "networks/network.html",
         network=network,
-        active=[m for m in members if m.status == MembershipStatus.active],
-        invited=[m for m in members if m.status == MembershipStatus.invited],
+        overview=overview,
+        active=overview.shown,
+        invited=overview.invited,
         can_invite=permissions.can_invite(viewer, network),
         can_appoint=permissions.can_appoint(viewer, network),
         can_see_courses=permissions.can_see_courses(viewer, network),
