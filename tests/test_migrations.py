@@ -11,9 +11,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from network_service import migrations
-from network_service.migrations import include_object
 from network_service.app import create_app
 from network_service.db import Base, db
+from network_service.migrations import include_object
 from tests.conftest import TEST_DATABASE_URL
 from tests.databases import app_config, drop_schema, reset_schema, with_private_schema
 

@@ -10,8 +10,14 @@ from network_service.security import csrf, current_person
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
-# The endpoints anyone may call: their request body carries its own credential (an invitation token).
-PUBLIC_ENDPOINTS = {"api_networks.AcceptInvitation"}
+# The endpoints anyone may call: their request body carries its own credential (an invitation token), or they
+# are public (the directory; its changes still require a site administrator inside the operation).
+PUBLIC_ENDPOINTS = {
+    "api_networks.AcceptInvitation",
+    "api_directory.Directory",
+    "api_directory.EntryDetail",
+    "api_directory.Suggestions",
+}
 
 
 def authenticate() -> None:

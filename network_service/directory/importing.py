@@ -143,10 +143,12 @@ def check_csv(data: bytes) -> tuple[ImportReport, list[dict]]:
     return report, valid
 
 
-def import_csv(data: bytes, actor: Person | None, *, skip_invalid: bool = False) -> ImportReport:
-    """Import a CSV file (site administrators). Nothing is added when the file has errors, or when lines
-    have errors and ``skip_invalid`` is not set."""
-    if not permissions.can_manage_directory(actor):
+def import_csv(
+    data: bytes, actor: Person | None, *, skip_invalid: bool = False, console: bool = False
+) -> ImportReport:
+    """Import a CSV file (site administrators; ``console``: the operator at the command line). Nothing is
+    added when the file has errors, or when lines have errors and ``skip_invalid`` is not set."""
+    if not console and not permissions.can_manage_directory(actor):
         raise Forbidden(_("Only site administrators can change the directory."))
     report, valid = check_csv(data)
     if report.file_errors or (report.problems and not skip_invalid) or not valid:
