@@ -72,8 +72,7 @@ class EntryInputSchema(Strict):
 
 
 class EntryChangeSchema(EntryInputSchema):
-    class Meta:
-        partial = True
+    """The fields to change (all optional)."""
 
 
 class SearchArgsSchema(Strict):
@@ -156,7 +155,7 @@ class EntryDetail(MethodView):
         """One published entry (anyone); unpublished entries and suggestions for site administrators."""
         return operations.get_entry(entry_id, current_person())
 
-    @blp.arguments(EntryChangeSchema)
+    @blp.arguments(EntryChangeSchema(partial=True))
     @blp.response(200, EntrySchema)
     def patch(self, changes, entry_id):
         """Change an entry (site administrators)."""

@@ -303,12 +303,13 @@ def sync_network_entry(network: Network, page: NetworkPublicPage) -> DirectoryEn
             entry.updated_at = utcnow()
         return entry
     values = _network_values(network, page)
+    with session.no_autoflush:
+        _check_unique(values, entry)
     if entry is None:
         entry = DirectoryEntry(network_id=network.id, suggested=False, language_rows=[], service_rows=[])
-        session.add(entry)
-    _check_unique(values, entry)
     entry.published = True
     _apply(entry, values)
+    session.add(entry)
     return entry
 
 

@@ -77,6 +77,16 @@ def _field_error(form, exc: MentorNetError) -> None:
         form.form_errors.append(exc.detail)
 
 
+def _entry_errors(form) -> bool:
+    """Every problem of the entry at once, next to its field (the operation would stop at the first)."""
+    _values, errors = operations.validate(form.entry_data())
+    for name, message in errors.items():
+        target = getattr(form, name)
+        if message not in target.errors:
+            target.errors = [*target.errors, message]
+    return bool(errors)
+
+
 def query_from(args) -> search.Search:
     """A search from query parameters; values that cannot match are dropped, never an error."""
     kind = args.get("kind", "")
@@ -159,7 +169,10 @@ def entry(entry_id: int):
 @bp.route("/directory/suggest", methods=["GET", "POST"])
 def suggest():
     form = SuggestForm()
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if form.is_submitted() and "csrf_token" not in form.errors and _entry_errors(form):
+        valid = False
+    if valid:
         if form.homepage.data:  # a robot: answer as if it worked, store nothing
             return redirect(url_for("directory.suggested"), 303)
         try:
@@ -310,7 +323,10 @@ def edit(entry_id: int | None = None):
         form.kind.data = item.kind.value
         form.languages.data = ", ".join(item.languages)
         form.services.data = list(item.services)
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if form.is_submitted() and "csrf_token" not in form.errors and _entry_errors(form):
+        valid = False
+    if valid:
         try:
             if item is None:
                 item = operations.create_entry(actor, **form.entry_data())
