@@ -201,7 +201,7 @@ _FORMULA_START = ("=", "@", "\t", "\r")
 def _cell(value: str) -> str:
     """Keep spreadsheet programs from running a cell as a formula (phone numbers like +49 stay as they are)."""
     if value.startswith(_FORMULA_START) or (
-        value[:1] in "+-" and not value[1:2].isdigit() and value[1:2] != " "
+        value[:1] in ("+", "-") and not value[1:2].isdigit() and value[1:2] != " "
     ):
         return "'" + value
     return value

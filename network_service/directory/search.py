@@ -23,7 +23,7 @@ PG_DOCUMENT = "to_tsvector('simple'::regconfig, name || ' ' || city || ' ' || de
 
 
 def tokens(text: str | None) -> list[str]:
-    found = _TOKEN.findall((text or "")[:500].casefold())
+    found = _TOKEN.findall((text or "")[:500].lower())
     return [token[:MAX_TOKEN_CHARS] for token in found][:MAX_TOKENS]
 
 

@@ -231,7 +231,7 @@ def _admin_page(import_form=None, report=None, upload_token=None, status=200):
         "directory/admin.html",
         suggestions=operations.pending_suggestions(),
         import_form=import_form or ImportForm(formdata=None),
-        action_form=ActionForm(),
+        action_form=ActionForm(formdata=None),  # never reads the body (it may be over the limit)
         report=report,
         upload_token=upload_token,
         max_mb=importing.MAX_BYTES // (1024 * 1024),
@@ -273,7 +273,7 @@ def import_file():
     try:
         request.files  # noqa: B018 - parse the body now, under this endpoint's limit
     except RequestEntityTooLarge:
-        actor = _require_admin()
+        _require_admin()
         report = importing.ImportReport(
             file_errors=[_("The file is larger than %(size)s MB.", size=importing.MAX_BYTES // (1024 * 1024))]
         )
