@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from network_service.db import session
-from network_service.directory import search
+from network_service.directory import operations, search
 from network_service.directory.models import DirectoryEntry, EntryKind, NetworkPublicPage
 from network_service.networks.operations import get_network
 from tests.directory_support import add_entries, entry, generated
@@ -448,3 +448,26 @@ def test_a_public_page_lists_the_network_and_follows_its_settings(client, run, c
     assert client.get(f"/n/{world.slug}").status_code == 404
     assert names(run, search.Search(kind=EntryKind.network)) == []
     assert run(lambda: session.get(NetworkPublicPage, world.network_id).public) is False
+
+
+def test_the_demo_fills_the_directory(client, run):
+    from network_service.accounts.operations import get_or_create_person
+    from network_service.directory.demo import ORGANISATIONS, seed_demo
+    from network_service.networks.operations import create_network, create_organisation
+
+    def seed():
+        admin, _created = get_or_create_person("admin@example.org")
+        admin.is_site_admin = True
+        coordinator, _created = get_or_create_person("c@example.org")
+        network = create_network(
+            "demo-x", "Demo X", create_organisation("Demo Org", "DE"), coordinator=coordinator
+        )
+        seed_demo(network, {"Site administrator": admin, "Coordinator": coordinator})
+
+    run(seed)
+    assert len(ORGANISATIONS) >= 30
+    assert run(lambda: search.count(search.Search())) == len(ORGANISATIONS) + 1
+    countries = {value for value, _count in run(lambda: search.facets(search.Search()))["country"]}
+    assert {"DE", "IT", "PL", "GR", "AT", "ES", "FR", "NL"} <= countries
+    assert "Everyone who has finished" in client.get("/n/demo-x").get_data(as_text=True)
+    assert len(run(operations.pending_suggestions)) == 2
