@@ -146,6 +146,10 @@ def test_bad_filter_values_are_ignored(client, sample):
     html = response.get_data(as_text=True)
     assert "Sprachcafé Süd" in html and "Rechtshilfe Nord" not in html and "<b>" not in html
     assert client.get("/directory?after=abc").status_code == 200
+    assert client.get(f"/directory?after={2**70}").status_code == 200
+    assert client.get(f"{API}/directory?after={2**40}").status_code == 200
+    assert client.get(f"/directory/{2**70}").status_code == 404
+    assert client.get(f"{API}/directory/{2**40}").status_code == 404
 
 
 def test_pages_follow_each_other_by_name(client, run):

@@ -42,6 +42,7 @@ FIELDS = (
     "description",
 )
 MAX_LANGUAGES = 20
+MAX_ID = 2**31 - 1  # larger numbers in an address are no entry (and would overflow an integer column)
 _EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 _PHONE = re.compile(r"^[0-9+()./ -]{3,40}$")
 
@@ -247,7 +248,7 @@ def delete_entry(entry: DirectoryEntry, actor: Person | None) -> None:
 
 def get_entry(entry_id: int, viewer: Person | None) -> DirectoryEntry:
     """A published entry for anyone; an unpublished one for site administrators only."""
-    entry = session.get(DirectoryEntry, entry_id)
+    entry = session.get(DirectoryEntry, entry_id) if 0 < entry_id <= MAX_ID else None
     if entry is None or not (entry.published or permissions.can_manage_directory(viewer)):
         raise NotFound(_("This entry is not in the directory."))
     return entry

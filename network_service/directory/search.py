@@ -83,6 +83,8 @@ def search(
 ) -> tuple[list[DirectoryEntry], int | None]:
     """A page of published entries by name; ``after`` is the id of the previous page's last entry."""
     statement = sa.select(DirectoryEntry).where(*conditions(query))
+    if after is not None and not 0 < after < 2**31:
+        after = None  # not an id: the first page
     if after is not None:
         last = (
             sa.select(DirectoryEntry.name_key, DirectoryEntry.id).where(DirectoryEntry.id == after).subquery()
