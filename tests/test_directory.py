@@ -85,6 +85,14 @@ def test_facet_counts_leave_out_their_own_selection(run, sample):
     assert facets["country"] == []  # "uk" is a language code, not a word in any entry
 
 
+def test_unpublished_entries_are_not_counted(run, sample):
+    run(lambda: operations.suggest_entry(name="Waiting", country="DE", languages="de;fr", services="legal"))
+    facets = run(lambda: search.facets(search.Search()))
+    assert dict(facets["language"])["de"] == 2 and "fr" not in dict(facets["language"])
+    assert dict(facets["service"])["legal"] == 2 and dict(facets["country"])["DE"] == 2
+    assert run(lambda: search.count(search.Search())) == len(SAMPLE)
+
+
 HOSTILE = [
     '"',
     '""',
