@@ -104,6 +104,11 @@ def test_problems_are_reported_by_line_and_nothing_is_imported(run):
     assert report.imported == 3 and entries(run) == 4
 
 
+def test_a_file_without_entries_says_so(run):
+    report = check(run, csv_bytes([]))
+    assert report.imported == 0 and "no entries" in report.file_errors[0]
+
+
 def test_a_line_with_the_wrong_number_of_fields_is_reported(run):
     data = csv_bytes(GOOD) + b"Only,Three,Fields\n"
     report = check(run, data)

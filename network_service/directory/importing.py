@@ -140,6 +140,8 @@ def check_csv(data: bytes) -> tuple[ImportReport, list[dict]]:
         )
         return report, []
     report.valid = len(valid)
+    if not valid and not report.problems:
+        report.file_errors.append(_("The file has no entries after its first line."))
     return report, valid
 
 
