@@ -98,6 +98,7 @@ def _register_blueprints(app: Flask) -> None:
     from network_service.api import init_api
     from network_service.conversations.views import bp as conversations_bp
     from network_service.courses.views import bp as courses_bp
+    from network_service.directory.views import bp as directory_bp
     from network_service.embed.views import bp as embed_bp
     from network_service.goals.views import bp as goals_bp
     from network_service.help.views import bp as help_bp
@@ -122,6 +123,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(goals_bp)
     app.register_blueprint(resources_bp)
     app.register_blueprint(help_bp)
+    app.register_blueprint(directory_bp)
     _init_background(app)
     jobs.init_app(app)
     init_api(app)

@@ -378,4 +378,11 @@ def demo(host, port, no_serve):
         run_gunicorn(host, port, workers=1, threads=8, config=config)
 
 
+def _add_module_commands() -> None:
+    from network_service.directory.cli import directory
+
+    main.add_command(directory)
+
+
+_add_module_commands()
 _add_plugin_commands()

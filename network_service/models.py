@@ -4,6 +4,12 @@ from network_service.accounts.models import ApiToken, Person, SignInToken
 from network_service.audit.models import AuditLog
 from network_service.conversations.models import Channel, ChannelMember, Message, MessageRevision
 from network_service.courses.models import CompletionEvent, CourseLink
+from network_service.directory.models import (
+    DirectoryEntry,
+    EntryLanguage,
+    EntryService,
+    NetworkPublicPage,
+)
 from network_service.goals.models import Goal, GoalUpdate
 from network_service.help.models import HelpRequest, HelpRequestLanguage, HelpResponse, HelpSuggestion
 from network_service.jobs import JobRun
@@ -35,6 +41,9 @@ __all__ = [
     "ChannelMember",
     "CompletionEvent",
     "CourseLink",
+    "DirectoryEntry",
+    "EntryLanguage",
+    "EntryService",
     "Goal",
     "GoalUpdate",
     "HelpRequest",
@@ -50,6 +59,7 @@ __all__ = [
     "Message",
     "MessageRevision",
     "Network",
+    "NetworkPublicPage",
     "Notification",
     "NotificationSetting",
     "Organisation",

@@ -13,6 +13,7 @@ from alembic.migration import MigrationContext
 from network_service import migrations
 from network_service.app import create_app
 from network_service.db import Base, db
+from network_service.migrations import include_object
 from tests.conftest import TEST_DATABASE_URL
 from tests.databases import app_config, drop_schema, reset_schema, with_private_schema
 
@@ -30,7 +31,9 @@ def empty_database(tmp_path):
 
 def _diff(app) -> list:
     with db._state(app).engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": include_object}
+        )
         return compare_metadata(context, Base.metadata)
 
 

@@ -65,6 +65,7 @@ def init_api(app: Flask) -> None:
     from network_service.api import (
         accounts,
         conversations,
+        directory,
         goals,
         help,
         meetings,
@@ -84,6 +85,7 @@ def init_api(app: Flask) -> None:
         goals.blp,
         resources.blp,
         help.blp,
+        directory.blp,
     )
     for blueprint in blueprints:
         csrf.exempt(blueprint)  # each blueprint checks CSRF itself for session-authenticated writes

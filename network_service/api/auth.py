@@ -12,6 +12,14 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 # The endpoints anyone may call: their request body carries its own credential (an invitation token).
 PUBLIC_ENDPOINTS = {"api_networks.AcceptInvitation"}
+# Requests anyone may make without credentials: the public directory (its changes need a site administrator).
+PUBLIC_REQUESTS = {
+    ("api_directory.Directory", "GET"),
+    ("api_directory.Directory", "HEAD"),
+    ("api_directory.EntryDetail", "GET"),
+    ("api_directory.EntryDetail", "HEAD"),
+    ("api_directory.Suggestions", "POST"),
+}
 
 
 def authenticate() -> None:
@@ -29,7 +37,11 @@ def authenticate() -> None:
         g.api_auth = "session" if current_person() is not None else None
         if g.api_auth == "session" and request.method not in SAFE_METHODS:
             csrf.protect()
-    if request.method != "OPTIONS" and request.endpoint not in PUBLIC_ENDPOINTS:  # CORS preflights carry none
+    if (
+        request.method != "OPTIONS"  # CORS preflights carry none
+        and request.endpoint not in PUBLIC_ENDPOINTS
+        and (request.endpoint, request.method) not in PUBLIC_REQUESTS
+    ):
         require_person()
 
 

@@ -27,6 +27,14 @@ def alembic_config(app: Flask) -> Config:
     return config
 
 
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Leave the directory's full-text index out of model comparisons (FTS5 tables on SQLite, an expression
+    index on PostgreSQL): its migration makes it in each database's own SQL, outside the metadata."""
+    from network_service.directory.models import FTS_PG_INDEX, FTS_PREFIX
+
+    return not (name and (name.startswith(FTS_PREFIX) or name == FTS_PG_INDEX))
+
+
 def upgrade(app: Flask, revision: str = "heads") -> None:
     command.upgrade(alembic_config(app), revision)
 

@@ -5,6 +5,7 @@ from alembic import context
 
 import network_service.models  # noqa: F401 - every model registers its table on the metadata
 from network_service.db import Base, UTCDateTime
+from network_service.migrations import include_object
 
 config = context.config
 
@@ -28,6 +29,7 @@ def run_migrations() -> None:
             render_as_batch=connection.dialect.name == "sqlite",
             render_item=render_item,
             compare_type=True,
+            include_object=include_object,
         )
         context.run_migrations()
 
