@@ -27,6 +27,7 @@ def test_the_demo_builds_a_lively_network(tmp_path):
             assert count("channel") >= 2 and count("message") >= 5
             assert count("help_request") >= 3 and count("help_response") >= 1
             assert count("goal") >= 2 and count("resource") >= 3
+            assert count("directory_entry") >= 30
             assert (
                 count("outbound_email", "status = 'sent'") >= 1
             )  # the graduate's invitation, in the mailbox
