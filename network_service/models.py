@@ -6,6 +6,7 @@ from network_service.conversations.models import Channel, ChannelMember, Message
 from network_service.courses.models import CompletionEvent, CourseLink
 from network_service.goals.models import Goal, GoalUpdate
 from network_service.help.models import HelpRequest, HelpRequestLanguage, HelpResponse, HelpSuggestion
+from network_service.insights.models import InsightCache, InsightNudge
 from network_service.jobs import JobRun
 from network_service.mail.models import OutboundEmail
 from network_service.meetings.models import CalendarFeed, Meeting, MeetingReminder, Rsvp
@@ -41,6 +42,8 @@ __all__ = [
     "HelpRequestLanguage",
     "HelpResponse",
     "HelpSuggestion",
+    "InsightCache",
+    "InsightNudge",
     "Invitation",
     "JobRun",
     "InvitationReminder",

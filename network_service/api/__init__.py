@@ -67,6 +67,7 @@ def init_api(app: Flask) -> None:
         conversations,
         goals,
         help,
+        insights,
         meetings,
         moderation,
         networks,
@@ -84,6 +85,7 @@ def init_api(app: Flask) -> None:
         goals.blp,
         resources.blp,
         help.blp,
+        insights.blp,
     )
     for blueprint in blueprints:
         csrf.exempt(blueprint)  # each blueprint checks CSRF itself for session-authenticated writes
