@@ -396,3 +396,29 @@ def test_statement_count_is_constant(app, client, run, world, cast):
     small = measure()
     run(_grow, world.network_id, 10, 40)
     assert measure() == small
+
+
+def test_demo_gives_every_chart_data(run, world):
+    from network_service.insights.demo import seed_demo
+
+    def seed():
+        network = get_network(world.slug)
+        people = {
+            "Coordinator": session.get(Person, world.coordinator_id),
+            "Meta-Mentor": session.get(Person, world.meta_mentor_id),
+            "Novice mentor": session.get(Person, world.mentor_id),
+            "Experienced mentor": session.get(Person, world.meta_mentor_id),
+        }
+        seed_demo(network, people)
+
+    run(seed)
+    data = run(
+        lambda: operations.insights(get_network(world.slug), session.get(Person, world.coordinator_id))
+    )
+    assert sum(row["joined"] for row in data["new_members"]) >= 5
+    assert any(m["eligible"] for row in data["retention"] for m in row["marks"])
+    assert data["helpers"] and data["active"]["periods"][1]["active"] >= 2
+    quiet = run(
+        lambda: operations.quiet_members(get_network(world.slug), session.get(Person, world.coordinator_id))
+    )
+    assert {"Tomasz Nowak", "Karim Benali"} <= {m["name"] for m in quiet["members"]}
