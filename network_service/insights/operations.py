@@ -142,25 +142,26 @@ def active_members(network_ids: list[int], now: dt.datetime) -> dict:
     """Active members (distinct people with any activity) in the last 7, 30 and 90 days, and the number of
     current members. Two statements."""
     activity = _activity(network_ids)
-    current = sa.and_(
-        Membership.person_id == activity.c.person_id,
-        Membership.network_id.in_(network_ids),
-        Membership.status == MembershipStatus.active,
+    last = (  # each person's latest activity first: one hash aggregate, then a small join
+        sa.select(activity.c.person_id, sa.func.max(activity.c.at).label("last_at"))
+        .where(activity.c.at <= now)
+        .group_by(activity.c.person_id)
+        .subquery("last")
     )
     counts = session.execute(
         sa.select(
             *[
                 sa.func.count(
                     sa.distinct(
-                        sa.case((activity.c.at >= now - dt.timedelta(days=days), activity.c.person_id))
+                        sa.case((last.c.last_at >= now - dt.timedelta(days=days), Membership.person_id))
                     )
                 )
                 for days in ACTIVE_PERIODS
             ]
         )
-        .select_from(activity)
-        .join(Membership, current)
-        .where(activity.c.at <= now)
+        .select_from(Membership)
+        .join(last, last.c.person_id == Membership.person_id)
+        .where(Membership.network_id.in_(network_ids), Membership.status == MembershipStatus.active)
     ).one()
     members = session.scalar(
         sa.select(sa.func.count(sa.distinct(Membership.person_id))).where(
