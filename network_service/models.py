@@ -12,6 +12,7 @@ from network_service.directory.models import (
 )
 from network_service.goals.models import Goal, GoalUpdate
 from network_service.help.models import HelpRequest, HelpRequestLanguage, HelpResponse, HelpSuggestion
+from network_service.insights.models import InsightCache, InsightNudge
 from network_service.jobs import JobRun
 from network_service.mail.models import OutboundEmail
 from network_service.meetings.models import CalendarFeed, Meeting, MeetingReminder, Rsvp
@@ -50,6 +51,8 @@ __all__ = [
     "HelpRequestLanguage",
     "HelpResponse",
     "HelpSuggestion",
+    "InsightCache",
+    "InsightNudge",
     "Invitation",
     "JobRun",
     "InvitationReminder",

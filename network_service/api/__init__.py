@@ -68,6 +68,7 @@ def init_api(app: Flask) -> None:
         directory,
         goals,
         help,
+        insights,
         meetings,
         moderation,
         networks,
@@ -86,6 +87,7 @@ def init_api(app: Flask) -> None:
         resources.blp,
         help.blp,
         directory.blp,
+        insights.blp,
     )
     for blueprint in blueprints:
         csrf.exempt(blueprint)  # each blueprint checks CSRF itself for session-authenticated writes
