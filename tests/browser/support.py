@@ -62,6 +62,8 @@ SCREENSHOT_PAGES = {
     ("test_mentor_writes_in_general_and_asks_for_help", "help-request"): "help-request",
     ("test_meta_mentor_reads_the_roadmap_and_the_goals", "roadmap"): "roadmap",
     ("test_meta_mentor_reads_the_roadmap_and_the_goals", "meetings"): "meetings",
+    ("test_visitor_searches_the_directory", "directory-results"): "directory",
+    ("test_meta_mentor_nudges_a_quiet_member", "insights"): "insights",
 }
 # tests/conftest.py removes every MENTORNET_* variable except MENTORNET_TEST_* before the tests start.
 TAKE_SCREENSHOTS = os.environ.get("MENTORNET_TEST_SCREENSHOTS") == "1"
