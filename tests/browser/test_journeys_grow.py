@@ -103,3 +103,32 @@ def test_meta_mentor_nudges_a_quiet_member(new_tour, outbox, live, width, reques
     with live.app.app_context():
         nudges = session.scalars(sa.select(InsightNudge).where(InsightNudge.person_id == quiet_id)).all()
         assert len(nudges) == 1
+
+
+def test_site_admin_links_a_course_and_its_graduates_are_invited(new_tour, outbox, live, width):
+    """Linking a course is the site administrators' (docs/permissions.md): passes of a course no network had
+    linked wait on "Unlinked passes"; linking it invites them, and the coordinator then sees the funnel."""
+    from network_service.courses.operations import provision_graduate
+
+    course = f"course-v1:Partner+MENTOR+{width}"
+    graduate = f"late-graduate-{width}@example.org"
+    with live.app.test_request_context():
+        admin = _admin(live)
+        provision_graduate(course, {"email": graduate, "name": "Lina Late"}, f"evt-{width}", "test")
+        session.commit()
+        admin_email = admin.email
+
+    tour = new_tour()
+    page = tour.page
+    sign_in(tour, outbox, admin_email)
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Unlinked passes").click()
+    tour.check("unlinked-passes")
+    card = page.locator("section.card", has_text=course)
+    expect(card).to_contain_text("1 pass")
+    card.get_by_label("Network").select_option(label="Test Network")
+    with page.expect_navigation(wait_until="load"):
+        card.get_by_role("button", name="Link and invite").click()
+    tour.check("unlinked-linked")
+    expect(page.locator("section.card", has_text=course)).to_have_count(0)
+    assert outbox(graduate, "invitation", "/invitations/").startswith(live.base_url)
