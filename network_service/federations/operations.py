@@ -23,28 +23,32 @@ from network_service.networks.models import Membership, MembershipStatus, Networ
 from network_service.notifications.operations import notify, register_kind
 from network_service.resources.models import Resource
 
+def _names(p: dict) -> dict:
+    return {"federation": p.get("federation_name", ""), "network": p.get("member_name", "")}
+
+
 register_kind(
     "federations.invited",
-    lambda p: _("%(federation)s invites %(network)s to join the federation.", **p),
+    lambda p: _("%(federation)s invites %(network)s to join the federation.", **_names(p)),
 )
 register_kind(
     "federations.requested",
-    lambda p: _("%(network)s asks to join the federation %(federation)s.", **p),
+    lambda p: _("%(network)s asks to join the federation %(federation)s.", **_names(p)),
 )
 register_kind(
     "federations.accepted",
-    lambda p: _("%(network)s is now a member of the federation %(federation)s.", **p),
+    lambda p: _("%(network)s is now a member of the federation %(federation)s.", **_names(p)),
 )
 register_kind(
     "federations.ended",
-    lambda p: _("%(network)s is no longer a member of the federation %(federation)s.", **p),
+    lambda p: _("%(network)s is no longer a member of the federation %(federation)s.", **_names(p)),
 )
 
 MAX_DEPTH = 20  # federations of federations: how far up the cycle check walks
 
 
 def _params(link: FederationLink) -> dict:
-    return {"federation": link.federation.name, "network": link.member.name}
+    return {"federation_name": link.federation.name, "member_name": link.member.name}
 
 
 def _coordinators(network: Network) -> list[Person]:
