@@ -140,7 +140,7 @@ def _join(run, fed: Fed) -> None:
 # -- links: invite, accept, leave ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("label", [l for l in PEOPLE if l not in ("fed_coordinator", "admin")])
+@pytest.mark.parametrize("label", [who for who in PEOPLE if who not in ("fed_coordinator", "admin")])
 def test_only_the_federations_coordinator_invites(client, run, fed, label):
     token = act_as(client, fed, label)
     response = client.post(
@@ -253,7 +253,7 @@ def test_no_self_membership_no_circles_and_several_federations(client, run, fed)
         "/networks/test-net/federation/join", data={"federation": "other-net", "csrf_token": token}
     )
     assert response.status_code == 303
-    assert run(lambda: sorted(l.federation.slug for l in operations.links_of(
+    assert run(lambda: sorted(x.federation.slug for x in operations.links_of(
         get_network("test-net"), session.get(Person, fed.ids["member_coordinator"])).federations)) == [
         "fed-net", "other-net"]  # fmt: skip
 

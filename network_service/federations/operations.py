@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from flask_babel import gettext as _
 from sqlalchemy.orm import lazyload
 
@@ -22,6 +23,7 @@ from network_service.networks import roadmap
 from network_service.networks.models import Membership, MembershipStatus, Network, Role
 from network_service.notifications.operations import notify, register_kind
 from network_service.resources.models import Resource
+
 
 def _names(p: dict) -> dict:
     return {"federation": p.get("federation_name", ""), "network": p.get("member_name", "")}
@@ -457,7 +459,25 @@ def public_members(network: Network) -> list[dict]:
 # -- roadmap -------------------------------------------------------------------------------------------------
 
 
+_LINKED_KEY = "mentornet.federations.linked"
+
+
 def in_a_federation(network: Network) -> bool:
+    """The network has an active link, as federation or member (the roadmap checkpoint, and whether members see
+    the Federation section): asked on every network page, so kept for the request until the next flush."""
+    cache = session.info.setdefault(_LINKED_KEY, {})
+    if network.id not in cache:
+        cache[network.id] = _linked(network)
+    return cache[network.id]
+
+
+@sa.event.listens_for(sa.orm.Session, "after_flush")
+@sa.event.listens_for(sa.orm.Session, "after_rollback")
+def _forget_linked(session_, *_args) -> None:
+    session_.info.pop(_LINKED_KEY, None)
+
+
+def _linked(network: Network) -> bool:
     return (
         session.scalar(
             sa.select(FederationLink.id)
