@@ -546,3 +546,54 @@ def test_roadmap_checkpoint_and_navigation(client, run, fed):
     _join(run, fed)
     assert run(lambda: operations.in_a_federation(get_network("test-net"))) is True
     assert 'href="/networks/test-net/federation"' in client.get("/networks/test-net").get_data(as_text=True)
+
+
+# -- the Federation page and CSV exports, for every role ---------------------------------------------------------
+
+PAGE_STATUS = {  # GET /networks/fed-net/federation and /networks/test-net/federation once linked
+    "fed_coordinator": (200, 403),
+    "fed_meta": (200, 403),
+    "fed_mentor": (200, 403),
+    "member_coordinator": (403, 200),
+    "member_meta": (403, 200),
+    "member_mentor": (403, 200),
+    "other_coordinator": (403, 403),
+    "other_mentor": (403, 403),
+    "admin": (200, 200),
+}
+
+
+@pytest.mark.parametrize("label", list(PEOPLE))
+def test_federation_page_for_every_role(client, run, fed, label):
+    _join(run, fed)
+    act_as(client, fed, label)
+    for slug, expected in zip(("fed-net", "test-net"), PAGE_STATUS.get(label, (None, None)), strict=True):
+        page = client.get(f"/networks/{slug}/federation")
+        api = client.get(f"{API}/networks/{slug}/federation", headers=bearer(fed, label))
+        if label == "anonymous":
+            assert page.status_code == 302 and "/sign-in" in page.headers["Location"]
+            assert api.status_code == 401
+            continue
+        assert page.status_code == expected, (slug, label)
+        assert api.status_code == expected, (slug, label)
+        text = page.get_data(as_text=True)
+        if expected == 200:
+            manager = label in ("admin", "fed_coordinator" if slug == "fed-net" else "member_coordinator")
+            assert ("Invite the network" in text) is manager, (slug, label)
+
+
+def test_dashboard_csv_exports(client, run, fed):
+    _join(run, fed)
+    act_as(client, fed, "fed_coordinator")
+    for dataset in ("networks", "active", "new-members", "retention", "help", "funnel"):
+        response = client.get(f"/networks/fed-net/federation/dashboard/{dataset}.csv")
+        assert response.status_code == 200 and response.mimetype == "text/csv", dataset
+        text = response.get_data(as_text=True)
+        assert SECRET not in text
+        if dataset == "networks":
+            assert "Test Network" in text.splitlines()[1]
+    assert client.get("/networks/fed-net/federation/dashboard/nothing.csv").status_code == 404
+    act_as(client, fed, "fed_mentor")
+    assert client.get("/networks/fed-net/federation/dashboard/networks.csv").status_code == 403
+    act_as(client, fed, "member_coordinator")
+    assert client.get("/networks/fed-net/federation/dashboard/networks.csv").status_code == 403

@@ -128,3 +128,27 @@ def dashboard(federation: Network, viewer: Person | None, *, now: dt.datetime | 
             _("Only the federation's coordinator and Meta-Mentor can see the federated dashboard.")
         )
     return compute(federation, now or utcnow())
+
+
+DATASETS = ("networks", "active", "new-members", "retention", "help", "funnel")
+
+
+def csv_rows(dataset: str, data: dict) -> list[list]:
+    """One dataset of the dashboard as rows, header first (the shared ones in the insights' own format)."""
+    if dataset == "networks":
+        rows = [
+            [_("network"), _("members"), _("active 7 days"), _("active 30 days"), _("active 90 days"),
+             _("joined in 12 months"), _("help requests"), _("answered within 48 hours"),
+             _("median hours to first answer"), *FUNNEL_KEYS]
+        ]  # fmt: skip
+        for row in data["networks"]:
+            help_ = row["help"] or {}
+            rows.append(
+                [row["name"], row["members"], *(row["active"].get(str(d)) for d in insights.ACTIVE_PERIODS),
+                 row["joined_last_12_months"], help_.get("count"), help_.get("answered_within_48h_share"),
+                 help_.get("median_hours_to_first_response"), *(row["funnel"][k] for k in FUNNEL_KEYS)]
+            )  # fmt: skip
+        return rows
+    if dataset == "funnel":
+        return [list(FUNNEL_KEYS), [data["funnel"][k] for k in FUNNEL_KEYS]]
+    return insights.csv_rows(dataset, data)

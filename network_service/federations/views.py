@@ -4,7 +4,7 @@ federated dashboard."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from network_service.conversations.models import Channel, ChannelKind
@@ -19,6 +19,7 @@ from network_service.federations.forms import (
     ShareResourceForm,
 )
 from network_service.insights import charts
+from network_service.insights import operations as insights_operations
 from network_service.networks import navigation
 from network_service.networks.models import Network
 from network_service.networks.operations import get_network
@@ -328,4 +329,19 @@ def federated_dashboard(slug: str):
     data = dashboard.dashboard(network, current_person())
     return render_template(
         "federations/dashboard.html", network=network, data=data, charts=_charts(data), percent=_percent
+    )
+
+
+@bp.get("/dashboard/<dataset>.csv")
+@login_required
+def export(slug: str, dataset: str):
+    network = get_network(slug)
+    if dataset not in dashboard.DATASETS:
+        abort(404)
+    data = dashboard.dashboard(network, current_person())
+    body = insights_operations.to_csv(dashboard.csv_rows(dataset, data))
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{network.slug}-federation-{dataset}.csv"'},
     )
