@@ -63,13 +63,27 @@ class SharedResourceSchema(Strict):
     shared_at = fields.DateTime()
 
 
+class SharedWithUsSchema(Strict):
+    channels = fields.List(fields.Nested(ChannelRefSchema))
+    resources = fields.List(fields.Nested(ResourceRefSchema))
+
+
+class WeShareSchema(Strict):
+    channels = fields.List(fields.Nested(SharedChannelSchema))
+    resources = fields.List(fields.Nested(SharedResourceSchema))
+
+
 class OverviewSchema(Strict):
     federations = fields.List(
         fields.Nested(LinkSchema), metadata={"description": "Federations it belongs to."}
     )
     members = fields.List(fields.Nested(LinkSchema), metadata={"description": "Its member networks."})
-    shared_with_us = fields.Dict(metadata={"description": "Channels and resources shared by other networks."})
-    we_share = fields.Dict(metadata={"description": "What this network shares, and with which federation."})
+    shared_with_us = fields.Nested(
+        SharedWithUsSchema, metadata={"description": "Channels and resources other networks share with it."}
+    )
+    we_share = fields.Nested(
+        WeShareSchema, metadata={"description": "What it shares, and with which federation."}
+    )
 
 
 class InviteSchema(Strict):

@@ -59,10 +59,10 @@ def help_by_network(network_ids: list[int], since: dt.datetime) -> dict:
         return {
             "count": total,
             "answered": answered,
-            "answered_share": insights._share(answered, total),
+            "answered_share": _share(answered, total),
             "median_hours_to_first_response": _median_hours(values),
-            "answered_within_48h_share": insights._share(int(within), total),
-            "resolved_share": insights._share(int(resolved), total),
+            "answered_within_48h_share": _share(int(within), total),
+            "resolved_share": _share(int(resolved), total),
         }
 
     per_network = {nid: figures(0, 0, 0, 0, []) for nid in network_ids}
@@ -72,6 +72,10 @@ def help_by_network(network_ids: list[int], since: dt.datetime) -> dict:
         sums = [a + int(b) for a, b in zip(sums, (total, answered, within, resolved), strict=True)]
     everything = [v for values in times.values() for v in values]
     return {"networks": per_network, "total": figures(*sums, everything)}
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
 
 
 def _median_hours(values: list[float]) -> float | None:
