@@ -480,6 +480,8 @@ def test_public_federation_page_lists_its_member_networks(client, run, fed):
     assert "Member networks" in page and "Test Network" in page and 'href="/n/test-net"' not in page
     run(publish, "test-net", "member_coordinator")
     assert 'href="/n/test-net"' in client.get("/n/fed-net").get_data(as_text=True)
+    member_page = client.get("/n/test-net").get_data(as_text=True)
+    assert "Member of" in member_page and 'href="/n/fed-net"' in member_page
 
 
 # -- the API ------------------------------------------------------------------------------------------------------

@@ -456,6 +456,24 @@ def public_members(network: Network) -> list[dict]:
     return [{"name": member.name, "slug": member.slug, "public": bool(public)} for member, public in rows]
 
 
+def public_federations(network: Network) -> list[dict]:
+    """The federations with a public page that ``network`` is an active member of (on its own public page)."""
+    from network_service.directory.models import NetworkPublicPage
+
+    rows = session.scalars(
+        sa.select(Network)
+        .join(FederationLink, FederationLink.federation_id == Network.id)
+        .join(NetworkPublicPage, NetworkPublicPage.network_id == Network.id)
+        .where(
+            FederationLink.member_id == network.id,
+            FederationLink.status == LinkStatus.active,
+            NetworkPublicPage.public.is_(True),
+        )
+        .order_by(Network.name, Network.id)
+    ).all()
+    return [{"name": federation.name, "slug": federation.slug} for federation in rows]
+
+
 # -- roadmap -------------------------------------------------------------------------------------------------
 
 

@@ -63,6 +63,11 @@ def _public_members(network: Network) -> list[dict]:
     return operations.public_members(network)
 
 
+@bp.app_template_global("federation_public_federations")
+def _public_federations(network: Network) -> list[dict]:
+    return operations.public_federations(network)
+
+
 def _share_forms(network: Network, viewer, targets, channel_form=None, resource_form=None):
     if not targets or not permissions.can_share(viewer, network):
         return None, None
