@@ -325,6 +325,16 @@ def test_shared_channel_is_read_and_written_by_the_federations_members(client, r
     assert "Housing tips" in page and "From the federation" in page
     response = client.post(channel_url, data={"body": "Hello from the federation", "csrf_token": token})
     assert response.status_code == 303
+    # the author from the federation may delete their own message; nobody else from outside may
+    message_id = run(
+        lambda: session.scalar(sa.select(Message.id).where(Message.body == "Hello from the federation"))
+    )
+    delete_url = f"/networks/test-net/conversations/messages/{message_id}/delete"
+    token = act_as(client, fed, "fed_coordinator")
+    assert client.post(delete_url, data={"csrf_token": token}).status_code == 403
+    token = act_as(client, fed, "fed_mentor")
+    assert client.post(delete_url, data={"csrf_token": token}).status_code == 303
+    assert run(lambda: session.get(Message, message_id).deleted_at) is not None
     token = act_as(client, fed, "other_mentor")
     assert client.post(channel_url, data={"body": "sneaking in", "csrf_token": token}).status_code == 404
     assert (

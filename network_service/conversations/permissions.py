@@ -113,7 +113,10 @@ def can_edit(person: Person | None, message: Message) -> bool:
 def can_delete(person: Person | None, message: Message) -> bool:
     if person is None or message.deleted_at is not None:
         return False
-    if message.author_id == person.id and is_member(person, message.channel.network):
+    if message.author_id == person.id and (
+        is_member(person, message.channel.network)
+        or federation_access.can_read_shared_channel(person, message.channel)  # an author from the federation
+    ):
         return True
     return is_moderator(person, message.channel.network)
 
