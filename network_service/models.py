@@ -10,6 +10,7 @@ from network_service.directory.models import (
     EntryService,
     NetworkPublicPage,
 )
+from network_service.federations.models import FederationLink, SharedChannel, SharedResource
 from network_service.goals.models import Goal, GoalUpdate
 from network_service.help.models import HelpRequest, HelpRequestLanguage, HelpResponse, HelpSuggestion
 from network_service.insights.models import InsightCache, InsightNudge
@@ -72,5 +73,8 @@ __all__ = [
     "Report",
     "Resource",
     "ResourceTag",
+    "FederationLink",
+    "SharedChannel",
+    "SharedResource",
     "SignInToken",
 ]

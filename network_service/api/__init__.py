@@ -66,6 +66,7 @@ def init_api(app: Flask) -> None:
         accounts,
         conversations,
         directory,
+        federations,
         goals,
         help,
         insights,
@@ -88,6 +89,7 @@ def init_api(app: Flask) -> None:
         help.blp,
         directory.blp,
         insights.blp,
+        federations.blp,
     )
     for blueprint in blueprints:
         csrf.exempt(blueprint)  # each blueprint checks CSRF itself for session-authenticated writes
