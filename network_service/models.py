@@ -11,6 +11,13 @@ from network_service.directory.models import (
     NetworkPublicPage,
 )
 from network_service.goals.models import Goal, GoalUpdate
+from network_service.growth.models import (
+    CourseLinkRequest,
+    GrowthSetting,
+    NetworkApplication,
+    NetworkPartner,
+    NetworkStart,
+)
 from network_service.help.models import HelpRequest, HelpRequestLanguage, HelpResponse, HelpSuggestion
 from network_service.insights.models import InsightCache, InsightNudge
 from network_service.jobs import JobRun
@@ -42,11 +49,13 @@ __all__ = [
     "ChannelMember",
     "CompletionEvent",
     "CourseLink",
+    "CourseLinkRequest",
     "DirectoryEntry",
     "EntryLanguage",
     "EntryService",
     "Goal",
     "GoalUpdate",
+    "GrowthSetting",
     "HelpRequest",
     "HelpRequestLanguage",
     "HelpResponse",
@@ -62,7 +71,10 @@ __all__ = [
     "Message",
     "MessageRevision",
     "Network",
+    "NetworkApplication",
+    "NetworkPartner",
     "NetworkPublicPage",
+    "NetworkStart",
     "Notification",
     "NotificationSetting",
     "Organisation",

@@ -67,6 +67,7 @@ def init_api(app: Flask) -> None:
         conversations,
         directory,
         goals,
+        growth,
         help,
         insights,
         meetings,
@@ -88,6 +89,7 @@ def init_api(app: Flask) -> None:
         help.blp,
         directory.blp,
         insights.blp,
+        growth.blp,
     )
     for blueprint in blueprints:
         csrf.exempt(blueprint)  # each blueprint checks CSRF itself for session-authenticated writes
