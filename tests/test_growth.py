@@ -418,7 +418,9 @@ def test_coordinator_asks_and_a_site_admin_links_in_one_click(client, run, world
 def step(client, step_name, **data):
     page = client.get(f"/start/{step_name}")
     assert page.status_code == 200, page.get_data(as_text=True)
-    return client.post(f"/start/{step_name}", data={**data, "csrf_token": csrf_from(page.get_data(as_text=True))})
+    return client.post(
+        f"/start/{step_name}", data={**data, "csrf_token": csrf_from(page.get_data(as_text=True))}
+    )
 
 
 def founder(client, run):

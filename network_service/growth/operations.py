@@ -263,12 +263,14 @@ def list_applications(
     )
 
 
-def applications_of(person: Person) -> list[NetworkApplication]:
+def applications_of(person: Person, limit: int = 20) -> list[NetworkApplication]:
+    """The person's own applications, newest first."""
     return list(
         session.scalars(
             sa.select(NetworkApplication)
             .where(NetworkApplication.person_id == person.id)
             .order_by(NetworkApplication.id.desc())
+            .limit(limit)
         )
     )
 
