@@ -668,3 +668,15 @@ def test_roadmap_checkpoints(run, world, cast):
     assert not run(lambda: keys["growth.first_application"].reached(network))
     assert not run(lambda: keys["growth.partner"].reached(network))
     assert ROLES  # the cast covers every role
+
+
+def test_the_courses_page_points_coordinators_to_the_request(client, run, world, cast):
+    act_as(client, cast, "coordinator")
+    assert "/networks/test-net/course-requests" in client.get("/networks/test-net/courses").get_data(as_text=True)
+
+
+def test_home_page_lists_my_applications_and_the_start(client, run, world, cast):
+    set_accepting(run)
+    apply_as(client, cast, "outsider")
+    page = client.get("/").get_data(as_text=True)
+    assert "Test Network" in page and "/start" in page
