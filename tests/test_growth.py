@@ -514,7 +514,15 @@ def test_start_needs_approval_when_the_site_says_so(client, run, world, cast):
     assert "site administrator" in waiting
     assert client.get("/start/agreement").headers["Location"].endswith("/start/network")
     start_id = run(lambda: session.scalar(sa.select(NetworkStart.id)))
+    for label in ("coordinator", "office", "novice"):
+        token = act_as(client, cast, label)
+        assert (
+            client.post(f"/admin/growth/starts/{start_id}/approve", data={"csrf_token": token}).status_code
+            == 403
+        )
     token = act_as(client, cast, "admin")
+    bad = client.post("/admin/growth", data={"policy-policy": "everyone", "policy-csrf_token": token})
+    assert bad.status_code == 400
     assert "Lisbon Mentors" in client.get("/admin/growth").get_data(as_text=True)
     assert (
         client.post(f"/admin/growth/starts/{start_id}/approve", data={"csrf_token": token}).status_code == 303
@@ -672,7 +680,9 @@ def test_roadmap_checkpoints(run, world, cast):
 
 def test_the_courses_page_points_coordinators_to_the_request(client, run, world, cast):
     act_as(client, cast, "coordinator")
-    assert "/networks/test-net/course-requests" in client.get("/networks/test-net/courses").get_data(as_text=True)
+    assert "/networks/test-net/course-requests" in client.get("/networks/test-net/courses").get_data(
+        as_text=True
+    )
 
 
 def test_home_page_lists_my_applications_and_the_start(client, run, world, cast):
@@ -680,3 +690,11 @@ def test_home_page_lists_my_applications_and_the_start(client, run, world, cast)
     apply_as(client, cast, "outsider")
     page = client.get("/").get_data(as_text=True)
     assert "Test Network" in page and "/start" in page
+
+
+def test_public_caching_only_without_a_session(client, run, world, cast):
+    set_accepting(run)
+    assert client.get("/n/test-net/widget").headers["Cache-Control"] == "public, max-age=300"
+    act_as(client, cast, "novice")
+    for url in ("/n/test-net/widget", "/n/test-net/qr.svg", "/n/test-net/qr.png"):
+        assert "public" not in client.get(url).headers["Cache-Control"]

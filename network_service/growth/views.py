@@ -84,6 +84,18 @@ def _status(form) -> int:
     return 422 if form.errors or form.form_errors else 200
 
 
+def _cacheable(response: Response, seconds: int) -> Response:
+    """Shared caches may keep a public promotion page only when this request has no session (a signed-in
+    visitor's response may refresh the session cookie, which a shared cache must never store)."""
+    from flask import session as flask_session
+
+    if flask_session:
+        response.headers["Cache-Control"] = "private, no-store"
+    else:
+        response.headers["Cache-Control"] = f"public, max-age={seconds}"
+    return response
+
+
 def _public_network(slug: str) -> Network:
     """The network of a public promotion page: only while its public page is on."""
     from network_service.directory.operations import visible_public_page
@@ -329,29 +341,26 @@ def widget(slug: str):
             ),
         )
     )
-    response.headers["Cache-Control"] = "public, max-age=300"
-    return response
+    return _cacheable(response, 300)
 
 
 @bp.get("/n/<slug>/qr.svg")
 def qr_svg(slug: str):
     network = _public_network(slug)
     svg = operations.qr_svg(url_for("directory.network_page", slug=network.slug, _external=True))
-    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "public, max-age=3600"})
+    return _cacheable(Response(svg, mimetype="image/svg+xml"), 3600)
 
 
 @bp.get("/n/<slug>/qr.png")
 def qr_png(slug: str):
     network = _public_network(slug)
     png = operations.qr_png(url_for("directory.network_page", slug=network.slug, _external=True))
-    return Response(
+    response = Response(
         png,
         mimetype="image/png",
-        headers={
-            "Cache-Control": "public, max-age=3600",
-            "Content-Disposition": f'attachment; filename="{network.slug}-qr.png"',
-        },
+        headers={"Content-Disposition": f'attachment; filename="{network.slug}-qr.png"'},
     )
+    return _cacheable(response, 3600)
 
 
 @bp.get("/n/<slug>/flyer")
