@@ -96,7 +96,7 @@ class StartNetworkForm(FlaskForm):
     languages = StringField(
         _l("Languages"),
         validators=[Length(max=500)],
-        description=_l("Separated by commas, like “German, Arabic”."),
+        description=_l("Separated by commas, like “Arabic, German”."),
     )
     region = StringField(_l("Region"), validators=[Length(max=120)])
     description = TextAreaField(_l("What the network does"), validators=[Length(max=MAX_MARKDOWN_CHARS)])

@@ -168,7 +168,7 @@ def _leaders(network: Network, roles) -> list[Person]:
 
 def set_accepts_applications(network: Network, actor: Person | None, accepts: bool) -> None:
     if not permissions.can_manage_applications(actor, network):
-        raise Forbidden(_("Only the coordinator or the network office can change this."))
+        raise Forbidden(_("Only the coordinator or the network office can see and decide applications."))
     network.accepts_applications = bool(accepts)
     session.flush()
     record("network.applications", actor=actor, target=network, network=network, accepts=bool(accepts))
@@ -193,7 +193,7 @@ def apply(
 ) -> NetworkApplication:
     """An experienced mentor asks to join; the network office and the coordinators are notified."""
     if person is None:
-        raise Forbidden(_("Sign in to apply."))
+        raise Forbidden(_("Sign in first."))
     if not network.accepts_applications:
         raise Forbidden(_("This network does not take applications. Contact its office instead."))
     membership = session.scalar(
@@ -246,7 +246,7 @@ def apply(
 def get_application(network: Network, application_id: int) -> NetworkApplication:
     application = session.get(NetworkApplication, application_id)
     if application is None or application.network_id != network.id:
-        raise NotFound(_("There is no such application."))
+        raise NotFound(_("There is no such request."))
     return application
 
 
@@ -254,7 +254,7 @@ def list_applications(
     network: Network, viewer: Person | None, status: ApplicationStatus | None = ApplicationStatus.pending
 ) -> list[NetworkApplication]:
     if not permissions.can_manage_applications(viewer, network):
-        raise Forbidden(_("Only the coordinator or the network office can see the applications."))
+        raise Forbidden(_("Only the coordinator or the network office can see and decide applications."))
     query = sa.select(NetworkApplication).where(NetworkApplication.network_id == network.id)
     if status is not None:
         query = query.where(NetworkApplication.status == status)
@@ -287,10 +287,10 @@ def decide_application(
     network's agreement, like everyone else. Declining tells them why, when a message is given."""
     network = application.network
     if not permissions.can_manage_applications(actor, network):
-        raise Forbidden(_("Only the coordinator or the network office can decide applications."))
+        raise Forbidden(_("Only the coordinator or the network office can see and decide applications."))
     message = _text(message, "message", MAX_MESSAGE)
     if application.status != ApplicationStatus.pending:
-        raise Conflict(_("This application has already been decided."))
+        raise Conflict(_("This has already been decided."))
     person = application.person
     application.status = ApplicationStatus.accepted if accept else ApplicationStatus.declined
     application.pending_person_id = None
@@ -336,7 +336,7 @@ def withdraw_application(application: NetworkApplication, person: Person | None)
     if person is None or application.person_id != person.id:
         raise Forbidden(_("Only the applicant can withdraw an application."))
     if application.status != ApplicationStatus.pending:
-        raise Conflict(_("This application has already been decided."))
+        raise Conflict(_("This has already been decided."))
     application.status = ApplicationStatus.withdrawn
     application.pending_person_id = None
     session.flush()
@@ -360,7 +360,7 @@ def request_partnership(
     """An organisation's representative asks that it join ``network`` as a partner. The organisation is one the
     actor coordinates a network of, or a new one they name (created now)."""
     if actor is None:
-        raise Forbidden(_("Sign in to ask for a partnership."))
+        raise Forbidden(_("Sign in first."))
     message = _text(message, "message", MAX_MESSAGE)
     website = _website(website)
     if organisation is not None:
@@ -410,7 +410,7 @@ def request_partnership(
 def get_partner(network: Network, partner_id: int) -> NetworkPartner:
     partner = session.get(NetworkPartner, partner_id)
     if partner is None or partner.network_id != network.id:
-        raise NotFound(_("There is no such partner request."))
+        raise NotFound(_("There is no such request."))
     return partner
 
 
@@ -421,7 +421,7 @@ def list_partners(
     query = sa.select(NetworkPartner).join(Organisation).where(NetworkPartner.network_id == network.id)
     if everything:
         if not permissions.can_decide_partners(viewer, network):
-            raise Forbidden(_("Only the coordinator can see partner requests."))
+            raise Forbidden(_("Only the coordinator can see and decide partner requests."))
     else:
         query = query.where(NetworkPartner.status == PartnerStatus.accepted)
     return list(session.scalars(query.order_by(Organisation.name)))
@@ -432,10 +432,10 @@ def decide_partner(
 ) -> NetworkPartner:
     network = partner.network
     if not permissions.can_decide_partners(actor, network):
-        raise Forbidden(_("Only the coordinator can decide partner requests."))
+        raise Forbidden(_("Only the coordinator can see and decide partner requests."))
     message = _text(message, "message", MAX_MESSAGE)
     if partner.status != PartnerStatus.requested:
-        raise Conflict(_("This request has already been decided."))
+        raise Conflict(_("This has already been decided."))
     partner.status = PartnerStatus.accepted if accept else PartnerStatus.declined
     partner.decided_by_id, partner.decided_at, partner.decision_message = actor.id, utcnow(), message
     session.flush()
@@ -466,7 +466,7 @@ def start_policy() -> str:
 
 def set_start_policy(actor: Person | None, policy: str) -> None:
     if not permissions.can_manage_site(actor):
-        raise Forbidden(_("Only site administrators can change this."))
+        raise Forbidden(_("Only site administrators can do this."))
     if policy not in START_POLICIES:
         raise InvalidInput(_("Choose open or approval."), field="policy")
     setting = session.get(GrowthSetting, "start_policy") or GrowthSetting(key="start_policy")
@@ -524,9 +524,9 @@ def course_link_requests(
 ) -> list[CourseLinkRequest]:
     if network is None:
         if not permissions.can_manage_site(viewer):
-            raise Forbidden(_("Only site administrators can see every course-link request."))
+            raise Forbidden(_("Only site administrators can do this."))
     elif not permissions.can_request_course_link(viewer, network):
-        raise Forbidden(_("Only the coordinator can see the course-link requests."))
+        raise Forbidden(_("Only the coordinator can ask to link a course."))
     query = sa.select(CourseLinkRequest)
     if network is not None:
         query = query.where(CourseLinkRequest.network_id == network.id)
@@ -544,7 +544,7 @@ def decide_course_link(
     if not permissions.can_manage_site(actor):
         raise Forbidden(_("Only site administrators can link a course to a network."))
     if link_request.status != CourseLinkRequestStatus.pending:
-        raise Conflict(_("This request has already been decided."))
+        raise Conflict(_("This has already been decided."))
     network = link_request.network
     if approve:
         link_course(link_request.course_key, network, actor=actor, title=link_request.title)
@@ -592,7 +592,7 @@ def current_start(person: Person) -> NetworkStart | None:
 
 def begin_start(person: Person | None) -> NetworkStart:
     if person is None:
-        raise Forbidden(_("Sign in to start a network."))
+        raise Forbidden(_("Sign in first."))
     start = current_start(person)
     if start is None:
         start = NetworkStart(person=person, step="organisation", data={}, status=StartStatus.draft)
@@ -605,7 +605,7 @@ def begin_start(person: Person | None) -> NetworkStart:
 def get_start(start_id: int, viewer: Person | None) -> NetworkStart:
     start = session.get(NetworkStart, start_id)
     if start is None or viewer is None or (start.person_id != viewer.id and not viewer.is_site_admin):
-        raise NotFound(_("There is no such start of a network."))
+        raise NotFound(_("There is no such request."))
     return start
 
 
@@ -653,7 +653,9 @@ def save_organisation(
 ) -> Organisation:
     _require_owner(start, actor)
     if start.network_id is not None:
-        raise Conflict(_("The network exists already; its organisation stays."), field="organisation")
+        raise Conflict(
+            _("The network exists already. Change its details in its settings."), field="organisation"
+        )
     if organisation_id:
         mine = {o.id: o for o in permissions.coordinated_organisations(actor)}
         if organisation_id not in mine:
@@ -719,7 +721,7 @@ def save_network(
 
 def pending_starts(viewer: Person | None) -> list[NetworkStart]:
     if not permissions.can_manage_site(viewer):
-        raise Forbidden(_("Only site administrators can see this."))
+        raise Forbidden(_("Only site administrators can do this."))
     return list(
         session.scalars(
             sa.select(NetworkStart)
@@ -731,9 +733,9 @@ def pending_starts(viewer: Person | None) -> list[NetworkStart]:
 
 def decide_start(start: NetworkStart, actor: Person | None, *, approve: bool) -> NetworkStart:
     if not permissions.can_manage_site(actor):
-        raise Forbidden(_("Only site administrators can decide this."))
+        raise Forbidden(_("Only site administrators can do this."))
     if start.status != StartStatus.awaiting_approval:
-        raise Conflict(_("This request has already been decided."))
+        raise Conflict(_("This has already been decided."))
     start.status = StartStatus.approved if approve else StartStatus.declined
     if approve:
         _advance(start, "agreement")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from markupsafe import escape
 
 from network_service.errors import MentorNetError
@@ -500,7 +501,9 @@ def _save_step(step: str, current: NetworkStart, form, person) -> None:
     else:
         count = operations.save_invitations(current, person, form.emails.data or "")
         flash(
-            _("Your network is ready. %(count)s invitations are sent.", count=count),
+            _("Your network is ready.")
+            + " "
+            + ngettext("%(num)d invitation is sent.", "%(num)d invitations are sent.", count),
             "success",
         )
 
