@@ -698,3 +698,17 @@ def test_public_caching_only_without_a_session(client, run, world, cast):
     act_as(client, cast, "novice")
     for url in ("/n/test-net/widget", "/n/test-net/qr.svg", "/n/test-net/qr.png"):
         assert "public" not in client.get(url).headers["Cache-Control"]
+
+
+def test_applying_is_rate_limited_per_client(database_url):
+    from network_service.app import create_app
+    from network_service.db import db
+    from tests.databases import app_config
+
+    limited = create_app(app_config(database_url, RATELIMIT_ENABLED=True))
+    client = limited.test_client()
+    token = csrf_from(client.get("/sign-in").get_data(as_text=True))
+    # counted before signing in is checked (an anonymous POST is sent to sign in, and counts)
+    statuses = [client.post("/n/test-net/apply", data={"csrf_token": token}).status_code for _i in range(22)]
+    db.dispose(limited)
+    assert statuses[:20] == [302] * 20 and statuses[20:] == [429, 429]

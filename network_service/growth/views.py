@@ -23,6 +23,24 @@ from network_service.security import current_person, login_required
 
 bp = Blueprint("growth", __name__)
 
+# Applying and asking for a partnership write rows others must read: limited per client address.
+WRITE_RATE_LIMIT = "20 per hour"
+LIMITED_ENDPOINTS = (
+    "growth.apply",
+    "growth.request_partner",
+    "growth.start",
+    "api_growth.Applications",
+    "api_growth.Partners",
+)
+
+
+@bp.record_once
+def _limits(state) -> None:
+    limits = state.app.extensions.setdefault("mentornet.rate_limits", [])
+    for endpoint in LIMITED_ENDPOINTS:
+        limits.append((endpoint, WRITE_RATE_LIMIT, ["POST"], {}))
+
+
 # The widget may be framed by any page: it shows only public figures, sets no cookie and posts nothing.
 WIDGET_FRAME_ANCESTORS = "*"
 
