@@ -102,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     from network_service.embed.views import bp as embed_bp
     from network_service.federations.views import bp as federations_bp
     from network_service.goals.views import bp as goals_bp
+    from network_service.growth.views import bp as growth_bp
     from network_service.help.views import bp as help_bp
     from network_service.insights.views import bp as insights_bp
     from network_service.mail.views import bp as mail_bp
@@ -128,6 +129,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(directory_bp)
     app.register_blueprint(insights_bp)
     app.register_blueprint(federations_bp)
+    app.register_blueprint(growth_bp)
     _init_background(app)
     jobs.init_app(app)
     init_api(app)

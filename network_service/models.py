@@ -12,6 +12,13 @@ from network_service.directory.models import (
 )
 from network_service.federations.models import FederationLink, SharedChannel, SharedResource
 from network_service.goals.models import Goal, GoalUpdate
+from network_service.growth.models import (
+    CourseLinkRequest,
+    GrowthSetting,
+    NetworkApplication,
+    NetworkPartner,
+    NetworkStart,
+)
 from network_service.help.models import HelpRequest, HelpRequestLanguage, HelpResponse, HelpSuggestion
 from network_service.insights.models import InsightCache, InsightNudge
 from network_service.jobs import JobRun
@@ -43,11 +50,13 @@ __all__ = [
     "ChannelMember",
     "CompletionEvent",
     "CourseLink",
+    "CourseLinkRequest",
     "DirectoryEntry",
     "EntryLanguage",
     "EntryService",
     "Goal",
     "GoalUpdate",
+    "GrowthSetting",
     "HelpRequest",
     "HelpRequestLanguage",
     "HelpResponse",
@@ -63,7 +72,10 @@ __all__ = [
     "Message",
     "MessageRevision",
     "Network",
+    "NetworkApplication",
+    "NetworkPartner",
     "NetworkPublicPage",
+    "NetworkStart",
     "Notification",
     "NotificationSetting",
     "Organisation",

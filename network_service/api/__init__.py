@@ -68,6 +68,7 @@ def init_api(app: Flask) -> None:
         directory,
         federations,
         goals,
+        growth,
         help,
         insights,
         meetings,
@@ -90,6 +91,7 @@ def init_api(app: Flask) -> None:
         directory.blp,
         insights.blp,
         federations.blp,
+        growth.blp,
     )
     for blueprint in blueprints:
         csrf.exempt(blueprint)  # each blueprint checks CSRF itself for session-authenticated writes
