@@ -29,6 +29,7 @@ from network_service.networks.models import (
 )
 from network_service.notifications.models import Notification, NotificationSetting
 from network_service.resources.models import Resource, ResourceTag
+from network_service.privacy.models import ConsentRecord  # noqa: E402,I001
 
 __all__ = [
     "Agreement",
@@ -39,6 +40,7 @@ __all__ = [
     "CalendarFeed",
     "Block",
     "Channel",
+    "ConsentRecord",
     "ChannelMember",
     "CompletionEvent",
     "CourseLink",

@@ -75,6 +75,7 @@ def init_api(app: Flask) -> None:
         notifications,
         resources,
     )
+    from network_service.api import privacy as privacy_api
 
     blueprints = (
         accounts.blp,
@@ -88,6 +89,7 @@ def init_api(app: Flask) -> None:
         help.blp,
         directory.blp,
         insights.blp,
+        privacy_api.blp,
     )
     for blueprint in blueprints:
         csrf.exempt(blueprint)  # each blueprint checks CSRF itself for session-authenticated writes

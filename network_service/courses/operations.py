@@ -152,6 +152,9 @@ def record_completion(
         raise InvalidInput(_("The completion event names no course."), field="course_key")
     if len(course_key.strip()) > 255:
         raise InvalidInput(_("A course key can have at most 255 characters."), field="course_key")
+    erased = _erased_duplicate(event_id)
+    if erased is not None:  # the event of a person who erased their account, delivered again
+        return erased, False
     return _insert_once(
         CompletionEvent(
             event_id=event_id,
@@ -191,6 +194,14 @@ def _insert_once(event: CompletionEvent) -> tuple[CompletionEvent, bool]:
     if existing is None:  # only a conflict on event_id is ignored, so the row must be there
         raise RuntimeError(f"completion event {event.event_id} neither inserted nor found")
     return existing, False
+
+
+def _erased_duplicate(event_id: str) -> CompletionEvent | None:
+    from network_service.privacy.contributors import erased_event_id
+
+    return session.scalar(
+        sa.select(CompletionEvent).where(CompletionEvent.event_id == erased_event_id(event_id))
+    )
 
 
 def record_ignored(

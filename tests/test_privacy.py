@@ -1,0 +1,291 @@
+"""Privacy: export, erasure (with a scan of every column of every table), consent, retention."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from network_service.accounts.models import Person
+from network_service.audit.models import AuditLog
+from network_service.courses.models import CompletionEvent
+from network_service.db import Base, session, utcnow
+from network_service.notifications.operations import notify
+from network_service.privacy import operations
+from tests import privacy_support as ps
+from tests.helpers import csrf_from, mails, sign_in_as
+
+NEEDLES = [ps.EMAIL, ps.NAME, ps.LTI_SUB, ps.LMS_USERNAME, ps.XAPI_ACCOUNT]
+
+
+@pytest.fixture
+def everything(run, world, app, tmp_path):
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    yield run(ps.build_everything, world, tmp_path / "uploads")
+    app.config["UPLOAD_DIR"] = None
+
+
+def _scan(connection) -> list[str]:
+    """Every (table, column) whose value contains one of the person's identifiers, by reflection."""
+    metadata = sa.MetaData()
+    metadata.reflect(bind=connection)
+    found = []
+    for table in metadata.sorted_tables:
+        for row in connection.execute(sa.select(table)).mappings():
+            for column, value in row.items():
+                if value is None:
+                    continue
+                text = (json.dumps(value, default=str) if not isinstance(value, str) else value).lower()
+                for needle in NEEDLES:
+                    if needle.lower() in text:
+                        found.append(f"{table.name}.{column} contains {needle!r}: {str(value)[:120]}")
+    return found
+
+
+def test_the_fixture_touches_every_table_that_points_at_a_person(everything, db_connection):
+    counts = ps.rows_pointing_at(db_connection, Base.metadata, everything.person_id)
+    assert [name for name, count in counts.items() if count == 0] == []
+    assert _scan(db_connection)  # the scan finds the person before the erasure
+
+
+@pytest.mark.parametrize("delete_contributions", [False, True])
+def test_erasure_leaves_no_trace_in_any_column_of_any_table(
+    everything, db_connection, client, run, delete_contributions
+):
+    sign_in_as(client, run, ps.EMAIL)
+    page = client.get("/profile/erase")
+    assert page.status_code == 200
+    wrong = client.post(
+        "/profile/erase", data={"csrf_token": csrf_from(page.get_data(as_text=True)), "confirm": "x"}
+    )
+    assert wrong.status_code == 422
+    data = {"csrf_token": csrf_from(page.get_data(as_text=True)), "confirm": ps.EMAIL.upper()}
+    if delete_contributions:
+        data["delete_contributions"] = "y"
+    response = client.post("/profile/erase", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+    assert _scan(db_connection) == []
+    assert ps.rows_pointing_at(db_connection, Base.metadata, everything.person_id) == dict.fromkeys(
+        ps.person_tables(Base.metadata), 0
+    )
+
+    bodies = [r[0] for r in db_connection.execute(sa.text("SELECT body FROM message")).all()]
+    if delete_contributions:
+        assert ps.DM_BODY not in bodies and "Hello from the new mentor" not in bodies
+        assert not Path(everything.resource_path).exists()
+    else:
+        assert ps.DM_BODY in bodies  # kept, "former member"
+        assert Path(everything.resource_path).exists()
+    assert "Thanks, former member!" in bodies  # someone else's message keeps its words, not the name
+
+    entries = run(
+        lambda: [
+            (e.action, e.actor_id, e.detail)
+            for e in session.scalars(sa.select(AuditLog).order_by(AuditLog.id))
+        ]
+    )
+    erase = [e for e in entries if e[0] == "privacy.erase"]
+    assert len(erase) == 1 and erase[0][2]["by"] == "self"
+    pseudonym = erase[0][2]["subject"]
+    assert pseudonym.startswith("erased-")
+    kept = [e for e in entries if e[0] == "profile.update"]
+    assert kept and kept[0][1] is None and kept[0][2]["actor"] == pseudonym  # kept, pseudonymised
+
+    # the session is gone: the profile asks to sign in
+    assert client.get("/profile").status_code == 302
+    # a repeated delivery of the erased person's completion is still recognised, not acted on again
+    from network_service.courses.operations import record_completion
+
+    def again():
+        return record_completion(
+            event_id="xapi-stmt-0001",
+            source="xapi",
+            course_key="course-v1:X+Y+Z",
+            identity={"email": ps.EMAIL},
+        )[1]
+
+    assert run(again) is False
+
+
+def test_the_last_coordinator_cannot_erase_their_account(world, client, run):
+    sign_in_as(client, run, "coord@example.org")
+    page = client.get("/profile/erase").get_data(as_text=True)
+    assert "only coordinator" in page
+    response = client.post(
+        "/profile/erase", data={"csrf_token": csrf_from(page), "confirm": "coord@example.org"}
+    )
+    assert response.status_code == 422
+    assert (
+        run(lambda: session.scalar(sa.select(Person).where(Person.email == "coord@example.org"))) is not None
+    )
+
+
+def test_a_site_admin_erases_on_request_and_others_may_not(world, client, run):
+    from network_service.accounts.operations import add_site_admin
+
+    run(add_site_admin, "admin@example.org")
+    sign_in_as(client, run, "meta@example.org")
+    assert client.get("/admin/privacy/erase").status_code == 403
+    client.post("/sign-out", data={"csrf_token": csrf_from(client.get("/profile").get_data(as_text=True))})
+    sign_in_as(client, run, "admin@example.org")
+    page = client.get("/admin/privacy/erase").get_data(as_text=True)
+    response = client.post(
+        "/admin/privacy/erase",
+        data={"csrf_token": csrf_from(page), "email": "mentor@example.org", "confirm": "mentor@example.org"},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert run(lambda: session.get(Person, world.mentor_id)) is None
+    entry = run(lambda: session.scalar(sa.select(AuditLog).where(AuditLog.action == "privacy.erase")))
+    assert entry.detail["by"] == "site_admin" and entry.actor_id is not None
+
+
+def test_export_zip_has_every_section_and_the_files(everything, client, run, app):
+    sign_in_as(client, run, ps.EMAIL)
+    page = client.get("/profile/privacy").get_data(as_text=True)
+    response = client.post("/profile/privacy/export", data={"csrf_token": csrf_from(page)})
+    assert response.status_code == 200
+    assert response.mimetype == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    data = json.loads(archive.read("data.json"))
+    sections = data["sections"]
+    assert data["format"] == "mentornet-export"
+    assert sections["accounts"]["profile"]["email"] == ps.EMAIL
+    written = [m["body"] for m in sections["conversations"]["messages_written"]]
+    assert ps.DM_BODY in written and ps.GROUP_BODY in written
+    assert sections["networks"]["memberships"][0]["network"]["slug"] == "test-net"
+    assert sections["networks"]["agreement_acceptances"]
+    assert sections["help"]["requests_written"] and sections["help"]["responses_written"]
+    assert sections["goals"]["progress_updates_written"]
+    assert sections["meetings"]["rsvps"] and sections["notifications"]["settings"]
+    assert sections["privacy"]["consent_records"] and sections["courses"]["completion_events"]
+    assert sections["audit"]["entries"] and sections["lti"]["identities"][0]["sub"] == ps.LTI_SUB
+    assert "token_hash" not in json.dumps(sections)
+    [name] = [n for n in archive.namelist() if n.startswith("files/")]
+    assert archive.read(name) == b"my notes\n"
+    # someone else's direct message is not in the export
+    assert "Thanks, Zelda" not in json.dumps(sections["conversations"]["messages_written"])
+    audit = run(lambda: session.scalar(sa.select(AuditLog).where(AuditLog.action == "privacy.export")))
+    assert audit.target_id == everything.person_id
+
+
+def test_export_over_the_api_and_its_daily_limit(world, client, run, app):
+    sign_in_as(client, run, "mentor@example.org")
+    limit = app.config["PRIVACY_EXPORTS_PER_DAY"]
+    for _ in range(limit):
+        response = client.get("/api/v1/privacy/export")
+        assert response.status_code == 200
+        assert response.json["sections"]["accounts"]["profile"]["email"] == "mentor@example.org"
+    refused = client.get("/api/v1/privacy/export")
+    assert refused.status_code == 429
+    assert refused.mimetype == "application/problem+json"
+    assert client.get("/api/v1/privacy/export", headers={"Cookie": ""}).status_code in (200, 429)
+
+
+def test_export_needs_a_signed_in_person(client, world):
+    assert client.get("/api/v1/privacy/export").status_code == 401
+    assert client.get("/profile/privacy").status_code == 302
+
+
+def test_withdrawing_email_consent_stops_notification_mail(world, client, run):
+    sign_in_as(client, run, "mentor@example.org")
+    page = client.get("/profile/privacy").get_data(as_text=True)
+    assert "E-mails about activity in my networks" in page
+    response = client.post(
+        "/profile/privacy/consents", data={"csrf_token": csrf_from(page), "profile_sharing": "y"}
+    )
+    assert response.status_code == 302
+    assert "You said no on" in client.get("/profile/privacy").get_data(as_text=True)
+
+    def send():
+        mentor = session.get(Person, world.mentor_id)
+        from network_service.notifications.models import EmailFrequency
+        from network_service.notifications.operations import set_frequency
+
+        set_frequency(mentor, EmailFrequency.immediately, actor=mentor)  # even so: consent wins
+        notify([mentor], "help.matched", url="/", author="Someone", topic="Housing")
+        return len(mails(to="mentor@example.org", kind="notification.help.matched"))
+
+    assert run(send) == 0
+    api = client.get("/api/v1/privacy/consents").json["items"]
+    assert {i["purpose"]: i["given"] for i in api} == {"email_notifications": False, "profile_sharing": True}
+    token = csrf_from(client.get("/profile/privacy").get_data(as_text=True))
+    again = client.put(
+        "/api/v1/privacy/consents",
+        json={"purpose": "email_notifications", "given": True},
+        headers={"X-CSRFToken": token},
+    )
+    assert again.status_code == 200
+    records = run(
+        lambda: [
+            (c.purpose, c.given, c.text_version)
+            for c in session.scalars(
+                sa.select(operations.ConsentRecord).order_by(operations.ConsentRecord.id)
+            )
+        ]
+    )
+    assert ("email_notifications", False, "2026-11") in records and records[-1][:2] == (
+        "email_notifications",
+        True,
+    )
+
+
+def test_retention_purges_old_payloads_and_keeps_the_event_ids(world, run, app):
+    from network_service.courses.operations import record_completion
+    from network_service.jobs import run_job
+
+    def store():
+        old, _new = record_completion(
+            event_id="evt-old",
+            source="xapi",
+            course_key="course-v1:X+Y+Z",
+            identity={
+                "platform": "openedx",
+                "username": "u1",
+                "email": "old@example.org",
+                "name": "Old Learner",
+            },
+            payload={"actor": {"mbox": "mailto:old@example.org"}},
+        )
+        old.received_at = utcnow() - dt.timedelta(days=91)
+        old.status = "invited"
+        waiting, _new = record_completion(
+            event_id="evt-waiting",
+            source="xapi",
+            course_key="course-v1:Nope",
+            identity={"email": "wait@example.org"},
+            payload={"x": 1},
+        )
+        waiting.received_at = utcnow() - dt.timedelta(days=91)
+        waiting.status = "unknown_course"
+        record_completion(
+            event_id="evt-new",
+            source="xapi",
+            course_key="course-v1:X+Y+Z",
+            identity={"email": "new@example.org"},
+            payload={"x": 2},
+        )
+
+    run(store)
+    with app.test_request_context():
+        assert run_job(app, "privacy.retention", force=True)
+
+    def state():
+        return {
+            e.event_id: (e.identity, e.payload)
+            for e in session.scalars(sa.select(CompletionEvent).order_by(CompletionEvent.id))
+        }
+
+    events = run(state)
+    assert events["evt-old"] == ({"platform": "openedx", "username": "u1"}, None)
+    assert events["evt-waiting"] == ({"email": "wait@example.org"}, None)
+    assert events["evt-new"][1] == {"x": 2}
+    assert (
+        run(lambda: record_completion(event_id="evt-old", source="xapi", course_key="c", identity={})[1])
+        is False
+    )
