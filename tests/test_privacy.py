@@ -289,3 +289,36 @@ def test_retention_purges_old_payloads_and_keeps_the_event_ids(world, run, app):
         run(lambda: record_completion(event_id="evt-old", source="xapi", course_key="c", identity={})[1])
         is False
     )
+
+
+def test_withdrawing_profile_sharing_hides_the_profile_from_others(world, client, run):
+    def match():
+        from network_service.help.matching import rank
+        from network_service.help.models import HelpRequest
+
+        request = HelpRequest(
+            network_id=world.network_id, author_id=world.coordinator_id, topic="t", languages=["Arabic"]
+        )
+        session.add(request)
+        session.flush()
+        return [(s.person_id, s.reasons) for s in rank(request)]
+
+    before = dict(run(match))
+    assert "Arabic" in json.dumps(before[world.mentor_id])  # matched on the language, while shared
+
+    sign_in_as(client, run, "mentor@example.org")
+    page = client.get("/profile/privacy").get_data(as_text=True)
+    client.post("/profile/privacy/consents", data={"csrf_token": csrf_from(page), "email_notifications": "y"})
+    # the mentor still sees their own languages
+    assert "Arabic" in client.get(f"/networks/{world.slug}/members").get_data(as_text=True)
+    client.post("/sign-out", data={"csrf_token": csrf_from(client.get("/profile").get_data(as_text=True))})
+
+    sign_in_as(client, run, "coord@example.org")
+    members = client.get(f"/networks/{world.slug}/members").get_data(as_text=True)
+    assert "Mina Mentor" in members and "Arabic" not in members
+    api = client.get(f"/api/v1/networks/{world.slug}/members").json
+    mina = [m["person"] for m in api if m["person"]["display_name"] == "Mina Mentor"][0]
+    assert mina["languages"] == [] and mina["region"] == ""
+
+    after = dict(run(match))
+    assert "Arabic" not in json.dumps(after.get(world.mentor_id, []))

@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, g, has_app_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -398,6 +398,30 @@ def withdrawn_query(purpose: str) -> sa.Select:
     )
 
 
+def profile_hidden_ids() -> set[int]:
+    """Everyone who withdrew consent to share their profile fields (one query per request, then cached)."""
+    cache = g.setdefault("privacy_profile_hidden", None) if has_app_context() else None
+    if cache is None:
+        cache = set(session.scalars(withdrawn_query(PROFILE_SHARING)))
+        if has_app_context():
+            g.privacy_profile_hidden = cache
+    return cache
+
+
+def profile_shared(person: Person) -> bool:
+    """Whether other members may see ``person``'s languages, expertise, region and bio."""
+    viewer = _current_person_or_none()
+    if viewer is not None and viewer.id == person.id:
+        return True
+    return person.id not in profile_hidden_ids()
+
+
+def _current_person_or_none():
+    from network_service.security import current_person
+
+    return current_person()
+
+
 def consent_given(person: Person, purpose: str) -> bool:
     latest = current_consents(person).get(purpose)
     return PURPOSES[purpose].default if latest is None else latest.given
@@ -426,6 +450,8 @@ def set_consent(person: Person, purpose: str, given: bool, *, actor: Person, via
         from network_service.notifications.operations import set_frequency
 
         set_frequency(person, EmailFrequency.never, actor=actor, via="consent")
+    if has_app_context():
+        g.pop("privacy_profile_hidden", None)
     record("privacy.consent", actor=actor, target=person, purpose=purpose, given=bool(given), via=via)
     session.flush()
     return consent

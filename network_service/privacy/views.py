@@ -12,6 +12,7 @@ from network_service.privacy.forms import AdminEraseForm, ConsentForm, EraseForm
 from network_service.security import current_person, login_required, sign_out
 
 bp = Blueprint("privacy", __name__)
+bp.add_app_template_global(operations.profile_shared, "profile_shared")
 
 
 @bp.get("/profile/privacy")
