@@ -322,3 +322,37 @@ def test_withdrawing_profile_sharing_hides_the_profile_from_others(world, client
 
     after = dict(run(match))
     assert "Arabic" not in json.dumps(after.get(world.mentor_id, []))
+
+
+def test_erasure_over_the_api(world, client, run):
+    from network_service.accounts.operations import create_api_token
+
+    def token(person_id):
+        return create_api_token(session.get(Person, person_id), "t")[1]
+
+    coordinator = {"Authorization": f"Bearer {run(token, world.coordinator_id)}"}
+    refused = client.post("/api/v1/privacy/erase", json={"confirm": "coord@example.org"}, headers=coordinator)
+    assert refused.status_code == 409
+    mentor = {"Authorization": f"Bearer {run(token, world.mentor_id)}"}
+    wrong = client.post("/api/v1/privacy/erase", json={"confirm": "someone@example.org"}, headers=mentor)
+    assert wrong.status_code == 422
+    assert run(lambda: session.get(Person, world.mentor_id)) is not None
+    done = client.post("/api/v1/privacy/erase", json={"confirm": "mentor@example.org"}, headers=mentor)
+    assert done.status_code == 200 and done.json == {"erased": True}
+    assert run(lambda: session.get(Person, world.mentor_id)) is None
+    assert client.get("/api/v1/privacy/export", headers=mentor).status_code == 401  # its token went with it
+
+
+def test_the_export_endpoint_is_rate_limited_per_client(database_url):
+    from network_service.app import create_app
+    from network_service.db import db
+    from tests.databases import app_config
+
+    limited = create_app(app_config(database_url, RATELIMIT_ENABLED=True))
+    client = limited.test_client()
+    token = csrf_from(client.get("/sign-in").get_data(as_text=True))
+    statuses = [
+        client.post("/profile/privacy/export", data={"csrf_token": token}).status_code for _i in range(7)
+    ]
+    db.dispose(limited)
+    assert statuses == [302] * 5 + [429, 429]  # counted before signing in is checked
