@@ -356,3 +356,16 @@ def test_the_export_endpoint_is_rate_limited_per_client(database_url):
     ]
     db.dispose(limited)
     assert statuses == [302] * 5 + [429, 429]  # counted before signing in is checked
+
+
+def test_a_stale_session_never_opens_a_later_account_with_the_same_id(world, client, run):
+    from network_service.accounts.operations import create_person
+
+    run(create_person, "last@example.org", "Last One")
+    sign_in_as(client, run, "last@example.org")
+    person_id = run(lambda: session.scalar(sa.select(Person.id).where(Person.email == "last@example.org")))
+    run(lambda: operations.erase_person(session.get(Person, person_id), None, confirm="last@example.org"))
+    newcomer = run(lambda: create_person("newcomer@example.org", "Newcomer").id)  # SQLite may reuse the id
+    assert newcomer >= person_id
+    response = client.get("/profile")
+    assert response.status_code == 302 and "newcomer" not in response.get_data(as_text=True)
