@@ -369,3 +369,29 @@ def test_a_stale_session_never_opens_a_later_account_with_the_same_id(world, cli
     assert newcomer >= person_id
     response = client.get("/profile")
     assert response.status_code == 302 and "newcomer" not in response.get_data(as_text=True)
+
+
+def test_withdrawn_email_consent_also_stops_digests(world, run):
+    from network_service.notifications import operations as notifications
+    from network_service.notifications.models import EmailFrequency, Notification
+
+    monday = dt.datetime(2026, 11, 30, 2, tzinfo=dt.UTC)
+
+    def pending(person_id):
+        person = session.get(Person, person_id)
+        [created] = notify([person], "help.matched", url="/", author="Someone", topic="Housing")
+        created.created_at = monday
+        notifications.set_frequency(person, EmailFrequency.daily, actor=person)
+
+    def withdraw(person_id):
+        person = session.get(Person, person_id)
+        operations.set_consent(person, operations.EMAIL_NOTIFICATIONS, False, actor=person)
+        notifications.set_frequency(person, EmailFrequency.daily, actor=person)  # chosen again afterwards
+
+    run(pending, world.mentor_id)
+    run(pending, world.meta_mentor_id)
+    run(withdraw, world.mentor_id)
+    assert run(notifications.send_due_digests, monday.replace(hour=8)) == 1  # the Meta-Mentor's only
+    assert run(lambda: mails(to="mentor@example.org", kind="notification.digest")) == []
+    assert run(lambda: len(mails(to="meta@example.org", kind="notification.digest"))) == 1
+    assert run(lambda: session.scalar(sa.select(sa.func.count(Notification.id)))) >= 2
