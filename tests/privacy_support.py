@@ -35,7 +35,7 @@ from network_service.resources.models import Resource, ResourceKind
 from tests.helpers import add_member
 
 EMAIL = "zelda.quixote@example.org"
-NAME = "Zelda Quixote"
+NAME = "Zelda Quixoté"  # not ASCII: SQLite keeps it JSON-escaped
 LTI_SUB = "lti-sub-7f3a9c1e"
 LMS_USERNAME = "zquixote77"
 XAPI_ACCOUNT = "xapi-acct-zq-5521"
@@ -98,7 +98,7 @@ def build_everything(world, upload_dir) -> Everything:
     direct = open_direct(network, actor=person, person_ids=[mentor.id])
     dm = post_message(direct, actor=person, body=DM_BODY)
     post_message(
-        direct, actor=mentor, body="Thanks, Zelda Quixote!"
+        direct, actor=mentor, body="Thanks, Zelda Quixoté!"
     )  # others may write the name: kept, theirs
     thread.deleted_by_id = pid
     thread.hidden_by_id = pid
@@ -220,6 +220,17 @@ def build_everything(world, upload_dir) -> Everything:
     # audit: the person acts, and is acted on
     record("profile.update", actor=person, target=person, email=EMAIL)
     record("membership.role", actor=coordinator, target=person, name=NAME)
+    record("invitation.send", actor=coordinator, network=network, invitee=NAME)  # names them only in details
+    session.add(
+        Notification(
+            person_id=coordinator.id,
+            network_id=network.id,
+            actor_id=mentor.id,
+            kind="help.matched",
+            params={"author": "Mina", "topic": f"Lunch with {NAME}"},
+            url="/",
+        )
+    )
     _lti(person)
     session.flush()
     return Everything(pid, network.id, direct.id, group.id, dm.id, str(path))

@@ -40,7 +40,11 @@ def _scan(connection) -> list[str]:
             for column, value in row.items():
                 if value is None:
                     continue
-                text = (json.dumps(value, default=str) if not isinstance(value, str) else value).lower()
+                text = (
+                    json.dumps(value, default=str, ensure_ascii=False)
+                    if not isinstance(value, str)
+                    else value
+                ).lower()
                 for needle in NEEDLES:
                     if needle.lower() in text:
                         found.append(f"{table.name}.{column} contains {needle!r}: {str(value)[:120]}")
@@ -169,7 +173,9 @@ def test_export_zip_has_every_section_and_the_files(everything, client, run, app
     [name] = [n for n in archive.namelist() if n.startswith("files/")]
     assert archive.read(name) == b"my notes\n"
     # someone else's direct message is not in the export
-    assert "Thanks, Zelda" not in json.dumps(sections["conversations"]["messages_written"])
+    assert "Thanks, Zelda" not in json.dumps(
+        sections["conversations"]["messages_written"], ensure_ascii=False
+    )
     audit = run(lambda: session.scalar(sa.select(AuditLog).where(AuditLog.action == "privacy.export")))
     assert audit.target_id == everything.person_id
 

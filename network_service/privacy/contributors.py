@@ -19,6 +19,7 @@ Erasure policy (docs/privacy.md explains it for members):
 from __future__ import annotations
 
 import hashlib
+import json
 
 import sqlalchemy as sa
 
@@ -355,7 +356,8 @@ def _erase_notifications(erasure) -> None:
         )
     # others' notifications about something the person did carry their name in ``params``
     needles = erasure.needles()
-    for notification in session.scalars(sa.select(Notification).where(Notification.actor_id == pid)):
+    mentions = sa.or_(Notification.actor_id == pid, *_json_mentions(Notification.params, needles))
+    for notification in session.scalars(sa.select(Notification).where(mentions)):
         notification.params = scrub(dict(notification.params or {}), needles, erasure.placeholder)
 
 
@@ -387,6 +389,14 @@ def _erase_mail(erasure) -> None:
 
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _json_mentions(column, needles: list[str]) -> list:
+    """Conditions matching a JSON column whose text holds a needle, as written or as JSON escapes it (SQLite
+    stores non-ASCII letters as \\uXXXX)."""
+    text = sa.cast(column, sa.Text)
+    variants = {v for needle in needles for v in (needle, json.dumps(needle)[1:-1])}
+    return [text.ilike(f"%{_like_escape(v)}%", escape="\\") for v in sorted(variants)]
 
 
 register_exporter("notifications", _export_notifications)
@@ -468,9 +478,8 @@ def _erase_courses(erasure) -> None:
     identifiers = [n for n in needles if n != erasure.name or "@" in n]  # names alone are too common to match
     matches = [CompletionEvent.person_id == pid]
     for needle in identifiers:
-        pattern = f"%{_like_escape(needle)}%"
-        matches.append(CompletionEvent.event_id.ilike(pattern, escape="\\"))
-        matches.append(sa.cast(CompletionEvent.identity, sa.Text).ilike(pattern, escape="\\"))
+        matches.append(CompletionEvent.event_id.ilike(f"%{_like_escape(needle)}%", escape="\\"))
+    matches.extend(_json_mentions(CompletionEvent.identity, identifiers))
     events = list(session.scalars(sa.select(CompletionEvent).where(sa.or_(*matches))))
     for event in events:
         if not event.event_id.startswith("erased:"):
@@ -520,9 +529,7 @@ def _erase_audit(erasure) -> None:
     pid = erasure.person.id
     needles = erasure.needles()
     matches = [AuditLog.actor_id == pid, sa.and_(AuditLog.target_type == "person", AuditLog.target_id == pid)]
-    detail_text = sa.cast(AuditLog.detail, sa.Text)
-    for needle in needles:
-        matches.append(detail_text.ilike(f"%{_like_escape(needle)}%", escape="\\"))
+    matches.extend(_json_mentions(AuditLog.detail, needles))
     for entry in session.scalars(sa.select(AuditLog).where(sa.or_(*matches))):
         detail = scrub(dict(entry.detail or {}), needles, erasure.pseudonym)
         if entry.actor_id == pid:
