@@ -401,3 +401,21 @@ def test_withdrawn_email_consent_also_stops_digests(world, run):
     assert run(lambda: mails(to="mentor@example.org", kind="notification.digest")) == []
     assert run(lambda: len(mails(to="meta@example.org", kind="notification.digest"))) == 1
     assert run(lambda: session.scalar(sa.select(sa.func.count(Notification.id)))) >= 2
+
+
+def test_the_operator_exports_and_erases_from_the_command_line(world, mentornet, run, tmp_path):
+    from tests.helpers import assert_ok
+
+    target = tmp_path / "export.zip"
+    assert_ok(mentornet("privacy", "export", "mentor@example.org", "-o", str(target)))
+    data = json.loads(zipfile.ZipFile(target).read("data.json"))
+    assert data["sections"]["accounts"]["profile"]["email"] == "mentor@example.org"
+
+    refused = mentornet("privacy", "erase", "coord@example.org", "--yes")
+    assert refused.exit_code != 0 and "coordinator" in refused.output
+    assert mentornet("privacy", "erase", "nobody@example.org", "--yes").exit_code != 0
+    output = assert_ok(mentornet("privacy", "erase", "mentor@example.org", "--yes"))
+    assert "erased-" in output
+    assert run(lambda: session.get(Person, world.mentor_id)) is None
+    entry = run(lambda: session.scalar(sa.select(AuditLog).where(AuditLog.action == "privacy.erase")))
+    assert entry.detail["by"] == "operator" and entry.actor_id is None

@@ -130,7 +130,10 @@ def export_data(person: Person) -> dict[str, Any]:
     }
 
 
-def check_export_allowed(person: Person, actor: Person) -> None:
+def check_export_allowed(person: Person, actor: Person | None) -> None:
+    """The person themself (a few times a day), a site admin, or ``actor=None``: the operator's command line."""
+    if actor is None:
+        return
     if actor.id != person.id and not actor.is_site_admin:
         raise Forbidden(_("You can only download your own data."))
     limit = int(current_app.config["PRIVACY_EXPORTS_PER_DAY"])
@@ -156,7 +159,7 @@ def export_json(person: Person, actor: Person, via: str = "api") -> dict[str, An
     return data
 
 
-def export_zip(person: Person, actor: Person, via: str = "web") -> IO[bytes]:
+def export_zip(person: Person, actor: Person | None, via: str = "web") -> IO[bytes]:
     """The export as a ZIP in a spooled temporary file (memory up to 8 MB, then disk): ``data.json``, a short
     ``README.txt`` and ``files/`` with the person's uploads, up to ``PRIVACY_EXPORT_MAX_BYTES`` in all (files
     beyond are listed in ``data.json`` under ``files_left_out``). The caller sends and closes it."""
@@ -275,7 +278,8 @@ def erase_person(
 ) -> dict[str, Any]:
     """Erase ``person``: every module's eraser runs, then the person row is deleted (the database cascades or
     nulls what still points at it). ``confirm`` must be the person's e-mail address (or, without one, their id).
-    The person themself or a site administrator may do it; a network's last coordinator must hand over first.
+    The person themself or a site administrator may do it (``actor=None``: the operator's command line); a
+    network's last coordinator must hand over first.
     Returns a summary (counts per kind of data); the audit log keeps one entry under a pseudonym."""
     if actor is not None and actor.id != person.id and not actor.is_site_admin:
         raise Forbidden(_("Only site administrators can erase another person's account."))
@@ -309,17 +313,18 @@ def erase_person(
     session.expunge(person)
     session.execute(sa.delete(Person).where(Person.id == person_id))
     session.expire_all()  # rows the database cascaded or nulled
-    by_admin = erasure.actor is not None
+    # operator: `mentornet privacy erase`
+    by = "site_admin" if erasure.actor is not None else ("self" if actor is not None else "operator")
     record(
         "privacy.erase",
         actor=erasure.actor,
         subject=erasure.pseudonym,
-        by="site_admin" if by_admin else "self",
+        by=by,
         delete_contributions=delete_contributions,
         counts=erasure.counts,
     )
     session.flush()
-    log.info("person %s erased (%s)", erasure.pseudonym, "by a site admin" if by_admin else "by themself")
+    log.info("person %s erased (by %s)", erasure.pseudonym, by)
     return {"pseudonym": erasure.pseudonym, "counts": erasure.counts}
 
 
