@@ -54,6 +54,7 @@ class ErasedSchema(Strict):
 @blp.route("/privacy/export")
 class Export(MethodView):
     @blp.response(200, ExportSchema)
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS", description="Too many exports today; try tomorrow")
     def get(self):
         """Everything the service holds about you, as JSON (the web page adds your files in a ZIP). Limited to a
         few exports a day (429 beyond)."""
@@ -96,6 +97,7 @@ class Consents(MethodView):
 class Erase(MethodView):
     @blp.arguments(EraseSchema)
     @blp.response(200, ErasedSchema)
+    @blp.alt_response(409, response="CONFLICT", description="You are the only coordinator of a network")
     def post(self, data):
         """Erase your account for good (409 while you are the only coordinator of a network)."""
         person = require_person()
