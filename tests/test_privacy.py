@@ -87,6 +87,8 @@ def test_erasure_leaves_no_trace_in_any_column_of_any_table(
         assert ps.DM_BODY in bodies  # kept, "former member"
         assert Path(everything.resource_path).exists()
     assert "Thanks, former member!" in bodies  # someone else's message keeps its words, not the name
+    keys = [r[0] for r in db_connection.execute(sa.text("SELECT direct_key FROM channel")).all()]
+    assert not [k for k in keys if k and str(everything.person_id) in k.split("-")]
 
     entries = run(
         lambda: [
@@ -170,6 +172,8 @@ def test_export_zip_has_every_section_and_the_files(everything, client, run, app
     assert sections["privacy"]["consent_records"] and sections["courses"]["completion_events"]
     assert sections["audit"]["entries"] and sections["lti"]["identities"][0]["sub"] == ps.LTI_SUB
     assert "token_hash" not in json.dumps(sections)
+    [sign_in_mail] = [m for m in sections["mail"]["emails_to_you"] if m["kind"] == "sign_in"][:1]
+    assert "body_text" not in sign_in_mail  # its link is a secret
     [name] = [n for n in archive.namelist() if n.startswith("files/")]
     assert archive.read(name) == b"my notes\n"
     # someone else's direct message is not in the export

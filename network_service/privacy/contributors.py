@@ -155,6 +155,14 @@ def _export_conversations(person: Person) -> dict:
 
 def _erase_conversations(erasure) -> None:
     pid = erasure.person.id
+    # A one-to-one conversation is found again by "<id>-<id>"; a later account with a reused id must not be.
+    for channel in session.scalars(
+        sa.select(Channel)
+        .join(ChannelMember, ChannelMember.channel_id == Channel.id)
+        .where(ChannelMember.person_id == pid, Channel.direct_key.is_not(None))
+    ):
+        if str(pid) in channel.direct_key.split("-"):
+            channel.direct_key = None
     if erasure.delete_contributions:
         own = sa.select(Message.id).where(Message.author_id == pid)
         session.execute(
@@ -338,7 +346,10 @@ def _export_mail(person: Person) -> dict:
         return {"emails_to_you": []}
     return {
         "emails_to_you": [
-            row_dict(mail, exclude=("headers", "body_html"))
+            # mails carrying sign-in or invitation links are listed without their text: the links are secrets
+            row_dict(
+                mail, exclude=("headers", "body_html") + (_LINK_MAIL if mail.kind.startswith(_SECRET) else ())
+            )
             for mail in session.scalars(
                 sa.select(OutboundEmail).where(
                     sa.func.lower(OutboundEmail.to_address) == person.email.lower()
@@ -346,6 +357,10 @@ def _export_mail(person: Person) -> dict:
             )
         ]
     }
+
+
+_SECRET = ("sign_in", "invitation")
+_LINK_MAIL = ("body_text",)
 
 
 def _erase_notifications(erasure) -> None:
