@@ -54,6 +54,7 @@ DEFAULTS: dict[str, Any] = {
     "COMPLETION_PAYLOAD_RETENTION_DAYS": 90,  # raw completion payloads lose their personal data after this
     "PRIVACY_EXPORTS_PER_DAY": 5,  # data exports one member may download per 24 hours
     "PRIVACY_EXPORT_MAX_BYTES": 200 * 1024 * 1024,  # files beyond this are listed in an export, not included
+    "SENT_MAIL_RETENTION_DAYS": 30,  # e-mails sent longer ago than this leave the outbox table
 }
 
 # Keys whose environment value is parsed as JSON (lists, numbers, booleans).
@@ -80,6 +81,7 @@ _TYPED = {
     "COMPLETION_PAYLOAD_RETENTION_DAYS",
     "PRIVACY_EXPORTS_PER_DAY",
     "PRIVACY_EXPORT_MAX_BYTES",
+    "SENT_MAIL_RETENTION_DAYS",
 }
 
 

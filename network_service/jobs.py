@@ -172,15 +172,15 @@ def _core_jobs(app: Flask) -> list[Job]:
         Job(
             "privacy.retention",
             dt.timedelta(days=1),
-            lambda: f"{_purge_payloads()} completion payload(s) purged",
+            _run_retention,
         ),
     ]
 
 
-def _purge_payloads() -> int:
-    from network_service.privacy.operations import purge_completion_payloads
+def _run_retention() -> str:
+    from network_service.privacy.operations import run_retention
 
-    return purge_completion_payloads()
+    return run_retention()
 
 
 def init_app(app: Flask) -> None:

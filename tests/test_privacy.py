@@ -245,7 +245,7 @@ def test_withdrawing_email_consent_stops_notification_mail(world, client, run):
     )
 
 
-def test_retention_purges_old_payloads_and_keeps_the_event_ids(world, run, app):
+def test_retention_purges_old_payloads_and_sent_mail_and_keeps_the_event_ids(world, run, app):
     from network_service.courses.operations import record_completion
     from network_service.jobs import run_job
 
@@ -282,8 +282,27 @@ def test_retention_purges_old_payloads_and_keeps_the_event_ids(world, run, app):
         )
 
     run(store)
+
+    def mail_out():
+        from network_service.mail.models import MailStatus, OutboundEmail
+        from network_service.mail.operations import queue_mail
+
+        for address, status, days in [
+            ("old@example.org", "sent", 31),
+            ("recent@example.org", "sent", 2),
+            ("failed@example.org", "failed", 60),
+        ]:
+            mail = queue_mail(
+                "sign_in", address, "sign_in", person=None, link="http://x/sign-in/t", minutes=30
+            )
+            mail.status, mail.sent_at = MailStatus(status), utcnow() - dt.timedelta(days=days)
+        session.flush()
+        return session.scalar(sa.select(sa.func.count(OutboundEmail.id)))
+
+    assert run(mail_out) == 3
     with app.test_request_context():
         assert run_job(app, "privacy.retention", force=True)
+    assert {m.to_address for m in run(mails)} == {"recent@example.org", "failed@example.org"}
 
     def state():
         return {

@@ -514,3 +514,25 @@ def purge_completion_payloads(now: dt.datetime | None = None) -> int:
         record("privacy.retention", purged=len(purged), days=days)
     session.flush()
     return len(purged)
+
+
+def purge_sent_mail(now: dt.datetime | None = None) -> int:
+    """Sent e-mails older than ``SENT_MAIL_RETENTION_DAYS`` leave the outbox: their text names people and holds
+    links that are no use any more. Pending and failed mails stay (they still have to go, or be looked at)."""
+    from network_service.mail.models import MailStatus, OutboundEmail
+
+    now = now or utcnow()
+    cutoff = now - dt.timedelta(days=int(current_app.config["SENT_MAIL_RETENTION_DAYS"]))
+    result = session.execute(
+        sa.delete(OutboundEmail)
+        .where(OutboundEmail.status == MailStatus.sent, OutboundEmail.sent_at < cutoff)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def run_retention(now: dt.datetime | None = None) -> str:
+    """The daily job ``privacy.retention``."""
+    payloads = purge_completion_payloads(now)
+    mails = purge_sent_mail(now)
+    return f"{payloads} completion payload(s) purged, {mails} sent e-mail(s) deleted"
