@@ -28,8 +28,8 @@ from network_service.networks.models import (
     Organisation,
 )
 from network_service.notifications.models import Notification, NotificationSetting
+from network_service.privacy.models import ConsentRecord
 from network_service.resources.models import Resource, ResourceTag
-from network_service.privacy.models import ConsentRecord  # noqa: E402,I001
 
 __all__ = [
     "Agreement",
