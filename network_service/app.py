@@ -111,6 +111,7 @@ def _register_blueprints(app: Flask) -> None:
     from network_service.networks.organise_views import bp as organise_bp
     from network_service.networks.views import bp as networks_bp
     from network_service.notifications.views import bp as notifications_bp
+    from network_service.privacy.views import bp as privacy_bp  # noqa: I001
     from network_service.resources.views import bp as resources_bp
 
     app.register_blueprint(accounts_bp)
@@ -130,6 +131,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(insights_bp)
     app.register_blueprint(federations_bp)
     app.register_blueprint(growth_bp)
+    app.register_blueprint(privacy_bp)
+    app.extensions.setdefault("mentornet.rate_limits", []).append(
+        ("privacy.export", "5 per hour", ["POST"], {})  # the export is heavy; also limited per person
+    )
     _init_background(app)
     jobs.init_app(app)
     init_api(app)

@@ -36,6 +36,7 @@ from network_service.networks.models import (
     Organisation,
 )
 from network_service.notifications.models import Notification, NotificationSetting
+from network_service.privacy.models import ConsentRecord
 from network_service.resources.models import Resource, ResourceTag
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "CalendarFeed",
     "Block",
     "Channel",
+    "ConsentRecord",
     "ChannelMember",
     "CompletionEvent",
     "CourseLink",

@@ -77,6 +77,7 @@ def init_api(app: Flask) -> None:
         notifications,
         resources,
     )
+    from network_service.api import privacy as privacy_api
 
     blueprints = (
         accounts.blp,
@@ -92,6 +93,7 @@ def init_api(app: Flask) -> None:
         insights.blp,
         federations.blp,
         growth.blp,
+        privacy_api.blp,
     )
     for blueprint in blueprints:
         csrf.exempt(blueprint)  # each blueprint checks CSRF itself for session-authenticated writes

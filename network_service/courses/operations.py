@@ -242,6 +242,9 @@ def record_completion(
         raise InvalidInput(_("The completion event names no course."), field="course_key")
     if len(course_key.strip()) > 255:
         raise InvalidInput(_("A course key can have at most 255 characters."), field="course_key")
+    erased = _erased_duplicate(event_id)
+    if erased is not None:  # the event of a person who erased their account, delivered again
+        return erased, False
     return _insert_once(
         CompletionEvent(
             event_id=event_id,
@@ -309,6 +312,14 @@ def _insert_once_statement(dialect_name: str) -> sa.TextClause:
         sa.text(sql)
         .bindparams(*(sa.bindparam(column.key, type_=column.type) for column in columns))
         .columns(*table.columns)
+    )
+
+
+def _erased_duplicate(event_id: str) -> CompletionEvent | None:
+    from network_service.privacy.contributors import erased_event_id
+
+    return session.scalar(
+        sa.select(CompletionEvent).where(CompletionEvent.event_id == erased_event_id(event_id))
     )
 
 
