@@ -161,7 +161,7 @@ def _assertion(tool_key, *, aud=TOKEN_URL, jti=None, **extra) -> str:
         "aud": aud,
         "iat": now,
         "exp": now + 60,
-        "jti": jti or uuid.uuid4().hex,
+        "jti": uuid.uuid4().hex if jti is None else jti,
     }
     return tool_key.sign({**claims, **extra})
 
