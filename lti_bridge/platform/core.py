@@ -449,18 +449,19 @@ def sign_message_hint(
     authorize_url: str,
     resource: str,
     seconds: int = HINT_SECONDS,
+    extra: dict[str, t.Any] | None = None,
 ) -> str:
+    """An lti_message_hint the platform can trust when it comes back: who, which resource, where to authorise."""
     now = int(time.time())
-    return key.sign(
-        {
-            "aud": client_id,
-            "sub": login_hint,
-            "h": authorize_url,
-            "r": resource,
-            "iat": now,
-            "exp": now + seconds,
-        }
-    )
+    claims = {
+        "aud": client_id,
+        "sub": login_hint,
+        "h": authorize_url,
+        "r": resource,
+        "iat": now,
+        "exp": now + seconds,
+    }
+    return key.sign({**(extra or {}), **claims})
 
 
 def read_message_hint(key: PlatformKey, hint: str, *, client_id: str) -> dict[str, t.Any]:

@@ -1,0 +1,113 @@
+"""An LMS-like XBlock runtime for tests: XBlock's own TestRuntime plus the services Open edX gives a block.
+
+Import only after ``pytest.importorskip("xblock")``.
+"""
+
+from __future__ import annotations
+
+import gettext
+
+from xblock.field_data import DictFieldData
+from xblock.fields import ScopeIds
+from xblock.reference.user_service import UserService, XBlockUser
+from xblock.runtime import DictKeyValueStore, KvsFieldData
+from xblock.test.tools import TestRuntime
+
+from mentornet_xblock.block import MentorNetXBlock
+
+COURSE = "course-v1:TestOrg+MENTOR+2026"
+
+
+class SettingsService:
+    """What edx-platform's SettingsService does: XBLOCK_SETTINGS[block.block_settings_key]."""
+
+    def __init__(self, xblock_settings: dict):
+        self.xblock_settings = xblock_settings
+
+    def get_settings_bucket(self, block, default=None):
+        return self.xblock_settings.get(
+            getattr(block, "block_settings_key", type(block).__name__), default or {}
+        )
+
+
+class LmsUserService(UserService):
+    def __init__(self, user: XBlockUser | None):
+        super().__init__()
+        self.user = user
+
+    def get_current_user(self):
+        return self.user
+
+
+class RecordingI18n:
+    """Translates every string it is asked for (so tests see what went through gettext)."""
+
+    def __init__(self):
+        self.asked: list[str] = []
+        self._null = gettext.NullTranslations()
+
+    def gettext(self, text):
+        self.asked.append(text)
+        return self._null.gettext(text)
+
+    ugettext = gettext
+
+
+def lms_user(
+    anonymous_id: str = "anon-42", email: str = "mentor@example.org", staff: bool = False
+) -> XBlockUser:
+    user = XBlockUser(is_current_user=True, emails=[email], full_name="Mina Mentor")
+    user.opt_attrs.update(
+        {
+            "edx-platform.anonymous_user_id": anonymous_id,
+            "edx-platform.username": "mina",
+            "edx-platform.is_authenticated": True,
+            "edx-platform.user_is_staff": staff,
+        }
+    )
+    return user
+
+
+class LmsRuntime(TestRuntime):
+    __test__ = False
+
+    def __init__(self, xblock_settings: dict, user: XBlockUser | None, base: str = ""):
+        self.i18n = RecordingI18n()
+        self.settings = SettingsService(xblock_settings)
+        self.users = LmsUserService(user)
+        super().__init__(
+            services={
+                "field-data": KvsFieldData(DictKeyValueStore()),
+                "settings": self.settings,
+                "user": self.users,
+                "i18n": self.i18n,
+            }
+        )
+        self.base = base
+        self.course_id = COURSE
+
+    def handler_url(self, block, handler_name, suffix="", query="", thirdparty=False):
+        return f"{self.base}/handler/{handler_name}" + (f"?{query}" if query else "")
+
+    def local_resource_url(self, block, uri):
+        return f"/static/{uri}"
+
+    def resource_url(self, resource):
+        return f"/static/{resource}"
+
+    def publish(self, block, event_type, event_data):
+        pass
+
+
+def make_block(runtime: LmsRuntime, **fields) -> MentorNetXBlock:
+    def_id = runtime.id_generator.create_definition("mentornet")
+    usage_id = runtime.id_generator.create_usage(def_id)
+    block = runtime.construct_xblock_from_class(
+        MentorNetXBlock, ScopeIds("user-1", "mentornet", def_id, usage_id), field_data=None
+    )
+    for name, value in fields.items():
+        setattr(block, name, value)
+    return block
+
+
+__all__ = ["COURSE", "DictFieldData", "LmsRuntime", "lms_user", "make_block"]
