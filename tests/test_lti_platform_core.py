@@ -454,7 +454,9 @@ def test_the_message_hint_routes_to_the_block_that_started_the_login(platform_ke
 def test_the_core_imports_without_flask_django_or_pkg_resources():
     code = (
         "import sys, json; sys.modules['flask'] = None; sys.modules['pkg_resources'] = None; "
-        "import lti_bridge.platform.core, lti_bridge.platform.keys; "
+        "sys.modules['xblock'] = None; sys.modules['django'] = None; "
+        "import lti_bridge.platform.core, lti_bridge.platform.keys, mentornet_xblock.config, "
+        "mentornet_xblock.lms.endpoints; "
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('flask', 'django', 'network_service', 'lti1p3platform') and sys.modules[m] is not None)))"
     )
