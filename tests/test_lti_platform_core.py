@@ -470,3 +470,11 @@ def test_the_platform_jwks_names_the_signing_kid(platform_key, registration):
     assert registration.get_jwks() == [platform_key.public_jwk()]
     assert platform_key.jwks()["keys"][0]["kid"] == platform_key.kid
     assert dt.datetime.now(dt.UTC)  # keep the dt import honest for future score tests
+
+
+def test_a_platform_key_survives_folded_or_escaped_line_breaks(platform_key):
+    folded = " ".join(platform_key.private_pem.split("\n"))  # what YAML does to a multi-line --set value
+    escaped = platform_key.private_pem.replace("\n", "\\n")  # what an environment variable may carry
+    assert PlatformKey(folded).kid == PlatformKey(escaped).kid == platform_key.kid
+    with pytest.raises(ValueError):
+        PlatformKey("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")

@@ -8,6 +8,7 @@ thumbprint: stable, and the same in every worker without shared state.
 from __future__ import annotations
 
 import json
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -25,13 +26,27 @@ def generate_private_key_pem() -> str:
     ).decode("ascii")
 
 
+PEM = re.compile(r"^\s*(-----BEGIN ([A-Z ]*PRIVATE KEY)-----)(.*?)(-----END \2-----)\s*$", re.DOTALL)
+
+
+def normalise_pem(text: str) -> str:
+    """A PEM whose line breaks were lost on the way (YAML folds a multi-line ``--set`` value into spaces, an
+    environment variable may carry literal ``\\n``) becomes a PEM again."""
+    match = PEM.match(text.replace("\\n", "\n"))
+    if not match:
+        raise ValueError("not a PEM private key")
+    body = "".join(match.group(3).split())
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    return "\n".join([match.group(1), *lines, match.group(4)]) + "\n"
+
+
 class PlatformKey:
     """An RSA private key in PEM, with its public JWK and ``kid``."""
 
     def __init__(self, private_pem: str):
-        if not isinstance(private_pem, str) or "PRIVATE KEY" not in private_pem:
+        if not isinstance(private_pem, str):
             raise ValueError("not a PEM private key")
-        self.private_pem = private_pem.strip() + "\n"
+        self.private_pem = normalise_pem(private_pem)
         self._jwk = JWK.from_pem(self.private_pem.encode("ascii"))
         if self._jwk.get("kty") != "RSA":
             raise ValueError("the platform key must be an RSA key")
