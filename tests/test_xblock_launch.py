@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import json
 import re
-import threading
 from html import unescape
 from urllib.parse import urlsplit
 
@@ -19,58 +18,16 @@ import pytest
 import requests
 
 pytest.importorskip("xblock")
+pytestmark = pytest.mark.live
 
-import webob  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
 from flask.cli import ScriptInfo  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
 
 from lti_bridge.lti.models import LtiIdentity, LtiPlatform  # noqa: E402
-from mentornet_xblock.lms.endpoints import authorize_target, key_set  # noqa: E402
 from network_service.cli import main  # noqa: E402
 from network_service.db import session  # noqa: E402
 from tests.live import live_service  # noqa: E402
-from tests.xblock_runtime import LmsRuntime, lms_user, make_block  # noqa: E402
-
-
-class StandInLms:
-    """The LMS: block handlers at /handler/<name>, and /mentornet/lti/authorize and /jwks for the whole site."""
-
-    def __init__(self):
-        self.server = make_server("127.0.0.1", 0, self, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.runtime: LmsRuntime | None = None
-        self.block = None
-        self.bucket: dict = {}
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-
-    def start(self, bucket: dict, user) -> None:
-        self.bucket = bucket
-        self.runtime = LmsRuntime({"mentornet": bucket}, user, base=self.url)
-        self.block = make_block(self.runtime, network_slug="test-net")
-        self.thread.start()
-
-    def __call__(self, environ, start_response):
-        request = webob.Request(environ)
-        if request.path.startswith("/handler/"):
-            response = self.runtime.handle(self.block, request.path.rsplit("/", 1)[1], request)
-        elif request.path == "/mentornet/lti/authorize":
-            status, target = authorize_target(self.bucket, dict(request.params.items()))
-            response = (
-                webob.Response(status=status, location=target)
-                if status == 302
-                else webob.Response(text=target, status=status, charset="utf-8")
-            )
-        elif request.path == "/mentornet/lti/jwks":
-            status, body = key_set(self.bucket)
-            response = webob.Response(body.encode(), status=status, content_type="application/json")
-        else:
-            response = webob.Response("not found", status=404)
-        return response(environ, start_response)
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+from tests.xblock_runtime import StandInLms, lms_user  # noqa: E402
 
 
 @pytest.fixture

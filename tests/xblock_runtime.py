@@ -6,7 +6,10 @@ Import only after ``pytest.importorskip("xblock")``.
 from __future__ import annotations
 
 import gettext
+import threading
 
+import webob
+from werkzeug.serving import make_server
 from xblock.field_data import DictFieldData
 from xblock.fields import ScopeIds
 from xblock.reference.user_service import UserService, XBlockUser
@@ -14,6 +17,7 @@ from xblock.runtime import DictKeyValueStore, KvsFieldData
 from xblock.test.tools import TestRuntime
 
 from mentornet_xblock.block import MentorNetXBlock
+from mentornet_xblock.lms.endpoints import authorize_target, key_set
 
 COURSE = "course-v1:TestOrg+MENTOR+2026"
 
@@ -110,4 +114,57 @@ def make_block(runtime: LmsRuntime, **fields) -> MentorNetXBlock:
     return block
 
 
-__all__ = ["COURSE", "DictFieldData", "LmsRuntime", "lms_user", "make_block"]
+COURSE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Unit 9 · Mentoring migrants</title>
+<style>{css}</style></head><body><main><h1>Unit 9: your next steps</h1>{body}</main>
+<script>{js}</script><script>MentorNetXBlock(null, document.querySelector(".mentornet-block"));</script>
+</body></html>"""
+
+
+class StandInLms:
+    """The LMS: block handlers at /handler/<name>, and /mentornet/lti/authorize and /jwks for the whole site."""
+
+    def __init__(self):
+        self.server = make_server("127.0.0.1", 0, self, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.runtime: LmsRuntime | None = None
+        self.block = None
+        self.bucket: dict = {}
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+
+    def start(self, bucket: dict, user, **fields) -> None:
+        self.bucket = bucket
+        self.runtime = LmsRuntime({"mentornet": bucket}, user, base=self.url)
+        self.block = make_block(self.runtime, **{"network_slug": "test-net", **fields})
+        self.thread.start()
+
+    def __call__(self, environ, start_response):
+        request = webob.Request(environ)
+        if request.path.startswith("/handler/"):
+            response = self.runtime.handle(self.block, request.path.rsplit("/", 1)[1], request)
+        elif request.path == "/course":  # a course page with the block's student view, as the LMS renders it
+            fragment = self.block.student_view({})
+            css = "".join(r.data for r in fragment.resources if r.mimetype == "text/css")
+            js = "".join(r.data for r in fragment.resources if r.mimetype == "application/javascript")
+            html = COURSE_PAGE.format(css=css, body=fragment.body_html(), js=js)
+            response = webob.Response(text=html, content_type="text/html", charset="utf-8")
+        elif request.path == "/mentornet/lti/authorize":
+            status, target = authorize_target(self.bucket, dict(request.params.items()))
+            response = (
+                webob.Response(status=status, location=target)
+                if status == 302
+                else webob.Response(text=target, status=status, charset="utf-8")
+            )
+        elif request.path == "/mentornet/lti/jwks":
+            status, body = key_set(self.bucket)
+            response = webob.Response(body.encode(), status=status, content_type="application/json")
+        else:
+            response = webob.Response("not found", status=404)
+        return response(environ, start_response)
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+__all__ = ["COURSE", "DictFieldData", "LmsRuntime", "StandInLms", "lms_user", "make_block"]
