@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import html
+import json
 import math
 import threading
 import time
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import urlencode, urlsplit
 
 import jwt
+from jwcrypto.jwk import JWK
 from lti1p3platform.exceptions import LineItemNotFoundException, LtiException, LtiServiceException
 from lti1p3platform.ltiplatform import AccessTokenResponse, LTI1P3PlatformConfAbstract
 from lti1p3platform.message_launch import LTIAdvantageMessageLaunchAbstract
@@ -186,6 +188,25 @@ class PlatformConfig(LTI1P3PlatformConfAbstract):
 
     def get_registration_by_params(self, **kwargs: t.Any) -> ToolRegistration:
         return self._registration
+
+    def get_tool_public_key(self) -> bytes:
+        """The tool's key named by the assertion's kid; a tool that names none (pylti1p3 sends no kid) is
+        accepted only when its key set holds exactly one RSA signing key."""
+        header = self._jwt.get("header") or {}
+        if not header.get("kid"):
+            keys = [
+                key
+                for key in self.get_tool_key_set().get("keys", [])
+                if key.get("kty") == "RSA"
+                and key.get("use", "sig") == "sig"
+                and key.get("alg", "RS256") == "RS256"
+            ]
+            if len(keys) != 1:
+                raise LtiException(
+                    "the assertion names no kid and the tool's key set has not exactly one key"
+                )
+            return JWK.from_json(json.dumps(keys[0])).export_to_pem()
+        return super().get_tool_public_key()
 
     @property
     def registration(self) -> ToolRegistration:
@@ -499,7 +520,8 @@ def launch_form_html(form: LaunchForm, *, title: str, button: str, script_src: s
     return (
         '<!doctype html><html><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>'
-        f'</head><body><form id="lti-launch" method="post" action="{html.escape(form.action)}">{fields}'
+        f'</head><body><form id="lti-launch" method="post" action="{html.escape(form.action)}" data-autosubmit>'
+        f"{fields}"
         f'<button type="submit">{html.escape(button)}</button></form>{script}</body></html>'
     )
 
