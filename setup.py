@@ -44,7 +44,7 @@ setup(
             "migrations/versions/*.py",
         ],
         "lti_bridge": ["migrations/versions/*.py"],
-        "mentornet_xblock": ["static/*/*"],
+        "mentornet_xblock": ["static/*/*", "public/*"],
     },
     install_requires=[
         "flask>=3.0,<3.2",

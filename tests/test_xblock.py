@@ -207,7 +207,8 @@ def test_authorisation_signs_the_id_token_without_personal_data_by_default(runti
     assert response.status_code == 200, response.text
     action, fields = _form(response.text)
     assert action == f"{NETWORK}/lti/launch" and fields["state"] == "state-1"
-    assert "document.getElementById('lti-launch').submit()" in response.text
+    assert '<script src="/static/public/lti-autosubmit.js">' in response.text  # no inline script
+    assert "data-autosubmit" in response.text
     claims = jwt.decode(
         fields["id_token"],
         PlatformKey(KEY_PEM).public_pem,

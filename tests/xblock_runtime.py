@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gettext
 import threading
+from importlib import resources
 
 import webob
 from werkzeug.serving import make_server
@@ -148,6 +149,9 @@ class StandInLms:
             js = "".join(r.data for r in fragment.resources if r.mimetype == "application/javascript")
             html = COURSE_PAGE.format(css=css, body=fragment.body_html(), js=js)
             response = webob.Response(text=html, content_type="text/html", charset="utf-8")
+        elif request.path == "/static/public/lti-autosubmit.js":  # the runtime's local_resource_url
+            script = (resources.files("mentornet_xblock") / "public" / "lti-autosubmit.js").read_bytes()
+            response = webob.Response(script, content_type="text/javascript")
         elif request.path == "/mentornet/lti/authorize":
             status, target = authorize_target(self.bucket, dict(request.params.items()))
             response = (
