@@ -115,7 +115,7 @@ def _secure_for_localhost(browser: requests.Session) -> None:
 @pytest.fixture
 def capstone(tmp_path):
     tool = PyltiTool()
-    with live_service(tmp_path, OUTBOX_WORKER=False) as live:
+    with live_service(tmp_path) as live:  # with the outbox worker writing beside the requests
         result = CliRunner().invoke(
             main,
             [

@@ -30,6 +30,7 @@ from lti_bridge.platform.core import (
     read_message_hint,
     sign_message_hint,
 )
+from network_service.db import session
 from network_service.security import current_person, login_required
 from network_service.urls import public_url
 
@@ -53,6 +54,14 @@ def _lineitem_url(tool: CapstoneTool) -> str:
     return f"{_base()}/lti/platform/ags/{tool.name}/lineitem"
 
 
+def _will_write() -> None:
+    """These GET requests write (a learner's sub, a spent nonce). On SQLite a GET begins a deferred read
+    transaction (network_service.db), which fails at once when it later writes beside another writer: end it, so
+    the writes begin their own ``BEGIN IMMEDIATE`` transaction."""
+    if request.method == "GET" and session.get_bind().dialect.name == "sqlite":
+        session.commit()
+
+
 def _config(tool: CapstoneTool) -> PlatformConfig:
     return PlatformConfig(
         registration=operations.registration(tool, _base()),
@@ -66,6 +75,7 @@ def _config(tool: CapstoneTool) -> PlatformConfig:
 def launch(name: str):
     """A signed-in learner starts the capstone tool: the OIDC third-party login at the tool."""
     tool = operations.get_tool(name)
+    _will_write()
     sub = operations.launch_for(tool, current_person()).sub
     registration = operations.registration(tool, _base())
     hint = sign_message_hint(
@@ -83,6 +93,7 @@ def launch(name: str):
 def authorize():
     """The tool's authorisation request: every check, then the id_token posted to its redirect URI."""
     params = request.values.to_dict()
+    _will_write()
     tool = operations.tool_by_client_id(str(params.get("client_id") or ""))
     try:
         if tool is None:
