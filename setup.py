@@ -44,6 +44,7 @@ setup(
             "migrations/versions/*.py",
         ],
         "lti_bridge": ["migrations/versions/*.py"],
+        "mentornet_xblock": ["static/*/*", "public/*"],
     },
     install_requires=[
         "flask>=3.0,<3.2",
@@ -62,6 +63,11 @@ setup(
         "nh3>=0.2.17,<0.4",
         "icalendar>=5,<7",  # meeting feeds
         "segno>=1.5,<2",  # QR codes of the promotion kit (SVG and PNG, no Pillow)
+        # The LTI platform side (lti_bridge.platform, used by the XBlock); 0.1.8 needs but does not declare
+        # typing_extensions. Its framework adapters are never imported (they need pkg_resources).
+        "lti1p3platform>=0.1.8,<0.2",
+        "jwcrypto>=1.5,<2",
+        "typing_extensions>=4.6",
     ],
     extras_require={
         "postgres": POSTGRES,
@@ -72,7 +78,11 @@ setup(
     entry_points={
         "console_scripts": ["mentornet=network_service.cli:main"],
         "mentornet.plugins": ["lti_bridge=lti_bridge.plugin:BridgePlugin"],
-        "lms.djangoapp": ["mentornet_forwarder=mentornet_xblock.forwarder.apps:ForwarderConfig"],
+        "lms.djangoapp": [
+            "mentornet_forwarder=mentornet_xblock.forwarder.apps:ForwarderConfig",
+            "mentornet_lms=mentornet_xblock.lms.apps:MentorNetLmsConfig",
+        ],
+        "xblock.v1": ["mentornet=mentornet_xblock.block:MentorNetXBlock"],
     },
     classifiers=[
         "Framework :: Flask",

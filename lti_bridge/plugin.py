@@ -9,10 +9,14 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+import lti_bridge.capstone.models  # noqa: F401 - the platform side's tables (capstone tools)
 import lti_bridge.lti.models  # noqa: F401 - the LTI tool's tables too
 import lti_bridge.models  # noqa: F401 - the bridge's tables join the service's metadata
 import lti_bridge.privacy  # noqa: F401 - its part of a member's data export and erasure
+from lti_bridge.capstone.cli import tool_cli
 from lti_bridge.lti.cli import lti_cli
+
+lti_cli.add_command(tool_cli)  # mentornet lti tool ...
 
 bridge_cli = AppGroup("bridge", help="Completion sources and graduate provisioning.")
 
@@ -51,6 +55,15 @@ class BridgePlugin:
         from lti_bridge.lti.roster_views import bp as roster_bp
 
         app.register_blueprint(roster_bp)
+        from lti_bridge.capstone.views import authorize as capstone_authorize
+        from lti_bridge.capstone.views import bp as capstone_bp
+        from lti_bridge.capstone.views import lineitem, lineitems, results, scores, token
+
+        for view in (capstone_authorize, token, lineitems, lineitem, scores, results):
+            csrf.exempt(
+                view
+            )  # the tool posts these: its signed assertion, bearer token or the hint is the credential
+        app.register_blueprint(capstone_bp)
         # Guessing secrets is slowed down; legitimate traffic, however heavy, is never limited.
         limits = app.extensions.setdefault("mentornet.rate_limits", [])
         for endpoint in ("bridge.openedx_events", "bridge.xapi_statements"):

@@ -60,5 +60,10 @@ def test_wheel_holds_every_template_catalog_static_file_and_migration(wheel_name
 def test_wheel_ships_the_three_packages_and_the_entry_points(wheel_names):
     for package in ("network_service", "lti_bridge", "mentornet_xblock"):
         assert f"{package}/__init__.py" in wheel_names
+    assert {
+        "mentornet_xblock/static/js/mentornet.js",
+        "mentornet_xblock/static/css/mentornet.css",
+        "mentornet_xblock/public/lti-autosubmit.js",
+    } <= wheel_names
     [entry_points] = [name for name in wheel_names if name.endswith(".dist-info/entry_points.txt")]
     assert entry_points

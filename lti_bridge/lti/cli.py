@@ -29,22 +29,27 @@ def platform_cli() -> None:
 
 
 @platform_cli.command("add")
-@click.option("--issuer", required=True, help="The platform's issuer (iss), e.g. https://moodle.example.org.")
-@click.option("--client-id", required=True, help="The client id the platform assigned to mentorNET.")
+@click.option("--issuer", help="The platform's issuer (iss), e.g. https://moodle.example.org.")
+@click.option("--client-id", help="The client id the platform assigned to mentorNET.")
 @click.option(
     "--deployment-id",
     "deployment_ids",
     multiple=True,
-    required=True,
     help="A deployment id of the tool at the platform; repeat for several.",
 )
-@click.option("--oidc-auth-url", required=True, help="The platform's OIDC authentication request URL.")
-@click.option("--token-url", required=True, help="The platform's OAuth2 access token URL.")
-@click.option("--jwks-url", required=True, help="The platform's public key set (JWKS) URL.")
+@click.option("--oidc-auth-url", help="The platform's OIDC authentication request URL.")
+@click.option("--token-url", help="The platform's OAuth2 access token URL.")
+@click.option("--jwks-url", help="The platform's public key set (JWKS) URL.")
 @click.option(
     "--trust-email",
     is_flag=True,
     help="The platform verifies e-mail addresses: its email claim may sign in to the account with that address.",
+)
+@click.option(
+    "--openedx",
+    "openedx_url",
+    metavar="LMS_URL",
+    help="Register an Open edX LMS whose mentorNET XBlock launches mentorNET; prints its XBLOCK_SETTINGS.",
 )
 def platform_add(
     issuer: str,
@@ -54,9 +59,29 @@ def platform_add(
     token_url: str,
     jwks_url: str,
     trust_email: bool,
+    openedx_url: str | None = None,
 ) -> None:
-    """Register a platform, with the values its LTI 1.3 tool configuration shows."""
+    """Register a platform, with the values its LTI 1.3 tool configuration shows (or --openedx LMS_URL)."""
     from lti_bridge.lti.registrations import add_platform
+
+    if openedx_url:
+        from lti_bridge.lti.openedx_cli import add_openedx
+
+        return add_openedx(openedx_url, trust_email, _commit)
+    missing = [
+        name
+        for name, value in (
+            ("--issuer", issuer),
+            ("--client-id", client_id),
+            ("--deployment-id", deployment_ids),
+            ("--oidc-auth-url", oidc_auth_url),
+            ("--token-url", token_url),
+            ("--jwks-url", jwks_url),
+        )
+        if not value
+    ]
+    if missing:
+        raise click.UsageError(f"Missing option(s) {', '.join(missing)} (or give --openedx LMS_URL).")
 
     platform = _commit(
         add_platform,
