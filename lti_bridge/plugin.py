@@ -33,7 +33,7 @@ class BridgePlugin:
 
     def init_app(self, app: Flask) -> None:
         from lti_bridge.lti.views import bp as lti_bp
-        from lti_bridge.lti.views import deep_link, launch, login, register
+        from lti_bridge.lti.views import deep_link, launch, launch_storage, login, register
         from lti_bridge.views import bp
         from network_service.security import csrf
 
@@ -42,6 +42,7 @@ class BridgePlugin:
         # The LMS posts these from its own site; the signed id_token and the state cookie protect them.
         csrf.exempt(login)
         csrf.exempt(launch)
+        csrf.exempt(launch_storage)  # its Origin must be ours, and the state is proven by the platform
         csrf.exempt(
             deep_link
         )  # framed by the LMS; the signed choice from the checked launch is the credential
@@ -54,7 +55,7 @@ class BridgePlugin:
         limits = app.extensions.setdefault("mentornet.rate_limits", [])
         for endpoint in ("bridge.openedx_events", "bridge.xapi_statements"):
             limits.append((endpoint, "30 per minute", None, {"deduct_when": _failed_authentication}))
-        for endpoint in ("lti.login", "lti.launch"):
+        for endpoint in ("lti.login", "lti.launch", "lti.launch_storage"):
             limits.append((endpoint, "30 per minute", None, {"deduct_when": _refused}))
         limits.append(("lti.confirm_email", "5 per minute;30 per hour", ["POST"], {}))
         limits.append(("lti.register", "20 per minute", None, {}))
