@@ -48,6 +48,9 @@ class BridgePlugin:
         )  # framed by the LMS; the signed choice from the checked launch is the credential
         csrf.exempt(register)  # framed by the LMS; the one-time code in the form is the credential
         app.register_blueprint(lti_bp)
+        from lti_bridge.lti import roles
+
+        roles.register()  # LMS instructors of a linked course act as the network's coordinators
         from lti_bridge.lti.roster_views import bp as roster_bp
 
         app.register_blueprint(roster_bp)

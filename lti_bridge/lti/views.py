@@ -25,7 +25,7 @@ from flask import (
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from lti_bridge.lti import contexts, deep_linking, dynamic, gated, keys
+from lti_bridge.lti import contexts, deep_linking, dynamic, gated, keys, roles
 from lti_bridge.lti.forms import ConfirmEmailForm
 from lti_bridge.lti.identity import identity_for_launch, link_identity, pending_identity
 from lti_bridge.lti.launch import (
@@ -226,7 +226,9 @@ def _posted_by_our_page() -> bool:
 
 
 def _launched(valid, cookie_states: list[str], form_state: str):
-    contexts.remember_context(valid)  # the course and its roster service, for the coordinators' roster page
+    context = contexts.remember_context(
+        valid
+    )  # the course and its roster service, for the coordinators' roster page
     if valid.claims.get(MESSAGE_TYPE) == DEEP_LINKING_REQUEST:
         response = current_app.make_response(_deep_linking_picker(valid))
         return _end_login(response, cookie_states, form_state)
@@ -242,6 +244,7 @@ def _launched(valid, cookie_states: list[str], form_state: str):
         pending = _signer(PENDING_COOKIE).dumps(pending_value)
         _set_cross_site_cookie(response, PENDING_COOKIE, pending, PENDING_SECONDS)
     else:
+        roles.apply_launch_roles(valid, identity.person, context)  # instructors act as coordinators
         sign_in(identity.person)
         if passed is not None and passed.invitation is not None:
             flash(
