@@ -51,6 +51,11 @@ class BridgePlugin:
         from lti_bridge.lti import roles
 
         roles.register()  # LMS instructors of a linked course act as the network's coordinators
+        from network_service.db import WRITES_ON_GET
+
+        WRITES_ON_GET.update(
+            {"lti.login", "lti.jwks"}
+        )  # a login stores its nonce; the first key is made on use
         from lti_bridge.lti.roster_views import bp as roster_bp
 
         app.register_blueprint(roster_bp)
