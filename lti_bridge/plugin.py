@@ -51,6 +51,9 @@ class BridgePlugin:
         from lti_bridge.lti import roles
 
         roles.register()  # LMS instructors of a linked course act as the network's coordinators
+        from lti_bridge.lti.keys import fernet
+
+        fernet(app.config)  # a malformed MENTORNET_KEY_ENCRYPTION_KEY stops the start, not the first launch
         from network_service.db import WRITES_ON_GET
 
         WRITES_ON_GET.update(

@@ -51,6 +51,10 @@ DEFAULTS: dict[str, Any] = {
     "UPLOAD_DIR": None,  # where library files are stored, outside any web root; None: <instance>/uploads
     "RESOURCE_MAX_BYTES": 10 * 1024 * 1024,  # the largest file a member may add to a network's library
     "HELP_NOTIFY_COUNT": 5,  # members notified of a new help request (the best matches)
+    # Fernet key(s), comma-separated, for the LTI tool's private keys at rest (first encrypts, all decrypt);
+    # None: a key derived from SECRET_KEY. Make one with: python -c "from cryptography.fernet import Fernet;
+    # print(Fernet.generate_key().decode())"
+    "KEY_ENCRYPTION_KEY": None,
 }
 
 # Keys whose environment value is parsed as JSON (lists, numbers, booleans).

@@ -429,7 +429,7 @@ def config():
             "oidc_initiation_url": login_url,
             "target_link_uri": launch_url,
             "public_jwk_url": jwks_url,
-            "scopes": [],
+            "scopes": list(dynamic.SCOPES),  # the roster (NRPS) and "joined" in the gradebook (AGS)
             "extensions": [
                 {
                     "platform": "canvas.instructure.com",

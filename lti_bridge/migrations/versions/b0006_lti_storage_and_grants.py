@@ -60,9 +60,38 @@ def upgrade():
     op.create_index(op.f("ix_lti_coordinator_grant_person_id"), "lti_coordinator_grant", ["person_id"])
     op.create_index(op.f("ix_lti_coordinator_grant_network_id"), "lti_coordinator_grant", ["network_id"])
     op.create_index(op.f("ix_lti_coordinator_grant_context_id"), "lti_coordinator_grant", ["context_id"])
+    _convert_tool_keys(encrypt=True)
+
+
+def _convert_tool_keys(*, encrypt: bool) -> None:
+    """Encrypt the stored private keys (or decrypt them for b0005's code). Without the application (its secret),
+    upgrading leaves them: the tool encrypts each key the first time it uses it."""
+    from flask import current_app, has_app_context
+
+    keys = sa.table("lti_tool_key", sa.column("id", sa.Integer), sa.column("private_key_pem", sa.Text))
+    connection = op.get_bind()
+    rows = connection.execute(sa.select(keys.c.id, keys.c.private_key_pem)).all()
+    pending = [(i, pem) for i, pem in rows if pem.startswith("fernet:") != encrypt]
+    if not pending:
+        return
+    if not has_app_context():
+        if encrypt:
+            return
+        raise RuntimeError(
+            "Downgrading below b0006 decrypts the tool keys: run it with `mentornet db downgrade`."
+        )
+    from lti_bridge.lti.keys import encrypt_pem, fernet
+
+    for key_id, stored in pending:
+        if encrypt:
+            value = encrypt_pem(stored, current_app.config)
+        else:
+            value = fernet(current_app.config).decrypt(stored.removeprefix("fernet:").encode()).decode()
+        connection.execute(sa.update(keys).where(keys.c.id == key_id).values(private_key_pem=value))
 
 
 def downgrade():
+    _convert_tool_keys(encrypt=False)
     op.drop_index(op.f("ix_lti_coordinator_grant_context_id"), table_name="lti_coordinator_grant")
     op.drop_index(op.f("ix_lti_coordinator_grant_network_id"), table_name="lti_coordinator_grant")
     op.drop_index(op.f("ix_lti_coordinator_grant_person_id"), table_name="lti_coordinator_grant")
