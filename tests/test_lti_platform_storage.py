@@ -151,7 +151,13 @@ def test_the_proof_posted_by_another_site_is_refused(app, client, registered, ru
         "lti_storage_proof": _attr(body, "data-value"),
     }
     browser = _browser_without_cookies(app)
-    for headers in ({"Origin": "https://attacker.example"}, {"Sec-Fetch-Site": "cross-site"}, {}):
+    for headers in (
+        {"Origin": "https://attacker.example"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+        {"Origin": "null"},
+        {},
+    ):
         assert_refused(
             browser.post("/lti/launch/storage", data=form, headers=headers), "state", run, status=403
         )

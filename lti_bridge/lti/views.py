@@ -180,6 +180,7 @@ def launch():
                 )
             )
             response.headers["Cache-Control"] = "no-store"
+            response.headers["Referrer-Policy"] = "same-origin"  # its form posts our Origin with it
             return response
     try:
         valid = validate_launch(
@@ -220,8 +221,10 @@ def launch_storage():
 def _posted_by_our_page() -> bool:
     base = urlsplit(_base_url())
     origin = request.headers.get("Origin")
-    if origin is not None:
+    if origin is not None and origin != "null":
         return origin == f"{base.scheme}://{base.netloc}"
+    # No origin, or "null" (a page with Referrer-Policy no-referrer): the browser's own Sec-Fetch-Site, which no
+    # page can set, must say same-origin.
     return request.headers.get("Sec-Fetch-Site") == "same-origin"
 
 
