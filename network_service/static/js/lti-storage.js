@@ -12,7 +12,8 @@
   var mode = root.getAttribute("data-lti-storage");
   var fallback = document.querySelector("[data-lti-fallback]");
   var waiting = document.querySelector("[data-lti-waiting]");
-  var TIMEOUT = 3000;
+  var TIMEOUT = 3000; // for lti.put_data / lti.get_data
+  var CAPABILITIES_TIMEOUT = 1000; // a platform that sent lti_storage_target answers at once, or never
 
   function id() {
     var bytes = new Uint8Array(12);
@@ -31,11 +32,11 @@
   }
 
   // Send one message and wait for its answer (same message_id, subject + ".response").
-  function ask(win, message, targetOrigin, fromOrigin) {
+  function ask(win, message, targetOrigin, fromOrigin, timeout) {
     return new Promise(function (resolve, reject) {
       if (!win) { reject(new Error("no frame")); return; }
       message.message_id = id();
-      var timer = window.setTimeout(function () { done(); reject(new Error("timeout")); }, TIMEOUT);
+      var timer = window.setTimeout(function () { done(); reject(new Error("timeout")); }, timeout || TIMEOUT);
       function done() { window.clearTimeout(timer); window.removeEventListener("message", listen); }
       function listen(event) {
         var data = event.data;
@@ -53,7 +54,8 @@
   // lti.capabilities names the frame that takes lti.put_data / lti.get_data; without an answer, use the
   // lti_storage_target the platform sent.
   function storageFrame(subject) {
-    return ask(window.parent === window ? null : window.parent, { subject: "lti.capabilities" }, "*", null)
+    return ask(window.parent === window ? null : window.parent, { subject: "lti.capabilities" }, "*", null,
+        CAPABILITIES_TIMEOUT)
       .then(function (answer) {
         var supported = answer.supported_messages || [];
         for (var i = 0; i < supported.length; i++) {
