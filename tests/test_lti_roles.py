@@ -148,3 +148,10 @@ def test_unlinking_the_course_or_suspending_the_person_ends_it_at_once(app, lms,
     assert acts_as_coordinator(browser)
     run(lambda: session.execute(sa.delete(CourseLink).where(CourseLink.course_key == COURSE)))
     assert not acts_as_coordinator(browser)
+
+
+def test_a_member_of_the_network_acts_through_their_membership_only(app, lms, run):
+    # mentor@example.org is a mentor of test-net (tests.helpers.build_world) and teaches the course.
+    browser = launch(app, lms, [INSTRUCTOR], email="mentor@example.org", sub="lms-mentor")
+    assert len(_grants(run)) == 1  # recorded, for the day the membership ends
+    assert not acts_as_coordinator(browser)

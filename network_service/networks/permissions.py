@@ -58,22 +58,25 @@ def has_role(
     Yes for a site administrator (unless ``site_admin=False``: private conversations are not theirs to read),
     for an active member whose role is in ``roles``, and, with ``experienced_mentors=True``, for an active
     mentor of level experienced. Invited, suspended and former members count as no membership at all. With
-    ``granted`` (the default), roles granted without a membership (``ROLE_GRANTS``) count too."""
+    ``granted`` (the default), roles granted to people without an active membership (``ROLE_GRANTS``) count
+    too."""
     if person is None:
         return False
     if site_admin and person.is_site_admin:
         return True
     membership = active_membership(person, network)
-    if membership is not None:
+    if membership is not None:  # a member acts through their membership (and the pages ask no more)
         if membership.role in roles:
             return True
-        if experienced_mentors and membership.role == Role.mentor and membership.level == Level.experienced:
-            return True
+        return (
+            experienced_mentors and membership.role == Role.mentor and membership.level == Level.experienced
+        )
     return granted and any(roles & grant(person, network) for grant in ROLE_GRANTS)
 
 
 # Roles held without a membership, from plugins: functions (person, network) -> the roles granted (the LTI
-# tool's: LMS instructors of a course linked to the network act as its coordinators). Not counted by is_member.
+# tool's: LMS instructors of a course linked to the network act as its coordinators). Asked only for people
+# without an active membership in the network; not counted by is_member.
 ROLE_GRANTS: list[Callable[[Person, Network], frozenset[Role]]] = []
 
 
