@@ -10,6 +10,7 @@ import logging
 import secrets
 from urllib.parse import urlencode, urlsplit
 
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
@@ -40,6 +41,7 @@ from lti_bridge.lti.launch import (
     platform_origin,
     spend_login,
     start_login,
+    state_hash,
     storage_proof,
     unverified_claims,
     validate_launch,
@@ -215,7 +217,20 @@ def launch_storage():
         return _rejected(
             exc, id_token, _relaunch_url(login_in_flight(form_state)) if exc.check == "state" else None
         )
-    return _launched(valid, [], form_state)
+    response = _launched(valid, [], form_state)
+    landing = urlsplit(response.headers.get("Location", "")).path
+    if response.status_code == 303 and not landing.startswith("/embed/"):
+        # The launch is done (the learner known, a pass acted on), but this browser keeps no cookie of ours in
+        # the course's frame: the pages after it need the same launch again in a window of its own.
+        from lti_bridge.lti.models import LtiNonce
+
+        login = session.scalar(sa.select(LtiNonce).where(LtiNonce.state_hash == state_hash(form_state)))
+        _frameable_anywhere()
+        response = current_app.make_response(
+            render_template("lti/storage_done.html", relaunch_url=_relaunch_url(login))
+        )
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _posted_by_our_page() -> bool:
