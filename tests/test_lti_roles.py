@@ -155,3 +155,21 @@ def test_a_member_of_the_network_acts_through_their_membership_only(app, lms, ru
     browser = launch(app, lms, [INSTRUCTOR], email="mentor@example.org", sub="lms-mentor")
     assert len(_grants(run)) == 1  # recorded, for the day the membership ends
     assert not acts_as_coordinator(browser)
+
+
+def test_grants_and_removals_are_in_the_audit_log(app, lms, run):
+    from network_service.audit.models import AuditLog
+
+    launch(app, lms, [INSTRUCTOR])
+    launch(app, lms, [LEARNER])
+    actions = run(
+        lambda: [
+            (entry.action, entry.network_id is not None)
+            for entry in session.scalars(
+                sa.select(AuditLog)
+                .where(AuditLog.action.like("lti.coordinator_grant%"))
+                .order_by(AuditLog.id)
+            )
+        ]
+    )
+    assert actions == [("lti.coordinator_grant", True), ("lti.coordinator_grant.remove", True)]

@@ -19,6 +19,7 @@ import jwt
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
 
 from lti_bridge.lti.models import LtiNonce, LtiPlatform
 from lti_bridge.lti.platform_keys import KeySetUnavailable, PlatformKeyCache
@@ -290,7 +291,11 @@ def validate_launch(
         raise LaunchRejected(
             "state", _("The state sent back does not match the one of this browser's login."), 403
         )
-    login = session.scalar(sa.select(LtiNonce).where(LtiNonce.state_hash == state_hash(form_state)))
+    login = session.scalar(
+        sa.select(LtiNonce)
+        .where(LtiNonce.state_hash == state_hash(form_state))
+        .options(joinedload(LtiNonce.platform))
+    )
     if login is None or login.expires_at <= utcnow():
         raise LaunchRejected(
             "state",

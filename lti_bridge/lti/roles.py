@@ -58,19 +58,19 @@ def apply_launch_roles(
     """Record, renew or remove the person's coordinator grant for the launch's course; the grant, if any."""
     if context is None or person.id is None:
         return None
+    roles = launch_roles(launch)
+    if not acts_as_coordinator(roles):  # most launches: one statement
+        _remove_grants(person, context)
+        return None
     link = session.scalar(sa.select(CourseLink).where(CourseLink.course_key == context.course_key))
+    if link is None:
+        _remove_grants(person, context)
+        return None
     existing = session.scalars(
         sa.select(LtiCoordinatorGrant).where(
             LtiCoordinatorGrant.person_id == person.id, LtiCoordinatorGrant.context_id == context.id
         )
     ).all()
-    roles = launch_roles(launch)
-    if link is None or not acts_as_coordinator(roles):
-        for grant in existing:
-            record("lti.coordinator_grant.remove", actor=person, target=grant, network_id=grant.network_id)
-            session.delete(grant)
-        session.flush()
-        return None
     now, held = utcnow(), [r for r in roles if r in COORDINATOR_ROLES]
     grant = next((g for g in existing if g.network_id == link.network_id), None)
     for stale in existing:  # the course was linked to another network since
@@ -99,6 +99,20 @@ def apply_launch_roles(
     grant.granted_at, grant.expires_at = now, now + dt.timedelta(days=GRANT_DAYS)
     session.flush()
     return grant
+
+
+def _remove_grants(person: Person, context: LtiContext) -> None:
+    removed = session.execute(
+        sa.delete(LtiCoordinatorGrant)
+        .where(LtiCoordinatorGrant.person_id == person.id, LtiCoordinatorGrant.context_id == context.id)
+        .returning(LtiCoordinatorGrant.network_id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    for (network_id,) in removed:
+        network = session.get(Network, network_id)
+        record("lti.coordinator_grant.remove", actor=person, network=network, course_key=context.course_key)
+    if removed:
+        session.info.pop(_CACHE_KEY, None)
 
 
 def granted_roles(person: Person, network: Network) -> frozenset[Role]:
