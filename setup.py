@@ -20,6 +20,8 @@ TEST = [
     "ruff>=0.6",
     # Drives Debian's chromium package (executable_path); `playwright install` is never run. Tested: 1.65.2.
     "playwright>=1.65,<2",
+    # Open edX's LTI 1.3 platform code (LtiAdvantageConsumer) launching our tool end to end. Tested: 11.4.4.
+    "lti-consumer-xblock>=9.14,<12",
 ]
 
 setup(

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import common
 import http_load
+import lti_launch
 import network
 import provisioning
 import signin
@@ -55,12 +56,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--server-threads", type=int, default=4, help="threads per worker (default 4)")
     parser.add_argument(
         "--only",
-        choices=["pages", "provisioning", "network"],
+        choices=["pages", "provisioning", "network", "lti"],
         help="run only this part (default: every part)",
     )
     parser.add_argument("--no-save", action="store_true", help="print only; write no results file")
     provisioning.add_arguments(parser, server_options=False)  # --workers and --server-threads are shared
     network.add_arguments(parser)  # --postgres-url, --workers and --server-threads are shared
+    lti_launch.add_arguments(parser, server_options=False)  # --lti-*; the server options are shared
     return parser.parse_args(argv)
 
 
@@ -183,12 +185,14 @@ def evaluate(report: dict) -> list[dict]:
         + sum(sum(kinds.values()) for kinds in http.get("warmup_errors", {}).values())
         + provisioning.problems(report.get("provisioning", {}))
         + network.problems(report.get("network", {}))
+        + lti_launch.problems(report.get("lti", {}))
     )
     parts = report["parts"]
     complete = (
         ("pages" not in parts or "http" in report)
         and ("provisioning" not in parts or "provisioning" in report)
         and ("network" not in parts or "network" in report)
+        and ("lti" not in parts or "lti" in report)
     )
     targets.append(
         {
@@ -230,6 +234,8 @@ def evaluate(report: dict) -> list[dict]:
         targets.extend(provisioning.evaluate(report["provisioning"]))
     if "network" in report:
         targets.extend(network.evaluate(report["network"]))
+    if "lti" in report:
+        targets.extend(lti_launch.evaluate(report["lti"]))
     return targets
 
 
@@ -294,6 +300,9 @@ def render(report: dict) -> str:
         lines.append("")
         lines.extend(network.render_heading(report["network"]))
         lines.extend(network.render(report["network"]))
+    if report.get("lti"):
+        lines.append("")
+        lines.extend(lti_launch.render(report["lti"]))
     lines.append("")
     lines.append("Targets (informational)")
     for target in report.get("targets", []):
@@ -312,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     began = time.perf_counter()
     report = common.new_report(vars(args) | {"postgres_url": provisioning.hide_password(args.postgres_url)})
-    report["parts"] = [args.only] if args.only else ["pages", "provisioning", "network"]
+    report["parts"] = [args.only] if args.only else ["pages", "provisioning", "network", "lti"]
     tmp = Path(tempfile.mkdtemp(prefix="mentornet-bench-"))
     failures = []
     try:
@@ -336,6 +345,9 @@ def main(argv: list[str] | None = None) -> int:
         if "network" in report["parts"]:
             print("Generated network at 1x and 10x ...", file=sys.stderr, flush=True)
             report["network"] = network.run(network.settings_from(args), tmp / "network")
+        if "lti" in report["parts"]:
+            print("LTI launches, mentorNET against pylti1p3 ...", file=sys.stderr, flush=True)
+            report["lti"] = lti_launch.run(lti_launch.settings_from(args), tmp / "lti")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if failures:

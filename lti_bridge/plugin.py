@@ -38,7 +38,7 @@ class BridgePlugin:
 
     def init_app(self, app: Flask) -> None:
         from lti_bridge.lti.views import bp as lti_bp
-        from lti_bridge.lti.views import deep_link, launch, login, register
+        from lti_bridge.lti.views import deep_link, launch, launch_storage, login, register
         from lti_bridge.views import bp
         from network_service.security import csrf
 
@@ -47,11 +47,23 @@ class BridgePlugin:
         # The LMS posts these from its own site; the signed id_token and the state cookie protect them.
         csrf.exempt(login)
         csrf.exempt(launch)
+        csrf.exempt(launch_storage)  # its Origin must be ours, and the state is proven by the platform
         csrf.exempt(
             deep_link
         )  # framed by the LMS; the signed choice from the checked launch is the credential
         csrf.exempt(register)  # framed by the LMS; the one-time code in the form is the credential
         app.register_blueprint(lti_bp)
+        from lti_bridge.lti import roles
+
+        roles.register()  # LMS instructors of a linked course act as the network's coordinators
+        from lti_bridge.lti.keys import fernet
+
+        fernet(app.config)  # a malformed MENTORNET_KEY_ENCRYPTION_KEY stops the start, not the first launch
+        from network_service.db import WRITES_ON_GET
+
+        WRITES_ON_GET.update(
+            {"lti.login", "lti.jwks"}
+        )  # a login stores its nonce; the first key is made on use
         from lti_bridge.lti.roster_views import bp as roster_bp
 
         app.register_blueprint(roster_bp)
@@ -68,7 +80,7 @@ class BridgePlugin:
         limits = app.extensions.setdefault("mentornet.rate_limits", [])
         for endpoint in ("bridge.openedx_events", "bridge.xapi_statements"):
             limits.append((endpoint, "30 per minute", None, {"deduct_when": _failed_authentication}))
-        for endpoint in ("lti.login", "lti.launch"):
+        for endpoint in ("lti.login", "lti.launch", "lti.launch_storage"):
             limits.append((endpoint, "30 per minute", None, {"deduct_when": _refused}))
         limits.append(("lti.confirm_email", "5 per minute;30 per hour", ["POST"], {}))
         limits.append(("lti.register", "20 per minute", None, {}))

@@ -55,6 +55,10 @@ DEFAULTS: dict[str, Any] = {
     "PRIVACY_EXPORTS_PER_DAY": 5,  # data exports one member may download per 24 hours
     "PRIVACY_EXPORT_MAX_BYTES": 200 * 1024 * 1024,  # files beyond this are listed in an export, not included
     "SENT_MAIL_RETENTION_DAYS": 30,  # e-mails sent longer ago than this leave the outbox table
+    # Fernet key(s), comma-separated, for the LTI tool's private keys at rest (first encrypts, all decrypt);
+    # None: a key derived from SECRET_KEY. Make one with: python -c "from cryptography.fernet import Fernet;
+    # print(Fernet.generate_key().decode())"
+    "KEY_ENCRYPTION_KEY": None,
 }
 
 # Keys whose environment value is parsed as JSON (lists, numbers, booleans).

@@ -67,6 +67,8 @@ class _State:
 
 
 _SESSION_KEY = "_mentornet_db_session"
+# Endpoints whose GET writes (an LTI login initiation stores its nonce): on SQLite they begin IMMEDIATE too.
+WRITES_ON_GET: set[str] = set()
 
 
 def _sqlite_pragmas(dbapi_connection, _record):
@@ -129,6 +131,7 @@ class Database:
                 state.engine.dialect.name == "sqlite"
                 and has_request_context()
                 and request.method in ("GET", "HEAD", "OPTIONS")
+                and request.endpoint not in WRITES_ON_GET
             ):
                 # Page views read: a deferred transaction lets them run beside a writer instead of queueing for
                 # SQLite's single write lock (see _sqlite_begin).

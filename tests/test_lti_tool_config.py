@@ -139,10 +139,12 @@ def test_rotation_on_a_fresh_install_publishes_the_new_key(client, lti):
 
 
 def test_the_published_key_verifies_what_the_tool_signs(client, run):
-    from lti_bridge.lti.keys import current_key
+    from lti_bridge.lti.keys import current_key, private_pem
 
     key = run(current_key)
-    token = jwt.encode({"iss": "mentornet"}, key.private_key_pem, algorithm="RS256", headers={"kid": key.kid})
+    token = jwt.encode(
+        {"iss": "mentornet"}, run(private_pem, key), algorithm="RS256", headers={"kid": key.kid}
+    )
     [jwk] = client.get("/lti/jwks").get_json()["keys"]
     assert jwt.decode(token, jwt.PyJWK(jwk).key, algorithms=["RS256"]) == {"iss": "mentornet"}
 
@@ -156,7 +158,11 @@ def test_config_json_has_the_canvas_developer_key_and_the_open_edx_fields(client
     assert config["oidc_initiation_url"] == "http://localhost/lti/login"
     assert config["target_link_uri"] == "http://localhost/lti/launch"
     assert config["public_jwk_url"] == "http://localhost/lti/jwks"
-    assert config["scopes"] == []  # no AGS or NRPS yet
+    assert config["scopes"] == [  # the roster and the gradebook report
+        "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly",
+        "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
+        "https://purl.imsglobal.org/spec/lti-ags/scope/score",
+    ]
     assert config["custom_fields"] == {}
     [canvas] = config["extensions"]
     assert canvas["platform"] == "canvas.instructure.com" and canvas["privacy_level"] == "public"
@@ -169,3 +175,64 @@ def test_config_json_has_the_canvas_developer_key_and_the_open_edx_fields(client
         "Tool Public Key Mode": "Keyset URL",
         "Tool Keyset URL": "http://localhost/lti/jwks",
     }
+
+
+# -- private keys encrypted at rest --------------------------------------------------------------------
+
+
+def _stored(run) -> list[str]:
+    return run(lambda: list(session.scalars(sa.select(ToolKey.private_key_pem).order_by(ToolKey.id))))
+
+
+def test_private_keys_are_stored_encrypted(client, run):
+    client.get("/lti/jwks")
+    [stored] = _stored(run)
+    assert stored.startswith("fernet:") and "PRIVATE KEY" not in stored
+
+
+def test_a_key_stored_in_plain_pem_is_encrypted_at_first_use_and_keeps_its_kid(client, run):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    pem = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        .decode("ascii")
+    )
+    run(lambda: session.add(ToolKey(kid="legacy-kid", private_key_pem=pem)))  # as before b0006
+    [jwk] = client.get("/lti/jwks").get_json()["keys"]
+    assert jwk["kid"] == "legacy-kid"
+    [stored] = _stored(run)
+    assert stored.startswith("fernet:")
+    assert client.get("/lti/jwks").get_json()["keys"] == [jwk]  # the same public key, read back encrypted
+
+
+def test_a_dedicated_encryption_key_reencrypt_and_rotation(app, client, run, lti):
+    from cryptography.fernet import Fernet
+
+    from lti_bridge.lti.keys import KeyDecryptionFailed, current_key, private_pem
+
+    client.get("/lti/jwks")
+    [before] = _stored(run)
+    original = run(lambda: private_pem(current_key()))
+    new_key, old_config = Fernet.generate_key().decode(), app.config.get("KEY_ENCRYPTION_KEY")
+    app.config["KEY_ENCRYPTION_KEY"] = new_key
+    try:
+        assert (
+            run(lambda: private_pem(current_key())) == original
+        )  # the key derived from the secret still reads
+        assert "Encrypted 1 key(s)" in assert_ok(lti("keys", "reencrypt"))
+        [after] = _stored(run)
+        assert (
+            after != before
+            and Fernet(new_key).decrypt(after.removeprefix("fernet:").encode()).decode() == original
+        )
+        assert_ok(lti("keys", "rotate"))  # rotation works with the dedicated key, both keys still published
+        assert len(client.get("/lti/jwks").get_json()["keys"]) == 2
+        app.config["KEY_ENCRYPTION_KEY"] = Fernet.generate_key().decode()  # a wrong key: said so, not garbage
+        with pytest.raises(KeyDecryptionFailed):
+            run(lambda: private_pem(current_key()))
+    finally:
+        app.config["KEY_ENCRYPTION_KEY"] = old_config

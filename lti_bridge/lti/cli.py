@@ -171,3 +171,12 @@ def keys_rotate() -> None:
 
     key = _commit(rotate_keys)
     click.echo(f"New signing key {key.kid}; the previous key stays in the JWKS until the next rotation.")
+
+
+@keys_cli.command("reencrypt")
+def keys_reencrypt() -> None:
+    """Encrypt the stored private keys again with the first MENTORNET_KEY_ENCRYPTION_KEY (after changing it)."""
+    from lti_bridge.lti.keys import reencrypt_all
+
+    count = _commit(reencrypt_all)
+    click.echo(f"Encrypted {count} key(s) again with the first configured key.")

@@ -124,7 +124,7 @@ def response_token(platform: LtiPlatform, deployment_id: str, chosen: list[Targe
     if data is not None:
         claims["https://purl.imsglobal.org/spec/lti-dl/claim/data"] = data
     key = keys.current_key()
-    return jwt.encode(claims, key.private_key_pem, algorithm="RS256", headers={"kid": key.kid})
+    return jwt.encode(claims, keys.private_pem(key), algorithm="RS256", headers={"kid": key.kid})
 
 
 def settings_of(launch: Launch) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import logging
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from lti_bridge.lti.launch import Launch
 from lti_bridge.lti.models import LtiIdentity
@@ -52,7 +53,9 @@ def identity_for_launch(launch: Launch) -> LtiIdentity:
 
 def _find(platform_id: int, sub: str) -> LtiIdentity | None:
     return session.scalar(
-        sa.select(LtiIdentity).where(LtiIdentity.platform_id == platform_id, LtiIdentity.sub == sub)
+        sa.select(LtiIdentity)
+        .where(LtiIdentity.platform_id == platform_id, LtiIdentity.sub == sub)
+        .options(joinedload(LtiIdentity.person))  # the launch signs the person in: one statement, not two
     )
 
 

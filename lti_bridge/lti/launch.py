@@ -17,7 +17,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import jwt
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
 
 from lti_bridge.lti.models import LtiNonce, LtiPlatform
 from lti_bridge.lti.platform_keys import KeySetUnavailable, PlatformKeyCache
@@ -69,6 +71,53 @@ class LoginRedirect:
     url: str
     state: str
     platform: LtiPlatform
+    storage_target: str | None = None  # the platform's frame for LTI platform storage, when it offered one
+
+
+# The login parameters kept to start the same login again in a new window (never lti_storage_target: a window
+# of its own has no platform frame to store in).
+RELAUNCH_PARAMS = (
+    "iss",
+    "login_hint",
+    "target_link_uri",
+    "lti_message_hint",
+    "client_id",
+    "lti_deployment_id",
+)
+STORAGE_TARGET_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
+
+
+def storage_target_of(value: str | None) -> str | None:
+    """A usable ``lti_storage_target``: ``_parent`` or a frame name (short, no odd characters), else None."""
+    value = (value or "").strip()
+    if not value or len(value) > 100 or not set(value) <= STORAGE_TARGET_CHARS:
+        return None
+    return value
+
+
+def storage_proof(state: str) -> str:
+    """The value the login stores in the platform's frame (LTI platform storage) under ``state_<state>``; the
+    launch page reads it back from there. Only our origin can read the platform's storage for us, and only our
+    own page may post the value (checked by the view), so it proves the launch runs in the login's browser."""
+    return hmac.new(
+        current_app.secret_key.encode("utf-8"), f"lti-storage:{state}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def platform_origin(platform: LtiPlatform) -> str:
+    """The origin platform storage messages must come from and go to: that of the platform's OIDC auth URL."""
+    parts = urlsplit(platform.oidc_auth_url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def login_in_flight(state: str) -> LtiNonce | None:
+    """The login behind ``state`` when it is known, unexpired and its nonce unspent."""
+    if not state:
+        return None
+    login = session.scalar(sa.select(LtiNonce).where(LtiNonce.state_hash == state_hash(state)))
+    if login is None or login.used_at is not None or login.expires_at <= utcnow():
+        return None
+    return login
 
 
 def start_login(params: dict[str, str], redirect_uri: str, base_url: str) -> LoginRedirect:
@@ -124,12 +173,15 @@ def start_login(params: dict[str, str], redirect_uri: str, base_url: str) -> Log
         platform = candidates[0]
     _forget_expired_logins()
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    storage_target = storage_target_of(params.get("lti_storage_target"))
     session.add(
         LtiNonce(
             value=nonce,
             state_hash=state_hash(state),
             platform_id=platform.id,
             expires_at=utcnow() + dt.timedelta(minutes=LOGIN_MINUTES),
+            storage_target=storage_target,
+            login_params={key: str(params[key])[:2000] for key in RELAUNCH_PARAMS if params.get(key)},
         )
     )
     session.flush()
@@ -146,7 +198,7 @@ def start_login(params: dict[str, str], redirect_uri: str, base_url: str) -> Log
     }
     if params.get("lti_message_hint"):
         query["lti_message_hint"] = params["lti_message_hint"]
-    return LoginRedirect(_with_query(platform.oidc_auth_url, query), state, platform)
+    return LoginRedirect(_with_query(platform.oidc_auth_url, query), state, platform, storage_target)
 
 
 def _same_origin(url: str, base_url: str) -> bool:
@@ -200,11 +252,30 @@ def unverified_claims(id_token: str) -> dict[str, Any]:
 
 
 def validate_launch(
-    *, id_token: str, form_state: str, cookie_states: list[str], keys: PlatformKeyCache
+    *,
+    id_token: str,
+    form_state: str,
+    cookie_states: list[str],
+    keys: PlatformKeyCache,
+    stored_proof: str | None = None,
 ) -> Launch:
-    """Check a launch in the order of the security framework; the first failure raises ``LaunchRejected``."""
+    """Check a launch in the order of the security framework; the first failure raises ``LaunchRejected``.
+
+    ``stored_proof`` is the value our launch page read back from the platform's frame (LTI platform storage)
+    in place of the state cookie, for browsers that drop third-party cookies."""
     # 1. state: the browser that posts the launch is the one that started the login.
-    if not cookie_states:
+    if stored_proof is not None:
+        if not form_state or not hmac.compare_digest(
+            stored_proof.encode(), storage_proof(form_state).encode()
+        ):
+            raise LaunchRejected(
+                "state",
+                _(
+                    "The value kept in the platform's frame does not match this browser's login. Launch again."
+                ),
+                403,
+            )
+    elif not cookie_states:
         raise LaunchRejected(
             "state",
             _(
@@ -214,16 +285,26 @@ def validate_launch(
             ),
             403,
         )
-    if not form_state or not any(hmac.compare_digest(s.encode(), form_state.encode()) for s in cookie_states):
+    elif not form_state or not any(
+        hmac.compare_digest(s.encode(), form_state.encode()) for s in cookie_states
+    ):
         raise LaunchRejected(
             "state", _("The state sent back does not match the one of this browser's login."), 403
         )
-    login = session.scalar(sa.select(LtiNonce).where(LtiNonce.state_hash == state_hash(form_state)))
+    login = session.scalar(
+        sa.select(LtiNonce)
+        .where(LtiNonce.state_hash == state_hash(form_state))
+        .options(joinedload(LtiNonce.platform))
+    )
     if login is None or login.expires_at <= utcnow():
         raise LaunchRejected(
             "state",
             _("The login is unknown or older than %(minutes)s minutes. Launch again.", minutes=LOGIN_MINUTES),
             403,
+        )
+    if stored_proof is not None and login.storage_target is None:
+        raise LaunchRejected(
+            "state", _("This login did not use the platform's storage; launch again from your course."), 403
         )
     platform = login.platform
     if not id_token:

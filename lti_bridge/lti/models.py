@@ -59,6 +59,12 @@ class LtiNonce(Base):
     platform_id: Mapped[int] = mapped_column(sa.ForeignKey("lti_platform.id", ondelete="CASCADE"), index=True)
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)
     used_at: Mapped[dt.datetime | None]
+    # The frame the platform offered for LTI platform storage (``lti_storage_target``), when it offered one:
+    # the state is then also proven through the platform's frame, for browsers that drop our cookie.
+    storage_target: Mapped[str | None] = mapped_column(sa.String(100))
+    # The login request's parameters, to start the login again in a new window (first-party) when neither the
+    # cookie nor platform storage works.
+    login_params: Mapped[dict | None] = mapped_column(JSONType)
 
     platform: Mapped[LtiPlatform] = relationship()
 
@@ -149,3 +155,21 @@ class LtiScoreReport(Base):
     context_id: Mapped[int] = mapped_column(sa.ForeignKey("lti_context.id", ondelete="CASCADE"))
     sub: Mapped[str] = mapped_column(sa.String(255))
     reported_at: Mapped[dt.datetime]
+
+
+class LtiCoordinatorGrant(Base):
+    """An LMS instructor or administrator of a course linked to a network acts as that network's coordinator.
+
+    Recorded per (person, network, course context) by each launch that carries such a role, renewed by the next
+    one, removed by a launch of the same course without it, and void after ``expires_at``."""
+
+    __tablename__ = "lti_coordinator_grant"
+    __table_args__ = (sa.UniqueConstraint("person_id", "network_id", "context_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    network_id: Mapped[int] = mapped_column(sa.ForeignKey("network.id", ondelete="CASCADE"), index=True)
+    context_id: Mapped[int] = mapped_column(sa.ForeignKey("lti_context.id", ondelete="CASCADE"), index=True)
+    roles: Mapped[list[str]] = mapped_column(JSONType, default=list)  # the LTI roles that granted it
+    granted_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]

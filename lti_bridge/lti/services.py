@@ -79,7 +79,7 @@ def client_assertion(platform: LtiPlatform) -> str:
         "exp": now + 300,
         "jti": secrets.token_urlsafe(24),
     }
-    return jwt.encode(claims, key.private_key_pem, algorithm="RS256", headers={"kid": key.kid})
+    return jwt.encode(claims, keys.private_pem(key), algorithm="RS256", headers={"kid": key.kid})
 
 
 def access_token(platform: LtiPlatform, scope: str) -> str:

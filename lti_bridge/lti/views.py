@@ -8,8 +8,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
@@ -25,7 +26,7 @@ from flask import (
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from lti_bridge.lti import contexts, deep_linking, dynamic, gated, keys
+from lti_bridge.lti import contexts, deep_linking, dynamic, gated, keys, roles
 from lti_bridge.lti.forms import ConfirmEmailForm
 from lti_bridge.lti.identity import identity_for_launch, link_identity, pending_identity
 from lti_bridge.lti.launch import (
@@ -36,8 +37,12 @@ from lti_bridge.lti.launch import (
     TARGET_LINK_URI,
     LaunchRejected,
     LoginRefused,
+    login_in_flight,
+    platform_origin,
     spend_login,
     start_login,
+    state_hash,
+    storage_proof,
     unverified_claims,
     validate_launch,
 )
@@ -89,10 +94,19 @@ def _set_cross_site_cookie(response, name: str, value: str, max_age: int) -> Non
     )
 
 
-def _refused(title: str, message: str, status: int, check: str | None = None, platform=None):
+def _refused(
+    title: str, message: str, status: int, check: str | None = None, platform=None, relaunch_url=None
+):
     response = current_app.make_response(
         (
-            render_template("lti/refused.html", title=title, message=message, check=check, platform=platform),
+            render_template(
+                "lti/refused.html",
+                title=title,
+                message=message,
+                check=check,
+                platform=platform,
+                relaunch_url=relaunch_url,
+            ),
             status,
         )
     )
@@ -113,11 +127,38 @@ def login():
             params.get("client_id"),
         )
         return _refused(_("The LTI login was refused"), exc.message, 400)
-    response = redirect(started.url, 302)
+    if started.storage_target:
+        # LTI platform storage: the page stores the state's proof in the platform's frame, then goes on.
+        _frameable_anywhere()
+        response = current_app.make_response(
+            render_template(
+                "lti/storage_login.html",
+                platform_origin=platform_origin(started.platform),
+                storage_target=started.storage_target,
+                state=started.state,
+                proof=storage_proof(started.state),
+                next_url=started.url,
+            )
+        )
+    else:
+        response = redirect(started.url, 302)
     states = [started.state, *_cookie_states()][:STATES_KEPT]
     _set_cross_site_cookie(response, STATE_COOKIE, _signer(STATE_COOKIE).dumps(states), LOGIN_MINUTES * 60)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _frameable_anywhere() -> None:
+    """The login and launch pages run in the course page's frame, whose origin we do not know (it need not be
+    the platform's OIDC origin). They hold no action a framing page could trick anyone into."""
+    g.frame_ancestors = "*"
+
+
+def _relaunch_url(login) -> str | None:
+    """The same login again, in a window of its own (first-party, so the state cookie sticks)."""
+    if login is None or not login.login_params:
+        return None
+    return url_for("lti.login") + "?" + urlencode(login.login_params)
 
 
 @bp.post("/launch")
@@ -125,13 +166,87 @@ def launch():
     id_token = request.form.get("id_token", "")
     form_state = request.form.get("state", "")
     cookie_states = _cookie_states()
+    if form_state not in cookie_states and id_token:
+        login = login_in_flight(form_state)
+        if login is not None and login.storage_target:
+            # No cookie (a browser that blocks third-party cookies): prove the state through the platform.
+            _frameable_anywhere()
+            response = current_app.make_response(
+                render_template(
+                    "lti/storage_launch.html",
+                    platform_origin=platform_origin(login.platform),
+                    storage_target=login.storage_target,
+                    state=form_state,
+                    id_token=id_token,
+                    relaunch_url=_relaunch_url(login),
+                )
+            )
+            response.headers["Cache-Control"] = "no-store"
+            response.headers["Referrer-Policy"] = "same-origin"  # its form posts our Origin with it
+            return response
     try:
         valid = validate_launch(
             id_token=id_token, form_state=form_state, cookie_states=cookie_states, keys=platform_keys()
         )
     except LaunchRejected as exc:
+        return _rejected(
+            exc, id_token, _relaunch_url(login_in_flight(form_state)) if exc.check == "state" else None
+        )
+    return _launched(valid, cookie_states, form_state)
+
+
+@bp.post("/launch/storage")
+def launch_storage():
+    """The launch page's answer from LTI platform storage: the state's proof read back from the platform's frame.
+
+    Only our own page may post it: a form another site makes the browser post carries that site's Origin."""
+    id_token = request.form.get("id_token", "")
+    form_state = request.form.get("state", "")
+    if not _posted_by_our_page():
+        exc = LaunchRejected("state", _("This form can only be sent by mentorNET's own launch page."), 403)
         return _rejected(exc, id_token)
-    contexts.remember_context(valid)  # the course and its roster service, for the coordinators' roster page
+    try:
+        valid = validate_launch(
+            id_token=id_token,
+            form_state=form_state,
+            cookie_states=[],
+            keys=platform_keys(),
+            stored_proof=request.form.get("lti_storage_proof", ""),
+        )
+    except LaunchRejected as exc:
+        return _rejected(
+            exc, id_token, _relaunch_url(login_in_flight(form_state)) if exc.check == "state" else None
+        )
+    response = _launched(valid, [], form_state)
+    landing = urlsplit(response.headers.get("Location", "")).path
+    if response.status_code == 303 and not landing.startswith("/embed/"):
+        # The launch is done (the learner known, a pass acted on), but this browser keeps no cookie of ours in
+        # the course's frame: the pages after it need the same launch again in a window of its own.
+        from lti_bridge.lti.models import LtiNonce
+
+        login = session.scalar(sa.select(LtiNonce).where(LtiNonce.state_hash == state_hash(form_state)))
+        _frameable_anywhere()
+        response = current_app.make_response(
+            render_template("lti/storage_done.html", relaunch_url=_relaunch_url(login))
+        )
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _posted_by_our_page() -> bool:
+    base = urlsplit(_base_url())
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != "null":
+        return origin == f"{base.scheme}://{base.netloc}"
+    # No origin, or "null" (a page with Referrer-Policy no-referrer): the browser's own Sec-Fetch-Site, which no
+    # page can set, must say same-origin.
+    return request.headers.get("Sec-Fetch-Site") == "same-origin"
+
+
+def _launched(valid, cookie_states: list[str], form_state: str):
+    context = contexts.remember_context(
+        valid
+    )  # the course and its roster service, for the coordinators' roster page
     if valid.claims.get(MESSAGE_TYPE) == DEEP_LINKING_REQUEST:
         response = current_app.make_response(_deep_linking_picker(valid))
         return _end_login(response, cookie_states, form_state)
@@ -147,6 +262,7 @@ def launch():
         pending = _signer(PENDING_COOKIE).dumps(pending_value)
         _set_cross_site_cookie(response, PENDING_COOKIE, pending, PENDING_SECONDS)
     else:
+        roles.apply_launch_roles(valid, identity.person, context)  # instructors act as coordinators
         sign_in(identity.person)
         if passed is not None and passed.invitation is not None:
             flash(
@@ -188,7 +304,7 @@ def _end_login(response, cookie_states: list[str], form_state: str):
     return response
 
 
-def _rejected(exc: LaunchRejected, id_token: str):
+def _rejected(exc: LaunchRejected, id_token: str, relaunch_url: str | None = None):
     claimed = unverified_claims(id_token) if id_token else {}
     registration = (
         f"{exc.platform.id} (issuer {exc.platform.issuer}, client id {exc.platform.client_id})"
@@ -209,8 +325,15 @@ def _rejected(exc: LaunchRejected, id_token: str):
         # The token passed signature and nonce: it stays spent even though the launch goes no further.
         spend_login(exc.spent_login_id)
         session.commit()
+    if relaunch_url:
+        _frameable_anywhere()  # shown in the course's frame: it must be seen to offer the new window
     return _refused(
-        _("The LTI launch was refused"), exc.message, exc.status, check=exc.check, platform=exc.platform
+        _("The LTI launch was refused"),
+        exc.message,
+        exc.status,
+        check=exc.check,
+        platform=exc.platform,
+        relaunch_url=relaunch_url,
     )
 
 
@@ -324,7 +447,7 @@ def config():
             "oidc_initiation_url": login_url,
             "target_link_uri": launch_url,
             "public_jwk_url": jwks_url,
-            "scopes": [],
+            "scopes": list(dynamic.SCOPES),  # the roster (NRPS) and "joined" in the gradebook (AGS)
             "extensions": [
                 {
                     "platform": "canvas.instructure.com",

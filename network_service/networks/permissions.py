@@ -7,6 +7,8 @@ Only active memberships count.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -49,22 +51,33 @@ def has_role(
     *,
     experienced_mentors: bool = False,
     site_admin: bool = True,
+    granted: bool = True,
 ) -> bool:
     """The rule every module's permission functions are written with.
 
     Yes for a site administrator (unless ``site_admin=False``: private conversations are not theirs to read),
     for an active member whose role is in ``roles``, and, with ``experienced_mentors=True``, for an active
-    mentor of level experienced. Invited, suspended and former members count as no membership at all."""
+    mentor of level experienced. Invited, suspended and former members count as no membership at all. With
+    ``granted`` (the default), roles granted to people without an active membership (``ROLE_GRANTS``) count
+    too."""
     if person is None:
         return False
     if site_admin and person.is_site_admin:
         return True
     membership = active_membership(person, network)
-    if membership is None:
-        return False
-    if membership.role in roles:
-        return True
-    return experienced_mentors and membership.role == Role.mentor and membership.level == Level.experienced
+    if membership is not None:  # a member acts through their membership (and the pages ask no more)
+        if membership.role in roles:
+            return True
+        return (
+            experienced_mentors and membership.role == Role.mentor and membership.level == Level.experienced
+        )
+    return granted and any(roles & grant(person, network) for grant in ROLE_GRANTS)
+
+
+# Roles held without a membership, from plugins: functions (person, network) -> the roles granted (the LTI
+# tool's: LMS instructors of a course linked to the network act as its coordinators). Asked only for people
+# without an active membership in the network; not counted by is_member.
+ROLE_GRANTS: list[Callable[[Person, Network], frozenset[Role]]] = []
 
 
 ALL_ROLES = frozenset(Role)
@@ -73,7 +86,7 @@ LEADERS = frozenset({Role.coordinator, Role.meta_mentor})  # lead the network; m
 
 def is_member(person: Person | None, network: Network) -> bool:
     """An active member of ``network`` (site administrators are not members by being administrators)."""
-    return has_role(person, network, ALL_ROLES, site_admin=False)
+    return has_role(person, network, ALL_ROLES, site_admin=False, granted=False)
 
 
 def can_view_members(person: Person | None, network: Network) -> bool:

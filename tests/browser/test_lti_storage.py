@@ -1,0 +1,180 @@
+"""The launch in a course page's frame when the browser drops the tool's cookies there: Chromium, a platform page
+on another site (http://localhost:<port>) that frames mentorNET (http://127.0.0.1:<port>) and offers LTI platform
+storage from a frame of its own, and the "new window" fallback when it offers none.
+
+Third-party cookies are blocked the deterministic way: every request mentorNET gets from inside a frame has its
+Cookie header removed (Playwright routing), whatever Chromium's own cookie settings are; top-level requests keep
+theirs, as in a browser that blocks only third-party cookies."""
+
+from __future__ import annotations
+
+import html
+import json
+from urllib.parse import urlencode
+
+import pytest
+import sqlalchemy as sa
+from werkzeug.wrappers import Request, Response
+
+from lti_bridge.lti.models import LtiIdentity, LtiNonce
+from lti_bridge.lti.platform_keys import PlatformKeyCache
+from network_service.db import session
+from tests.lti_platform import CLAIM, TestPlatform
+
+pytestmark = [pytest.mark.browser, pytest.mark.live]
+
+PLATFORM_JS = """
+// The platform's side of LTI Client Side postMessages: capabilities from the course page, storage in a frame.
+window.addEventListener("message", function (event) {
+  var data = event.data || {};
+  if (data.subject === "lti.capabilities") {
+    event.source.postMessage({subject: "lti.capabilities.response", message_id: data.message_id,
+      supported_messages: [{subject: "lti.put_data", frame: "post_message_forwarding"},
+                           {subject: "lti.get_data", frame: "post_message_forwarding"}]}, event.origin);
+  }
+});
+"""
+
+STORAGE_JS = """
+var stored = {};
+window.addEventListener("message", function (event) {
+  var data = event.data || {};
+  var key = event.origin + " " + data.key;  // per tool origin, as the spec asks
+  if (data.subject === "lti.put_data") {
+    stored[key] = data.value;
+    event.source.postMessage({subject: "lti.put_data.response", message_id: data.message_id, key: data.key,
+      value: data.value}, event.origin);
+  } else if (data.subject === "lti.get_data") {
+    if (key in stored) {
+      event.source.postMessage({subject: "lti.get_data.response", message_id: data.message_id, key: data.key,
+        value: stored[key]}, event.origin);
+    } else {
+      event.source.postMessage({subject: "lti.get_data.response", message_id: data.message_id, key: data.key,
+        error: {code: "bad_request", message: "no such key"}}, event.origin);
+    }
+  }
+});
+window.parent.postMessage({subject: "storage-ready"}, "*");
+"""
+
+
+class FramingPlatform(TestPlatform):
+    """The stand-in platform on another site: a course page framing the tool, its storage frame, its OIDC
+    endpoint answering with the auto-posting launch form."""
+
+    def __init__(self, tool_base_url: str):
+        super().__init__(issuer="", client_id="framing-client")
+        self.base_url = self.base_url.replace("127.0.0.1", "localhost")  # another site than the tool's
+        self.issuer = self.base_url
+        self.tool = tool_base_url
+        self.storage = True
+
+    @Request.application
+    def _wsgi(self, request: Request) -> Response:
+        if request.path == "/jwks":
+            return Response(json.dumps(self.jwks()), mimetype="application/json")
+        if request.path == "/platform.js":
+            return Response(PLATFORM_JS, mimetype="text/javascript")
+        if request.path == "/storage.js":
+            return Response(STORAGE_JS, mimetype="text/javascript")
+        if request.path == "/storage-frame":
+            return Response('<script src="/storage.js"></script>', mimetype="text/html")
+        if request.path == "/course":
+            params = {
+                "iss": self.issuer,
+                "login_hint": "learner-1",
+                "target_link_uri": f"{self.tool}/lti/launch",
+                "client_id": self.client_id,
+            }
+            if self.storage:
+                params["lti_storage_target"] = "post_message_forwarding"
+            frames = f'<iframe name="tool" title="mentorNET" src="{html.escape(self.tool)}/lti/login?{html.escape(urlencode(params))}"></iframe>'
+            if self.storage:
+                frames = '<iframe name="post_message_forwarding" src="/storage-frame"></iframe>' + frames
+            return Response(
+                f'<!doctype html><title>Course</title><script src="/platform.js"></script>{frames}',
+                mimetype="text/html",
+            )
+        if request.path == "/auth":
+            query = request.args
+            token = self.id_token(
+                query["nonce"],
+                sub="framed-learner",
+                email="framed@example.org",
+                **{CLAIM + "target_link_uri": f"{self.tool}/lti/launch"},
+            )
+            form = (
+                f'<form method="post" action="{html.escape(query["redirect_uri"])}">'
+                f'<input type="hidden" name="id_token" value="{token}">'
+                f'<input type="hidden" name="state" value="{html.escape(query["state"])}"></form>'
+                "<script>document.forms[0].submit()</script>"
+            )
+            return Response(form, mimetype="text/html")
+        return Response("not found", status=404)
+
+
+@pytest.fixture
+def framing(live):
+    platform = FramingPlatform(live.base_url)
+    live.app.extensions["mentornet.lti.platform_keys"] = PlatformKeyCache(min_refetch_seconds=0)
+    with live.app.app_context():
+        platform.register(trust_email=True)
+        session.commit()
+    yield platform
+    platform.stop()
+
+
+@pytest.fixture
+def course_browser(browser, live):
+    context = browser.new_context()
+    context.set_default_timeout(30_000)
+
+    def drop_cookies_in_frames(route, request):
+        try:
+            framed = request.frame.parent_frame is not None
+        except Exception:  # a new window's first navigation has no frame yet: top level
+            framed = False
+        if framed and request.url.startswith(live.base_url):
+            headers = {k: v for k, v in request.headers.items() if k.lower() != "cookie"}
+            route.continue_(headers=headers)
+        else:
+            route.continue_()
+
+    context.route("**/*", drop_cookies_in_frames)
+    yield context
+    context.close()
+
+
+def _nonce_spent(live) -> bool:
+    with live.app.app_context():
+        return session.scalar(sa.select(sa.func.count()).where(LtiNonce.used_at.is_not(None))) > 0
+
+
+def test_platform_storage_proves_the_state_when_the_frame_gets_no_cookie(live, framing, course_browser):
+    page = course_browser.new_page()
+    with page.expect_response(lambda r: r.url.endswith("/lti/launch/storage"), timeout=30_000) as answer:
+        page.goto(f"{framing.base_url}/course")
+    assert answer.value.status == 200, answer.value.text()
+    assert answer.value.request.headers.get("cookie") is None
+    # Checked and signed in; the frame keeps no cookie of ours, so it offers the site in a window of its own.
+    page.frame_locator('iframe[name="tool"]').get_by_role(
+        "link", name="Open mentorNET in a new window"
+    ).wait_for()
+    with live.app.app_context():
+        identity = session.scalar(sa.select(LtiIdentity).where(LtiIdentity.sub == "framed-learner"))
+        assert identity is not None and identity.person_id is not None
+
+
+def test_without_storage_the_frame_offers_the_same_login_in_a_new_window(live, framing, course_browser):
+    framing.storage = False
+    page = course_browser.new_page()
+    page.goto(f"{framing.base_url}/course")
+    tool = page.frame_locator('iframe[name="tool"]')
+    link = tool.get_by_role("link", name="Open mentorNET in a new window")
+    link.wait_for()
+    with course_browser.expect_page() as opened:
+        link.click()
+    window = opened.value
+    window.wait_for_load_state()
+    window.get_by_text("Sign out").first.wait_for()  # first-party: the cookie stuck, the learner is signed in
+    assert window.url.rstrip("/") == live.base_url
