@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from lti_bridge.capstone.models import CapstoneLaunch, CapstoneTool, SpentValue
-from lti_bridge.lti.keys import current_key
+from lti_bridge.lti.keys import current_key, private_pem
 from lti_bridge.platform.core import (
     SCOPE_LINEITEM_READONLY,
     SCOPE_RESULT_READONLY,
@@ -97,7 +97,7 @@ def tool_by_client_id(client_id: str) -> CapstoneTool | None:
 
 def platform_key() -> PlatformKey:
     """The bridge signs as a platform with the tool side's current key (its JWKS is published at both URLs)."""
-    return PlatformKey(current_key().private_key_pem)
+    return PlatformKey(private_pem(current_key()))
 
 
 def registration(tool: CapstoneTool, issuer: str) -> ToolRegistration:
