@@ -62,7 +62,14 @@ class BridgePlugin:
         from network_service.db import WRITES_ON_GET
 
         WRITES_ON_GET.update(
-            {"lti.login", "lti.jwks"}
+            {
+                "lti.login",
+                "lti.jwks",
+                "lti.link",
+                "lti_platform.authorize",
+                "lti_platform.launch",
+                "lti_platform.jwks",
+            }
         )  # a login stores its nonce; the first key is made on use
         from lti_bridge.lti.roster_views import bp as roster_bp
 

@@ -67,8 +67,17 @@ class _State:
 
 
 _SESSION_KEY = "_mentornet_db_session"
-# Endpoints whose GET writes (an LTI login initiation stores its nonce): on SQLite they begin IMMEDIATE too.
-WRITES_ON_GET: set[str] = set()
+# Endpoints whose GET writes (an LTI login initiation stores its nonce, a channel page moves the read marker, a
+# report fills its cache): on SQLite they begin IMMEDIATE too, since a deferred transaction that has read cannot
+# take the write lock once another connection has written ("database is locked" at once, no busy wait).
+WRITES_ON_GET: set[str] = {
+    "conversations.channel",
+    "conversations.thread",
+    "insights.insights",
+    "insights.export",
+    "api_insights.Insights",
+    "api_privacy.Export",
+}
 
 
 def _sqlite_pragmas(dbapi_connection, _record):

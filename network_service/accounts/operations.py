@@ -223,11 +223,18 @@ def create_api_token(person: Person, name: str) -> tuple[ApiToken, str]:
     return api_token, token
 
 
+API_TOKEN_USE_PRECISION = dt.timedelta(minutes=5)
+
+
 def person_for_api_token(token: str) -> Person | None:
     api_token = session.scalar(
         sa.select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
     )
     if api_token is None:
         return None
-    api_token.last_used_at = utcnow()
+    now = utcnow()
+    # Written at most every few minutes: a write on every API read would serialise GETs on SQLite and churn
+    # the row on PostgreSQL, and "last used" needs no more precision than that.
+    if api_token.last_used_at is None or now - api_token.last_used_at > API_TOKEN_USE_PRECISION:
+        api_token.last_used_at = now
     return api_token.person
