@@ -67,6 +67,7 @@ class _State:
 
 
 _SESSION_KEY = "_mentornet_db_session"
+CONNECT_TIMEOUT_SECONDS = 5  # PostgreSQL: how long a new connection may take before the request gives up
 
 
 def _sqlite_pragmas(dbapi_connection, _record):
@@ -95,6 +96,9 @@ def make_engine(url: str) -> Engine:
         options["connect_args"] = {"check_same_thread": False, "timeout": 10}
     else:
         options.update(pool_pre_ping=True, pool_size=5, max_overflow=10)
+        if "connect_timeout" not in url:
+            # A database host that drops packets must not hang each request: give up (a 503) after this.
+            options["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
     engine = sa.create_engine(url, **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
