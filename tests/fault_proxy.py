@@ -3,6 +3,7 @@ test can cut and restore: the component really stops answering, no mock is invol
 
 Modes:
 - ``forward``: bytes go both ways unchanged (optionally ``delay`` seconds before each chunk, a slow link);
+- ``drip``: the server's answers come back one byte at a time (a slow-drip response);
 - ``refuse``: new connections are accepted and reset at once (the server is down); ``cut()`` also closes every
   open connection;
 - ``blackhole``: new connections are accepted and never answered (a firewall dropping packets, a hung host);
@@ -24,7 +25,9 @@ class FaultProxy:
         self.target = (target_host, target_port)
         self.mode = "forward"
         self.delay = 0.0
+        self.drip_seconds = 0.0  # > 0: the server's answers trickle back one byte at a time
         self._pattern: bytes | None = None
+        self._then = "refuse"
         self.tripped = threading.Event()  # set when cut_on's pattern was seen
         self._lock = threading.Lock()
         self._sockets: set[socket.socket] = set()
@@ -39,7 +42,14 @@ class FaultProxy:
     def forward(self, delay: float = 0.0) -> None:
         self._pattern = None
         self.delay = delay
+        self.drip_seconds = 0.0
         self.mode = "forward"
+
+    def drip(self, seconds_per_byte: float) -> None:
+        """The server answers, but one byte every ``seconds_per_byte``: never idle long enough for a read
+        timeout, never done."""
+        self.forward()
+        self.drip_seconds = seconds_per_byte
 
     def refuse(self) -> None:
         """The server is gone: open connections are reset, new ones too."""
@@ -51,8 +61,11 @@ class FaultProxy:
         self.mode = "blackhole"
         self.cut()
 
-    def cut_on(self, pattern: bytes) -> None:
+    def cut_on(self, pattern: bytes, then: str = "refuse") -> None:
+        """When the client sends ``pattern``: drop it, and ``refuse`` (cut every connection) or ``blackhole``
+        (leave that request hanging, unanswered) from then on."""
         self.tripped.clear()
+        self._then = then
         self._pattern = pattern
 
     def cut(self) -> None:
@@ -108,20 +121,28 @@ class FaultProxy:
                 if not data:
                     break
                 if from_client and self._pattern is not None and self._pattern in data:
-                    self.mode = "refuse"
                     self._pattern = None
+                    self.mode = self._then
                     self.tripped.set()
+                    if self._then == "blackhole":
+                        return  # both sockets stay open and silent until the next cut()
                     self.cut()
                     return
                 if self.delay:
                     time.sleep(self.delay)
+                if not from_client and self.drip_seconds:
+                    for index in range(len(data)):
+                        sink.sendall(data[index : index + 1])
+                        time.sleep(self.drip_seconds)
+                    continue
                 sink.sendall(data)
         except OSError:
             pass
-        finally:
-            for sock in (source, sink):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
+        if self.mode == "blackhole":
+            return
+        for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 def _reset(sock: socket.socket) -> None:
