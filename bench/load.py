@@ -254,7 +254,7 @@ class SimulatedUser:
             try:
                 error = getattr(self, "do_" + action.replace(" ", "_"))()
             except requests.RequestException as exc:
-                error = type(exc).__name__
+                error = _kind(exc)
             if error:
                 self.outcome.error(action, error)
             else:
@@ -384,6 +384,17 @@ class SimulatedUser:
             timeout=REQUEST_TIMEOUT,
         )
         return None if launch.status_code in (200, 303) else f"launch HTTP {launch.status_code}"
+
+
+def _kind(exc: BaseException) -> str:
+    """``ConnectionError (RemoteDisconnected)``: the exception and its innermost cause, for the error table."""
+    inner: BaseException = exc
+    while True:
+        nested = inner.__cause__ or inner.__context__ or (inner.args[0] if inner.args else None)
+        if not isinstance(nested, BaseException) or nested is inner:
+            break
+        inner = nested
+    return type(exc).__name__ if inner is exc else f"{type(exc).__name__} ({type(inner).__name__})"
 
 
 def pass_event(event_id: str, email: str) -> dict:
