@@ -55,7 +55,7 @@ CHANNEL = "general"
 COURSE_KEY = "course-v1:Bench+LOAD+2026"
 LEARNER_EMAIL = "load-learner-{tag}-{n}@example.org"
 REQUEST_TIMEOUT = 30
-KEEPALIVE_SECONDS = 1.5  # under gunicorn's keep-alive timeout (2 s)
+KEEPALIVE_SECONDS = 1.0  # well under gunicorn's keep-alive timeout (2 s): a busy client wakes late
 PAGE_ACTIONS = ("home", "network", "channel", "help list", "directory")
 # action -> weight (relative frequency)
 ACTIONS = {

@@ -14,6 +14,9 @@ from network_service.security import current_person
 
 log = logging.getLogger(__name__)
 
+# Headers that describe the body or the outcome of a response replaced by the 503; the others (security) stay.
+_BODY_HEADERS = {"content-type", "content-length", "location", "etag", "last-modified", "set-cookie"}
+
 bp = Blueprint(
     "web", __name__, template_folder="templates", static_folder="static", static_url_path="/mentornet-static"
 )
@@ -40,7 +43,12 @@ def init_app(app: Flask) -> None:
                     log.warning(
                         "database unavailable at commit of %s %s: %s", request.method, request.path, exc
                     )
-                    return unavailable_response()
+                    unavailable = unavailable_response()
+                    # The hooks that ran before this one (secure headers) wrote to the response we replace.
+                    for name, value in response.headers.items():
+                        if name.lower() not in _BODY_HEADERS:
+                            unavailable.headers.setdefault(name, value)
+                    return unavailable
             else:
                 session.rollback()
         return response

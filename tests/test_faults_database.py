@@ -221,6 +221,7 @@ def test_a_request_cut_mid_transaction_leaves_no_partial_rows(down):
     )
     assert down.proxy.tripped.is_set()
     _assert_unavailable(cut, json_body=True)
+    assert cut.headers["X-Content-Type-Options"] == "nosniff"  # the secure headers survive the replacement
 
     down.proxy.forward()
     with down.app.app_context():
