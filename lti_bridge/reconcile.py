@@ -4,7 +4,8 @@ Pushes (our forwarder, openedx-webhooks, xAPI) can be lost; the LMS's grades are
 the course's grades, keeps the learners who pass under the course link's rule, skips those already provisioned
 (one query up front, not one per learner), and provisions the rest through ``provision_graduate`` with an event
 id per course and username, so a rerun never invites anyone twice. Each page is committed before the next is
-fetched: a run that stops half-way keeps its work, and the next run skips what it did.
+fetched, with a cursor (the LMS's next page): a run that stops half-way keeps its work, and the next run goes on
+from where it stopped.
 """
 
 from __future__ import annotations
