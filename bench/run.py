@@ -24,6 +24,7 @@ from pathlib import Path
 import common
 import http_load
 import lti_launch
+import load
 import network
 import provisioning
 import signin
@@ -56,13 +57,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--server-threads", type=int, default=4, help="threads per worker (default 4)")
     parser.add_argument(
         "--only",
-        choices=["pages", "provisioning", "network", "lti"],
+        choices=["pages", "provisioning", "network", "lti", "load"],
         help="run only this part (default: every part)",
     )
     parser.add_argument("--no-save", action="store_true", help="print only; write no results file")
     provisioning.add_arguments(parser, server_options=False)  # --workers and --server-threads are shared
     network.add_arguments(parser)  # --postgres-url, --workers and --server-threads are shared
     lti_launch.add_arguments(parser, server_options=False)  # --lti-*; the server options are shared
+    load.add_arguments(parser, prefix="load-")  # only with --only load (issue 9's load run, about 2 minutes)
     return parser.parse_args(argv)
 
 
@@ -193,6 +195,7 @@ def evaluate(report: dict) -> list[dict]:
         and ("provisioning" not in parts or "provisioning" in report)
         and ("network" not in parts or "network" in report)
         and ("lti" not in parts or "lti" in report)
+        and ("load" not in parts or "load" in report)
     )
     targets.append(
         {
@@ -236,6 +239,8 @@ def evaluate(report: dict) -> list[dict]:
         targets.extend(network.evaluate(report["network"]))
     if "lti" in report:
         targets.extend(lti_launch.evaluate(report["lti"]))
+    if "load" in report:
+        targets.extend(report["load"]["targets"])
     return targets
 
 
@@ -342,6 +347,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"Provisioning over HTTP: {args.events} events per database ...", file=sys.stderr, flush=True
             )
             report["provisioning"] = provisioning.run(provisioning.settings_from(args), tmp / "provisioning")
+        if "load" in report["parts"]:
+            print(f"Mixed load: {args.load_users} users for {args.load_duration:.0f} s ...", file=sys.stderr)
+            report["load"] = load.run(args, tmp / "load")
+            print(load.render(report), flush=True)
         if "network" in report["parts"]:
             print("Generated network at 1x and 10x ...", file=sys.stderr, flush=True)
             report["network"] = network.run(network.settings_from(args), tmp / "network")

@@ -16,10 +16,14 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
+import urllib3
 
 log = logging.getLogger(__name__)
 
 TIMEOUT = (5.0, 30.0)  # seconds: connect, read (a page of grades is computed while we wait)
+# seconds: a whole answer, however slowly it trickles in (the read timeout is per chunk: an LMS that sends a
+# byte every few seconds would otherwise hold a run for ever)
+TOTAL_TIMEOUT = 90.0
 ATTEMPTS = 4
 BACKOFF = 0.5  # seconds before the first retry; doubled for each further one
 MAX_RETRY_AFTER = 30.0  # seconds: the longest Retry-After we honour before trying again
@@ -60,6 +64,7 @@ class OpenEdxClient:
         client_secret: str,
         *,
         timeout: tuple[float, float] = TIMEOUT,
+        total_timeout: float = TOTAL_TIMEOUT,
         attempts: int = ATTEMPTS,
         backoff: float = BACKOFF,
         clock: Callable[[], float] = time.monotonic,
@@ -69,6 +74,7 @@ class OpenEdxClient:
         self._client_id = client_id
         self._client_secret = client_secret
         self.timeout = timeout
+        self.total_timeout = total_timeout
         self.attempts = max(1, attempts)
         self.backoff = backoff
         self._clock = clock
@@ -111,7 +117,17 @@ class OpenEdxClient:
 
         Each result has ``username``, ``email``, ``course_id``, ``passed``, ``percent`` and ``letter_grade``.
         """
-        url: str | None = f"{self.lms_url}/api/grades/v1/courses/{quote(course_key, safe=':+')}/"
+        for rows, _next_url in self.grade_pages(course_key):
+            yield rows
+
+    def grade_pages(
+        self, course_key: str, start_url: str | None = None
+    ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+        """Like ``course_grades``, with each page's ``next`` link (None on the last page): a cursor to resume
+        from with ``start_url`` (kept on our configured origin)."""
+        url: str | None = self._same_origin(start_url) or (
+            f"{self.lms_url}/api/grades/v1/courses/{quote(course_key, safe=':+')}/"
+        )
         seen: set[str] = set()
         while url is not None:
             if url in seen:
@@ -121,8 +137,8 @@ class OpenEdxClient:
             results = page.get("results") if isinstance(page, dict) else None
             if not isinstance(results, list):
                 raise LmsError(f"{url} did not answer with a page of grades (no 'results' list).", url=url)
-            yield [row for row in results if isinstance(row, dict)]
             url = self._same_origin(page.get("next"))
+            yield [row for row in results if isinstance(row, dict)], url
 
     def certificate(self, username: str, course_key: str) -> dict[str, Any] | None:
         """``GET /api/certificates/v0/certificates/{username}/courses/{course_id}/``, or None without one."""
@@ -228,7 +244,10 @@ class OpenEdxClient:
         for attempt in range(1, self.attempts + 1):
             delay = self.backoff * 2 ** (attempt - 1)
             try:
-                response = self._http.request(method, url, timeout=self.timeout, **kwargs)
+                response = self._http.request(method, url, timeout=self.timeout, stream=True, **kwargs)
+                _read_within(response, time.monotonic() + self.total_timeout)
+            except _TooSlow:
+                problem, status = f"the answer took longer than {self.total_timeout:g} s", None
             except requests.Timeout:
                 problem, status = f"no answer within {self.timeout[1]:g} s", None
             except requests.ConnectionError:
@@ -258,6 +277,34 @@ class OpenEdxClient:
         raise LmsError(
             f"{method} {url} failed {self.attempts} times; last: {problem}.", url=url, status=status
         )
+
+
+class _TooSlow(Exception):
+    pass
+
+
+def _read_within(response: requests.Response, deadline: float) -> None:
+    """Read the whole body by ``deadline`` (a slow drip is cut off), keeping it for ``.json()``.
+
+    ``read1`` returns whatever has arrived, so the deadline is checked however slowly the bytes come.
+    """
+    chunks = []
+    try:
+        while chunk := response.raw.read1(65536, decode_content=True):
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                raise _TooSlow
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        response.close()
+        raise requests.exceptions.ReadTimeout(str(exc)) from exc
+    except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError) as exc:
+        response.close()
+        raise requests.exceptions.ChunkedEncodingError(str(exc)) from exc
+    except BaseException:
+        response.close()
+        raise
+    response._content = b"".join(chunks)  # noqa: SLF001 - what requests does when it reads the body itself
+    response._content_consumed = True  # noqa: SLF001
 
 
 def _retry_after(response: requests.Response) -> float:

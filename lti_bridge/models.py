@@ -8,7 +8,7 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from network_service.db import Base, TimestampMixin
+from network_service.db import Base, TimestampMixin, utcnow
 from network_service.types import StrEnumType
 
 
@@ -30,3 +30,17 @@ class CompletionSource(TimestampMixin, Base):
     secret_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     last_used_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
+
+
+class ReconcileCursor(Base):
+    """Where an interrupted reconciliation of a course goes on: the LMS's next page of grades (its cursor).
+
+    Written after each committed page, removed when a run reaches the last page.
+    """
+
+    __tablename__ = "bridge_reconcile_cursor"
+
+    course_key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    next_url: Mapped[str] = mapped_column(sa.Text)
+    pages_done: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

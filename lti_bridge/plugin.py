@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import click
@@ -117,6 +118,9 @@ def _report_joined() -> str:
     return f"{report_all_joined()} score(s) posted"
 
 
+RECONCILE_BUDGET_SECONDS = 3600.0
+
+
 def _reconcile_all() -> str:
     """The periodic form of `mentornet bridge reconcile`: every linked Open edX course, one after another."""
     from flask import current_app
@@ -126,9 +130,16 @@ def _reconcile_all() -> str:
 
     client = OpenEdxClient.from_config(current_app.config)
     summaries = []
+    # Well inside the job's lease (2 hours), so a slow LMS cannot make two runs overlap; the cursor of a course
+    # that was stopped lets the next run go on (docs/operations.md).
+    deadline = time.monotonic() + RECONCILE_BUDGET_SECONDS
     for key in linked_openedx_courses():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            summaries.append(f"{key}: not started, the run's time budget is used up (the next run goes on)")
+            continue
         try:
-            summaries.append(reconcile_course(key, client).summary())
+            summaries.append(reconcile_course(key, client, budget=left).summary())
         except ReconcileStopped as exc:  # the pages read so far are saved; the next run continues
             summaries.append(f"{exc.report.summary()} (stopped: {exc})")
     return "; ".join(summaries) or "no linked Open edX course"

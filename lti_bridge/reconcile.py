@@ -4,7 +4,8 @@ Pushes (our forwarder, openedx-webhooks, xAPI) can be lost; the LMS's grades are
 the course's grades, keeps the learners who pass under the course link's rule, skips those already provisioned
 (one query up front, not one per learner), and provisions the rest through ``provision_graduate`` with an event
 id per course and username, so a rerun never invites anyone twice. Each page is committed before the next is
-fetched: a run that stops half-way keeps its work, and the next run skips what it did.
+fetched, with a cursor (the LMS's next page): a run that stops half-way keeps its work, and the next run goes on
+from where it stopped.
 """
 
 from __future__ import annotations
@@ -12,17 +13,19 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import time
 from typing import Any
 
 import sqlalchemy as sa
 
 from lti_bridge.completions import as_bool, as_grade
 from lti_bridge.lms import LmsError, OpenEdxClient
+from lti_bridge.models import ReconcileCursor
 from network_service.accounts.models import Person
 from network_service.accounts.operations import normalise_email
 from network_service.courses.models import CompletionEvent, CompletionRule, CompletionStatus, CourseLink
 from network_service.courses.operations import provision_graduate
-from network_service.db import session
+from network_service.db import session, utcnow
 from network_service.errors import InvalidInput, MentorNetError, NotFound
 from network_service.networks.models import Membership
 
@@ -44,6 +47,7 @@ class ReconcileReport:
     provisioned: int = 0  # invited by this run
     already_provisioned: int = 0  # had a place in the network or a stored pass already
     errors: int = 0  # passed, but could not be provisioned (details in ``problems``)
+    resumed_after: int = 0  # pages an earlier, interrupted run had done (this run started after them)
     problems: list[str] = dataclasses.field(default_factory=list)
 
     def problem(self, text: str) -> None:
@@ -52,8 +56,9 @@ class ReconcileReport:
             self.problems.append(text)
 
     def summary(self) -> str:
+        resumed = f" (resumed after page {self.resumed_after})" if self.resumed_after else ""
         return (
-            f"{self.course_key} (rule {self.rule}): {self.pages} page(s), {self.seen} learner(s) seen, "
+            f"{self.course_key} (rule {self.rule}): {self.pages} page(s){resumed}, {self.seen} learner(s) seen, "
             f"{self.passed} passed, {self.provisioned} newly provisioned, "
             f"{self.already_provisioned} already provisioned, {self.errors} error(s)"
         )
@@ -126,11 +131,15 @@ class _Graduate:
     payload: dict[str, Any]
 
 
-def reconcile_course(course_key: str, client: OpenEdxClient) -> ReconcileReport:
+def reconcile_course(
+    course_key: str, client: OpenEdxClient, *, budget: float | None = None
+) -> ReconcileReport:
     """Provision every learner of COURSE_KEY who passed in the LMS and is not provisioned yet.
 
-    Commits after each page. Raises ``NotFound`` for a course without a link and ``ReconcileStopped`` when the
-    LMS fails part-way.
+    Commits after each page, with a cursor (the LMS's next page) that the next run resumes from when this one
+    stops part-way. Raises ``NotFound`` for a course without a link and ``ReconcileStopped`` when the LMS fails
+    part-way or the run has used up ``budget`` seconds (checked between pages; each request to the LMS is
+    bounded by the client's timeouts and attempts).
     """
     link = session.scalar(sa.select(CourseLink).where(CourseLink.course_key == course_key))
     if link is None:
@@ -142,21 +151,49 @@ def reconcile_course(course_key: str, client: OpenEdxClient) -> ReconcileReport:
         )
     report = ReconcileReport(course_key=course_key, rule=link.rule.value)
     provisioned = _Provisioned.load(link)
+    cursor = session.get(ReconcileCursor, course_key)
+    if cursor is not None:
+        # The last run stopped part-way: go on from the page it did not finish.
+        report.resumed_after = cursor.pages_done
+        log.info("reconciling %s resumes after %d page(s)", course_key, cursor.pages_done)
+    start_url = cursor.next_url if cursor is not None else None
+    pages_done = cursor.pages_done if cursor is not None else 0
+    started = time.monotonic()
     # No transaction stays open while we wait for the LMS (on SQLite it would hold the write lock).
     session.commit()
     try:
-        for page in client.course_grades(course_key):
+        for page, next_url in client.grade_pages(course_key, start_url):
             report.pages += 1
+            pages_done += 1
             graduates = _graduates_on(page, link, client, provisioned, report)  # may ask the LMS more
             for graduate in graduates:
                 _provision(link, graduate, provisioned, report)
+            _save_cursor(course_key, next_url, pages_done)  # with the page's work, in the same commit
             session.commit()
+            if next_url is not None and budget is not None and time.monotonic() - started > budget:
+                raise LmsError(
+                    f"The run used up its time budget of {budget:g} s; the next run goes on from page "
+                    f"{pages_done + 1}.",
+                    url=next_url,
+                )
     except LmsError as exc:
         session.rollback()
         log.warning("reconciling %s stopped after %d page(s): %s", course_key, report.pages, exc)
         raise ReconcileStopped(report, exc) from exc
     log.info("reconciled %s", report.summary())
     return report
+
+
+def _save_cursor(course_key: str, next_url: str | None, pages_done: int) -> None:
+    cursor = session.get(ReconcileCursor, course_key)
+    if next_url is None:  # the last page: the next run starts from the beginning again
+        if cursor is not None:
+            session.delete(cursor)
+        return
+    if cursor is None:
+        cursor = ReconcileCursor(course_key=course_key, next_url=next_url)
+        session.add(cursor)
+    cursor.next_url, cursor.pages_done, cursor.updated_at = next_url, pages_done, utcnow()
 
 
 def _graduates_on(

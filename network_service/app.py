@@ -76,6 +76,10 @@ def _apply_settings(app: Flask, settings: dict[str, Any]) -> None:
         settings["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'mentornet.sqlite'}"
     app.config.update(settings)
     app.config["MENTORNET_SETTINGS"] = settings
+    # Rate limits keep working while their Redis is away (counted in memory, per process) instead of failing
+    # every limited request with a 500 (docs/operations.md).
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     if settings["PROXY_COUNT"]:
         # Behind N proxies, the client address (rate limits, logs) and scheme come from X-Forwarded-*.
         count = settings["PROXY_COUNT"]

@@ -78,6 +78,7 @@ WRITES_ON_GET: set[str] = {
     "api_insights.Insights",
     "api_privacy.Export",
 }
+CONNECT_TIMEOUT_SECONDS = 5  # PostgreSQL: how long a new connection may take before the request gives up
 
 
 def _sqlite_pragmas(dbapi_connection, _record):
@@ -106,6 +107,9 @@ def make_engine(url: str) -> Engine:
         options["connect_args"] = {"check_same_thread": False, "timeout": 10}
     else:
         options.update(pool_pre_ping=True, pool_size=5, max_overflow=10)
+        if "connect_timeout" not in url:
+            # A database host that drops packets must not hang each request: give up (a 503) after this.
+            options["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
     engine = sa.create_engine(url, **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

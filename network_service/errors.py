@@ -6,9 +6,16 @@ people get a page that says what happened and what to do next.
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+import logging
+
+import sqlalchemy as sa
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 30  # what a 503 asks clients (and completion sources) to wait before trying again
 
 
 class MentorNetError(Exception):
@@ -70,14 +77,84 @@ def problem(status: int, title: str, detail: str | None = None, errors: dict | N
     return response
 
 
+def database_unavailable(exc: BaseException | None) -> bool:
+    """The database cannot be reached or broke off (a restart, a network cut, a full pool), as opposed to a
+    programming error: the request may succeed if tried again later."""
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError | sa.exc.TimeoutError):
+        # SQLite reports a missing table as an OperationalError too: that one is a bug, not an outage.
+        return not str(getattr(exc, "orig", exc)).startswith("no such ")
+    return isinstance(exc, sa.exc.DisconnectionError)
+
+
+def unavailable_response():
+    """503 with Retry-After: problem JSON for machines (completion sources retry on it), a page for people.
+
+    Built without touching the database: the page does not extend the base layout (whose navigation reads the
+    signed-in person and their notifications).
+    """
+    import contextlib
+
+    session = g.pop("_mentornet_db_session", None)  # network_service.db._SESSION_KEY; nothing is committed
+    if session is not None:
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            session.rollback()
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            session.close()
+    g.current_person = None  # the locale selector and templates must not look the person up
+    title = str(_l("mentorNET is briefly unavailable"))
+    detail = str(
+        _l("The database cannot be reached. Nothing was saved. Please try again in a minute or two.")
+    )
+    if wants_json():
+        response = problem(503, title, detail)
+    else:
+        from flask_babel import get_locale
+
+        from network_service.i18n import RTL_LANGUAGES
+
+        locale = get_locale()
+        language = locale.language if locale else "en"
+        html = current_app.jinja_env.get_template("errors/unavailable.html").render(
+            title=title,
+            detail=detail,
+            page_language=language,
+            page_direction="rtl" if language in RTL_LANGUAGES else "ltr",
+        )
+        response = current_app.response_class(html, status=503, mimetype="text/html")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _error_page(template: str, *, status: int, **context):
+    """The error page in the site's layout; the layout reads the signed-in person, so with the database gone
+    the answer becomes the 503 page (a 404 during an outage must not turn into a 500)."""
+    try:
+        return render_template(template, status=status, **context), status
+    except sa.exc.SQLAlchemyError as exc:
+        if not database_unavailable(exc):
+            raise
+        log.warning("database unavailable while rendering a %s page: %s", status, exc)
+        return unavailable_response()
+
+
 def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(sa.exc.SQLAlchemyError)
+    def _database_error(exc: sa.exc.SQLAlchemyError):
+        if not database_unavailable(exc):
+            raise exc
+        log.warning("database unavailable during %s %s: %s", request.method, request.path, exc)
+        return unavailable_response()
+
     @app.errorhandler(MentorNetError)
     def _domain_error(exc: MentorNetError):
         if wants_json():
             errors = {exc.field: [exc.detail]} if exc.field else None
             return problem(exc.status, str(exc.title), exc.detail, errors)
         template = "errors/link_invalid.html" if isinstance(exc, LinkInvalid) else "errors/error.html"
-        return render_template(template, status=exc.status, title=exc.title, detail=exc.detail), exc.status
+        return _error_page(template, status=exc.status, title=exc.title, detail=exc.detail)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
@@ -99,6 +176,4 @@ def register_error_handlers(app: Flask) -> None:
                 if name.lower() not in {"content-type", "content-length"}:
                     response.headers[name] = value
             return response
-        return render_template(
-            "errors/error.html", status=exc.code, title=exc.name, detail=exc.description
-        ), exc.code
+        return _error_page("errors/error.html", status=exc.code, title=exc.name, detail=exc.description)

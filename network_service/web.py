@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, g
+import logging
+
+from flask import Blueprint, Flask, g, request
+from sqlalchemy.exc import SQLAlchemyError
 
 from network_service.db import _SESSION_KEY
+from network_service.errors import database_unavailable, unavailable_response
 from network_service.markup import plain_text, render_markdown
 from network_service.security import current_person
+
+log = logging.getLogger(__name__)
+
+# Headers that describe the body or the outcome of a response replaced by the 503; the others (security) stay.
+_BODY_HEADERS = {"content-type", "content-length", "location", "etag", "last-modified", "set-cookie"}
 
 bp = Blueprint(
     "web", __name__, template_folder="templates", static_folder="static", static_url_path="/mentornet-static"
@@ -25,7 +34,21 @@ def init_app(app: Flask) -> None:
         session = g.get(_SESSION_KEY)
         if session is not None:
             if response.status_code < 400:
-                session.commit()
+                try:
+                    session.commit()
+                except SQLAlchemyError as exc:
+                    if not database_unavailable(exc):
+                        raise
+                    # The database went away before the commit: nothing of the request is kept, say so.
+                    log.warning(
+                        "database unavailable at commit of %s %s: %s", request.method, request.path, exc
+                    )
+                    unavailable = unavailable_response()
+                    # The hooks that ran before this one (secure headers) wrote to the response we replace.
+                    for name, value in response.headers.items():
+                        if name.lower() not in _BODY_HEADERS:
+                            unavailable.headers.setdefault(name, value)
+                    return unavailable
             else:
                 session.rollback()
         return response

@@ -6,7 +6,7 @@ import contextlib
 import os
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from flask import Flask
@@ -29,7 +29,10 @@ class Live:
 
 
 @contextlib.contextmanager
-def live_service(tmp_path, *, smtp_running: bool = True, **config) -> Iterator[Live]:
+def live_service(
+    tmp_path, *, smtp_running: bool = True, database_url_via: Callable[[str], str] | None = None, **config
+) -> Iterator[Live]:
+    """``database_url_via`` turns the database URL into the one the app uses (e.g. through a fault proxy)."""
     if TEST_DATABASE_URL:
         url = with_private_schema(TEST_DATABASE_URL, f"mentornet_live_{os.getpid()}_{secrets.token_hex(3)}")
         reset_schema(url)
@@ -47,7 +50,7 @@ def live_service(tmp_path, *, smtp_running: bool = True, **config) -> Iterator[L
         "DEMO_MAILBOX": False,
         **config,
     }
-    app = create_app(app_config(url, **settings))
+    app = create_app(app_config(database_url_via(url) if database_url_via else url, **settings))
     http.app = app
     with app.app_context():
         migrations.upgrade(app)

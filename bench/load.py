@@ -1,0 +1,728 @@
+"""A mixed workload of many simultaneous users against `mentornet serve` on PostgreSQL (issue 9's load run).
+
+    .venv/bin/python bench/load.py [--users 200] [--duration 60] [--think 1.0] [--workers 2] [--threads 8]
+    .venv/bin/python bench/run.py --only load
+
+The demo network (``network_service.demo.build_demo``) is built in a private PostgreSQL schema, ``--users``
+members with API tokens are added to it, a course is linked and an LTI platform registered; then ``--users``
+simulated users, each a thread with its own keep-alive connection and its own signed-in session, pick actions
+at random (weights in ``ACTIONS``) with a think time between them, for ``--duration`` seconds:
+
+- page views: the home page, the network page, the general channel, the help list, the directory;
+- posting a message to the channel (the web form, with its CSRF token) and asking for help (the JSON API);
+- a signed Open edX completion event for a new learner, or again for one already accepted (a retry);
+- an LTI 1.3 launch: the OIDC login redirect, then the launch with an RS256 id_token of a platform served by
+  this process (its key set over HTTP on 127.0.0.1).
+
+Reported per action: requests, throughput, p50/p99/max and errors; in all: 5xx answers, lost completion events
+(an event answered 202 but not in the database once the drain is done, or a learner provisioned twice), and
+VmRSS / VmHWM of each gunicorn worker after the run, from /proc. JSON in ``bench/results/<time>-load.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import secrets
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR.parent))
+
+import common  # noqa: E402
+import http_load  # noqa: E402
+from provisioning import DEFAULT_POSTGRES_URL, hide_password, prepare_database  # noqa: E402
+from server import Server, free_port  # noqa: E402
+
+HOST = "127.0.0.1"
+NETWORK = "berlin-mentors"  # the demo network
+CHANNEL = "general"
+COURSE_KEY = "course-v1:Bench+LOAD+2026"
+LEARNER_EMAIL = "load-learner-{tag}-{n}@example.org"
+REQUEST_TIMEOUT = 30
+KEEPALIVE_SECONDS = 1.0  # well under gunicorn's keep-alive timeout (2 s): a busy client wakes late
+PAGE_ACTIONS = ("home", "network", "channel", "help list", "directory")
+# action -> weight (relative frequency)
+ACTIONS = {
+    "home": 14,
+    "network": 14,
+    "channel": 14,
+    "help list": 10,
+    "directory": 10,
+    "post message": 10,
+    "help request": 4,
+    "completion event": 12,
+    "completion retry": 4,
+    "lti launch": 4,
+}
+TARGETS = {"page_p99_ms": 250.0, "worker_rss_mb": 150.0}
+
+
+# -- a minimal LTI 1.3 platform: an RSA key, its key set over HTTP, signed id_tokens ----------------------
+
+
+class Platform:
+    ISSUER = "https://lms.load.example"
+    CLIENT_ID = "mentornet-load"
+    DEPLOYMENT = "load-deployment"
+
+    def __init__(self):
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from werkzeug.serving import make_server
+        from werkzeug.wrappers import Request, Response
+
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.kid = secrets.token_hex(8)
+
+        @Request.application
+        def wsgi(request):
+            if request.path == "/jwks":
+                return Response(json.dumps(self.jwks()), mimetype="application/json")
+            return Response("not found", status=404)
+
+        self._server = make_server(HOST, 0, wsgi, threaded=True)
+        self.base_url = f"http://{HOST}:{self._server.server_port}"
+        threading.Thread(target=self._server.serve_forever, args=(0.1,), daemon=True).start()
+
+    def jwks(self) -> dict:
+        import jwt
+
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
+        return {"keys": [{**jwk, "kid": self.kid, "alg": "RS256", "use": "sig"}]}
+
+    def register(self) -> None:
+        """In an app context of the service."""
+        from lti_bridge.lti.registrations import add_platform
+
+        add_platform(
+            self.ISSUER,
+            self.CLIENT_ID,
+            [self.DEPLOYMENT],
+            f"{self.base_url}/auth",
+            f"{self.base_url}/token",
+            f"{self.base_url}/jwks",
+        )
+
+    def id_token(self, nonce: str, sub: str, launch_url: str) -> str:
+        import jwt
+
+        claim = "https://purl.imsglobal.org/spec/lti/claim/"
+        now = int(time.time())
+        claims = {
+            "iss": self.ISSUER,
+            "aud": self.CLIENT_ID,
+            "sub": sub,
+            "iat": now,
+            "exp": now + 300,
+            "nonce": nonce,
+            claim + "deployment_id": self.DEPLOYMENT,
+            claim + "message_type": "LtiResourceLinkRequest",
+            claim + "version": "1.3.0",
+            claim + "resource_link": {"id": "load-link", "title": "Join the mentor network"},
+            claim + "target_link_uri": launch_url,
+            claim + "roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"],
+        }
+        return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.kid})
+
+    def stop(self) -> None:
+        self._server.shutdown()
+
+
+# -- the world ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class User:
+    email: str
+    cookie: str  # the signed session cookie's value
+    api_token: str
+
+
+def build_world(config: dict, users: int, platform: Platform) -> list[User]:
+    """The demo network plus ``users`` members (each with an API token), a linked course, the LTI platform."""
+    from network_service.accounts.operations import create_api_token, get_or_create_person
+    from network_service.app import create_app
+    from network_service.courses.operations import link_course
+    from network_service.db import db, session, utcnow
+    from network_service.demo import build_demo
+    from network_service.networks.models import Level, Membership, MembershipStatus, Network, Origin, Role
+    from network_service.networks.operations import accept_agreement, current_agreement
+
+    build_demo(config)
+    app = create_app({**config, "OUTBOX_WORKER": False}, use_environment=False)
+    result = []
+    with app.app_context():
+        import sqlalchemy as sa
+
+        network = session.scalar(sa.select(Network).where(Network.slug == NETWORK))
+        agreement = current_agreement(network)
+        serializer = app.session_interface.get_signing_serializer(app)
+        for number in range(users):
+            email = f"load-user-{number}@example.org"
+            person, _created = get_or_create_person(email, display_name=f"Load User {number}")
+            session.add(
+                Membership(
+                    network=network,
+                    person=person,
+                    role=Role.mentor,
+                    level=Level.novice,
+                    status=MembershipStatus.active,
+                    origin=Origin.invited,
+                    joined_at=utcnow(),
+                )
+            )
+            accept_agreement(person, agreement)
+            _token, plain = create_api_token(person, "load")
+            session.flush()
+            # The cookie a sign-in sets (the sign-in form is rate limited and mails a link: not what is measured)
+            cookie = serializer.dumps(
+                {"person_id": person.id, "signed_in_at": utcnow().isoformat(), "nonce": secrets.token_hex(4)}
+            )
+            result.append(User(email, cookie, plain))
+        link_course(COURSE_KEY, network, actor=None, title="Load course")
+        platform.register()
+        session.commit()
+    db.dispose(app)
+    return result
+
+
+# -- the simulated users --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    errors: dict[str, Counter] = field(default_factory=dict)
+    accepted_events: dict[str, str] = field(default_factory=dict)  # event id -> learner e-mail (202 answered)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def ok(self, action: str, seconds: float) -> None:
+        with self.lock:
+            self.latencies.setdefault(action, []).append(seconds)
+
+    def error(self, action: str, reason: str) -> None:
+        with self.lock:
+            self.errors.setdefault(action, Counter())[reason] += 1
+
+
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class SimulatedUser:
+    def __init__(
+        self, user: User, base_url: str, secret: str, platform: Platform, outcome: Outcome, tag, rng
+    ):
+        self.user = user
+        self.base = base_url
+        self.secret = secret
+        self.platform = platform
+        self.outcome = outcome
+        self.tag = tag
+        self.rng = rng
+        self.http = http_load.new_session()
+        self.http.cookies.set("mentornet_session", user.cookie, domain=HOST, path="/")
+        self.csrf: str | None = None
+        self.my_events: list[tuple[str, bytes]] = []  # (event id, body) accepted, for retries
+        self.counter = 0
+
+    def run(self, deadline: float, think: float) -> None:
+        names, weights = list(ACTIONS), list(ACTIONS.values())
+        time.sleep(self.rng.uniform(0, think))  # users arrive spread out, not all in the first millisecond
+        last = time.monotonic()
+        while time.monotonic() < deadline:
+            action = self.rng.choices(names, weights)[0]
+            if time.monotonic() - last > KEEPALIVE_SECONDS:
+                # gunicorn closes a keep-alive connection idle for 2 s; a request racing that close would fail
+                # where a browser silently retries. Start on a fresh connection instead.
+                http_load.drop_connections([self.http])
+            started = time.perf_counter()
+            try:
+                error = getattr(self, "do_" + action.replace(" ", "_"))()
+            except requests.RequestException as exc:
+                error = _kind(exc)
+            if error:
+                self.outcome.error(action, error)
+            else:
+                self.outcome.ok(action, time.perf_counter() - started)
+            last = time.monotonic()
+            time.sleep(self.rng.uniform(0.5 * think, 1.5 * think))
+        self.http.close()
+
+    # page views: anything but 200 is an error
+    def _page(self, path: str) -> str | None:
+        response = self.http.get(self.base + path, allow_redirects=False, timeout=REQUEST_TIMEOUT)
+        if response.status_code != 200:
+            return f"HTTP {response.status_code}"
+        if path.endswith(f"/c/{CHANNEL}"):
+            found = _CSRF.search(response.text)
+            self.csrf = found.group(1) if found else self.csrf
+        return None
+
+    def do_home(self):
+        return self._page("/")
+
+    def do_network(self):
+        return self._page(f"/networks/{NETWORK}")
+
+    def do_channel(self):
+        return self._page(f"/networks/{NETWORK}/conversations/c/{CHANNEL}")
+
+    def do_help_list(self):
+        return self._page(f"/networks/{NETWORK}/help")
+
+    def do_directory(self):
+        return self._page("/directory")
+
+    def do_post_message(self):
+        if self.csrf is None:  # the form's token comes with the channel page, as in a browser
+            error = self.do_channel()
+            if error or self.csrf is None:
+                return error or "no CSRF token on the channel page"
+        self.counter += 1
+        response = self.http.post(
+            f"{self.base}/networks/{NETWORK}/conversations/c/{CHANNEL}",
+            data={
+                "csrf_token": self.csrf,
+                "body": f"Load test message {self.counter}: how is everyone doing?",
+            },
+            allow_redirects=False,
+            timeout=REQUEST_TIMEOUT,
+        )
+        return None if response.status_code == 303 else f"HTTP {response.status_code}"
+
+    def do_help_request(self):
+        self.counter += 1
+        response = self.http.post(
+            f"{self.base}/api/v1/networks/{NETWORK}/help-requests",
+            json={
+                "topic": f"Question about the housing office ({self.counter})",
+                "body": "Which documents should we bring to the first appointment?",
+                "languages": ["German"],
+                "confirm_no_personal_data": True,
+            },
+            headers={"Authorization": f"Bearer {self.user.api_token}"},
+            timeout=REQUEST_TIMEOUT,
+        )
+        return None if response.status_code == 201 else f"HTTP {response.status_code}"
+
+    def _post_event(self, event_id: str, body: bytes):
+        from lti_bridge.signing import SIGNATURE_HEADER, sign
+
+        return self.http.post(
+            f"{self.base}/bridge/openedx/events",
+            data=body,
+            headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, self.secret)},
+            timeout=REQUEST_TIMEOUT,
+        )
+
+    def do_completion_event(self):
+        event_id = str(uuid.uuid4())
+        email = LEARNER_EMAIL.format(tag=self.tag, n=event_id[:13])
+        body = json.dumps(pass_event(event_id, email)).encode()
+        response = self._post_event(event_id, body)
+        if response.status_code != 202:
+            return f"HTTP {response.status_code}"
+        with self.outcome.lock:
+            self.outcome.accepted_events[event_id] = email
+        self.my_events.append((event_id, body))
+        return None
+
+    def do_completion_retry(self):
+        """The same event again, as a source does when it did not hear the answer: accepted, a duplicate."""
+        if not self.my_events:
+            return self.do_completion_event()
+        event_id, body = self.rng.choice(self.my_events)
+        response = self._post_event(event_id, body)
+        if response.status_code != 202:
+            return f"HTTP {response.status_code}"
+        return None if response.json().get("duplicate") else "a retried event was not seen as a duplicate"
+
+    def do_lti_launch(self):
+        launch_url = f"{self.base}/lti/launch"
+        login = requests.get(  # a browser without our site's session: the launch arrives from another site
+            f"{self.base}/lti/login",
+            params={
+                "iss": Platform.ISSUER,
+                "login_hint": "load-user",
+                "target_link_uri": launch_url,
+                "lti_message_hint": "load-link",
+                "client_id": Platform.CLIENT_ID,
+                "lti_deployment_id": Platform.DEPLOYMENT,
+            },
+            allow_redirects=False,
+            timeout=REQUEST_TIMEOUT,
+        )
+        if login.status_code != 302:
+            return f"login HTTP {login.status_code}"
+        query = {k: v[0] for k, v in parse_qs(urlsplit(login.headers["Location"]).query).items()}
+        # The state cookie is Secure (a cross-site cookie): carried by hand over plain http on 127.0.0.1.
+        cookie = "; ".join(f"{c.name}={c.value}" for c in login.cookies)
+        sub = f"load-{self.tag}-{secrets.token_hex(6)}"
+        launch = requests.post(
+            launch_url,
+            data={
+                "id_token": self.platform.id_token(query["nonce"], sub, launch_url),
+                "state": query["state"],
+            },
+            headers={"Cookie": cookie},
+            allow_redirects=False,
+            timeout=REQUEST_TIMEOUT,
+        )
+        return None if launch.status_code in (200, 303) else f"launch HTTP {launch.status_code}"
+
+
+def _kind(exc: BaseException) -> str:
+    """``ConnectionError (RemoteDisconnected)``: the exception and its innermost cause, for the error table."""
+    inner: BaseException = exc
+    while True:
+        nested = inner.__cause__ or inner.__context__ or (inner.args[0] if inner.args else None)
+        if not isinstance(nested, BaseException) or nested is inner:
+            break
+        inner = nested
+    return type(exc).__name__ if inner is exc else f"{type(exc).__name__} ({type(inner).__name__})"
+
+
+def pass_event(event_id: str, email: str) -> dict:
+    username = email.split("@")[0]
+    return {
+        "openedx_events.learning.data.CoursePassingStatusData": {
+            "is_passing": "True",
+            "course": {"course_key": COURSE_KEY, "display_name": "Load course"},
+            "user": {
+                "id": "1",
+                "is_active": "True",
+                "pii": {"username": username, "email": email, "name": "L"},
+            },
+        },
+        "event_metadata": {
+            "id": event_id,
+            "event_type": "org.openedx.learning.course.passing.status.updated.v1",
+            "minorversion": 0,
+            "source": "openedx/lms/web",
+            "sourcehost": "lms-load",
+            "time": "2026-11-28 10:00:00.000000+00:00",
+            "sourcelib": [10, 5, 0],
+        },
+    }
+
+
+# -- after the run: every accepted event stored once and acted on once ----------------------------------------
+
+
+def check_events(url: str, accepted: dict[str, str], tag: str, wait: float = 120) -> dict:
+    import sqlalchemy as sa
+
+    from network_service.db import make_engine
+
+    engine = make_engine(url)
+    like = {"emails": LEARNER_EMAIL.format(tag=tag, n="%")}
+    try:
+        deadline = time.monotonic() + wait
+        with engine.connect() as conn:
+            while True:  # the drain acts on the events after the answer: wait until it has
+                pending = conn.execute(
+                    sa.text("SELECT count(*) FROM completion_event WHERE processed_at IS NULL")
+                ).scalar_one()
+                conn.rollback()
+                if pending == 0 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            stored = Counter(
+                conn.execute(
+                    sa.text("SELECT event_id FROM completion_event WHERE source = 'openedx'")
+                ).scalars()
+            )
+            invited = Counter(
+                conn.execute(
+                    sa.text(
+                        "SELECT p.email FROM invitation i JOIN person p ON p.id = i.person_id "
+                        "WHERE p.email LIKE :emails"
+                    ),
+                    like,
+                ).scalars()
+            )
+            statuses = dict(
+                conn.execute(
+                    sa.text(
+                        "SELECT status, count(*) FROM completion_event WHERE source = 'openedx' GROUP BY status"
+                    )
+                ).all()
+            )
+    finally:
+        engine.dispose()
+    missing = [event_id for event_id in accepted if stored[event_id] != 1]
+    not_invited = [email for email in accepted.values() if invited[email] != 1]
+    return {
+        "accepted": len(accepted),
+        "stored": sum(stored[event_id] for event_id in accepted),
+        "unprocessed_after_wait": pending,
+        "statuses": {str(k): v for k, v in statuses.items()},
+        "lost": len(missing),
+        "provisioned_not_exactly_once": len(not_invited),
+        "examples": (missing + not_invited)[:5],
+    }
+
+
+# -- the run ----------------------------------------------------------------------------------------------
+
+
+def _latency(values: list[float]) -> dict:
+    ordered = sorted(values)
+    if not ordered:
+        return {"p50_ms": None, "p99_ms": None, "max_ms": None}
+    return {
+        "p50_ms": round(1000 * http_load.percentile(ordered, 50), 1),
+        "p99_ms": round(1000 * http_load.percentile(ordered, 99), 1),
+        "max_ms": round(1000 * ordered[-1], 1),
+    }
+
+
+def run(args: argparse.Namespace, directory: Path) -> dict:
+    from network_service.demo import demo_config
+
+    directory.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    database = prepare_database("postgresql", directory, args.postgres_url)
+    result: dict = {"database": database.label, "users": args.load_users, "duration_s": args.load_duration}
+    platform = Platform()
+    server = None
+    try:
+        port = free_port(HOST)
+        config = demo_config(HOST, port, directory=directory)
+        secret = secrets.token_urlsafe(32)
+        config.update(DATABASE_URL=database.url, WEBHOOK_SECRET=secret)
+        _progress(f"building the demo network and {args.load_users} members in {database.label} ...")
+        users = build_world(config, args.load_users, platform)
+        result["setup_s"] = round(time.perf_counter() - started, 1)
+        environment = {
+            "MENTORNET_ENV": "development",
+            "MENTORNET_SECRET_KEY": config["SECRET_KEY"],
+            "MENTORNET_DATABASE_URL": database.url,
+            "MENTORNET_BASE_URL": config["BASE_URL"],
+            "MENTORNET_WEBHOOK_SECRET": secret,
+            "MENTORNET_DEMO_MAILBOX": "true",
+            "MENTORNET_OUTBOX_WORKER": "true",
+            "MENTORNET_JOBS_IN_PROCESS": "false",
+            # Every simulated user comes from 127.0.0.1: per-address limits would measure the limiter.
+            "MENTORNET_RATELIMIT_ENABLED": "false",
+        }
+        server = Server(
+            database_url=database.url,
+            base_url=config["BASE_URL"],
+            host=HOST,
+            port=port,
+            workers=args.load_workers,
+            threads=args.load_threads,
+            log_path=directory / "server.log",
+            environment=environment,
+        )
+        server.start()
+        server.wait_ready()
+        result["server"] = {"workers": args.load_workers, "threads_per_worker": args.load_threads}
+
+        outcome = Outcome()
+        tag = secrets.token_hex(3)
+        rng = random.Random(args.load_seed)
+        simulated = [
+            SimulatedUser(
+                user, config["BASE_URL"], secret, platform, outcome, tag, random.Random(rng.random())
+            )
+            for user in users
+        ]
+        _progress(
+            f"{args.load_users} users for {args.load_duration:.0f} s (think time about {args.load_think} s) ..."
+        )
+        cpu_before = server.worker_cpu_seconds()
+        began = time.monotonic()
+        deadline = began + args.load_duration
+        threads = [
+            threading.Thread(target=u.run, args=(deadline, args.load_think), daemon=True) for u in simulated
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(args.load_duration + REQUEST_TIMEOUT + 30)
+        elapsed = time.monotonic() - began
+        result["server_cpu_s"] = round(server.worker_cpu_seconds() - cpu_before, 1)
+        _progress("waiting for the drain, checking every accepted event ...")
+        result["events"] = check_events(database.url, outcome.accepted_events, tag)
+        result["memory"] = [
+            {"pid": m["pid"], "rss_mb": round(m["rss_kb"] / 1024, 1), "peak_mb": round(m["hwm_kb"] / 1024, 1)}
+            for m in server.worker_memory()
+        ]
+        endpoints = {}
+        for action in ACTIONS:
+            latencies = outcome.latencies.get(action, [])
+            errors = outcome.errors.get(action, Counter())
+            endpoints[action] = {
+                "ok": len(latencies),
+                "errors": dict(errors),
+                "per_s": round(len(latencies) / elapsed, 1),
+                **_latency(latencies),
+            }
+        result["endpoints"] = endpoints
+        result["elapsed_s"] = round(elapsed, 1)
+        result["requests_per_s"] = round(sum(e["ok"] for e in endpoints.values()) / elapsed, 1)
+        result["server_5xx"] = sum(
+            n
+            for e in endpoints.values()
+            for reason, n in e["errors"].items()
+            if re.search(r"HTTP 5\d\d", reason)
+        )
+        pages = [v for a in PAGE_ACTIONS for v in outcome.latencies.get(a, [])]
+        result["pages"] = _latency(pages)
+    except Exception:
+        if server is not None:
+            print(f"--- server log (last lines) ---\n{server.log_tail()}", file=sys.stderr)
+        raise
+    finally:
+        if server is not None:
+            server.stop()
+        platform.stop()
+        database.drop()
+    result["targets"] = evaluate(result)
+    return result
+
+
+def evaluate(result: dict) -> list[dict]:
+    events = result["events"]
+    rss = max((m["rss_mb"] for m in result["memory"]), default=None)
+    p99 = result["pages"]["p99_ms"]
+    return [
+        {
+            "target": "no 5xx answer",
+            "value": result["server_5xx"],
+            "unit": "",
+            "pass": result["server_5xx"] == 0,
+        },
+        {
+            "target": "no lost completion event, each provisioned exactly once",
+            "value": events["lost"] + events["provisioned_not_exactly_once"],
+            "unit": "events",
+            "pass": events["lost"] == 0 and events["provisioned_not_exactly_once"] == 0,
+        },
+        {
+            "target": f"page views p99 <= {TARGETS['page_p99_ms']:.0f} ms",
+            "value": p99,
+            "unit": "ms",
+            "pass": p99 is not None and p99 <= TARGETS["page_p99_ms"],
+        },
+        {
+            "target": f"worker memory (VmRSS) <= {TARGETS['worker_rss_mb']:.0f} MB",
+            "value": rss,
+            "unit": "MB",
+            "pass": rss is not None and rss <= TARGETS["worker_rss_mb"],
+        },
+    ]
+
+
+def render(report: dict) -> str:
+    result = report["load"]
+    lines = common.header_lines(report, "mentorNET load run")
+    lines.append(
+        f"{result['users']} users, {result['elapsed_s']} s, {result['server']['workers']} workers x "
+        f"{result['server']['threads_per_worker']} threads, {result['database']}"
+    )
+    lines.append("")
+    lines.append(f"{'action':<18}{'ok':>7}{'/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}  errors")
+    for action, e in result["endpoints"].items():
+        errors = ", ".join(f"{reason} x{n}" for reason, n in e["errors"].items()) or "-"
+        lines.append(
+            f"{action:<18}{e['ok']:>7}{e['per_s']:>8}{_fmt(e['p50_ms'])}{_fmt(e['p99_ms'])}{_fmt(e['max_ms'])}  {errors}"
+        )
+    pages = result["pages"]
+    lines.append(
+        f"{'all page views':<18}{'':>7}{'':>8}{_fmt(pages['p50_ms'])}{_fmt(pages['p99_ms'])}{_fmt(pages['max_ms'])}"
+    )
+    lines.append("")
+    lines.append(
+        f"throughput: {result['requests_per_s']} successful actions/s; server CPU {result['server_cpu_s']} s"
+    )
+    events = result["events"]
+    lines.append(
+        f"completion events: {events['accepted']} accepted, {events['lost']} lost, "
+        f"{events['provisioned_not_exactly_once']} not provisioned exactly once, statuses {events['statuses']}"
+    )
+    memory = ", ".join(f"{m['rss_mb']} MB (peak {m['peak_mb']})" for m in result["memory"])
+    lines.append(f"worker memory after the run (VmRSS): {memory}")
+    lines.append("")
+    for target in result["targets"]:
+        lines.append(f"  [{'PASS' if target['pass'] else 'FAIL'}] {target['target']}: {target['value']}")
+    return "\n".join(lines)
+
+
+def _fmt(value) -> str:
+    return f"{'-' if value is None else value:>9}"
+
+
+def _progress(message: str) -> None:
+    print(f"  {message}", file=sys.stderr, flush=True)
+
+
+def add_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    """Standalone: --users, --duration, ...; inside bench/run.py (prefix "load-"): --load-users, ..."""
+    parser.add_argument(f"--{prefix}users", dest="load_users", type=int, default=200, help="users at once")
+    parser.add_argument(
+        f"--{prefix}duration", dest="load_duration", type=float, default=60.0, help="seconds of load (60)"
+    )
+    parser.add_argument(
+        f"--{prefix}think", dest="load_think", type=float, default=1.0, help="mean seconds between actions"
+    )
+    parser.add_argument(
+        f"--{prefix}workers", dest="load_workers", type=int, default=2, help="gunicorn workers"
+    )
+    parser.add_argument(
+        f"--{prefix}threads", dest="load_threads", type=int, default=8, help="threads per worker"
+    )
+    parser.add_argument(f"--{prefix}seed", dest="load_seed", type=int, default=9)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_arguments(parser)
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
+    parser.add_argument("--no-save", action="store_true")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    report = common.new_report(vars(args) | {"postgres_url": hide_password(args.postgres_url)})
+    began = time.perf_counter()
+    tmp = Path(tempfile.mkdtemp(prefix="mentornet-load-"))
+    try:
+        report["load"] = run(args, tmp)
+    except Exception:
+        traceback.print_exc()
+        return 2
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    report["machine"]["loadavg_after"] = common.loadavg()
+    report["duration_s"] = round(time.perf_counter() - began, 1)
+    report["ok"] = all(t["pass"] for t in report["load"]["targets"])
+    print()
+    print(render(report))
+    if not args.no_save:
+        path = common.save(report, "-load")
+        print(f"\nresults: {path.relative_to(common.REPO)} (and bench/results/latest-load.json)")
+    return 0 if report["ok"] else 1
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""The LMS goes silent or slow in the middle of a reconciliation: a real TCP proxy between the client and the
+stand-in LMS black-holes a request or makes the answer trickle in a byte at a time.
+
+The run ends (bounded by the client's timeouts and attempts, or its own time budget), keeps the pages it did,
+and the next run goes on from the page that failed (its cursor) and invites nobody twice.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from lti_bridge.lms import OpenEdxClient
+from lti_bridge.models import ReconcileCursor
+from lti_bridge.reconcile import ReconcileStopped, reconcile_course
+from network_service.courses.models import CompletionEvent
+from network_service.db import session
+from tests.fake_lms import FakeLms, _encode_cursor, rows_for
+from tests.fault_proxy import FaultProxy
+from tests.helpers import COURSE, mails
+
+# Seven learners, two to a page: four pages. Four passed.
+LEARNERS = [
+    ("grace", True, 0.91),
+    ("bob", False, 0.30),
+    ("fred", True, 0.83),
+    ("kate", False, 0.19),
+    ("ada", True, 0.77),
+    ("linus", True, 0.95),
+    ("mary", False, 0.55),
+]
+PASSED = ["grace", "fred", "ada", "linus"]
+PAGE_3 = f"cursor={_encode_cursor(4)}".encode()
+
+
+@pytest.fixture
+def lms():
+    with FakeLms() as server:
+        server.grades[COURSE] = rows_for(COURSE, LEARNERS)
+        yield server
+
+
+@pytest.fixture
+def proxy(lms):
+    port = int(lms.url.rsplit(":", 1)[1])
+    with FaultProxy("127.0.0.1", port) as proxy:
+        yield proxy
+
+
+def _client(lms, proxy, sleeps, **options) -> OpenEdxClient:
+    options = {"timeout": (1.0, 0.5), "attempts": 2, "backoff": 0.01, "sleep": sleeps.append, **options}
+    return OpenEdxClient(f"http://127.0.0.1:{proxy.port}", lms.client_id, lms.client_secret, **options)
+
+
+def _reconciled(run) -> list[str]:
+    events = run(
+        lambda: session.scalars(sa.select(CompletionEvent).where(CompletionEvent.source == "reconcile")).all()
+    )
+    return sorted(event.identity["username"] for event in events)
+
+
+def _cursor(run):
+    return run(lambda: session.get(ReconcileCursor, COURSE))
+
+
+def _resume_and_finish(run, lms, proxy) -> None:
+    proxy.forward()
+    report = run(reconcile_course, COURSE, _client(lms, proxy, []))
+    assert report.resumed_after == 2 and report.pages == 2  # pages 3 and 4 only
+    assert (report.provisioned, report.errors) == (2, 0)
+    assert _reconciled(run) == sorted(PASSED)
+    assert _cursor(run) is None  # done: the next run starts from the first page
+    for name in PASSED:  # nobody invited twice
+        assert len(run(lambda name=name: mails(to=f"{name}@example.org"))) == 1
+
+
+def test_a_black_holed_lms_ends_the_run_and_the_next_run_resumes_from_its_cursor(run, world, lms, proxy):
+    proxy.cut_on(PAGE_3, then="blackhole")  # page 3's request is taken and never answered, nor any after it
+    sleeps: list[float] = []
+    with pytest.raises(ReconcileStopped) as caught:
+        run(reconcile_course, COURSE, _client(lms, proxy, sleeps))
+    assert proxy.tripped.is_set()
+    assert "failed 2 times; last: no answer within 0.5 s" in str(caught.value)
+    assert caught.value.report.pages == 2 and caught.value.report.provisioned == 2
+    assert _reconciled(run) == ["fred", "grace"]  # pages 1 and 2 are kept
+    cursor = _cursor(run)
+    assert cursor.pages_done == 2 and PAGE_3.decode() in cursor.next_url
+    _resume_and_finish(run, lms, proxy)
+
+
+def test_a_slow_drip_answer_is_cut_off_by_the_total_timeout(lms, proxy):
+    from lti_bridge.lms import LmsError
+
+    client = _client(lms, proxy, [], total_timeout=1.0)
+    pages = client.grade_pages(COURSE)
+    next(pages), next(pages)
+    # Then the LMS answers at one byte per 0.05 s: each byte well within the read timeout (0.5 s), the whole
+    # answer (several hundred bytes) far beyond the total timeout (1 s).
+    proxy.drip(0.05)
+    with pytest.raises(LmsError, match="failed 2 times; last: the answer took longer than 1 s"):
+        next(pages)
+
+
+def test_a_dripping_lms_stops_the_run_which_resumes_later(run, world, lms, proxy):
+    proxy.cut_on(PAGE_3, then="refuse")  # a first run stops after page 2
+    with pytest.raises(ReconcileStopped):
+        run(reconcile_course, COURSE, _client(lms, proxy, []))
+    # The next run meets an LMS that drips: its answers (hundreds of bytes at 0.02 s each) take far longer
+    # than the total timeout of 2.5 s, so the run stops, and the cursor stays where it was.
+    proxy.drip(0.02)
+    with pytest.raises(ReconcileStopped) as caught:
+        run(reconcile_course, COURSE, _client(lms, proxy, [], total_timeout=2.5))
+    assert "took longer than 2.5 s" in str(caught.value)
+    assert _cursor(run).pages_done == 2
+    _resume_and_finish(run, lms, proxy)
+
+
+def test_a_run_stops_when_its_time_budget_is_used_up_and_the_next_goes_on(run, world, lms, proxy):
+    proxy.forward(delay=0.2)  # a slow LMS: every chunk a fifth of a second late
+    with pytest.raises(ReconcileStopped) as caught:
+        run(reconcile_course, COURSE, _client(lms, proxy, [], timeout=(2.0, 2.0)), budget=0.0)
+    assert "time budget of 0 s" in str(caught.value)
+    assert caught.value.report.pages == 1
+    assert _cursor(run).pages_done == 1
+    proxy.forward()
+    report = run(reconcile_course, COURSE, _client(lms, proxy, []))
+    assert (report.resumed_after, report.pages, report.provisioned) == (1, 3, 3)
+    assert _reconciled(run) == sorted(PASSED) and _cursor(run) is None

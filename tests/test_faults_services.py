@@ -1,0 +1,143 @@
+"""SMTP and Redis go away under a served application: real servers behind a TCP proxy the test cuts.
+
+- SMTP refused or black-holed: notification and digest mail waits in the outbox (pending, an attempt counted,
+  the error kept) and goes out once the server is back; nothing is lost or sent twice.
+- Redis (the Celery broker, the rate-limit storage) refused: events are accepted, the mail goes out from the
+  web process, and rate-limited pages still answer (never a 500); once Redis is back the limits count there.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import redis
+import requests
+import sqlalchemy as sa
+
+from network_service.accounts.models import Person
+from network_service.db import session, utcnow
+from network_service.mail.models import MailStatus, OutboundEmail
+from network_service.mail.operations import deliver_due
+from network_service.notifications.models import EmailFrequency
+from network_service.notifications.operations import notify, send_digest, set_frequency
+from tests import bridge_payloads as payloads
+from tests.fault_proxy import FaultProxy
+from tests.helpers import csrf_from
+from tests.live import live_service
+
+pytestmark = pytest.mark.live
+
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+
+
+def _person(email: str) -> Person:
+    return session.scalar(sa.select(Person).where(Person.email == email))
+
+
+def _outbox() -> list[OutboundEmail]:
+    session.rollback()
+    return list(session.scalars(sa.select(OutboundEmail).order_by(OutboundEmail.id)))
+
+
+def _make_due() -> None:
+    """What waiting out the back-off does (the test does not sleep through it)."""
+    session.execute(sa.update(OutboundEmail).values(next_attempt_at=utcnow()))
+    session.commit()
+
+
+def test_notification_and_digest_mail_wait_out_an_smtp_outage(tmp_path):
+    # the proxy's target is set once the SMTP server has its port
+    with FaultProxy("127.0.0.1", 1) as proxy, live_service(tmp_path, smtp_running=True) as live:
+        proxy.target = ("127.0.0.1", live.smtp.port)
+        live.app.config["SMTP_URL"] = f"smtp://127.0.0.1:{proxy.port}"
+        with live.app.app_context():
+            mentor, meta = _person("mentor@example.org"), _person("meta@example.org")
+            set_frequency(mentor, EmailFrequency.immediately, actor=mentor)
+            set_frequency(meta, EmailFrequency.daily, actor=meta)
+            session.commit()
+
+            proxy.refuse()  # the SMTP server is down
+            notify([mentor, meta], "goals.assigned", url="/", goal="Find a flat")
+            session.commit()
+            assert send_digest(meta, EmailFrequency.daily, utcnow())
+            session.commit()
+            assert deliver_due() == 0
+            kinds = sorted(mail.kind for mail in _outbox())
+            assert len(kinds) == 2 and "notification.digest" in kinds
+            for mail in _outbox():
+                assert (mail.status, mail.attempts) == (MailStatus.pending, 1)
+                assert mail.last_error  # what went wrong, for the operator's `mentornet outbox` view
+
+            proxy.blackhole()  # a host that drops packets: the SMTP client's timeout ends the attempt
+            _make_due()
+            assert deliver_due(limit=1) == 0
+            assert [mail.attempts for mail in _outbox()] == [2, 1]
+            assert live.smtp.inbox.messages == []
+
+            proxy.forward()  # back
+            _make_due()
+            assert deliver_due() == 2
+            assert deliver_due() == 0  # nothing goes twice
+        messages = live.smtp.inbox.wait_for(2)
+        assert sorted(m["To"] for m in messages) == ["mentor@example.org", "meta@example.org"]
+        with live.app.app_context():
+            assert {mail.status for mail in _outbox()} == {MailStatus.sent}
+
+
+def _redis_reachable() -> bool:
+    try:
+        return bool(redis.Redis(REDIS_HOST, REDIS_PORT, socket_connect_timeout=2).ping())
+    except redis.RedisError:
+        return False
+
+
+needs_redis = pytest.mark.skipif(not _redis_reachable(), reason="needs Redis on 127.0.0.1:6379")
+
+
+@needs_redis
+def test_with_the_broker_cut_events_are_accepted_and_mail_goes_out_in_process(tmp_path):
+    with FaultProxy(REDIS_HOST, REDIS_PORT) as proxy:
+        proxy.refuse()
+        broker = f"redis://127.0.0.1:{proxy.port}/0"
+        queue = f"mentornet-faults-{uuid.uuid4().hex}"
+        with live_service(tmp_path, BROKER_URL=broker, CELERY_QUEUE=queue) as live:
+            for number in range(3):
+                answer = payloads.post_signed(
+                    live.base_url, payloads.passing_status(email=f"cut{number}@example.org")
+                )
+                assert answer.status_code == 202
+            messages = live.smtp.inbox.wait_for(3)
+            assert sorted(m["To"] for m in messages) == [f"cut{n}@example.org" for n in range(3)]
+            assert live.app.extensions["mentornet.broker"]["down_until"] > 0  # the outage was noticed
+
+
+@needs_redis
+def test_rate_limited_pages_answer_while_the_limit_storage_is_down(tmp_path):
+    with FaultProxy(REDIS_HOST, REDIS_PORT) as proxy:
+        storage = f"redis://127.0.0.1:{proxy.port}/0"
+        with live_service(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URL=storage) as live:
+            limiter = live.app.extensions["mentornet.limiter"]
+            browser = requests.Session()
+            token = csrf_from(browser.get(f"{live.base_url}/sign-in", timeout=60).text)
+
+            def sign_in_attempts(count: int) -> list[int]:
+                return [
+                    browser.post(
+                        f"{live.base_url}/sign-in",
+                        data={"email": "x@example.org", "csrf_token": token},
+                        allow_redirects=False,
+                        timeout=60,
+                    ).status_code
+                    for _ in range(count)
+                ]
+
+            proxy.refuse()
+            statuses = sign_in_attempts(8)
+            # No 500: the limiter counts in memory while Redis is away (5 per minute still holds).
+            assert 500 not in statuses
+            assert statuses[-1] == 429, statuses
+            proxy.forward()
+            limiter.reset()
+            after = sign_in_attempts(7)
+            assert 500 not in after and after[-1] == 429
