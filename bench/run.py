@@ -23,8 +23,8 @@ from pathlib import Path
 
 import common
 import http_load
-import lti_launch
 import load
+import lti_launch
 import network
 import provisioning
 import signin

@@ -278,7 +278,12 @@ def test_persistent_server_errors_stop_clearly_and_keep_the_pages_already_done(r
     lms.heal()
     report = reconcile(run, lms_client())
     # The rerun goes on from the page that failed (its cursor), not from the first page again
-    assert (report.resumed_after, report.pages, report.provisioned, report.already_provisioned) == (2, 2, 2, 0)
+    assert (report.resumed_after, report.pages, report.provisioned, report.already_provisioned) == (
+        2,
+        2,
+        2,
+        0,
+    )
     assert all(invited(run, name) == 1 for name in PASSED)
 
 
