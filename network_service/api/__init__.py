@@ -64,6 +64,7 @@ def init_api(app: Flask) -> None:
 
     from network_service.api import (
         accounts,
+        audit,
         conversations,
         directory,
         goals,
@@ -88,6 +89,7 @@ def init_api(app: Flask) -> None:
         help.blp,
         directory.blp,
         insights.blp,
+        audit.blp,
     )
     for blueprint in blueprints:
         csrf.exempt(blueprint)  # each blueprint checks CSRF itself for session-authenticated writes
