@@ -25,8 +25,10 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_FROM": "mentorNET <no-reply@localhost>",
     "BROKER_URL": None,  # None: background jobs run in-process
     "WEBHOOK_SECRET": None,
-    "RATELIMIT_STORAGE_URL": "memory://",  # redis://127.0.0.1:6379/0 when several processes serve
+    # None: the broker's Redis (BROKER_URL redis://...) when there is one, else memory:// (counts per process)
+    "RATELIMIT_STORAGE_URL": None,
     "RATELIMIT_ENABLED": None,  # None: on, except in tests
+    "RATELIMIT_KEY_PREFIX": "mentornet",  # several services sharing one Redis keep their counters apart
     "SIGN_IN_LINK_MINUTES": 30,
     "INVITATION_DAYS": 14,  # invitations a person sends
     "GRADUATE_INVITATION_DAYS": 30,  # invitations of course graduates

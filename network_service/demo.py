@@ -75,6 +75,7 @@ def demo_config(host: str, port: int, directory: Path | None = None) -> dict[str
         "BASE_URL": f"http://{shown_host}:{port}",
         "DEMO_MAILBOX": True,
         "SMTP_URL": None,
+        "RATELIMIT_STORAGE_URL": "memory://",  # one process: no Redis needed
     }
 
 
