@@ -10,6 +10,7 @@ import dataclasses
 import re
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from network_service.accounts.models import Person
@@ -252,3 +253,21 @@ def request_as(world: SecurityWorld, label: str, method: str, path: str, csrf: d
             return client.open(path, method=method, json={})
         data = {"data": {"csrf_token": csrf[label]}} if method in WRITE_METHODS else {}
         return client.open(path, method=method, **data)
+
+
+_SHARED: dict = {}
+
+
+@pytest.fixture(scope="session")
+def demo_world(tmp_path_factory, request):
+    """One demo world for every test module that asks for it (built once per test run)."""
+    if "world" not in _SHARED:
+        manager = security_world(tmp_path_factory.mktemp("demo-world"))
+        _SHARED["world"] = manager.__enter__()
+
+        def close():
+            _SHARED.pop("world", None)
+            manager.__exit__(None, None, None)
+
+        request.session.config.add_cleanup(close)
+    return _SHARED["world"]

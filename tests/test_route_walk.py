@@ -10,15 +10,14 @@ from __future__ import annotations
 import pytest
 
 from tests import route_access
-from tests.security_world import ROLES, WRITE_METHODS, fill, request_as, routes, security_world
+from tests.security_world import ROLES, WRITE_METHODS, demo_world, fill, request_as, routes  # noqa: F401
 
 SIGN_IN_REDIRECT = "sign-in"
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    with security_world(tmp_path_factory.mktemp("walk")) as built:
-        yield built
+@pytest.fixture
+def world(demo_world):  # noqa: F811
+    return demo_world
 
 
 def _to_sign_in(response) -> bool:
