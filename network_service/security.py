@@ -12,6 +12,7 @@ from flask import Flask, current_app, g, has_request_context, redirect, request,
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 from network_service.accounts.models import Person
 from network_service.db import session as db_session
@@ -43,8 +44,18 @@ def exempt_from_csrf(view):
     return csrf.exempt(view)
 
 
+class BoundedIntegerConverter(IntegerConverter):
+    """``<int:...>`` in a URL matches only ids a database column can hold: a larger number is a 404, not an
+    overflow inside the database driver (a 500)."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's name
+        kwargs.setdefault("max", 2**31 - 1)  # PostgreSQL INTEGER
+        super().__init__(map, *args, **kwargs)
+
+
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
+    app.url_map.converters["int"] = BoundedIntegerConverter  # before any blueprint adds its routes
 
     @app.after_request
     def _secure_headers(response):
