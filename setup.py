@@ -20,6 +20,10 @@ TEST = [
     "ruff>=0.6",
     # Drives Debian's chromium package (executable_path); `playwright install` is never run. Tested: 1.65.2.
     "playwright>=1.65,<2",
+    "schemathesis>=4.32,<5",  # tests/test_api_schemathesis.py, in process against the WSGI app
+    "hypothesis>=6.100,<7",
+    "bandit>=1.9,<2",  # make quality
+    "pip-audit>=2.10,<3",  # make quality (needs pypi.org's vulnerability data)
 ]
 
 setup(
