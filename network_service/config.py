@@ -29,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_STORAGE_URL": None,
     "RATELIMIT_ENABLED": None,  # None: on, except in tests
     "RATELIMIT_KEY_PREFIX": "mentornet",  # several services sharing one Redis keep their counters apart
+    "RATELIMIT_API": "300 per minute;5000 per hour",  # JSON API requests per credential (token, person, address)
     "SIGN_IN_LINK_MINUTES": 30,
     "INVITATION_DAYS": 14,  # invitations a person sends
     "GRADUATE_INVITATION_DAYS": 30,  # invitations of course graduates

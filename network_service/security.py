@@ -31,7 +31,7 @@ RATE_LIMITS: dict[str, tuple[str, list[str]]] = {
 # Every JSON API request counts against its credential (the bearer token, else the signed-in person, else the
 # client address); requests refused for a bad credential (401) also count against the client address, so
 # trying one token after another is slowed down however many tokens are tried.
-API_RATE_LIMIT = "300 per minute;5000 per hour"
+# (The per-credential limit is the setting RATELIMIT_API.)
 API_AUTH_FAILURE_LIMIT = "20 per minute;100 per hour"
 
 CSP = (
@@ -105,7 +105,7 @@ def init_rate_limits(app: Flask) -> None:
         rate_limit(app, endpoint, limit, methods)
     for name, blueprint in app.blueprints.items():
         if name.startswith("api_"):  # the JSON API's blueprints (api-docs, the OpenAPI document, is not)
-            limiter.limit(API_RATE_LIMIT, key_func=api_rate_key)(blueprint)
+            limiter.limit(app.config["RATELIMIT_API"], key_func=api_rate_key)(blueprint)
             limiter.limit(
                 API_AUTH_FAILURE_LIMIT,
                 key_func=get_remote_address,

@@ -50,9 +50,8 @@ def test_invitation_and_unsubscribe_links_are_limited(limited_app):
         assert 429 not in statuses[:20] and statuses[20] == 429, (path, statuses)
 
 
-def test_the_api_answers_429_with_retry_after_and_a_problem(limited_app, monkeypatch):
-    monkeypatch.setattr(security, "API_RATE_LIMIT", "3 per minute")
-    client = limited_app().test_client()
+def test_the_api_answers_429_with_retry_after_and_a_problem(limited_app):
+    client = limited_app(RATELIMIT_API="3 per minute").test_client()
     statuses = [client.get("/api/v1/directory").status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     response = client.get("/api/v1/directory")
