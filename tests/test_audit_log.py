@@ -166,3 +166,20 @@ def test_csv_cells_cannot_become_formulas(client_as, run, entries):  # noqa: F81
     run(evil)
     text = client_as("site_admin").get("/admin/audit.csv?action=test.evil").get_data(as_text=True)
     assert "'=cmd@example.org" in text
+
+
+def test_only_site_admins_see_e_mail_addresses(client_as, roles, entries):  # noqa: F811
+    """Coordinators see who acted by name, as the members page shows them; e-mail addresses stay with site
+    administrators (docs/permissions.md)."""
+    coordinator_page = client_as("coordinator").get("/admin/audit").get_data(as_text=True)
+    assert "coord@example.org" not in coordinator_page and "Carla Coordinator" in coordinator_page
+    assert "coord@example.org" in client_as("site_admin").get("/admin/audit").get_data(as_text=True)
+    rows = list(
+        csv.DictReader(io.StringIO(client_as("coordinator").get("/admin/audit.csv").get_data(as_text=True)))
+    )
+    assert rows and all(row["actor_email"] == "" for row in rows)
+    assert "Carla Coordinator" in {row["actor_name"] for row in rows}
+    admin_rows = csv.DictReader(
+        io.StringIO(client_as("site_admin").get("/admin/audit.csv").get_data(as_text=True))
+    )
+    assert "coord@example.org" in {row["actor_email"] for row in admin_rows}

@@ -77,7 +77,7 @@ def index():
 @login_required
 def export_csv():
     viewer = current_person()
-    operations.audit_scope(viewer)
+    everything = operations.audit_scope(viewer) is None  # only site administrators see e-mail addresses
     filters = filters_from_args()
     entries = operations.export_rows(viewer, filters)
     people = operations.people_by_id(entries)
@@ -91,6 +91,7 @@ def export_csv():
             "action",
             "label",
             "actor_id",
+            "actor_name",
             "actor_email",
             "network",
             "target_type",
@@ -108,7 +109,8 @@ def export_csv():
                 entry.action,
                 action_label(entry.action),
                 entry.actor_id or "",
-                _csv_safe(actor.email if actor else ""),
+                _csv_safe(actor.display_name if actor else ""),
+                _csv_safe(actor.email if actor and everything else ""),
                 network.slug if network else "",
                 entry.target_type,
                 entry.target_id or "",
