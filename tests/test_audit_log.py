@@ -54,7 +54,9 @@ def test_the_page_as_every_role(client_as, roles, entries, label):  # noqa: F811
         html = response.get_data(as_text=True)
         expected = {"ours-old", "ours"} | ({"other", "global"} if label == "site_admin" else set())
         assert _markers(html) == expected
-        assert 'href="/admin/audit"' in html  # the header links to it
+        assert ('href="/admin/audit"' in html) == (
+            label == "site_admin"
+        )  # the header links site admins to it
 
 
 @pytest.mark.parametrize("label", sorted(PEOPLE))
@@ -183,3 +185,14 @@ def test_only_site_admins_see_e_mail_addresses(client_as, roles, entries):  # no
         io.StringIO(client_as("site_admin").get("/admin/audit.csv").get_data(as_text=True))
     )
     assert "coord@example.org" in {row["actor_email"] for row in admin_rows}
+
+
+@pytest.mark.parametrize("label", ["novice", "office", "meta_mentor", "coordinator", "site_admin"])
+def test_coordinators_find_it_in_their_networks_navigation(client_as, roles, entries, label):  # noqa: F811
+    page = client_as(label).get(f"/networks/{roles.slug}").get_data(as_text=True)
+    link = f'href="/admin/audit?slug={roles.slug}"'
+    assert (link in page) == (label == "coordinator")
+    if label == "coordinator":
+        html = client_as(label).get(f"/admin/audit?slug={roles.slug}").get_data(as_text=True)
+        assert _markers(html) == {"ours", "ours-old"}
+        assert f'<option value="{roles.slug}" selected>' in html

@@ -14,6 +14,9 @@ from flask_babel import gettext as _
 from network_service.audit import operations
 from network_service.audit.labels import action_label
 from network_service.errors import InvalidInput
+from network_service.networks import navigation
+from network_service.networks.models import Role
+from network_service.networks.permissions import has_role
 from network_service.security import current_person, login_required
 
 bp = Blueprint("audit", __name__)
@@ -33,15 +36,22 @@ def filters_from_args() -> operations.AuditFilter:
     return operations.AuditFilter(
         action=(request.args.get("action") or "").strip()[:80],
         actor=(request.args.get("actor") or "").strip()[:254],
-        network=(request.args.get("network") or "").strip()[:80],
+        network=(request.args.get("network") or request.args.get("slug") or "").strip()[:80],
         since=_date("since"),
         until=_date("until"),
     )
 
 
-@bp.app_context_processor
-def _audit_link():
-    return {"can_read_audit": lambda: operations.can_read_audit(current_person())}
+# Coordinators reach their network's entries from the network's navigation (site administrators: the header).
+navigation.register_section(
+    navigation.Section(
+        key="audit",
+        endpoint="audit.index",  # /admin/audit?slug=...: the network filter
+        label=lambda: _("Audit log"),
+        order=98,
+        visible=lambda viewer, network: has_role(viewer, network, {Role.coordinator}, site_admin=False),
+    )
+)
 
 
 @bp.get("/admin/audit")
@@ -58,7 +68,9 @@ def index():
         errors[exc.field or "form"] = exc.detail
         filters = operations.AuditFilter()
         page = operations.search(viewer, filters)
-    args = {key: value for key, value in request.args.items() if key != "before" and value}
+    args = {key: value for key, value in request.args.items() if key not in ("before", "slug") and value}
+    if filters.network:
+        args["network"] = filters.network
     return render_template(
         "audit/index.html",
         page=page,
