@@ -65,6 +65,7 @@ setup(
         "markdown-it-py>=3,<5",  # CommonMark for posts, help requests, notes; the HTML is then cleaned by nh3
         "nh3>=0.2.17,<0.4",
         "icalendar>=5,<7",  # meeting feeds
+        "segno>=1.5,<2",  # QR codes of the promotion kit (SVG and PNG, no Pillow)
     ],
     extras_require={
         "postgres": POSTGRES,

@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 
 import lti_bridge.lti.models  # noqa: F401 - the LTI tool's tables too
 import lti_bridge.models  # noqa: F401 - the bridge's tables join the service's metadata
+import lti_bridge.privacy  # noqa: F401 - its part of a member's data export and erasure
 from lti_bridge.lti.cli import lti_cli
 
 bridge_cli = AppGroup("bridge", help="Completion sources and graduate provisioning.")

@@ -101,7 +101,9 @@ def _register_blueprints(app: Flask) -> None:
     from network_service.courses.views import bp as courses_bp
     from network_service.directory.views import bp as directory_bp
     from network_service.embed.views import bp as embed_bp
+    from network_service.federations.views import bp as federations_bp
     from network_service.goals.views import bp as goals_bp
+    from network_service.growth.views import bp as growth_bp
     from network_service.help.views import bp as help_bp
     from network_service.insights.views import bp as insights_bp
     from network_service.mail.views import bp as mail_bp
@@ -110,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
     from network_service.networks.organise_views import bp as organise_bp
     from network_service.networks.views import bp as networks_bp
     from network_service.notifications.views import bp as notifications_bp
+    from network_service.privacy.views import bp as privacy_bp  # noqa: I001
     from network_service.resources.views import bp as resources_bp
 
     app.register_blueprint(accounts_bp)
@@ -128,6 +131,12 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(directory_bp)
     app.register_blueprint(insights_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(federations_bp)
+    app.register_blueprint(growth_bp)
+    app.register_blueprint(privacy_bp)
+    app.extensions.setdefault("mentornet.rate_limits", []).append(
+        ("privacy.export", "5 per hour", ["POST"], {})  # the export is heavy; also limited per person
+    )
     _init_background(app)
     jobs.init_app(app)
     init_api(app)

@@ -382,6 +382,9 @@ def _add_module_commands() -> None:
     from network_service.directory.cli import directory
 
     main.add_command(directory)
+    from network_service.privacy.cli import privacy
+
+    main.add_command(privacy)
 
 
 _add_module_commands()

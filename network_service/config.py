@@ -54,6 +54,10 @@ DEFAULTS: dict[str, Any] = {
     "UPLOAD_DIR": None,  # where library files are stored, outside any web root; None: <instance>/uploads
     "RESOURCE_MAX_BYTES": 10 * 1024 * 1024,  # the largest file a member may add to a network's library
     "HELP_NOTIFY_COUNT": 5,  # members notified of a new help request (the best matches)
+    "COMPLETION_PAYLOAD_RETENTION_DAYS": 90,  # raw completion payloads lose their personal data after this
+    "PRIVACY_EXPORTS_PER_DAY": 5,  # data exports one member may download per 24 hours
+    "PRIVACY_EXPORT_MAX_BYTES": 200 * 1024 * 1024,  # files beyond this are listed in an export, not included
+    "SENT_MAIL_RETENTION_DAYS": 30,  # e-mails sent longer ago than this leave the outbox table
 }
 
 # Keys whose environment value is parsed as JSON (lists, numbers, booleans).
@@ -77,6 +81,10 @@ _TYPED = {
     "NOTIFICATION_DIGEST_HOUR",
     "RESOURCE_MAX_BYTES",
     "HELP_NOTIFY_COUNT",
+    "COMPLETION_PAYLOAD_RETENTION_DAYS",
+    "PRIVACY_EXPORTS_PER_DAY",
+    "PRIVACY_EXPORT_MAX_BYTES",
+    "SENT_MAIL_RETENTION_DAYS",
 }
 
 

@@ -90,6 +90,8 @@ DEMO_MODULES = (
     "network_service.resources.demo",
     "network_service.directory.demo",
     "network_service.insights.demo",
+    "network_service.federations.demo",  # after conversations, resources and the directory
+    "network_service.growth.demo",
     # last: it publishes agreement version 2, which one member has not accepted yet (and so cannot post)
     "network_service.networks.demo_organise",
 )

@@ -169,7 +169,18 @@ def _core_jobs(app: Flask) -> list[Job]:
         ),
         Job("meetings.remind", dt.timedelta(minutes=5), lambda: f"{send_meeting_reminders()} reminder(s)"),
         Job("agreements.remind", dt.timedelta(hours=1), lambda: f"{send_agreement_reminders()} reminder(s)"),
+        Job(
+            "privacy.retention",
+            dt.timedelta(days=1),
+            _run_retention,
+        ),
     ]
+
+
+def _run_retention() -> str:
+    from network_service.privacy.operations import run_retention
+
+    return run_retention()
 
 
 def init_app(app: Flask) -> None:

@@ -10,7 +10,15 @@ from network_service.directory.models import (
     EntryService,
     NetworkPublicPage,
 )
+from network_service.federations.models import FederationLink, SharedChannel, SharedResource
 from network_service.goals.models import Goal, GoalUpdate
+from network_service.growth.models import (
+    CourseLinkRequest,
+    GrowthSetting,
+    NetworkApplication,
+    NetworkPartner,
+    NetworkStart,
+)
 from network_service.help.models import HelpRequest, HelpRequestLanguage, HelpResponse, HelpSuggestion
 from network_service.insights.models import InsightCache, InsightNudge
 from network_service.jobs import JobRun
@@ -28,6 +36,7 @@ from network_service.networks.models import (
     Organisation,
 )
 from network_service.notifications.models import Notification, NotificationSetting
+from network_service.privacy.models import ConsentRecord
 from network_service.resources.models import Resource, ResourceTag
 
 __all__ = [
@@ -39,14 +48,17 @@ __all__ = [
     "CalendarFeed",
     "Block",
     "Channel",
+    "ConsentRecord",
     "ChannelMember",
     "CompletionEvent",
     "CourseLink",
+    "CourseLinkRequest",
     "DirectoryEntry",
     "EntryLanguage",
     "EntryService",
     "Goal",
     "GoalUpdate",
+    "GrowthSetting",
     "HelpRequest",
     "HelpRequestLanguage",
     "HelpResponse",
@@ -62,7 +74,10 @@ __all__ = [
     "Message",
     "MessageRevision",
     "Network",
+    "NetworkApplication",
+    "NetworkPartner",
     "NetworkPublicPage",
+    "NetworkStart",
     "Notification",
     "NotificationSetting",
     "Organisation",
@@ -72,5 +87,8 @@ __all__ = [
     "Report",
     "Resource",
     "ResourceTag",
+    "FederationLink",
+    "SharedChannel",
+    "SharedResource",
     "SignInToken",
 ]

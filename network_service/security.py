@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -174,10 +175,21 @@ def current_person() -> Person | None:
     person_id = session.get("person_id")
     if person_id is not None:
         person = db_session.scalar(sa.select(Person).where(Person.id == person_id))
-        if person is None:  # the account is gone; forget the stale session
+        if person is None or _older_than(person):  # the account is gone; forget the stale session
+            person = None
             session.clear()
     g.current_person = person
     return person
+
+
+def _older_than(person: Person) -> bool:
+    """A session made before the account existed belongs to an erased account whose id was used again (SQLite
+    may reuse the highest id)."""
+    try:
+        signed_in_at = datetime.fromisoformat(session.get("signed_in_at", ""))
+    except (TypeError, ValueError):
+        return False
+    return person.created_at is not None and signed_in_at < person.created_at
 
 
 def login_required(view):

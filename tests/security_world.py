@@ -144,6 +144,9 @@ TABLE_OF = {
     "context_id": "lti_context",
     "report_id": "report",
     "notification_id": "notification",
+    "application_id": "network_application",
+    "partner_id": "network_partner",
+    "start_id": "network_start",
 }
 
 
@@ -193,6 +196,33 @@ def fill(world: SecurityWorld, rule) -> tuple[str, set[str]]:
                     )
                 )
             )
+        if name == "request_id" and rule.endpoint.startswith("growth."):
+            found = world.run(
+                lambda: session.scalar(
+                    sa.text("SELECT min(id) FROM course_link_request WHERE network_id = :n"),
+                    {"n": world.network_id},
+                )
+            )
+            if found is None:
+                missing.add(name)
+            return str(found or MISSING)
+        if name == "link_id":
+            found = world.run(
+                lambda: session.scalar(
+                    sa.text("SELECT min(id) FROM federation_link WHERE member_id = :n OR federation_id = :n"),
+                    {"n": world.network_id},
+                )
+            )
+            if found is None:
+                missing.add(name)
+            return str(found or MISSING)
+        if name == "share_id":  # shares belong to a federation, not to the demo network
+            missing.add(name)
+            return str(MISSING)
+        if name == "decision":
+            return "decline"
+        if name == "step":
+            return "organisation"
         if name == "person_id":
             return str(world.ids["novice"])
         if name == "version":

@@ -28,6 +28,8 @@ def test_the_demo_builds_a_lively_network(tmp_path):
             assert count("help_request") >= 3 and count("help_response") >= 1
             assert count("goal") >= 2 and count("resource") >= 3
             assert count("directory_entry") >= 30
+            assert count("network_application", "status = 'pending'") >= 1  # growth: someone applied
+            assert count("network_partner", "status = 'accepted'") >= 1
             assert (
                 count("outbound_email", "status = 'sent'") >= 1
             )  # the graduate's invitation, in the mailbox

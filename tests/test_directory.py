@@ -10,6 +10,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from network_service.accounts.models import Person
 from network_service.db import session
 from network_service.directory import operations, search
 from network_service.directory.models import DirectoryEntry, EntryKind, NetworkPublicPage
@@ -483,3 +484,33 @@ def test_the_demo_fills_the_directory(client, run):
     assert {"DE", "IT", "PL", "GR", "AT", "ES", "FR", "NL"} <= countries
     assert "Everyone who has finished" in client.get("/n/demo-x").get_data(as_text=True)
     assert len(run(operations.pending_suggestions)) == 2
+
+
+def test_site_admins_hear_of_suggestions_when_the_review_queue_starts(run, cast):
+    from network_service.notifications.models import Notification
+
+    def suggest(name):
+        operations.suggest_entry(name=name, country="DE", languages="de", services="legal")
+
+    def told():
+        return list(
+            session.scalars(
+                sa.select(Notification.person_id).where(Notification.kind == "directory.suggestions")
+            )
+        )
+
+    admins = run(lambda: list(session.scalars(sa.select(Person.id).where(Person.is_site_admin.is_(True)))))
+    assert admins
+    run(suggest, "First Waiting")
+    assert sorted(run(told)) == sorted(admins)  # every site admin, nobody else
+    run(suggest, "Second Waiting")
+    assert sorted(run(told)) == sorted(admins)  # the queue was not empty: no second notification
+
+    def review_all():
+        admin = session.scalar(sa.select(Person).where(Person.email == ROLES["admin"]))
+        for waiting in operations.pending_suggestions():
+            operations.delete_entry(waiting, admin)
+
+    run(review_all)
+    run(suggest, "Third Waiting")  # the queue starts again: told again
+    assert sorted(run(told)) == sorted(admins * 2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from network_service.help.privacy import ADDRESS, EMAIL, NAME, PHONE, mask, scan
+from network_service.help.privacy import ADDRESS, BIRTH_DATE, EMAIL, IDENTIFIER, NAME, PHONE, mask, scan
 
 
 def kinds_and_texts(text, known=()):
@@ -206,3 +206,62 @@ def test_markers_are_in_the_readers_language(app):
 
 def test_empty_and_none_are_fine():
     assert scan(None) == [] and scan("") == []
+
+
+@pytest.mark.parametrize(
+    "text, found",
+    [
+        ("Konto DE89 3704 0044 0532 0130 00 bitte", "DE89 3704 0044 0532 0130 00"),
+        ("IBAN: IT60X0542811101000000123456", "IT60X0542811101000000123456"),
+        ("codice fiscale RSSMRA85T10A562S", "RSSMRA85T10A562S"),
+        ("Aktenzeichen 1234567-123 vom BAMF", "1234567-123"),
+        ("Ihr Az.: 7654321-439", "7654321-439"),
+        ("passport no. X1234567", "X1234567"),
+        ("permesso di soggiorno n. I12345678", "I12345678"),
+        ("numer sprawy WSO.1234.2024", "WSO.1234.2024"),
+        ("PESEL 44051401359", "44051401359"),
+        ("ΑΜΚΑ 12345678901", "12345678901"),
+        ("паспорт ЕК123456", "ЕК123456"),
+        ("case number: 2024/5531", "2024/5531"),
+    ],
+)
+def test_identity_case_and_account_numbers_are_found(text, found):
+    assert kinds_and_texts(text) == [(IDENTIFIER, found)]
+
+
+@pytest.mark.parametrize(
+    "text, found",
+    [
+        ("she was born on 12/03/1990 in Kabul", "12/03/1990"),
+        ("geboren am 3. Mai 1988", "3. Mai 1988"),
+        ("nata il 05/11/1992", "05/11/1992"),
+        ("urodzony 1990-03-12", "1990-03-12"),
+        ("народився 12.03.1990", "12.03.1990"),
+        ("DOB: March 12, 1990", "March 12, 1990"),
+        ("γεννήθηκε 12/03/1990", "12/03/1990"),
+    ],
+)
+def test_dates_of_birth_are_found(text, found):
+    assert kinds_and_texts(text) == [(BIRTH_DATE, found)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The appointment is on 12/03/2025 at 10",
+        "Termin am 3. Mai 2025 beim Amt",
+        "The ID card office opens at 9",
+        "passport photos cost 12 euros",
+        "Konto DE89370400440532013001",  # a wrong check digit is not an IBAN
+        "this is case 3 of the week",
+        "a birthday party for 20 people",
+    ],
+)
+def test_other_numbers_and_dates_are_left_alone(text):
+    assert scan(text) == []
+
+
+def test_numbers_and_birth_dates_are_masked(app):
+    with app.test_request_context():
+        masked = mask("Pass X1234567, geboren am 01.02.1990")
+    assert masked == "Pass [number removed], geboren am [date of birth removed]"

@@ -197,6 +197,28 @@ def test_invalid_meeting_form_is_422_with_the_error_at_the_field_and_saves_nothi
     assert run(lambda: session.scalar(sa.select(sa.func.count(Meeting.id)))) == 0
 
 
+@pytest.mark.parametrize(("start", "end", "minutes"), [("20:00", "00:30", 270), ("23:30", "00:00", 30)])
+def test_a_meeting_past_midnight_ends_the_next_day(client, run, mw, start, end, minutes):
+    sign_in_as(client, run, ROLES["coordinator"])
+    page = client.get("/networks/test-net/meetings/new").get_data(as_text=True)
+    assert "counts as the next day" in page
+    response = client.post(
+        "/networks/test-net/meetings/new", data=form_data(page, start_time=start, end_time=end)
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)
+    meeting = run(lambda: session.scalar(sa.select(Meeting)))
+    assert meeting.ends_at - meeting.starts_at == dt.timedelta(minutes=minutes)
+    edit = client.get(f"/networks/test-net/meetings/{meeting.id}/edit").get_data(as_text=True)
+    assert f'value="{end}"' in edit
+    response = client.post(
+        f"/networks/test-net/meetings/{meeting.id}/edit",
+        data=form_data(edit, title="Renamed", start_time=start, end_time=end),
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)
+    meeting = run(lambda: session.get(Meeting, meeting.id))
+    assert meeting.ends_at - meeting.starts_at == dt.timedelta(minutes=minutes)  # the edit form keeps it
+
+
 def test_script_in_the_description_is_not_executed(client, run, mw):
     meeting_id = run(lambda: plan(description="<script>alert(1)</script> [x](javascript:alert(2)) **ok**").id)
     sign_in_as(client, run, ROLES["novice"])

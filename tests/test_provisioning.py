@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from network_service.accounts.models import Person
+from network_service.audit.models import AuditLog
 from network_service.courses import operations as courses
 from network_service.courses.models import CompletionEvent, CompletionRule, CompletionStatus
 from network_service.db import session
@@ -159,3 +161,90 @@ def test_a_pass_stored_without_email_is_acted_on_when_it_comes_again_with_one(wo
     assert again.event.identity == {"username": "grace", "email": "grace@example.org"}
     assert len(mails(to="grace@example.org")) == 1
     assert provision("evt-anon-1", identity=GRADUATE).invitation is None  # and only once
+
+
+def _store(event_id, email, course=COURSE, **kwargs):
+    identity = {"email": email, "name": email.split("@")[0].title()} if email else {"username": "anon"}
+    event, _new = courses.record_completion(
+        event_id=event_id, source="test", course_key=course, identity=identity, **kwargs
+    )
+    return event
+
+
+def _outcomes(run):
+    return run(
+        lambda: {
+            event.event_id: (event.status, event.person_id is not None)
+            for event in session.scalars(sa.select(CompletionEvent))
+        }
+    )
+
+
+def test_a_batch_of_mixed_events_ends_as_one_by_one_would(world, run):
+    """The drain's batch of new graduates is a shortcut: each event ends as it would on its own."""
+    run(
+        lambda: [
+            _store("new-1", "ada@example.org"),
+            _store("new-2", "bea@example.org"),
+            _store("twice-a", "cy@example.org"),
+            _store("twice-b", "CY@example.org"),  # the same address again, in the same batch
+            _store("member", "mentor@example.org"),  # already an active member
+            _store("unlinked", "dan@example.org", course="course-v1:Other+X+1"),
+            _store("failing", "eve@example.org", is_passing=False),
+            _store("no-email", None),
+            _store("new-3", "fay@example.org"),
+        ]
+    )
+    assert run(lambda: courses.process_received(limit=20)) == 9
+    outcomes = _outcomes(run)
+    assert outcomes == {
+        "new-1": (CompletionStatus.invited, True),
+        "new-2": (CompletionStatus.invited, True),
+        "twice-a": (CompletionStatus.invited, True),
+        "twice-b": (CompletionStatus.already_member, True),
+        "member": (CompletionStatus.already_member, True),
+        "unlinked": (CompletionStatus.unknown_course, False),
+        "failing": (CompletionStatus.not_passing, False),
+        "no-email": (CompletionStatus.unknown_identity, False),
+        "new-3": (CompletionStatus.invited, True),
+    }
+
+    def check():
+        for address in ("ada@example.org", "bea@example.org", "cy@example.org", "fay@example.org"):
+            [mail] = mails(to=address)
+            assert mail.kind == "invitation" and "/invitations/" in mail.body_text
+            membership = session.scalar(
+                sa.select(Membership).join(Membership.person).where(sa.text("person.email = :e")),
+                {"e": address},
+            )
+            assert (membership.status, membership.origin) == (MembershipStatus.invited, Origin.graduate)
+        assert mails(to="mentor@example.org") == []
+        sent = session.scalar(
+            sa.select(sa.func.count()).select_from(AuditLog).where(AuditLog.action == "invitation.send")
+        )
+        assert sent == 4
+
+    run(check)
+
+
+def test_a_batch_that_collides_with_another_writer_falls_back_to_one_by_one(world, run, monkeypatch):
+    """Someone else creates one of the batch's people between the lookup and the write: the batch is undone
+    and every event is acted on alone, so each graduate still ends with exactly one invitation."""
+    run(lambda: [_store(f"race-{n}", f"racer{n}@example.org") for n in range(4)])
+    real_stage = courses.stage_invitation
+    collided = []
+
+    def stage_after_a_rival(network, person, **kwargs):
+        if not collided:  # a rival row for the same address, written inside the batch's SAVEPOINT
+            collided.append(person.email)
+            session.execute(
+                sa.insert(Person).values(email=person.email, display_name="", languages=[], expertise=[])
+            )
+        return real_stage(network, person, **kwargs)
+
+    monkeypatch.setattr(courses, "stage_invitation", stage_after_a_rival)
+    assert run(lambda: courses.process_received(limit=20)) == 4
+    assert collided
+    assert set(_outcomes(run).values()) == {(CompletionStatus.invited, True)}
+    for n in range(4):
+        assert len(run(lambda n=n: mails(to=f"racer{n}@example.org"))) == 1

@@ -67,7 +67,9 @@ def init_api(app: Flask) -> None:
         audit,
         conversations,
         directory,
+        federations,
         goals,
+        growth,
         help,
         insights,
         meetings,
@@ -76,6 +78,7 @@ def init_api(app: Flask) -> None:
         notifications,
         resources,
     )
+    from network_service.api import privacy as privacy_api
 
     blueprints = (
         accounts.blp,
@@ -89,6 +92,9 @@ def init_api(app: Flask) -> None:
         help.blp,
         directory.blp,
         insights.blp,
+        federations.blp,
+        growth.blp,
+        privacy_api.blp,
         audit.blp,
     )
     for blueprint in blueprints:

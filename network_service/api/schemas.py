@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import INCLUDE, Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
 from network_service.networks.models import Level, MembershipStatus, Origin, Role
 
@@ -77,6 +77,21 @@ class MemberPersonSchema(Strict):
     languages = fields.List(fields.Str())
     expertise = fields.List(fields.Str())
     region = fields.Str()
+
+    @pre_dump
+    def _hide_unshared_profile(self, person, **_kwargs):
+        """A member who withdrew consent to share their profile shows only their name."""
+        from network_service.privacy.operations import profile_shared
+
+        if isinstance(person, dict) or profile_shared(person):
+            return person
+        return {
+            "id": person.id,
+            "display_name": person.display_name,
+            "languages": [],
+            "expertise": [],
+            "region": "",
+        }
 
 
 class MemberSchema(Strict):

@@ -22,6 +22,7 @@ import sqlalchemy.orm
 from network_service.accounts.models import Person
 from network_service.conversations.models import Channel, ChannelKind, ChannelMember, Message
 from network_service.db import session
+from network_service.federations import access as federation_access
 from network_service.networks.models import Network, Role
 from network_service.networks.permissions import ALL_ROLES, LEADERS, has_role, is_member
 
@@ -57,13 +58,18 @@ def can_read_network_conversations(person: Person | None, network: Network) -> b
 
 def can_read(person: Person | None, channel: Channel) -> bool:
     if channel.kind == ChannelKind.open:
-        return has_role(person, channel.network, ALL_ROLES)
+        # an open channel shared with a federation is read by the members of its member networks too
+        return has_role(person, channel.network, ALL_ROLES) or federation_access.can_read_shared_channel(
+            person, channel
+        )
     return is_member(person, channel.network) and is_channel_member(person, channel)
 
 
 def can_post(person: Person | None, channel: Channel) -> bool:
-    if channel.archived_at is not None or not is_member(person, channel.network):
+    if channel.archived_at is not None:
         return False
+    if not is_member(person, channel.network):
+        return federation_access.can_post_shared_channel(person, channel)
     return channel.kind == ChannelKind.open or is_channel_member(person, channel)
 
 
@@ -107,7 +113,10 @@ def can_edit(person: Person | None, message: Message) -> bool:
 def can_delete(person: Person | None, message: Message) -> bool:
     if person is None or message.deleted_at is not None:
         return False
-    if message.author_id == person.id and is_member(person, message.channel.network):
+    if message.author_id == person.id and (
+        is_member(person, message.channel.network)
+        or federation_access.can_read_shared_channel(person, message.channel)  # an author from the federation
+    ):
         return True
     return is_moderator(person, message.channel.network)
 

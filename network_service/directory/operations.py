@@ -28,6 +28,7 @@ from network_service.directory.vocabulary import country_codes, language_code
 from network_service.errors import Forbidden, InvalidInput, NotFound
 from network_service.markup import MAX_MARKDOWN_CHARS
 from network_service.networks.models import Network
+from network_service.notifications.operations import notify, register_kind
 
 FIELDS = (
     "name",
@@ -207,7 +208,30 @@ def suggest_entry(**data) -> DirectoryEntry:
     session.add(entry)
     session.flush()
     record("directory.suggest", target=entry, name=entry.name)
+    _tell_site_admins(entry)
     return entry
+
+
+register_kind(
+    "directory.suggestions",
+    lambda params: _("A directory suggestion is waiting for review: “%(name)s”.", **params),
+)
+
+
+def _tell_site_admins(entry: DirectoryEntry) -> None:
+    """Site administrators hear of a suggestion when the review queue starts again, not of every one: the form
+    is open to anyone, so one notification per suggestion could flood them."""
+    others = session.scalar(
+        sa.select(sa.func.count(DirectoryEntry.id)).where(
+            DirectoryEntry.published.is_(False),
+            DirectoryEntry.suggested.is_(True),
+            DirectoryEntry.id != entry.id,
+        )
+    )
+    if others:
+        return
+    admins = session.scalars(sa.select(Person).where(Person.is_site_admin.is_(True)))
+    notify(admins, "directory.suggestions", url="/admin/directory", name=entry.name)
 
 
 def update_entry(entry: DirectoryEntry, actor: Person | None, **data) -> DirectoryEntry:

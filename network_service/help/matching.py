@@ -134,14 +134,18 @@ def rank(request: HelpRequest, *, limit: int | None = None, exclude: Iterable[in
 
 
 def _rank(request, *, limit, exclude, activity_since, fairness_since) -> list[Suggestion]:
+    from network_service.privacy.operations import PROFILE_SHARING, withdrawn_query
+
+    hidden = Person.id.in_(withdrawn_query(PROFILE_SHARING))
     candidates = (
         session.execute(
             sa.select(
                 Person.id,
                 sa.case((Membership.level == Level.experienced, 1), else_=0),
-                sa.cast(Person.languages, sa.Text),
-                sa.cast(Person.expertise, sa.Text),
-                Person.region,
+                # who withdrew consent to share their profile is matched on nothing of it
+                sa.case((hidden, None), else_=sa.cast(Person.languages, sa.Text)),
+                sa.case((hidden, None), else_=sa.cast(Person.expertise, sa.Text)),
+                sa.case((hidden, ""), else_=Person.region),
                 sa.case((Person.last_sign_in_at >= activity_since, 1), else_=0),
             )
             .join(Person, Person.id == Membership.person_id)

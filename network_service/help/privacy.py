@@ -18,7 +18,14 @@ What is recognised (see docs/help.md):
 * names of third parties: a title or honorific followed by capitalised words (Mrs Ahmadi, Herr Yilmaz,
   Signora Rossi, Pani Nowak, κυρία Παπαδοπούλου, пані Коваль), or "named / called / heißt / si chiama / nazywa
   się / ονομάζεται / звати" followed by capitalised words. The names of the author's network colleagues are
-  not third parties.
+  not third parties;
+* identity, case and account numbers: IBANs (checked with their check digits), Italian tax codes, and a number
+  after a cue word such as passport, ID card, residence permit, case/file number, Aktenzeichen, Ausweis,
+  Aufenthaltstitel, permesso di soggiorno, codice fiscale, numer sprawy, PESEL, karta pobytu, ΑΜΚΑ, ΑΦΜ,
+  διαβατήριο, паспорт, номер справи, ІПН;
+* dates of birth: a date after born (on), date of birth, DOB, geboren (am), geb., nato/nata il, data di
+  nascita, urodzony/urodzona, data urodzenia, γεννήθηκε, ημερομηνία γέννησης, народився/народилася, дата
+  народження. Other dates (appointments, deadlines) are left alone.
 """
 
 from __future__ import annotations
@@ -33,19 +40,25 @@ PHONE = "phone"
 EMAIL = "email"
 ADDRESS = "address"
 NAME = "name"
-KINDS = (PHONE, EMAIL, ADDRESS, NAME)
+IDENTIFIER = "identifier"
+BIRTH_DATE = "birth_date"
+KINDS = (PHONE, EMAIL, ADDRESS, NAME, IDENTIFIER, BIRTH_DATE)
 
 _REPLACEMENTS = {
     PHONE: _l("[phone number removed]"),
     EMAIL: _l("[e-mail address removed]"),
     ADDRESS: _l("[address removed]"),
     NAME: _l("[name removed]"),
+    IDENTIFIER: _l("[number removed]"),
+    BIRTH_DATE: _l("[date of birth removed]"),
 }
 KIND_LABELS = {
     PHONE: _l("Phone number"),
     EMAIL: _l("E-mail address"),
     ADDRESS: _l("Street address"),
     NAME: _l("Name of a person"),
+    IDENTIFIER: _l("Document, case or account number"),
+    BIRTH_DATE: _l("Date of birth"),
 }
 
 
@@ -219,12 +232,74 @@ def _names(text: str, colleagues: list[set[str]]) -> Iterable[tuple[int, int]]:
             yield match.start(1), match.end(1)
 
 
+# -- identity, case and account numbers ------------------------------------------------------------------------
+
+_IBAN = re.compile(r"(?<![\w])[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?(?![\w])")
+_CODICE_FISCALE = re.compile(r"(?<![\w])[A-Z]{6}\d{2}[A-EHLMPR-T]\d{2}[A-Z]\d{3}[A-Z](?![\w])")
+_ID_CUES = (
+    r"passport(?:\s+(?:no|number))?|id(?:\s+card)?(?:\s+(?:no|number))?|identity\s+card|residence\s+permit|"
+    r"(?:case|file|reference|ref)\s*(?:no|number)?|"
+    r"aktenzeichen|az|geschäftszeichen|gz|reisepass(?:nummer)?|pass-?nr|passnummer|pass|personalausweis(?:nummer)?|"
+    r"ausweis(?:nummer)?|ausweis-nr|aufenthaltstitel|aufenthaltserlaubnis|duldung|steuer-?id|"
+    r"sozialversicherungsnummer|bamf-?(?:az|aktenzeichen|nummer)?|"
+    r"passaporto|numero\s+di\s+passaporto|permesso\s+di\s+soggiorno|numero\s+di\s+pratica|pratica|"
+    r"codice\s+fiscale|carta\s+d['’]identità|"
+    r"paszport|numer\s+paszportu|pesel|numer\s+sprawy|sygnatura(?:\s+akt)?|karta\s+pobytu|dowód(?:\s+osobisty)?|"
+    r"αμκα|αφμ|διαβατήριο|αριθμός\s+διαβατηρίου|"
+    r"паспорт|номер\s+справи|іпн|рнокпп|посвідка(?:\s+на\s+проживання)?"
+)
+_CUED_ID = re.compile(
+    rf"(?<![\w])(?:{_ID_CUES})\.?\s*(?:(?:no|nr|n|num|№)\.?\s*)?[:#]?\s*"
+    r"([A-Z0-9А-ЯΑ-Ω][A-Z0-9А-ЯΑ-Ω/\-.]{2,24}(?:\s(?=[A-Z]*\d)[A-Z0-9]{2,10}){0,3})",
+    re.IGNORECASE,
+)
+
+
+def _iban_valid(value: str) -> bool:
+    compact = value.replace(" ", "")
+    if not 15 <= len(compact) <= 34:
+        return False
+    rearranged = compact[4:] + compact[:4]
+    return int("".join(str(int(ch, 36)) for ch in rearranged)) % 97 == 1
+
+
+def _identifiers(text: str) -> Iterable[tuple[int, int]]:
+    for match in _IBAN.finditer(text):
+        if _iban_valid(match.group()):
+            yield match.span()
+    for match in _CODICE_FISCALE.finditer(text):
+        yield match.span()
+    for match in _CUED_ID.finditer(text):
+        value = match.group(1).rstrip(".-/")
+        if _digits(value) >= 3 and not _DATE.match(value):
+            yield match.start(1), match.start(1) + len(value)
+
+
+# -- dates of birth ---------------------------------------------------------------------------------------------
+
+_MONTH_WORD = r"[^\W\d_]{3,12}\.?"
+_A_DATE = rf"(?:\d{{1,2}}[./\-]\d{{1,2}}[./\-]\d{{2,4}}|\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}\.?\s{_MONTH_WORD}\s\d{{4}}|{_MONTH_WORD}\s\d{{1,2}},?\s\d{{4}})"
+_BIRTH = re.compile(
+    r"(?<![\w])(?:born(?:\s+on)?|date\s+of\s+birth|d\.?o\.?b\.?|birthday|geboren(?:\s+am)?|geb\.|"
+    r"geburtsdatum|nat[oa]\s+il|data\s+di\s+nascita|urodzon[ya](?:\s+dnia)?|data\s+urodzenia|"
+    r"γεννήθηκε(?:\s+στις)?|ημερομηνία\s+γέννησης|народи(?:вся|лася)|дата\s+народження)"
+    rf"\s*:?\s*({_A_DATE})",
+    re.IGNORECASE,
+)
+
+
+def _birth_dates(text: str) -> Iterable[tuple[int, int]]:
+    for match in _BIRTH.finditer(text):
+        yield match.span(1)
+
+
 # -- scan and mask --------------------------------------------------------------------------------------------
 
 
 def scan(text: str | None, known_names: Iterable[str] = ()) -> list[Finding]:
     """What in ``text`` looks like personal data, in text order, without overlaps (the longest of
-    overlapping findings wins; on equal length the order e-mail, phone, address, name decides).
+    overlapping findings wins; on equal length the order e-mail, date of birth, number, phone, address, name
+    decides).
     ``known_names``: the names of the author's network colleagues, which are not third parties."""
     if not text:
         return []
@@ -234,7 +309,9 @@ def scan(text: str | None, known_names: Iterable[str] = ()) -> list[Finding]:
     candidates += [(s, e, PHONE) for s, e in _phones(text)]
     candidates += [(s, e, ADDRESS) for s, e in _addresses(text)]
     candidates += [(s, e, NAME) for s, e in _names(text, colleagues)]
-    priority = {EMAIL: 0, PHONE: 1, ADDRESS: 2, NAME: 3}
+    candidates += [(s, e, IDENTIFIER) for s, e in _identifiers(text)]
+    candidates += [(s, e, BIRTH_DATE) for s, e in _birth_dates(text)]
+    priority = {EMAIL: 0, BIRTH_DATE: 1, IDENTIFIER: 2, PHONE: 3, ADDRESS: 4, NAME: 5}
     candidates.sort(key=lambda c: (-(c[1] - c[0]), priority[c[2]], c[0]))
     chosen: list[tuple[int, int, str]] = []
     for start, end, kind in candidates:

@@ -21,7 +21,11 @@ class MeetingForm(FlaskForm):
     )
     date = DateField(_l("Date"), validators=[InputRequired(_l("Enter the date of the meeting."))])
     start_time = TimeField(_l("Starts at"), validators=[InputRequired(_l("Enter when the meeting starts."))])
-    end_time = TimeField(_l("Ends at"), validators=[InputRequired(_l("Enter when the meeting ends."))])
+    end_time = TimeField(
+        _l("Ends at"),
+        description=_l("Past midnight? Enter the end time as it is, like 00:30: it counts as the next day."),
+        validators=[InputRequired(_l("Enter when the meeting ends."))],
+    )
     timezone = SelectField(
         _l("Time zone"),
         description=_l("The time zone the times above are in. Members see the times in their own zone."),

@@ -79,11 +79,25 @@ def _input_from(form: MeetingForm) -> operations.MeetingInput:
         title=form.title.data or "",
         description=form.description.data or "",
         starts_at=dt.datetime.combine(form.date.data, form.start_time.data),
-        ends_at=dt.datetime.combine(form.date.data, form.end_time.data),
+        ends_at=_end_from(form),
         timezone=form.chosen_timezone(),
         online_url=form.online_url.data or "",
         place=form.place.data or "",
     )
+
+
+PAST_MIDNIGHT_HOURS = 12
+
+
+def _end_from(form: MeetingForm) -> dt.datetime:
+    """The form has one date: an end time earlier than the start time is on the next day (a meeting from 20:00
+    to 00:30), as long as the meeting then lasts at most 12 hours; otherwise it stays on the same day and is
+    refused as ending before it starts (18:00 to 17:00 is a typing error, not a 23-hour meeting)."""
+    start = dt.datetime.combine(form.date.data, form.start_time.data)
+    end = dt.datetime.combine(form.date.data, form.end_time.data)
+    if end <= start and end + dt.timedelta(days=1) - start <= dt.timedelta(hours=PAST_MIDNIGHT_HOURS):
+        end += dt.timedelta(days=1)
+    return end
 
 
 _FIELD_OF = {"starts_at": "start_time", "ends_at": "end_time"}

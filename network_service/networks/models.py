@@ -61,6 +61,8 @@ class Network(TimestampMixin, Base):
     contact_email: Mapped[str] = mapped_column(sa.String(254), default="", server_default="")
     contact_phone: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
     contact_hours: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    # Experienced mentors may apply to join (growth module, migration w0001); shown on the public page.
+    accepts_applications: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
 

@@ -518,17 +518,38 @@ def send_invitation(
             .values(revoked_at=utcnow())
             .execution_options(synchronize_session=False)
         )
+    invitation, token = stage_invitation(network, person, actor=actor, origin=origin)
+    session.flush()
+    announce_invitation(invitation, token, actor=actor, role=role, origin=origin)
+    return invitation
+
+
+def stage_invitation(
+    network: Network, person: Person, *, actor: Person | None, origin: Origin
+) -> tuple[Invitation, str]:
+    """The invitation row with its secret link (not flushed); ``announce_invitation`` mails it once it has an
+    id. Split so that graduate provisioning can stage many and write them in one flush."""
     token, token_hash = new_token()
-    days = current_app.config["GRADUATE_INVITATION_DAYS" if origin == Origin.graduate else "INVITATION_DAYS"]
     invitation = Invitation(
         network=network,
         person=person,
         invited_by_id=getattr(actor, "id", None),
         token_hash=token_hash,
-        expires_at=utcnow() + dt.timedelta(days=days),
+        expires_at=utcnow() + dt.timedelta(days=_invitation_days(origin)),
     )
     session.add(invitation)
-    session.flush()
+    return invitation, token
+
+
+def _invitation_days(origin: Origin) -> int:
+    return current_app.config["GRADUATE_INVITATION_DAYS" if origin == Origin.graduate else "INVITATION_DAYS"]
+
+
+def announce_invitation(
+    invitation: Invitation, token: str, *, actor: Person | None, role: Role, origin: Origin
+) -> None:
+    """Queue the invitation e-mail and write the audit entry, for an invitation that has been flushed."""
+    person, network = invitation.person, invitation.network
     queue_mail(
         "invitation",
         person.email,
@@ -538,7 +559,7 @@ def send_invitation(
         network=network,
         inviter=actor,
         link=public_url(f"/invitations/{token}"),
-        days=days,
+        days=_invitation_days(origin),
     )
     record(
         "invitation.send",
@@ -549,7 +570,6 @@ def send_invitation(
         origin=origin.value,
         role=role.value,
     )
-    return invitation
 
 
 def check_invitation(token: str) -> Invitation:

@@ -121,7 +121,12 @@ def frequencies(person_ids: list[int]) -> dict[int, EmailFrequency]:
             )
         ).all()
     )
-    return {pid: chosen.get(pid, DEFAULT_FREQUENCY) for pid in person_ids}
+    result = {pid: chosen.get(pid, DEFAULT_FREQUENCY) for pid in person_ids}
+    from network_service.privacy.operations import EMAIL_NOTIFICATIONS, withdrawn_ids
+
+    for pid in withdrawn_ids(person_ids, EMAIL_NOTIFICATIONS):  # consent withdrawn: no notification e-mail
+        result[pid] = EmailFrequency.never
+    return result
 
 
 def mail_now(notification: Notification) -> None:
@@ -477,6 +482,7 @@ def send_due_digests(now: dt.datetime | None = None) -> int:
         .join(oldest_pending, oldest_pending.c.person_id == Person.id)
         .outerjoin(NotificationSetting, NotificationSetting.person_id == Person.id)
         .where(Person.email.is_not(None), Person.email != "", frequency.in_(digest_kinds))
+        .where(Person.id.not_in(_email_consent_withdrawn()))
         .order_by(Person.id)
     ).all()
     sent = 0
@@ -494,6 +500,12 @@ def send_due_digests(now: dt.datetime | None = None) -> int:
         except Exception:  # one member's broken digest must not hold back everyone else's
             log.exception("digest for person %s failed", person.id)
     return sent
+
+
+def _email_consent_withdrawn():
+    from network_service.privacy.operations import EMAIL_NOTIFICATIONS, withdrawn_query
+
+    return withdrawn_query(EMAIL_NOTIFICATIONS)
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

@@ -16,6 +16,7 @@ from network_service.accounts.models import Person
 from network_service.audit.operations import record
 from network_service.db import session, utcnow
 from network_service.errors import Forbidden, InvalidInput, NotFound
+from network_service.federations import access as federation_access
 from network_service.markup import MAX_MARKDOWN_CHARS
 from network_service.networks.models import Network
 from network_service.networks.roadmap import Checkpoint, Phase, register_checkpoint
@@ -257,13 +258,15 @@ def delete_resource(resource: Resource, *, actor: Person) -> None:
 
 
 def get_resource(network: Network, resource_id: int, viewer: Person | None) -> Resource:
-    if not permissions.can_view_library(viewer, network):
-        raise Forbidden(_("Only members of this network can see its library."))
     resource = session.scalar(
         sa.select(Resource)
         .options(selectinload(Resource.tag_rows), selectinload(Resource.created_by))
         .where(Resource.id == resource_id, Resource.network_id == network.id)
     )
+    if not permissions.can_view_library(viewer, network) and not (
+        resource is not None and federation_access.can_read_shared_resource(viewer, resource)
+    ):  # a resource shared with a federation is open to the members of its member networks
+        raise Forbidden(_("Only members of this network can see its library."))
     if resource is None:
         raise NotFound(_("This resource does not exist in this network."))
     return resource

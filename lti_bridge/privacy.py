@@ -1,0 +1,79 @@
+"""The bridge's part of a member's data export and erasure (registered with network_service.privacy)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from lti_bridge.lti.models import LtiIdentity, LtiPlatform, LtiRosterEntry, LtiScoreReport
+from network_service.db import session
+from network_service.privacy.operations import row_dict
+from network_service.privacy.registry import register_eraser, register_exporter, register_identifiers
+
+
+def _identities(person) -> list[LtiIdentity]:
+    matches = [LtiIdentity.person_id == person.id]
+    if person.email:
+        matches.append(sa.func.lower(LtiIdentity.email_claimed) == person.email.lower())
+    return list(session.scalars(sa.select(LtiIdentity).where(sa.or_(*matches))))
+
+
+def _roster_matches(person, subs: list[str]):
+    matches = [LtiRosterEntry.sub.in_(subs)] if subs else []
+    if person.email:
+        matches.append(sa.func.lower(LtiRosterEntry.email) == person.email.lower())
+    return sa.or_(*matches) if matches else sa.false()
+
+
+def export_lti(person) -> dict:
+    identities = []
+    for identity in _identities(person):
+        entry = row_dict(identity)
+        platform = session.get(LtiPlatform, identity.platform_id)
+        entry["platform"] = {"issuer": platform.issuer} if platform else None
+        identities.append(entry)
+    subs = [i.sub for i in _identities(person)]
+    return {
+        "identities": identities,
+        "course_rosters": [
+            row_dict(entry)
+            for entry in session.scalars(sa.select(LtiRosterEntry).where(_roster_matches(person, subs)))
+        ],
+        "gradebook_reports": [
+            row_dict(report)
+            for report in session.scalars(sa.select(LtiScoreReport).where(LtiScoreReport.sub.in_(subs)))
+        ]
+        if subs
+        else [],
+    }
+
+
+def lti_identifiers(person) -> dict[str, list[str]]:
+    return {"lti_sub": [identity.sub for identity in _identities(person)]}
+
+
+def erase_lti(erasure) -> None:
+    person = erasure.person
+    subs = erasure.identifiers.get("lti_sub", [])
+    result = session.execute(
+        sa.delete(LtiRosterEntry)
+        .where(_roster_matches(person, subs))
+        .execution_options(synchronize_session=False)
+    )
+    erasure.count("lti_roster_entries", result.rowcount)
+    if subs:
+        session.execute(
+            sa.delete(LtiScoreReport)
+            .where(LtiScoreReport.sub.in_(subs))
+            .execution_options(synchronize_session=False)
+        )
+    ids = [identity.id for identity in _identities(person)]
+    if ids:
+        session.execute(
+            sa.delete(LtiIdentity).where(LtiIdentity.id.in_(ids)).execution_options(synchronize_session=False)
+        )
+    erasure.count("lti_identities", len(ids))
+
+
+register_exporter("lti", export_lti)
+register_identifiers("lti", lti_identifiers)
+register_eraser("lti", erase_lti)

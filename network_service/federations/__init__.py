@@ -1,0 +1,1 @@
+"""Networks of networks: federations, their member networks, shared channels and resources (docs/federations.md)."""

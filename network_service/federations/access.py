@@ -1,0 +1,130 @@
+"""What sharing with a federation opens, as small queries the conversations and resources permission checks call
+(they import this module; it imports no permissions module of theirs).
+
+A share is in force while its federation still holds the owner: the channel's or resource's network is the
+federation itself or an active member of it. A person reaches a federation when they are an active member of the
+federation's network or of one of its active member networks. Only open channels are ever shared.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from network_service.accounts.models import Person
+from network_service.conversations.models import Channel, ChannelKind
+from network_service.db import session
+from network_service.federations.models import FederationLink, LinkStatus, SharedChannel, SharedResource
+from network_service.networks.models import Membership, MembershipStatus, Network
+from network_service.resources.models import Resource
+
+
+def federations_reached_by(person_id) -> sa.Select:
+    """Ids of the federations the person reaches: their own networks and the federations those belong to."""
+    mine = sa.select(Membership.network_id).where(
+        Membership.person_id == person_id, Membership.status == MembershipStatus.active
+    )
+    above = sa.select(FederationLink.federation_id).where(
+        FederationLink.status == LinkStatus.active, FederationLink.member_id.in_(mine)
+    )
+    return sa.union(mine, above)
+
+
+def federations_of_network(network_id) -> sa.Select:
+    """Ids of the federations whose members see what is shared with them from ``network_id``'s point of view:
+    the network itself and the federations it is an active member of."""
+    return sa.union(
+        sa.select(sa.literal(network_id)),
+        sa.select(FederationLink.federation_id).where(
+            FederationLink.member_id == network_id, FederationLink.status == LinkStatus.active
+        ),
+    )
+
+
+def _in_force(share_federation, owner_network):
+    """The owner (the shared thing's network) is the federation or an active member of it."""
+    return sa.or_(
+        owner_network == share_federation,
+        sa.exists().where(
+            FederationLink.federation_id == share_federation,
+            FederationLink.member_id == owner_network,
+            FederationLink.status == LinkStatus.active,
+        ),
+    )
+
+
+def _channel_share(person: Person | None, channel: Channel, *, posting: bool) -> bool:
+    if person is None or person.id is None or channel.id is None or channel.kind != ChannelKind.open:
+        return False
+    query = sa.select(SharedChannel.id).where(
+        SharedChannel.channel_id == channel.id,
+        SharedChannel.federation_id.in_(federations_reached_by(person.id)),
+        _in_force(SharedChannel.federation_id, channel.network_id),
+    )
+    if posting:
+        query = query.where(SharedChannel.allow_posting.is_(True))
+    return session.scalar(query.limit(1)) is not None
+
+
+def can_read_shared_channel(person: Person | None, channel: Channel) -> bool:
+    """An open channel of another network, shared with a federation the person reaches."""
+    return _channel_share(person, channel, posting=False)
+
+
+def can_post_shared_channel(person: Person | None, channel: Channel) -> bool:
+    """... and shared with posting allowed (archived channels take no messages from anyone)."""
+    return channel.archived_at is None and _channel_share(person, channel, posting=True)
+
+
+def can_read_shared_resource(person: Person | None, resource: Resource) -> bool:
+    if person is None or person.id is None:
+        return False
+    return (
+        session.scalar(
+            sa.select(SharedResource.id)
+            .where(
+                SharedResource.resource_id == resource.id,
+                SharedResource.federation_id.in_(federations_reached_by(person.id)),
+                _in_force(SharedResource.federation_id, resource.network_id),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def shared_resources_for(network: Network, limit: int = 50) -> list[Resource]:
+    """ "From the federation" in ``network``'s library: resources of other networks shared with the network
+    itself (as a federation) or with a federation it belongs to, newest first."""
+    return list(
+        session.scalars(
+            sa.select(Resource)
+            .join(SharedResource, SharedResource.resource_id == Resource.id)
+            .where(
+                SharedResource.federation_id.in_(federations_of_network(network.id)),
+                Resource.network_id != network.id,
+                _in_force(SharedResource.federation_id, Resource.network_id),
+            )
+            .distinct()
+            .order_by(Resource.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def shared_channels_for(network: Network, limit: int = 50) -> list[Channel]:
+    """Channels of other networks shared with the network (as a federation) or a federation it belongs to."""
+    return list(
+        session.scalars(
+            sa.select(Channel)
+            .join(SharedChannel, SharedChannel.channel_id == Channel.id)
+            .where(
+                SharedChannel.federation_id.in_(federations_of_network(network.id)),
+                Channel.network_id != network.id,
+                Channel.kind == ChannelKind.open,
+                _in_force(SharedChannel.federation_id, Channel.network_id),
+            )
+            .distinct()
+            .order_by(Channel.name, Channel.id)
+            .limit(limit)
+        )
+    )

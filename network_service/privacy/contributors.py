@@ -1,0 +1,595 @@
+"""What each module of the network service holds about a person, for the export and for erasure.
+
+Kept here (not in each module) so the privacy rules can be read in one place; a module may register its own
+instead with ``privacy.registry.register_exporter`` / ``register_eraser``. Plugins (``lti_bridge``) do.
+
+Erasure policy (docs/privacy.md explains it for members):
+- gone: the person row (name, e-mail, profile fields), sign-in and API tokens, calendar feeds, memberships,
+  invitations, agreement acceptances, RSVPs, meeting reminders, notifications and notification settings,
+  consent records, blocks, help suggestions, Meta-Mentor nudges, e-mails addressed to them, their LTI
+  identities and LMS roster entries, the identity and payload of their completion events;
+- kept, shown as "former member": messages, help requests and responses, goals and updates, library
+  resources and meetings they wrote or organised, unless they ask to delete their contributions too (then
+  messages are emptied like a deletion and their earlier versions dropped, help requests, responses, goal
+  updates and library resources with their files are deleted);
+- pseudonymised: audit entries about them (actor/target replaced by a keyed pseudonym, their e-mail and
+  name removed from the details); others' notifications and e-mails that name them ("former member").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import sqlalchemy as sa
+
+from network_service.accounts.models import ApiToken, Person, SignInToken
+from network_service.audit.models import AuditLog
+from network_service.conversations.models import Channel, ChannelMember, Message, MessageRevision
+from network_service.courses.models import CompletionEvent
+from network_service.db import session, utcnow
+from network_service.directory.models import DirectoryEntry
+from network_service.goals.models import Goal, GoalUpdate
+from network_service.help.models import HelpRequest, HelpResponse, HelpSuggestion
+from network_service.insights.models import InsightCache, InsightNudge
+from network_service.mail.models import OutboundEmail
+from network_service.meetings.models import CalendarFeed, Meeting, MeetingReminder, Rsvp
+from network_service.moderation.models import Block, Report
+from network_service.networks.models import (
+    Agreement,
+    AgreementAcceptance,
+    AgreementReminder,
+    Invitation,
+    Membership,
+    Network,
+)
+from network_service.notifications.models import Notification, NotificationSetting
+from network_service.privacy.models import ConsentRecord
+from network_service.privacy.operations import contains_any, row_dict, rows, scrub, scrub_mentions
+from network_service.privacy.registry import register_eraser, register_exporter, register_identifiers
+from network_service.resources.models import Resource
+
+
+def erased_event_id(event_id: str) -> str:
+    """What an erased person's completion event id becomes: still unique and recognisable when the same event
+    is delivered again (see courses.operations.record_completion), but no longer naming anyone."""
+    return "erased:" + hashlib.sha256(event_id.encode()).hexdigest()
+
+
+# -- accounts -------------------------------------------------------------------------------------------------------
+
+
+def _export_accounts(person: Person) -> dict:
+    return {
+        "profile": row_dict(person),
+        "sign_in_links": rows(sa.select(SignInToken).where(SignInToken.person_id == person.id)),
+        "api_tokens": rows(sa.select(ApiToken).where(ApiToken.person_id == person.id)),
+    }
+
+
+register_exporter("accounts", _export_accounts)
+
+
+# -- networks -------------------------------------------------------------------------------------------------------
+
+
+def _export_networks(person: Person) -> dict:
+    pid = person.id
+    memberships = []
+    for membership in session.scalars(sa.select(Membership).where(Membership.person_id == pid)):
+        entry = row_dict(membership)
+        entry["network"] = {"slug": membership.network.slug, "name": membership.network.name}
+        memberships.append(entry)
+    acceptances = []
+    for acceptance, agreement in session.execute(
+        sa.select(AgreementAcceptance, Agreement)
+        .join(Agreement, Agreement.id == AgreementAcceptance.agreement_id)
+        .where(AgreementAcceptance.person_id == pid)
+    ):
+        entry = row_dict(acceptance)
+        entry["agreement"] = {"title": agreement.title, "version": getattr(agreement, "version", None)}
+        acceptances.append(entry)
+    return {
+        "memberships": memberships,
+        "invitations": rows(sa.select(Invitation).where(Invitation.person_id == pid)),
+        "invitations_sent": rows(sa.select(Invitation).where(Invitation.invited_by_id == pid)),
+        "agreement_acceptances": acceptances,
+        "agreement_reminders": rows(sa.select(AgreementReminder).where(AgreementReminder.person_id == pid)),
+        "agreements_published": rows(sa.select(Agreement).where(Agreement.published_by_id == pid)),
+    }
+
+
+def _erase_networks(erasure) -> None:
+    email = erasure.email
+    if email:
+        # a network whose public contact is this person's own address loses it (the coordinator sets another)
+        result = session.execute(
+            sa.update(Network)
+            .where(sa.func.lower(Network.contact_email) == email.lower())
+            .values(contact_email="")
+            .execution_options(synchronize_session=False)
+        )
+        erasure.count("network_contacts", result.rowcount)
+        result = session.execute(
+            sa.update(DirectoryEntry)
+            .where(sa.func.lower(DirectoryEntry.contact_email) == email.lower())
+            .values(contact_email="")
+            .execution_options(synchronize_session=False)
+        )
+        erasure.count("directory_contacts", result.rowcount)
+    for model in (Membership, Invitation, AgreementAcceptance, AgreementReminder):
+        result = session.execute(
+            sa.delete(model)
+            .where(model.person_id == erasure.person.id)
+            .execution_options(synchronize_session=False)
+        )
+        erasure.count(model.__tablename__, result.rowcount)
+
+
+register_exporter("networks", _export_networks)
+register_eraser("networks", _erase_networks, order=50)
+
+
+# -- conversations --------------------------------------------------------------------------------------------------
+
+
+def _export_conversations(person: Person) -> dict:
+    pid = person.id
+    messages = []
+    for message, channel in session.execute(
+        sa.select(Message, Channel)
+        .join(Channel, Channel.id == Message.channel_id)
+        .where(Message.author_id == pid)
+        .order_by(Message.id)
+    ):
+        entry = row_dict(message)
+        entry["channel"] = {"id": channel.id, "kind": channel.kind.value, "name": channel.name}
+        messages.append(entry)
+    return {
+        "messages_written": messages,
+        "channel_memberships": rows(sa.select(ChannelMember).where(ChannelMember.person_id == pid)),
+        "channels_created": rows(sa.select(Channel).where(Channel.created_by_id == pid)),
+        "message_versions_replaced": rows(sa.select(MessageRevision).where(MessageRevision.editor_id == pid)),
+    }
+
+
+def _erase_conversations(erasure) -> None:
+    pid = erasure.person.id
+    # A one-to-one conversation is found again by "<id>-<id>"; a later account with a reused id must not be.
+    for channel in session.scalars(
+        sa.select(Channel)
+        .join(ChannelMember, ChannelMember.channel_id == Channel.id)
+        .where(ChannelMember.person_id == pid, Channel.direct_key.is_not(None))
+    ):
+        if str(pid) in channel.direct_key.split("-"):
+            channel.direct_key = None
+    if erasure.delete_contributions:
+        own = sa.select(Message.id).where(Message.author_id == pid)
+        session.execute(
+            sa.delete(MessageRevision)
+            .where(MessageRevision.message_id.in_(own))
+            .execution_options(synchronize_session=False)
+        )
+        result = session.execute(
+            sa.update(Message)
+            .where(Message.author_id == pid)
+            .values(body="", deleted_at=sa.func.coalesce(Message.deleted_at, utcnow()))
+            .execution_options(synchronize_session=False)
+        )
+        erasure.count("messages_deleted", result.rowcount)
+    session.execute(
+        sa.delete(ChannelMember)
+        .where(ChannelMember.person_id == pid)
+        .execution_options(synchronize_session=False)
+    )
+    _scrub_mentions(erasure, Message, "body")
+    _scrub_mentions(erasure, MessageRevision, "body")
+
+
+def _scrub_mentions(erasure, model, column: str) -> None:
+    """Others' texts that name the person ("thanks, @Zelda Quixote") keep their words but not the name."""
+    name = erasure.name.strip()
+    if len(name) < 4:
+        return
+    attribute = getattr(model, column)
+    pattern = f"%{_like_escape(name)}%"
+    for obj in session.scalars(sa.select(model).where(attribute.ilike(pattern, escape="\\"))):
+        setattr(obj, column, scrub_mentions(getattr(obj, column), name, erasure.placeholder))
+        erasure.count("mentions_scrubbed", 1)
+
+
+register_exporter("conversations", _export_conversations)
+register_eraser("conversations", _erase_conversations)
+
+
+# -- help -----------------------------------------------------------------------------------------------------------
+
+
+def _export_help(person: Person) -> dict:
+    pid = person.id
+    return {
+        "requests_written": rows(sa.select(HelpRequest).where(HelpRequest.author_id == pid)),
+        "responses_written": rows(sa.select(HelpResponse).where(HelpResponse.author_id == pid)),
+        "suggested_to_you": rows(sa.select(HelpSuggestion).where(HelpSuggestion.person_id == pid)),
+    }
+
+
+def _erase_help(erasure) -> None:
+    pid = erasure.person.id
+    session.execute(
+        sa.delete(HelpSuggestion)
+        .where(HelpSuggestion.person_id == pid)
+        .execution_options(synchronize_session=False)
+    )
+    if erasure.delete_contributions:
+        result = session.execute(
+            sa.delete(HelpResponse)
+            .where(HelpResponse.author_id == pid)
+            .execution_options(synchronize_session=False)
+        )
+        erasure.count("help_responses_deleted", result.rowcount)
+        result = session.execute(
+            sa.delete(HelpRequest)
+            .where(HelpRequest.author_id == pid)
+            .execution_options(synchronize_session=False)
+        )
+        erasure.count("help_requests_deleted", result.rowcount)
+    _scrub_mentions(erasure, HelpRequest, "body")
+    _scrub_mentions(erasure, HelpResponse, "body")
+
+
+register_exporter("help", _export_help)
+register_eraser("help", _erase_help)
+
+
+# -- goals ----------------------------------------------------------------------------------------------------------
+
+
+def _export_goals(person: Person) -> dict:
+    pid = person.id
+    return {
+        "goals_created_or_owned": rows(
+            sa.select(Goal).where(sa.or_(Goal.created_by_id == pid, Goal.owner_id == pid))
+        ),
+        "progress_updates_written": rows(sa.select(GoalUpdate).where(GoalUpdate.author_id == pid)),
+    }
+
+
+def _erase_goals(erasure) -> None:
+    if erasure.delete_contributions:
+        result = session.execute(
+            sa.delete(GoalUpdate)
+            .where(GoalUpdate.author_id == erasure.person.id)
+            .execution_options(synchronize_session=False)
+        )
+        erasure.count("goal_updates_deleted", result.rowcount)
+    _scrub_mentions(erasure, GoalUpdate, "note")
+
+
+register_exporter("goals", _export_goals)
+register_eraser("goals", _erase_goals)
+
+
+# -- resources ------------------------------------------------------------------------------------------------------
+
+
+def _export_resources(person: Person) -> dict:
+    return {"resources_added": rows(sa.select(Resource).where(Resource.created_by_id == person.id))}
+
+
+def _resource_files(person: Person):
+    from network_service.resources.storage import path_of
+
+    for resource in session.scalars(
+        sa.select(Resource).where(Resource.created_by_id == person.id, Resource.stored_name.is_not(None))
+    ):
+        name = (resource.original_filename or resource.stored_name).replace("/", "_")
+        yield f"{resource.id}-{name}", path_of(resource.stored_name)
+
+
+def _erase_resources(erasure) -> None:
+    if not erasure.delete_contributions:
+        return  # the shared library keeps them, "added by a former member"
+    from network_service.resources.storage import delete_after_commit
+
+    own = list(session.scalars(sa.select(Resource).where(Resource.created_by_id == erasure.person.id)))
+    for resource in own:
+        delete_after_commit(resource.stored_name)
+        session.delete(resource)
+    erasure.count("resources_deleted", len(own))
+
+
+register_exporter("resources", _export_resources, files=_resource_files)
+register_eraser("resources", _erase_resources)
+
+
+# -- meetings -------------------------------------------------------------------------------------------------------
+
+
+def _export_meetings(person: Person) -> dict:
+    pid = person.id
+    return {
+        "rsvps": rows(sa.select(Rsvp).where(Rsvp.person_id == pid)),
+        "meetings_organised": rows(sa.select(Meeting).where(Meeting.organiser_id == pid)),
+        "reminders": rows(sa.select(MeetingReminder).where(MeetingReminder.person_id == pid)),
+        "calendar_feeds": rows(sa.select(CalendarFeed).where(CalendarFeed.person_id == pid)),
+    }
+
+
+def _erase_meetings(erasure) -> None:
+    for model in (Rsvp, MeetingReminder, CalendarFeed):
+        result = session.execute(
+            sa.delete(model)
+            .where(model.person_id == erasure.person.id)
+            .execution_options(synchronize_session=False)
+        )
+        erasure.count(model.__tablename__, result.rowcount)
+
+
+register_exporter("meetings", _export_meetings)
+register_eraser("meetings", _erase_meetings)
+
+
+# -- notifications and mail -----------------------------------------------------------------------------------------
+
+
+def _export_notifications(person: Person) -> dict:
+    pid = person.id
+    return {
+        "settings": rows(sa.select(NotificationSetting).where(NotificationSetting.person_id == pid)),
+        "notifications": rows(sa.select(Notification).where(Notification.person_id == pid)),
+    }
+
+
+def _export_mail(person: Person) -> dict:
+    if not person.email:
+        return {"emails_to_you": []}
+    return {
+        "emails_to_you": [
+            # mails carrying sign-in or invitation links are listed without their text: the links are secrets
+            row_dict(
+                mail, exclude=("headers", "body_html") + (_LINK_MAIL if mail.kind.startswith(_SECRET) else ())
+            )
+            for mail in session.scalars(
+                sa.select(OutboundEmail).where(
+                    sa.func.lower(OutboundEmail.to_address) == person.email.lower()
+                )
+            )
+        ]
+    }
+
+
+_SECRET = ("sign_in", "invitation")
+_LINK_MAIL = ("body_text",)
+
+
+def _erase_notifications(erasure) -> None:
+    pid = erasure.person.id
+    for model in (Notification, NotificationSetting):
+        session.execute(
+            sa.delete(model).where(model.person_id == pid).execution_options(synchronize_session=False)
+        )
+    # others' notifications about something the person did carry their name in ``params``
+    needles = erasure.needles()
+    mentions = sa.or_(Notification.actor_id == pid, *_json_mentions(Notification.params, needles))
+    for notification in session.scalars(sa.select(Notification).where(mentions)):
+        notification.params = scrub(dict(notification.params or {}), needles, erasure.placeholder)
+
+
+def _erase_mail(erasure) -> None:
+    needles = erasure.needles()
+    if erasure.email:
+        result = session.execute(
+            sa.delete(OutboundEmail)
+            .where(sa.func.lower(OutboundEmail.to_address) == erasure.email.lower())
+            .execution_options(synchronize_session=False)
+        )
+        erasure.count("emails_deleted", result.rowcount)
+    # mails to others that name the person ("Mina invited you"): the name goes, the mail stays
+    if not needles:
+        return
+    mentions = sa.or_(
+        *[
+            column.ilike(f"%{_like_escape(needle)}%", escape="\\")
+            for needle in needles
+            for column in (OutboundEmail.subject, OutboundEmail.body_text, OutboundEmail.body_html)
+        ]
+    )
+    for mail in session.scalars(sa.select(OutboundEmail).where(mentions)):
+        mail.subject = scrub(mail.subject, needles, erasure.placeholder)
+        mail.body_text = scrub(mail.body_text, needles, erasure.placeholder)
+        mail.body_html = scrub(mail.body_html, needles, erasure.placeholder)
+        erasure.count("emails_scrubbed", 1)
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _json_mentions(column, needles: list[str]) -> list:
+    """Conditions matching a JSON column whose text holds a needle, as written or as JSON escapes it (SQLite
+    stores non-ASCII letters as \\uXXXX)."""
+    text = sa.cast(column, sa.Text)
+    variants = {v for needle in needles for v in (needle, json.dumps(needle)[1:-1])}
+    return [text.ilike(f"%{_like_escape(v)}%", escape="\\") for v in sorted(variants)]
+
+
+register_exporter("notifications", _export_notifications)
+register_exporter("mail", _export_mail)
+register_eraser("notifications", _erase_notifications)
+register_eraser("mail", _erase_mail)
+
+
+# -- moderation and insights ----------------------------------------------------------------------------------------
+
+
+def _export_moderation(person: Person) -> dict:
+    pid = person.id
+    return {
+        "reports_filed": rows(sa.select(Report).where(Report.reporter_id == pid)),
+        "people_blocked": rows(sa.select(Block).where(Block.blocker_id == pid)),
+    }
+
+
+def _erase_moderation(erasure) -> None:
+    pid = erasure.person.id
+    session.execute(
+        sa.delete(Block)
+        .where(sa.or_(Block.blocker_id == pid, Block.blocked_id == pid))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _export_insights(person: Person) -> dict:
+    return {"nudges_received": rows(sa.select(InsightNudge).where(InsightNudge.person_id == person.id))}
+
+
+def _erase_insights(erasure) -> None:
+    pid = erasure.person.id
+    session.execute(
+        sa.delete(InsightNudge)
+        .where(InsightNudge.person_id == pid)
+        .execution_options(synchronize_session=False)
+    )
+    # cached insights may list the person by name: drop those caches, they are recomputed on the next visit
+    needles = erasure.needles()
+    for cache in session.scalars(sa.select(InsightCache)):
+        if contains_any(cache.data, needles) or contains_any(cache.data, [f'"person_id": {pid}']):
+            session.delete(cache)
+
+
+register_exporter("moderation", _export_moderation)
+register_eraser("moderation", _erase_moderation)
+register_exporter("insights", _export_insights)
+register_eraser("insights", _erase_insights)
+
+
+# -- courses (completion events) ------------------------------------------------------------------------------------
+
+
+def _export_courses(person: Person) -> dict:
+    return {
+        "completion_events": rows(sa.select(CompletionEvent).where(CompletionEvent.person_id == person.id))
+    }
+
+
+def _identifiers_from_completions(person: Person) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {"username": [], "account_name": []}
+    for identity in session.scalars(
+        sa.select(CompletionEvent.identity).where(CompletionEvent.person_id == person.id)
+    ):
+        identity = identity or {}
+        if identity.get("username"):
+            found["username"].append(str(identity["username"]))
+        account = identity.get("account")
+        if isinstance(account, dict) and account.get("name"):
+            found["account_name"].append(str(account["name"]))
+    return found
+
+
+def _erase_courses(erasure) -> None:
+    pid = erasure.person.id
+    needles = erasure.needles()
+    identifiers = [n for n in needles if n != erasure.name or "@" in n]  # names alone are too common to match
+    matches = [CompletionEvent.person_id == pid]
+    for needle in identifiers:
+        matches.append(CompletionEvent.event_id.ilike(f"%{_like_escape(needle)}%", escape="\\"))
+    matches.extend(_json_mentions(CompletionEvent.identity, identifiers))
+    events = list(session.scalars(sa.select(CompletionEvent).where(sa.or_(*matches))))
+    for event in events:
+        if not event.event_id.startswith("erased:"):
+            event.event_id = erased_event_id(event.event_id)
+        event.identity = {}
+        event.payload = None
+        event.outcome_detail = scrub(event.outcome_detail or "", needles, erasure.placeholder)
+        event.person_id = None
+    session.flush()
+    if events:
+        session.execute(
+            sa.update(CompletionEvent)
+            .where(CompletionEvent.id.in_([e.id for e in events]))
+            .values(payload=sa.null())
+            .execution_options(synchronize_session=False)
+        )
+    erasure.count("completion_events", len(events))
+
+
+register_exporter("courses", _export_courses)
+register_identifiers("courses", _identifiers_from_completions)
+register_eraser("courses", _erase_courses, order=80)
+
+
+# -- audit ----------------------------------------------------------------------------------------------------------
+
+
+def _export_audit(person: Person) -> dict:
+    pid = person.id
+    return {
+        "entries": rows(
+            sa.select(AuditLog)
+            .where(
+                sa.or_(
+                    AuditLog.actor_id == pid,
+                    sa.and_(AuditLog.target_type == "person", AuditLog.target_id == pid),
+                )
+            )
+            .order_by(AuditLog.id)
+        )
+    }
+
+
+def _erase_audit(erasure) -> None:
+    """Audit entries stay (they prove what happened) but no longer say who: the actor and a person target
+    become the pseudonym, and the person's e-mail, name and identifiers leave the details."""
+    pid = erasure.person.id
+    needles = erasure.needles()
+    matches = [AuditLog.actor_id == pid, sa.and_(AuditLog.target_type == "person", AuditLog.target_id == pid)]
+    matches.extend(_json_mentions(AuditLog.detail, needles))
+    for entry in session.scalars(sa.select(AuditLog).where(sa.or_(*matches))):
+        detail = scrub(dict(entry.detail or {}), needles, erasure.pseudonym)
+        if entry.actor_id == pid:
+            detail["actor"] = erasure.pseudonym
+            entry.actor_id = None
+        if entry.target_type == "person" and entry.target_id == pid:
+            detail["target"] = erasure.pseudonym
+            entry.target_id = None
+        entry.detail = detail
+        erasure.count("audit_entries_pseudonymised", 1)
+
+
+register_exporter("audit", _export_audit)
+register_eraser("audit", _erase_audit, order=90)
+
+
+# -- privacy --------------------------------------------------------------------------------------------------------
+
+
+def _export_privacy(person: Person) -> dict:
+    return {
+        "consent_records": rows(
+            sa.select(ConsentRecord).where(ConsentRecord.person_id == person.id).order_by(ConsentRecord.id)
+        )
+    }
+
+
+def _erase_privacy(erasure) -> None:
+    session.execute(
+        sa.delete(ConsentRecord)
+        .where(ConsentRecord.person_id == erasure.person.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+register_exporter("privacy", _export_privacy)
+register_eraser("privacy", _erase_privacy)
+
+
+def _erase_accounts(erasure) -> None:
+    pid = erasure.person.id
+    for model in (SignInToken, ApiToken):
+        session.execute(
+            sa.delete(model).where(model.person_id == pid).execution_options(synchronize_session=False)
+        )
+
+
+register_eraser("accounts", _erase_accounts, order=95)

@@ -1,0 +1,538 @@
+"""Export, erasure, consent and retention. Plain functions: they flush, the caller commits.
+
+What each module contributes is registered in ``privacy.registry`` (see ``privacy.contributors``); this module
+runs the contributors, packs the export, and deletes the person row at the end of an erasure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+import hmac
+import json
+import logging
+import re
+import tempfile
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import IO, Any
+
+import sqlalchemy as sa
+from flask import current_app, g, has_app_context
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from network_service.accounts.models import Person
+from network_service.audit.models import AuditLog
+from network_service.audit.operations import record
+from network_service.db import session, utcnow
+from network_service.errors import Conflict, Forbidden, InvalidInput, MentorNetError, NotFound
+from network_service.networks.models import Membership, MembershipStatus, Network, Role
+from network_service.privacy import registry
+from network_service.privacy.models import ConsentRecord
+
+log = logging.getLogger(__name__)
+
+EXPORT_FORMAT = "mentornet-export"
+EXPORT_VERSION = 1
+# Columns never exported: secrets stored hashed, keys. Their existence (created, last used) is exported.
+SECRET_COLUMNS = {"token_hash", "secret_hash", "code_hash", "private_key_pem", "state_hash"}
+
+
+class TooManyRequests(MentorNetError):
+    status = 429
+    title = _l("Too many requests")
+
+
+# -- helpers for contributors -------------------------------------------------------------------------------------
+
+
+def plain(value: Any) -> Any:
+    """A JSON-able copy of a column value."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def row_dict(obj: Any, exclude: Iterable[str] = ()) -> dict[str, Any]:
+    """Every column of a mapped object, minus secrets and ``exclude``."""
+    skip = SECRET_COLUMNS | set(exclude)
+    return {
+        column.key: plain(getattr(obj, column.key))
+        for column in sa.inspect(type(obj)).columns
+        if column.key not in skip
+    }
+
+
+def rows(query) -> list[dict[str, Any]]:
+    return [row_dict(obj) for obj in session.scalars(query)]
+
+
+def scrub(value: Any, needles: Iterable[str], placeholder: str) -> Any:
+    """``value`` with every occurrence of a needle (case-insensitive) replaced, through dicts and lists."""
+    needles = [n for n in needles if n]
+    if isinstance(value, str):
+        lowered = value.lower()
+        for needle in needles:
+            start = lowered.find(needle.lower())
+            while start >= 0:
+                value = value[:start] + placeholder + value[start + len(needle) :]
+                lowered = value.lower()
+                start = lowered.find(needle.lower(), start + len(placeholder))
+        return value
+    if isinstance(value, dict):
+        return {k: scrub(v, needles, placeholder) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub(v, needles, placeholder) for v in value]
+    return value
+
+
+def scrub_mentions(text: str | None, name: str, placeholder: str) -> str | None:
+    """``text`` with the whole name (as a word, any case, also as an @mention) replaced. Names shorter than four
+    characters are left alone: they would match too many ordinary words."""
+    if not text or len(name.strip()) < 4:
+        return text
+    pattern = re.compile(r"@?(?<!\w)" + re.escape(name.strip()) + r"(?!\w)", re.IGNORECASE)
+    return pattern.sub(placeholder, text)
+
+
+def contains_any(value: Any, needles: Iterable[str]) -> bool:
+    text = json.dumps(value, ensure_ascii=False, default=str).lower() if not isinstance(value, str) else value
+    text = text.lower()
+    return any(n and n.lower() in text for n in needles)
+
+
+# -- export ---------------------------------------------------------------------------------------------------------
+
+
+def export_data(person: Person) -> dict[str, Any]:
+    """Everything the service holds about ``person``, one section per contributing module."""
+    sections: dict[str, Any] = {}
+    for exporter in registry.exporters():
+        sections[exporter.name] = exporter.export(person)
+    return {
+        "format": EXPORT_FORMAT,
+        "version": EXPORT_VERSION,
+        "exported_at": utcnow().isoformat(),
+        "person_id": person.id,
+        "sections": sections,
+    }
+
+
+def check_export_allowed(person: Person, actor: Person | None) -> None:
+    """The person themself (a few times a day), a site admin, or ``actor=None``: the operator's command line."""
+    if actor is None:
+        return
+    if actor.id != person.id and not actor.is_site_admin:
+        raise Forbidden(_("You can only download your own data."))
+    limit = int(current_app.config["PRIVACY_EXPORTS_PER_DAY"])
+    recent = session.scalar(
+        sa.select(sa.func.count(AuditLog.id)).where(
+            AuditLog.action == "privacy.export",
+            AuditLog.target_type == "person",
+            AuditLog.target_id == person.id,
+            AuditLog.at > utcnow() - dt.timedelta(days=1),
+        )
+    )
+    if recent >= limit:
+        raise TooManyRequests(
+            _("You downloaded your data %(count)s times today. Try again tomorrow.", count=recent)
+        )
+
+
+def export_json(person: Person, actor: Person, via: str = "api") -> dict[str, Any]:
+    check_export_allowed(person, actor)
+    data = export_data(person)
+    record("privacy.export", actor=actor, target=person, via=via, files=False)
+    session.flush()
+    return data
+
+
+def export_zip(person: Person, actor: Person | None, via: str = "web") -> IO[bytes]:
+    """The export as a ZIP in a spooled temporary file (memory up to 8 MB, then disk): ``data.json``, a short
+    ``README.txt`` and ``files/`` with the person's uploads, up to ``PRIVACY_EXPORT_MAX_BYTES`` in all (files
+    beyond are listed in ``data.json`` under ``files_left_out``). The caller sends and closes it."""
+    check_export_allowed(person, actor)
+    data = export_data(person)
+    budget = int(current_app.config["PRIVACY_EXPORT_MAX_BYTES"])
+    spooled = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - returned to the caller
+    included, left_out, used = [], [], 0
+    with zipfile.ZipFile(spooled, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for exporter in registry.exporters():
+            if exporter.files is None:
+                continue
+            for name, path in exporter.files(person):
+                arcname = f"files/{exporter.name}/{name}"
+                try:
+                    size = path.stat().st_size
+                except OSError:
+                    left_out.append({"name": arcname, "reason": "missing"})
+                    continue
+                if used + size > budget:
+                    left_out.append({"name": arcname, "reason": "too large", "bytes": size})
+                    continue
+                archive.write(path, arcname)  # streamed from disk in chunks
+                used += size
+                included.append(arcname)
+        data["files"] = included
+        data["files_left_out"] = left_out
+        archive.writestr("data.json", json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        archive.writestr("README.txt", _readme())
+    spooled.seek(0)
+    record("privacy.export", actor=actor, target=person, via=via, files=len(included))
+    session.flush()
+    return spooled
+
+
+def _readme() -> str:
+    return (
+        _(
+            "This is a copy of the data mentorNET holds about you. data.json is machine-readable JSON: one "
+            "section per part of the service. The files folder holds the files you added to network libraries."
+        )
+        + "\n"
+    )
+
+
+# -- erasure --------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Erasure:
+    """What an eraser needs: who, on whose request, and everything that identifies them."""
+
+    person: Person
+    actor: Person | None
+    delete_contributions: bool
+    pseudonym: str
+    placeholder: str = "former member"
+    identifiers: dict[str, list[str]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def email(self) -> str | None:
+        return self.person.email
+
+    @property
+    def name(self) -> str:
+        return self.person.display_name or ""
+
+    def needles(self) -> list[str]:
+        """The strings that identify the person, longest first (so a name inside an address goes whole)."""
+        values = {self.person.email or "", self.name}
+        for found in self.identifiers.values():
+            values.update(found)
+        return sorted((v for v in values if v and len(v) >= 3), key=len, reverse=True)
+
+    def count(self, what: str, n: int) -> None:
+        self.counts[what] = self.counts.get(what, 0) + int(n or 0)
+
+
+def pseudonym_for(person_id: int) -> str:
+    """A stable pseudonym for an erased person's audit entries: the same person gives the same value (entries
+    still connect), but only someone holding the secret key could test a guess."""
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, f"person:{person_id}".encode(), hashlib.sha256).hexdigest()
+    return f"erased-{digest[:16]}"
+
+
+def sole_coordinator_of(person: Person) -> list[Network]:
+    """Networks the person coordinates alone: erasing them would leave those networks without a coordinator."""
+    theirs = session.scalars(
+        sa.select(Network)
+        .join(Membership, Membership.network_id == Network.id)
+        .where(
+            Membership.person_id == person.id,
+            Membership.role == Role.coordinator,
+            Membership.status == MembershipStatus.active,
+        )
+    ).all()
+    alone = []
+    for network in theirs:
+        others = session.scalar(
+            sa.select(sa.func.count(Membership.id)).where(
+                Membership.network_id == network.id,
+                Membership.role == Role.coordinator,
+                Membership.status == MembershipStatus.active,
+                Membership.person_id != person.id,
+            )
+        )
+        if not others:
+            alone.append(network)
+    return alone
+
+
+def erase_person(
+    person: Person, actor: Person | None, *, confirm: str, delete_contributions: bool = False
+) -> dict[str, Any]:
+    """Erase ``person``: every module's eraser runs, then the person row is deleted (the database cascades or
+    nulls what still points at it). ``confirm`` must be the person's e-mail address (or, without one, their id).
+    The person themself or a site administrator may do it (``actor=None``: the operator's command line); a
+    network's last coordinator must hand over first.
+    Returns a summary (counts per kind of data); the audit log keeps one entry under a pseudonym."""
+    if actor is not None and actor.id != person.id and not actor.is_site_admin:
+        raise Forbidden(_("Only site administrators can erase another person's account."))
+    expected = (person.email or str(person.id)).strip().lower()
+    if (confirm or "").strip().lower() != expected:
+        raise InvalidInput(_("Type the e-mail address of the account to confirm."), field="confirm")
+    alone = sole_coordinator_of(person)
+    if alone:
+        raise Conflict(
+            _(
+                "First make someone else coordinator of %(networks)s: a network cannot stay without a "
+                "coordinator.",
+                networks=", ".join(n.name for n in alone),
+            )
+        )
+    erasure = Erasure(
+        person=person,
+        actor=actor if actor is not None and actor.id != person.id else None,
+        delete_contributions=delete_contributions,
+        pseudonym=pseudonym_for(person.id),
+    )
+    for finder in registry.identifier_finders():
+        for kind, values in (finder(person) or {}).items():
+            erasure.identifiers.setdefault(kind, [])
+            erasure.identifiers[kind].extend(str(v) for v in values if v)
+    session.flush()
+    for eraser in registry.erasers():
+        eraser.erase(erasure)
+        session.flush()
+    person_id = person.id
+    session.expunge(person)
+    session.execute(sa.delete(Person).where(Person.id == person_id))
+    session.expire_all()  # rows the database cascaded or nulled
+    # operator: `mentornet privacy erase`
+    by = "site_admin" if erasure.actor is not None else ("self" if actor is not None else "operator")
+    record(
+        "privacy.erase",
+        actor=erasure.actor,
+        subject=erasure.pseudonym,
+        by=by,
+        delete_contributions=delete_contributions,
+        counts=erasure.counts,
+    )
+    session.flush()
+    log.info("person %s erased (by %s)", erasure.pseudonym, by)
+    return {"pseudonym": erasure.pseudonym, "counts": erasure.counts}
+
+
+def find_person(person_id: int) -> Person:
+    person = session.get(Person, person_id)
+    if person is None:
+        raise NotFound(_("There is no such person."))
+    return person
+
+
+# -- consent --------------------------------------------------------------------------------------------------------
+
+EMAIL_NOTIFICATIONS = "email_notifications"
+PROFILE_SHARING = "profile_sharing"
+
+
+@dataclass(frozen=True)
+class Purpose:
+    key: str
+    label: Any
+    text: Any
+    version: str
+    default: bool  # the choice assumed before the member makes one
+
+
+PURPOSES: dict[str, Purpose] = {
+    EMAIL_NOTIFICATIONS: Purpose(
+        EMAIL_NOTIFICATIONS,
+        _l("E-mails about activity in my networks"),
+        _l(
+            "mentorNET may e-mail me notifications, digests and reminders. Sign-in links and invitations "
+            "always come, because they are how the service works."
+        ),
+        "2026-11",
+        True,
+    ),
+    PROFILE_SHARING: Purpose(
+        PROFILE_SHARING,
+        _l("Share my profile with my networks"),
+        _l(
+            "Members of my networks may see my languages, expertise, region and the text about me, and help "
+            "requests may be matched to me with them. My name is always shown."
+        ),
+        "2026-11",
+        True,
+    ),
+}
+
+
+def current_consents(person: Person) -> dict[str, ConsentRecord | None]:
+    latest = dict.fromkeys(PURPOSES)
+    for consent in session.scalars(
+        sa.select(ConsentRecord).where(ConsentRecord.person_id == person.id).order_by(ConsentRecord.id)
+    ):
+        if consent.purpose in latest:
+            latest[consent.purpose] = consent
+    return latest
+
+
+def withdrawn_ids(person_ids: list[int], purpose: str) -> set[int]:
+    """Of ``person_ids``, those whose latest choice for ``purpose`` is "withdrawn" (or who never chose, when the
+    purpose's default is off). One query."""
+    return set(session.scalars(withdrawn_query(purpose).where(ConsentRecord.person_id.in_(person_ids))))
+
+
+def withdrawn_query(purpose: str) -> sa.Select:
+    """SELECT person_id of everyone whose latest record for ``purpose`` withdraws it."""
+    latest = (
+        sa.select(sa.func.max(ConsentRecord.id))
+        .where(ConsentRecord.purpose == purpose)
+        .group_by(ConsentRecord.person_id)
+        .scalar_subquery()
+    )
+    return sa.select(ConsentRecord.person_id).where(
+        ConsentRecord.id.in_(latest), ConsentRecord.given.is_(False)
+    )
+
+
+def profile_hidden_ids() -> set[int]:
+    """Everyone who withdrew consent to share their profile fields (one query per request, then cached)."""
+    cache = g.setdefault("privacy_profile_hidden", None) if has_app_context() else None
+    if cache is None:
+        cache = set(session.scalars(withdrawn_query(PROFILE_SHARING)))
+        if has_app_context():
+            g.privacy_profile_hidden = cache
+    return cache
+
+
+def profile_shared(person: Person) -> bool:
+    """Whether other members may see ``person``'s languages, expertise, region and bio."""
+    viewer = _current_person_or_none()
+    if viewer is not None and viewer.id == person.id:
+        return True
+    return person.id not in profile_hidden_ids()
+
+
+def _current_person_or_none():
+    from network_service.security import current_person
+
+    return current_person()
+
+
+def consent_given(person: Person, purpose: str) -> bool:
+    latest = current_consents(person).get(purpose)
+    return PURPOSES[purpose].default if latest is None else latest.given
+
+
+def set_consent(person: Person, purpose: str, given: bool, *, actor: Person, via: str = "profile"):
+    """Record a choice (only when it changes). Withdrawing e-mail consent also sets notification e-mails to
+    "never", so the notifications page says the same as the privacy page."""
+    if actor.id != person.id:
+        raise Forbidden(_("Only the person themself can give or withdraw their consent."))
+    if purpose not in PURPOSES:
+        raise InvalidInput(_("Unknown purpose."), field="purpose")
+    if consent_given(person, purpose) == bool(given) and current_consents(person)[purpose] is not None:
+        return current_consents(person)[purpose]
+    consent = ConsentRecord(
+        person_id=person.id,
+        purpose=purpose,
+        given=bool(given),
+        text_version=PURPOSES[purpose].version,
+        via=via,
+        recorded_at=utcnow(),
+    )
+    session.add(consent)
+    if purpose == EMAIL_NOTIFICATIONS and not given:
+        from network_service.notifications.models import EmailFrequency
+        from network_service.notifications.operations import set_frequency
+
+        set_frequency(person, EmailFrequency.never, actor=actor, via="consent")
+    if has_app_context():
+        g.pop("privacy_profile_hidden", None)
+    record("privacy.consent", actor=actor, target=person, purpose=purpose, given=bool(given), via=via)
+    session.flush()
+    return consent
+
+
+# -- retention ------------------------------------------------------------------------------------------------------
+
+# What a completion event's identity keeps after the retention period: enough for reconciliation to recognise a
+# learner it has already provisioned (the event id, kept too, dedupes repeated deliveries).
+KEPT_IDENTITY_KEYS = ("platform", "username")
+PERSONAL_IDENTITY_KEYS = ("email", "name", "account", "mbox_sha1sum", "openid", "locale", "sub", "user_id")
+WAITING_STATUSES = ("received", "unknown_course", "unknown_identity", "failed")
+
+
+def purge_completion_payloads(now: dt.datetime | None = None) -> int:
+    """The daily job: completion events older than ``COMPLETION_PAYLOAD_RETENTION_DAYS`` lose their raw payload;
+    those already acted on also lose every identity field but the platform and username. Events still waiting
+    (unknown course or identity, failed) keep their identity, which they need to be acted on later. The event id
+    stays, so a repeated delivery is still recognised. Returns how many events were purged."""
+    from network_service.courses.models import CompletionEvent
+
+    now = now or utcnow()
+    days = int(current_app.config["COMPLETION_PAYLOAD_RETENTION_DAYS"])
+    cutoff = now - dt.timedelta(days=days)
+    old = CompletionEvent.received_at < cutoff
+    purged = set(
+        session.scalars(sa.select(CompletionEvent.id).where(old, CompletionEvent.payload.is_not(None)))
+    )
+    if purged:
+        session.execute(
+            sa.update(CompletionEvent)
+            .where(CompletionEvent.id.in_(purged))
+            .values(payload=sa.null())
+            .execution_options(synchronize_session=False)
+        )
+    identity_text = sa.cast(CompletionEvent.identity, sa.Text)
+    personal = sa.or_(*[identity_text.like(f'%"{key}"%') for key in PERSONAL_IDENTITY_KEYS])
+    for event_id, identity in session.execute(
+        sa.select(CompletionEvent.id, CompletionEvent.identity).where(
+            old, CompletionEvent.status.not_in(WAITING_STATUSES), personal
+        )
+    ):
+        identity = identity or {}
+        kept = {k: identity[k] for k in KEPT_IDENTITY_KEYS if k in identity}
+        if kept != identity:
+            session.execute(
+                sa.update(CompletionEvent)
+                .where(CompletionEvent.id == event_id)
+                .values(identity=kept)
+                .execution_options(synchronize_session=False)
+            )
+            purged.add(event_id)
+    session.expire_all()
+    if purged:
+        record("privacy.retention", purged=len(purged), days=days)
+    session.flush()
+    return len(purged)
+
+
+def purge_sent_mail(now: dt.datetime | None = None) -> int:
+    """Sent e-mails older than ``SENT_MAIL_RETENTION_DAYS`` leave the outbox: their text names people and holds
+    links that are no use any more. Pending and failed mails stay (they still have to go, or be looked at)."""
+    from network_service.mail.models import MailStatus, OutboundEmail
+
+    now = now or utcnow()
+    cutoff = now - dt.timedelta(days=int(current_app.config["SENT_MAIL_RETENTION_DAYS"]))
+    result = session.execute(
+        sa.delete(OutboundEmail)
+        .where(OutboundEmail.status == MailStatus.sent, OutboundEmail.sent_at < cutoff)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def run_retention(now: dt.datetime | None = None) -> str:
+    """The daily job ``privacy.retention``."""
+    payloads = purge_completion_payloads(now)
+    mails = purge_sent_mail(now)
+    return f"{payloads} completion payload(s) purged, {mails} sent e-mail(s) deleted"

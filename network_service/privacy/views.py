@@ -1,0 +1,125 @@
+"""The member's privacy page (consent, export, erasure) and the site administrator's erasure on request."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
+from flask_babel import gettext as _
+
+from network_service.accounts.operations import find_person_by_email
+from network_service.errors import Conflict, InvalidInput
+from network_service.privacy import operations
+from network_service.privacy.forms import AdminEraseForm, ConsentForm, EraseForm, ExportForm
+from network_service.security import current_person, login_required, sign_out
+
+bp = Blueprint("privacy", __name__)
+bp.add_app_template_global(operations.profile_shared, "profile_shared")
+
+
+@bp.get("/profile/privacy")
+@login_required
+def privacy():
+    person = current_person()
+    consents = operations.current_consents(person)
+    form = ConsentForm(
+        data={key: operations.consent_given(person, key) for key in operations.PURPOSES},
+    )
+    return render_template(
+        "privacy/privacy.html",
+        person=person,
+        form=form,
+        export_form=ExportForm(),
+        purposes=operations.PURPOSES,
+        consents=consents,
+    )
+
+
+@bp.post("/profile/privacy/consents")
+@login_required
+def consents():
+    person = current_person()
+    form = ConsentForm()
+    if not form.validate_on_submit():
+        abort(400)
+    for key in operations.PURPOSES:
+        operations.set_consent(person, key, bool(getattr(form, key).data), actor=person, via="profile")
+    flash(_("Your choices are saved."), "success")
+    return redirect(url_for("privacy.privacy"))
+
+
+@bp.post("/profile/privacy/export")
+@login_required
+def export():
+    person = current_person()
+    if not ExportForm().validate_on_submit():
+        abort(400)
+    archive = operations.export_zip(person, person, via="web")
+    return send_file(
+        archive,
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"mentornet-data-{person.id}.zip",
+        max_age=0,
+    )
+
+
+@bp.route("/profile/erase", methods=["GET", "POST"])
+@login_required
+def erase():
+    person = current_person()
+    form = EraseForm()
+    blocking = operations.sole_coordinator_of(person)
+    if form.validate_on_submit():
+        try:
+            operations.erase_person(
+                person, person, confirm=form.confirm.data, delete_contributions=form.delete_contributions.data
+            )
+        except InvalidInput as exc:
+            form.confirm.errors.append(exc.detail)
+        except Conflict as exc:
+            form.confirm.errors.append(exc.detail)
+        else:
+            sign_out()
+            flash(_("Your account is erased. Thank you for your time in the network."), "success")
+            return redirect(url_for("networks.home"))
+    status = 422 if form.errors else 200
+    return render_template("privacy/erase.html", form=form, person=person, blocking=blocking), status
+
+
+@bp.route("/admin/privacy/erase", methods=["GET", "POST"])
+@login_required
+def admin_erase():
+    admin = current_person()
+    if not admin.is_site_admin:
+        abort(403)
+    form = AdminEraseForm()
+    if form.validate_on_submit():
+        person = None
+        try:
+            person = find_person_by_email(form.email.data)
+        except InvalidInput as exc:
+            form.email.errors.append(exc.detail)
+        if person is None and not form.email.errors:
+            form.email.errors.append(_("There is no account with this address."))
+        elif person is not None and person.id == admin.id:
+            form.email.errors.append(_("Erase your own account from your privacy page."))
+        elif person is not None:
+            try:
+                summary = operations.erase_person(
+                    person,
+                    admin,
+                    confirm=form.confirm.data,
+                    delete_contributions=form.delete_contributions.data,
+                )
+            except (InvalidInput, Conflict) as exc:
+                form.confirm.errors.append(exc.detail)
+            else:
+                flash(
+                    _(
+                        "The account is erased. The audit log names it %(pseudonym)s.",
+                        pseudonym=summary["pseudonym"],
+                    ),
+                    "success",
+                )
+                return redirect(url_for("privacy.admin_erase"))
+    status = 422 if form.errors else 200
+    return render_template("privacy/admin_erase.html", form=form), status
