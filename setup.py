@@ -22,6 +22,10 @@ TEST = [
     "playwright>=1.65,<2",
     # Open edX's LTI 1.3 platform code (LtiAdvantageConsumer) launching our tool end to end. Tested: 11.4.4.
     "lti-consumer-xblock>=9.14,<12",
+    "schemathesis>=4.32,<5",  # tests/test_api_schemathesis.py, in process against the WSGI app
+    "hypothesis>=6.100,<7",
+    "bandit>=1.9,<2",  # make quality
+    "pip-audit>=2.10,<3",  # make quality (needs pypi.org's vulnerability data)
 ]
 
 setup(

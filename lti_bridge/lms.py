@@ -210,7 +210,7 @@ class OpenEdxClient:
         response = self._send(
             "POST",
             url,
-            data={"grant_type": "client_credentials", "token_type": "jwt"},
+            data={"grant_type": "client_credentials", "token_type": "jwt"},  # nosec B105  # OAuth2 names, no secret
             auth=(self._client_id, self._client_secret),
         )
         body = _json_or_none(response)

@@ -100,6 +100,7 @@ def _apply_settings(app: Flask, settings: dict[str, Any]) -> None:
 def _register_blueprints(app: Flask) -> None:
     from network_service.accounts.views import bp as accounts_bp
     from network_service.api import init_api
+    from network_service.audit.views import bp as audit_bp
     from network_service.conversations.views import bp as conversations_bp
     from network_service.courses.views import bp as courses_bp
     from network_service.directory.views import bp as directory_bp
@@ -133,6 +134,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(help_bp)
     app.register_blueprint(directory_bp)
     app.register_blueprint(insights_bp)
+    app.register_blueprint(audit_bp)
     app.register_blueprint(federations_bp)
     app.register_blueprint(growth_bp)
     app.register_blueprint(privacy_bp)

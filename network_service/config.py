@@ -13,7 +13,7 @@ from typing import Any
 ENV_PREFIX = "MENTORNET_"
 
 # The secret the demo and the tests run with. Production refuses it (see ``check_production_safety``).
-DEFAULT_SECRET_KEY = "mentornet-insecure-development-key"  # noqa: S105 - refused in production
+DEFAULT_SECRET_KEY = "mentornet-insecure-development-key"  # noqa: S105  # nosec B105  # refused in production
 
 DEFAULTS: dict[str, Any] = {
     # "production" or "development"; production refuses unsafe settings.
@@ -24,9 +24,12 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_URL": None,  # smtp://user:pass@host:port, smtps://... or smtp+starttls://...; None: local mailbox
     "MAIL_FROM": "mentorNET <no-reply@localhost>",
     "BROKER_URL": None,  # None: background jobs run in-process
-    "WEBHOOK_SECRET": None,
-    "RATELIMIT_STORAGE_URL": "memory://",  # redis://127.0.0.1:6379/0 when several processes serve
+    "WEBHOOK_SECRET": None,  # nosec B105  # no default secret: set by the operator
+    # None: the broker's Redis (BROKER_URL redis://...) when there is one, else memory:// (counts per process)
+    "RATELIMIT_STORAGE_URL": None,
     "RATELIMIT_ENABLED": None,  # None: on, except in tests
+    "RATELIMIT_KEY_PREFIX": "mentornet",  # several services sharing one Redis keep their counters apart
+    "RATELIMIT_API": "300 per minute;5000 per hour",  # JSON API requests per credential (token, person, address)
     "SIGN_IN_LINK_MINUTES": 30,
     "INVITATION_DAYS": 14,  # invitations a person sends
     "GRADUATE_INVITATION_DAYS": 30,  # invitations of course graduates
@@ -47,7 +50,7 @@ DEFAULTS: dict[str, Any] = {
     "NOTIFICATION_DIGEST_HOUR": 7,  # daily/weekly digests go out from this hour on, in each member's time zone
     "OPENEDX_LMS_URL": None,  # https://lms.example.org: the LMS that `mentornet bridge reconcile` reads
     "OPENEDX_CLIENT_ID": None,  # the LMS's OAuth2 application (client credentials grant)
-    "OPENEDX_CLIENT_SECRET": None,
+    "OPENEDX_CLIENT_SECRET": None,  # nosec B105  # no default secret: set by the operator
     "UPLOAD_DIR": None,  # where library files are stored, outside any web root; None: <instance>/uploads
     "RESOURCE_MAX_BYTES": 10 * 1024 * 1024,  # the largest file a member may add to a network's library
     "HELP_NOTIFY_COUNT": 5,  # members notified of a new help request (the best matches)

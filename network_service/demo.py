@@ -67,7 +67,7 @@ DEMO_GRADUATE = "graduate@example.org"
 def demo_config(host: str, port: int, directory: Path | None = None) -> dict[str, Any]:
     directory = (directory or Path.cwd() / "instance").resolve()
     directory.mkdir(parents=True, exist_ok=True)
-    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - a display name only
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104  # nosec B104  # a display name, nothing binds
     return {
         "ENV": "development",
         "SECRET_KEY": secrets.token_urlsafe(48),
@@ -75,6 +75,7 @@ def demo_config(host: str, port: int, directory: Path | None = None) -> dict[str
         "BASE_URL": f"http://{shown_host}:{port}",
         "DEMO_MAILBOX": True,
         "SMTP_URL": None,
+        "RATELIMIT_STORAGE_URL": "memory://",  # one process: no Redis needed
     }
 
 

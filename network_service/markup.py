@@ -47,7 +47,7 @@ def render_markdown(source: str | None) -> Markup:
         link_rel="nofollow noopener noreferrer ugc",
         strip_comments=True,
     )
-    return Markup(cleaned)  # noqa: S704 - nh3 has just cleaned it
+    return Markup(cleaned)  # noqa: S704  # nosec B704  # nh3 has just cleaned it
 
 
 def plain_text(source: str | None, limit: int = 200) -> str:

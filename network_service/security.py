@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import secrets
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -12,6 +13,7 @@ from flask import Flask, current_app, g, has_request_context, redirect, request,
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 from network_service.accounts.models import Person
 from network_service.db import session as db_session
@@ -19,10 +21,19 @@ from network_service.db import utcnow
 
 csrf = CSRFProtect()
 
-# endpoint -> (limit, methods). Plugins add theirs with ``rate_limit``.
+# endpoint -> (limit, methods), per client address. Plugins add theirs with ``rate_limit``.
 RATE_LIMITS: dict[str, tuple[str, list[str]]] = {
     "accounts.sign_in": ("5 per minute;30 per hour", ["POST"]),
+    # links that carry a secret in the path: slow down anyone trying to guess one
+    "accounts.confirm_sign_in": ("20 per minute;100 per hour", ["GET", "POST"]),
+    "networks.invitation": ("20 per minute;100 per hour", ["GET", "POST"]),
+    "notifications.unsubscribe": ("20 per minute;100 per hour", ["GET", "POST"]),
 }
+# Every JSON API request counts against its credential (the bearer token, else the signed-in person, else the
+# client address); requests refused for a bad credential (401) also count against the client address, so
+# trying one token after another is slowed down however many tokens are tried.
+# (The per-credential limit is the setting RATELIMIT_API.)
+API_AUTH_FAILURE_LIMIT = "20 per minute;100 per hour"
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -34,8 +45,18 @@ def exempt_from_csrf(view):
     return csrf.exempt(view)
 
 
+class BoundedIntegerConverter(IntegerConverter):
+    """``<int:...>`` in a URL matches only ids a database column can hold: a larger number is a 404, not an
+    overflow inside the database driver (a 500)."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's name
+        kwargs.setdefault("max", 2**31 - 1)  # PostgreSQL INTEGER
+        super().__init__(map, *args, **kwargs)
+
+
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
+    app.url_map.converters["int"] = BoundedIntegerConverter  # before any blueprint adds its routes
 
     @app.after_request
     def _secure_headers(response):
@@ -68,20 +89,54 @@ def init_rate_limits(app: Flask) -> None:
     limiter = Limiter(
         key_func=get_remote_address,
         app=app,
-        storage_uri=app.config["RATELIMIT_STORAGE_URL"],
+        storage_uri=rate_limit_storage(app.config),
+        key_prefix=app.config.get("RATELIMIT_KEY_PREFIX") or "",
         enabled=(
             not app.config.get("TESTING")
             if app.config.get("RATELIMIT_ENABLED") is None
             else bool(app.config["RATELIMIT_ENABLED"])
         ),
-        headers_enabled=True,
+        headers_enabled=True,  # X-RateLimit-* on every limited answer, Retry-After on a 429
+        # Redis down: count in this process's memory until it is back, and never fail a request for it
+        swallow_errors=True,
+        in_memory_fallback_enabled=True,
     )
     app.extensions["mentornet.limiter"] = limiter
     for endpoint, (limit, methods) in RATE_LIMITS.items():
         rate_limit(app, endpoint, limit, methods)
+    for name, blueprint in app.blueprints.items():
+        if name.startswith("api_"):  # the JSON API's blueprints (api-docs, the OpenAPI document, is not)
+            limiter.limit(app.config["RATELIMIT_API"], key_func=api_rate_key)(blueprint)
+            limiter.limit(
+                API_AUTH_FAILURE_LIMIT,
+                key_func=get_remote_address,
+                deduct_when=lambda response: response.status_code == 401,
+            )(blueprint)
     # Plugins list theirs here: (endpoint, limit, methods, Flask-Limiter options)
     for endpoint, limit, methods, options in app.extensions.get("mentornet.rate_limits", []):
         rate_limit(app, endpoint, limit, methods, **options)
+
+
+def rate_limit_storage(config) -> str:
+    """MENTORNET_RATELIMIT_STORAGE_URL, else the broker's Redis, else memory (each process counts alone)."""
+    if config.get("RATELIMIT_STORAGE_URL"):
+        return config["RATELIMIT_STORAGE_URL"]
+    broker = config.get("BROKER_URL") or ""
+    if broker.startswith(("redis://", "rediss://")):
+        return broker
+    return "memory://"
+
+
+def api_rate_key() -> str:
+    """Whose API budget a request spends: a bearer token's (by its hash), the signed-in person's, or the
+    client address's."""
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return "token:" + hashlib.sha256(header[7:].strip().encode()).hexdigest()[:32]
+    person_id = session.get("person_id")
+    if person_id is not None:
+        return f"person:{person_id}"
+    return "address:" + (get_remote_address() or "")
 
 
 def rate_limit(app: Flask, endpoint: str, limit: str, methods: list[str] | None = None, **options) -> None:

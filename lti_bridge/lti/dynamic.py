@@ -189,7 +189,7 @@ def client_registration(configuration: PlatformConfiguration) -> dict[str, Any]:
         "redirect_uris": [launch],
         "client_name": "mentorNET",
         "jwks_uri": f"{base}/lti/jwks",
-        "token_endpoint_auth_method": "private_key_jwt",
+        "token_endpoint_auth_method": "private_key_jwt",  # nosec B105  # a method name, no secret
         "scope": " ".join(wanted_scopes),
         TOOL_CONFIGURATION: {
             "domain": urlsplit(base).netloc,

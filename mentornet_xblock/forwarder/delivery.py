@@ -54,7 +54,7 @@ def post(delivery: Delivery) -> Outcome:
 
 def backoff_delay(retry: int, base: float, maximum: float) -> float:
     """Exponential back-off with full jitter: a random delay up to ``base * 2**retry`` (capped)."""
-    return random.uniform(0, min(maximum, base * (2**retry)))  # noqa: S311 - jitter, not a secret
+    return random.uniform(0, min(maximum, base * (2**retry)))  # noqa: S311  # nosec B311  # jitter, not a secret
 
 
 def log_rejected(delivery: Delivery, outcome: Outcome) -> None:

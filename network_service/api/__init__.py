@@ -64,6 +64,7 @@ def init_api(app: Flask) -> None:
 
     from network_service.api import (
         accounts,
+        audit,
         conversations,
         directory,
         federations,
@@ -94,6 +95,7 @@ def init_api(app: Flask) -> None:
         federations.blp,
         growth.blp,
         privacy_api.blp,
+        audit.blp,
     )
     for blueprint in blueprints:
         csrf.exempt(blueprint)  # each blueprint checks CSRF itself for session-authenticated writes

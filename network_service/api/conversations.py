@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
+from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
@@ -10,6 +11,7 @@ from network_service.api.auth import authenticate, require_json_body, require_pe
 from network_service.api.schemas import Strict
 from network_service.conversations import operations, permissions
 from network_service.conversations.models import ChannelKind, Message
+from network_service.errors import Forbidden
 from network_service.markup import MAX_MARKDOWN_CHARS
 from network_service.networks import operations as networks
 
@@ -176,6 +178,10 @@ class ChannelDetail(MethodView):
         """Rename, describe, archive or reopen a channel (its creator, the coordinator, the Meta-Mentor)."""
         viewer = require_person()
         channel = operations.get_channel(networks.get_network(slug), channel_slug, viewer)
+        if not permissions.can_manage_channel(viewer, channel):  # also when nothing is to change
+            raise Forbidden(
+                _("Only the channel's creator, the coordinator and the Meta-Mentor can change it.")
+            )
         if "name" in data or "description" in data:
             operations.update_channel(
                 channel, actor=viewer, name=data.get("name"), description=data.get("description")

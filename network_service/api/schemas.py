@@ -1,12 +1,31 @@
 from __future__ import annotations
 
-from marshmallow import INCLUDE, Schema, fields, pre_dump, validate
+from marshmallow import INCLUDE, Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
 from network_service.networks.models import Level, MembershipStatus, Origin, Role
+
+# The largest whole number a database column holds (PostgreSQL INTEGER): ids beyond it are refused
+# as input (422) instead of overflowing in the database driver (a 500).
+MAX_INT = 2**31 - 1
 
 
 class Strict(Schema):
     """Unknown fields are rejected (marshmallow's default), so a typo in a field name is a 422, not a no-op."""
+
+    @validates_schema
+    def _numbers_fit(self, data, **_kwargs) -> None:
+        errors = {}
+        for name, value in data.items():
+            if not (name == "id" or name.endswith(("_id", "_ids"))):
+                continue  # ids are looked up in the database; other numbers have their own ranges
+            values = value if isinstance(value, list | tuple) else [value]
+            if any(
+                isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_INT
+                for item in values
+            ):
+                errors[name] = [f"Must be at most {MAX_INT}."]
+        if errors:
+            raise ValidationError(errors)
 
 
 class PersonSchema(Strict):

@@ -215,6 +215,8 @@ def show(slug: str, meeting_id: int):
 @login_required
 def rsvp(slug: str, meeting_id: int):
     network, meeting = _get(slug, meeting_id)
+    if not permissions.can_rsvp(current_person(), network):
+        abort(403)  # before the form is judged
     form = RsvpForm()
     if not form.validate_on_submit():
         flash(_("Choose yes, maybe or no."), "error")

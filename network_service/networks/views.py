@@ -106,6 +106,8 @@ def invite(slug: str):
 @login_required
 def appoint(slug: str):
     network = operations.get_network(slug)
+    if not permissions.can_appoint(current_person(), network):
+        abort(403)  # before the form is judged: someone who may not appoint learns nothing else
     form = AppointForm()
     if not form.validate_on_submit():
         flash(_("Choose a role and an experience level."), "error")

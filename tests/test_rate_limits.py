@@ -1,0 +1,133 @@
+"""Rate limits: sign-in and other secret links, the JSON API (per credential, and per client address for bad
+credentials), 429 with Retry-After and a problem document, and Redis shared by several application instances.
+
+The limits are off in the test suite's shared app; each test here builds its own app with them on."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+import redis
+
+from network_service import security
+from network_service.app import create_app
+from network_service.db import db
+from tests.databases import app_config
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def limited_app(app, database_url):  # app: the schema exists
+    apps = []
+
+    def make(**overrides):
+        application = create_app(app_config(database_url, RATELIMIT_ENABLED=True, **overrides))
+        apps.append(application)
+        return application
+
+    yield make
+    for application in apps:
+        db.dispose(application)
+
+
+def test_sign_in_links_are_limited_with_retry_after_and_a_page(limited_app):
+    client = limited_app().test_client()
+    statuses = [client.get(f"/sign-in/{secrets.token_urlsafe(16)}").status_code for _ in range(21)]
+    assert statuses[:20] == [410] * 20 and statuses[20] == 429
+    response = client.get("/sign-in/whatever")
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    assert response.mimetype == "text/html"
+    assert "Too Many Requests" in response.get_data(as_text=True)
+
+
+def test_invitation_and_unsubscribe_links_are_limited(limited_app):
+    client = limited_app().test_client()
+    for path in ("/invitations/{}", "/notifications/unsubscribe/{}"):
+        statuses = [client.get(path.format(secrets.token_urlsafe(12))).status_code for _ in range(21)]
+        assert 429 not in statuses[:20] and statuses[20] == 429, (path, statuses)
+
+
+def test_the_api_answers_429_with_retry_after_and_a_problem(limited_app):
+    client = limited_app(RATELIMIT_API="3 per minute").test_client()
+    statuses = [client.get("/api/v1/directory").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    response = client.get("/api/v1/directory")
+    assert response.status_code == 429
+    assert response.mimetype == "application/problem+json"
+    assert response.json["status"] == 429 and response.json["title"] == "Too Many Requests"
+    assert int(response.headers["Retry-After"]) > 0
+    # another credential has its own budget: a bearer token is judged (401), not refused for the address's use
+    other = client.get("/api/v1/me", headers={"Authorization": "Bearer some-token"})
+    assert other.status_code == 401
+
+
+def test_guessing_api_tokens_is_limited_per_client_address(limited_app):
+    client = limited_app().test_client()
+    statuses = [
+        client.get("/api/v1/me", headers={"Authorization": f"Bearer {secrets.token_urlsafe(24)}"}).status_code
+        for _ in range(21)
+    ]
+    assert statuses[:20] == [401] * 20 and statuses[20] == 429
+    # the bad guesses of one address do not lock out another
+    elsewhere = client.get("/api/v1/directory", environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert elsewhere.status_code == 200
+
+
+def test_the_api_budget_is_per_token_then_person_then_address(app):
+    with app.test_request_context(headers={"Authorization": "Bearer one"}):
+        first = security.api_rate_key()
+    with app.test_request_context(headers={"Authorization": "Bearer one"}):
+        assert security.api_rate_key() == first
+    with app.test_request_context(headers={"Authorization": "Bearer two"}):
+        assert security.api_rate_key() != first
+    with app.test_request_context(environ_base={"REMOTE_ADDR": "192.0.2.1"}):
+        assert security.api_rate_key() == "address:192.0.2.1"
+    assert "one" not in first  # the token itself is never a storage key
+
+
+def test_storage_comes_from_the_setting_then_the_broker_then_memory():
+    assert security.rate_limit_storage({"RATELIMIT_STORAGE_URL": "redis://h:1/2"}) == "redis://h:1/2"
+    assert security.rate_limit_storage({"BROKER_URL": "redis://broker:6379/1"}) == "redis://broker:6379/1"
+    assert security.rate_limit_storage({"BROKER_URL": "amqp://rabbit//"}) == "memory://"
+    assert security.rate_limit_storage({}) == "memory://"
+
+
+def _redis_or_skip() -> redis.Redis:
+    connection = redis.Redis.from_url(REDIS_URL)
+    try:
+        connection.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    return connection
+
+
+def test_two_instances_share_the_limit_in_redis(limited_app):
+    connection = _redis_or_skip()
+    prefix = f"mentornet-test-{secrets.token_hex(4)}"
+    first = limited_app(RATELIMIT_STORAGE_URL=REDIS_URL, RATELIMIT_KEY_PREFIX=prefix).test_client()
+    second = limited_app(RATELIMIT_STORAGE_URL=REDIS_URL, RATELIMIT_KEY_PREFIX=prefix).test_client()
+    try:
+        statuses = []
+        for number in range(21):
+            client = first if number % 2 else second
+            statuses.append(client.get(f"/sign-in/{secrets.token_urlsafe(12)}").status_code)
+        assert statuses[:20] == [410] * 20 and statuses[20] == 429
+        assert first.get("/sign-in/x").status_code == 429
+        assert second.get("/sign-in/x").status_code == 429
+        assert list(connection.scan_iter(f"*{prefix}*")), "the counters are not in Redis"
+        # another key prefix (another service on the same Redis) counts apart
+        apart = limited_app(RATELIMIT_STORAGE_URL=REDIS_URL, RATELIMIT_KEY_PREFIX=prefix + "-b").test_client()
+        assert apart.get("/sign-in/x").status_code == 410
+    finally:
+        for key in connection.scan_iter(f"*{prefix}*"):
+            connection.delete(key)
+
+
+def test_redis_unreachable_never_fails_a_request(limited_app):
+    client = limited_app(RATELIMIT_STORAGE_URL="redis://127.0.0.1:1/0").test_client()
+    statuses = [client.get("/api/v1/directory").status_code for _ in range(3)]
+    assert statuses == [200, 200, 200]
+    assert client.get("/sign-in/x").status_code == 410
