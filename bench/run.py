@@ -22,7 +22,9 @@ import traceback
 from pathlib import Path
 
 import common
+import directory
 import http_load
+import insights
 import network
 import provisioning
 import signin
@@ -55,12 +57,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--server-threads", type=int, default=4, help="threads per worker (default 4)")
     parser.add_argument(
         "--only",
-        choices=["pages", "provisioning", "network"],
+        choices=["pages", "provisioning", "network", "directory", "insights"],
         help="run only this part (default: every part)",
     )
     parser.add_argument("--no-save", action="store_true", help="print only; write no results file")
     provisioning.add_arguments(parser, server_options=False)  # --workers and --server-threads are shared
     network.add_arguments(parser)  # --postgres-url, --workers and --server-threads are shared
+    directory.add_arguments(parser)  # --database, --postgres-url and --quick are shared
+    insights.add_arguments(parser)  # --scale (10 unless 1), --quick, --network-seed are shared
     return parser.parse_args(argv)
 
 
@@ -183,12 +187,16 @@ def evaluate(report: dict) -> list[dict]:
         + sum(sum(kinds.values()) for kinds in http.get("warmup_errors", {}).values())
         + provisioning.problems(report.get("provisioning", {}))
         + network.problems(report.get("network", {}))
+        + directory.problems(report.get("directory", {}))
+        + insights.problems(report.get("insights", {}))
     )
     parts = report["parts"]
     complete = (
         ("pages" not in parts or "http" in report)
         and ("provisioning" not in parts or "provisioning" in report)
         and ("network" not in parts or "network" in report)
+        and ("directory" not in parts or "directory" in report)
+        and ("insights" not in parts or "insights" in report)
     )
     targets.append(
         {
@@ -230,6 +238,10 @@ def evaluate(report: dict) -> list[dict]:
         targets.extend(provisioning.evaluate(report["provisioning"]))
     if "network" in report:
         targets.extend(network.evaluate(report["network"]))
+    if "directory" in report:
+        targets.extend(directory.evaluate(report["directory"]))
+    if "insights" in report:
+        targets.extend(insights.evaluate(report["insights"]))
     return targets
 
 
@@ -294,6 +306,12 @@ def render(report: dict) -> str:
         lines.append("")
         lines.extend(network.render_heading(report["network"]))
         lines.extend(network.render(report["network"]))
+    if report.get("directory"):
+        lines.append("")
+        lines.extend(directory.render(report["directory"]))
+    if report.get("insights"):
+        lines.append("")
+        lines.extend(insights.render(report["insights"]))
     lines.append("")
     lines.append("Targets (informational)")
     for target in report.get("targets", []):
@@ -312,7 +330,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     began = time.perf_counter()
     report = common.new_report(vars(args) | {"postgres_url": provisioning.hide_password(args.postgres_url)})
-    report["parts"] = [args.only] if args.only else ["pages", "provisioning", "network"]
+    report["parts"] = (
+        [args.only] if args.only else ["pages", "provisioning", "network", "directory", "insights"]
+    )
     tmp = Path(tempfile.mkdtemp(prefix="mentornet-bench-"))
     failures = []
     try:
@@ -336,6 +356,12 @@ def main(argv: list[str] | None = None) -> int:
         if "network" in report["parts"]:
             print("Generated network at 1x and 10x ...", file=sys.stderr, flush=True)
             report["network"] = network.run(network.settings_from(args), tmp / "network")
+        if "directory" in report["parts"]:
+            print("Directory search ...", file=sys.stderr, flush=True)
+            report["directory"] = directory.run(directory.settings_from(args), tmp / "directory")
+        if "insights" in report["parts"]:
+            print("Insights of a generated network ...", file=sys.stderr, flush=True)
+            report["insights"] = insights.run(insights.settings_from(args))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if failures:
