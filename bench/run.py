@@ -22,7 +22,9 @@ import traceback
 from pathlib import Path
 
 import common
+import directory
 import http_load
+import insights
 import load
 import lti_launch
 import network
@@ -57,7 +59,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--server-threads", type=int, default=4, help="threads per worker (default 4)")
     parser.add_argument(
         "--only",
-        choices=["pages", "provisioning", "network", "lti", "load"],
+        choices=["pages", "provisioning", "network", "directory", "insights", "lti", "load"],
         help="run only this part (default: every part)",
     )
     parser.add_argument("--no-save", action="store_true", help="print only; write no results file")
@@ -65,6 +67,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     network.add_arguments(parser)  # --postgres-url, --workers and --server-threads are shared
     lti_launch.add_arguments(parser, server_options=False)  # --lti-*; the server options are shared
     load.add_arguments(parser, prefix="load-")  # only with --only load (issue 9's load run, about 2 minutes)
+    directory.add_arguments(parser)  # --database, --postgres-url and --quick are shared
+    insights.add_arguments(parser)  # --scale (10 unless 1), --quick, --network-seed are shared
     return parser.parse_args(argv)
 
 
@@ -188,6 +192,8 @@ def evaluate(report: dict) -> list[dict]:
         + provisioning.problems(report.get("provisioning", {}))
         + network.problems(report.get("network", {}))
         + lti_launch.problems(report.get("lti", {}))
+        + directory.problems(report.get("directory", {}))
+        + insights.problems(report.get("insights", {}))
     )
     parts = report["parts"]
     complete = (
@@ -196,6 +202,8 @@ def evaluate(report: dict) -> list[dict]:
         and ("network" not in parts or "network" in report)
         and ("lti" not in parts or "lti" in report)
         and ("load" not in parts or "load" in report)
+        and ("directory" not in parts or "directory" in report)
+        and ("insights" not in parts or "insights" in report)
     )
     targets.append(
         {
@@ -241,6 +249,10 @@ def evaluate(report: dict) -> list[dict]:
         targets.extend(lti_launch.evaluate(report["lti"]))
     if "load" in report:
         targets.extend(report["load"]["targets"])
+    if "directory" in report:
+        targets.extend(directory.evaluate(report["directory"]))
+    if "insights" in report:
+        targets.extend(insights.evaluate(report["insights"]))
     return targets
 
 
@@ -308,6 +320,12 @@ def render(report: dict) -> str:
     if report.get("lti"):
         lines.append("")
         lines.extend(lti_launch.render(report["lti"]))
+    if report.get("directory"):
+        lines.append("")
+        lines.extend(directory.render(report["directory"]))
+    if report.get("insights"):
+        lines.append("")
+        lines.extend(insights.render(report["insights"]))
     lines.append("")
     lines.append("Targets (informational)")
     for target in report.get("targets", []):
@@ -326,7 +344,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     began = time.perf_counter()
     report = common.new_report(vars(args) | {"postgres_url": provisioning.hide_password(args.postgres_url)})
-    report["parts"] = [args.only] if args.only else ["pages", "provisioning", "network", "lti"]
+    report["parts"] = (
+        [args.only] if args.only else ["pages", "provisioning", "network", "directory", "insights", "lti"]
+    )
     tmp = Path(tempfile.mkdtemp(prefix="mentornet-bench-"))
     failures = []
     try:
@@ -357,6 +377,12 @@ def main(argv: list[str] | None = None) -> int:
         if "lti" in report["parts"]:
             print("LTI launches, mentorNET against pylti1p3 ...", file=sys.stderr, flush=True)
             report["lti"] = lti_launch.run(lti_launch.settings_from(args), tmp / "lti")
+        if "directory" in report["parts"]:
+            print("Directory search ...", file=sys.stderr, flush=True)
+            report["directory"] = directory.run(directory.settings_from(args), tmp / "directory")
+        if "insights" in report["parts"]:
+            print("Insights of a generated network ...", file=sys.stderr, flush=True)
+            report["insights"] = insights.run(insights.settings_from(args))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if failures:

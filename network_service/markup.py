@@ -8,6 +8,8 @@ http(s) and mailto URLs survive.
 
 from __future__ import annotations
 
+import functools
+
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -34,12 +36,25 @@ def _demote_headings(html: str) -> str:
     return html
 
 
+# Rendering is a pure function of the source, and a page shows the same messages to every reader again and
+# again (a busy channel, the agreement on every invitation): the last results are kept per process. Only short
+# sources are kept, so the cache stays within a few megabytes.
+RENDER_CACHE_SIZE = 2048
+RENDER_CACHE_MAX_CHARS = 4000
+
+
 def render_markdown(source: str | None) -> Markup:
     """Safe HTML for ``source``; empty input gives empty markup."""
     if not source:
         return Markup("")
+    if len(source) <= RENDER_CACHE_MAX_CHARS:
+        return Markup(_render_cached(source))  # noqa: S704  # nosec B704 - cleaned by nh3 in _render
+    return Markup(_render(source))  # noqa: S704  # nosec B704 - cleaned by nh3 in _render
+
+
+def _render(source: str) -> str:
     html = _demote_headings(_parser.render(source))
-    cleaned = nh3.clean(
+    return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
@@ -47,7 +62,9 @@ def render_markdown(source: str | None) -> Markup:
         link_rel="nofollow noopener noreferrer ugc",
         strip_comments=True,
     )
-    return Markup(cleaned)  # noqa: S704  # nosec B704  # nh3 has just cleaned it
+
+
+_render_cached = functools.lru_cache(maxsize=RENDER_CACHE_SIZE)(_render)
 
 
 def plain_text(source: str | None, limit: int = 200) -> str:

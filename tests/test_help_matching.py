@@ -189,7 +189,9 @@ def test_matching_runs_a_constant_number_of_queries(net, world, app):
         count, ranked = _count_statements(lambda r=request: matching.rank(r, limit=5))
         counts.append(count)
         assert len(ranked) == 5
-    assert counts[0] == counts[1] == 4
+    # The three aggregates, the members who speak Arabic and, as no speaker here scores above what a member
+    # without Arabic could reach, the other members.
+    assert counts[0] == counts[1] == 5
 
 
 def test_scoring_ten_thousand_candidates_is_plain_python(world, ctx):
@@ -212,3 +214,64 @@ def test_scoring_ten_thousand_candidates_is_plain_python(world, ctx):
     for s in top:  # the best speak Arabic, know schools, work in Berlin and are experienced
         codes = {r["code"] for r in s.reasons}
         assert {"language", "expertise", "region", "experienced"} <= codes
+
+
+def _strong_speakers(net, count, start=0):
+    for n in range(start, start + count):
+        person = member(net, n, languages=["Arabic"], expertise=["housing", "school"], region="Berlin",
+                        level=Level.experienced)  # fmt: skip
+        person.last_sign_in_at = utcnow()
+    session.flush()
+
+
+def test_speakers_first_when_they_outrank_everyone_else(net, world, app, monkeypatch):
+    """Five speakers score above any member without the language could: the others are never loaded (four
+    statements), and the result is the one of the full ranking."""
+    app.config["HELP_NOTIFY_COUNT"] = 0
+    _strong_speakers(net, 6)
+    for n in range(100, 110):
+        member(net, n, languages=["German"], expertise=["housing", "school"], region="Berlin")
+    coordinator = session.get(Person, world.coordinator_id)
+    request = ask(net, coordinator, topic="Housing and school", languages=["Arabic"], region="Berlin",
+                  tags=["housing", "school"], urgency=Urgency.urgent)  # fmt: skip
+    session.flush()
+    count, quick = _count_statements(lambda: matching.rank(request, limit=5))
+    assert count == 4
+    monkeypatch.setattr(matching, "_speaks_any", lambda languages: None)
+    full = matching.rank(request, limit=5)
+    assert [(s.person_id, s.score, s.reasons) for s in quick] == [
+        (s.person_id, s.score, s.reasons) for s in full
+    ]
+
+
+@pytest.mark.parametrize("languages", [["Tigrinya"], ["arabic", "Tigrinya"], ["Sign language"], ["Français"]])
+def test_a_member_without_the_language_still_ranks_when_speakers_are_weak(
+    net, world, app, monkeypatch, languages
+):
+    """A weak speaker scores below what a non-speaker can reach: everyone is ranked, and the non-speakers with
+    the best fit come before the speaker, exactly as without the pre-filter."""
+    app.config["HELP_NOTIFY_COUNT"] = 0
+    weak = member(net, 1, languages=["TIGRINYA ", "Sign Language", "français"])
+    strong = [
+        member(
+            net,
+            n,
+            languages=["German"],
+            expertise=["Housing", "school"],
+            region="berlin ",
+            level=Level.experienced,
+        )  # fmt: skip
+        for n in range(10, 16)
+    ]
+    for person in strong:
+        person.last_sign_in_at = utcnow()
+    session.flush()
+    coordinator = session.get(Person, world.coordinator_id)
+    request = ask(net, coordinator, topic="Housing and school", languages=languages, region="Berlin",
+                  tags=["housing", "school"], urgency=Urgency.urgent)  # fmt: skip
+    ranked = [s.person_id for s in matching.rank(request, limit=20)]
+    # 40-50 points for the language against 24 + 15 + 15 + 5 = 59 for the best fit without it
+    assert weak.id in ranked
+    assert all(ranked.index(weak.id) > ranked.index(other.id) for other in strong)
+    monkeypatch.setattr(matching, "_speaks_any", lambda languages: None)
+    assert [s.person_id for s in matching.rank(request, limit=20)] == ranked

@@ -20,6 +20,8 @@ _TOKEN = re.compile(r"[^\W_]+")
 
 # Kept identical to the indexed expression of migration y0001 (PostgreSQL uses the index only when it is).
 PG_DOCUMENT = "to_tsvector('simple'::regconfig, name || ' ' || city || ' ' || description)"
+# Since migration x0001 that expression is a stored generated column, with the GIN index on it.
+PG_DOCUMENT_COLUMN = "directory_entry_fts_document"
 
 
 def tokens(text: str | None) -> list[str]:
@@ -44,7 +46,9 @@ def _text_condition(words: list[str]):
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         query = " & ".join(f"{word}:*" for word in words)  # words are letters and digits only
-        return sa.text(f"{PG_DOCUMENT} @@ to_tsquery('simple', :fts_query)").bindparams(fts_query=query)
+        return sa.text(f"{PG_DOCUMENT_COLUMN} @@ to_tsquery('simple', :fts_query)").bindparams(
+            fts_query=query
+        )
     query = " ".join(f'"{word}"*' for word in words)
     return DirectoryEntry.id.in_(
         sa.select(sa.column("rowid"))

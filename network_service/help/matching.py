@@ -1,8 +1,10 @@
 """Who should hear about a help request: members ranked by fit, each suggestion with its reasons.
 
-Four queries whatever the network's size (the candidates with the person fields the score needs; open requests
-each candidate helps with; their responses in the last 30 days; help notifications they got in the last 14
-days, the last three as GROUP BY aggregates), then plain Python scoring. Weights, in points:
+Four or five queries whatever the network's size (open requests each member helps with, their responses in the
+last 30 days and help notifications they got in the last 14 days as GROUP BY aggregates; the candidates with the
+person fields the score needs: first only those who speak one of the request's languages, and everyone only when
+a member without the language could still reach the top, see ``WITHOUT_LANGUAGE_MAX``), then plain Python
+scoring. Weights, in points:
 
 ==========================  =========================================================================
 language                    +40 when the member speaks one of the request's languages, +5 for each
@@ -133,27 +135,48 @@ def rank(request: HelpRequest, *, limit: int | None = None, exclude: Iterable[in
         )
 
 
-def _rank(request, *, limit, exclude, activity_since, fairness_since) -> list[Suggestion]:
+# The most a member who shares none of the request's languages can score: a speaker whose points reach this
+# bound outranks every non-speaker (the tie-break adds less than one point).
+WITHOUT_LANGUAGE_MAX = EXPERTISE_MAX + REGION + EXPERIENCED_PRESSING + SIGNED_IN + RESPONSE_MAX
+
+
+def _speaks_any(languages: list[str]):
+    """A SQL condition true for every member who may speak one of ``languages`` (normalised), or None when no
+    safe condition exists. It looks for the name in the lower-cased JSON text of the member's list, a superset
+    of the exact comparison done in Python for plain ASCII names (apart from letters that case-fold to ASCII
+    only in Python, such as the long s); names with spaces or other letters (escaped in SQLite's JSON text,
+    lower-cased by locale on PostgreSQL) are not pre-filtered."""
+    if not languages or any(not lang.isascii() or not lang.replace("-", "").isalnum() for lang in languages):
+        return None
+    text = sa.func.lower(sa.cast(Person.languages, sa.Text))
+    return sa.or_(*(text.like(f"%{lang}%") for lang in languages))
+
+
+def _candidates(request, activity_since, condition=None) -> list[tuple]:
     from network_service.privacy.operations import PROFILE_SHARING, withdrawn_query
 
     hidden = Person.id.in_(withdrawn_query(PROFILE_SHARING))
-    candidates = (
-        session.execute(
-            sa.select(
-                Person.id,
-                sa.case((Membership.level == Level.experienced, 1), else_=0),
-                # who withdrew consent to share their profile is matched on nothing of it
-                sa.case((hidden, None), else_=sa.cast(Person.languages, sa.Text)),
-                sa.case((hidden, None), else_=sa.cast(Person.expertise, sa.Text)),
-                sa.case((hidden, ""), else_=Person.region),
-                sa.case((Person.last_sign_in_at >= activity_since, 1), else_=0),
-            )
-            .join(Person, Person.id == Membership.person_id)
-            .where(Membership.network_id == request.network_id, Membership.status == MembershipStatus.active)
+    query = (
+        sa.select(
+            Person.id,
+            sa.case((Membership.level == Level.experienced, 1), else_=0),
+            # who withdrew consent to share their profile is matched on nothing of it
+            sa.case((hidden, None), else_=sa.cast(Person.languages, sa.Text)),
+            sa.case((hidden, None), else_=sa.cast(Person.expertise, sa.Text)),
+            sa.case((hidden, ""), else_=Person.region),
+            sa.case((Person.last_sign_in_at >= activity_since, 1), else_=0),
         )
-        .tuples()
-        .all()
+        .join(Person, Person.id == Membership.person_id)
+        .where(Membership.network_id == request.network_id, Membership.status == MembershipStatus.active)
     )
+    if request.author_id is not None:
+        query = query.where(Membership.person_id != request.author_id)
+    if condition is not None:
+        query = query.where(condition)
+    return session.execute(query).tuples().all()
+
+
+def _rank(request, *, limit, exclude, activity_since, fairness_since) -> list[Suggestion]:
     load = _grouped(
         sa.select(HelpResponse.author_id, sa.func.count(sa.distinct(HelpResponse.request_id)))
         .join(HelpRequest, HelpRequest.id == HelpResponse.request_id)
@@ -175,9 +198,20 @@ def _rank(request, *, limit, exclude, activity_since, fairness_since) -> list[Su
         .where(HelpSuggestion.notified_at >= fairness_since, HelpSuggestion.request_id != request.id)
         .group_by(HelpSuggestion.person_id)
     )
-    return score(
-        request, candidates, load=load, responses=responses, notified=notified, limit=limit, exclude=exclude
-    )
+    counts = {"load": load, "responses": responses, "notified": notified}
+    # Most requests name a language, and the best few members almost always speak it: rank the speakers first
+    # (fewer rows to load and score) and go through everyone only when the last of them could be beaten by a
+    # member who does not speak it. The result is the same either way.
+    wanted = sorted({_norm(lang) for lang in request.languages or () if lang.strip()})
+    condition = _speaks_any(wanted) if limit else None
+    if condition is None:
+        return score(request, _candidates(request, activity_since), **counts, limit=limit, exclude=exclude)
+    speakers = _candidates(request, activity_since, condition)
+    best = score(request, speakers, **counts, limit=limit, exclude=exclude)
+    if len(best) == limit and sum(reason["points"] for reason in best[-1].reasons) > WITHOUT_LANGUAGE_MAX:
+        return best
+    others = _candidates(request, activity_since, sa.not_(condition))
+    return score(request, [*speakers, *others], **counts, limit=limit, exclude=exclude)
 
 
 def _as_list(value) -> list[str]:

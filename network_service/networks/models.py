@@ -73,7 +73,11 @@ class Network(TimestampMixin, Base):
 
 class Membership(TimestampMixin, Base):
     __tablename__ = "membership"
-    __table_args__ = (sa.UniqueConstraint("network_id", "person_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("network_id", "person_id"),
+        # The network page's newest mentors (migration x0001).
+        sa.Index("ix_membership_newest", "network_id", "status", "role", "joined_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     network_id: Mapped[int] = mapped_column(sa.ForeignKey("network.id", ondelete="CASCADE"), index=True)
