@@ -18,7 +18,7 @@ from lti_bridge.platform.keys import generate_private_key_pem
 AUTHORIZE_PATH = "/mentornet/lti/authorize"  # mentornet_xblock.config.AUTHORIZE_PATH
 JWKS_PATH = "/mentornet/lti/jwks"
 # Not served: the XBlock offers no AGS/NRPS, so the tool never asks it for an access token.
-TOKEN_PATH = "/mentornet/lti/token"  # noqa: S105 (a path, not a password)
+TOKEN_PATH = "/mentornet/lti/token"  # noqa: S105  # nosec B105 (a path, not a password)
 DEPLOYMENT = "1"
 
 

@@ -293,7 +293,7 @@ class PlatformConfig(LTI1P3PlatformConfAbstract):
         )
         return {
             "access_token": token,
-            "token_type": "bearer",
+            "token_type": "bearer",  # nosec B105 (the OAuth 2 token type, not a password)
             "expires_in": ACCESS_TOKEN_SECONDS,
             "scope": scopes,
         }
