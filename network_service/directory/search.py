@@ -20,8 +20,12 @@ _TOKEN = re.compile(r"[^\W_]+")
 
 # Kept identical to the indexed expression of migration y0001 (PostgreSQL uses the index only when it is).
 PG_DOCUMENT = "to_tsvector('simple'::regconfig, name || ' ' || city || ' ' || description)"
-# Since migration x0001 that expression is a stored generated column, with the GIN index on it.
+# Since migration x0001 that expression is a stored generated column, with the GIN index on it; since y0002 its
+# text is lower-cased and its accents folded with this table (identical to the migration's).
 PG_DOCUMENT_COLUMN = "directory_entry_fts_document"
+ACCENTS_FROM = "àáâãäåçèéêëìíîïñòóôõöùúûüýÿāăąćĉċčďēĕėęěĝğġģĥĩīĭįĵķĺļľńņňōŏőŕŗřśŝşšţťũūŭůűųŵŷźżžſơưǎǐǒǔǖǘǚǜǟǡǣǧǩǫǭǯǰǵǹǻǽǿȁȃȅȇȉȋȍȏȑȓȕȗșțȟȧȩȫȭȯȱȳΐάέήίΰϊϋόύώłđøħŧıƀɨ"
+ACCENTS_TO = "aaaaaaceeeeiiiinooooouuuuyyaaaccccdeeeeegggghiiiijklllnnnooorrrssssttuuuuuuwyzzzsouaiouuuuuaaægkooʒjgnaæøaaeeiioorruusthaeooooyιαεηιυιυουωldohtibi"
+_FOLD = str.maketrans(ACCENTS_FROM, ACCENTS_TO)
 
 
 def tokens(text: str | None) -> list[str]:
@@ -45,7 +49,8 @@ class Search:
 def _text_condition(words: list[str]):
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        query = " & ".join(f"{word}:*" for word in words)  # words are letters and digits only
+        # words are letters and digits only; folded like the stored document ("kraków" and "krakow" alike)
+        query = " & ".join(f"{word.translate(_FOLD)}:*" for word in words)
         return sa.text(f"{PG_DOCUMENT_COLUMN} @@ to_tsquery('simple', :fts_query)").bindparams(
             fts_query=query
         )
