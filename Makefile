@@ -83,11 +83,20 @@ extract_translations: requirements ## collect every user-facing string into the 
 	for po in network_service/translations/*/LC_MESSAGES/messages.po; do \
 		[ -e "$$po" ] || continue; \
 		lang=$$(basename $$(dirname $$(dirname $$po))); \
-		$(BIN)/pybabel update -i network_service/translations/messages.pot -d network_service/translations -l $$lang; \
+		$(BIN)/pybabel update -w 110 -i network_service/translations/messages.pot -d network_service/translations -l $$lang; \
+	done
+	# The XBlock's own catalogs (domain `text`, as Open edX's XBlockI18nService looks them up), from mentornet_xblock only.
+	$(BIN)/pybabel extract -F babel-xblock.cfg -k _l -k lazy_gettext --project mentorNET \
+		-o mentornet_xblock/translations/text.pot mentornet_xblock
+	for po in mentornet_xblock/translations/*/LC_MESSAGES/text.po; do \
+		[ -e "$$po" ] || continue; \
+		lang=$$(basename $$(dirname $$(dirname $$po))); \
+		$(BIN)/pybabel update -w 110 -D text -i mentornet_xblock/translations/text.pot -d mentornet_xblock/translations -l $$lang; \
 	done
 
 compile_translations: requirements ## compile the .po catalogs to .mo
 	$(BIN)/pybabel compile -d network_service/translations --statistics
+	$(BIN)/pybabel compile -D text -d mentornet_xblock/translations --statistics
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -50,7 +50,12 @@ setup(
             "migrations/versions/*.py",
         ],
         "lti_bridge": ["migrations/versions/*.py"],
-        "mentornet_xblock": ["static/*/*", "public/*"],
+        "mentornet_xblock": [
+            "static/*/*",
+            "public/*",
+            "translations/text.pot",
+            "translations/*/LC_MESSAGES/*",
+        ],
     },
     install_requires=[
         "flask>=3.0,<3.2",

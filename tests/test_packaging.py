@@ -48,7 +48,7 @@ def wheel_names(tmp_path_factory) -> set[str]:
 def test_wheel_holds_every_template_catalog_static_file_and_migration(wheel_names):
     expected = {
         path.relative_to(ROOT).as_posix()
-        for package in (ROOT / "network_service", ROOT / "lti_bridge")
+        for package in (ROOT / "network_service", ROOT / "lti_bridge", ROOT / "mentornet_xblock")
         for folder in RUNTIME_FILES
         for path in (package / folder).rglob("*")
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
