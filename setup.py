@@ -22,6 +22,10 @@ TEST = [
     "playwright>=1.65,<2",
     # Open edX's LTI 1.3 platform code (LtiAdvantageConsumer) launching our tool end to end. Tested: 11.4.4.
     "lti-consumer-xblock>=9.14,<12",
+    # A tool nobody here wrote, launched by our platform side and posting scores (tests/test_lti_capstone.py), and
+    # the peer of bench/lti_launch.py. Unmaintained since 2022: a test peer only, never imported by the product.
+    "PyLTI1p3>=2.0,<3",
+    "XBlock>=6.1,<7",  # the XBlock's tests (lti-consumer-xblock pulls it too)
     "schemathesis>=4.32,<5",  # tests/test_api_schemathesis.py, in process against the WSGI app
     "hypothesis>=6.100,<7",
     "bandit>=1.9,<2",  # make quality
