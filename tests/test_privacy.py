@@ -105,8 +105,10 @@ def test_erasure_leaves_no_trace_in_any_column_of_any_table(
 
     # the session is gone: the profile asks to sign in
     assert client.get("/profile").status_code == 302
-    # a repeated delivery of the erased person's completion is still recognised, not acted on again
-    from network_service.courses.operations import record_completion
+    # a repeated delivery of the erased person's completion is recognised when acted on: kept as ignored,
+    # without what it brought, and nobody is invited
+    from network_service.courses.models import CompletionEvent, CompletionStatus
+    from network_service.courses.operations import process_received, record_completion
 
     def again():
         return record_completion(
@@ -114,9 +116,15 @@ def test_erasure_leaves_no_trace_in_any_column_of_any_table(
             source="xapi",
             course_key="course-v1:X+Y+Z",
             identity={"email": ps.EMAIL},
-        )[1]
+            payload={"actor": {"mbox": f"mailto:{ps.EMAIL}"}},
+        )[0].id
 
-    assert run(again) is False
+    event_id = run(again)
+    run(process_received, 20)
+    event = run(lambda: session.get(CompletionEvent, event_id))
+    assert (event.status, event.identity, event.payload) == (CompletionStatus.ignored, {}, None)
+    assert run(lambda: mails(to=ps.EMAIL, kind="invitation")) == []
+    assert _scan(db_connection) == []
 
 
 def test_the_last_coordinator_cannot_erase_their_account(world, client, run):

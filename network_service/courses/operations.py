@@ -89,7 +89,7 @@ def process_received(limit: int | None = None) -> int:
     if postgres:
         query = query.with_for_update(skip_locked=True)
     events = session.scalars(query).all()
-    for event in _invite_new_graduates(events):
+    for event in _invite_new_graduates(_set_aside_erased(events)):
         _act_once(event)
     session.commit()
     return len(events)
@@ -242,9 +242,6 @@ def record_completion(
         raise InvalidInput(_("The completion event names no course."), field="course_key")
     if len(course_key.strip()) > 255:
         raise InvalidInput(_("A course key can have at most 255 characters."), field="course_key")
-    erased = _erased_duplicate(event_id)
-    if erased is not None:  # the event of a person who erased their account, delivered again
-        return erased, False
     return _insert_once(
         CompletionEvent(
             event_id=event_id,
@@ -315,12 +312,33 @@ def _insert_once_statement(dialect_name: str) -> sa.TextClause:
     )
 
 
-def _erased_duplicate(event_id: str) -> CompletionEvent | None:
+def _set_aside_erased(events: list[CompletionEvent]) -> list[CompletionEvent]:
+    """Events whose learner erased their account, delivered again by a source (their stored twin was renamed
+    ``erased:<sha256>`` at the erasure), are not acted on: they are kept as ignored, without the identity and the
+    payload they brought, so the person is not invited again. Returns the other events.
+
+    This runs when events are acted on, not when they arrive: one query per batch here, rather than one more
+    per event on the webhook endpoints' hot path. The re-delivered data stays in the database only until then."""
     from network_service.privacy.contributors import erased_event_id
 
-    return session.scalar(
-        sa.select(CompletionEvent).where(CompletionEvent.event_id == erased_event_id(event_id))
+    if not events:
+        return events
+    hashed = {erased_event_id(event.event_id): event for event in events}
+    twins = set(
+        session.scalars(sa.select(CompletionEvent.event_id).where(CompletionEvent.event_id.in_(hashed)))
     )
+    if not twins:
+        return events
+    now = utcnow()
+    for twin in twins:
+        event = hashed[twin]
+        event.identity, event.payload = {}, None
+        event.status, event.outcome_detail, event.processed_at = (
+            CompletionStatus.ignored,
+            "learner erased",
+            now,
+        )
+    return [event for event in events if erased_event_id(event.event_id) not in twins]
 
 
 def record_ignored(
@@ -465,7 +483,7 @@ def provision_graduate(
         invitation = _act_once(event) if learn_identity(event, identity) else None
         session.flush()
         return ProvisionResult(event=event, duplicate=True, invitation=invitation)
-    invitation = _act_once(event)
+    invitation = _act_once(event) if _set_aside_erased([event]) else None
     session.flush()
     return ProvisionResult(event=event, duplicate=False, invitation=invitation)
 
