@@ -12,6 +12,9 @@ Erasure policy (docs/privacy.md explains it for members):
   resources and meetings they wrote or organised, unless they ask to delete their contributions too (then
   messages are emptied like a deletion and their earlier versions dropped, help requests, responses, goal
   updates and library resources with their files are deleted);
+- gone too: their own network applications and guided starts, LMS coordinator grants, capstone launches and
+  LTI logins in progress that name them; kept without them ("former member"): networks they started (the
+  organisation's), partner and course-link requests, federation links and shares they asked, decided or made;
 - pseudonymised: audit entries about them (actor/target replaced by a keyed pseudonym, their e-mail and
   name removed from the details); others' notifications and e-mails that name them ("former member").
 """
