@@ -188,7 +188,10 @@ def test_export_zip_has_every_section_and_the_files(everything, client, run, app
     assert "token_hash" not in json.dumps(sections)
     growth = sections["growth"]
     assert [a["motivation"] for a in growth["applications"]] == [ps.APPLICATION_TEXT]
-    assert len(growth["applications_decided"]) == 1 and len(growth["partner_requests"]) == 2
+    assert len(growth["applications_decided"]) == 1
+    assert [p["message"] for p in growth["partner_requests"]] == [ps.APPLICATION_TEXT]
+    [decided] = growth["partner_requests_decided"]
+    assert decided["decision_message"] == f"Yes. {ps.NAME}" and "message" not in decided
     assert growth["networks_started"][0]["data"]["slug"] == ps.STARTED_SLUG
     assert growth["course_link_requests"][0]["course_key"] == "course-v1:Q+Mentors+2026"
     federations = sections["federations"]

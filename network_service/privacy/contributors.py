@@ -589,10 +589,16 @@ def _export_growth(person: Person) -> dict:
             )
         ],
         "partner_requests": rows(
-            sa.select(NetworkPartner)
-            .where(sa.or_(NetworkPartner.requested_by_id == pid, NetworkPartner.decided_by_id == pid))
-            .order_by(NetworkPartner.id)
+            sa.select(NetworkPartner).where(NetworkPartner.requested_by_id == pid).order_by(NetworkPartner.id)
         ),
+        "partner_requests_decided": [  # the requester's message is theirs, not the decider's
+            row_dict(partner, exclude=("message",))
+            for partner in session.scalars(
+                sa.select(NetworkPartner)
+                .where(NetworkPartner.decided_by_id == pid, NetworkPartner.requested_by_id != pid)
+                .order_by(NetworkPartner.id)
+            )
+        ],
         "networks_started": rows(
             sa.select(NetworkStart).where(NetworkStart.person_id == pid).order_by(NetworkStart.id)
         ),
