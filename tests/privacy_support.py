@@ -231,23 +231,89 @@ def build_everything(world, upload_dir) -> Everything:
             url="/",
         )
     )
-    _lti(person)
+    started = _growth_and_federations(world, person)
+    _lti(person, started)
     session.flush()
     return Everything(pid, network.id, direct.id, group.id, dm.id, str(path))
 
 
-def _lti(person) -> None:
+STARTED_SLUG = "quixote-mentors"
+APPLICATION_TEXT = f"Write to me at {EMAIL}, I am {NAME}"
+
+
+def _growth_and_federations(world, person) -> Network:
+    """The person starts a network (guided start, a course-link request, an invitation), applies to another,
+    asks for a partnership, decides others' application and partner request, brings their network into a
+    federation and shares a channel and a resource with it: every step through the modules' operations."""
+    from network_service.federations import operations as federations
+    from network_service.growth import operations as growth
+    from network_service.networks.operations import create_network
+
+    network = session.get(Network, world.network_id)
+    coordinator = session.get(Person, world.coordinator_id)
+    mentor = session.get(Person, world.mentor_id)
+    # the guided start: the network they started stays (it belongs to the organisation), the start goes
+    start = growth.begin_start(person)
+    organisation = growth.save_organisation(start, person, name="Quixote Association", country="IT")
+    growth.save_network(
+        start, person, name="Quixote Mentors", slug=STARTED_SLUG, description=f"Started by {NAME}"
+    )
+    started = growth.save_agreement(start, person, title="Our agreement", body="Be kind.")
+    growth.save_course(start, person, course_key="course-v1:Q+Mentors+2026", title="Mentoring")
+    growth.save_invitations(start, person, "friend.of.zelda@example.net")
+    add_member(started, "coord@example.org", "Carla Coordinator", Role.coordinator)  # not the only one
+    # their own application to a third network (still open: pending_person_id is theirs too)
+    other = create_network("other-net", "Other Network", network.organisation, coordinator=coordinator)
+    other.accepts_applications = True
+    growth.apply(
+        other, person, motivation=APPLICATION_TEXT, languages=["it"], region="Bologna", experience=NAME
+    )
+    # someone else's application to their network, which names them; they decide it
+    started.accepts_applications = True
+    theirs = growth.apply(started, mentor, motivation=f"{NAME} told me to apply")
+    growth.decide_application(theirs, person, accept=False, message=f"Ask me: {EMAIL}")
+    # partner requests: theirs (decided by someone else), and one they decide
+    asked = growth.request_partnership(network, person, organisation=organisation, message=APPLICATION_TEXT)
+    growth.decide_partner(asked, coordinator, accept=True, message=f"Welcome, {NAME}")
+    offered = growth.request_partnership(started, coordinator, organisation=network.organisation)
+    growth.decide_partner(offered, person, accept=True, message=f"Yes. {NAME}")
+    # federation: their network asks to join test-net (as a federation), then shares with it
+    link = federations.request_to_join(started, network.slug, actor=person)
+    federations.accept_link(link, actor=coordinator)
+    open_channel = create_channel(started, actor=person, name="Quixote open talk")
+    federations.share_channel(started, open_channel.id, network.id, actor=person)
+    resource = Resource(
+        network_id=started.id,
+        kind=ResourceKind.link,
+        title="Our guide",
+        url="https://example.org/guide",
+        created_by_id=person.id,
+    )
+    session.add(resource)
+    session.flush()
+    federations.share_resource(started, resource.id, network.id, actor=person)
+    return started
+
+
+def _lti(person, started) -> None:
     try:
+        from lti_bridge.capstone.operations import add_tool, launch_for
         from lti_bridge.lti.models import (
             LtiContext,
             LtiIdentity,
+            LtiNonce,
             LtiPlatform,
             LtiRegistrationCode,
             LtiRosterEntry,
             LtiScoreReport,
         )
+        from lti_bridge.lti.roles import INSTRUCTOR, ROLES, apply_launch_roles
     except ImportError:  # the bridge is not installed
         return
+    from types import SimpleNamespace
+
+    from network_service.courses.operations import link_course
+
     platform = LtiPlatform(
         issuer="https://lms.example.org",
         client_id="c1",
@@ -268,6 +334,30 @@ def _lti(person) -> None:
     session.flush()
     session.add(LtiRosterEntry(context_id=context.id, sub=LTI_SUB, name=NAME, email=EMAIL, roles=["Learner"]))
     session.add(LtiScoreReport(context_id=context.id, sub=LTI_SUB, reported_at=utcnow()))
+    # a login in progress keeps the login request's parameters (the LMS's hint names the person)
+    session.add(
+        LtiNonce(
+            value="n" * 32,
+            state_hash="7" * 64,
+            platform_id=platform.id,
+            expires_at=utcnow() + dt.timedelta(minutes=5),
+            login_params={"iss": platform.issuer, "login_hint": LTI_SUB, "lti_message_hint": EMAIL},
+        )
+    )
+    # an LMS instructor of a course linked to their network: a coordinator grant
+    link_course(context.course_key, started, actor=None)
+    launch = SimpleNamespace(claims={ROLES: [INSTRUCTOR]})
+    assert apply_launch_roles(launch, person, context) is not None
+    # the capstone tool launched them (an opaque sub per tool)
+    tool = add_tool(
+        "quixote-capstone",
+        "course-v1:Q+Mentors+2026",
+        login_url="https://tool.example.org/login",
+        launch_url="https://tool.example.org/launch",
+        jwks_url="https://tool.example.org/jwks",
+        redirect_uris=[],
+    )
+    launch_for(tool, person)
 
 
 def person_tables(metadata) -> dict[str, list[str]]:

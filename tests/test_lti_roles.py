@@ -18,7 +18,7 @@ from network_service.db import session, utcnow
 from network_service.networks import permissions
 from network_service.networks.models import Membership, MembershipStatus, Network, Role
 from network_service.networks.operations import create_network, create_organisation
-from tests.helpers import COURSE
+from tests.helpers import COURSE, csrf_from
 
 pytest_plugins = ("tests.lti_platform",)
 
@@ -173,3 +173,42 @@ def test_grants_and_removals_are_in_the_audit_log(app, lms, run):
         ]
     )
     assert actions == [("lti.coordinator_grant", True), ("lti.coordinator_grant.remove", True)]
+
+
+def test_an_instructor_acting_as_coordinator_suspends_a_member_and_a_coordinator(app, lms, run, world):
+    """Over HTTP: the grant, not a membership, makes them a coordinator; suspending a coordinator asks for
+    one (it once read the missing membership's role: a 500)."""
+    from network_service.networks.models import Level
+    from tests.helpers import add_member
+
+    browser = launch(app, lms, [INSTRUCTOR])
+    second = run(
+        lambda: (
+            add_member(
+                session.get(Network, world.network_id),
+                "coord2@example.org",
+                "Cora Second",
+                Role.coordinator,
+                Level.experienced,
+            ).id
+        )
+    )
+    for person_id in (world.mentor_id, second):
+        page = f"/networks/test-net/members/{person_id}/suspend"
+        form = browser.get(page)
+        assert form.status_code == 200
+        response = browser.post(
+            page, data={"csrf_token": csrf_from(form.get_data(as_text=True)), "reason": "left the course"}
+        )
+        assert response.status_code == 303, response.get_data(as_text=True)
+
+    def statuses():
+        return dict(
+            session.execute(
+                sa.select(Membership.person_id, Membership.status).where(
+                    Membership.person_id.in_([world.mentor_id, second])
+                )
+            ).all()
+        )
+
+    assert set(run(statuses).values()) == {MembershipStatus.suspended}

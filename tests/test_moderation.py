@@ -221,6 +221,40 @@ def test_a_coordinator_may_suspend_a_coordinator(run, cast, ctx):
         operations.suspend_member(network(cast), person("novice"), actor=person("admin"), reason="x")
 
 
+def test_a_site_admin_suspends_only_as_a_member_of_the_network(client, run, cast):
+    """Site administrators do not moderate (docs/permissions.md): 403, never a 500, for a member and a
+    coordinator alike. Made a coordinator of the network, the same admin suspends both."""
+    from network_service.networks.models import Level, Role
+    from tests.helpers import add_member
+
+    second = run(
+        lambda: (
+            add_member(
+                network(cast), "coord2@example.org", "Second Coordinator", Role.coordinator, Level.experienced
+            ).id
+        )
+    )
+    sign_in_as(client, run, EMAILS["admin"])
+    targets = (cast.ids["novice"], second)
+    for person_id in targets:
+        page = f"/networks/{cast.slug}/members/{person_id}/suspend"
+        assert client.get(page).status_code == 403
+        token = csrf_from(client.get("/profile").get_data(as_text=True))
+        assert client.post(page, data={"csrf_token": token, "reason": "x"}).status_code == 403
+        assert membership_status(run, person_id) == MembershipStatus.active
+
+    run(lambda: add_member(network(cast), EMAILS["admin"], "Root Admin", Role.coordinator, Level.experienced))
+    for person_id in targets:
+        response = form_post(
+            client,
+            f"/networks/{cast.slug}/members/{person_id}/suspend",
+            f"/networks/{cast.slug}/members/{person_id}/suspend",
+            {"reason": "asked by the organisation"},
+        )
+        assert response.status_code == 303, response.get_data(as_text=True)
+        assert membership_status(run, person_id) == MembershipStatus.suspended
+
+
 def test_blocking_stops_direct_messages_and_mentions_and_collapses_messages(client, run, cast):
     sign_in_as(client, run, EMAILS["novice"])
     blocks = f"/networks/{cast.slug}/blocks"

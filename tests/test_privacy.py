@@ -74,7 +74,7 @@ def test_erasure_leaves_no_trace_in_any_column_of_any_table(
     response = client.post("/profile/erase", data=data)
     assert response.status_code == 302, response.get_data(as_text=True)
 
-    assert _scan(db_connection) == []
+    assert _scan(db_connection) == [], "\n".join(_scan(db_connection))
     assert ps.rows_pointing_at(db_connection, Base.metadata, everything.person_id) == dict.fromkeys(
         ps.person_tables(Base.metadata), 0
     )
@@ -87,6 +87,20 @@ def test_erasure_leaves_no_trace_in_any_column_of_any_table(
         assert ps.DM_BODY in bodies  # kept, "former member"
         assert Path(everything.resource_path).exists()
     assert "Thanks, former member!" in bodies  # someone else's message keeps its words, not the name
+    # growth: their own applications and guided start go; the network they started, the partner and
+    # course-link requests stay (the organisations'), others' texts keep their words without the name
+    one = lambda sql: db_connection.execute(sa.text(sql)).all()  # noqa: E731
+    assert one("SELECT description FROM network WHERE slug = 'quixote-mentors'") == [
+        ("Started by former member",)
+    ]
+    assert [r[0] for r in one("SELECT motivation FROM network_application")] == [
+        "former member told me to apply"
+    ]
+    assert one("SELECT count(*) FROM network_start")[0][0] == 0
+    partners = one("SELECT requested_by_id, decided_by_id, message FROM network_partner ORDER BY id")
+    assert len(partners) == 2 and partners[0][0] is None and partners[1][1] is None
+    assert one("SELECT count(*) FROM course_link_request WHERE requested_by_id IS NULL")[0][0] == 1
+    assert one("SELECT count(*) FROM federation_link WHERE asked_by_id IS NULL")[0][0] == 1
     keys = [r[0] for r in db_connection.execute(sa.text("SELECT direct_key FROM channel")).all()]
     assert not [k for k in keys if k and str(everything.person_id) in k.split("-")]
 
@@ -180,6 +194,19 @@ def test_export_zip_has_every_section_and_the_files(everything, client, run, app
     assert sections["privacy"]["consent_records"] and sections["courses"]["completion_events"]
     assert sections["audit"]["entries"] and sections["lti"]["identities"][0]["sub"] == ps.LTI_SUB
     assert "token_hash" not in json.dumps(sections)
+    growth = sections["growth"]
+    assert [a["motivation"] for a in growth["applications"]] == [ps.APPLICATION_TEXT]
+    assert len(growth["applications_decided"]) == 1
+    assert [p["message"] for p in growth["partner_requests"]] == [ps.APPLICATION_TEXT]
+    [decided] = growth["partner_requests_decided"]
+    assert decided["decision_message"] == f"Yes. {ps.NAME}" and "message" not in decided
+    assert growth["networks_started"][0]["data"]["slug"] == ps.STARTED_SLUG
+    assert growth["course_link_requests"][0]["course_key"] == "course-v1:Q+Mentors+2026"
+    federations = sections["federations"]
+    assert federations["links_asked_or_accepted"][0]["status"] == "active"
+    assert federations["channels_shared"] and federations["resources_shared"]
+    assert sections["lti"]["coordinator_grants"][0]["course_key"] == "https://lms#ctx1"
+    assert sections["lti"]["capstone_launches"][0]["tool"]["name"] == "quixote-capstone"
     [sign_in_mail] = [m for m in sections["mail"]["emails_to_you"] if m["kind"] == "sign_in"][:1]
     assert "body_text" not in sign_in_mail  # its link is a secret
     [name] = [n for n in archive.namelist() if n.startswith("files/")]

@@ -18,7 +18,7 @@ from network_service.db import session, utcnow
 from network_service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from network_service.moderation.models import Block, Report, ReportReason, ReportStatus
 from network_service.networks.models import Membership, MembershipStatus, Network, Role
-from network_service.networks.permissions import active_membership, is_member
+from network_service.networks.permissions import has_role, is_member
 
 MAX_NOTE_CHARS = 2000
 QUEUE_PAGE_SIZE = 50
@@ -196,7 +196,10 @@ def suspend_member(network: Network, person: Person, *, actor: Person, reason: s
     membership = _membership(network, person)
     if membership is None or membership.status != MembershipStatus.active:
         raise Conflict(_("Only active members can be suspended."), field="person_id")
-    if membership.role == Role.coordinator and active_membership(actor, network).role != Role.coordinator:
+    # a coordinator through their membership or an LMS grant; a site admin moderates only as a member
+    if membership.role == Role.coordinator and not has_role(
+        actor, network, {Role.coordinator}, site_admin=False
+    ):
         raise Forbidden(_("Only a coordinator can suspend a coordinator."))
     reason = _clean_note(reason, "reason")
     if not reason:

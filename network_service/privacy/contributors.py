@@ -12,6 +12,9 @@ Erasure policy (docs/privacy.md explains it for members):
   resources and meetings they wrote or organised, unless they ask to delete their contributions too (then
   messages are emptied like a deletion and their earlier versions dropped, help requests, responses, goal
   updates and library resources with their files are deleted);
+- gone too: their own network applications and guided starts, LMS coordinator grants, capstone launches and
+  LTI logins in progress that name them; kept without them ("former member"): networks they started (the
+  organisation's), partner and course-link requests, federation links and shares they asked, decided or made;
 - pseudonymised: audit entries about them (actor/target replaced by a keyed pseudonym, their e-mail and
   name removed from the details); others' notifications and e-mails that name them ("former member").
 """
@@ -29,7 +32,9 @@ from network_service.conversations.models import Channel, ChannelMember, Message
 from network_service.courses.models import CompletionEvent
 from network_service.db import session, utcnow
 from network_service.directory.models import DirectoryEntry
+from network_service.federations.models import FederationLink, SharedChannel, SharedResource
 from network_service.goals.models import Goal, GoalUpdate
+from network_service.growth.models import CourseLinkRequest, NetworkApplication, NetworkPartner, NetworkStart
 from network_service.help.models import HelpRequest, HelpResponse, HelpSuggestion
 from network_service.insights.models import InsightCache, InsightNudge
 from network_service.mail.models import OutboundEmail
@@ -45,7 +50,7 @@ from network_service.networks.models import (
 )
 from network_service.notifications.models import Notification, NotificationSetting
 from network_service.privacy.models import ConsentRecord
-from network_service.privacy.operations import contains_any, row_dict, rows, scrub, scrub_mentions
+from network_service.privacy.operations import contains_any, plain, row_dict, rows, scrub, scrub_mentions
 from network_service.privacy.registry import register_eraser, register_exporter, register_identifiers
 from network_service.resources.models import Resource
 
@@ -559,6 +564,145 @@ def _erase_audit(erasure) -> None:
 
 register_exporter("audit", _export_audit)
 register_eraser("audit", _erase_audit, order=90)
+
+
+# -- growth: applications, partner requests, guided starts, course-link requests ------------------------------------
+
+
+def _export_growth(person: Person) -> dict:
+    pid = person.id
+    return {
+        "applications": rows(
+            sa.select(NetworkApplication)
+            .where(NetworkApplication.person_id == pid)
+            .order_by(NetworkApplication.id)
+        ),
+        "applications_decided": [
+            {
+                "id": a.id,
+                "network_id": a.network_id,
+                "status": a.status.value,
+                "decided_at": plain(a.decided_at),
+            }
+            for a in session.scalars(
+                sa.select(NetworkApplication).where(NetworkApplication.decided_by_id == pid)
+            )
+        ],
+        "partner_requests": rows(
+            sa.select(NetworkPartner).where(NetworkPartner.requested_by_id == pid).order_by(NetworkPartner.id)
+        ),
+        "partner_requests_decided": [  # the requester's message is theirs, not the decider's
+            row_dict(partner, exclude=("message",))
+            for partner in session.scalars(
+                sa.select(NetworkPartner)
+                .where(NetworkPartner.decided_by_id == pid, NetworkPartner.requested_by_id != pid)
+                .order_by(NetworkPartner.id)
+            )
+        ],
+        "networks_started": rows(
+            sa.select(NetworkStart).where(NetworkStart.person_id == pid).order_by(NetworkStart.id)
+        ),
+        "course_link_requests": rows(
+            sa.select(CourseLinkRequest)
+            .where(sa.or_(CourseLinkRequest.requested_by_id == pid, CourseLinkRequest.decided_by_id == pid))
+            .order_by(CourseLinkRequest.id)
+        ),
+    }
+
+
+def _erase_growth(erasure) -> None:
+    """Their own applications and guided starts go (a network they started stays: it belongs to its
+    organisation); partner and course-link requests are the organisations' records and stay, without them
+    ("former member"); others' texts that name them or carry their address keep their words, not those."""
+    pid = erasure.person.id
+    for model, column in (
+        (NetworkApplication, NetworkApplication.person_id),
+        (NetworkStart, NetworkStart.person_id),
+    ):
+        result = session.execute(
+            sa.delete(model).where(column == pid).execution_options(synchronize_session=False)
+        )
+        erasure.count(model.__tablename__, result.rowcount)
+    for column in (
+        NetworkApplication.decided_by_id,
+        NetworkPartner.requested_by_id,
+        NetworkPartner.decided_by_id,
+        CourseLinkRequest.requested_by_id,
+        CourseLinkRequest.decided_by_id,
+    ):
+        _forget_actor(erasure, column)
+    if erasure.delete_contributions:
+        session.execute(
+            sa.update(NetworkPartner)
+            .where(NetworkPartner.requested_by_id == pid)
+            .values(message="")
+            .execution_options(synchronize_session=False)
+        )
+    _scrub_needles(erasure, NetworkApplication, ("motivation", "experience", "region", "decision_message"))
+    _scrub_needles(erasure, NetworkPartner, ("message", "decision_message"))
+    _scrub_needles(erasure, Network, ("description",))
+
+
+def _forget_actor(erasure, column) -> None:
+    """``column`` (who asked, decided, shared) no longer names the person: the record stays, "former member"."""
+    result = session.execute(
+        sa.update(column.class_)
+        .where(column == erasure.person.id)
+        .values({column.key: None})
+        .execution_options(synchronize_session=False)
+    )
+    erasure.count(f"{column.class_.__tablename__}.{column.key}", result.rowcount)
+
+
+def _scrub_needles(erasure, model, columns: tuple[str, ...]) -> None:
+    """Free text (anyone's) holding the person's e-mail, name or identifiers keeps its words, not those."""
+    needles = erasure.needles()
+    if not needles:
+        return
+    matches = [
+        getattr(model, column).ilike(f"%{_like_escape(needle)}%", escape="\\")
+        for column in columns
+        for needle in needles
+    ]
+    for obj in session.scalars(sa.select(model).where(sa.or_(*matches))):
+        for column in columns:
+            setattr(obj, column, scrub(getattr(obj, column), needles, erasure.placeholder))
+        erasure.count("mentions_scrubbed", 1)
+
+
+register_exporter("growth", _export_growth)
+register_eraser("growth", _erase_growth)
+
+
+# -- federations ----------------------------------------------------------------------------------------------------
+
+
+def _export_federations(person: Person) -> dict:
+    pid = person.id
+    return {
+        "links_asked_or_accepted": rows(
+            sa.select(FederationLink)
+            .where(sa.or_(FederationLink.asked_by_id == pid, FederationLink.accepted_by_id == pid))
+            .order_by(FederationLink.id)
+        ),
+        "channels_shared": rows(sa.select(SharedChannel).where(SharedChannel.shared_by_id == pid)),
+        "resources_shared": rows(sa.select(SharedResource).where(SharedResource.shared_by_id == pid)),
+    }
+
+
+def _erase_federations(erasure) -> None:
+    """Links and shares are the networks' decisions and stay; who asked, accepted or shared becomes empty."""
+    for column in (
+        FederationLink.asked_by_id,
+        FederationLink.accepted_by_id,
+        SharedChannel.shared_by_id,
+        SharedResource.shared_by_id,
+    ):
+        _forget_actor(erasure, column)
+
+
+register_exporter("federations", _export_federations)
+register_eraser("federations", _erase_federations)
 
 
 # -- privacy --------------------------------------------------------------------------------------------------------
