@@ -11,7 +11,7 @@ import time
 import uuid
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from lti_bridge import openedx, xapi
@@ -120,6 +120,14 @@ def openedx_events(token: str | None = None):
     response = jsonify(_act(parsed, source, payload))
     response.status_code = 202
     return response
+
+
+@bp.before_request
+def _protocol_headers():
+    """xAPI requires the version header on every answer, also the 503 of a database outage (network_service's
+    error pages take it from ``g.protocol_headers``)."""
+    if request.endpoint == "bridge.xapi_statements":
+        g.protocol_headers = {"X-Experience-API-Version": xapi.VERSION}
 
 
 @bp.route("/xapi/statements", methods=["POST", "PUT"])

@@ -125,6 +125,9 @@ def unavailable_response():
         response = current_app.response_class(html, status=503, mimetype="text/html")
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response.headers["Cache-Control"] = "no-store"
+    # headers a protocol requires on every answer of an endpoint (the xAPI version), set by its blueprint
+    for name, value in g.get("protocol_headers", {}).items():
+        response.headers[name] = value
     return response
 
 

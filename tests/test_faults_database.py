@@ -184,6 +184,7 @@ def test_completion_sources_are_told_to_retry_and_the_retry_is_accepted_once(dow
         timeout=60,
     )
     _assert_unavailable(xapi, json_body=True)
+    assert xapi.headers["X-Experience-API-Version"] == "1.0.3"  # xAPI: on every answer
     _assert_unavailable(payloads.post_signed(down.base_url, payload), json_body=True)
 
     down.proxy.forward()
