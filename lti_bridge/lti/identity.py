@@ -55,7 +55,9 @@ def _find(platform_id: int, sub: str) -> LtiIdentity | None:
     return session.scalar(
         sa.select(LtiIdentity)
         .where(LtiIdentity.platform_id == platform_id, LtiIdentity.sub == sub)
-        .options(joinedload(LtiIdentity.person))  # the launch signs the person in: one statement, not two
+        # The launch signs the person in: one statement, not two; their memberships (selectin by default)
+        # are read only if something asks for them.
+        .options(joinedload(LtiIdentity.person).lazyload(Person.memberships))
     )
 
 

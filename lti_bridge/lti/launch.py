@@ -19,11 +19,16 @@ import jwt
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload
+from sqlalchemy.exc import IntegrityError
 
 from lti_bridge.lti.models import LtiNonce, LtiPlatform
 from lti_bridge.lti.platform_keys import KeySetUnavailable, PlatformKeyCache
-from lti_bridge.lti.registrations import find_platform, platforms_of
+from lti_bridge.lti.registrations import (
+    LoginPlatform,
+    forget_login_platforms,
+    login_platforms,
+    platforms_of,
+)
 from network_service.db import session, utcnow
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -70,7 +75,7 @@ def state_hash(state: str) -> str:
 class LoginRedirect:
     url: str
     state: str
-    platform: LtiPlatform
+    platform: LoginPlatform
     storage_target: str | None = None  # the platform's frame for LTI platform storage, when it offered one
 
 
@@ -104,7 +109,7 @@ def storage_proof(state: str) -> str:
     ).hexdigest()
 
 
-def platform_origin(platform: LtiPlatform) -> str:
+def platform_origin(platform: LtiPlatform | LoginPlatform) -> str:
     """The origin platform storage messages must come from and go to: that of the platform's OIDC auth URL."""
     parts = urlsplit(platform.oidc_auth_url)
     return f"{parts.scheme}://{parts.netloc}"
@@ -120,7 +125,9 @@ def login_in_flight(state: str) -> LtiNonce | None:
     return login
 
 
-def start_login(params: dict[str, str], redirect_uri: str, base_url: str) -> LoginRedirect:
+def start_login(
+    params: dict[str, str], redirect_uri: str, base_url: str, *, _retried: bool = False
+) -> LoginRedirect:
     """OIDC third-party initiated login: pick the registration, issue state and nonce, build the redirect."""
     issuer = (params.get("iss") or "").strip()
     login_hint = params.get("login_hint") or ""
@@ -140,8 +147,9 @@ def start_login(params: dict[str, str], redirect_uri: str, base_url: str) -> Log
                 base=base_url,
             )
         )
+    platforms = login_platforms(issuer)
     if client_id:
-        platform = find_platform(issuer, client_id)
+        platform = next((p for p in platforms if p.client_id == client_id), None)
         if platform is None:
             raise LoginRefused(
                 _(
@@ -152,8 +160,7 @@ def start_login(params: dict[str, str], redirect_uri: str, base_url: str) -> Log
                 )
             )
     else:
-        candidates = platforms_of(issuer)
-        if not candidates:
+        if not platforms:
             raise LoginRefused(
                 _(
                     "No platform is registered with issuer %(issuer)s. An administrator registers it with: "
@@ -161,7 +168,7 @@ def start_login(params: dict[str, str], redirect_uri: str, base_url: str) -> Log
                     issuer=issuer,
                 )
             )
-        if len(candidates) > 1:
+        if len(platforms) > 1:
             raise LoginRefused(
                 _(
                     "Several registrations share the issuer %(issuer)s, and the login request does not say which "
@@ -170,21 +177,29 @@ def start_login(params: dict[str, str], redirect_uri: str, base_url: str) -> Log
                     issuer=issuer,
                 )
             )
-        platform = candidates[0]
+        platform = platforms[0]
     _forget_expired_logins()
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     storage_target = storage_target_of(params.get("lti_storage_target"))
-    session.add(
-        LtiNonce(
-            value=nonce,
-            state_hash=state_hash(state),
-            platform_id=platform.id,
-            expires_at=utcnow() + dt.timedelta(minutes=LOGIN_MINUTES),
-            storage_target=storage_target,
-            login_params={key: str(params[key])[:2000] for key in RELAUNCH_PARAMS if params.get(key)},
+    try:
+        # One statement: a Core insert (no ORM object to build, track and flush).
+        session.execute(
+            sa.insert(LtiNonce).values(
+                value=nonce,
+                state_hash=state_hash(state),
+                platform_id=platform.id,
+                expires_at=utcnow() + dt.timedelta(minutes=LOGIN_MINUTES),
+                storage_target=storage_target,
+                login_params={key: str(params[key])[:2000] for key in RELAUNCH_PARAMS if params.get(key)},
+            )
         )
-    )
-    session.flush()
+    except IntegrityError:
+        # The cached registration was removed by another process since: read the registrations again.
+        session.rollback()
+        forget_login_platforms()
+        if _retried:
+            raise
+        return start_login(params, redirect_uri, base_url, _retried=True)
     query = {
         "scope": "openid",
         "response_type": "id_token",
@@ -212,7 +227,20 @@ def _with_query(url: str, extra: dict[str, str]) -> str:
     return urlunsplit(parts._replace(query=urlencode(query + list(extra.items()))))
 
 
+FORGET_EXPIRED_SECONDS = (
+    60.0  # each process deletes the expired logins at most this often, not at every login
+)
+_forgotten_at: float | None = None
+
+
 def _forget_expired_logins() -> None:
+    """Delete the logins that expired long ago (their nonces can no longer be used anyway: the launch checks
+    ``expires_at``). At most once a minute per process, so a login is one INSERT."""
+    global _forgotten_at
+    now = time.monotonic()
+    if _forgotten_at is not None and now - _forgotten_at < FORGET_EXPIRED_SECONDS:
+        return
+    _forgotten_at = now
     session.execute(
         sa.delete(LtiNonce)
         .where(LtiNonce.expires_at < utcnow() - dt.timedelta(minutes=LOGIN_MINUTES))
@@ -291,11 +319,12 @@ def validate_launch(
         raise LaunchRejected(
             "state", _("The state sent back does not match the one of this browser's login."), 403
         )
-    login = session.scalar(
-        sa.select(LtiNonce)
+    # The login's columns and its registration, as the database holds it now: one statement.
+    login = session.execute(
+        sa.select(LtiNonce.id, LtiNonce.value, LtiNonce.expires_at, LtiNonce.storage_target, LtiPlatform)
+        .join(LtiPlatform, LtiPlatform.id == LtiNonce.platform_id)
         .where(LtiNonce.state_hash == state_hash(form_state))
-        .options(joinedload(LtiNonce.platform))
-    )
+    ).first()
     if login is None or login.expires_at <= utcnow():
         raise LaunchRejected(
             "state",
@@ -306,7 +335,7 @@ def validate_launch(
         raise LaunchRejected(
             "state", _("This login did not use the platform's storage; launch again from your course."), 403
         )
-    platform = login.platform
+    platform = login.LtiPlatform
     if not id_token:
         raise LaunchRejected("id_token", _("The launch has no id_token."), 400, platform)
 
