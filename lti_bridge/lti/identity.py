@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from lti_bridge.lti.launch import Launch
 from lti_bridge.lti.models import LtiIdentity
@@ -46,9 +47,19 @@ def identity_for_launch(launch: Launch) -> LtiIdentity:
                 "lti.identity.link", actor=person, target=identity, via="trusted e-mail", new_person=created
             )
     if identity.person is not None:
-        identity.person.last_sign_in_at = utcnow()
+        _signed_in_now(identity.person)
     session.flush()
     return identity
+
+
+def _signed_in_now(person: Person) -> None:
+    now, state = utcnow(), sa.inspect(person)
+    if not state.persistent or state.modified:
+        person.last_sign_in_at = now  # written with the person's other changes
+        return
+    people = Person.__table__  # one Core UPDATE, without the unit of work
+    session.execute(sa.update(people).where(people.c.id == person.id).values(last_sign_in_at=now))
+    set_committed_value(person, "last_sign_in_at", now)
 
 
 def _find(platform_id: int, sub: str) -> LtiIdentity | None:

@@ -184,7 +184,7 @@ def start_login(
     try:
         # One statement: a Core insert (no ORM object to build, track and flush).
         session.execute(
-            sa.insert(LtiNonce).values(
+            sa.insert(LtiNonce.__table__).values(
                 value=nonce,
                 state_hash=state_hash(state),
                 platform_id=platform.id,
@@ -498,11 +498,9 @@ def validate_launch(
 
 def spend_login(login_id: int) -> bool:
     """Mark the login's nonce used; False when it already was (a conditional update: of two uses, one wins)."""
+    nonces = LtiNonce.__table__  # a Core statement: nothing in the session to synchronise
     spent = session.execute(
-        sa.update(LtiNonce)
-        .where(LtiNonce.id == login_id, LtiNonce.used_at.is_(None))
-        .values(used_at=utcnow())
-        .execution_options(synchronize_session=False)
+        sa.update(nonces).where(nonces.c.id == login_id, nonces.c.used_at.is_(None)).values(used_at=utcnow())
     )
     return spent.rowcount == 1
 

@@ -102,11 +102,11 @@ def apply_launch_roles(
 
 
 def _remove_grants(person: Person, context: LtiContext) -> None:
+    grants = LtiCoordinatorGrant.__table__  # a Core statement: most launches have no grant to remove
     removed = session.execute(
-        sa.delete(LtiCoordinatorGrant)
-        .where(LtiCoordinatorGrant.person_id == person.id, LtiCoordinatorGrant.context_id == context.id)
-        .returning(LtiCoordinatorGrant.network_id)
-        .execution_options(synchronize_session=False)
+        sa.delete(grants)
+        .where(grants.c.person_id == person.id, grants.c.context_id == context.id)
+        .returning(grants.c.network_id)
     ).all()
     for (network_id,) in removed:
         network = session.get(Network, network_id)

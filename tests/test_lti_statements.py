@@ -1,0 +1,87 @@
+"""What a login and a launch cost in SQL statements, so a regression is caught here (the speed is in bench/);
+and the login's cached copy of the registrations follows every change."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from lti_bridge.lti.launch import CLAIM
+from lti_bridge.lti.models import LtiPlatform
+from lti_bridge.lti.registrations import add_deployment, find_platform, remove_platform
+from network_service.db import session
+from tests.goals_roles import count_statements
+
+pytest_plugins = ("tests.lti_platform",)
+
+COURSE_CONTEXT = {CLAIM + "context": {"id": "course-7", "title": "Integration course"}}
+
+
+def _launch(client, platform, **claims):
+    query = platform.begin_login(client)
+    id_token = platform.id_token(query["nonce"], **claims)
+    return client.post("/lti/launch", data={"id_token": id_token, "state": query["state"]})
+
+
+def _kinds(statements: list[str]) -> list[str]:
+    """'SELECT lti_nonce', 'UPDATE person', ...: the verb and the first table of each statement."""
+    kinds = []
+    for statement in statements:
+        words = statement.replace("\n", " ").split()
+        verb = words[0].upper()
+        table = (
+            words[words.index("FROM") + 1]
+            if verb in ("SELECT", "DELETE")
+            else words[1 if verb == "UPDATE" else 2]
+        )
+        kinds.append(f"{verb} {table}")
+    return kinds
+
+
+def test_a_login_is_one_insert_and_a_returning_learners_launch_six_statements(app, client, platform, run):
+    run(lambda: platform.register(trust_email=True))
+    claims = {"email": "learner@example.org", "name": "Ada", **COURSE_CONTEXT}
+    assert _launch(client, platform, **claims).status_code == 303  # first launch: learner and course made
+
+    with count_statements(app) as login:
+        query = platform.begin_login(client)
+    assert _kinds(login) == ["INSERT lti_nonce"], login
+
+    id_token = platform.id_token(query["nonce"], **claims)
+    with count_statements(app) as launch:
+        response = client.post("/lti/launch", data={"id_token": id_token, "state": query["state"]})
+    assert response.status_code == 303
+    assert _kinds(launch) == [
+        "SELECT lti_nonce",  # the login with its registration (joined), as the database holds them now
+        "UPDATE lti_nonce",  # the nonce spent: of two uses, one wins
+        "SELECT lti_context",  # the course remembered
+        "SELECT lti_identity",  # the learner with their person (joined)
+        "UPDATE person",  # last sign-in
+        "DELETE lti_coordinator_grant",  # a learner holds no coordinator grant for the course
+    ], launch
+
+
+def test_the_login_sees_a_changed_registration_at_once(client, registered, run):
+    registered.begin_login(client)  # the registration is now in the login's cache
+
+    def change():
+        find_platform(registered.issuer, registered.client_id).oidc_auth_url = (
+            registered.auth_url + "?tenant=9"
+        )
+        add_deployment(registered.issuer, registered.client_id, "deployment-2")
+
+    run(change)
+    response = client.get("/lti/login", query_string=registered.login_params())
+    assert "tenant=9" in response.headers["Location"]
+
+    run(lambda: remove_platform(registered.issuer, registered.client_id))
+    response = client.get("/lti/login", query_string=registered.login_params())
+    assert response.status_code == 400
+    assert "mentornet lti platform add" in response.get_data(as_text=True)
+
+
+def test_a_registration_removed_by_another_process_refuses_the_login_not_fails(client, registered, run):
+    registered.begin_login(client)  # cached; now a Core delete, as another process would, unseen by this one
+    run(lambda: session.execute(sa.delete(LtiPlatform).where(LtiPlatform.issuer == registered.issuer)))
+    response = client.get("/lti/login", query_string=registered.login_params())
+    assert response.status_code == 400
+    assert registered.issuer in response.get_data(as_text=True)
