@@ -53,14 +53,18 @@ def acts_as_coordinator(roles: list[str]) -> bool:
 
 
 def apply_launch_roles(
-    launch: Launch, person: Person, context: LtiContext | None
+    launch: Launch, person: Person, context: LtiContext | None, *, holds_grant: bool | None = None
 ) -> LtiCoordinatorGrant | None:
-    """Record, renew or remove the person's coordinator grant for the launch's course; the grant, if any."""
+    """Record, renew or remove the person's coordinator grant for the launch's course; the grant, if any.
+
+    ``holds_grant`` is False when the caller read, in this transaction, that the person holds no grant for the
+    context (``contexts.remember_context_of``): a learner's launch then needs no statement at all."""
     if context is None or person.id is None:
         return None
     roles = launch_roles(launch)
-    if not acts_as_coordinator(roles):  # most launches: one statement
-        _remove_grants(person, context)
+    if not acts_as_coordinator(roles):  # most launches: one statement, or none
+        if holds_grant is not False:
+            _remove_grants(person, context)
         return None
     link = session.scalar(sa.select(CourseLink).where(CourseLink.course_key == context.course_key))
     if link is None:
