@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
 
 import sqlalchemy as sa
@@ -69,16 +70,15 @@ def remember_context_of(launch: Launch, person: Person | None) -> tuple[LtiConte
     if not (isinstance(memberships_url, str) and memberships_url.startswith(("https://", "http://"))):
         memberships_url = None
     title = str(context.get("title") or context.get("label") or "")[:255]
-    query = sa.select(LtiContext).where(
-        LtiContext.platform_id == launch.platform.id, LtiContext.context_id == context_id
-    )
-    if person is not None and person.id is not None:
-        query = query.add_columns(
-            sa.exists().where(
-                LtiCoordinatorGrant.person_id == person.id, LtiCoordinatorGrant.context_id == LtiContext.id
-            )
-        )
-    found = session.execute(query).first()
+    asks = person is not None and person.id is not None
+    found = session.execute(
+        _context_statement(with_grant=asks),
+        {
+            "platform_id": launch.platform.id,
+            "context_id": context_id,
+            "person_id": person.id if asks else None,
+        },
+    ).first()
     row, held = (found[0], found[1] if len(found) > 1 else None) if found is not None else (None, None)
     if row is None:
         row = LtiContext(platform=launch.platform, context_id=context_id, course_key=course_key, title=title)
@@ -92,6 +92,23 @@ def remember_context_of(launch: Launch, person: Person | None) -> tuple[LtiConte
     remember_grade_service(row, launch)
     session.flush()
     return row, held
+
+
+@functools.cache
+def _context_statement(*, with_grant: bool) -> sa.Select:
+    """Built once per variant (building a statement and its cache key costs more than running it)."""
+    query = sa.select(LtiContext).where(
+        LtiContext.platform_id == sa.bindparam("platform_id"),
+        LtiContext.context_id == sa.bindparam("context_id"),
+    )
+    if with_grant:
+        query = query.add_columns(
+            sa.exists().where(
+                LtiCoordinatorGrant.person_id == sa.bindparam("person_id"),
+                LtiCoordinatorGrant.context_id == LtiContext.id,
+            )
+        )
+    return query
 
 
 def refresh_roster(context: LtiContext) -> int:

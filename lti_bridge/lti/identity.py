@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -57,18 +59,27 @@ def _signed_in_now(person: Person) -> None:
     if not state.persistent or state.modified:
         person.last_sign_in_at = now  # written with the person's other changes
         return
-    people = Person.__table__  # one Core UPDATE, without the unit of work
-    session.execute(sa.update(people).where(people.c.id == person.id).values(last_sign_in_at=now))
+    session.execute(_statements().signed_in, {"person_id": person.id, "now": now})  # no unit of work
     set_committed_value(person, "last_sign_in_at", now)
 
 
 def _find(platform_id: int, sub: str) -> LtiIdentity | None:
-    return session.scalar(
-        sa.select(LtiIdentity)
-        .where(LtiIdentity.platform_id == platform_id, LtiIdentity.sub == sub)
+    return session.scalar(_statements().find, {"platform_id": platform_id, "sub": sub})
+
+
+@functools.cache
+def _statements() -> SimpleNamespace:
+    """Built once (building a statement and its cache key costs more than running it)."""
+    people = Person.__table__
+    return SimpleNamespace(
+        find=sa.select(LtiIdentity)
+        .where(LtiIdentity.platform_id == sa.bindparam("platform_id"), LtiIdentity.sub == sa.bindparam("sub"))
         # The launch signs the person in: one statement, not two; their memberships (selectin by default)
         # are read only if something asks for them.
-        .options(joinedload(LtiIdentity.person).lazyload(Person.memberships))
+        .options(joinedload(LtiIdentity.person).lazyload(Person.memberships)),
+        signed_in=sa.update(people)
+        .where(people.c.id == sa.bindparam("person_id"))
+        .values(last_sign_in_at=sa.bindparam("now")),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import secrets
@@ -184,14 +185,15 @@ def start_login(
     try:
         # One statement: a Core insert (no ORM object to build, track and flush).
         session.execute(
-            sa.insert(LtiNonce.__table__).values(
-                value=nonce,
-                state_hash=state_hash(state),
-                platform_id=platform.id,
-                expires_at=utcnow() + dt.timedelta(minutes=LOGIN_MINUTES),
-                storage_target=storage_target,
-                login_params={key: str(params[key])[:2000] for key in RELAUNCH_PARAMS if params.get(key)},
-            )
+            _statements().insert_login,
+            {
+                "value": nonce,
+                "state_hash": state_hash(state),
+                "platform_id": platform.id,
+                "expires_at": utcnow() + dt.timedelta(minutes=LOGIN_MINUTES),
+                "storage_target": storage_target,
+                "login_params": {key: str(params[key])[:2000] for key in RELAUNCH_PARAMS if params.get(key)},
+            },
         )
     except IntegrityError:
         # The cached registration was removed by another process since: read the registrations again.
@@ -320,11 +322,7 @@ def validate_launch(
             "state", _("The state sent back does not match the one of this browser's login."), 403
         )
     # The login's columns and its registration, as the database holds it now: one statement.
-    login = session.execute(
-        sa.select(LtiNonce.id, LtiNonce.value, LtiNonce.expires_at, LtiNonce.storage_target, LtiPlatform)
-        .join(LtiPlatform, LtiPlatform.id == LtiNonce.platform_id)
-        .where(LtiNonce.state_hash == state_hash(form_state))
-    ).first()
+    login = session.execute(_statements().login_by_state, {"hash": state_hash(form_state)}).first()
     if login is None or login.expires_at <= utcnow():
         raise LaunchRejected(
             "state",
@@ -498,11 +496,35 @@ def validate_launch(
 
 def spend_login(login_id: int) -> bool:
     """Mark the login's nonce used; False when it already was (a conditional update: of two uses, one wins)."""
-    nonces = LtiNonce.__table__  # a Core statement: nothing in the session to synchronise
-    spent = session.execute(
-        sa.update(nonces).where(nonces.c.id == login_id, nonces.c.used_at.is_(None)).values(used_at=utcnow())
-    )
+    spent = session.execute(_statements().spend_login, {"login_id": login_id, "now": utcnow()})
     return spent.rowcount == 1
+
+
+@dataclasses.dataclass(frozen=True)
+class _Statements:
+    """The statements of every login and launch, built once: building a statement and computing its cache key
+    cost more than running it. Core statements on the tables: nothing in the session to synchronise."""
+
+    insert_login: sa.Insert
+    login_by_state: sa.Select
+    spend_login: sa.Update
+
+
+@functools.cache
+def _statements() -> _Statements:
+    nonces = LtiNonce.__table__
+    return _Statements(
+        insert_login=sa.insert(nonces),
+        # The login's columns and its registration, as the database holds it now: one statement.
+        login_by_state=sa.select(
+            LtiNonce.id, LtiNonce.value, LtiNonce.expires_at, LtiNonce.storage_target, LtiPlatform
+        )
+        .join(LtiPlatform, LtiPlatform.id == LtiNonce.platform_id)
+        .where(LtiNonce.state_hash == sa.bindparam("hash")),
+        spend_login=sa.update(nonces)
+        .where(nonces.c.id == sa.bindparam("login_id"), nonces.c.used_at.is_(None))
+        .values(used_at=sa.bindparam("now")),
+    )
 
 
 def _check_message(claims: dict[str, Any], platform: LtiPlatform) -> None:
