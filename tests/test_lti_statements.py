@@ -1,11 +1,17 @@
 """What a login and a launch cost in SQL statements, so a regression is caught here (the speed is in bench/);
-and the login's cached copy of the registrations follows every change."""
+the login's cached copy of the registrations follows every change; the launch's own reading of a token's
+header answers as PyJWT's."""
 
 from __future__ import annotations
 
+import base64
+import json
+
+import jwt
+import pytest
 import sqlalchemy as sa
 
-from lti_bridge.lti.launch import CLAIM
+from lti_bridge.lti.launch import CLAIM, _unverified_header
 from lti_bridge.lti.models import LtiPlatform
 from lti_bridge.lti.registrations import add_deployment, find_platform, remove_platform
 from network_service.db import session
@@ -84,3 +90,48 @@ def test_a_registration_removed_by_another_process_refuses_the_login_not_fails(c
     response = client.get("/lti/login", query_string=registered.login_params())
     assert response.status_code == 400
     assert registered.issuer in response.get_data(as_text=True)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "{h}.{p}.{s}",
+        "{h}.{p}.",
+        "{h}.{p}",
+        "{h}..{s}",
+        "{h}.{p}.{s}.{s}",
+        "{h}=.{p}.{s}",
+        "{h}a.{p}.{s}",  # a header of impossible length
+        "{h}.{p}a.{s}",  # a payload of impossible length
+        "{h}.{p}.{s}!",
+        "{list}.{p}.{s}",
+        "{notjson}.{p}.{s}",
+        "{intkid}.{p}.{s}",
+        "{b64}.{p}.{s}",
+        "{b64}..{s}",
+        "",
+    ],
+)
+def test_the_launch_reads_a_tokens_header_as_pyjwt_does(token):
+    parts = {
+        "h": _b64(json.dumps({"alg": "RS256", "typ": "JWT", "kid": "k1"}).encode()),
+        "p": _b64(json.dumps({"sub": "x"}).encode()),
+        "s": _b64(b"signature" * 20),
+        "list": _b64(b"[1, 2]"),
+        "notjson": _b64(b"{alg: RS256"),
+        "intkid": _b64(json.dumps({"alg": "RS256", "kid": 7}).encode()),
+        "b64": _b64(json.dumps({"alg": "RS256", "kid": "k1", "b64": False, "crit": ["b64"]}).encode()),
+    }
+    token = token.format(**parts)
+
+    def read(function):
+        try:
+            return function(token)
+        except jwt.PyJWTError:
+            return "refused"
+
+    assert read(_unverified_header) == read(jwt.get_unverified_header)
