@@ -83,7 +83,7 @@ def remember_context_of(launch: Launch, person: Person | None) -> tuple[LtiConte
     if row is None:
         row = LtiContext(platform=launch.platform, context_id=context_id, course_key=course_key, title=title)
         session.add(row)
-        held = False if person is not None and person.id is not None else None  # a new course has no grants
+        held = False if asks else None  # a new course has no grants
     if memberships_url and memberships_url != row.memberships_url:
         row.memberships_url = memberships_url[:500]
         row.updated_at = utcnow()
