@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from lti_bridge.lti.launch import CLAIM, Launch
-from lti_bridge.lti.models import LtiContext, LtiIdentity, LtiRosterEntry, LtiScoreReport
+from lti_bridge.lti.models import (
+    LtiContext,
+    LtiCoordinatorGrant,
+    LtiIdentity,
+    LtiRosterEntry,
+    LtiScoreReport,
+)
 from lti_bridge.lti.services import ServiceError, ensure_joined_lineitem, fetch_memberships, post_joined_score
 from network_service.accounts.models import Person
 from network_service.audit.operations import record
@@ -47,24 +54,36 @@ def course_key_of(launch: Launch) -> str | None:
 
 def remember_context(launch: Launch) -> LtiContext | None:
     """Keep the launch's context and its roster service address (each launch may bring a newer one)."""
+    return remember_context_of(launch, None)[0]
+
+
+def remember_context_of(launch: Launch, person: Person | None) -> tuple[LtiContext | None, bool | None]:
+    """``remember_context``, and whether ``person`` holds a coordinator grant for the context, read in the same
+    statement (None: not asked), so a learner's launch need not try to remove a grant they do not hold."""
     context = launch.claims.get(CONTEXT)
     course_key = course_key_of(launch)
     if course_key is None or not isinstance(context, dict):
-        return None
+        return None, None
     context_id = str(context["id"]).strip()[:255]
     nrps = launch.claims.get(NRPS)
     memberships_url = nrps.get("context_memberships_url") if isinstance(nrps, dict) else None
     if not (isinstance(memberships_url, str) and memberships_url.startswith(("https://", "http://"))):
         memberships_url = None
     title = str(context.get("title") or context.get("label") or "")[:255]
-    row = session.scalar(
-        sa.select(LtiContext).where(
-            LtiContext.platform_id == launch.platform.id, LtiContext.context_id == context_id
-        )
-    )
+    asks = person is not None and person.id is not None
+    found = session.execute(
+        _context_statement(with_grant=asks),
+        {
+            "platform_id": launch.platform.id,
+            "context_id": context_id,
+            "person_id": person.id if asks else None,
+        },
+    ).first()
+    row, held = (found[0], found[1] if len(found) > 1 else None) if found is not None else (None, None)
     if row is None:
         row = LtiContext(platform=launch.platform, context_id=context_id, course_key=course_key, title=title)
         session.add(row)
+        held = False if asks else None  # a new course has no grants
     if memberships_url and memberships_url != row.memberships_url:
         row.memberships_url = memberships_url[:500]
         row.updated_at = utcnow()
@@ -72,7 +91,24 @@ def remember_context(launch: Launch) -> LtiContext | None:
         row.title = title
     remember_grade_service(row, launch)
     session.flush()
-    return row
+    return row, held
+
+
+@functools.cache
+def _context_statement(*, with_grant: bool) -> sa.Select:
+    """Built once per variant (building a statement and its cache key costs more than running it)."""
+    query = sa.select(LtiContext).where(
+        LtiContext.platform_id == sa.bindparam("platform_id"),
+        LtiContext.context_id == sa.bindparam("context_id"),
+    )
+    if with_grant:
+        query = query.add_columns(
+            sa.exists().where(
+                LtiCoordinatorGrant.person_id == sa.bindparam("person_id"),
+                LtiCoordinatorGrant.context_id == LtiContext.id,
+            )
+        )
+    return query
 
 
 def refresh_roster(context: LtiContext) -> int:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from lti_bridge.lti.launch import Launch
 from lti_bridge.lti.models import LtiIdentity
@@ -46,16 +49,37 @@ def identity_for_launch(launch: Launch) -> LtiIdentity:
                 "lti.identity.link", actor=person, target=identity, via="trusted e-mail", new_person=created
             )
     if identity.person is not None:
-        identity.person.last_sign_in_at = utcnow()
+        _signed_in_now(identity.person)
     session.flush()
     return identity
 
 
+def _signed_in_now(person: Person) -> None:
+    now, state = utcnow(), sa.inspect(person)
+    if not state.persistent or state.modified:
+        person.last_sign_in_at = now  # written with the person's other changes
+        return
+    session.execute(_statements().signed_in, {"person_id": person.id, "now": now})  # no unit of work
+    set_committed_value(person, "last_sign_in_at", now)
+
+
 def _find(platform_id: int, sub: str) -> LtiIdentity | None:
-    return session.scalar(
-        sa.select(LtiIdentity)
-        .where(LtiIdentity.platform_id == platform_id, LtiIdentity.sub == sub)
-        .options(joinedload(LtiIdentity.person))  # the launch signs the person in: one statement, not two
+    return session.scalar(_statements().find, {"platform_id": platform_id, "sub": sub})
+
+
+@functools.cache
+def _statements() -> SimpleNamespace:
+    """Built once (building a statement and its cache key costs more than running it)."""
+    people = Person.__table__
+    return SimpleNamespace(
+        find=sa.select(LtiIdentity)
+        .where(LtiIdentity.platform_id == sa.bindparam("platform_id"), LtiIdentity.sub == sa.bindparam("sub"))
+        # The launch signs the person in: one statement, not two; their memberships (selectin by default)
+        # are read only if something asks for them.
+        .options(joinedload(LtiIdentity.person).lazyload(Person.memberships)),
+        signed_in=sa.update(people)
+        .where(people.c.id == sa.bindparam("person_id"))
+        .values(last_sign_in_at=sa.bindparam("now")),
     )
 
 

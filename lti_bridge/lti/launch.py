@@ -6,10 +6,14 @@ naming the check, so the page can tell an LMS administrator what to fix.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import hmac
+import json
+import re
 import secrets
 import time
 from typing import Any
@@ -19,11 +23,16 @@ import jwt
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload
+from sqlalchemy.exc import IntegrityError
 
 from lti_bridge.lti.models import LtiNonce, LtiPlatform
 from lti_bridge.lti.platform_keys import KeySetUnavailable, PlatformKeyCache
-from lti_bridge.lti.registrations import find_platform, platforms_of
+from lti_bridge.lti.registrations import (
+    LoginPlatform,
+    forget_login_platforms,
+    login_platforms,
+    platforms_of,
+)
 from network_service.db import session, utcnow
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -70,7 +79,7 @@ def state_hash(state: str) -> str:
 class LoginRedirect:
     url: str
     state: str
-    platform: LtiPlatform
+    platform: LoginPlatform
     storage_target: str | None = None  # the platform's frame for LTI platform storage, when it offered one
 
 
@@ -104,7 +113,7 @@ def storage_proof(state: str) -> str:
     ).hexdigest()
 
 
-def platform_origin(platform: LtiPlatform) -> str:
+def platform_origin(platform: LtiPlatform | LoginPlatform) -> str:
     """The origin platform storage messages must come from and go to: that of the platform's OIDC auth URL."""
     parts = urlsplit(platform.oidc_auth_url)
     return f"{parts.scheme}://{parts.netloc}"
@@ -120,7 +129,9 @@ def login_in_flight(state: str) -> LtiNonce | None:
     return login
 
 
-def start_login(params: dict[str, str], redirect_uri: str, base_url: str) -> LoginRedirect:
+def start_login(
+    params: dict[str, str], redirect_uri: str, base_url: str, *, _retried: bool = False
+) -> LoginRedirect:
     """OIDC third-party initiated login: pick the registration, issue state and nonce, build the redirect."""
     issuer = (params.get("iss") or "").strip()
     login_hint = params.get("login_hint") or ""
@@ -140,8 +151,9 @@ def start_login(params: dict[str, str], redirect_uri: str, base_url: str) -> Log
                 base=base_url,
             )
         )
+    platforms = login_platforms(issuer)
     if client_id:
-        platform = find_platform(issuer, client_id)
+        platform = next((p for p in platforms if p.client_id == client_id), None)
         if platform is None:
             raise LoginRefused(
                 _(
@@ -152,8 +164,7 @@ def start_login(params: dict[str, str], redirect_uri: str, base_url: str) -> Log
                 )
             )
     else:
-        candidates = platforms_of(issuer)
-        if not candidates:
+        if not platforms:
             raise LoginRefused(
                 _(
                     "No platform is registered with issuer %(issuer)s. An administrator registers it with: "
@@ -161,7 +172,7 @@ def start_login(params: dict[str, str], redirect_uri: str, base_url: str) -> Log
                     issuer=issuer,
                 )
             )
-        if len(candidates) > 1:
+        if len(platforms) > 1:
             raise LoginRefused(
                 _(
                     "Several registrations share the issuer %(issuer)s, and the login request does not say which "
@@ -170,21 +181,30 @@ def start_login(params: dict[str, str], redirect_uri: str, base_url: str) -> Log
                     issuer=issuer,
                 )
             )
-        platform = candidates[0]
+        platform = platforms[0]
     _forget_expired_logins()
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     storage_target = storage_target_of(params.get("lti_storage_target"))
-    session.add(
-        LtiNonce(
-            value=nonce,
-            state_hash=state_hash(state),
-            platform_id=platform.id,
-            expires_at=utcnow() + dt.timedelta(minutes=LOGIN_MINUTES),
-            storage_target=storage_target,
-            login_params={key: str(params[key])[:2000] for key in RELAUNCH_PARAMS if params.get(key)},
+    try:
+        # One statement: a Core insert (no ORM object to build, track and flush).
+        session.execute(
+            _statements().insert_login,
+            {
+                "value": nonce,
+                "state_hash": state_hash(state),
+                "platform_id": platform.id,
+                "expires_at": utcnow() + dt.timedelta(minutes=LOGIN_MINUTES),
+                "storage_target": storage_target,
+                "login_params": {key: str(params[key])[:2000] for key in RELAUNCH_PARAMS if params.get(key)},
+            },
         )
-    )
-    session.flush()
+    except IntegrityError:
+        # The cached registration was removed by another process since: read the registrations again.
+        session.rollback()
+        forget_login_platforms()
+        if _retried:
+            raise
+        return start_login(params, redirect_uri, base_url, _retried=True)
     query = {
         "scope": "openid",
         "response_type": "id_token",
@@ -212,7 +232,20 @@ def _with_query(url: str, extra: dict[str, str]) -> str:
     return urlunsplit(parts._replace(query=urlencode(query + list(extra.items()))))
 
 
+FORGET_EXPIRED_SECONDS = (
+    60.0  # each process deletes the expired logins at most this often, not at every login
+)
+_forgotten_at: float | None = None
+
+
 def _forget_expired_logins() -> None:
+    """Delete the logins that expired long ago (their nonces can no longer be used anyway: the launch checks
+    ``expires_at``). At most once a minute per process, so a login is one INSERT."""
+    global _forgotten_at
+    now = time.monotonic()
+    if _forgotten_at is not None and now - _forgotten_at < FORGET_EXPIRED_SECONDS:
+        return
+    _forgotten_at = now
     session.execute(
         sa.delete(LtiNonce)
         .where(LtiNonce.expires_at < utcnow() - dt.timedelta(minutes=LOGIN_MINUTES))
@@ -240,6 +273,27 @@ class Launch:
     def name(self) -> str:
         name = self.claims.get("name")
         return name if isinstance(name, str) else ""
+
+
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+
+
+def _unverified_header(id_token: str) -> dict[str, Any]:
+    """The token's header, unverified (``jwt.get_unverified_header``). PyJWT checks the whole token character by
+    character in Python each time it reads one, and ``jwt.decode`` reads it again: a well-formed compact token
+    (matched whole by a regular expression, segments of a possible base64url length) has its header read here;
+    anything else is read by PyJWT, which raises its own errors."""
+    if _COMPACT_JWS.fullmatch(id_token):
+        segments = id_token.split(".")
+        if all(len(segment) % 4 != 1 for segment in segments):
+            try:
+                header = json.loads(base64.urlsafe_b64decode(segments[0] + "=" * (-len(segments[0]) % 4)))
+            except (ValueError, RecursionError):
+                header = None
+            # "b64" (RFC 7797) and a kid that is no string: PyJWT's reading decides.
+            if isinstance(header, dict) and "b64" not in header and isinstance(header.get("kid", ""), str):
+                return header
+    return jwt.get_unverified_header(id_token)
 
 
 def unverified_claims(id_token: str) -> dict[str, Any]:
@@ -291,11 +345,8 @@ def validate_launch(
         raise LaunchRejected(
             "state", _("The state sent back does not match the one of this browser's login."), 403
         )
-    login = session.scalar(
-        sa.select(LtiNonce)
-        .where(LtiNonce.state_hash == state_hash(form_state))
-        .options(joinedload(LtiNonce.platform))
-    )
+    # The login's columns and its registration, as the database holds it now: one statement.
+    login = session.execute(_statements().login_by_state, {"hash": state_hash(form_state)}).first()
     if login is None or login.expires_at <= utcnow():
         raise LaunchRejected(
             "state",
@@ -306,13 +357,13 @@ def validate_launch(
         raise LaunchRejected(
             "state", _("This login did not use the platform's storage; launch again from your course."), 403
         )
-    platform = login.platform
+    platform = login.LtiPlatform
     if not id_token:
         raise LaunchRejected("id_token", _("The launch has no id_token."), 400, platform)
 
     # 2. alg: RS256 only. 'none' and HS* (a shared secret, or our copy of the public key) are never accepted.
     try:
-        header = jwt.get_unverified_header(id_token)
+        header = _unverified_header(id_token)
     except jwt.PyJWTError:
         raise LaunchRejected("id_token", _("The id_token is not a JSON Web Token."), 400, platform) from None
     if header.get("alg") != "RS256":
@@ -469,13 +520,35 @@ def validate_launch(
 
 def spend_login(login_id: int) -> bool:
     """Mark the login's nonce used; False when it already was (a conditional update: of two uses, one wins)."""
-    spent = session.execute(
-        sa.update(LtiNonce)
-        .where(LtiNonce.id == login_id, LtiNonce.used_at.is_(None))
-        .values(used_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    spent = session.execute(_statements().spend_login, {"login_id": login_id, "now": utcnow()})
     return spent.rowcount == 1
+
+
+@dataclasses.dataclass(frozen=True)
+class _Statements:
+    """The statements of every login and launch, built once: building a statement and computing its cache key
+    cost more than running it. Core statements on the tables: nothing in the session to synchronise."""
+
+    insert_login: sa.Insert
+    login_by_state: sa.Select
+    spend_login: sa.Update
+
+
+@functools.cache
+def _statements() -> _Statements:
+    nonces = LtiNonce.__table__
+    return _Statements(
+        insert_login=sa.insert(nonces),
+        # The login's columns and its registration, as the database holds it now: one statement.
+        login_by_state=sa.select(
+            LtiNonce.id, LtiNonce.value, LtiNonce.expires_at, LtiNonce.storage_target, LtiPlatform
+        )
+        .join(LtiPlatform, LtiPlatform.id == LtiNonce.platform_id)
+        .where(LtiNonce.state_hash == sa.bindparam("hash")),
+        spend_login=sa.update(nonces)
+        .where(nonces.c.id == sa.bindparam("login_id"), nonces.c.used_at.is_(None))
+        .values(used_at=sa.bindparam("now")),
+    )
 
 
 def _check_message(claims: dict[str, Any], platform: LtiPlatform) -> None:

@@ -53,14 +53,18 @@ def acts_as_coordinator(roles: list[str]) -> bool:
 
 
 def apply_launch_roles(
-    launch: Launch, person: Person, context: LtiContext | None
+    launch: Launch, person: Person, context: LtiContext | None, *, holds_grant: bool | None = None
 ) -> LtiCoordinatorGrant | None:
-    """Record, renew or remove the person's coordinator grant for the launch's course; the grant, if any."""
+    """Record, renew or remove the person's coordinator grant for the launch's course; the grant, if any.
+
+    ``holds_grant`` is False when the caller read, in this transaction, that the person holds no grant for the
+    context (``contexts.remember_context_of``): a learner's launch then needs no statement at all."""
     if context is None or person.id is None:
         return None
     roles = launch_roles(launch)
-    if not acts_as_coordinator(roles):  # most launches: one statement
-        _remove_grants(person, context)
+    if not acts_as_coordinator(roles):  # most launches: one statement, or none
+        if holds_grant is not False:
+            _remove_grants(person, context)
         return None
     link = session.scalar(sa.select(CourseLink).where(CourseLink.course_key == context.course_key))
     if link is None:
@@ -102,11 +106,11 @@ def apply_launch_roles(
 
 
 def _remove_grants(person: Person, context: LtiContext) -> None:
+    grants = LtiCoordinatorGrant.__table__  # a Core statement: most launches have no grant to remove
     removed = session.execute(
-        sa.delete(LtiCoordinatorGrant)
-        .where(LtiCoordinatorGrant.person_id == person.id, LtiCoordinatorGrant.context_id == context.id)
-        .returning(LtiCoordinatorGrant.network_id)
-        .execution_options(synchronize_session=False)
+        sa.delete(grants)
+        .where(grants.c.person_id == person.id, grants.c.context_id == context.id)
+        .returning(grants.c.network_id)
     ).all()
     for (network_id,) in removed:
         network = session.get(Network, network_id)

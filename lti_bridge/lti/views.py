@@ -244,13 +244,15 @@ def _posted_by_our_page() -> bool:
 
 
 def _launched(valid, cookie_states: list[str], form_state: str):
-    context = contexts.remember_context(
-        valid
-    )  # the course and its roster service, for the coordinators' roster page
     if valid.claims.get(MESSAGE_TYPE) == DEEP_LINKING_REQUEST:
+        contexts.remember_context(
+            valid
+        )  # the course and its roster service, for the coordinators' roster page
         response = current_app.make_response(_deep_linking_picker(valid))
         return _end_login(response, cookie_states, form_state)
     identity = identity_for_launch(valid)
+    # The course (as above), and in the same statement whether the learner holds a coordinator grant for it.
+    context, holds_grant = contexts.remember_context_of(valid, identity.person)
     course_key = gated.gated_course(valid)
     passed = gated.provision_from_launch(valid, identity, course_key) if course_key else None
     if identity.person is None:
@@ -262,7 +264,8 @@ def _launched(valid, cookie_states: list[str], form_state: str):
         pending = _signer(PENDING_COOKIE).dumps(pending_value)
         _set_cross_site_cookie(response, PENDING_COOKIE, pending, PENDING_SECONDS)
     else:
-        roles.apply_launch_roles(valid, identity.person, context)  # instructors act as coordinators
+        # instructors act as coordinators
+        roles.apply_launch_roles(valid, identity.person, context, holds_grant=holds_grant)
         sign_in(identity.person)
         if passed is not None and passed.invitation is not None:
             flash(
