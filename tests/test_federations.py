@@ -452,6 +452,8 @@ def test_dashboard_for_every_role(client, run, fed, label):
     if expected == 200:
         text = page.get_data(as_text=True)
         assert "Test Network" in text and "<svg" in text and "<table>" in text
+        # the retention and help sections shared with a network's insights, with the federation's CSV links
+        assert "/federation/dashboard/retention.csv" in text and "/federation/dashboard/help.csv" in text
         data = api.json
         assert data["member_networks"] == 1
         row = data["networks"][0]

@@ -422,3 +422,13 @@ def test_demo_gives_every_chart_data(run, world):
         lambda: operations.quiet_members(get_network(world.slug), session.get(Person, world.coordinator_id))
     )
     assert {"Tomasz Nowak", "Karim Benali"} <= {m["name"] for m in quiet["members"]}
+
+
+def test_retention_and_help_sections_come_with_their_data_and_csv(client, run, world, cast):
+    """The sections a network's insights share with a federation's dashboard (one partial) are all there."""
+    act_as(client, cast, "meta_mentor")
+    html = client.get(f"/networks/{world.slug}/insights").get_data(as_text=True)
+    for dataset in ("retention", "help"):
+        assert f"/insights/{dataset}.csv" in html
+    assert 'id="h-retention"' in html and 'id="h-help"' in html
+    assert "Median time to first answer" in html

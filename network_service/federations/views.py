@@ -18,8 +18,8 @@ from network_service.federations.forms import (
     ShareChannelForm,
     ShareResourceForm,
 )
-from network_service.insights import charts
 from network_service.insights import operations as insights_operations
+from network_service.insights.views import health_charts, percent
 from network_service.networks import navigation
 from network_service.networks.models import Network
 from network_service.networks.operations import get_network
@@ -291,40 +291,13 @@ def unshare_resource(slug: str, share_id: int):
     return redirect(url_for("federations.index", slug=slug), 303)
 
 
-def _percent(share) -> str:
-    return "–" if share is None else f"{round(share * 100)}%"
-
-
 def _charts(data: dict) -> dict:
-    active = data["active"]["periods"]
-    retention = data["retention"]
-    return {
-        "active": charts.bar_chart(
-            _("Active members"),
-            _("Members of all member networks who did something in the last 7, 30 and 90 days."),
-            [_("%(days)s days", days=p["days"]) for p in active],
-            [p["active"] for p in active],
-        ),
-        "new_members": charts.bar_chart(
-            _("New members per month"),
-            _("Members who joined a member network in each of the last 12 months."),
-            [row["month"][2:] for row in data["new_members"]],
-            [row["joined"] for row in data["new_members"]],
-        ),
-        "retention": charts.heatmap(
-            _("Retention by cohort"),
-            _("Share of each month's new members still active 1, 3 and 6 months after joining."),
-            [row["month"] for row in retention],
-            [_("+%(months)s months", months=m["months"]) for m in retention[0]["marks"]] if retention else [],
-            [[m["share"] for m in row["marks"]] for row in retention],
-        ),
-        "funnel": charts.hbar_chart(
-            _("From the course to the network"),
-            _("Graduates who passed the course, were invited, accepted and are active."),
-            [_("passed"), _("invited"), _("accepted"), _("active")],
-            [data["funnel"][key] for key in dashboard.FUNNEL_KEYS],
-        ),
-    }
+    return health_charts(
+        data,
+        active_text=_("Members of all member networks who did something in the last 7, 30 and 90 days."),
+        new_members_text=_("Members who joined a member network in each of the last 12 months."),
+        funnel=[data["funnel"][key] for key in dashboard.FUNNEL_KEYS],
+    )
 
 
 @bp.get("/dashboard")
@@ -333,7 +306,7 @@ def federated_dashboard(slug: str):
     network = get_network(slug)
     data = dashboard.dashboard(network, current_person())
     return render_template(
-        "federations/dashboard.html", network=network, data=data, charts=_charts(data), percent=_percent
+        "federations/dashboard.html", network=network, data=data, charts=_charts(data), percent=percent
     )
 
 

@@ -26,26 +26,24 @@ navigation.register_section(
 )
 
 
-def _percent(share) -> str:
+def percent(share) -> str:
     return "–" if share is None else f"{round(share * 100)}%"
 
 
-def _charts(data: dict) -> dict:
+def health_charts(data: dict, *, active_text: str, new_members_text: str, funnel: list[int]) -> dict:
+    """The four charts a network's insights and a federation's dashboard share (texts say whose members)."""
     active = data["active"]["periods"]
     retention = data["retention"]
-    funnel_totals = [
-        sum(row[key] for row in data["funnel"]) for key in ("passed", "invited", "accepted", "active")
-    ]
     return {
         "active": charts.bar_chart(
             _("Active members"),
-            _("Members who did something in the last 7, 30 and 90 days."),
+            active_text,
             [_("%(days)s days", days=p["days"]) for p in active],
             [p["active"] for p in active],
         ),
         "new_members": charts.bar_chart(
             _("New members per month"),
-            _("Members who joined in each of the last 12 months."),
+            new_members_text,
             [row["month"][2:] for row in data["new_members"]],
             [row["joined"] for row in data["new_members"]],
         ),
@@ -60,7 +58,21 @@ def _charts(data: dict) -> dict:
             _("From the course to the network"),
             _("Graduates who passed the course, were invited, accepted and are active."),
             [_("passed"), _("invited"), _("accepted"), _("active")],
-            funnel_totals,
+            funnel,
+        ),
+    }
+
+
+def _charts(data: dict) -> dict:
+    funnel_totals = [
+        sum(row[key] for row in data["funnel"]) for key in ("passed", "invited", "accepted", "active")
+    ]
+    return {
+        **health_charts(
+            data,
+            active_text=_("Members who did something in the last 7, 30 and 90 days."),
+            new_members_text=_("Members who joined in each of the last 12 months."),
+            funnel=funnel_totals,
         ),
         "funnel_totals": funnel_totals,
         "helpers": charts.network_graph(
@@ -84,7 +96,7 @@ def insights(slug: str):
         data=data,
         quiet=quiet,
         charts=_charts(data),
-        percent=_percent,
+        percent=percent,
         refresh_form=RefreshForm(),
         nudge_form=NudgeForm(),
         datasets=operations.DATASETS,
