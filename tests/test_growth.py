@@ -168,6 +168,45 @@ def test_experienced_mentor_applies_and_the_office_accepts(client, run, world, c
     assert again.status_code == 409
 
 
+@pytest.mark.parametrize(
+    ("decision", "message", "kinds"),
+    [
+        ("accept", "", ["invitation"]),  # the invitation's mail says it all
+        ("accept", "See you on Monday!", ["invitation", "application_decided"]),  # and the office's words
+        ("decline", "", ["application_decided"]),
+    ],
+)
+def test_a_decision_reaches_the_applicant_by_as_few_mails_as_it_takes(
+    client, run, world, cast, decision, message, kinds
+):
+    """Someone who wants every notification at once gets no third mail for the notification of the decision."""
+    from network_service.notifications.models import EmailFrequency, NotificationSetting
+
+    set_accepting(run)
+    run(
+        lambda: session.add(
+            NotificationSetting(person_id=cast.ids["outsider"], email_frequency=EmailFrequency.immediately)
+        )
+    )
+    apply_as(client, cast, "outsider")
+    [application] = applications(run)
+    token = act_as(client, cast, "coordinator")
+    data = {"decision": decision, "message": message, "csrf_token": token}
+    if decision == "accept":
+        data["level"] = "novice"
+    assert client.post(f"{APPLICATIONS}/{application.id}", data=data).status_code == 303
+    sent = run(lambda: sorted(mail.kind for mail in mails(to="outsider@example.org")))
+    assert sent == sorted(kinds)
+    told = run(
+        lambda: session.scalar(
+            sa.select(sa.func.count(Notification.id)).where(
+                Notification.person_id == cast.ids["outsider"], Notification.kind.like("growth.application_%")
+            )
+        )
+    )
+    assert told == 1  # still told in mentorNET
+
+
 def test_decline_tells_the_applicant_in_their_language(client, run, world, cast):
     set_accepting(run)
 

@@ -316,19 +316,23 @@ def decide_application(
         url=f"/networks/{network.slug}/join" if accept else f"/n/{network.slug}",
         network=network,
         actor=actor,
+        email=False,  # the applicant hears by the mails below, not a third one
         network_name=network.name,
     )
-    queue_mail(
-        "application_decided",
-        person.email,
-        "application_decided",
-        locale=person.locale,
-        person=person,
-        network=network,
-        accepted=accept,
-        message=message,
-        link=public_url(f"/networks/{network.slug}/join"),
-    )
+    # An accepted applicant gets the invitation's mail (its link joins); the decision's own mail only carries
+    # a personal message when the office wrote one. A declined applicant gets the decision's mail.
+    if not accept or message:
+        queue_mail(
+            "application_decided",
+            person.email,
+            "application_decided",
+            locale=person.locale,
+            person=person,
+            network=network,
+            accepted=accept,
+            message=message,
+            link=public_url(f"/networks/{network.slug}/join"),
+        )
     return application
 
 

@@ -73,10 +73,12 @@ def notify(
     url: str,
     network=None,
     actor: Person | None = None,
+    email: bool = True,
     **params,
 ) -> list[Notification]:
     """One notification per distinct recipient (never the actor); members who chose "immediately" get an
-    e-mail queued in the same transaction. Returns the notifications created."""
+    e-mail queued in the same transaction, unless ``email`` is False because the caller mails them itself (a
+    decision with a personal message, say: one e-mail, not two). Returns the notifications created."""
     if kind not in _KINDS:
         raise ValueError(f"unregistered notification kind {kind!r}")
     if not is_local_path(url):
@@ -105,6 +107,8 @@ def notify(
     ]
     session.add_all(created)
     session.flush()
+    if not email:
+        return created
     immediate = frequencies([p.id for p in people])
     for notification in created:
         if immediate[notification.person_id] == EmailFrequency.immediately and notification.person.email:
