@@ -20,7 +20,6 @@ session. So the first-party session stays what it was, and the frame session doe
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Flask, Request, Response, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
@@ -43,22 +42,40 @@ def framed_request(request: Request) -> bool:
 
 def frame_cookie_name(app: Flask) -> str:
     # __Host-: only from a secure origin, host-only, path / (no subdomain can plant or shadow it)
-    return ("__Host-" if urlsplit(app.config.get("BASE_URL") or "").scheme == "https" else "") + FRAME_COOKIE
+    return (
+        "__Host-" if (app.config.get("BASE_URL") or "").lower().startswith("https:") else ""
+    ) + FRAME_COOKIE
 
 
-class _FrameSigning(SecureCookieSessionInterface):
+class _KeptSigning(SecureCookieSessionInterface):
+    """Flask builds the session's serializer anew for each request, though it depends only on the keys: it is
+    kept, and built again when SECRET_KEY or SECRET_KEY_FALLBACKS change."""
+
+    _kept: tuple | None = None
+
+    def get_signing_serializer(self, app: Flask):
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        kept = self._kept
+        if kept is not None and kept[0] == keys:
+            return kept[1]
+        serializer = super().get_signing_serializer(app)
+        self._kept = (keys, serializer)
+        return serializer
+
+
+class _FrameSigning(_KeptSigning):
     salt = FRAME_SALT
 
 
-_FRAME_SIGNING = _FrameSigning()
-
-
-class MentorNetSessionInterface(SecureCookieSessionInterface):
+class MentorNetSessionInterface(_KeptSigning):
     session_class = MentorNetSession
+
+    def __init__(self) -> None:
+        self._frame_signing = _FrameSigning()
 
     def get_frame_serializer(self, app: Flask):
         """Flask's own signing (its key and key fallbacks, its digest), under the frame session's salt."""
-        return _FRAME_SIGNING.get_signing_serializer(app)
+        return self._frame_signing.get_signing_serializer(app)
 
     def open_session(self, app: Flask, request: Request) -> MentorNetSession | None:
         frame_value = request.cookies.get(frame_cookie_name(app))

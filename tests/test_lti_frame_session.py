@@ -9,6 +9,7 @@ import time
 
 import pytest
 from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import BadSignature
 
 from network_service.sessions import FRAME_COOKIE, MentorNetSessionInterface
 from tests.helpers import csrf_from
@@ -171,3 +172,22 @@ def test_when_the_frame_cookie_does_not_come_back_the_same_launch_is_offered_in_
     assert "Open mentorNET in a new window" in body and "/lti/login?iss=" in body
     assert "frame-ancestors *" in check.headers["Content-Security-Policy"]
     assert client.get("/lti/frame?t=forged", headers=IN_FRAME).status_code == 400
+
+
+def test_the_kept_session_serializers_follow_a_change_of_the_secret_key(app, client, trusted):
+    """The session interface keeps its serializers; a new SECRET_KEY (the old one a fallback) must be used at
+    once for new cookies, while cookies signed with the old key still open."""
+    framed_launch(client, trusted)
+    old_value = client.get_cookie(FRAME_COOKIE).value
+    old_key, old_fallbacks = app.secret_key, app.config.get("SECRET_KEY_FALLBACKS")
+    app.secret_key, app.config["SECRET_KEY_FALLBACKS"] = "a-new-key-" + "x" * 40, [old_key]
+    try:
+        page = client.get("/", headers=IN_FRAME)  # opened with the fallback key, saved again with the new one
+        assert "Sign out" in page.get_data(as_text=True)
+        app.config["SECRET_KEY_FALLBACKS"] = []
+        only_new = MentorNetSessionInterface().get_frame_serializer(app)
+        assert only_new.loads(client.get_cookie(FRAME_COOKIE).value)["_frame"]
+        with pytest.raises(BadSignature):
+            only_new.loads(old_value)
+    finally:
+        app.secret_key, app.config["SECRET_KEY_FALLBACKS"] = old_key, old_fallbacks

@@ -5,6 +5,7 @@ Views only read the request, call one operation and answer; the checks live in `
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import secrets
@@ -74,7 +75,13 @@ def platform_keys() -> PlatformKeyCache:
 
 
 def _signer(salt: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt=salt)
+    return _kept_signer(current_app.secret_key, salt)
+
+
+@functools.lru_cache(maxsize=64)
+def _kept_signer(secret_key, salt: str) -> URLSafeTimedSerializer:
+    """Built once per key and salt (a login and a launch use two or three): a new SECRET_KEY gets new ones."""
+    return URLSafeTimedSerializer(secret_key, salt=salt)
 
 
 def _base_url() -> str:
