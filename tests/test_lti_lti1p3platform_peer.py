@@ -291,3 +291,41 @@ def test_deep_linking_round_trip_with_the_librarys_platform(tool, peer):
     finally:
         peer.registration.set_launch_url(f"{tool.base_url}/lti/launch")
     assert landed.status_code == 200 and landed.url == item["url"], (landed.status_code, landed.url)
+
+
+def test_in_a_frame_of_the_platforms_page_the_whole_site_works_over_http(tool, peer):
+    """The launch as a browser sends it from the course page's frame (Fetch Metadata, the platform's Origin):
+    a frame session, and the site's pages in the frame signed in; the same browser's windows are not."""
+    user = Browser()
+    action, fields = _launch_form(user, peer, hint="framed-1", user="peer-framed", email="framed@example.org")
+    in_frame = {"Sec-Fetch-Dest": "iframe", "Sec-Fetch-Mode": "navigate"}
+    launched = user.post(
+        action,
+        data=fields,
+        headers={**in_frame, "Sec-Fetch-Site": "cross-site", "Origin": peer.base_url},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert launched.status_code == 303 and launched.headers["Location"].startswith("/lti/frame?t=")
+    assert (
+        "Partitioned" in launched.headers["Set-Cookie"]
+        and "mentornet_session=" not in launched.headers["Set-Cookie"]
+    )
+    check = user.get(  # redirects one by one: the Browser makes the Secure cookies plain between requests
+        tool.base_url + launched.headers["Location"],
+        headers={**in_frame, "Sec-Fetch-Site": "cross-site"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert check.status_code == 303 and check.headers["Location"] == "/"
+    landed = user.get(f"{tool.base_url}/", headers={**in_frame, "Sec-Fetch-Site": "cross-site"}, timeout=10)
+    assert landed.status_code == 200 and "Sign out" in landed.text
+    assert f"frame-ancestors {peer.base_url}" in landed.headers["Content-Security-Policy"]
+    profile = user.get(
+        f"{tool.base_url}/profile", headers={**in_frame, "Sec-Fetch-Site": "same-origin"}, timeout=10
+    )
+    assert profile.status_code == 200 and "Sign out" in profile.text
+    window = user.get(
+        f"{tool.base_url}/profile", headers={"Sec-Fetch-Dest": "document"}, allow_redirects=False
+    )
+    assert window.status_code == 302 and "/sign-in" in window.headers["Location"]
