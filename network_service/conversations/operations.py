@@ -504,6 +504,87 @@ def list_threads(
     return rows[:limit], older
 
 
+@dataclass(slots=True)
+class Author:
+    """The author of a listed message: what a page shows of them."""
+
+    id: int
+    display_name: str | None
+    email: str | None
+
+    @property
+    def name_or_email(self) -> str:
+        return self.display_name or (self.email or "").split("@")[0]
+
+
+@dataclass(slots=True)
+class MessageRow:
+    """A message of a channel page as plain values (no ORM entity): the attributes the message template and the
+    permission checks read, with its channel and author."""
+
+    id: int
+    channel_id: int
+    parent_id: int | None
+    author_id: int | None
+    body: str
+    created_at: dt.datetime
+    edited_at: dt.datetime | None
+    deleted_at: dt.datetime | None
+    hidden_at: dt.datetime | None
+    reply_count: int
+    channel: Channel | None = None
+    author: Author | None = None
+
+
+# Built once: a channel page's roots, newest first (with and without the cursor), and their authors.
+_ROOT_COLUMNS = (
+    Message.id,
+    Message.channel_id,
+    Message.parent_id,
+    Message.author_id,
+    Message.body,
+    Message.created_at,
+    Message.edited_at,
+    Message.deleted_at,
+    Message.hidden_at,
+    Message.reply_count,
+)
+_ROOTS = (
+    sa.select(*_ROOT_COLUMNS)
+    .where(Message.channel_id == sa.bindparam("channel_id"), Message.parent_id.is_(None))
+    .order_by(Message.id.desc())
+    .limit(sa.bindparam("limit"))
+)
+_ROOTS_BEFORE = _ROOTS.where(Message.id < sa.bindparam("before"))
+_AUTHORS = sa.select(Person.id, Person.display_name, Person.email).where(
+    Person.id.in_(sa.bindparam("ids", expanding=True))
+)
+
+
+def list_thread_rows(
+    channel: Channel, viewer: Person | None, *, before: int | None = None, limit: int = PAGE_SIZE
+) -> tuple[list[MessageRow], int | None]:
+    """What ``list_threads`` gives, as ``MessageRow`` values for the channel page: two prebuilt statements and
+    no ORM entities (the API keeps ``list_threads``)."""
+    if not permissions.can_read(viewer, channel):
+        raise NotFound(_("There is no such conversation, or it is not open to you."))
+    params = {"channel_id": channel.id, "limit": limit + 1}
+    if before is not None:
+        params["before"] = before
+    rows = [
+        MessageRow(*row, channel=channel)
+        for row in session.execute(_ROOTS if before is None else _ROOTS_BEFORE, params)
+    ]
+    older = rows[limit - 1].id if len(rows) > limit else None
+    rows = rows[:limit]
+    author_ids = {row.author_id for row in rows if row.author_id is not None}
+    if author_ids:
+        authors = {a.id: a for a in (Author(*r) for r in session.execute(_AUTHORS, {"ids": list(author_ids)}))}
+        for row in rows:
+            row.author = authors.get(row.author_id)
+    return rows, older
+
+
 def get_message(message_id: int, viewer: Person | None) -> Message:
     message = session.scalar(
         _message_query().options(joinedload(Message.channel)).where(Message.id == message_id)
@@ -528,15 +609,30 @@ def get_thread(
     return root, rows[:limit], newer
 
 
+_NEWEST_AND_MARKER = sa.select(
+    sa.select(sa.func.max(Message.id)).where(Message.channel_id == sa.bindparam("channel_id")).scalar_subquery(),
+    sa.select(ChannelMember.last_read_message_id)
+    .where(
+        ChannelMember.channel_id == sa.bindparam("channel_id"),
+        ChannelMember.person_id == sa.bindparam("person_id"),
+    )
+    .scalar_subquery(),
+)
+
+
 def mark_read(channel: Channel, viewer: Person, upto: int | None = None) -> int | None:
     """Move the viewer's read marker to the channel's newest message (or ``upto``); never backwards."""
     if not permissions.can_read(viewer, channel) or not is_member(viewer, channel.network):
         return None  # site administrators reading an open channel keep no marker
-    newest = session.scalar(sa.select(sa.func.max(Message.id)).where(Message.channel_id == channel.id))
+    newest, marker = session.execute(
+        _NEWEST_AND_MARKER, {"channel_id": channel.id, "person_id": viewer.id}
+    ).one()
     if upto is not None:
         newest = min(newest or 0, upto)
     if not newest:
         return None
+    if marker is not None and marker >= newest:
+        return marker  # already there: nothing to write (one statement for a page seen again)
     row = session.scalar(
         sa.select(ChannelMember).where(
             ChannelMember.channel_id == channel.id, ChannelMember.person_id == viewer.id

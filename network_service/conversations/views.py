@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from network_service import security
 from network_service.accounts.models import Person
@@ -45,6 +50,45 @@ def _message_markdown(body: str):
     return operations.render_message(body)
 
 
+class ArticleCache:
+    """The rendered HTML of messages as every plain reader sees them, shared by all requests of the process.
+
+    Content-addressed: the key holds everything the HTML shows or depends on (the message's text, times, state
+    and reply count, its author's name, the reader's language and time zone, the network's address, whether
+    the reader may report it), so an edit, a deletion, hiding, a new reply or a renamed author gives a new key
+    and the new HTML at once; old entries are simply dropped when the cache is full (least recently used).
+    What differs from reader to reader is never cached: see ``MessageView.shared``."""
+
+    def __init__(self, size: int = 5000):
+        self.size = size
+        self._entries: OrderedDict[tuple, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> str | None:
+        with self._lock:
+            html = self._entries.get(key)
+            if html is not None:
+                self._entries.move_to_end(key)
+            return html
+
+    def put(self, key: tuple, html: str) -> None:
+        with self._lock:
+            self._entries[key] = html
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+articles = ArticleCache()
+
+
 class MessageView:
     """What the viewer may see and do with each message of a page (permission answers are cached per request,
     so a page of 30 messages asks the database the same few questions as a page of one)."""
@@ -54,6 +98,51 @@ class MessageView:
         self.network = network
         self.moderator = permissions.is_moderator(viewer, network)
         self.blocked = operations.blocked_by(viewer)
+        self._context: tuple | None = None
+
+    def shared(self, message: Message) -> bool:
+        """Whether the viewer sees ``message`` as any plain reader does: not its author (edit, delete, earlier
+        versions, a hidden text still shown), not a moderator (hide, delete), not someone who blocked its
+        author. Only such messages come from the ``articles`` cache."""
+        return (
+            not self.moderator
+            and (self.viewer is None or message.author_id != self.viewer.id)
+            and message.author_id not in self.blocked
+        )
+
+    def article(self, macro, message: Message, confirm_form, thread_link: bool = False) -> Markup:
+        """The message's ``<article>`` rendered by ``macro`` (conversations/_message.html), from the cache when
+        it is the same for every plain reader."""
+        if not self.shared(message):
+            return macro(message, self, self.network, confirm_form, thread_link=thread_link)
+        if self._context is None:
+            self._context = (
+                str(get_locale()),
+                str(get_timezone()),
+                request.script_root,
+                self.network.slug,
+                self.viewer is not None and permissions.is_member(self.viewer, self.network),  # may report
+            )
+        author = message.author
+        key = (
+            self._context,
+            thread_link,
+            message.id,
+            message.parent_id,
+            message.author_id,
+            author.name_or_email if author is not None else None,
+            message.body,
+            message.created_at,
+            message.edited_at,
+            message.deleted_at,
+            message.hidden_at,
+            message.reply_count,
+        )
+        html = articles.get(key)
+        if html is None:
+            html = str(macro(message, self, self.network, confirm_form, thread_link=thread_link))
+            articles.put(key, html)
+        return Markup(html)  # noqa: S704  # nosec B704 - rendered by the autoescaping template
 
     def state(self, message: Message) -> str:
         if message.deleted_at is not None:
@@ -187,7 +276,7 @@ def new_channel(slug: str):
 
 
 def _channel_page(network: Network, channel: Channel, viewer: Person, form: MessageForm, status: int = 200):
-    threads, older = operations.list_threads(channel, viewer, before=_cursor("before"))
+    threads, older = operations.list_thread_rows(channel, viewer, before=_cursor("before"))
     if status == 200 and not request.args.get("before"):
         operations.mark_read(channel, viewer)
     return render_template(
