@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from network_service.accounts.models import Person
 from network_service.conversations import operations
 from network_service.conversations.models import Channel, Message
-from network_service.conversations.views import ArticleCache, articles
+from network_service.conversations.views import articles
+from network_service.fragments import FragmentCache
 from network_service.db import session
 from network_service.moderation import operations as moderation
 from tests.conv_helpers import EMAILS, build_cast, network, person
@@ -159,7 +160,7 @@ def test_each_language_has_its_own_articles(client, run, cast):
 
 
 def test_the_cache_drops_the_least_recently_used():
-    cache = ArticleCache(size=2)
+    cache = FragmentCache(size=2)
     cache.put(("a",), "A")
     cache.put(("b",), "B")
     assert cache.get(("a",)) == "A"

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -22,6 +18,7 @@ from network_service.conversations.forms import (
 )
 from network_service.conversations.models import Channel, ChannelKind, Message
 from network_service.errors import MentorNetError, NotFound
+from network_service.fragments import FragmentCache, reader_context
 from network_service.networks import navigation
 from network_service.networks import operations as networks
 from network_service.networks.models import Network
@@ -50,43 +47,8 @@ def _message_markdown(body: str):
     return operations.render_message(body)
 
 
-class ArticleCache:
-    """The rendered HTML of messages as every plain reader sees them, shared by all requests of the process.
-
-    Content-addressed: the key holds everything the HTML shows or depends on (the message's text, times, state
-    and reply count, its author's name, the reader's language and time zone, the network's address, whether
-    the reader may report it), so an edit, a deletion, hiding, a new reply or a renamed author gives a new key
-    and the new HTML at once; old entries are simply dropped when the cache is full (least recently used).
-    What differs from reader to reader is never cached: see ``MessageView.shared``."""
-
-    def __init__(self, size: int = 5000):
-        self.size = size
-        self._entries: OrderedDict[tuple, str] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple) -> str | None:
-        with self._lock:
-            html = self._entries.get(key)
-            if html is not None:
-                self._entries.move_to_end(key)
-            return html
-
-    def put(self, key: tuple, html: str) -> None:
-        with self._lock:
-            self._entries[key] = html
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
-articles = ArticleCache()
+# The <article> of each message as every plain reader sees it (see MessageView.article and docs/conversations.md).
+articles = FragmentCache(size=5000)
 
 
 class MessageView:
@@ -117,9 +79,7 @@ class MessageView:
             return macro(message, self, self.network, confirm_form, thread_link=thread_link)
         if self._context is None:
             self._context = (
-                str(get_locale()),
-                str(get_timezone()),
-                request.script_root,
+                *reader_context(),
                 self.network.slug,
                 self.viewer is not None and permissions.is_member(self.viewer, self.network),  # may report
             )

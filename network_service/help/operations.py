@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
@@ -295,12 +296,78 @@ def list_requests(
     limit: int = PAGE_SIZE,
 ) -> list[HelpRequest]:
     """Newest first, ``limit`` per page; ``before``: the id of the last request of the previous page."""
+    query = sa.select(HelpRequest).options(joinedload(HelpRequest.author).lazyload(Person.memberships))
+    return list(
+        session.scalars(
+            _filtered(query, network, viewer, in_my_languages, status, urgency, mine, before, limit)
+        )
+    )
+
+
+@dataclass(slots=True)
+class RequestRow:
+    """A help request of the list page as plain values (no ORM entity), with its author's name."""
+
+    id: int
+    topic: str
+    urgency: Urgency
+    status: HelpStatus
+    languages: list[str]
+    region: str
+    created_at: dt.datetime
+    response_count: int
+    author_name: str | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == HelpStatus.open
+
+    def key(self) -> tuple:
+        """Everything the list shows of it (the list's cache key is made of these)."""
+        return (self.id, self.topic, self.urgency, self.status, tuple(self.languages or ()), self.region,
+                self.created_at, self.response_count, self.author_name)  # fmt: skip
+
+
+def list_request_rows(
+    network: Network,
+    viewer: Person | None,
+    *,
+    in_my_languages: bool = True,
+    status: HelpStatus | str | None = HelpStatus.open,
+    urgency: Urgency | str | None = None,
+    mine: bool = False,
+    before: int | None = None,
+    limit: int = PAGE_SIZE,
+) -> list[RequestRow]:
+    """What ``list_requests`` gives, as ``RequestRow`` values for the list page (one statement, no entities)."""
+    query = sa.select(
+        HelpRequest.id,
+        HelpRequest.topic,
+        HelpRequest.urgency,
+        HelpRequest.status,
+        HelpRequest.languages,
+        HelpRequest.region,
+        HelpRequest.created_at,
+        HelpRequest.response_count,
+        Person.id,
+        Person.display_name,
+        Person.email,
+    ).outerjoin(Person, Person.id == HelpRequest.author_id)
+    rows = session.execute(
+        _filtered(query, network, viewer, in_my_languages, status, urgency, mine, before, limit)
+    )
+    return [
+        RequestRow(*row[:8], None if author_id is None else name or (email or "").split("@")[0])
+        for row in rows
+        for author_id, name, email in [row[8:]]
+    ]
+
+
+def _filtered(query, network, viewer, in_my_languages, status, urgency, mine, before, limit):
     if not permissions.can_view(viewer, network):
         raise Forbidden(_("Only members of this network can see its help requests."))
     query = (
-        sa.select(HelpRequest)
-        .where(HelpRequest.network_id == network.id)
-        .options(joinedload(HelpRequest.author))
+        query.where(HelpRequest.network_id == network.id)
         .order_by(HelpRequest.id.desc())
         .limit(max(1, min(limit, 50)))
     )
@@ -319,7 +386,7 @@ def list_requests(
             query = query.where(_in_languages(keys))
     if before is not None:
         query = query.where(HelpRequest.id < before)
-    return list(session.scalars(query))
+    return query
 
 
 def open_in_my_languages(viewer: Person, network: Network) -> int:
