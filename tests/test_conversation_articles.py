@@ -10,8 +10,8 @@ from network_service.accounts.models import Person
 from network_service.conversations import operations
 from network_service.conversations.models import Channel, Message
 from network_service.conversations.views import articles
-from network_service.fragments import FragmentCache
 from network_service.db import session
+from network_service.fragments import FragmentCache
 from network_service.moderation import operations as moderation
 from tests.conv_helpers import EMAILS, build_cast, network, person
 from tests.helpers import sign_in_as
@@ -75,7 +75,11 @@ def test_new_edited_deleted_and_hidden_messages_show_at_once(client, run, cast):
     second = post(run, cast, "office", "A new thread")
     assert "A new thread" in novice.get(channel_url(cast)).get_data(as_text=True)
 
-    run(lambda: operations.edit_message(session.get(Message, first), actor=person("experienced"), body="Edited"))
+    run(
+        lambda: operations.edit_message(
+            session.get(Message, first), actor=person("experienced"), body="Edited"
+        )
+    )
     html = article(novice.get(channel_url(cast)).get_data(as_text=True), first)
     assert "Edited" in html and "First version" not in html and "(edited)" in html
 

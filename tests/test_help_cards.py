@@ -47,7 +47,9 @@ def test_the_list_is_served_from_the_cache_and_changes_show_at_once(client, run,
     run(lambda: new_request(roles, email="coord@example.org", topic="A new request"))
     assert "A new request" in client.get(LIST).get_data(as_text=True)
 
-    run(lambda: ops.respond(session.get(HelpRequest, request_id), person("expert@example.org"), "I can help."))
+    run(
+        lambda: ops.respond(session.get(HelpRequest, request_id), person("expert@example.org"), "I can help.")
+    )
     assert "1 answer" in card(client.get(LIST).get_data(as_text=True), "Housing in Mitte")
 
     run(
@@ -68,7 +70,7 @@ def test_the_list_is_served_from_the_cache_and_changes_show_at_once(client, run,
     html = client.get(LIST).get_data(as_text=True)
     assert "Housing in Wedding" not in html and "A new request" in html
     html = client.get(LIST + "&status=any").get_data(as_text=True)
-    assert "<span class=\"badge\">resolved</span>" in card(html, "Housing in Wedding")
+    assert '<span class="badge">resolved</span>' in card(html, "Housing in Wedding")
 
 
 def test_each_language_has_its_own_cards(client, run, roles):  # noqa: F811
@@ -89,6 +91,10 @@ def test_an_answer_shows_on_the_request_page_at_once(client, run, roles):  # noq
     sign_in_as(client, run, "mentor@example.org")
     page = f"/networks/test-net/help/{request_id}"
     assert "No answer yet." in client.get(page).get_data(as_text=True)
-    run(lambda: ops.respond(session.get(HelpRequest, request_id), person("expert@example.org"), "Try the office"))
+    run(
+        lambda: ops.respond(
+            session.get(HelpRequest, request_id), person("expert@example.org"), "Try the office"
+        )
+    )
     html = client.get(page).get_data(as_text=True)
     assert "Try the office" in html and "No answer yet." not in html

@@ -579,7 +579,9 @@ def list_thread_rows(
     rows = rows[:limit]
     author_ids = {row.author_id for row in rows if row.author_id is not None}
     if author_ids:
-        authors = {a.id: a for a in (Author(*r) for r in session.execute(_AUTHORS, {"ids": list(author_ids)}))}
+        authors = {
+            a.id: a for a in (Author(*r) for r in session.execute(_AUTHORS, {"ids": list(author_ids)}))
+        }
         for row in rows:
             row.author = authors.get(row.author_id)
     return rows, older
@@ -610,7 +612,9 @@ def get_thread(
 
 
 _NEWEST_AND_MARKER = sa.select(
-    sa.select(sa.func.max(Message.id)).where(Message.channel_id == sa.bindparam("channel_id")).scalar_subquery(),
+    sa.select(sa.func.max(Message.id))
+    .where(Message.channel_id == sa.bindparam("channel_id"))
+    .scalar_subquery(),
     sa.select(ChannelMember.last_read_message_id)
     .where(
         ChannelMember.channel_id == sa.bindparam("channel_id"),

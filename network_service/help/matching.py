@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import gc
 import heapq
 import json
@@ -115,7 +116,8 @@ def _without_gc_pauses():
 
 
 def _grouped(query) -> dict[int, int]:
-    return {person_id: count for person_id, count in session.execute(query) if person_id is not None}
+    rows = session.connection().execute(query).all()
+    return {person_id: count for person_id, count in rows if person_id is not None}
 
 
 def rank(request: HelpRequest, *, limit: int | None = None, exclude: Iterable[int] = ()) -> list[Suggestion]:
@@ -173,7 +175,8 @@ def _candidates(request, activity_since, condition=None) -> list[tuple]:
         query = query.where(Membership.person_id != request.author_id)
     if condition is not None:
         query = query.where(condition)
-    return session.execute(query).tuples().all()
+    # on the Core connection: plain rows, without the ORM's result processing (thousands of rows)
+    return session.connection().execute(query).tuples().all()
 
 
 def _rank(request, *, limit, exclude, activity_since, fairness_since) -> list[Suggestion]:
@@ -225,6 +228,14 @@ def _as_list(value) -> list[str]:
     return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
 
+@functools.lru_cache(maxsize=65536)
+def _entries(raw: str | tuple | None) -> tuple[tuple[str, str, frozenset[str]], ...]:
+    """A member's list (its JSON text, or a tuple) as (entry, normalised entry, its words), kept for the process:
+    the same few thousand distinct lists come back for every request, and this part does not depend on it."""
+    values = _as_list(list(raw) if isinstance(raw, tuple) else raw)
+    return tuple((value, _norm(value), frozenset(_words(_norm(value)))) for value in values)
+
+
 def score(
     request: HelpRequest,
     candidates: Iterable[tuple],
@@ -255,14 +266,14 @@ def score(
 
     def judge_languages(raw) -> tuple[int, list[str] | None]:
         shared = (
-            [lang for lang in _as_list(raw) if _norm(lang) in wanted_languages] if wanted_languages else []
+            [lang for lang, norm, _ in _entries(raw) if norm in wanted_languages] if wanted_languages else []
         )
         if not shared:
             return 0, None
         return LANGUAGE + min(LANGUAGE_EXTRA * (len(shared) - 1), LANGUAGE_EXTRA_MAX), shared
 
     def judge_expertise(raw) -> tuple[int, list[str] | None]:
-        found = [e for e in _as_list(raw) if _norm(e) in tags or _words(_norm(e)) & words]
+        found = [e for e, norm, its_words in _entries(raw) if norm in tags or its_words & words]
         return (min(EXPERTISE * len(found), EXPERTISE_MAX), found) if found else (0, None)
 
     special = set(load) | set(responses) | set(notified)
@@ -275,12 +286,12 @@ def score(
         language_key = languages if isinstance(languages, str | None) else tuple(languages)
         judged = language_memo.get(language_key)
         if judged is None:
-            judged = language_memo[language_key] = judge_languages(languages)
+            judged = language_memo[language_key] = judge_languages(language_key)
         points = judged[0]
         expertise_key = expertise if isinstance(expertise, str | None) else tuple(expertise)
         judged = expertise_memo.get(expertise_key)
         if judged is None:
-            judged = expertise_memo[expertise_key] = judge_expertise(expertise)
+            judged = expertise_memo[expertise_key] = judge_expertise(expertise_key)
         points += judged[0]
         local = region_memo.get(person_region)
         if local is None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from network_service.accounts.models import Person
 from network_service.audit.operations import record
@@ -259,9 +259,10 @@ def get_request(network: Network, request_id: int, viewer: Person | None) -> Hel
         sa.select(HelpRequest)
         .where(HelpRequest.id == request_id, HelpRequest.network_id == network.id)
         .options(
-            joinedload(HelpRequest.author),
-            joinedload(HelpRequest.resolved_by),
-            selectinload(HelpRequest.responses).joinedload(HelpResponse.author),
+            # the people's memberships are not needed here (one statement each saved)
+            joinedload(HelpRequest.author).lazyload(Person.memberships),
+            joinedload(HelpRequest.resolved_by).lazyload(Person.memberships),
+            selectinload(HelpRequest.responses).joinedload(HelpResponse.author).lazyload(Person.memberships),
         )
     )
     if request is None:
@@ -538,7 +539,7 @@ def suggestions(request: HelpRequest, viewer: Person | None, *, more: int = 5):
         session.scalars(
             sa.select(HelpSuggestion)
             .where(HelpSuggestion.request_id == request.id)
-            .options(joinedload(HelpSuggestion.person))
+            .options(joinedload(HelpSuggestion.person).lazyload(Person.memberships))
             .order_by(HelpSuggestion.notified_at, HelpSuggestion.score.desc())
         )
     )
@@ -547,7 +548,11 @@ def suggestions(request: HelpRequest, viewer: Person | None, *, more: int = 5):
         picks = matching.rank(request, limit=more, exclude={s.person_id for s in notified})
         people = {
             p.id: p
-            for p in session.scalars(sa.select(Person).where(Person.id.in_([s.person_id for s in picks])))
+            for p in session.scalars(
+                sa.select(Person)
+                .where(Person.id.in_([s.person_id for s in picks]))
+                .options(lazyload(Person.memberships))
+            )
         }
         candidates = [(people[s.person_id], s) for s in picks if s.person_id in people]
     return notified, candidates
