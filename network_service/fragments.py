@@ -4,7 +4,7 @@ A key holds everything the fragment shows or depends on (the row values, the rea
 the network's address, ...): a change to any of them gives a new key and so a new rendering at once, with no
 invalidation to forget and nothing to tell the other worker processes. Entries no longer asked for are dropped
 when the cache is full (least recently used). What differs from reader to reader must never be part of a cached
-fragment: the callers render such parts apart (see docs/performance.md, "Rendered fragments").
+fragment: the callers render such parts apart (docs/conversations.md and docs/help.md, "For operators").
 """
 
 from __future__ import annotations

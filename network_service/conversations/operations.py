@@ -345,11 +345,11 @@ def _readable_channels(network: Network, viewer: Person | None, kinds) -> sa.Sel
 _UNREAD_KEY = "mentornet.conversations.unread"
 
 
-def _unread_of(viewer: Person, membership: Membership):
+def _unread_of(viewer_id, since):
     """(read marker alias, message alias, conditions): a message of ``Channel`` the viewer has not read — by
     someone else, not deleted or hidden, after their read marker or, before their first visit, written since they
-    joined. The conditions walk the (channel_id, id) index from the marker on."""
-    since = membership.joined_at or membership.created_at
+    joined (``since``). The conditions walk the (channel_id, id) index from the marker on. ``viewer_id`` and
+    ``since`` are values or bound parameters (for a statement built once)."""
     marker = sa.orm.aliased(ChannelMember)
     counted = sa.orm.aliased(Message)
     first_since = (
@@ -361,11 +361,15 @@ def _unread_of(viewer: Person, membership: Membership):
     conditions = (
         counted.channel_id == Channel.id,
         counted.id > sa.func.coalesce(marker.last_read_message_id, first_since),
-        sa.or_(counted.author_id.is_(None), counted.author_id != viewer.id),
+        sa.or_(counted.author_id.is_(None), counted.author_id != viewer_id),
         counted.deleted_at.is_(None),
         counted.hidden_at.is_(None),
     )
     return marker, counted, conditions
+
+
+def _since(membership: Membership):
+    return membership.joined_at or membership.created_at
 
 
 def unread_counts(network: Network, viewer: Person, kinds=tuple(ChannelKind)) -> dict[int, int]:
@@ -382,7 +386,7 @@ def unread_counts(network: Network, viewer: Person, kinds=tuple(ChannelKind)) ->
     cache = session.info.setdefault(_UNREAD_KEY, {})
     key = (viewer.id, network.id)
     if key not in cache:
-        marker, counted, unread_here = _unread_of(viewer, membership)
+        marker, counted, unread_here = _unread_of(viewer.id, _since(membership))
         unread = (
             sa.select(sa.func.count(counted.id))
             .where(*unread_here)
@@ -424,18 +428,41 @@ def unread_channel_count(viewer: Person, network: Network) -> int:
     membership = active_membership(viewer, network)
     if membership is None:
         return 0
-    marker, _counted, unread_here = _unread_of(viewer, membership)
-    has_unread = sa.exists().where(*unread_here).correlate(Channel, marker)
+    # an active member reads the open channels and the groups and conversations they belong to
     return session.scalar(
-        sa.select(sa.func.count(Channel.id))
-        .select_from(Channel)
-        .join(marker, sa.and_(marker.channel_id == Channel.id, marker.person_id == viewer.id), isouter=True)
-        .where(
-            Channel.id.in_(_readable_channels(network, viewer, tuple(ChannelKind))),
-            Channel.last_message_at.is_not(None),
-            has_unread,
-        )
+        _badge_statement(),
+        {"viewer_id": viewer.id, "network_id": network.id, "since": _since(membership)},
     )
+
+
+_BADGE: list = []
+
+
+def _badge_statement() -> sa.Select:
+    """The section badge's statement, built once per process (it is asked on every network page; building it
+    cost more than running it)."""
+    if not _BADGE:
+        viewer_id = sa.bindparam("viewer_id", type_=sa.Integer)
+        since = sa.bindparam("since", type_=Message.__table__.c.created_at.type)
+        marker, _counted, unread_here = _unread_of(viewer_id, since)
+        has_unread = sa.exists().where(*unread_here).correlate(Channel, marker)
+        mine = (
+            sa.select(ChannelMember.channel_id)
+            .where(ChannelMember.person_id == viewer_id, ChannelMember.member.is_(True))
+            .scalar_subquery()
+        )
+        readable = sa.select(Channel.id).where(
+            Channel.network_id == sa.bindparam("network_id", type_=sa.Integer),
+            Channel.kind.in_(list(ChannelKind)),
+            sa.or_(Channel.kind == ChannelKind.open, Channel.id.in_(mine)),
+        )
+        _BADGE.append(
+            sa.select(sa.func.count(Channel.id))
+            .select_from(Channel)
+            .join(marker, sa.and_(marker.channel_id == Channel.id, marker.person_id == viewer_id), isouter=True)
+            .where(Channel.id.in_(readable), Channel.last_message_at.is_not(None), has_unread)
+        )
+    return _BADGE[0]
 
 
 def list_channels(network: Network, viewer: Person | None, *, direct: bool = False) -> list[ChannelRow]:
