@@ -390,17 +390,24 @@ def _filtered(query, network, viewer, in_my_languages, status, urgency, mine, be
     return query
 
 
+_OPEN_OF_OTHERS = sa.select(sa.func.count(HelpRequest.id)).where(
+    HelpRequest.network_id == sa.bindparam("network_id", type_=sa.Integer),
+    HelpRequest.status == HelpStatus.open,
+    sa.or_(HelpRequest.author_id.is_(None), HelpRequest.author_id != sa.bindparam("viewer_id", type_=sa.Integer)),
+)
+# built once (the badge is asked on every network page): with the viewer's language keys, and without
+_OPEN_IN_LANGUAGES = _OPEN_OF_OTHERS.where(
+    _in_languages(sa.bindparam("keys", type_=HelpRequestLanguage.__table__.c.language.type, expanding=True))
+)
+
+
 def open_in_my_languages(viewer: Person, network: Network) -> int:
     """The section badge: open requests of others in the viewer's languages (one aggregate query)."""
-    query = sa.select(sa.func.count(HelpRequest.id)).where(
-        HelpRequest.network_id == network.id,
-        HelpRequest.status == HelpStatus.open,
-        sa.or_(HelpRequest.author_id.is_(None), HelpRequest.author_id != viewer.id),
-    )
     keys = _language_keys(viewer)
+    params = {"network_id": network.id, "viewer_id": viewer.id}
     if keys:
-        query = query.where(_in_languages(keys))
-    return session.scalar(query) or 0
+        return session.scalar(_OPEN_IN_LANGUAGES, {**params, "keys": keys}) or 0
+    return session.scalar(_OPEN_OF_OTHERS, params) or 0
 
 
 # -- responses and resolution ---------------------------------------------------------------------------------
