@@ -459,7 +459,9 @@ def _badge_statement() -> sa.Select:
         _BADGE.append(
             sa.select(sa.func.count(Channel.id))
             .select_from(Channel)
-            .join(marker, sa.and_(marker.channel_id == Channel.id, marker.person_id == viewer_id), isouter=True)
+            .join(
+                marker, sa.and_(marker.channel_id == Channel.id, marker.person_id == viewer_id), isouter=True
+            )
             .where(Channel.id.in_(readable), Channel.last_message_at.is_not(None), has_unread)
         )
     return _BADGE[0]

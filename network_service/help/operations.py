@@ -297,12 +297,14 @@ def list_requests(
     limit: int = PAGE_SIZE,
 ) -> list[HelpRequest]:
     """Newest first, ``limit`` per page; ``before``: the id of the last request of the previous page."""
-    query = sa.select(HelpRequest).options(joinedload(HelpRequest.author).lazyload(Person.memberships))
-    return list(
-        session.scalars(
-            _filtered(query, network, viewer, in_my_languages, status, urgency, mine, before, limit)
-        )
+    statement, params = _filtered(
+        _entities_query, network, viewer, in_my_languages, status, urgency, mine, before, limit
     )
+    return list(session.scalars(statement, params))
+
+
+def _entities_query() -> sa.Select:
+    return sa.select(HelpRequest).options(joinedload(HelpRequest.author).lazyload(Person.memberships))
 
 
 @dataclass(slots=True)
@@ -341,7 +343,19 @@ def list_request_rows(
     limit: int = PAGE_SIZE,
 ) -> list[RequestRow]:
     """What ``list_requests`` gives, as ``RequestRow`` values for the list page (one statement, no entities)."""
-    query = sa.select(
+    statement, params = _filtered(
+        _rows_query, network, viewer, in_my_languages, status, urgency, mine, before, limit
+    )
+    rows = session.execute(statement, params)
+    return [
+        RequestRow(*row[:8], None if author_id is None else name or (email or "").split("@")[0])
+        for row in rows
+        for author_id, name, email in [row[8:]]
+    ]
+
+
+def _rows_query() -> sa.Select:
+    return sa.select(
         HelpRequest.id,
         HelpRequest.topic,
         HelpRequest.urgency,
@@ -354,46 +368,62 @@ def list_request_rows(
         Person.display_name,
         Person.email,
     ).outerjoin(Person, Person.id == HelpRequest.author_id)
-    rows = session.execute(
-        _filtered(query, network, viewer, in_my_languages, status, urgency, mine, before, limit)
-    )
-    return [
-        RequestRow(*row[:8], None if author_id is None else name or (email or "").split("@")[0])
-        for row in rows
-        for author_id, name, email in [row[8:]]
-    ]
 
 
-def _filtered(query, network, viewer, in_my_languages, status, urgency, mine, before, limit):
+# The list's statements, one per shape of filter (which filters are set), built once per process with bound
+# parameters: building one cost as much as running it.
+_LIST_STATEMENTS: dict[tuple, sa.Select] = {}
+
+
+def _filtered(make_query, network, viewer, in_my_languages, status, urgency, mine, before, limit):
+    """(statement, parameters) of a list of requests: ``make_query()`` filtered as asked."""
     if not permissions.can_view(viewer, network):
         raise Forbidden(_("Only members of this network can see its help requests."))
-    query = (
-        query.where(HelpRequest.network_id == network.id)
-        .order_by(HelpRequest.id.desc())
-        .limit(max(1, min(limit, 50)))
-    )
     if status:
         try:
-            query = query.where(HelpRequest.status == HelpStatus(status))
+            status = HelpStatus(status)
         except ValueError:
             raise InvalidInput(_("Choose open, resolved or closed."), field="status") from None
-    if urgency:
-        query = query.where(HelpRequest.urgency == _urgency(urgency))
-    if mine and viewer is not None:
-        query = query.where(HelpRequest.author_id == viewer.id)
-    if in_my_languages and viewer is not None and not mine:
-        keys = _language_keys(viewer)
-        if keys:
-            query = query.where(_in_languages(keys))
+    urgency = _urgency(urgency) if urgency else None
+    params = {"network_id": network.id, "limit": max(1, min(limit, 50))}
+    by_author = bool(mine and viewer is not None)
+    if by_author:
+        params["author_id"] = viewer.id
+    keys = _language_keys(viewer) if in_my_languages and viewer is not None and not mine else []
+    if keys:
+        params["keys"] = keys
     if before is not None:
-        query = query.where(HelpRequest.id < before)
-    return query
+        params["before"] = before
+    shape = (make_query, status or None, urgency, by_author, bool(keys), before is not None)
+    statement = _LIST_STATEMENTS.get(shape)
+    if statement is None:
+        query = (
+            make_query()
+            .where(HelpRequest.network_id == sa.bindparam("network_id", type_=sa.Integer))
+            .order_by(HelpRequest.id.desc())
+            .limit(sa.bindparam("limit", type_=sa.Integer))
+        )
+        if status:
+            query = query.where(HelpRequest.status == status)
+        if urgency:
+            query = query.where(HelpRequest.urgency == urgency)
+        if by_author:
+            query = query.where(HelpRequest.author_id == sa.bindparam("author_id", type_=sa.Integer))
+        if keys:
+            language = HelpRequestLanguage.__table__.c.language.type
+            query = query.where(_in_languages(sa.bindparam("keys", type_=language, expanding=True)))
+        if before is not None:
+            query = query.where(HelpRequest.id < sa.bindparam("before", type_=sa.Integer))
+        statement = _LIST_STATEMENTS[shape] = query
+    return statement, params
 
 
 _OPEN_OF_OTHERS = sa.select(sa.func.count(HelpRequest.id)).where(
     HelpRequest.network_id == sa.bindparam("network_id", type_=sa.Integer),
     HelpRequest.status == HelpStatus.open,
-    sa.or_(HelpRequest.author_id.is_(None), HelpRequest.author_id != sa.bindparam("viewer_id", type_=sa.Integer)),
+    sa.or_(
+        HelpRequest.author_id.is_(None), HelpRequest.author_id != sa.bindparam("viewer_id", type_=sa.Integer)
+    ),
 )
 # built once (the badge is asked on every network page): with the viewer's language keys, and without
 _OPEN_IN_LANGUAGES = _OPEN_OF_OTHERS.where(
