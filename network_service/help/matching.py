@@ -279,19 +279,27 @@ def score(
     special = set(load) | set(responses) | set(notified)
     # One pass, a few dictionary look-ups per member; members go into buckets by their integer points.
     buckets: dict[int, list[tuple]] = {}
+    known_languages = language_memo.get
+    known_expertise = expertise_memo.get
     for row in candidates:
         person_id, is_experienced, languages, expertise, person_region, recent = row
         if person_id in skip:
             continue
-        language_key = languages if isinstance(languages, str | None) else tuple(languages)
-        judged = language_memo.get(language_key)
+        try:
+            judged = known_languages(languages)
+        except TypeError:  # a list (candidates given in Python) rather than JSON text
+            languages = tuple(languages)
+            judged = known_languages(languages)
         if judged is None:
-            judged = language_memo[language_key] = judge_languages(language_key)
+            judged = language_memo[languages] = judge_languages(languages)
         points = judged[0]
-        expertise_key = expertise if isinstance(expertise, str | None) else tuple(expertise)
-        judged = expertise_memo.get(expertise_key)
+        try:
+            judged = known_expertise(expertise)
+        except TypeError:
+            expertise = tuple(expertise)
+            judged = known_expertise(expertise)
         if judged is None:
-            judged = expertise_memo[expertise_key] = judge_expertise(expertise_key)
+            judged = expertise_memo[expertise] = judge_expertise(expertise)
         points += judged[0]
         local = region_memo.get(person_region)
         if local is None:
