@@ -540,6 +540,7 @@ class Author:
     id: int
     display_name: str | None
     email: str | None
+    blocked: bool = False  # blocked by the reader of the page
 
     @property
     def name_or_email(self) -> str:
@@ -585,16 +586,21 @@ _ROOTS = (
     .limit(sa.bindparam("limit"))
 )
 _ROOTS_BEFORE = _ROOTS.where(Message.id < sa.bindparam("before"))
-_AUTHORS = sa.select(Person.id, Person.display_name, Person.email).where(
-    Person.id.in_(sa.bindparam("ids", expanding=True))
-)
+_AUTHORS = sa.select(
+    Person.id,
+    Person.display_name,
+    Person.email,
+    sa.exists().where(
+        Block.blocker_id == sa.bindparam("viewer_id", type_=sa.Integer), Block.blocked_id == Person.id
+    ),
+).where(Person.id.in_(sa.bindparam("ids", expanding=True)))
 
 
 def list_thread_rows(
     channel: Channel, viewer: Person | None, *, before: int | None = None, limit: int = PAGE_SIZE
 ) -> tuple[list[MessageRow], int | None]:
     """What ``list_threads`` gives, as ``MessageRow`` values for the channel page: two prebuilt statements and
-    no ORM entities (the API keeps ``list_threads``)."""
+    no ORM entities (the API keeps ``list_threads``). Each author says whether the viewer blocked them."""
     if not permissions.can_read(viewer, channel):
         raise NotFound(_("There is no such conversation, or it is not open to you."))
     params = {"channel_id": channel.id, "limit": limit + 1}
@@ -609,7 +615,13 @@ def list_thread_rows(
     author_ids = {row.author_id for row in rows if row.author_id is not None}
     if author_ids:
         authors = {
-            a.id: a for a in (Author(*r) for r in session.execute(_AUTHORS, {"ids": list(author_ids)}))
+            a.id: a
+            for a in (
+                Author(*r)
+                for r in session.execute(
+                    _AUTHORS, {"ids": list(author_ids), "viewer_id": getattr(viewer, "id", None)}
+                )
+            )
         }
         for row in rows:
             row.author = authors.get(row.author_id)

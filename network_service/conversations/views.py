@@ -55,11 +55,12 @@ class MessageView:
     """What the viewer may see and do with each message of a page (permission answers are cached per request,
     so a page of 30 messages asks the database the same few questions as a page of one)."""
 
-    def __init__(self, viewer: Person | None, network: Network):
+    def __init__(self, viewer: Person | None, network: Network, blocked: set[int] | None = None):
+        """``blocked``: whom the viewer blocked, when the page knows it already (else one query)."""
         self.viewer = viewer
         self.network = network
         self.moderator = permissions.is_moderator(viewer, network)
-        self.blocked = operations.blocked_by(viewer)
+        self.blocked = operations.blocked_by(viewer) if blocked is None else blocked
         self._context: tuple | None = None
 
     def shared(self, message: Message) -> bool:
@@ -246,7 +247,8 @@ def _channel_page(network: Network, channel: Channel, viewer: Person, form: Mess
         threads=threads,
         older=older,
         form=form,
-        view=MessageView(viewer, network),
+        # the authors of the page came with whether the viewer blocked them
+        view=MessageView(viewer, network, {m.author.id for m in threads if m.author and m.author.blocked}),
         can_post=permissions.can_post(viewer, channel),
         can_manage=permissions.can_manage_channel(viewer, channel),
         members=operations.channel_members(channel, viewer),
