@@ -36,10 +36,13 @@ import gc
 import heapq
 import json
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 
 from network_service.accounts.models import Person
 from network_service.db import session, utcnow
@@ -155,21 +158,8 @@ def _speaks_any(languages: list[str]):
 
 
 def _candidates(request, activity_since, condition=None) -> list[tuple]:
-    from network_service.privacy.operations import PROFILE_SHARING, withdrawn_query
-
-    hidden = Person.id.in_(withdrawn_query(PROFILE_SHARING))
-    query = (
-        sa.select(
-            Person.id,
-            sa.case((Membership.level == Level.experienced, 1), else_=0),
-            # who withdrew consent to share their profile is matched on nothing of it
-            sa.case((hidden, None), else_=sa.cast(Person.languages, sa.Text)),
-            sa.case((hidden, None), else_=sa.cast(Person.expertise, sa.Text)),
-            sa.case((hidden, ""), else_=Person.region),
-            sa.case((Person.last_sign_in_at >= activity_since, 1), else_=0),
-        )
-        .join(Person, Person.id == Membership.person_id)
-        .where(Membership.network_id == request.network_id, Membership.status == MembershipStatus.active)
+    query = _members_query(
+        request.network_id, sa.case((Person.last_sign_in_at >= activity_since, 1), else_=0)
     )
     if request.author_id is not None:
         query = query.where(Membership.person_id != request.author_id)
@@ -179,7 +169,103 @@ def _candidates(request, activity_since, condition=None) -> list[tuple]:
     return session.connection().execute(query).tuples().all()
 
 
+def _members_query(network_id, signed_in) -> sa.Select:
+    from network_service.privacy.operations import PROFILE_SHARING, withdrawn_query
+
+    hidden = Person.id.in_(withdrawn_query(PROFILE_SHARING))
+    return (
+        sa.select(
+            Person.id,
+            sa.case((Membership.level == Level.experienced, 1), else_=0),
+            # who withdrew consent to share their profile is matched on nothing of it
+            sa.case((hidden, None), else_=sa.cast(Person.languages, sa.Text)),
+            sa.case((hidden, None), else_=sa.cast(Person.expertise, sa.Text)),
+            sa.case((hidden, ""), else_=Person.region),
+            signed_in,
+        )
+        .join(Person, Person.id == Membership.person_id)
+        .where(Membership.network_id == network_id, Membership.status == MembershipStatus.active)
+    )
+
+
+# -- the members of a network, kept per process (PostgreSQL) --------------------------------------------------
+#
+# Loading every active member with their lists is the largest part of a ranking (thousands of rows, two JSON
+# columns cast to text). On PostgreSQL the rows are kept per worker process and network, with a fingerprint of
+# what they were read from: for the tables person and consent_record and the network's membership rows, the
+# number of rows, the sum of the row versions' transaction ids (the system column xmin, which every insert and
+# update sets anew) and the sum of those multiplied by the row id. Any insert, update or deletion of such a row
+# (a profile edit, a sign-in, a new, suspended or departed member, a consent withdrawn) changes the fingerprint,
+# and the next ranking reads the members again. The fingerprint is read in the ranking's own transaction, so a
+# ranking sees what its transaction sees; a transaction that has written anything (its own row versions would
+# not be told apart) does not use the cache at all. SQLite has no row versions: it always reads the members.
+
+_FINGERPRINT = sa.text(
+    "SELECT pg_current_xact_id_if_assigned() IS NULL, p.*, m.*, c.* FROM"
+    " (SELECT count(*), sum(xmin::text::bigint), sum(xmin::text::bigint * id) FROM person) AS p,"
+    " (SELECT count(*), sum(xmin::text::bigint), sum(xmin::text::bigint * id) FROM membership"
+    "  WHERE network_id = :network_id) AS m,"
+    " (SELECT count(*), sum(xmin::text::bigint), sum(xmin::text::bigint * id) FROM consent_record) AS c"
+)
+MEMBERS_CACHE_NETWORKS = 8
+_members: OrderedDict[tuple, tuple[tuple, list[tuple]]] = OrderedDict()
+_members_lock = threading.Lock()
+
+
+def _fingerprint(connection, network_id: int) -> tuple | None:
+    clean, *values = connection.execute(_FINGERPRINT, {"network_id": network_id}).one()
+    return tuple(values) if clean else None
+
+
+def cached_members(network_id: int) -> list[tuple] | None:
+    """The network's active members as (person id, experienced?, languages, expertise, region, last sign-in),
+    from the process's cache when nothing they were read from changed since; None where no cache is kept
+    (SQLite, or a transaction that has written)."""
+    if session.info.get(_WROTE):  # this transaction flushed changes: not even the fingerprint is asked
+        return None
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return None
+    fingerprint = _fingerprint(connection, network_id)
+    if fingerprint is None:
+        return None
+    key = (connection.engine.url.render_as_string(hide_password=True), network_id)
+    with _members_lock:
+        entry = _members.get(key)
+        if entry is not None and entry[0] == fingerprint:
+            _members.move_to_end(key)
+            return entry[1]
+    rows = connection.execute(_members_query(network_id, Person.last_sign_in_at)).tuples().all()
+    if _fingerprint(connection, network_id) == fingerprint:  # nothing committed in between
+        with _members_lock:
+            _members[key] = (fingerprint, rows)
+            _members.move_to_end(key)
+            while len(_members) > MEMBERS_CACHE_NETWORKS:
+                _members.popitem(last=False)
+    return rows
+
+
+_WROTE = "mentornet.help.matching.wrote"
+
+
+@sa.event.listens_for(sa.orm.Session, "after_flush")
+def _wrote(session_, _context) -> None:
+    session_.info[_WROTE] = True
+
+
+@sa.event.listens_for(sa.orm.Session, "after_commit")
+@sa.event.listens_for(sa.orm.Session, "after_rollback")
+def _transaction_ended(session_) -> None:
+    session_.info.pop(_WROTE, None)
+
+
+def forget_members() -> None:
+    with _members_lock:
+        _members.clear()
+
+
 def _rank(request, *, limit, exclude, activity_since, fairness_since) -> list[Suggestion]:
+    members = cached_members(request.network_id)
     load = _grouped(
         sa.select(HelpResponse.author_id, sa.func.count(sa.distinct(HelpResponse.request_id)))
         .join(HelpRequest, HelpRequest.id == HelpResponse.request_id)
@@ -202,6 +288,8 @@ def _rank(request, *, limit, exclude, activity_since, fairness_since) -> list[Su
         .group_by(HelpSuggestion.person_id)
     )
     counts = {"load": load, "responses": responses, "notified": notified}
+    if members is not None:  # everyone at hand: no pre-filter needed (the author is skipped in score)
+        return score(request, members, **counts, limit=limit, exclude=exclude, signed_in_since=activity_since)
     # Most requests name a language, and the best few members almost always speak it: rank the speakers first
     # (fewer rows to load and score) and go through everyone only when the last of them could be beaten by a
     # member who does not speak it. The result is the same either way.
@@ -245,9 +333,11 @@ def score(
     notified: dict[int, int],
     limit: int | None = None,
     exclude: Iterable[int] = (),
+    signed_in_since: dt.datetime | None = None,
 ) -> list[Suggestion]:
     """Score ``candidates`` in Python: tuples of (person id, experienced?, languages, expertise, region,
-    signed in within 30 days?), languages and expertise as lists or as their JSON text."""
+    signed in within 30 days?), languages and expertise as lists or as their JSON text. With
+    ``signed_in_since``, the last item is the time of the last sign-in instead (None: never)."""
     wanted_languages = {_norm(lang) for lang in request.languages or () if lang.strip()}
     tags = {_norm(tag) for tag in request.tags or () if tag.strip()}
     words = _words(request.topic) | _words(" ".join(request.tags or ()))
@@ -310,7 +400,7 @@ def score(
             points += REGION
         if is_experienced:
             points += experienced_points
-        if recent:
+        if recent and (signed_in_since is None or recent >= signed_in_since):
             points += SIGNED_IN
         if person_id in special:
             written = responses.get(person_id, 0)
@@ -344,7 +434,7 @@ def score(
             expertise_memo[expertise if isinstance(expertise, str | None) else tuple(expertise)][1],
             person_region if region_memo[person_region] else None,
             bool(is_experienced),
-            bool(recent),
+            bool(recent and (signed_in_since is None or recent >= signed_in_since)),
             responses.get(person_id, 0),
             load.get(person_id, 0),
             notified.get(person_id, 0),
