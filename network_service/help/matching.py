@@ -1,6 +1,8 @@
 """Who should hear about a help request: members ranked by fit, each suggestion with its reasons.
 
-Four or five queries whatever the network's size (open requests each member helps with, their responses in the
+On PostgreSQL the members are kept per process while a fingerprint of their rows stays the same (see
+``cached_members``): four statements (fingerprint and aggregates). Otherwise four or five queries whatever the
+network's size (open requests each member helps with, their responses in the
 last 30 days and help notifications they got in the last 14 days as GROUP BY aggregates; the candidates with the
 person fields the score needs: first only those who speak one of the request's languages, and everyone only when
 a member without the language could still reach the top, see ``WITHOUT_LANGUAGE_MAX``), then plain Python
