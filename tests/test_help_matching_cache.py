@@ -59,6 +59,12 @@ def world(own_app):
             person = add_member(network, f"m{n}-{slug}@example.org", f"Member {n}", Role.mentor, Level.novice)
             person.languages = ["Arabic"] if n < 4 else ["German"]
             person.region = "Berlin" if n % 2 else "Hamburg"
+            if n in (1, 3):  # 40 + 12 + 15 + 5 points: above what anyone without Arabic can reach (65)
+                person.expertise = ["school"]
+                person.last_sign_in_at = utcnow()
+            if n == 7:  # without Arabic, 24 + 15 + 5: above the weaker speakers (40)
+                person.expertise = ["school", "enrolment"]
+                person.last_sign_in_at = utcnow()
         session.flush()
         request = ops.create_request(
             network,
@@ -81,7 +87,7 @@ def run(app, function):
         return result
 
 
-def ranking(app, request_id, *, cached=True, now=None):
+def ranking(app, request_id, *, cached=True, now=None, limit=50):
     """(person id, score, reasons) of every candidate, best first, and the statements run."""
     statements = []
 
@@ -95,7 +101,7 @@ def ranking(app, request_id, *, cached=True, now=None):
         engine = db.engine
         event.listen(engine, "before_cursor_execute", listener)
         try:
-            return [(s.person_id, s.score, s.reasons) for s in matching.rank(request, limit=50)]
+            return [(s.person_id, s.score, s.reasons) for s in matching.rank(request, limit=limit)]
         finally:
             event.remove(engine, "before_cursor_execute", listener)
             if not cached:
@@ -128,6 +134,15 @@ def test_the_members_are_read_once_then_kept(world):
     assert first == again
     assert kept == loaded - 2  # neither the members nor the second fingerprint
     assert kept == 4  # the fingerprint and the three aggregates
+    for limit in (
+        1,
+        2,
+        3,
+        5,
+    ):  # the speakers first (enough of them score above any other member), or everyone
+        assert (
+            ranking(app, request_id, limit=limit)[0] == ranking(app, request_id, cached=False, limit=limit)[0]
+        )
 
 
 def test_a_profile_edit_shows_in_the_next_ranking(world):
@@ -184,11 +199,11 @@ def test_a_withdrawn_consent_hides_the_profile_at_once(world):
 
 def test_recent_sign_ins_follow_the_clock_and_the_data(world):
     app, _network_id, request_id, slug = world
-    who = run(app, lambda: person_named(slug, 3).id)
+    who = run(app, lambda: person_named(slug, 5).id)
 
     def signed_in_days_ago(days):
         def change():
-            person_named(slug, 3).last_sign_in_at = utcnow() - dt.timedelta(days=days)
+            person_named(slug, 5).last_sign_in_at = utcnow() - dt.timedelta(days=days)
 
         run(app, change)
 

@@ -210,7 +210,7 @@ _FINGERPRINT = sa.text(
     " (SELECT count(*), sum(xmin::text::bigint), sum(xmin::text::bigint * id) FROM consent_record) AS c"
 )
 MEMBERS_CACHE_NETWORKS = 8
-_members: OrderedDict[tuple, tuple[tuple, list[tuple]]] = OrderedDict()
+_members: OrderedDict[tuple, tuple[tuple, Members]] = OrderedDict()
 _members_lock = threading.Lock()
 
 
@@ -219,10 +219,39 @@ def _fingerprint(connection, network_id: int) -> tuple | None:
     return tuple(values) if clean else None
 
 
-def cached_members(network_id: int) -> list[tuple] | None:
-    """The network's active members as (person id, experienced?, languages, expertise, region, last sign-in),
-    from the process's cache when nothing they were read from changed since; None where no cache is kept
-    (SQLite, or a transaction that has written)."""
+@dataclass
+class Members:
+    """The active members of a network as (person id, experienced?, languages, expertise, region, last
+    sign-in), and the same rows by each language they speak (normalised as ``score`` compares them)."""
+
+    rows: list[tuple]
+    by_language: dict[str, list[tuple]]
+
+    @classmethod
+    def of(cls, rows: list[tuple]) -> Members:
+        by_language: dict[str, list[tuple]] = {}
+        for row in rows:
+            for norm in {norm for _entry, norm, _words in _entries(row[2])}:
+                by_language.setdefault(norm, []).append(row)
+        return cls(rows, by_language)
+
+    def speaking(self, wanted: list[str]) -> list[tuple]:
+        """Everyone who speaks one of ``wanted`` (normalised), once each."""
+        if len(wanted) == 1:
+            return self.by_language.get(wanted[0], [])
+        seen: set[int] = set()
+        found = []
+        for language in wanted:
+            for row in self.by_language.get(language, ()):
+                if row[0] not in seen:
+                    seen.add(row[0])
+                    found.append(row)
+        return found
+
+
+def cached_members(network_id: int) -> Members | None:
+    """The network's active members, from the process's cache when nothing they were read from changed since;
+    None where no cache is kept (SQLite, or a transaction that has written)."""
     if session.info.get(_WROTE):  # this transaction flushed changes: not even the fingerprint is asked
         return None
     connection = session.connection()
@@ -237,14 +266,16 @@ def cached_members(network_id: int) -> list[tuple] | None:
         if entry is not None and entry[0] == fingerprint:
             _members.move_to_end(key)
             return entry[1]
-    rows = connection.execute(_members_query(network_id, Person.last_sign_in_at)).tuples().all()
+    members = Members.of(
+        connection.execute(_members_query(network_id, Person.last_sign_in_at)).tuples().all()
+    )
     if _fingerprint(connection, network_id) == fingerprint:  # nothing committed in between
         with _members_lock:
-            _members[key] = (fingerprint, rows)
+            _members[key] = (fingerprint, members)
             _members.move_to_end(key)
             while len(_members) > MEMBERS_CACHE_NETWORKS:
                 _members.popitem(last=False)
-    return rows
+    return members
 
 
 _WROTE = "mentornet.help.matching.wrote"
@@ -290,8 +321,14 @@ def _rank(request, *, limit, exclude, activity_since, fairness_since) -> list[Su
         .group_by(HelpSuggestion.person_id)
     )
     counts = {"load": load, "responses": responses, "notified": notified}
-    if members is not None:  # everyone at hand: no pre-filter needed (the author is skipped in score)
-        return score(request, members, **counts, limit=limit, exclude=exclude, signed_in_since=activity_since)
+    if members is not None:  # everyone at hand (the author is skipped in score)
+        options = {"limit": limit, "exclude": exclude, "signed_in_since": activity_since}
+        wanted = sorted({_norm(lang) for lang in request.languages or () if lang.strip()})
+        if limit and wanted:  # the speakers first, as below, but exactly
+            best = score(request, members.speaking(wanted), **counts, **options)
+            if len(best) == limit and sum(r["points"] for r in best[-1].reasons) > WITHOUT_LANGUAGE_MAX:
+                return best
+        return score(request, members.rows, **counts, **options)
     # Most requests name a language, and the best few members almost always speak it: rank the speakers first
     # (fewer rows to load and score) and go through everyone only when the last of them could be beaten by a
     # member who does not speak it. The result is the same either way.
