@@ -255,8 +255,9 @@ def cached_members(network_id: int) -> Members | None:
     if session.info.get(_WROTE):  # this transaction flushed changes: not even the fingerprint is asked
         return None
     connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        return None
+    dialect = connection.dialect
+    if dialect.name != "postgresql" or (dialect.server_version_info or (0,)) < (13,):
+        return None  # pg_current_xact_id_if_assigned() came with PostgreSQL 13
     fingerprint = _fingerprint(connection, network_id)
     if fingerprint is None:
         return None
