@@ -120,8 +120,8 @@ def _without_gc_pauses():
             gc.enable()
 
 
-def _grouped(query) -> dict[int, int]:
-    rows = session.connection().execute(query).all()
+def _grouped(query, params=None) -> dict[int, int]:
+    rows = session.connection().execute(query, params or {}).all()
     return {person_id: count for person_id, count in rows if person_id is not None}
 
 
@@ -298,29 +298,50 @@ def forget_members() -> None:
         _members.clear()
 
 
+_NETWORK = sa.bindparam("network_id", type_=sa.Integer)
+_REQUEST = sa.bindparam("request_id", type_=sa.Integer)
+# The three aggregates, built once per process: open requests each member helps with (this one left out),
+# answers in the last 30 days, help notifications in the last 14 days (for other requests).
+_LOAD = (
+    sa.select(HelpResponse.author_id, sa.func.count(sa.distinct(HelpResponse.request_id)))
+    .join(HelpRequest, HelpRequest.id == HelpResponse.request_id)
+    .where(
+        HelpRequest.network_id == _NETWORK, HelpRequest.status == HelpStatus.open, HelpRequest.id != _REQUEST
+    )
+    .group_by(HelpResponse.author_id)
+)
+_RESPONSES = (
+    sa.select(HelpResponse.author_id, sa.func.count(HelpResponse.id))
+    .join(HelpRequest, HelpRequest.id == HelpResponse.request_id)
+    .where(
+        HelpRequest.network_id == _NETWORK,
+        HelpResponse.created_at
+        >= sa.bindparam("activity_since", type_=HelpResponse.__table__.c.created_at.type),
+    )
+    .group_by(HelpResponse.author_id)
+)
+_NOTIFIED = (
+    sa.select(HelpSuggestion.person_id, sa.func.count(HelpSuggestion.id))
+    .where(
+        HelpSuggestion.notified_at
+        >= sa.bindparam("fairness_since", type_=HelpSuggestion.__table__.c.notified_at.type),
+        HelpSuggestion.request_id != _REQUEST,
+    )
+    .group_by(HelpSuggestion.person_id)
+)
+
+
 def _rank(request, *, limit, exclude, activity_since, fairness_since) -> list[Suggestion]:
     members = cached_members(request.network_id)
-    load = _grouped(
-        sa.select(HelpResponse.author_id, sa.func.count(sa.distinct(HelpResponse.request_id)))
-        .join(HelpRequest, HelpRequest.id == HelpResponse.request_id)
-        .where(
-            HelpRequest.network_id == request.network_id,
-            HelpRequest.status == HelpStatus.open,
-            HelpRequest.id != request.id,
-        )
-        .group_by(HelpResponse.author_id)
-    )
-    responses = _grouped(
-        sa.select(HelpResponse.author_id, sa.func.count(HelpResponse.id))
-        .join(HelpRequest, HelpRequest.id == HelpResponse.request_id)
-        .where(HelpRequest.network_id == request.network_id, HelpResponse.created_at >= activity_since)
-        .group_by(HelpResponse.author_id)
-    )
-    notified = _grouped(
-        sa.select(HelpSuggestion.person_id, sa.func.count(HelpSuggestion.id))
-        .where(HelpSuggestion.notified_at >= fairness_since, HelpSuggestion.request_id != request.id)
-        .group_by(HelpSuggestion.person_id)
-    )
+    params = {
+        "network_id": request.network_id,
+        "request_id": request.id,
+        "activity_since": activity_since,
+        "fairness_since": fairness_since,
+    }
+    load = _grouped(_LOAD, params)
+    responses = _grouped(_RESPONSES, params)
+    notified = _grouped(_NOTIFIED, params)
     counts = {"load": load, "responses": responses, "notified": notified}
     if members is not None:  # everyone at hand (the author is skipped in score)
         options = {"limit": limit, "exclude": exclude, "signed_in_since": activity_since}
