@@ -50,7 +50,7 @@ def _labels():
     }
 
 
-# The rendered cards of a page of the help list, keyed by everything they show (docs/help.md, "Speed").
+# The rendered cards of a page of the help list, keyed by everything they show (docs/help.md, "For operators").
 card_lists = FragmentCache(size=500)
 
 
