@@ -345,11 +345,11 @@ def _readable_channels(network: Network, viewer: Person | None, kinds) -> sa.Sel
 _UNREAD_KEY = "mentornet.conversations.unread"
 
 
-def _unread_of(viewer: Person, membership: Membership):
+def _unread_of(viewer_id, since):
     """(read marker alias, message alias, conditions): a message of ``Channel`` the viewer has not read — by
     someone else, not deleted or hidden, after their read marker or, before their first visit, written since they
-    joined. The conditions walk the (channel_id, id) index from the marker on."""
-    since = membership.joined_at or membership.created_at
+    joined (``since``). The conditions walk the (channel_id, id) index from the marker on. ``viewer_id`` and
+    ``since`` are values or bound parameters (for a statement built once)."""
     marker = sa.orm.aliased(ChannelMember)
     counted = sa.orm.aliased(Message)
     first_since = (
@@ -361,11 +361,15 @@ def _unread_of(viewer: Person, membership: Membership):
     conditions = (
         counted.channel_id == Channel.id,
         counted.id > sa.func.coalesce(marker.last_read_message_id, first_since),
-        sa.or_(counted.author_id.is_(None), counted.author_id != viewer.id),
+        sa.or_(counted.author_id.is_(None), counted.author_id != viewer_id),
         counted.deleted_at.is_(None),
         counted.hidden_at.is_(None),
     )
     return marker, counted, conditions
+
+
+def _since(membership: Membership):
+    return membership.joined_at or membership.created_at
 
 
 def unread_counts(network: Network, viewer: Person, kinds=tuple(ChannelKind)) -> dict[int, int]:
@@ -382,7 +386,7 @@ def unread_counts(network: Network, viewer: Person, kinds=tuple(ChannelKind)) ->
     cache = session.info.setdefault(_UNREAD_KEY, {})
     key = (viewer.id, network.id)
     if key not in cache:
-        marker, counted, unread_here = _unread_of(viewer, membership)
+        marker, counted, unread_here = _unread_of(viewer.id, _since(membership))
         unread = (
             sa.select(sa.func.count(counted.id))
             .where(*unread_here)
@@ -424,18 +428,43 @@ def unread_channel_count(viewer: Person, network: Network) -> int:
     membership = active_membership(viewer, network)
     if membership is None:
         return 0
-    marker, _counted, unread_here = _unread_of(viewer, membership)
-    has_unread = sa.exists().where(*unread_here).correlate(Channel, marker)
+    # an active member reads the open channels and the groups and conversations they belong to
     return session.scalar(
-        sa.select(sa.func.count(Channel.id))
-        .select_from(Channel)
-        .join(marker, sa.and_(marker.channel_id == Channel.id, marker.person_id == viewer.id), isouter=True)
-        .where(
-            Channel.id.in_(_readable_channels(network, viewer, tuple(ChannelKind))),
-            Channel.last_message_at.is_not(None),
-            has_unread,
-        )
+        _badge_statement(),
+        {"viewer_id": viewer.id, "network_id": network.id, "since": _since(membership)},
     )
+
+
+_BADGE: list = []
+
+
+def _badge_statement() -> sa.Select:
+    """The section badge's statement, built once per process (it is asked on every network page; building it
+    cost more than running it)."""
+    if not _BADGE:
+        viewer_id = sa.bindparam("viewer_id", type_=sa.Integer)
+        since = sa.bindparam("since", type_=Message.__table__.c.created_at.type)
+        marker, _counted, unread_here = _unread_of(viewer_id, since)
+        has_unread = sa.exists().where(*unread_here).correlate(Channel, marker)
+        mine = (
+            sa.select(ChannelMember.channel_id)
+            .where(ChannelMember.person_id == viewer_id, ChannelMember.member.is_(True))
+            .scalar_subquery()
+        )
+        readable = sa.select(Channel.id).where(
+            Channel.network_id == sa.bindparam("network_id", type_=sa.Integer),
+            Channel.kind.in_(list(ChannelKind)),
+            sa.or_(Channel.kind == ChannelKind.open, Channel.id.in_(mine)),
+        )
+        _BADGE.append(
+            sa.select(sa.func.count(Channel.id))
+            .select_from(Channel)
+            .join(
+                marker, sa.and_(marker.channel_id == Channel.id, marker.person_id == viewer_id), isouter=True
+            )
+            .where(Channel.id.in_(readable), Channel.last_message_at.is_not(None), has_unread)
+        )
+    return _BADGE[0]
 
 
 def list_channels(network: Network, viewer: Person | None, *, direct: bool = False) -> list[ChannelRow]:
@@ -504,6 +533,101 @@ def list_threads(
     return rows[:limit], older
 
 
+@dataclass(slots=True)
+class Author:
+    """The author of a listed message: what a page shows of them."""
+
+    id: int
+    display_name: str | None
+    email: str | None
+    blocked: bool = False  # blocked by the reader of the page
+
+    @property
+    def name_or_email(self) -> str:
+        return self.display_name or (self.email or "").split("@")[0]
+
+
+@dataclass(slots=True)
+class MessageRow:
+    """A message of a channel page as plain values (no ORM entity): the attributes the message template and the
+    permission checks read, with its channel and author."""
+
+    id: int
+    channel_id: int
+    parent_id: int | None
+    author_id: int | None
+    body: str
+    created_at: dt.datetime
+    edited_at: dt.datetime | None
+    deleted_at: dt.datetime | None
+    hidden_at: dt.datetime | None
+    reply_count: int
+    channel: Channel | None = None
+    author: Author | None = None
+
+
+# Built once: a channel page's roots, newest first (with and without the cursor), and their authors.
+_ROOT_COLUMNS = (
+    Message.id,
+    Message.channel_id,
+    Message.parent_id,
+    Message.author_id,
+    Message.body,
+    Message.created_at,
+    Message.edited_at,
+    Message.deleted_at,
+    Message.hidden_at,
+    Message.reply_count,
+)
+_ROOTS = (
+    sa.select(*_ROOT_COLUMNS)
+    .where(Message.channel_id == sa.bindparam("channel_id"), Message.parent_id.is_(None))
+    .order_by(Message.id.desc())
+    .limit(sa.bindparam("limit"))
+)
+_ROOTS_BEFORE = _ROOTS.where(Message.id < sa.bindparam("before"))
+_AUTHORS = sa.select(
+    Person.id,
+    Person.display_name,
+    Person.email,
+    sa.exists().where(
+        Block.blocker_id == sa.bindparam("viewer_id", type_=sa.Integer), Block.blocked_id == Person.id
+    ),
+).where(Person.id.in_(sa.bindparam("ids", expanding=True)))
+
+
+def list_thread_rows(
+    channel: Channel, viewer: Person | None, *, before: int | None = None, limit: int = PAGE_SIZE
+) -> tuple[list[MessageRow], int | None]:
+    """What ``list_threads`` gives, as ``MessageRow`` values for the channel page: two prebuilt statements and
+    no ORM entities (the API keeps ``list_threads``). Each author says whether the viewer blocked them."""
+    if not permissions.can_read(viewer, channel):
+        raise NotFound(_("There is no such conversation, or it is not open to you."))
+    params = {"channel_id": channel.id, "limit": limit + 1}
+    if before is not None:
+        params["before"] = before
+    rows = [
+        MessageRow(*row, channel=channel)
+        for row in session.execute(_ROOTS if before is None else _ROOTS_BEFORE, params)
+    ]
+    older = rows[limit - 1].id if len(rows) > limit else None
+    rows = rows[:limit]
+    author_ids = {row.author_id for row in rows if row.author_id is not None}
+    if author_ids:
+        authors = {
+            a.id: a
+            for a in (
+                Author(*r)
+                for r in session.execute(
+                    _AUTHORS, {"ids": list(author_ids), "viewer_id": getattr(viewer, "id", None)}
+                )
+            )
+        }
+        for row in rows:
+            row.author = authors.get(row.author_id)
+    return rows, older
+
+
 def get_message(message_id: int, viewer: Person | None) -> Message:
     message = session.scalar(
         _message_query().options(joinedload(Message.channel)).where(Message.id == message_id)
@@ -528,15 +652,32 @@ def get_thread(
     return root, rows[:limit], newer
 
 
+_NEWEST_AND_MARKER = sa.select(
+    sa.select(sa.func.max(Message.id))
+    .where(Message.channel_id == sa.bindparam("channel_id"))
+    .scalar_subquery(),
+    sa.select(ChannelMember.last_read_message_id)
+    .where(
+        ChannelMember.channel_id == sa.bindparam("channel_id"),
+        ChannelMember.person_id == sa.bindparam("person_id"),
+    )
+    .scalar_subquery(),
+)
+
+
 def mark_read(channel: Channel, viewer: Person, upto: int | None = None) -> int | None:
     """Move the viewer's read marker to the channel's newest message (or ``upto``); never backwards."""
     if not permissions.can_read(viewer, channel) or not is_member(viewer, channel.network):
         return None  # site administrators reading an open channel keep no marker
-    newest = session.scalar(sa.select(sa.func.max(Message.id)).where(Message.channel_id == channel.id))
+    newest, marker = session.execute(
+        _NEWEST_AND_MARKER, {"channel_id": channel.id, "person_id": viewer.id}
+    ).one()
     if upto is not None:
         newest = min(newest or 0, upto)
     if not newest:
         return None
+    if marker is not None and marker >= newest:
+        return marker  # already there: nothing to write (one statement for a page seen again)
     row = session.scalar(
         sa.select(ChannelMember).where(
             ChannelMember.channel_id == channel.id, ChannelMember.person_id == viewer.id

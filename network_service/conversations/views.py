@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from network_service import security
 from network_service.accounts.models import Person
@@ -17,6 +18,7 @@ from network_service.conversations.forms import (
 )
 from network_service.conversations.models import Channel, ChannelKind, Message
 from network_service.errors import MentorNetError, NotFound
+from network_service.fragments import FragmentCache, reader_context
 from network_service.networks import navigation
 from network_service.networks import operations as networks
 from network_service.networks.models import Network
@@ -45,15 +47,63 @@ def _message_markdown(body: str):
     return operations.render_message(body)
 
 
+# The <article> of each message as every plain reader sees it (see MessageView.article and docs/conversations.md).
+articles = FragmentCache(size=5000)
+
+
 class MessageView:
     """What the viewer may see and do with each message of a page (permission answers are cached per request,
     so a page of 30 messages asks the database the same few questions as a page of one)."""
 
-    def __init__(self, viewer: Person | None, network: Network):
+    def __init__(self, viewer: Person | None, network: Network, blocked: set[int] | None = None):
+        """``blocked``: whom the viewer blocked, when the page knows it already (else one query)."""
         self.viewer = viewer
         self.network = network
         self.moderator = permissions.is_moderator(viewer, network)
-        self.blocked = operations.blocked_by(viewer)
+        self.blocked = operations.blocked_by(viewer) if blocked is None else blocked
+        self._context: tuple | None = None
+
+    def shared(self, message: Message) -> bool:
+        """Whether the viewer sees ``message`` as any plain reader does: not its author (edit, delete, earlier
+        versions, a hidden text still shown), not a moderator (hide, delete), not someone who blocked its
+        author. Only such messages come from the ``articles`` cache."""
+        return (
+            not self.moderator
+            and (self.viewer is None or message.author_id != self.viewer.id)
+            and message.author_id not in self.blocked
+        )
+
+    def article(self, macro, message: Message, confirm_form, thread_link: bool = False) -> Markup:
+        """The message's ``<article>`` rendered by ``macro`` (conversations/_message.html), from the cache when
+        it is the same for every plain reader."""
+        if not self.shared(message):
+            return macro(message, self, self.network, confirm_form, thread_link=thread_link)
+        if self._context is None:
+            self._context = (
+                *reader_context(),
+                self.network.slug,
+                self.viewer is not None and permissions.is_member(self.viewer, self.network),  # may report
+            )
+        author = message.author
+        key = (
+            self._context,
+            thread_link,
+            message.id,
+            message.parent_id,
+            message.author_id,
+            author.name_or_email if author is not None else None,
+            message.body,
+            message.created_at,
+            message.edited_at,
+            message.deleted_at,
+            message.hidden_at,
+            message.reply_count,
+        )
+        html = articles.get(key)
+        if html is None:
+            html = str(macro(message, self, self.network, confirm_form, thread_link=thread_link))
+            articles.put(key, html)
+        return Markup(html)  # noqa: S704  # nosec B704 - rendered by the autoescaping template
 
     def state(self, message: Message) -> str:
         if message.deleted_at is not None:
@@ -187,7 +237,7 @@ def new_channel(slug: str):
 
 
 def _channel_page(network: Network, channel: Channel, viewer: Person, form: MessageForm, status: int = 200):
-    threads, older = operations.list_threads(channel, viewer, before=_cursor("before"))
+    threads, older = operations.list_thread_rows(channel, viewer, before=_cursor("before"))
     if status == 200 and not request.args.get("before"):
         operations.mark_read(channel, viewer)
     return render_template(
@@ -197,7 +247,8 @@ def _channel_page(network: Network, channel: Channel, viewer: Person, form: Mess
         threads=threads,
         older=older,
         form=form,
-        view=MessageView(viewer, network),
+        # the authors of the page came with whether the viewer blocked them
+        view=MessageView(viewer, network, {m.author.id for m in threads if m.author and m.author.blocked}),
         can_post=permissions.can_post(viewer, channel),
         can_manage=permissions.can_manage_channel(viewer, channel),
         members=operations.channel_members(channel, viewer),

@@ -1,6 +1,8 @@
 """Who should hear about a help request: members ranked by fit, each suggestion with its reasons.
 
-Four or five queries whatever the network's size (open requests each member helps with, their responses in the
+On PostgreSQL the members are kept per process while a fingerprint of their rows stays the same (see
+``cached_members``): four statements (fingerprint and aggregates). Otherwise four or five queries whatever the
+network's size (open requests each member helps with, their responses in the
 last 30 days and help notifications they got in the last 14 days as GROUP BY aggregates; the candidates with the
 person fields the score needs: first only those who speak one of the request's languages, and everyone only when
 a member without the language could still reach the top, see ``WITHOUT_LANGUAGE_MAX``), then plain Python
@@ -31,14 +33,18 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import gc
 import heapq
 import json
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 
 from network_service.accounts.models import Person
 from network_service.db import session, utcnow
@@ -114,8 +120,9 @@ def _without_gc_pauses():
             gc.enable()
 
 
-def _grouped(query) -> dict[int, int]:
-    return {person_id: count for person_id, count in session.execute(query) if person_id is not None}
+def _grouped(query, params=None) -> dict[int, int]:
+    rows = session.connection().execute(query, params or {}).all()
+    return {person_id: count for person_id, count in rows if person_id is not None}
 
 
 def rank(request: HelpRequest, *, limit: int | None = None, exclude: Iterable[int] = ()) -> list[Suggestion]:
@@ -153,10 +160,22 @@ def _speaks_any(languages: list[str]):
 
 
 def _candidates(request, activity_since, condition=None) -> list[tuple]:
+    query = _members_query(
+        request.network_id, sa.case((Person.last_sign_in_at >= activity_since, 1), else_=0)
+    )
+    if request.author_id is not None:
+        query = query.where(Membership.person_id != request.author_id)
+    if condition is not None:
+        query = query.where(condition)
+    # on the Core connection: plain rows, without the ORM's result processing (thousands of rows)
+    return session.connection().execute(query).tuples().all()
+
+
+def _members_query(network_id, signed_in) -> sa.Select:
     from network_service.privacy.operations import PROFILE_SHARING, withdrawn_query
 
     hidden = Person.id.in_(withdrawn_query(PROFILE_SHARING))
-    query = (
+    return (
         sa.select(
             Person.id,
             sa.case((Membership.level == Level.experienced, 1), else_=0),
@@ -164,41 +183,174 @@ def _candidates(request, activity_since, condition=None) -> list[tuple]:
             sa.case((hidden, None), else_=sa.cast(Person.languages, sa.Text)),
             sa.case((hidden, None), else_=sa.cast(Person.expertise, sa.Text)),
             sa.case((hidden, ""), else_=Person.region),
-            sa.case((Person.last_sign_in_at >= activity_since, 1), else_=0),
+            signed_in,
         )
         .join(Person, Person.id == Membership.person_id)
-        .where(Membership.network_id == request.network_id, Membership.status == MembershipStatus.active)
+        .where(Membership.network_id == network_id, Membership.status == MembershipStatus.active)
     )
-    if request.author_id is not None:
-        query = query.where(Membership.person_id != request.author_id)
-    if condition is not None:
-        query = query.where(condition)
-    return session.execute(query).tuples().all()
+
+
+# -- the members of a network, kept per process (PostgreSQL) --------------------------------------------------
+#
+# Loading every active member with their lists is the largest part of a ranking (thousands of rows, two JSON
+# columns cast to text). On PostgreSQL the rows are kept per worker process and network, with a fingerprint of
+# what they were read from: for the tables person and consent_record and the network's membership rows, the
+# number of rows, the sum of the row versions' transaction ids (the system column xmin, which every insert and
+# update sets anew) and the sum of those multiplied by the row id. Any insert, update or deletion of such a row
+# (a profile edit, a sign-in, a new, suspended or departed member, a consent withdrawn) changes the fingerprint,
+# and the next ranking reads the members again. The fingerprint is read in the ranking's own transaction, so a
+# ranking sees what its transaction sees; a transaction that has written anything (its own row versions would
+# not be told apart) does not use the cache at all. SQLite has no row versions: it always reads the members.
+
+_FINGERPRINT = sa.text(
+    "SELECT pg_current_xact_id_if_assigned() IS NULL, p.*, m.*, c.* FROM"
+    " (SELECT count(*), sum(xmin::text::bigint), sum(xmin::text::bigint * id) FROM person) AS p,"
+    " (SELECT count(*), sum(xmin::text::bigint), sum(xmin::text::bigint * id) FROM membership"
+    "  WHERE network_id = :network_id) AS m,"
+    " (SELECT count(*), sum(xmin::text::bigint), sum(xmin::text::bigint * id) FROM consent_record) AS c"
+)
+MEMBERS_CACHE_NETWORKS = 8
+_members: OrderedDict[tuple, tuple[tuple, Members]] = OrderedDict()
+_members_lock = threading.Lock()
+
+
+def _fingerprint(connection, network_id: int) -> tuple | None:
+    clean, *values = connection.execute(_FINGERPRINT, {"network_id": network_id}).one()
+    return tuple(values) if clean else None
+
+
+@dataclass
+class Members:
+    """The active members of a network as (person id, experienced?, languages, expertise, region, last
+    sign-in), and the same rows by each language they speak (normalised as ``score`` compares them)."""
+
+    rows: list[tuple]
+    by_language: dict[str, list[tuple]]
+
+    @classmethod
+    def of(cls, rows: list[tuple]) -> Members:
+        by_language: dict[str, list[tuple]] = {}
+        for row in rows:
+            for norm in {norm for _entry, norm, _words in _entries(row[2])}:
+                by_language.setdefault(norm, []).append(row)
+        return cls(rows, by_language)
+
+    def speaking(self, wanted: list[str]) -> list[tuple]:
+        """Everyone who speaks one of ``wanted`` (normalised), once each."""
+        if len(wanted) == 1:
+            return self.by_language.get(wanted[0], [])
+        seen: set[int] = set()
+        found = []
+        for language in wanted:
+            for row in self.by_language.get(language, ()):
+                if row[0] not in seen:
+                    seen.add(row[0])
+                    found.append(row)
+        return found
+
+
+def cached_members(network_id: int) -> Members | None:
+    """The network's active members, from the process's cache when nothing they were read from changed since;
+    None where no cache is kept (SQLite, or a transaction that has written)."""
+    if session.info.get(_WROTE):  # this transaction flushed changes: not even the fingerprint is asked
+        return None
+    connection = session.connection()
+    dialect = connection.dialect
+    if dialect.name != "postgresql" or (dialect.server_version_info or (0,)) < (13,):
+        return None  # pg_current_xact_id_if_assigned() came with PostgreSQL 13
+    fingerprint = _fingerprint(connection, network_id)
+    if fingerprint is None:
+        return None
+    key = (connection.engine.url.render_as_string(hide_password=True), network_id)
+    with _members_lock:
+        entry = _members.get(key)
+        if entry is not None and entry[0] == fingerprint:
+            _members.move_to_end(key)
+            return entry[1]
+    members = Members.of(
+        connection.execute(_members_query(network_id, Person.last_sign_in_at)).tuples().all()
+    )
+    if _fingerprint(connection, network_id) == fingerprint:  # nothing committed in between
+        with _members_lock:
+            _members[key] = (fingerprint, members)
+            _members.move_to_end(key)
+            while len(_members) > MEMBERS_CACHE_NETWORKS:
+                _members.popitem(last=False)
+    return members
+
+
+_WROTE = "mentornet.help.matching.wrote"
+
+
+@sa.event.listens_for(sa.orm.Session, "after_flush")
+def _wrote(session_, _context) -> None:
+    session_.info[_WROTE] = True
+
+
+@sa.event.listens_for(sa.orm.Session, "after_commit")
+@sa.event.listens_for(sa.orm.Session, "after_rollback")
+def _transaction_ended(session_) -> None:
+    session_.info.pop(_WROTE, None)
+
+
+def forget_members() -> None:
+    with _members_lock:
+        _members.clear()
+
+
+_NETWORK = sa.bindparam("network_id", type_=sa.Integer)
+_REQUEST = sa.bindparam("request_id", type_=sa.Integer)
+# The three aggregates, built once per process: open requests each member helps with (this one left out),
+# answers in the last 30 days, help notifications in the last 14 days (for other requests).
+_LOAD = (
+    sa.select(HelpResponse.author_id, sa.func.count(sa.distinct(HelpResponse.request_id)))
+    .join(HelpRequest, HelpRequest.id == HelpResponse.request_id)
+    .where(
+        HelpRequest.network_id == _NETWORK, HelpRequest.status == HelpStatus.open, HelpRequest.id != _REQUEST
+    )
+    .group_by(HelpResponse.author_id)
+)
+_RESPONSES = (
+    sa.select(HelpResponse.author_id, sa.func.count(HelpResponse.id))
+    .join(HelpRequest, HelpRequest.id == HelpResponse.request_id)
+    .where(
+        HelpRequest.network_id == _NETWORK,
+        HelpResponse.created_at
+        >= sa.bindparam("activity_since", type_=HelpResponse.__table__.c.created_at.type),
+    )
+    .group_by(HelpResponse.author_id)
+)
+_NOTIFIED = (
+    sa.select(HelpSuggestion.person_id, sa.func.count(HelpSuggestion.id))
+    .where(
+        HelpSuggestion.notified_at
+        >= sa.bindparam("fairness_since", type_=HelpSuggestion.__table__.c.notified_at.type),
+        HelpSuggestion.request_id != _REQUEST,
+    )
+    .group_by(HelpSuggestion.person_id)
+)
 
 
 def _rank(request, *, limit, exclude, activity_since, fairness_since) -> list[Suggestion]:
-    load = _grouped(
-        sa.select(HelpResponse.author_id, sa.func.count(sa.distinct(HelpResponse.request_id)))
-        .join(HelpRequest, HelpRequest.id == HelpResponse.request_id)
-        .where(
-            HelpRequest.network_id == request.network_id,
-            HelpRequest.status == HelpStatus.open,
-            HelpRequest.id != request.id,
-        )
-        .group_by(HelpResponse.author_id)
-    )
-    responses = _grouped(
-        sa.select(HelpResponse.author_id, sa.func.count(HelpResponse.id))
-        .join(HelpRequest, HelpRequest.id == HelpResponse.request_id)
-        .where(HelpRequest.network_id == request.network_id, HelpResponse.created_at >= activity_since)
-        .group_by(HelpResponse.author_id)
-    )
-    notified = _grouped(
-        sa.select(HelpSuggestion.person_id, sa.func.count(HelpSuggestion.id))
-        .where(HelpSuggestion.notified_at >= fairness_since, HelpSuggestion.request_id != request.id)
-        .group_by(HelpSuggestion.person_id)
-    )
+    members = cached_members(request.network_id)
+    params = {
+        "network_id": request.network_id,
+        "request_id": request.id,
+        "activity_since": activity_since,
+        "fairness_since": fairness_since,
+    }
+    load = _grouped(_LOAD, params)
+    responses = _grouped(_RESPONSES, params)
+    notified = _grouped(_NOTIFIED, params)
     counts = {"load": load, "responses": responses, "notified": notified}
+    if members is not None:  # everyone at hand (the author is skipped in score)
+        options = {"limit": limit, "exclude": exclude, "signed_in_since": activity_since}
+        wanted = sorted({_norm(lang) for lang in request.languages or () if lang.strip()})
+        if limit and wanted:  # the speakers first, as below, but exactly
+            best = score(request, members.speaking(wanted), **counts, **options)
+            if len(best) == limit and sum(r["points"] for r in best[-1].reasons) > WITHOUT_LANGUAGE_MAX:
+                return best
+        return score(request, members.rows, **counts, **options)
     # Most requests name a language, and the best few members almost always speak it: rank the speakers first
     # (fewer rows to load and score) and go through everyone only when the last of them could be beaten by a
     # member who does not speak it. The result is the same either way.
@@ -225,6 +377,14 @@ def _as_list(value) -> list[str]:
     return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
 
+@functools.lru_cache(maxsize=65536)
+def _entries(raw: str | tuple | None) -> tuple[tuple[str, str, frozenset[str]], ...]:
+    """A member's list (its JSON text, or a tuple) as (entry, normalised entry, its words), kept for the process:
+    the same few thousand distinct lists come back for every request, and this part does not depend on it."""
+    values = _as_list(list(raw) if isinstance(raw, tuple) else raw)
+    return tuple((value, _norm(value), frozenset(_words(_norm(value)))) for value in values)
+
+
 def score(
     request: HelpRequest,
     candidates: Iterable[tuple],
@@ -234,9 +394,11 @@ def score(
     notified: dict[int, int],
     limit: int | None = None,
     exclude: Iterable[int] = (),
+    signed_in_since: dt.datetime | None = None,
 ) -> list[Suggestion]:
     """Score ``candidates`` in Python: tuples of (person id, experienced?, languages, expertise, region,
-    signed in within 30 days?), languages and expertise as lists or as their JSON text."""
+    signed in within 30 days?), languages and expertise as lists or as their JSON text. With
+    ``signed_in_since``, the last item is the time of the last sign-in instead (None: never)."""
     wanted_languages = {_norm(lang) for lang in request.languages or () if lang.strip()}
     tags = {_norm(tag) for tag in request.tags or () if tag.strip()}
     words = _words(request.topic) | _words(" ".join(request.tags or ()))
@@ -255,32 +417,40 @@ def score(
 
     def judge_languages(raw) -> tuple[int, list[str] | None]:
         shared = (
-            [lang for lang in _as_list(raw) if _norm(lang) in wanted_languages] if wanted_languages else []
+            [lang for lang, norm, _ in _entries(raw) if norm in wanted_languages] if wanted_languages else []
         )
         if not shared:
             return 0, None
         return LANGUAGE + min(LANGUAGE_EXTRA * (len(shared) - 1), LANGUAGE_EXTRA_MAX), shared
 
     def judge_expertise(raw) -> tuple[int, list[str] | None]:
-        found = [e for e in _as_list(raw) if _norm(e) in tags or _words(_norm(e)) & words]
+        found = [e for e, norm, its_words in _entries(raw) if norm in tags or its_words & words]
         return (min(EXPERTISE * len(found), EXPERTISE_MAX), found) if found else (0, None)
 
     special = set(load) | set(responses) | set(notified)
     # One pass, a few dictionary look-ups per member; members go into buckets by their integer points.
     buckets: dict[int, list[tuple]] = {}
+    known_languages = language_memo.get
+    known_expertise = expertise_memo.get
     for row in candidates:
         person_id, is_experienced, languages, expertise, person_region, recent = row
         if person_id in skip:
             continue
-        language_key = languages if isinstance(languages, str | None) else tuple(languages)
-        judged = language_memo.get(language_key)
+        try:
+            judged = known_languages(languages)
+        except TypeError:  # a list (candidates given in Python) rather than JSON text
+            languages = tuple(languages)
+            judged = known_languages(languages)
         if judged is None:
-            judged = language_memo[language_key] = judge_languages(languages)
+            judged = language_memo[languages] = judge_languages(languages)
         points = judged[0]
-        expertise_key = expertise if isinstance(expertise, str | None) else tuple(expertise)
-        judged = expertise_memo.get(expertise_key)
+        try:
+            judged = known_expertise(expertise)
+        except TypeError:
+            expertise = tuple(expertise)
+            judged = known_expertise(expertise)
         if judged is None:
-            judged = expertise_memo[expertise_key] = judge_expertise(expertise)
+            judged = expertise_memo[expertise] = judge_expertise(expertise)
         points += judged[0]
         local = region_memo.get(person_region)
         if local is None:
@@ -291,7 +461,7 @@ def score(
             points += REGION
         if is_experienced:
             points += experienced_points
-        if recent:
+        if recent and (signed_in_since is None or recent >= signed_in_since):
             points += SIGNED_IN
         if person_id in special:
             written = responses.get(person_id, 0)
@@ -325,7 +495,7 @@ def score(
             expertise_memo[expertise if isinstance(expertise, str | None) else tuple(expertise)][1],
             person_region if region_memo[person_region] else None,
             bool(is_experienced),
-            bool(recent),
+            bool(recent and (signed_in_since is None or recent >= signed_in_since)),
             responses.get(person_id, 0),
             load.get(person_id, 0),
             notified.get(person_id, 0),

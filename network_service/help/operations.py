@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from network_service.accounts.models import Person
 from network_service.audit.operations import record
@@ -258,9 +259,10 @@ def get_request(network: Network, request_id: int, viewer: Person | None) -> Hel
         sa.select(HelpRequest)
         .where(HelpRequest.id == request_id, HelpRequest.network_id == network.id)
         .options(
-            joinedload(HelpRequest.author),
-            joinedload(HelpRequest.resolved_by),
-            selectinload(HelpRequest.responses).joinedload(HelpResponse.author),
+            # the people's memberships are not needed here (one statement each saved)
+            joinedload(HelpRequest.author).lazyload(Person.memberships),
+            joinedload(HelpRequest.resolved_by).lazyload(Person.memberships),
+            selectinload(HelpRequest.responses).joinedload(HelpResponse.author).lazyload(Person.memberships),
         )
     )
     if request is None:
@@ -295,44 +297,147 @@ def list_requests(
     limit: int = PAGE_SIZE,
 ) -> list[HelpRequest]:
     """Newest first, ``limit`` per page; ``before``: the id of the last request of the previous page."""
+    statement, params = _filtered(
+        _entities_query, network, viewer, in_my_languages, status, urgency, mine, before, limit
+    )
+    return list(session.scalars(statement, params))
+
+
+def _entities_query() -> sa.Select:
+    return sa.select(HelpRequest).options(joinedload(HelpRequest.author).lazyload(Person.memberships))
+
+
+@dataclass(slots=True)
+class RequestRow:
+    """A help request of the list page as plain values (no ORM entity), with its author's name."""
+
+    id: int
+    topic: str
+    urgency: Urgency
+    status: HelpStatus
+    languages: list[str]
+    region: str
+    created_at: dt.datetime
+    response_count: int
+    author_name: str | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == HelpStatus.open
+
+    def key(self) -> tuple:
+        """Everything the list shows of it (the list's cache key is made of these)."""
+        return (self.id, self.topic, self.urgency, self.status, tuple(self.languages or ()), self.region,
+                self.created_at, self.response_count, self.author_name)  # fmt: skip
+
+
+def list_request_rows(
+    network: Network,
+    viewer: Person | None,
+    *,
+    in_my_languages: bool = True,
+    status: HelpStatus | str | None = HelpStatus.open,
+    urgency: Urgency | str | None = None,
+    mine: bool = False,
+    before: int | None = None,
+    limit: int = PAGE_SIZE,
+) -> list[RequestRow]:
+    """What ``list_requests`` gives, as ``RequestRow`` values for the list page (one statement, no entities)."""
+    statement, params = _filtered(
+        _rows_query, network, viewer, in_my_languages, status, urgency, mine, before, limit
+    )
+    rows = session.execute(statement, params)
+    return [
+        RequestRow(*row[:8], None if author_id is None else name or (email or "").split("@")[0])
+        for row in rows
+        for author_id, name, email in [row[8:]]
+    ]
+
+
+def _rows_query() -> sa.Select:
+    return sa.select(
+        HelpRequest.id,
+        HelpRequest.topic,
+        HelpRequest.urgency,
+        HelpRequest.status,
+        HelpRequest.languages,
+        HelpRequest.region,
+        HelpRequest.created_at,
+        HelpRequest.response_count,
+        Person.id,
+        Person.display_name,
+        Person.email,
+    ).outerjoin(Person, Person.id == HelpRequest.author_id)
+
+
+# The list's statements, one per shape of filter (which filters are set), built once per process with bound
+# parameters: building one cost as much as running it.
+_LIST_STATEMENTS: dict[tuple, sa.Select] = {}
+
+
+def _filtered(make_query, network, viewer, in_my_languages, status, urgency, mine, before, limit):
+    """(statement, parameters) of a list of requests: ``make_query()`` filtered as asked."""
     if not permissions.can_view(viewer, network):
         raise Forbidden(_("Only members of this network can see its help requests."))
-    query = (
-        sa.select(HelpRequest)
-        .where(HelpRequest.network_id == network.id)
-        .options(joinedload(HelpRequest.author))
-        .order_by(HelpRequest.id.desc())
-        .limit(max(1, min(limit, 50)))
-    )
     if status:
         try:
-            query = query.where(HelpRequest.status == HelpStatus(status))
+            status = HelpStatus(status)
         except ValueError:
             raise InvalidInput(_("Choose open, resolved or closed."), field="status") from None
-    if urgency:
-        query = query.where(HelpRequest.urgency == _urgency(urgency))
-    if mine and viewer is not None:
-        query = query.where(HelpRequest.author_id == viewer.id)
-    if in_my_languages and viewer is not None and not mine:
-        keys = _language_keys(viewer)
-        if keys:
-            query = query.where(_in_languages(keys))
+    urgency = _urgency(urgency) if urgency else None
+    params = {"network_id": network.id, "limit": max(1, min(limit, 50))}
+    by_author = bool(mine and viewer is not None)
+    if by_author:
+        params["author_id"] = viewer.id
+    keys = _language_keys(viewer) if in_my_languages and viewer is not None and not mine else []
+    if keys:
+        params["keys"] = keys
     if before is not None:
-        query = query.where(HelpRequest.id < before)
-    return list(session.scalars(query))
+        params["before"] = before
+    shape = (make_query, status or None, urgency, by_author, bool(keys), before is not None)
+    statement = _LIST_STATEMENTS.get(shape)
+    if statement is None:
+        query = (
+            make_query()
+            .where(HelpRequest.network_id == sa.bindparam("network_id", type_=sa.Integer))
+            .order_by(HelpRequest.id.desc())
+            .limit(sa.bindparam("limit", type_=sa.Integer))
+        )
+        if status:
+            query = query.where(HelpRequest.status == status)
+        if urgency:
+            query = query.where(HelpRequest.urgency == urgency)
+        if by_author:
+            query = query.where(HelpRequest.author_id == sa.bindparam("author_id", type_=sa.Integer))
+        if keys:
+            language = HelpRequestLanguage.__table__.c.language.type
+            query = query.where(_in_languages(sa.bindparam("keys", type_=language, expanding=True)))
+        if before is not None:
+            query = query.where(HelpRequest.id < sa.bindparam("before", type_=sa.Integer))
+        statement = _LIST_STATEMENTS[shape] = query
+    return statement, params
+
+
+_OPEN_OF_OTHERS = sa.select(sa.func.count(HelpRequest.id)).where(
+    HelpRequest.network_id == sa.bindparam("network_id", type_=sa.Integer),
+    HelpRequest.status == HelpStatus.open,
+    sa.or_(
+        HelpRequest.author_id.is_(None), HelpRequest.author_id != sa.bindparam("viewer_id", type_=sa.Integer)
+    ),
+)
+# built once (the badge is asked on every network page): with the viewer's language keys, and without
+_OPEN_IN_LANGUAGES = _OPEN_OF_OTHERS.where(
+    _in_languages(sa.bindparam("keys", type_=HelpRequestLanguage.__table__.c.language.type, expanding=True))
+)
 
 
 def open_in_my_languages(viewer: Person, network: Network) -> int:
     """The section badge: open requests of others in the viewer's languages (one aggregate query)."""
-    query = sa.select(sa.func.count(HelpRequest.id)).where(
-        HelpRequest.network_id == network.id,
-        HelpRequest.status == HelpStatus.open,
-        sa.or_(HelpRequest.author_id.is_(None), HelpRequest.author_id != viewer.id),
-    )
     keys = _language_keys(viewer)
+    params = {"network_id": network.id, "viewer_id": viewer.id}
     if keys:
-        query = query.where(_in_languages(keys))
-    return session.scalar(query) or 0
+        return session.scalar(_OPEN_IN_LANGUAGES, {**params, "keys": keys}) or 0
+    return session.scalar(_OPEN_OF_OTHERS, params) or 0
 
 
 # -- responses and resolution ---------------------------------------------------------------------------------
@@ -471,7 +576,7 @@ def suggestions(request: HelpRequest, viewer: Person | None, *, more: int = 5):
         session.scalars(
             sa.select(HelpSuggestion)
             .where(HelpSuggestion.request_id == request.id)
-            .options(joinedload(HelpSuggestion.person))
+            .options(joinedload(HelpSuggestion.person).lazyload(Person.memberships))
             .order_by(HelpSuggestion.notified_at, HelpSuggestion.score.desc())
         )
     )
@@ -480,7 +585,11 @@ def suggestions(request: HelpRequest, viewer: Person | None, *, more: int = 5):
         picks = matching.rank(request, limit=more, exclude={s.person_id for s in notified})
         people = {
             p.id: p
-            for p in session.scalars(sa.select(Person).where(Person.id.in_([s.person_id for s in picks])))
+            for p in session.scalars(
+                sa.select(Person)
+                .where(Person.id.in_([s.person_id for s in picks]))
+                .options(lazyload(Person.memberships))
+            )
         }
         candidates = [(people[s.person_id], s) for s in picks if s.person_id in people]
     return notified, candidates

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from network_service.errors import Forbidden, InvalidInput, MentorNetError
+from network_service.fragments import FragmentCache, reader_context
 from network_service.help import operations, permissions, privacy
 from network_service.help.forms import (
     STATUS_LABELS,
@@ -46,6 +48,25 @@ def _labels():
         "help_kind_labels": privacy.KIND_LABELS,
         "help_reason": operations.describe_reason,
     }
+
+
+# The rendered cards of a page of the help list, keyed by everything they show (docs/help.md, "For operators").
+card_lists = FragmentCache(size=500)
+
+
+def _request_cards(network):
+    """``request_cards(macro, rows)`` for the list template: the cards as the macro renders them, from the cache
+    when the same rows were shown before in the same language and time zone (they hold nothing personal)."""
+
+    def request_cards(macro, rows) -> Markup:
+        key = (*reader_context(), network.slug, tuple(row.key() for row in rows))
+        html = card_lists.get(key)
+        if html is None:
+            html = str(macro(rows, network, URGENCY_SHORT, STATUS_LABELS))
+            card_lists.put(key, html)
+        return Markup(html)  # noqa: S704  # nosec B704 - rendered by the autoescaping template
+
+    return request_cards
 
 
 def _split(text: str | None) -> list[str]:
@@ -111,7 +132,7 @@ def index(slug: str):
         status = "open"
     if urgency not in {u.value for u in Urgency}:
         urgency = ""
-    requests = operations.list_requests(
+    requests = operations.list_request_rows(
         network,
         viewer,
         in_my_languages=scope != "all",
@@ -130,6 +151,7 @@ def index(slug: str):
         can_ask=permissions.can_ask(viewer, network),
         next_before=requests[-1].id if len(requests) == operations.PAGE_SIZE else None,
         mine=False,
+        request_cards=_request_cards(network),
     )
 
 
@@ -139,7 +161,7 @@ def mine(slug: str):
     network = get_network(slug)
     viewer = current_person()
     before = request.args.get("before", type=int)
-    requests = operations.list_requests(network, viewer, mine=True, status=None, before=before)
+    requests = operations.list_request_rows(network, viewer, mine=True, status=None, before=before)
     return render_template(
         "help/index.html",
         network=network,
@@ -151,6 +173,7 @@ def mine(slug: str):
         can_ask=permissions.can_ask(viewer, network),
         next_before=requests[-1].id if len(requests) == operations.PAGE_SIZE else None,
         mine=True,
+        request_cards=_request_cards(network),
     )
 
 
