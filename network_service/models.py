@@ -1,6 +1,6 @@
 """Imports every model so that the metadata is complete (Alembic, create_all in tests)."""
 
-from network_service.accounts.models import ApiToken, Person, SignInToken
+from network_service.accounts.models import ApiToken, DeviceSession, Person, SignInToken
 from network_service.audit.models import AuditLog
 from network_service.conversations.models import Channel, ChannelMember, Message, MessageRevision
 from network_service.courses.models import CompletionEvent, CourseLink
@@ -53,6 +53,7 @@ __all__ = [
     "CompletionEvent",
     "CourseLink",
     "CourseLinkRequest",
+    "DeviceSession",
     "DirectoryEntry",
     "EntryLanguage",
     "EntryService",
