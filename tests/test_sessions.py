@@ -211,7 +211,9 @@ def test_a_session_idle_longer_than_a_cookie_lives_is_over(app, client, run, wor
         flask_session.update(session_data(app, world.mentor_id))
     sid = _sid(client)
     hours = app.config["SESSION_HOURS"]
-    run(lambda: _age(sid, dt.timedelta(hours=hours, minutes=1)))
+    run(lambda: _age(sid, dt.timedelta(hours=hours - 1)))
+    assert client.get("/profile").status_code == 200
+    run(lambda: _age(sid, dt.timedelta(hours=hours, minutes=6)))
     assert client.get("/profile").status_code == 302
     assert _devices(run) == []
 

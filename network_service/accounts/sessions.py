@@ -93,7 +93,8 @@ def cookie_data(device: DeviceSession) -> dict:
 
 
 def session_lifetime() -> dt.timedelta:
-    return current_app.permanent_session_lifetime
+    """How long a session lives after its last request: the cookie's lifetime, plus the lag of ``last_seen_at``."""
+    return current_app.permanent_session_lifetime + LAST_SEEN_PRECISION
 
 
 def person_for_session(person_id, sid) -> Person | None:
