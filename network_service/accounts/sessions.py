@@ -50,7 +50,12 @@ _SYSTEMS = (
     ("Macintosh", "macOS"),
     ("Linux", "Linux"),
 )
-_VIA = {"accounts": "link", "networks": "invitation", "lti": "lti"}
+_VIA = {
+    "accounts": "link",
+    "networks": "invitation",
+    "lti": "lti",
+    "embed": "lti",
+}  # embed: opened from a course
 
 
 def describe_user_agent(user_agent: str | None) -> tuple[str, str]:
