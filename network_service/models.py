@@ -6,6 +6,7 @@ from network_service.conversations.models import Channel, ChannelMember, Message
 from network_service.courses.models import CompletionEvent, CourseLink
 from network_service.directory.models import (
     DirectoryEntry,
+    DirectoryState,
     EntryLanguage,
     EntryService,
     NetworkPublicPage,
@@ -55,6 +56,7 @@ __all__ = [
     "CourseLinkRequest",
     "DeviceSession",
     "DirectoryEntry",
+    "DirectoryState",
     "EntryLanguage",
     "EntryService",
     "Goal",
