@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 
 from network_service.accounts.models import DeviceSession, Person
 from network_service.audit.operations import record
-from network_service.db import session, utcnow
+from network_service.db import db, session, utcnow
 from network_service.errors import Forbidden, NotFound
 
 # Like API tokens: "last seen" needs no more precision, and a write per request would churn the row.
@@ -77,18 +77,36 @@ def via_for(blueprint: str | None) -> str:
 def start_session(person: Person, user_agent: str | None = None, via: str = "other") -> DeviceSession:
     now = utcnow()
     browser, system = describe_user_agent(user_agent)
-    device = DeviceSession(
-        id=secrets.token_urlsafe(24),
-        person_id=person.id,
-        created_at=now,
-        last_seen_at=now,
-        browser=browser,
-        system=system,
-        via=via[:20],
-    )
-    session.add(device)
-    session.flush()
-    return device
+    values = {
+        "id": secrets.token_urlsafe(24),
+        "person_id": person.id,
+        "created_at": now,
+        "last_seen_at": now,
+        "browser": browser,
+        "system": system,
+        "via": via[:20],
+    }
+    write(sa.insert(DeviceSession).values(**values))
+    return DeviceSession(**values)  # not in the session: the row is written (and read back by its id)
+
+
+def write(statement) -> int:
+    """A small write of a session record; returns the rows it touched.
+
+    In the request's transaction, except where that is a read-only SQLite transaction (a page view: see
+    ``db._sqlite_begin``): a write there fails at once ("database is locked") when another connection has
+    written since the page began reading. Sign-in on a GET (``/embed/open``) and the "last seen" time of any
+    page view then go in a short transaction of their own, committed at once."""
+    connection = session.connection()
+    if not connection.get_execution_options().get("read_only", False):
+        return session.execute(statement.execution_options(synchronize_session=False)).rowcount
+    side = db._state().sessionmaker()
+    try:
+        touched = side.execute(statement.execution_options(synchronize_session=False)).rowcount
+        side.commit()
+        return touched
+    finally:
+        side.close()
 
 
 def cookie_data(device: DeviceSession) -> dict:
@@ -114,7 +132,7 @@ def person_for_session(person_id, sid) -> Person | None:
     """The person of a live session, or None (revoked, expired, erased, or not a session of this person).
 
     One statement: the person joined to the session row, both by primary key. ``last_seen_at`` is written at
-    most every LAST_SEEN_PRECISION (in the request's transaction)."""
+    most every LAST_SEEN_PRECISION (see ``write``)."""
     if not isinstance(sid, str) or not sid or not isinstance(person_id, int):
         return None
     found = session.execute(_PERSON_FOR_SESSION, {"sid": sid, "person_id": person_id}).first()
@@ -127,23 +145,14 @@ def person_for_session(person_id, sid) -> Person | None:
         end_session(sid)
         return None
     if now - last_seen_at > LAST_SEEN_PRECISION:
-        session.execute(
-            sa.update(DeviceSession)
-            .where(DeviceSession.id == sid)
-            .values(last_seen_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        write(sa.update(DeviceSession).where(DeviceSession.id == sid).values(last_seen_at=now))
     return person
 
 
 def end_session(sid) -> None:
     """Sign-out: the session's row goes (nothing happens for an unknown id)."""
     if isinstance(sid, str) and sid:
-        session.execute(
-            sa.delete(DeviceSession)
-            .where(DeviceSession.id == sid)
-            .execution_options(synchronize_session=False)
-        )
+        write(sa.delete(DeviceSession).where(DeviceSession.id == sid))
 
 
 def list_sessions(person: Person) -> list[DeviceSession]:
