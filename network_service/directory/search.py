@@ -165,7 +165,12 @@ def counts(query: Search) -> tuple[int, dict[str, list[tuple[str, int]]]]:
         found = facets(query)
         return total(found["country"]), found
     entry = DirectoryEntry
-    columns = [entry.id.label("id"), entry.country.label("country")]
+    columns = [
+        entry.id.label("id"),
+        entry.country.label("country"),
+        entry.languages.label("languages"),
+        entry.services.label("services"),
+    ]
     if query.languages:
         columns.append(
             entry.id.in_(
@@ -187,19 +192,28 @@ def counts(query: Search) -> tuple[int, dict[str, list[tuple[str, int]]]]:
         sa.select(sa.literal("country").label("facet"), matching.c.country.label("value"), sa.func.count())
         .where(*language_ok, *service_ok)
         .group_by(matching.c.country),
-        sa.select(sa.literal("language"), EntryLanguage.language, sa.func.count())
-        .join(matching, matching.c.id == EntryLanguage.entry_id)
-        .where(*country_ok, *service_ok)
-        .group_by(EntryLanguage.language),
-        sa.select(sa.literal("service"), EntryService.service, sa.func.count())
-        .join(matching, matching.c.id == EntryService.entry_id)
-        .where(*country_ok, *language_ok)
-        .group_by(EntryService.service),
+        _list_counts("language", matching, matching.c.languages, [*country_ok, *service_ok]),
+        _list_counts("service", matching, matching.c.services, [*country_ok, *language_ok]),
     ]
     found: dict[str, list[tuple[str, int]]] = {"country": [], "language": [], "service": []}
     for facet, value, number in session.execute(sa.union_all(*parts)):
         found[facet].append((value, number))
     return total(found["country"]), found
+
+
+def _list_counts(facet: str, matching, column, where: list):
+    """Counts of the values of an entry's list column (languages, services) over the matching entries: the
+    lists are unnested from the rows already found instead of joined with the whole facet table. The lists and
+    the facet rows are written together (operations._apply, the import)."""
+    function = "jsonb_array_elements_text" if session.get_bind().dialect.name == "postgresql" else "json_each"
+    values = getattr(sa.func, function)(column).table_valued("value").alias(f"{facet}_values")
+    return (
+        sa.select(sa.literal(facet), values.c.value, sa.func.count())
+        .select_from(matching)
+        .join(values, sa.true())
+        .where(*where)
+        .group_by(values.c.value)
+    )
 
 
 COUNTS_CACHE_SIZE = 512  # searches per process; a few hundred bytes each
