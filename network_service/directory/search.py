@@ -153,7 +153,8 @@ def counts(query: Search) -> tuple[int, dict[str, list[tuple[str, int]]]]:
     Each facet's counts leave out the facet's own selection; the total is the country counts of the selected
     countries (every entry has exactly one country), so it needs no query of its own. The entries that match
     the words, the kind and "published" are found once (a materialised CTE, so the full-text condition runs
-    once), with a flag for each selected language or service filter; the three counts then group that set."""
+    once), with a flag for each selected language or service filter; the three counts then group that set (the
+    languages and services from the entries' own lists, see ``_list_counts``)."""
     selected = set(query.countries)
 
     def total(country_counts) -> int:
