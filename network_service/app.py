@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import Flask, jsonify
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from network_service import background, i18n, jobs, security, web
+from network_service import background, i18n, jobs, security, sessions, web
 from network_service.config import ConfigurationError, check_production_safety, load_config
 from network_service.db import db
 from network_service.errors import register_error_handlers
@@ -95,6 +95,8 @@ def _apply_settings(app: Flask, settings: dict[str, Any]) -> None:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )
+    # the first-party session above, and the frame session of a launch inside a learning platform's frame
+    sessions.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -68,8 +68,10 @@ def init_app(app: Flask) -> None:
             response.headers.setdefault("Content-Security-Policy", policy)
             response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        # Sign-in and invitation links carry secrets in the path: never leak them in a Referer.
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # Sign-in and invitation links carry secrets in the path: never leak them to another site in a Referer.
+        # Not no-referrer: on https, Flask-WTF refuses a form post without a same-origin Referer, and browsers
+        # send Origin: null under no-referrer, so every form would fail (tests/test_web.py::test_https_forms...).
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if urlsplit(current_app.config["BASE_URL"]).scheme == "https":

@@ -278,3 +278,18 @@ def test_unusable_entries_of_a_platforms_key_set_are_skipped(platform, monkeypat
     assert cache.key_for(platform.jwks_url, good["kid"]) is not None
     assert cache.key_for(platform.jwks_url, "garbled") is None
     assert cache.key_for(platform.jwks_url, "encryption") is None
+
+
+def test_the_kept_cookie_signers_follow_a_change_of_the_secret_key(app, client, platform, run):
+    """The views keep their signers per key: a state cookie signed before SECRET_KEY changed no longer counts."""
+    run(lambda: platform.register(trust_email=True))
+    query = platform.begin_login(client)
+    old_key = app.secret_key
+    app.secret_key = "another-key-" + "y" * 40
+    try:
+        response = post_launch(
+            client, platform.id_token(query["nonce"], email="k@example.org"), query["state"]
+        )
+    finally:
+        app.secret_key = old_key
+    assert response.status_code == 403 and 'data-lti-check="state"' in response.get_data(as_text=True)

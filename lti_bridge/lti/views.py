@@ -5,6 +5,7 @@ Views only read the request, call one operation and answer; the checks live in `
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import secrets
@@ -46,12 +47,14 @@ from lti_bridge.lti.launch import (
     unverified_claims,
     validate_launch,
 )
+from lti_bridge.lti.models import LtiNonce
 from lti_bridge.lti.platform_keys import PlatformKeyCache
 from lti_bridge.lti.registrations import list_platforms
 from network_service.accounts.operations import get_or_create_person, request_sign_in
 from network_service.db import session
 from network_service.errors import InvalidInput, LinkInvalid, MentorNetError
 from network_service.security import current_person, login_required, sign_in
+from network_service.sessions import frame_binding, framed_request, start_frame_session
 from network_service.urls import public_url
 
 log = logging.getLogger(__name__)
@@ -60,6 +63,9 @@ bp = Blueprint("lti", __name__, url_prefix="/lti")
 
 STATE_COOKIE = "mentornet_lti_state"
 PENDING_COOKIE = "mentornet_lti_pending"
+FRAME_ORIGIN = "mentornet_lti_frame_origin"
+FRAME_CHECK = "mentornet_lti_frame_check"
+FRAME_CHECK_SECONDS = 300
 STATES_KEPT = 3  # logins in flight per browser (several course tabs launching at once)
 PENDING_SECONDS = 3600
 
@@ -69,7 +75,13 @@ def platform_keys() -> PlatformKeyCache:
 
 
 def _signer(salt: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt=salt)
+    return _kept_signer(current_app.secret_key, salt)
+
+
+@functools.lru_cache(maxsize=64)
+def _kept_signer(secret_key, salt: str) -> URLSafeTimedSerializer:
+    """Built once per key and salt (a login and a launch use two or three): a new SECRET_KEY gets new ones."""
+    return URLSafeTimedSerializer(secret_key, salt=salt)
 
 
 def _base_url() -> str:
@@ -87,10 +99,26 @@ def _cookie_states() -> list[str]:
     return [state for state in states if isinstance(state, str)] if isinstance(states, list) else []
 
 
-def _set_cross_site_cookie(response, name: str, value: str, max_age: int) -> None:
+def _set_cross_site_cookie(response, name: str, value: str, max_age: int, partitioned: bool = False) -> None:
     # Launches arrive from the LMS's site, often inside its iframe: only SameSite=None cookies travel along.
     response.set_cookie(
-        name, value, max_age=max_age, path="/lti/", secure=True, httponly=True, samesite="None"
+        name,
+        value,
+        max_age=max_age,
+        path="/lti/",
+        secure=True,
+        httponly=True,
+        samesite="None",
+        partitioned=partitioned,
+    )
+
+
+def _set_state_cookie(response, states: list[str]) -> None:
+    # Partitioned (CHIPS): the login and its launch run in the same frame (or the same window), so the cookie
+    # never needs to leave the partition of the page around them, and browsers that block other third-party
+    # cookies keep a partitioned one.
+    _set_cross_site_cookie(
+        response, STATE_COOKIE, _signer(STATE_COOKIE).dumps(states), LOGIN_MINUTES * 60, partitioned=True
     )
 
 
@@ -142,8 +170,7 @@ def login():
         )
     else:
         response = redirect(started.url, 302)
-    states = [started.state, *_cookie_states()][:STATES_KEPT]
-    _set_cross_site_cookie(response, STATE_COOKIE, _signer(STATE_COOKIE).dumps(states), LOGIN_MINUTES * 60)
+    _set_state_cookie(response, [started.state, *_cookie_states()][:STATES_KEPT])
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -178,6 +205,7 @@ def launch():
                     storage_target=login.storage_target,
                     state=form_state,
                     id_token=id_token,
+                    frame_origin=_signer(FRAME_ORIGIN).dumps(_posting_origin() or ""),
                     relaunch_url=_relaunch_url(login),
                 )
             )
@@ -192,7 +220,9 @@ def launch():
         return _rejected(
             exc, id_token, _relaunch_url(login_in_flight(form_state)) if exc.check == "state" else None
         )
-    return _launched(valid, cookie_states, form_state)
+    # A frame on another site than ours (a frame on the same site gets the first-party session)
+    in_frame = framed_request(request) and request.headers.get("Sec-Fetch-Site") == "cross-site"
+    return _launched(valid, cookie_states, form_state, frame_origin=_posting_origin() if in_frame else None)
 
 
 @bp.post("/launch/storage")
@@ -217,13 +247,19 @@ def launch_storage():
         return _rejected(
             exc, id_token, _relaunch_url(login_in_flight(form_state)) if exc.check == "state" else None
         )
-    response = _launched(valid, [], form_state)
+    frame_origin = None
+    if framed_request(request):
+        try:
+            frame_origin = _signer(FRAME_ORIGIN).loads(
+                request.form.get("frame_origin", ""), max_age=LOGIN_MINUTES * 60
+            )
+        except BadSignature:
+            frame_origin = ""
+    response = _launched(valid, [], form_state, frame_origin=frame_origin)
     landing = urlsplit(response.headers.get("Location", "")).path
-    if response.status_code == 303 and not landing.startswith("/embed/"):
+    if response.status_code == 303 and not landing.startswith(("/embed/", url_for("lti.frame"))):
         # The launch is done (the learner known, a pass acted on), but this browser keeps no cookie of ours in
         # the course's frame: the pages after it need the same launch again in a window of its own.
-        from lti_bridge.lti.models import LtiNonce
-
         login = session.scalar(sa.select(LtiNonce).where(LtiNonce.state_hash == state_hash(form_state)))
         _frameable_anywhere()
         response = current_app.make_response(
@@ -243,7 +279,26 @@ def _posted_by_our_page() -> bool:
     return request.headers.get("Sec-Fetch-Site") == "same-origin"
 
 
-def _launched(valid, cookie_states: list[str], form_state: str):
+def _posting_origin() -> str | None:
+    """The origin of the page that posted this launch (the platform's launch form), as the browser says."""
+    origin = request.headers.get("Origin", "")
+    parts = urlsplit(origin)
+    if parts.scheme in ("http", "https") and parts.netloc and origin == f"{parts.scheme}://{parts.netloc}":
+        return origin
+    return None
+
+
+def _start_frame_session(valid, frame_origin: str) -> None:
+    """The launch runs in a frame on another site: keep its session in the frame cookie, bound to the launch.
+
+    Its pages may be framed by the page that posted the launch and by the platform's OIDC origin only."""
+    origins = [platform_origin(valid.platform)]
+    if frame_origin and frame_origin not in origins:
+        origins.insert(0, frame_origin)
+    start_frame_session({"o": origins, "p": valid.platform.id})
+
+
+def _launched(valid, cookie_states: list[str], form_state: str, frame_origin: str | None = None):
     if valid.claims.get(MESSAGE_TYPE) == DEEP_LINKING_REQUEST:
         contexts.remember_context(
             valid
@@ -266,7 +321,9 @@ def _launched(valid, cookie_states: list[str], form_state: str):
     else:
         # instructors act as coordinators
         roles.apply_launch_roles(valid, identity.person, context, holds_grant=holds_grant)
-        sign_in(identity.person)
+        sign_in(identity.person)  # a new session (and CSRF token), first-party or in the frame
+        if frame_origin is not None:
+            _start_frame_session(valid, frame_origin)
         if passed is not None and passed.invitation is not None:
             flash(
                 _(
@@ -280,8 +337,43 @@ def _launched(valid, cookie_states: list[str], form_state: str):
             from network_service.embed.views import panel_url
 
             landing = panel_url(identity.person, contexts.course_key_of(valid))
+        elif frame_origin is not None:
+            # Whether the browser kept the frame cookie is known only at the next request: ask it there.
+            check = {"n": landing, "s": state_hash(form_state)}  # the login, for the new window
+            landing = url_for("lti.frame", t=_signer(FRAME_CHECK).dumps(check))
         response = redirect(landing, 303)
     return _end_login(response, cookie_states, form_state)
+
+
+@bp.get("/frame")
+def frame():
+    """After a launch in a frame: the page the link was made for when the frame session came back, else the same
+    launch offered in a new window (the browser blocks even a partitioned cookie in the frame)."""
+    try:
+        check = _signer(FRAME_CHECK).loads(request.args.get("t", ""), max_age=FRAME_CHECK_SECONDS)
+    except BadSignature:
+        abort(400)
+    if not isinstance(check, dict) or not isinstance(check.get("n"), str) or not check["n"].startswith("/"):
+        abort(400)
+    if frame_binding() is not None and current_person() is not None:
+        return redirect(check["n"], 303)
+    login = session.scalar(sa.select(LtiNonce).where(LtiNonce.state_hash == str(check.get("s"))))
+    _frameable_anywhere()
+    response = current_app.make_response(
+        render_template("lti/storage_done.html", relaunch_url=_relaunch_url(login))
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.before_app_request
+def _frame_session_may_be_framed() -> None:
+    """A page shown with a frame session may be framed by the launch's origins (every other page: nobody)."""
+    binding = frame_binding()
+    if binding is not None:
+        origins = [o for o in binding.get("o", ()) if isinstance(o, str) and " " not in o and ";" not in o]
+        if origins:
+            g.frame_ancestors = " ".join(origins)
 
 
 def _landing(valid) -> str:
@@ -299,11 +391,11 @@ def _landing(valid) -> str:
 def _end_login(response, cookie_states: list[str], form_state: str):
     remaining = [state for state in cookie_states if state != form_state]
     if remaining:  # other course tabs are still logging in
-        _set_cross_site_cookie(
-            response, STATE_COOKIE, _signer(STATE_COOKIE).dumps(remaining), LOGIN_MINUTES * 60
-        )
+        _set_state_cookie(response, remaining)
     else:
-        response.delete_cookie(STATE_COOKIE, path="/lti/", secure=True, httponly=True, samesite="None")
+        response.delete_cookie(
+            STATE_COOKIE, path="/lti/", secure=True, httponly=True, samesite="None", partitioned=True
+        )
     return response
 
 

@@ -5,6 +5,8 @@ from tests.route_access import ANYONE, CREDENTIAL, SIGNED_IN
 ACCESS = {
     # the proof of the state in the body, and only from our own page (Origin / Sec-Fetch-Site)
     ("lti.launch_storage", "POST"): CREDENTIAL,
+    # after a launch in a frame: a signed check token (where to go, which login) in the query
+    "lti.frame": CREDENTIAL,
     "lti_platform.jwks": ANYONE,
     "lti_platform.launch": SIGNED_IN,  # any signed-in learner may start a capstone tool of a course
     # the tool's authorisation request: for the signed-in person whom its signed lti_message_hint names (anyone
