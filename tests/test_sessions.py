@@ -319,3 +319,24 @@ def test_an_lti_launch_starts_a_session_record(client, platform, run):
 )
 def test_only_a_browser_and_system_name_are_kept(user_agent, expected):
     assert describe_user_agent(user_agent) == expected
+
+
+def test_a_frame_session_from_an_lti_launch_is_a_device_and_is_revoked_like_any(app, client, platform, run):
+    """The check reads the session id from the session data, whichever cookie carried it (the frame cookie of a
+    launch inside a course page's frame, network_service/sessions.py)."""
+    from tests.test_lti_frame_session import IN_FRAME, framed_launch
+
+    run(lambda: platform.register(trust_email=True))
+    response = framed_launch(client, platform, email="framed@example.org")
+    assert response.status_code == 303
+    client.get(response.headers["Location"], headers=IN_FRAME)
+    assert client.get("/profile", headers=IN_FRAME).status_code == 200
+    [device] = _devices(run, "framed@example.org")
+    assert device.via == "lti"
+    window = _client(app, run, "framed@example.org")  # the same learner in a window of their own
+    token = _csrf(window)
+    assert (
+        window.post(f"/profile/sessions/{device.id}/sign-out", data={"csrf_token": token}).status_code == 302
+    )
+    assert client.get("/profile", headers=IN_FRAME).status_code == 302  # the frame is signed out
+    assert _signed_in(window)
