@@ -189,7 +189,7 @@ def measure(app, settings: dict, data: dict) -> dict:
 
     client = app.test_client()
     with client.session_transaction() as flask_session:
-        flask_session.update(network.session_payload(data["coordinator_id"]))
+        flask_session.update(network.session_payload(app, data["coordinator_id"]))
     url = f"/networks/{network.SLUG}/insights"
     statuses = set()
     page_cold, page_warm = [], []

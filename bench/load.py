@@ -156,6 +156,7 @@ class User:
 def build_world(config: dict, users: int, platform: Platform) -> list[User]:
     """The demo network plus ``users`` members (each with an API token), a linked course, the LTI platform."""
     from network_service.accounts.operations import create_api_token, get_or_create_person
+    from network_service.accounts.sessions import cookie_data, start_session
     from network_service.app import create_app
     from network_service.courses.operations import link_course
     from network_service.db import db, session, utcnow
@@ -190,9 +191,7 @@ def build_world(config: dict, users: int, platform: Platform) -> list[User]:
             _token, plain = create_api_token(person, "load")
             session.flush()
             # The cookie a sign-in sets (the sign-in form is rate limited and mails a link: not what is measured)
-            cookie = serializer.dumps(
-                {"person_id": person.id, "signed_in_at": utcnow().isoformat(), "nonce": secrets.token_hex(4)}
-            )
+            cookie = serializer.dumps(cookie_data(start_session(person, via="bench")))
             result.append(User(email, cookie, plain))
         link_course(COURSE_KEY, network, actor=None, title="Load course")
         platform.register()

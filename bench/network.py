@@ -635,11 +635,16 @@ def pages_for(data: dict, app) -> list[dict]:
     return pages
 
 
-def session_payload(person_id: int) -> dict:
-    from network_service.db import utcnow
+def session_payload(app, person_id: int) -> dict:
+    """A signed-in session's cookie contents with its server-side record (committed), as a sign-in makes."""
+    from network_service.accounts.models import Person
+    from network_service.accounts.sessions import cookie_data, start_session
+    from network_service.db import session
 
-    return {"person_id": person_id, "signed_in_at": utcnow().isoformat(), "nonce": secrets.token_urlsafe(8),
-            "_permanent": True}  # fmt: skip
+    with app.app_context():
+        device = start_session(session.get(Person, person_id), via="bench")
+        session.commit()
+        return {**cookie_data(device), "_permanent": True}
 
 
 def count_statements(app, pages: list[dict], people: dict[str, int], timed: int = 5) -> dict:
@@ -670,7 +675,7 @@ def count_statements(app, pages: list[dict], people: dict[str, int], timed: int 
             client = app.test_client()
             if page["who"]:
                 with client.session_transaction() as flask_session:
-                    flask_session.update(session_payload(people[page["who"]]))
+                    flask_session.update(session_payload(app, people[page["who"]]))
             url = page["urls"][0]
             for _warm in range(2):
                 client.get(url)
@@ -797,7 +802,7 @@ def measure_http(app, settings: dict, database_url: str, server_settings: dict, 
         for who in (None, "member", "coordinator"):
             group = [http_load.new_session() for _ in range(clients)]
             if who:
-                cookie = serializer.dumps(session_payload(people[who]))
+                cookie = serializer.dumps(session_payload(app, people[who]))
                 for session in group:
                     session.cookies.set(cookie_name, cookie)
             sessions[who] = group

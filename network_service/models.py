@@ -1,11 +1,12 @@
 """Imports every model so that the metadata is complete (Alembic, create_all in tests)."""
 
-from network_service.accounts.models import ApiToken, Person, SignInToken
+from network_service.accounts.models import ApiToken, DeviceSession, Person, SignInToken
 from network_service.audit.models import AuditLog
 from network_service.conversations.models import Channel, ChannelMember, Message, MessageRevision
 from network_service.courses.models import CompletionEvent, CourseLink
 from network_service.directory.models import (
     DirectoryEntry,
+    DirectoryState,
     EntryLanguage,
     EntryService,
     NetworkPublicPage,
@@ -53,7 +54,9 @@ __all__ = [
     "CompletionEvent",
     "CourseLink",
     "CourseLinkRequest",
+    "DeviceSession",
     "DirectoryEntry",
+    "DirectoryState",
     "EntryLanguage",
     "EntryService",
     "Goal",

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import secrets
-from datetime import datetime
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from flask import Flask, current_app, g, has_request_context, redirect, request, session, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.routing import IntegerConverter
 
+from network_service.accounts import sessions
 from network_service.accounts.models import Person
-from network_service.db import session as db_session
-from network_service.db import utcnow
 
 csrf = CSRFProtect()
 
@@ -153,22 +149,32 @@ _PRIVATE_ENDPOINTS = {"accounts.confirm_sign_in", "networks.invitation"}
 
 
 def sign_in(person: Person) -> None:
-    """Start a fresh session for ``person``: the old session's contents (and CSRF token) are dropped."""
+    """Start a fresh session for ``person``: the old session's contents (and CSRF token) are dropped, the old
+    session's record ends, and a new record (a signed-in device the person can see and sign out) begins. Every
+    way in calls this: sign-in links, invitations, LTI launches."""
+    sessions.end_session(session.get("sid"))
     session.clear()
     session.permanent = True
-    session["person_id"] = person.id
-    session["signed_in_at"] = utcnow().isoformat()
-    session["nonce"] = secrets.token_urlsafe(8)
+    device = sessions.start_session(
+        person, request.headers.get("User-Agent"), sessions.via_for(request.blueprint)
+    )
+    session.update(sessions.cookie_data(device))
     g.pop("current_person", None)
 
 
 def sign_out() -> None:
+    """End the session: its record goes (the cookie, wherever it was copied, stops working) and the browser's
+    copy is emptied."""
+    sessions.end_session(session.get("sid"))
     session.clear()
     g.pop("current_person", None)
 
 
 def current_person() -> Person | None:
-    """The signed-in person (or the API token's owner); None outside a request, e.g. in a CLI command."""
+    """The signed-in person (or the API token's owner); None outside a request, e.g. in a CLI command.
+
+    A session counts only while its record exists (accounts/sessions.py): one statement loads the person with
+    it. Whichever cookie carried the session, its ``sid`` is what is checked."""
     if "current_person" in g:
         return g.current_person
     if not has_request_context():
@@ -176,22 +182,11 @@ def current_person() -> Person | None:
     person = None
     person_id = session.get("person_id")
     if person_id is not None:
-        person = db_session.scalar(sa.select(Person).where(Person.id == person_id))
-        if person is None or _older_than(person):  # the account is gone; forget the stale session
-            person = None
+        person = sessions.person_for_session(person_id, session.get("sid"))
+        if person is None:  # signed out elsewhere, expired, or the account is gone: forget the session
             session.clear()
     g.current_person = person
     return person
-
-
-def _older_than(person: Person) -> bool:
-    """A session made before the account existed belongs to an erased account whose id was used again (SQLite
-    may reuse the highest id)."""
-    try:
-        signed_in_at = datetime.fromisoformat(session.get("signed_in_at", ""))
-    except (TypeError, ValueError):
-        return False
-    return person.created_at is not None and signed_in_at < person.created_at
 
 
 def login_required(view):

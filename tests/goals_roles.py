@@ -13,7 +13,7 @@ from network_service.accounts.operations import create_api_token, get_or_create_
 from network_service.db import db, session
 from network_service.networks.models import Level, Role
 from network_service.networks.operations import create_network, create_organisation, get_network
-from tests.helpers import add_member, csrf_from
+from tests.helpers import act_as_person, add_member, csrf_from
 
 API = "/api/v1"
 
@@ -63,10 +63,7 @@ def bearer(cast: Cast, label: str) -> dict:
 
 def act_as(client, cast: Cast, label: str) -> str | None:
     """Sign the test client in as ``label`` (or out, for anonymous); returns a CSRF token for its forms."""
-    with client.session_transaction() as flask_session:
-        flask_session.clear()
-        if label != "anonymous":
-            flask_session["person_id"] = cast.ids[label]
+    act_as_person(client, None if label == "anonymous" else cast.ids[label])
     if label == "anonymous":
         return None
     return csrf_from(client.get("/").get_data(as_text=True))

@@ -118,3 +118,23 @@ def assert_ok(result) -> str:
     """A click Result that succeeded; returns its output."""
     assert result.exit_code == 0, result.output + repr(result.exception)
     return result.output
+
+
+def session_data(app, person_id: int) -> dict:
+    """The contents of a signed-in session cookie for ``person_id``, with its server-side record (committed), for
+    tests that sign in without the e-mail round trip (``sign_in_as`` does the real flow)."""
+    from network_service.accounts.models import Person
+    from network_service.accounts.sessions import cookie_data, start_session
+
+    with app.test_request_context():
+        device = start_session(session.get(Person, person_id), via="test")
+        session.commit()
+        return {**cookie_data(device), "_permanent": True}
+
+
+def act_as_person(client, person_id: int | None) -> None:
+    """Sign the test client in as ``person_id`` (or out, for None) without the e-mail round trip."""
+    data = session_data(client.application, person_id) if person_id is not None else {}
+    with client.session_transaction() as flask_session:
+        flask_session.clear()
+        flask_session.update(data)

@@ -7,7 +7,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from network_service.accounts.models import ApiToken, Person, SignInToken
+from network_service.accounts.models import ApiToken, DeviceSession, Person, SignInToken
 from network_service.audit.operations import record
 from network_service.conversations.models import ChannelKind, MessageRevision
 from network_service.conversations.operations import create_channel, open_direct, post_message
@@ -67,6 +67,16 @@ def build_everything(world, upload_dir) -> Everything:
 
     session.add(SignInToken(person_id=pid, token_hash="a" * 64, expires_at=later))
     session.add(ApiToken(person_id=pid, name="my script", token_hash="b" * 64))
+    session.add(
+        DeviceSession(
+            id="zelda-device-1",
+            person_id=pid,
+            created_at=now,
+            last_seen_at=now,
+            browser="Firefox",
+            system="Linux",
+        )
+    )
     session.add(CalendarFeed(person_id=pid, network_id=network.id, token_hash="c" * 64))
     network.contact_email = EMAIL
     session.add(

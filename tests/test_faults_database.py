@@ -15,8 +15,9 @@ import sqlalchemy as sa
 
 from network_service.accounts.models import Person
 from network_service.accounts.operations import create_api_token
+from network_service.accounts.sessions import cookie_data, start_session
 from network_service.courses.models import CompletionEvent
-from network_service.db import session, utcnow
+from network_service.db import session
 from network_service.help.models import HelpRequest
 from network_service.notifications.models import Notification
 from tests import bridge_payloads as payloads
@@ -54,7 +55,9 @@ def _signed_in_cookie(live, email: str) -> dict[str, str]:
     with live.app.app_context():
         person = session.scalar(sa.select(Person).where(Person.email == email))
         serializer = live.app.session_interface.get_signing_serializer(live.app)
-        value = serializer.dumps({"person_id": person.id, "signed_in_at": utcnow().isoformat(), "nonce": "t"})
+        device = start_session(person, via="test")
+        session.commit()
+        value = serializer.dumps(cookie_data(device))
     return {live.app.config["SESSION_COOKIE_NAME"]: value}
 
 

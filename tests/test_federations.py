@@ -23,7 +23,7 @@ from network_service.networks.models import Level, Role
 from network_service.networks.operations import create_network, create_organisation, get_network
 from network_service.notifications.models import Notification
 from network_service.resources import operations as resources
-from tests.helpers import add_member, csrf_from
+from tests.helpers import act_as_person, add_member, csrf_from
 
 API = "/api/v1"
 SECRET = "SECRET-BODY-7f3a"  # written in private places of the member network; must never show up
@@ -108,10 +108,7 @@ def fed(run, world):
 
 
 def act_as(client, fed: Fed, label: str) -> str | None:
-    with client.session_transaction() as flask_session:
-        flask_session.clear()
-        if label != "anonymous":
-            flask_session["person_id"] = fed.ids[label]
+    act_as_person(client, None if label == "anonymous" else fed.ids[label])
     if label == "anonymous":
         return None
     return csrf_from(client.get("/").get_data(as_text=True))

@@ -25,7 +25,7 @@ from network_service.networks.models import Invitation, Level, Membership, Membe
 from network_service.networks.operations import get_network
 from network_service.notifications.models import Notification
 from tests.goals_roles import API, ROLES, act_as, bearer, build_cast
-from tests.helpers import csrf_from, mails
+from tests.helpers import act_as_person, csrf_from, mails
 
 APPLY = "/n/test-net/apply"
 APPLICATIONS = "/networks/test-net/applications"
@@ -466,9 +466,7 @@ def founder(client, run):
     from network_service.accounts.operations import get_or_create_person
 
     founder_id = run(lambda: get_or_create_person("founder@example.org", display_name="Fatima Founder")[0].id)
-    with client.session_transaction() as flask_session:
-        flask_session.clear()
-        flask_session["person_id"] = founder_id
+    act_as_person(client, founder_id)
     return founder_id
 
 

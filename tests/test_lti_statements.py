@@ -43,7 +43,9 @@ def _kinds(statements: list[str]) -> list[str]:
     return kinds
 
 
-def test_a_login_is_one_insert_and_a_returning_learners_launch_five_statements(app, client, platform, run):
+def test_a_login_is_one_insert_and_a_returning_learners_launch_five_statements_and_its_session(
+    app, client, platform, run
+):
     run(lambda: platform.register(trust_email=True))
     claims = {"email": "learner@example.org", "name": "Ada", **COURSE_CONTEXT}
     assert _launch(client, platform, **claims).status_code == 303  # first launch: learner and course made
@@ -62,6 +64,8 @@ def test_a_login_is_one_insert_and_a_returning_learners_launch_five_statements(a
         "SELECT lti_identity",  # the learner with their person (joined)
         "UPDATE person",  # last sign-in
         "SELECT lti_context",  # the course remembered, and whether the learner holds a grant for it (none)
+        "DELETE device_session",  # sign-in: this browser's earlier session ends (its first launch made one)
+        "INSERT device_session",  # ... and the new session's record begins (accounts/sessions.py)
     ], launch
 
 

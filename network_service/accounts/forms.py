@@ -48,3 +48,19 @@ class ProfileForm(FlaskForm):
         validators=[Optional(), Length(max=2000)],
         description=_l("A few sentences about your mentoring. Do not write about the people you mentor."),
     )
+
+
+class SessionsForm(FlaskForm):
+    """Only a button (and the CSRF token): sign out a device, the others, or all of them."""
+
+
+class AdminSignOutForm(FlaskForm):
+    email = EmailField(
+        _l("E-mail address of the account"),
+        validators=[DataRequired(_l("Enter the e-mail address of the account.")), Length(max=254)],
+    )
+    reason = StringField(
+        _l("Why"),
+        validators=[DataRequired(_l("Say why, for the record.")), Length(max=500)],
+        description=_l("Kept in the audit log."),
+    )

@@ -64,3 +64,20 @@ class ApiToken(TimestampMixin, Base):
     revoked_at: Mapped[dt.datetime | None]
 
     person: Mapped[Person] = relationship()
+
+
+class DeviceSession(Base):
+    """A signed-in browser: the server-side half of a session cookie, so that a member can see their devices and
+    sign them out. The cookie carries the id (signed, never guessable: 192 random bits); deleting the row ends the
+    session. No IP address and no full User-Agent are kept: only a short browser and system name."""
+
+    __tablename__ = "device_session"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime]
+    # not indexed: written every few minutes (an index would cost PostgreSQL its HOT updates); pruned daily
+    last_seen_at: Mapped[dt.datetime]
+    browser: Mapped[str] = mapped_column(sa.String(40), default="")
+    system: Mapped[str] = mapped_column(sa.String(40), default="")
+    via: Mapped[str] = mapped_column(sa.String(20), default="")

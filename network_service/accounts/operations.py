@@ -11,8 +11,10 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.orm.attributes import set_committed_value
 
 from network_service.accounts.models import ApiToken, Person, SignInToken
+from network_service.accounts.sessions import write
 from network_service.audit.operations import record
 from network_service.db import session, utcnow
 from network_service.errors import Forbidden, InvalidInput, LinkInvalid
@@ -236,5 +238,7 @@ def person_for_api_token(token: str) -> Person | None:
     # Written at most every few minutes: a write on every API read would serialise GETs on SQLite and churn
     # the row on PostgreSQL, and "last used" needs no more precision than that.
     if api_token.last_used_at is None or now - api_token.last_used_at > API_TOKEN_USE_PRECISION:
-        api_token.last_used_at = now
+        # like a session's "last seen": in a short transaction of its own when the request only reads SQLite
+        write(sa.update(ApiToken).where(ApiToken.id == api_token.id).values(last_used_at=now))
+        set_committed_value(api_token, "last_used_at", now)
     return api_token.person

@@ -1,11 +1,19 @@
 from __future__ import annotations
 
 from babel import Locale
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import format_timedelta, ngettext
 from flask_babel import gettext as _
 
-from network_service.accounts import operations
-from network_service.accounts.forms import ConfirmSignInForm, ProfileForm, SignInForm
+from network_service.accounts import operations, sessions
+from network_service.accounts.forms import (
+    AdminSignOutForm,
+    ConfirmSignInForm,
+    ProfileForm,
+    SessionsForm,
+    SignInForm,
+)
+from network_service.db import utcnow
 from network_service.errors import InvalidInput
 from network_service.security import current_person, login_required, sign_in, sign_out
 
@@ -77,6 +85,115 @@ def profile():
             return redirect(url_for("accounts.profile"))
     status = 422 if form.errors else 200
     return render_template("accounts/profile.html", form=form, person=person), status
+
+
+@bp.get("/profile/sessions", endpoint="sessions")
+@login_required
+def sessions_page():
+    person = current_person()
+    devices = sessions.list_sessions(person)
+    now = utcnow()
+    return render_template(
+        "accounts/sessions.html",
+        devices=devices,
+        # rough on purpose: "last seen" is written at most every five minutes
+        ago={
+            d.id: _("in the last few minutes")
+            if now - d.last_seen_at < sessions.LAST_SEEN_PRECISION
+            else format_timedelta(d.last_seen_at - now, add_direction=True)
+            for d in devices
+        },
+        via_labels={
+            "link": _("Signed in with an e-mail link"),
+            "invitation": _("Signed in by accepting an invitation"),
+            "lti": _("Signed in from a course"),
+            "other": _("Signed in"),
+        },
+        current_sid=session.get("sid"),
+        form=SessionsForm(),
+    )
+
+
+@bp.post("/profile/sessions/<sid>/sign-out", endpoint="revoke_session")
+@login_required
+def revoke_session(sid: str):
+    if not SessionsForm().validate_on_submit():
+        abort(400)
+    if sid == session.get("sid"):
+        return _signed_out_everywhere_or_here(here_only=True)
+    sessions.revoke_session(current_person(), sid, actor=current_person())
+    flash(_("That device is signed out."), "success")
+    return redirect(url_for("accounts.sessions"))
+
+
+@bp.post("/profile/sessions/sign-out-others", endpoint="revoke_other_sessions")
+@login_required
+def revoke_other_sessions():
+    if not SessionsForm().validate_on_submit():
+        abort(400)
+    person = current_person()
+    count = sessions.revoke_other_sessions(person, session.get("sid"), actor=person)
+    flash(
+        ngettext("%(num)d other device is signed out.", "%(num)d other devices are signed out.", count),
+        "success",
+    )
+    return redirect(url_for("accounts.sessions"))
+
+
+@bp.post("/profile/sessions/sign-out-all", endpoint="revoke_all_sessions")
+@login_required
+def revoke_all_sessions():
+    if not SessionsForm().validate_on_submit():
+        abort(400)
+    return _signed_out_everywhere_or_here(here_only=False)
+
+
+def _signed_out_everywhere_or_here(*, here_only: bool):
+    person = current_person()
+    if here_only:
+        sign_out()
+        flash(_("You are signed out."), "success")
+    else:
+        sessions.revoke_all_sessions(person, actor=person)
+        sign_out()
+        flash(_("You are signed out on every device."), "success")
+    return redirect(url_for("networks.home"))
+
+
+@bp.route("/admin/sessions", methods=["GET", "POST"], endpoint="admin_sessions")
+@login_required
+def admin_sessions():
+    """A site administrator ends every session of an account (a stolen device, a suspended volunteer)."""
+    admin = current_person()
+    if not admin.is_site_admin:
+        abort(403)
+    form = AdminSignOutForm()
+    if form.validate_on_submit():
+        person = None
+        try:
+            person = operations.find_person_by_email(form.email.data)
+        except InvalidInput as exc:
+            form.email.errors.append(exc.detail)
+        if person is None and not form.email.errors:
+            form.email.errors.append(_("There is no account with this address."))
+        elif person is not None:
+            count = sessions.revoke_all_sessions(person, actor=admin, reason=form.reason.data.strip())
+            if person.id == admin.id:
+                sign_out()
+                flash(_("You are signed out on every device."), "success")
+                return redirect(url_for("networks.home"))
+            flash(
+                ngettext(
+                    "%(name)s is signed out on %(num)d device.",
+                    "%(name)s is signed out on %(num)d devices.",
+                    count,
+                    name=person.name_or_email,
+                ),
+                "success",
+            )
+            return redirect(url_for("accounts.admin_sessions"))
+    status = 422 if form.errors else 200
+    return render_template("accounts/admin_sessions.html", form=form), status
 
 
 def _language_name(code: str) -> str:

@@ -132,11 +132,12 @@ class Directory(MethodView):
         facet counts. Any text is accepted; no full-text syntax is interpreted."""
         query = query_from(request.args)
         items, next_cursor = search.search(query, after=args["after"])
+        total, facet_counts = search.cached_counts(query)
         facets = {
             name: [{"value": value, "count": number} for value, number in counts]
-            for name, counts in search.facets(query).items()
+            for name, counts in facet_counts.items()
         }
-        return {"items": items, "next_cursor": next_cursor, "total": search.count(query), "facets": facets}
+        return {"items": items, "next_cursor": next_cursor, "total": total, "facets": facets}
 
 
 @blp.route("/directory/suggestions")

@@ -74,6 +74,8 @@ ACTION_LABELS = {
     "resource.add": _l("Library item added"),
     "resource.delete": _l("Library item deleted"),
     "resource.edit": _l("Library item changed"),
+    "sessions.revoke_all": _l("Signed out on every device"),
+    "sessions.revoke_others": _l("Other devices signed out"),
     "site_admin.add": _l("Site administrator added"),
 }
 

@@ -6,12 +6,21 @@ prefix: no operator of either database's full-text syntax survives, so no input 
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 
 from network_service.db import session
-from network_service.directory.models import DirectoryEntry, EntryKind, EntryLanguage, EntryService
+from network_service.directory.models import (
+    DirectoryEntry,
+    DirectoryState,
+    EntryKind,
+    EntryLanguage,
+    EntryService,
+)
 
 PAGE_SIZE = 20
 MAX_TOKENS = 8
@@ -136,6 +145,110 @@ def facets(query: Search) -> dict[str, list[tuple[str, int]]]:
         "language": [(value, number) for value, number in language_counts],
         "service": [(value, number) for value, number in service_counts],
     }
+
+
+def counts(query: Search) -> tuple[int, dict[str, list[tuple[str, int]]]]:
+    """The search's total and its facet counts (as ``facets``), in one statement whatever the search.
+
+    Each facet's counts leave out the facet's own selection; the total is the country counts of the selected
+    countries (every entry has exactly one country), so it needs no query of its own. The entries that match
+    the words, the kind and "published" are found once (a materialised CTE, so the full-text condition runs
+    once), with a flag for each selected language or service filter; the three counts then group that set (the
+    languages and services from the entries' own lists, see ``_list_counts``)."""
+    selected = set(query.countries)
+
+    def total(country_counts) -> int:
+        return sum(number for value, number in country_counts if not selected or value in selected)
+
+    if not (tokens(query.text) or query.kind):
+        # Facets only (or nothing): each count is an indexed lookup of the facet rows, cheaper than one pass
+        # over the whole directory; the total still comes from the country counts.
+        found = facets(query)
+        return total(found["country"]), found
+    entry = DirectoryEntry
+    columns = [
+        entry.id.label("id"),
+        entry.country.label("country"),
+        entry.languages.label("languages"),
+        entry.services.label("services"),
+    ]
+    if query.languages:
+        columns.append(
+            entry.id.in_(
+                sa.select(EntryLanguage.entry_id).where(EntryLanguage.language.in_(query.languages))
+            ).label("language_ok")
+        )
+    if query.services:
+        columns.append(
+            entry.id.in_(
+                sa.select(EntryService.entry_id).where(EntryService.service.in_(query.services))
+            ).label("service_ok")
+        )
+    base = Search(text=query.text, kind=query.kind)  # the words, the kind and "published"
+    matching = sa.select(*columns).where(*conditions(base)).cte("matching").prefix_with("MATERIALIZED")
+    language_ok = [matching.c.language_ok.is_(True)] if query.languages else []
+    service_ok = [matching.c.service_ok.is_(True)] if query.services else []
+    country_ok = [matching.c.country.in_(query.countries)] if query.countries else []
+    parts = [
+        sa.select(sa.literal("country").label("facet"), matching.c.country.label("value"), sa.func.count())
+        .where(*language_ok, *service_ok)
+        .group_by(matching.c.country),
+        _list_counts("language", matching, matching.c.languages, [*country_ok, *service_ok]),
+        _list_counts("service", matching, matching.c.services, [*country_ok, *language_ok]),
+    ]
+    found: dict[str, list[tuple[str, int]]] = {"country": [], "language": [], "service": []}
+    for facet, value, number in session.execute(sa.union_all(*parts)):
+        found[facet].append((value, number))
+    return total(found["country"]), found
+
+
+def _list_counts(facet: str, matching, column, where: list):
+    """Counts of the values of an entry's list column (languages, services) over the matching entries: the
+    lists are unnested from the rows already found instead of joined with the whole facet table. The lists and
+    the facet rows are written together (operations._apply, the import)."""
+    function = "jsonb_array_elements_text" if session.get_bind().dialect.name == "postgresql" else "json_each"
+    values = getattr(sa.func, function)(column).table_valued("value").alias(f"{facet}_values")
+    return (
+        sa.select(sa.literal(facet), values.c.value, sa.func.count())
+        .select_from(matching)
+        .join(values, sa.true())
+        .where(*where)
+        .group_by(values.c.value)
+    )
+
+
+COUNTS_CACHE_SIZE = 512  # searches per process; a few hundred bytes each
+_COUNTS_LOCK = threading.Lock()
+
+
+def cached_counts(query: Search) -> tuple[int, dict[str, list[tuple[str, int]]]]:
+    """``counts(query)``, kept per process under the directory's version (``DirectoryState``, one primary-key
+    read): any change to an entry or its facet rows gives a new version in the same transaction, so a cached
+    answer is only ever used for the data it was computed from. The version is read before the counts, so
+    counts stored under a version are never older than it. Least recently used searches go first."""
+    version = session.scalar(sa.select(DirectoryState.version).where(DirectoryState.id == 1))
+    if version is None or not has_app_context():
+        return counts(query)
+    key = (
+        version,
+        tuple(tokens(query.text)),
+        query.kind.value if query.kind else "",
+        tuple(sorted(query.countries)),
+        tuple(sorted(query.languages)),
+        tuple(sorted(query.services)),
+    )
+    cache = current_app.extensions.setdefault("mentornet.directory_counts", OrderedDict())
+    with _COUNTS_LOCK:
+        found = cache.get(key)
+        if found is not None:
+            cache.move_to_end(key)
+            return found[0], {facet: list(values) for facet, values in found[1].items()}
+    total, facet_counts = counts(query)
+    with _COUNTS_LOCK:
+        cache[key] = (total, {facet: tuple(values) for facet, values in facet_counts.items()})
+        while len(cache) > COUNTS_CACHE_SIZE:
+            cache.popitem(last=False)
+    return total, facet_counts
 
 
 def _row_facet(value, entry_id, where: list) -> list[tuple[str, int]]:

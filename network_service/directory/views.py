@@ -139,13 +139,13 @@ def _facet_options(counts, selected, label):
 def index():
     query = query_from(request.args)
     entries, next_cursor = search.search(query, after=request.args.get("after", type=int))
-    counts = search.facets(query)
+    total, counts = search.cached_counts(query)
     return render_template(
         "directory/index.html",
         query=query,
         entries=entries,
         next_cursor=next_cursor,
-        total=search.count(query),
+        total=total,
         countries=_facet_options(counts["country"], query.countries, country_name),
         languages=_facet_options(counts["language"], query.languages, language_name)[:40],
         services=_facet_options(counts["service"], query.services, service_label),

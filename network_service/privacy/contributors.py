@@ -4,7 +4,7 @@ Kept here (not in each module) so the privacy rules can be read in one place; a 
 instead with ``privacy.registry.register_exporter`` / ``register_eraser``. Plugins (``lti_bridge``) do.
 
 Erasure policy (docs/privacy.md explains it for members):
-- gone: the person row (name, e-mail, profile fields), sign-in and API tokens, calendar feeds, memberships,
+- gone: the person row (name, e-mail, profile fields), sign-in and API tokens, sessions (signed-in devices), calendar feeds, memberships,
   invitations, agreement acceptances, RSVPs, meeting reminders, notifications and notification settings,
   consent records, blocks, help suggestions, Meta-Mentor nudges, e-mails addressed to them, their LTI
   identities and LMS roster entries, the identity and payload of their completion events;
@@ -26,7 +26,7 @@ import json
 
 import sqlalchemy as sa
 
-from network_service.accounts.models import ApiToken, Person, SignInToken
+from network_service.accounts.models import ApiToken, DeviceSession, Person, SignInToken
 from network_service.audit.models import AuditLog
 from network_service.conversations.models import Channel, ChannelMember, Message, MessageRevision
 from network_service.courses.models import CompletionEvent
@@ -69,6 +69,15 @@ def _export_accounts(person: Person) -> dict:
         "profile": row_dict(person),
         "sign_in_links": rows(sa.select(SignInToken).where(SignInToken.person_id == person.id)),
         "api_tokens": rows(sa.select(ApiToken).where(ApiToken.person_id == person.id)),
+        # signed-in devices; the session id stays out (it is what the session cookie carries)
+        "sessions": [
+            row_dict(device, exclude={"id"})
+            for device in session.scalars(
+                sa.select(DeviceSession)
+                .where(DeviceSession.person_id == person.id)
+                .order_by(DeviceSession.created_at)
+            )
+        ],
     }
 
 
@@ -730,7 +739,7 @@ register_eraser("privacy", _erase_privacy)
 
 def _erase_accounts(erasure) -> None:
     pid = erasure.person.id
-    for model in (SignInToken, ApiToken):
+    for model in (SignInToken, ApiToken, DeviceSession):  # deleting sessions signs out every device
         session.execute(
             sa.delete(model).where(model.person_id == pid).execution_options(synchronize_session=False)
         )

@@ -533,6 +533,12 @@ def purge_sent_mail(now: dt.datetime | None = None) -> int:
 
 def run_retention(now: dt.datetime | None = None) -> str:
     """The daily job ``privacy.retention``."""
+    from network_service.accounts.sessions import prune_sessions
+
     payloads = purge_completion_payloads(now)
     mails = purge_sent_mail(now)
-    return f"{payloads} completion payload(s) purged, {mails} sent e-mail(s) deleted"
+    sessions = prune_sessions(now)
+    return (
+        f"{payloads} completion payload(s) purged, {mails} sent e-mail(s) deleted, "
+        f"{sessions} expired session(s) deleted"
+    )

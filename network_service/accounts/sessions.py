@@ -1,0 +1,217 @@
+"""Signed-in devices: the server-side record of each session, so that sessions can be listed and revoked.
+
+The session cookie (whichever cookie carries Flask's session) holds ``person_id`` and ``sid``; a session counts
+only while its ``device_session`` row exists. Sign-out, "sign out other devices", erasure (the row cascades with
+the person) and a site administrator's "sign out everywhere" delete rows. Plain functions: they flush, the caller
+commits.
+
+Per request the cost is one statement that loads the person joined to their session row by primary key
+(``person_for_session``), plus an UPDATE of ``last_seen_at`` at most every ``LAST_SEEN_PRECISION``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from network_service.accounts.models import DeviceSession, Person
+from network_service.audit.operations import record
+from network_service.db import db, session, utcnow
+from network_service.errors import Forbidden, NotFound
+
+# Like API tokens: "last seen" needs no more precision, and a write per request would churn the row.
+LAST_SEEN_PRECISION = dt.timedelta(minutes=5)
+
+# First match wins: Edge and Opera also say Chrome, Chrome also says Safari.
+_BROWSERS = (
+    ("Edg/", "Edge"),
+    ("EdgA/", "Edge"),
+    ("OPR/", "Opera"),
+    ("SamsungBrowser/", "Samsung Internet"),
+    ("Firefox/", "Firefox"),
+    ("FxiOS/", "Firefox"),
+    ("CriOS/", "Chrome"),
+    ("Chromium/", "Chromium"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+)
+_SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iOS"),
+    ("iPad", "iPadOS"),
+    ("CrOS", "ChromeOS"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("Macintosh", "macOS"),
+    ("Linux", "Linux"),
+)
+_VIA = {
+    "accounts": "link",
+    "networks": "invitation",
+    "lti": "lti",
+    "embed": "lti",
+}  # embed: opened from a course
+
+
+def describe_user_agent(user_agent: str | None) -> tuple[str, str]:
+    """(browser, system) names from a User-Agent header, or "" for what is not recognised. Only these two
+    names are kept: the full header (versions, device model) would help to single a person out."""
+    text = (user_agent or "")[:512]
+    browser = next((name for marker, name in _BROWSERS if marker in text), "")
+    system = next((name for marker, name in _SYSTEMS if marker in text), "")
+    if browser == "Safari" and not re.search(r"Version/\d", text):
+        browser = ""  # an embedded web view, not Safari itself
+    return browser, system
+
+
+def via_for(blueprint: str | None) -> str:
+    """How a session was started, from the blueprint of the request that started it."""
+    return _VIA.get(blueprint or "", "other")
+
+
+def start_session(person: Person, user_agent: str | None = None, via: str = "other") -> DeviceSession:
+    now = utcnow()
+    browser, system = describe_user_agent(user_agent)
+    values = {
+        "id": secrets.token_urlsafe(24),
+        "person_id": person.id,
+        "created_at": now,
+        "last_seen_at": now,
+        "browser": browser,
+        "system": system,
+        "via": via[:20],
+    }
+    write(sa.insert(DeviceSession).values(**values))
+    return DeviceSession(**values)  # not in the session: the row is written (and read back by its id)
+
+
+def write(statement) -> int:
+    """A small write of a session record; returns the rows it touched.
+
+    In the request's transaction, except where that is a read-only SQLite transaction (a page view: see
+    ``db._sqlite_begin``): a write there fails at once ("database is locked") when another connection has
+    written since the page began reading. Sign-in on a GET (``/embed/open``) and the "last seen" time of any
+    page view then go in a short transaction of their own, committed at once."""
+    connection = session.connection()
+    if not connection.get_execution_options().get("read_only", False):
+        return session.execute(statement.execution_options(synchronize_session=False)).rowcount
+    side = db._state().sessionmaker()
+    try:
+        touched = side.execute(statement.execution_options(synchronize_session=False)).rowcount
+        side.commit()
+        return touched
+    finally:
+        side.close()
+
+
+def cookie_data(device: DeviceSession) -> dict:
+    """What the session cookie holds for ``device`` (``security.sign_in`` writes it; tests and benches that sign
+    in without the e-mail round trip use it with ``start_session``)."""
+    return {"person_id": device.person_id, "sid": device.id, "nonce": secrets.token_urlsafe(8)}
+
+
+def session_lifetime() -> dt.timedelta:
+    """How long a session lives after its last request: the cookie's lifetime, plus the lag of ``last_seen_at``."""
+    return current_app.permanent_session_lifetime + LAST_SEEN_PRECISION
+
+
+# Built once (every signed-in request runs it): building a statement costs more CPU than running this one.
+_PERSON_FOR_SESSION = (
+    sa.select(Person, DeviceSession.last_seen_at)
+    .join(DeviceSession, DeviceSession.person_id == Person.id)
+    .where(DeviceSession.id == sa.bindparam("sid"), Person.id == sa.bindparam("person_id"))
+)
+
+
+def person_for_session(person_id, sid) -> Person | None:
+    """The person of a live session, or None (revoked, expired, erased, or not a session of this person).
+
+    One statement: the person joined to the session row, both by primary key. ``last_seen_at`` is written at
+    most every LAST_SEEN_PRECISION (see ``write``)."""
+    if not isinstance(sid, str) or not sid or not isinstance(person_id, int):
+        return None
+    found = session.execute(_PERSON_FOR_SESSION, {"sid": sid, "person_id": person_id}).first()
+    if found is None:
+        return None
+    person, last_seen_at = found
+    now = utcnow()
+    if now - last_seen_at > session_lifetime():
+        # idle for longer than a cookie lives: the cookie should have expired; make sure the session has
+        end_session(sid)
+        return None
+    if now - last_seen_at > LAST_SEEN_PRECISION:
+        write(sa.update(DeviceSession).where(DeviceSession.id == sid).values(last_seen_at=now))
+    return person
+
+
+def end_session(sid) -> None:
+    """Sign-out: the session's row goes (nothing happens for an unknown id)."""
+    if isinstance(sid, str) and sid:
+        write(sa.delete(DeviceSession).where(DeviceSession.id == sid))
+
+
+def list_sessions(person: Person) -> list[DeviceSession]:
+    """The person's live sessions, most recently seen first."""
+    cutoff = utcnow() - session_lifetime()
+    return list(
+        session.scalars(
+            sa.select(DeviceSession)
+            .where(DeviceSession.person_id == person.id, DeviceSession.last_seen_at > cutoff)
+            .order_by(DeviceSession.last_seen_at.desc(), DeviceSession.created_at.desc())
+        )
+    )
+
+
+def revoke_session(person: Person, sid: str, *, actor: Person) -> None:
+    """Sign out one of ``person``'s devices. Someone else's session id is "not found", like an unknown one."""
+    if actor.id != person.id:
+        raise Forbidden(_("You can only sign out your own devices."))
+    result = session.execute(
+        sa.delete(DeviceSession)
+        .where(DeviceSession.id == sid, DeviceSession.person_id == person.id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise NotFound(_("This device is already signed out."))
+
+
+def revoke_other_sessions(person: Person, current_sid: str | None, *, actor: Person) -> int:
+    """Sign out every device of ``person`` but the one making the request; returns how many."""
+    if actor.id != person.id:
+        raise Forbidden(_("You can only sign out your own devices."))
+    query = sa.delete(DeviceSession).where(DeviceSession.person_id == person.id)
+    if current_sid:
+        query = query.where(DeviceSession.id != current_sid)
+    count = session.execute(query.execution_options(synchronize_session=False)).rowcount
+    if count:
+        record("sessions.revoke_others", actor=actor, target=person, count=count)
+    return count
+
+
+def revoke_all_sessions(person: Person, *, actor: Person | None, reason: str = "") -> int:
+    """End every session of ``person`` (the person themself, a site administrator, or ``actor=None``: the
+    operator or another operation, e.g. an erasure). Returns how many."""
+    if actor is not None and actor.id != person.id and not actor.is_site_admin:
+        raise Forbidden(_("Only site administrators can sign someone else out."))
+    count = session.execute(
+        sa.delete(DeviceSession)
+        .where(DeviceSession.person_id == person.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    record("sessions.revoke_all", actor=actor, target=person, count=count, reason=reason[:500])
+    return count
+
+
+def prune_sessions(now: dt.datetime | None = None) -> int:
+    """Delete sessions idle for longer than a session cookie lives (part of the daily privacy job)."""
+    cutoff = (now or utcnow()) - session_lifetime()
+    return session.execute(
+        sa.delete(DeviceSession)
+        .where(DeviceSession.last_seen_at < cutoff)
+        .execution_options(synchronize_session=False)
+    ).rowcount
