@@ -165,6 +165,10 @@ def sign_out() -> None:
     g.pop("current_person", None)
 
 
+# Built once: every signed-in request runs it (SQLAlchemy keeps the statement's cache key with it).
+_PERSON_BY_ID = sa.select(Person).where(Person.id == sa.bindparam("person_id"))
+
+
 def current_person() -> Person | None:
     """The signed-in person (or the API token's owner); None outside a request, e.g. in a CLI command."""
     if "current_person" in g:
@@ -174,7 +178,7 @@ def current_person() -> Person | None:
     person = None
     person_id = session.get("person_id")
     if person_id is not None:
-        person = db_session.scalar(sa.select(Person).where(Person.id == person_id))
+        person = db_session.scalar(_PERSON_BY_ID, {"person_id": person_id})
         if person is None or _older_than(person):  # the account is gone; forget the stale session
             person = None
             session.clear()

@@ -249,3 +249,41 @@ def test_every_table_is_either_listed_or_invalidates_everything():
         assert set(domains) <= set(page_cache.DOMAINS)
     assert page_cache.domains_of("a_table_added_later") == page_cache.DOMAINS
     assert page_cache.domains_of("audit_log") == ()
+
+
+def test_a_membership_read_with_the_person_is_not_trusted_after_a_write(app, ctx, world):
+    """active_membership answers from the memberships loaded with the person (no statement) only while the
+    transaction has written nothing: a change made with a statement, even around the session, counts at once."""
+    from network_service.networks import permissions
+    from network_service.networks.models import Membership, MembershipStatus
+
+    from flask import g
+
+    from network_service.db import _SESSION_KEY
+
+    session.commit()
+    g.pop(_SESSION_KEY).close()  # a fresh session, as every request has
+
+    def fresh_mentor() -> Person:
+        session.expunge_all()
+        session.info.pop(permissions._CACHE_KEY, None)  # noqa: SLF001 - as after a flush
+        mentor = by_email("mentor@example.org")
+        assert mentor.id in session.info[permissions._LOADED_KEY]  # noqa: SLF001 - the fast path is open
+        return mentor
+
+    mentor = fresh_mentor()
+    assert permissions.is_member(mentor, net())
+    session.execute(
+        sa.update(Membership)
+        .where(Membership.person_id == mentor.id)
+        .values(status=MembershipStatus.suspended)
+    )
+    assert not permissions.is_member(mentor, net())
+    session.rollback()
+    mentor = fresh_mentor()
+    session.connection().execute(  # around the ORM session's events
+        sa.update(Membership.__table__)
+        .where(Membership.__table__.c.person_id == mentor.id)
+        .values(status=MembershipStatus.left.name)
+    )
+    assert not permissions.is_member(mentor, net())

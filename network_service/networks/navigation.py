@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import url_for
+from flask import render_template, url_for
 from flask_babel import get_locale
+from markupsafe import Markup
 
 from network_service import page_cache
 from network_service.accounts.models import Person
@@ -102,3 +103,39 @@ def sections_for(viewer: Person | None, network: Network) -> list[dict]:
         }
         for key, label, url in _visible_sections(viewer, network)
     ]
+
+
+def _nav_domains() -> tuple[str, ...]:
+    domains = {page_cache.STRUCTURE}
+    for section in _SECTIONS.values():
+        if section.badge is not None:
+            domains.update(section.badge_domains or BADGE_DOMAINS.get(section.key) or page_cache.DOMAINS)
+    return tuple(sorted(domains))
+
+
+def network_nav(network: Network, section: str | None) -> Markup:
+    """The navigation of a network's page and the agreement banner, as HTML kept per viewer, network, language
+    and current section until the sections, a badge or the banner may have changed (the domains of every
+    badge and page_cache.STRUCTURE; a minute at most, since "upcoming meetings" follows the clock)."""
+    from network_service.security import current_person
+
+    viewer = current_person()
+
+    def compute() -> Markup:
+        html = render_template("networks/_nav_render.html", network=network, section=section)
+        return Markup(html)  # noqa: S704  # nosec B704 - rendered by our autoescaping template
+
+    return page_cache.cached(
+        "network_nav",
+        (
+            viewer.id if viewer is not None else None,
+            network.id,
+            network.slug,
+            network.name,
+            str(get_locale()),
+            section,
+        ),
+        _nav_domains(),
+        compute,
+        max_age=min(BADGE_MAX_AGE.values(), default=page_cache.MAX_AGE),
+    )

@@ -184,8 +184,11 @@ def default_agreement_body() -> str:
     )
 
 
+_NETWORK_BY_SLUG = sa.select(Network).where(Network.slug == sa.bindparam("slug"))  # built once: every page
+
+
 def get_network(slug: str) -> Network:
-    network = session.scalar(sa.select(Network).where(Network.slug == slug))
+    network = session.scalar(_NETWORK_BY_SLUG, {"slug": slug})
     if network is None:
         raise NotFound(_("There is no network at this address."), field="network")
     return network

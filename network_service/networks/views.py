@@ -30,6 +30,7 @@ def _labels():
         "role_labels": ROLE_LABELS,
         "level_labels": LEVEL_LABELS,
         "network_sections": lambda network: navigation.sections_for(current_person(), network),
+        "network_nav": navigation.network_nav,
     }
 
 
