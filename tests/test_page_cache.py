@@ -254,12 +254,11 @@ def test_every_table_is_either_listed_or_invalidates_everything():
 def test_a_membership_read_with_the_person_is_not_trusted_after_a_write(app, ctx, world):
     """active_membership answers from the memberships loaded with the person (no statement) only while the
     transaction has written nothing: a change made with a statement, even around the session, counts at once."""
-    from network_service.networks import permissions
-    from network_service.networks.models import Membership, MembershipStatus
-
     from flask import g
 
     from network_service.db import _SESSION_KEY
+    from network_service.networks import permissions
+    from network_service.networks.models import Membership, MembershipStatus
 
     session.commit()
     g.pop(_SESSION_KEY).close()  # a fresh session, as every request has
