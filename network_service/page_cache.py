@@ -148,11 +148,32 @@ _STRUCTURE_ONLY = frozenset(
 # -- noting writes ------------------------------------------------------------------------------------------------
 
 
+# Columns no cached thing reads, written often: an UPDATE that sets only these invalidates nothing (every
+# sign-in and LTI launch notes the person's last sign-in).
+IGNORED_COLUMNS: dict[str, frozenset[str]] = {"person": frozenset({"last_sign_in_at"})}
+_UPDATE_SET = re.compile(r"\s*UPDATE\s+\"?\w+\"?\s+SET\s+(.*?)\s+WHERE\s", re.IGNORECASE | re.DOTALL)
+_SET_COLUMN = re.compile(r"(?:^|,)\s*\"?(\w+)\"?\s*=")
+
+
+def _only_ignored_columns(table: str, statement: str) -> bool:
+    ignored = IGNORED_COLUMNS.get(table)
+    if not ignored:
+        return False
+    match = _UPDATE_SET.match(statement)
+    if match is None:
+        return False
+    columns = set(_SET_COLUMN.findall(match.group(1)))
+    return bool(columns) and columns <= ignored
+
+
 def _note_write(conn, _cursor, statement, _parameters, _context, _executemany) -> None:
     match = _WRITE.match(statement)
     if match is None:
         return
-    domains = domains_of(match.group(1).lower())
+    table = match.group(1).lower()
+    if _only_ignored_columns(table, statement):
+        return
+    domains = domains_of(table)
     if domains:
         conn.info.setdefault(_DIRTY_KEY, set()).update(domains)
 

@@ -286,3 +286,12 @@ def test_a_membership_read_with_the_person_is_not_trusted_after_a_write(app, ctx
         .values(status=MembershipStatus.left.name)
     )
     assert not permissions.is_member(mentor, net())
+
+
+def test_noting_the_last_sign_in_invalidates_nothing_but_a_name_change_does(app, ctx, world, cache_on):
+    mentor = by_email("mentor@example.org")
+    session.commit()
+    session.execute(sa.update(Person).where(Person.id == mentor.id).values(last_sign_in_at=utcnow()))
+    assert page_cache.pending_domains(session) == set()
+    session.execute(sa.update(Person).where(Person.id == mentor.id).values(last_sign_in_at=utcnow(), bio="x"))
+    assert page_cache.pending_domains(session) == {page_cache.STRUCTURE}

@@ -138,7 +138,8 @@ def panel():
     g.frame_ancestors = FRAME_ANCESTORS
     try:
         claims = _signer(PANEL_SALT).loads(request.args.get("t", ""), max_age=PANEL_SECONDS)
-        person = session.get(Person, int(claims["p"]))
+        # The memberships come only when a count has to be made again (the permission checks ask for them).
+        person = session.get(Person, int(claims["p"]), options=[sa.orm.lazyload(Person.memberships)])
     except (BadSignature, KeyError, TypeError, ValueError):
         person = None
     if person is None:
