@@ -295,3 +295,18 @@ def test_noting_the_last_sign_in_invalidates_nothing_but_a_name_change_does(app,
     assert page_cache.pending_domains(session) == set()
     session.execute(sa.update(Person).where(Person.id == mentor.id).values(last_sign_in_at=utcnow(), bio="x"))
     assert page_cache.pending_domains(session) == {page_cache.STRUCTURE}
+
+
+def test_the_kept_site_header_carries_each_session_its_own_csrf_token(app, run, world, cache_on):
+    """The header is kept for everyone with the same language and unread count; the sign-out form's token is
+    put in per session, and signing out with it works."""
+    tokens = []
+    for email in ("mentor@example.org", "meta@example.org"):
+        client = app.test_client()
+        sign_in_as(client, run, email)
+        html = page(client)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+        tokens.append(token)
+        assert client.post("/sign-out", data={"csrf_token": token}).status_code in (302, 303)
+        assert client.get(HOME).status_code == 302  # signed out
+    assert tokens[0] != tokens[1]
