@@ -39,6 +39,7 @@ import sqlalchemy as sa
 from flask import current_app, g, has_app_context
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from network_service.db import Base
@@ -296,9 +297,12 @@ def cached(
     from network_service.db import session
 
     domains = tuple(domains)
-    if pending_domains(session).intersection(domains):
-        return compute()  # this transaction changed them: show its own writes
-    known = versions()
+    try:
+        if not session.is_active or pending_domains(session).intersection(domains):
+            return compute()  # this transaction changed them (or failed): show what it sees
+        known = versions()
+    except SQLAlchemyError:  # an error page after a failed transaction: as without the cache
+        return compute()
     try:
         stamp = tuple(known[domain] for domain in domains)
     except KeyError:

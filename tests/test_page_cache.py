@@ -310,3 +310,16 @@ def test_the_kept_site_header_carries_each_session_its_own_csrf_token(app, run, 
         assert client.post("/sign-out", data={"csrf_token": token}).status_code in (302, 303)
         assert client.get(HOME).status_code == 302  # signed out
     assert tokens[0] != tokens[1]
+
+
+def test_after_a_failed_flush_the_cache_steps_aside(app, ctx, world, cache_on):
+    """An error page rendered after a failed transaction draws its header without the cache's statements."""
+    from sqlalchemy.exc import IntegrityError
+
+    from network_service.networks.models import Membership
+
+    existing = session.scalar(sa.select(Membership))
+    session.add(Membership(network_id=existing.network_id, person_id=existing.person_id))  # a duplicate
+    with pytest.raises(IntegrityError):
+        session.flush()
+    assert page_cache.cached("test", 1, (page_cache.STRUCTURE,), lambda: 5) == 5
