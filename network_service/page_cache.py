@@ -105,7 +105,7 @@ IGNORED_TABLES = frozenset(
 )
 
 MAX_AGE = 300.0  # seconds: a safety net; the versions are what keeps entries correct
-MAX_ENTRIES = 20_000  # per worker; the oldest go first
+MAX_ENTRIES = 10_000  # per worker, the oldest go first: at most about 20 MB (navigation HTML is ~2 KB)
 
 _DIRTY_KEY = "mentornet.page_cache.dirty"
 _VERSIONS_KEY = "mentornet_cache_versions"
