@@ -165,8 +165,16 @@ def sign_out() -> None:
     g.pop("current_person", None)
 
 
-# Built once: every signed-in request runs it (SQLAlchemy keeps the statement's cache key with it).
-_PERSON_BY_ID = sa.select(Person).where(Person.id == sa.bindparam("person_id"))
+# Built once: every signed-in request runs it (SQLAlchemy keeps the statement's cache key with it). The person's
+# memberships (which every permission check asks about) come in the same statement, not in a second one.
+@functools.cache
+def _person_by_id() -> sa.Select:
+    # Built at first use: the mappers are complete only once every model is imported.
+    return (
+        sa.select(Person)
+        .options(sa.orm.joinedload(Person.memberships))
+        .where(Person.id == sa.bindparam("person_id"))
+    )
 
 
 def current_person() -> Person | None:
@@ -178,7 +186,7 @@ def current_person() -> Person | None:
     person = None
     person_id = session.get("person_id")
     if person_id is not None:
-        person = db_session.scalar(_PERSON_BY_ID, {"person_id": person_id})
+        person = db_session.execute(_person_by_id(), {"person_id": person_id}).unique().scalar_one_or_none()
         if person is None or _older_than(person):  # the account is gone; forget the stale session
             person = None
             session.clear()
