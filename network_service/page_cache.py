@@ -215,11 +215,20 @@ def _bump_versions(session: Session) -> None:
 
 def pending_domains(session: Session) -> set[str]:
     """The domains this session's transaction wrote and has not committed yet."""
-    if not session.in_transaction():
+    transaction = session.get_transaction()
+    if transaction is None:
         return set()
     if session.new or session.dirty or session.deleted:
         session.flush()  # as a query would (autoflush), so that a cache answer is not older than the session
-    return set(session.connection().info.get(_DIRTY_KEY, ()))
+    # The transaction's connection, found once per transaction (session.connection() is not free).
+    known = session.info.get(_CONNECTION_KEY)
+    if known is None or known[0] is not transaction:
+        known = (transaction, session.connection())
+        session.info[_CONNECTION_KEY] = known
+    return set(known[1].info.get(_DIRTY_KEY, ()))
+
+
+_CONNECTION_KEY = "mentornet.page_cache.connection"
 
 
 # -- the cache ------------------------------------------------------------------------------------------------
@@ -267,17 +276,18 @@ def versions() -> dict[str, int]:
     """Every domain's version, read once per request (one statement)."""
     known = g.get(_VERSIONS_KEY)
     if known is None:
-        from network_service.db import session
+        from network_service.db import db
 
-        known = dict(session.connection().exec_driver_sql(_VERSIONS_SQL).all())
+        known = dict(db.session.connection().exec_driver_sql(_VERSIONS_SQL).all())
         setattr(g, _VERSIONS_KEY, known)
     return known
 
 
 def enabled() -> bool:
     """``PAGE_CACHE`` (None: on, except when ``TESTING``; the suite's own cache tests turn it on)."""
-    setting = current_app.config.get("PAGE_CACHE")
-    return not current_app.config.get("TESTING") if setting is None else bool(setting)
+    config = current_app.config
+    setting = config.get("PAGE_CACHE")
+    return not config.get("TESTING") if setting is None else bool(setting)
 
 
 def cached(
@@ -294,8 +304,9 @@ def cached(
     value must be plain data (numbers, strings, tuples, Markup), never ORM objects: it is shared by requests."""
     if not has_app_context() or not enabled():
         return compute()
-    from network_service.db import session
+    from network_service.db import db
 
+    session = db.session  # the request's session itself, not the proxy (asked several times below)
     domains = tuple(domains)
     try:
         if not session.is_active or pending_domains(session).intersection(domains):

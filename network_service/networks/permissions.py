@@ -57,12 +57,13 @@ _LOADED_KEY = "mentornet.people_loaded"  # ids of people loaded in this transact
 
 
 def _loaded_membership(person: Person, network_id: int):
-    if person.id not in session.info.get(_LOADED_KEY, ()):
+    current = session._get_current_object()  # noqa: SLF001 - the proxy's session, once
+    if person.id not in current.info.get(_LOADED_KEY, ()):
         return _NOT_LOADED
     state = sa.inspect(person)
-    if state.session is not session._get_current_object() or "memberships" not in state.dict:  # noqa: SLF001
+    if state.session is not current or "memberships" not in state.dict:
         return _NOT_LOADED
-    if page_cache.pending_domains(session):  # written through the connection, outside the unit of work
+    if page_cache.pending_domains(current):  # written through the connection, outside the unit of work
         return _NOT_LOADED
     for membership in state.dict["memberships"]:
         if membership.network_id == network_id and membership.status == MembershipStatus.active:
