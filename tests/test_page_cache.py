@@ -323,3 +323,25 @@ def test_after_a_failed_flush_the_cache_steps_aside(app, ctx, world, cache_on):
     with pytest.raises(IntegrityError):
         session.flush()
     assert page_cache.cached("test", 1, (page_cache.STRUCTURE,), lambda: 5) == 5
+
+
+def test_wtforms_messages_are_read_once_per_language(app, monkeypatch):
+    """Flask-WTF would read and parse WTForms' catalogue in every request that builds a form."""
+    from babel import support
+
+    from network_service import i18n
+
+    i18n._wtforms_catalog.cache_clear()  # noqa: SLF001
+    loads = []
+    original = support.Translations.load
+    monkeypatch.setattr(
+        support.Translations,
+        "load",
+        classmethod(lambda cls, *a, **k: loads.append((a, k)) or original(*a, **k)),
+    )
+    client = app.test_client()
+    for _ in range(3):
+        for language in ("en", "de"):
+            client.get("/sign-in", headers={"Accept-Language": language})
+    wtforms = [call for call in loads if "wtforms" in str(call)]
+    assert 1 <= len(wtforms) <= 2
