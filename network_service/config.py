@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     # None: the broker's Redis (BROKER_URL redis://...) when there is one, else memory:// (counts per process)
     "RATELIMIT_STORAGE_URL": None,
     "RATELIMIT_ENABLED": None,  # None: on, except in tests
+    "PAGE_CACHE": None,  # None: on, except in tests (network_service.page_cache)
     "RATELIMIT_KEY_PREFIX": "mentornet",  # several services sharing one Redis keep their counters apart
     "RATELIMIT_API": "300 per minute;5000 per hour",  # JSON API requests per credential (token, person, address)
     "SIGN_IN_LINK_MINUTES": 30,
@@ -80,6 +81,7 @@ _TYPED = {
     "DEMO_MAILBOX",
     "TESTING",
     "RATELIMIT_ENABLED",
+    "PAGE_CACHE",
     "PROXY_COUNT",
     "NOTIFICATION_RETENTION_DAYS",
     "NOTIFICATION_DIGEST_HOUR",

@@ -111,6 +111,9 @@ def make_engine(url: str) -> Engine:
             # A database host that drops packets must not hang each request: give up (a 503) after this.
             options["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
     engine = sa.create_engine(url, **options)
+    from network_service import page_cache  # noqa: PLC0415 - page_cache imports Base from here
+
+    page_cache.watch_engine(engine)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
+import flask_wtf.i18n
+from babel import support
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import Babel, get_locale
+from wtforms.i18n import messages_path
 
 from network_service.security import current_person
 
@@ -44,6 +48,20 @@ def available_languages(default: str) -> list[str]:
     return [default, *[code for code in compiled if code != default]]
 
 
+@functools.lru_cache(maxsize=64)
+def _wtforms_catalog(locale: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+def _wtforms_translations():
+    """WTForms' own messages ("This field is required.") in the page's language. Flask-WTF reads and parses
+    their catalogue again in every request that builds a form; a catalogue does not change while the process
+    runs, so each language is read once (as Flask-Babel does for ours)."""
+    if not has_request_context() or "babel" not in current_app.extensions:
+        return None
+    return _wtforms_catalog(str(get_locale()))
+
+
 def init_app(app: Flask) -> None:
     available = available_languages(app.config["DEFAULT_LOCALE"])
     configured = app.config["LANGUAGES"] or available
@@ -55,6 +73,7 @@ def init_app(app: Flask) -> None:
         app.config["DEFAULT_LOCALE"]
     ]
     translations = TRANSLATIONS
+    flask_wtf.i18n._get_translations = _wtforms_translations  # noqa: SLF001 - see _wtforms_translations
     babel.init_app(
         app,
         locale_selector=select_locale,

@@ -37,10 +37,12 @@ from network_service.networks.models import (
     Organisation,
 )
 from network_service.notifications.models import Notification, NotificationSetting
+from network_service.page_cache import CacheVersion
 from network_service.privacy.models import ConsentRecord
 from network_service.resources.models import Resource, ResourceTag
 
 __all__ = [
+    "CacheVersion",
     "Agreement",
     "AgreementAcceptance",
     "AgreementReminder",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Flask, g, request
+from flask import Blueprint, Flask, current_app, g, render_template, request
+from markupsafe import Markup, escape
 from sqlalchemy.exc import SQLAlchemyError
 
 from network_service.db import _SESSION_KEY
@@ -55,4 +56,34 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _person():
-        return {"current_person": current_person()}
+        return {"current_person": current_person(), "site_header": site_header}
+
+
+_CSRF_PLACEHOLDER = "\x00csrf\x00"
+
+
+def site_header() -> Markup:
+    """The header of every page: the same for every page a person sees in one language with the same unread
+    count, so it is kept (page_cache, no data domain: the key is all it depends on); the sign-out form's CSRF
+    token, which belongs to the session, is put in afterwards."""
+    from flask_babel import get_locale
+    from flask_wtf.csrf import generate_csrf
+
+    from network_service import page_cache
+
+    person = current_person()
+    unread = 0
+    if person is not None and "notifications" in current_app.blueprints:
+        from network_service.notifications.views import _unread_notifications
+
+        unread = _unread_notifications()
+    key = (person is not None, person is not None and person.is_site_admin, unread, str(get_locale()))
+    html = page_cache.cached(
+        "site_header",
+        key,
+        (),
+        lambda: render_template("_site_header.html", csrf_placeholder=Markup(_CSRF_PLACEHOLDER)),  # noqa: S704
+    )
+    if person is None:
+        return Markup(html)  # noqa: S704  # nosec B704 - rendered by our autoescaping template
+    return Markup(html.replace(_CSRF_PLACEHOLDER, str(escape(generate_csrf()))))  # noqa: S704  # nosec B704

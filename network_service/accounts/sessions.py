@@ -12,6 +12,7 @@ Per request the cost is one statement that loads the person joined to their sess
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import secrets
 
@@ -121,11 +122,16 @@ def session_lifetime() -> dt.timedelta:
 
 
 # Built once (every signed-in request runs it): building a statement costs more CPU than running this one.
-_PERSON_FOR_SESSION = (
-    sa.select(Person, DeviceSession.last_seen_at)
-    .join(DeviceSession, DeviceSession.person_id == Person.id)
-    .where(DeviceSession.id == sa.bindparam("sid"), Person.id == sa.bindparam("person_id"))
-)
+@functools.cache
+def _person_for_session() -> sa.Select:
+    """Built once, at first use (the mappers are complete only once every model is imported). The person's
+    memberships, which every permission check asks about, come in the same statement."""
+    return (
+        sa.select(Person, DeviceSession.last_seen_at)
+        .options(sa.orm.joinedload(Person.memberships))
+        .join(DeviceSession, DeviceSession.person_id == Person.id)
+        .where(DeviceSession.id == sa.bindparam("sid"), Person.id == sa.bindparam("person_id"))
+    )
 
 
 def person_for_session(person_id, sid) -> Person | None:
@@ -135,7 +141,7 @@ def person_for_session(person_id, sid) -> Person | None:
     most every LAST_SEEN_PRECISION (see ``write``)."""
     if not isinstance(sid, str) or not sid or not isinstance(person_id, int):
         return None
-    found = session.execute(_PERSON_FOR_SESSION, {"sid": sid, "person_id": person_id}).first()
+    found = session.execute(_person_for_session(), {"sid": sid, "person_id": person_id}).unique().first()
     if found is None:
         return None
     person, last_seen_at = found

@@ -17,8 +17,10 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from network_service import page_cache
 from network_service.accounts.models import Person
 from network_service.db import session
+from network_service.networks import navigation
 from network_service.networks.models import Membership, MembershipStatus, Network
 
 bp = Blueprint("embed", __name__)
@@ -46,52 +48,86 @@ def _open_url(person: Person, path: str) -> str:
     return url_for("embed.open_window", t=_signer(OPEN_SALT).dumps({"p": person.id, "n": path}))
 
 
+@dataclass(frozen=True)
+class PanelNetwork:
+    id: int
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
+class NextMeeting:
+    title: str
+    starts_at: object
+
+
 @dataclass
 class NetworkCard:
-    network: Network
+    network: PanelNetwork
     status: str  # "active" | "invited"
     unread: int
     help_open: int
-    next_meeting: object | None
+    next_meeting: NextMeeting | None
     open_url: str
     join_url: str | None
 
 
-def _networks_for(person: Person, course_key: str | None) -> list[Membership]:
-    query = (
-        sa.select(Membership)
-        .join(Network)
-        .where(
-            Membership.person_id == person.id,
-            Membership.status.in_([MembershipStatus.active, MembershipStatus.invited]),
+def _networks_for(person: Person, course_key: str | None) -> tuple[tuple[PanelNetwork, str], ...]:
+    """The person's networks (active or invited, by name; only the course's network when the course is linked),
+    kept per person and course until a membership, network or course link changes (page_cache.STRUCTURE)."""
+
+    def compute():
+        query = (
+            sa.select(Network.id, Network.slug, Network.name, Membership.status)
+            .join(Membership, Membership.network_id == Network.id)
+            .where(
+                Membership.person_id == person.id,
+                Membership.status.in_([MembershipStatus.active, MembershipStatus.invited]),
+            )
+            .order_by(Network.name)
         )
-        .order_by(Network.name)
-    )
-    if course_key:
-        from network_service.courses.models import CourseLink
+        if course_key:
+            from network_service.courses.models import CourseLink
 
-        linked = session.scalar(sa.select(CourseLink.network_id).where(CourseLink.course_key == course_key))
-        if linked is not None:
-            query = query.where(Membership.network_id == linked)
-    return list(session.scalars(query))
+            linked = sa.select(CourseLink.network_id).where(CourseLink.course_key == course_key)
+            query = query.where(sa.or_(~linked.exists(), Membership.network_id.in_(linked.scalar_subquery())))
+        return tuple(
+            (PanelNetwork(id, slug, name), status.value) for id, slug, name, status in session.execute(query)
+        )
+
+    return page_cache.cached("embed_networks", (person.id, course_key), (page_cache.STRUCTURE,), compute)
 
 
-def _card(person: Person, membership: Membership) -> NetworkCard:
-    from network_service.conversations.operations import unread_channel_count
-    from network_service.help import permissions as help_permissions
-    from network_service.help.operations import open_in_my_languages
+def _next_meeting(person: Person, network: PanelNetwork) -> NextMeeting | None:
     from network_service.meetings.operations import next_meeting
 
-    network = membership.network
-    active = membership.status == MembershipStatus.active
+    def compute():
+        row = next_meeting(session.get(Network, network.id), person)
+        return None if row is None else NextMeeting(row.meeting.title, row.meeting.starts_at)
+
+    # "Not over yet" changes with the clock: kept a minute at most.
+    return page_cache.cached(
+        "embed_next_meeting",
+        (person.id, network.id),
+        (page_cache.STRUCTURE, page_cache.MEETINGS),
+        compute,
+        max_age=60.0,
+    )
+
+
+def _card(person: Person, network: PanelNetwork, status: str) -> NetworkCard:
+    active = status == MembershipStatus.active.value
+
+    def row() -> Network:  # only when a count has to be made again
+        return session.get(Network, network.id)
+
     return NetworkCard(
         network=network,
-        status=membership.status.value,
-        unread=unread_channel_count(person, network) if active else 0,
-        help_open=open_in_my_languages(person, network)
-        if active and help_permissions.can_ask(person, network)
-        else 0,
-        next_meeting=next_meeting(network, person) if active else None,
+        status=status,
+        # The same counts as the network's section badges (and kept with them).
+        unread=navigation.badge(person, network.id, "conversations", row) if active else 0,
+        help_open=navigation.badge(person, network.id, "help", row) if active else 0,
+        next_meeting=_next_meeting(person, network) if active else None,
         open_url=_open_url(person, f"/networks/{network.slug}"),
         join_url=None if active else _open_url(person, f"/networks/{network.slug}/join"),
     )
@@ -102,7 +138,8 @@ def panel():
     g.frame_ancestors = FRAME_ANCESTORS
     try:
         claims = _signer(PANEL_SALT).loads(request.args.get("t", ""), max_age=PANEL_SECONDS)
-        person = session.get(Person, int(claims["p"]))
+        # The memberships come only when a count has to be made again (the permission checks ask for them).
+        person = session.get(Person, int(claims["p"]), options=[sa.orm.lazyload(Person.memberships)])
     except (BadSignature, KeyError, TypeError, ValueError):
         person = None
     if person is None:
@@ -110,7 +147,7 @@ def panel():
             (render_template("embed/panel.html", person=None, cards=[]), 200)
         )
     else:
-        cards = [_card(person, m) for m in _networks_for(person, claims.get("c"))]
+        cards = [_card(person, network, status) for network, status in _networks_for(person, claims.get("c"))]
         response = current_app.make_response(
             render_template(
                 "embed/panel.html",

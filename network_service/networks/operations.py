@@ -184,8 +184,11 @@ def default_agreement_body() -> str:
     )
 
 
+_NETWORK_BY_SLUG = sa.select(Network).where(Network.slug == sa.bindparam("slug"))  # built once: every page
+
+
 def get_network(slug: str) -> Network:
-    network = session.scalar(sa.select(Network).where(Network.slug == slug))
+    network = session.scalar(_NETWORK_BY_SLUG, {"slug": slug})
     if network is None:
         raise NotFound(_("There is no network at this address."), field="network")
     return network
@@ -239,11 +242,15 @@ class Overview:
     invited: list[Membership]  # the most recent invitees (only for those who may invite)
 
 
+def check_can_view_members(viewer: Person | None, network: Network) -> None:
+    if not permissions.can_view_members(viewer, network):
+        raise Forbidden(_("Only members of this network can see who belongs to it."))
+
+
 def network_overview(network: Network, viewer: Person | None) -> Overview:
     """What the network page shows, in four statements whatever the network's size: the counts, the leaders,
     the newest mentors and the latest invitees. Everyone else is on the members page, fifty at a time."""
-    if not permissions.can_view_members(viewer, network):
-        raise Forbidden(_("Only members of this network can see who belongs to it."))
+    check_can_view_members(viewer, network)
     counts = dict(
         session.execute(
             sa.select(Membership.status, sa.func.count(Membership.id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from network_service import page_cache
 from network_service.db import utcnow
 from network_service.errors import Conflict, InvalidInput, MentorNetError
 from network_service.networks import navigation, operations, organise, permissions
@@ -51,9 +52,23 @@ navigation.register_section(
 )
 
 
+def _agreement_pending(network) -> bool:
+    """The banner of the network's pages: kept per viewer and network until an agreement is published or
+    accepted, or a membership changes (page_cache.STRUCTURE)."""
+    viewer = current_person()
+    if viewer is None:
+        return False
+    return page_cache.cached(
+        "agreement_pending",
+        (viewer.id, network.id),
+        (page_cache.STRUCTURE,),
+        lambda: operations.agreement_pending(viewer, network),
+    )
+
+
 @bp.app_context_processor
 def _agreement_banner():
-    return {"agreement_pending": lambda network: operations.agreement_pending(current_person(), network)}
+    return {"agreement_pending": _agreement_pending}
 
 
 def _form_error(form, exc: MentorNetError) -> int:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from network_service import page_cache
 from network_service.accounts.models import Person
 from network_service.db import session
 from network_service.networks.models import Level, Membership, MembershipStatus, Network, Role
@@ -22,17 +23,24 @@ _CACHE_KEY = "mentornet.active_memberships"
 
 def active_membership(person: Person | None, network: Network) -> Membership | None:
     """The person's active membership. A page asks several permission questions about the same viewer, so the
-    answer is kept in the session until its next flush (any change may alter it)."""
+    answer is kept in the session until its next flush (any change may alter it). When the person was loaded in
+    this transaction and nothing has been written since, their memberships came with them (``Person.memberships``
+    is loaded with the person): no statement at all."""
     if person is None or person.id is None:
         return None
     cache = session.info.setdefault(_CACHE_KEY, {})
     key = (person.id, network.id)
     if key not in cache:
-        cache[key] = session.scalar(
-            sa.select(Membership).where(
-                Membership.network_id == network.id,
-                Membership.person_id == person.id,
-                Membership.status == MembershipStatus.active,
+        loaded = _loaded_membership(person, network.id)
+        cache[key] = (
+            loaded
+            if loaded is not _NOT_LOADED
+            else session.scalar(
+                sa.select(Membership).where(
+                    Membership.network_id == network.id,
+                    Membership.person_id == person.id,
+                    Membership.status == MembershipStatus.active,
+                )
             )
         )
     return cache[key]
@@ -42,6 +50,55 @@ def active_membership(person: Person | None, network: Network) -> Membership | N
 @event.listens_for(Session, "after_rollback")
 def _forget_memberships(session_: Session, *_args) -> None:
     session_.info.pop(_CACHE_KEY, None)
+
+
+_NOT_LOADED = object()
+_LOADED_KEY = "mentornet.people_loaded"  # ids of people loaded in this transaction, no write since
+
+
+def _loaded_membership(person: Person, network_id: int):
+    current = session._get_current_object()  # noqa: SLF001 - the proxy's session, once
+    if person.id not in current.info.get(_LOADED_KEY, ()):
+        return _NOT_LOADED
+    state = sa.inspect(person)
+    if state.session is not current or "memberships" not in state.dict:
+        return _NOT_LOADED
+    if page_cache.pending_domains(current):  # written through the connection, outside the unit of work
+        return _NOT_LOADED
+    for membership in state.dict["memberships"]:
+        if membership.network_id == network_id and membership.status == MembershipStatus.active:
+            return membership
+    return None
+
+
+_COMMITTED_KEY = "mentornet.committed"
+
+
+@event.listens_for(Person, "load")
+def _note_loaded(person: Person, context) -> None:
+    # After a commit the session keeps its objects unexpired (expire_on_commit=False): a membership loaded in an
+    # earlier transaction would not be refreshed by the person's load. Only a session's first transaction counts.
+    if not context.session.info.get(_COMMITTED_KEY):
+        context.session.info.setdefault(_LOADED_KEY, set()).add(person.id)
+
+
+@event.listens_for(Session, "after_commit")
+def _note_committed(session_: Session) -> None:
+    session_.info[_COMMITTED_KEY] = True
+
+
+@event.listens_for(Session, "after_flush")
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_loaded(session_: Session, *_args) -> None:
+    session_.info.pop(_LOADED_KEY, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_loaded_on_write(state) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info.pop(_LOADED_KEY, None)
+        state.session.info.pop(_CACHE_KEY, None)
 
 
 def has_role(

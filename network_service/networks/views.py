@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from markupsafe import Markup
 
+from network_service import page_cache
 from network_service.accounts.models import Person
 from network_service.db import session
 from network_service.errors import MentorNetError
@@ -15,6 +18,7 @@ from network_service.networks.forms import (
     InviteForm,
 )
 from network_service.networks.models import Level, Role
+from network_service.privacy.operations import profile_hidden_ids
 from network_service.security import current_person, login_required, sign_in
 
 bp = Blueprint("networks", __name__)
@@ -26,6 +30,7 @@ def _labels():
         "role_labels": ROLE_LABELS,
         "level_labels": LEVEL_LABELS,
         "network_sections": lambda network: navigation.sections_for(current_person(), network),
+        "network_nav": navigation.network_nav,
     }
 
 
@@ -53,20 +58,53 @@ def home():
 def network(slug: str):
     network = operations.get_network(slug)
     viewer = current_person()
+    operations.check_can_view_members(viewer, network)
+    can = {
+        "can_invite": permissions.can_invite(viewer, network),
+        "can_appoint": permissions.can_appoint(viewer, network),
+        "can_see_courses": permissions.can_see_courses(viewer, network),
+        "is_member": permissions.is_member(viewer, network),
+    }
+    if can["can_appoint"]:
+        # The role forms carry the session's CSRF token and leave out the viewer's own card: rendered each time
+        # (the coordinator and the Meta-Mentors only).
+        html = _overview_html(network, viewer, can, shared=False)[0]
+    else:
+        html, hidden_shown = page_cache.cached(
+            "network_overview",
+            (network.id, str(get_locale()), tuple(sorted(can.items()))),
+            (page_cache.STRUCTURE,),
+            lambda: _overview_html(network, viewer, can, shared=True),
+        )
+        if viewer.id in hidden_shown:
+            # The viewer is on the page and does not share their profile: they see their own fields, the
+            # others do not.
+            html = _overview_html(network, viewer, can, shared=False)[0]
+    return render_template("networks/network.html", network=network, overview_html=html)
+
+
+def _overview_html(network, viewer, can: dict, *, shared: bool) -> tuple[Markup, frozenset[int]]:
+    """The page below the navigation, and the people shown on it who do not share their profile. ``shared``:
+    rendered for every viewer with the same permissions (no viewer's own view of their own profile)."""
     overview = operations.network_overview(network, viewer)
-    return render_template(
-        "networks/network.html",
+    context = {}
+    hidden_shown: frozenset[int] = frozenset()
+    if shared:
+        hidden = profile_hidden_ids()
+        hidden_shown = frozenset(m.person_id for m in overview.shown if m.person_id in hidden)
+        context["profile_shared"] = lambda person: person.id not in hidden
+    html = render_template(
+        "networks/_overview.html",
         network=network,
         overview=overview,
         active=overview.shown,
         invited=overview.invited,
-        can_invite=permissions.can_invite(viewer, network),
-        can_appoint=permissions.can_appoint(viewer, network),
-        can_see_courses=permissions.can_see_courses(viewer, network),
-        appoint_form=AppointForm(),
+        appoint_form=AppointForm() if can["can_appoint"] else None,
         agreement=operations.current_agreement(network),
-        is_member=permissions.is_member(viewer, network),
+        **can,
+        **context,
     )
+    return Markup(html), hidden_shown  # noqa: S704  # nosec B704 - rendered by our autoescaping template
 
 
 @bp.route("/networks/<slug>/invite", methods=["GET", "POST"])

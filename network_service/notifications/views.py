@@ -12,6 +12,7 @@ from flask_babel import format_datetime, format_timedelta
 from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
 
+from network_service import page_cache
 from network_service.db import utcnow
 from network_service.errors import NotFound
 from network_service.notifications import operations
@@ -27,7 +28,16 @@ def _unread_notifications() -> int:
     if "unread_notifications" not in g:
         person = current_person()
         try:
-            g.unread_notifications = operations.unread_count(person) if person is not None else 0
+            g.unread_notifications = (
+                page_cache.cached(
+                    "unread_notifications",
+                    person.id,
+                    (page_cache.NOTIFICATIONS,),
+                    lambda: operations.unread_count(person),
+                )
+                if person is not None
+                else 0
+            )
         except SQLAlchemyError:  # an error page after a failed transaction still renders, without the count
             g.unread_notifications = 0
     return g.unread_notifications

@@ -1,0 +1,329 @@
+"""Shared parts of pages cached in each worker process, invalidated by the writes that change them.
+
+Every page of a network pays for the same things: the section badges (unread conversations, open help requests
+in my languages, unanswered meetings, open reports), the agreement banner, the header's unread notifications and
+the network page's member list. They change far less often than they are read, so each worker keeps them in
+memory (``cached``), keyed by what they depend on and by the *versions* of the data domains they read.
+
+The versions live in the database (table ``cache_version``, one row per domain), so that both gunicorn workers
+(and every other process on the database) see a write at once:
+
+- every INSERT, UPDATE or DELETE sent through an engine made by ``db.make_engine`` is noted by table on its
+  connection (``before_cursor_execute``);
+- when a session commits, the domains of the tables it wrote get a new random version in the same transaction
+  (``before_commit``), so the new version becomes visible exactly when the data does; a rolled-back transaction
+  changes nothing (and a database restored to an earlier state brings back an earlier version together with
+  the earlier data);
+- a request reads all versions once, with one statement, the first time it asks the cache.
+
+A request that has written but not committed yet (a channel page that moved its read marker, a form that saved
+something and renders at once) bypasses the cache for the domains it wrote: it sees its own writes, as without
+the cache. A table that is not listed below belongs to every domain (a new table invalidates everything until
+it is listed), and a domain missing from ``cache_version`` is never cached. Entries also expire after
+``MAX_AGE`` seconds (values that depend on the clock, such as "upcoming meetings", pass ``max_age`` lower).
+
+See docs/performance.md for the list of cached things and their invalidation rules.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
+from typing import TypeVar
+
+import sqlalchemy as sa
+from flask import current_app, g, has_app_context
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from network_service.db import Base
+
+T = TypeVar("T")
+
+# The data domains; each is one row of cache_version.
+STRUCTURE = "structure"  # networks, people, memberships, roles, agreements, consent, federation, partners...
+CONVERSATIONS = "conversations"
+HELP = "help"
+MEETINGS = "meetings"
+MODERATION = "moderation"
+NOTIFICATIONS = "notifications"
+LIBRARY = "library"
+DOMAINS = (STRUCTURE, CONVERSATIONS, HELP, MEETINGS, MODERATION, NOTIFICATIONS, LIBRARY)
+
+# Tables whose writes change a domain other than STRUCTURE.
+TABLE_DOMAINS: dict[str, tuple[str, ...]] = {
+    "channel": (CONVERSATIONS,),
+    "channel_member": (CONVERSATIONS,),
+    "message": (CONVERSATIONS,),
+    "federation_shared_channel": (CONVERSATIONS, STRUCTURE),
+    "help_request": (HELP,),
+    "help_request_language": (HELP,),
+    "help_response": (HELP,),
+    "help_suggestion": (HELP,),
+    "meeting": (MEETINGS,),
+    "rsvp": (MEETINGS,),
+    "report": (MODERATION,),
+    "notification": (NOTIFICATIONS,),
+    "resource": (LIBRARY,),
+    "resource_tag": (LIBRARY,),
+    "federation_shared_resource": (LIBRARY, STRUCTURE),
+    "goal": (LIBRARY,),
+    "goal_update": (LIBRARY,),
+}
+# Tables no cached thing reads (logs, queues, tokens, reminders sent, caches of their own): writing them
+# invalidates nothing. Any table in neither list invalidates every domain.
+IGNORED_TABLES = frozenset(
+    {
+        "cache_version",
+        "audit_log",
+        "outbound_email",
+        "job_run",
+        "sign_in_token",
+        "api_token",
+        "insight_cache",
+        "insight_nudge",
+        "completion_event",
+        "message_revision",
+        "meeting_reminder",
+        "agreement_reminder",
+        "invitation_reminder",
+        "calendar_feed",
+        "notification_setting",
+        "alembic_version",
+        "lti_nonce",
+        "lti_platform_spent",
+        "lti_score_report",
+        "lti_capstone_launch",
+        "bridge_reconcile_cursor",
+        "device_session",  # sessions: read by no cached thing (current_person reads it on every request)
+        "directory_state",  # the directory's own cache version (directory/search.py)
+    }
+)
+
+MAX_AGE = 300.0  # seconds: a safety net; the versions are what keeps entries correct
+MAX_ENTRIES = 10_000  # per worker, the oldest go first: at most about 20 MB (navigation HTML is ~2 KB)
+
+_DIRTY_KEY = "mentornet.page_cache.dirty"
+_VERSIONS_KEY = "mentornet_cache_versions"
+_WRITE = re.compile(r"\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
+
+
+class CacheVersion(Base):
+    """The current version of each cached data domain (a random number, new with every committed write)."""
+
+    __tablename__ = "cache_version"
+
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    token: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+def domains_of(table: str) -> tuple[str, ...]:
+    if table in IGNORED_TABLES:
+        return ()
+    return TABLE_DOMAINS.get(table, DOMAINS if table not in _STRUCTURE_ONLY else (STRUCTURE,))
+
+
+# Tables read by the structure-domain caches (and by nothing else cached); written rarely.
+_STRUCTURE_ONLY = frozenset(
+    {
+        "organisation",
+        "network",
+        "membership",
+        "invitation",
+        "agreement",
+        "agreement_acceptance",
+        "person",
+        "consent_record",
+        "block",
+        "federation_link",
+        "network_partner",
+        "network_public_page",
+    }
+)
+
+
+# -- noting writes ------------------------------------------------------------------------------------------------
+
+
+# Columns no cached thing reads, written often: an UPDATE that sets only these invalidates nothing (every
+# sign-in and LTI launch notes the person's last sign-in).
+IGNORED_COLUMNS: dict[str, frozenset[str]] = {"person": frozenset({"last_sign_in_at"})}
+_UPDATE_SET = re.compile(r"\s*UPDATE\s+\"?\w+\"?\s+SET\s+(.*?)\s+WHERE\s", re.IGNORECASE | re.DOTALL)
+_SET_COLUMN = re.compile(r"(?:^|,)\s*\"?(\w+)\"?\s*=")
+
+
+def _only_ignored_columns(table: str, statement: str) -> bool:
+    ignored = IGNORED_COLUMNS.get(table)
+    if not ignored:
+        return False
+    match = _UPDATE_SET.match(statement)
+    if match is None:
+        return False
+    columns = set(_SET_COLUMN.findall(match.group(1)))
+    return bool(columns) and columns <= ignored
+
+
+def _note_write(conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+    match = _WRITE.match(statement)
+    if match is None:
+        return
+    table = match.group(1).lower()
+    if _only_ignored_columns(table, statement):
+        return
+    domains = domains_of(table)
+    if domains:
+        conn.info.setdefault(_DIRTY_KEY, set()).update(domains)
+
+
+def _forget_writes(conn) -> None:
+    conn.info.pop(_DIRTY_KEY, None)
+
+
+def watch_engine(engine: Engine) -> None:
+    """Note the writes sent through ``engine`` (called by ``db.make_engine``)."""
+    event.listen(engine, "before_cursor_execute", _note_write)
+    # A whole transaction rolled back: its writes are gone. (A savepoint rolled back keeps the note: at worst
+    # the commit changes a version that did not need to change.)
+    event.listen(engine, "rollback", _forget_writes)
+    # A commit outside a session (none in the code today): the note must not outlive the transaction.
+    event.listen(engine, "commit", _forget_writes)
+
+
+@event.listens_for(Session, "before_commit")
+def _bump_versions(session: Session) -> None:
+    if not session.in_transaction():
+        return
+    session.flush()  # the commit would flush after this hook: note those writes too
+    conn = session.connection()
+    dirty = conn.info.pop(_DIRTY_KEY, None)
+    if not dirty:
+        return
+    session.execute(
+        sa.update(CacheVersion)
+        .where(CacheVersion.name.in_(sorted(dirty)))
+        .values(token=secrets.randbits(62))
+        .execution_options(synchronize_session=False)
+    )
+    conn.info.pop(_DIRTY_KEY, None)  # the UPDATE above is not a write to note
+    if has_app_context():
+        g.pop(_VERSIONS_KEY, None)  # a page rendered after the commit reads the new versions
+
+
+def pending_domains(session: Session) -> set[str]:
+    """The domains this session's transaction wrote and has not committed yet."""
+    transaction = session.get_transaction()
+    if transaction is None:
+        return set()
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # as a query would (autoflush), so that a cache answer is not older than the session
+    # The transaction's connection, found once per transaction (session.connection() is not free).
+    known = session.info.get(_CONNECTION_KEY)
+    if known is None or known[0] is not transaction:
+        known = (transaction, session.connection())
+        session.info[_CONNECTION_KEY] = known
+    return set(known[1].info.get(_DIRTY_KEY, ()))
+
+
+_CONNECTION_KEY = "mentornet.page_cache.connection"
+
+
+# -- the cache ------------------------------------------------------------------------------------------------
+
+
+class _Store:
+    def __init__(self) -> None:
+        self._entries: OrderedDict[Hashable, tuple[float, object]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, max_age: float):
+        entry = self._entries.get(key)
+        if entry is None or time.monotonic() - entry[0] > max_age:
+            return _MISSING
+        return entry[1]
+
+    def put(self, key: Hashable, value: object) -> None:
+        with self._lock:
+            self._entries[key] = (time.monotonic(), value)
+            while len(self._entries) > MAX_ENTRIES:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_MISSING = object()
+_VERSIONS_SQL = "SELECT name, token FROM cache_version"
+
+
+def _store() -> _Store:
+    store = current_app.extensions.get("mentornet.page_cache")
+    if store is None:
+        store = current_app.extensions.setdefault("mentornet.page_cache", _Store())
+    return store
+
+
+def clear() -> None:
+    """Forget every entry of this app (tests, or an operator who changed data by hand)."""
+    _store().clear()
+
+
+def versions() -> dict[str, int]:
+    """Every domain's version, read once per request (one statement)."""
+    known = g.get(_VERSIONS_KEY)
+    if known is None:
+        from network_service.db import db
+
+        known = dict(db.session.connection().exec_driver_sql(_VERSIONS_SQL).all())
+        setattr(g, _VERSIONS_KEY, known)
+    return known
+
+
+def enabled() -> bool:
+    """``PAGE_CACHE`` (None: on, except when ``TESTING``; the suite's own cache tests turn it on)."""
+    config = current_app.config
+    setting = config.get("PAGE_CACHE")
+    return not config.get("TESTING") if setting is None else bool(setting)
+
+
+def cached(
+    name: str,
+    key: Hashable,
+    domains: Iterable[str],
+    compute: Callable[[], T],
+    *,
+    max_age: float = MAX_AGE,
+) -> T:
+    """``compute()``, or its value kept from an earlier request when none of ``domains`` changed since.
+
+    ``key`` must name everything else the value depends on (the viewer, the network, the language...), and the
+    value must be plain data (numbers, strings, tuples, Markup), never ORM objects: it is shared by requests."""
+    if not has_app_context() or not enabled():
+        return compute()
+    from network_service.db import db
+
+    session = db.session  # the request's session itself, not the proxy (asked several times below)
+    domains = tuple(domains)
+    try:
+        if not session.is_active or pending_domains(session).intersection(domains):
+            return compute()  # this transaction changed them (or failed): show what it sees
+        known = versions()
+    except SQLAlchemyError:  # an error page after a failed transaction: as without the cache
+        return compute()
+    try:
+        stamp = tuple(known[domain] for domain in domains)
+    except KeyError:
+        return compute()  # a domain without a row: never cached
+    full_key = (name, key, stamp)
+    store = _store()
+    value = store.get(full_key, max_age)
+    if value is _MISSING:
+        value = compute()
+        store.put(full_key, value)
+    return value  # type: ignore[return-value]

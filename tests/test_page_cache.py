@@ -1,0 +1,347 @@
+"""The page cache (network_service.page_cache): shared parts of pages kept per worker, and every write that
+changes them seen at once — by the person who made it and by everyone else."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from network_service import page_cache
+from network_service.accounts.models import Person
+from network_service.accounts.operations import update_profile
+from network_service.conversations import operations as conversations
+from network_service.conversations.models import Channel
+from network_service.db import session, utcnow
+from network_service.embed.views import panel_url
+from network_service.help import operations as help_operations
+from network_service.meetings import operations as meetings
+from network_service.networks.models import Network
+from network_service.networks.operations import accept_agreement, current_agreement, publish_agreement
+from network_service.notifications import operations as notifications
+from tests.conv_helpers import build_cast
+from tests.goals_roles import count_statements
+from tests.helpers import add_member, sign_in_as
+
+HOME = "/networks/test-net"
+
+
+@pytest.fixture
+def cache_on(app):
+    """The suite runs without the cache (statement counts stay comparable); these tests turn it on."""
+    before = app.config.get("PAGE_CACHE")
+    app.config["PAGE_CACHE"] = True
+    with app.app_context():
+        page_cache.clear()
+    yield
+    app.config["PAGE_CACHE"] = before
+
+
+@pytest.fixture
+def cast(run, world):
+    return run(build_cast, world)
+
+
+def by_email(email: str) -> Person:
+    return session.scalar(sa.select(Person).where(Person.email == email))
+
+
+def net() -> Network:
+    return session.scalar(sa.select(Network).where(Network.slug == "test-net"))
+
+
+_NAV = re.compile(
+    r'<li><a href="/networks/test-net/?([a-z-]*)"[^>]*>[^<]*<(?:span class="badge badge-count">(\d+))?'
+)
+
+
+def badges(html: str) -> dict[str, int]:
+    """Section (the URL's last part) -> its badge count, 0 without a badge."""
+    return {section or "overview": int(count or 0) for section, count in _NAV.findall(html)}
+
+
+def unread_notifications(html: str) -> int:
+    match = re.search(r'Notifications(?: <span aria-hidden="true">\((\d+)\)</span>)?', html)
+    assert match, "no notifications link"
+    return int(match.group(1) or 0)
+
+
+def page(client, path: str = HOME) -> str:
+    response = client.get(path)
+    assert response.status_code == 200, response.status_code
+    return response.get_data(as_text=True)
+
+
+def test_a_repeated_page_is_served_from_the_cache_with_fewer_statements(client, run, cast, cache_on, app):
+    sign_in_as(client, run, "mentor@example.org")
+    page(client)  # templates compiled
+    with app.app_context():
+        page_cache.clear()
+    with count_statements(app) as cold:
+        first = page(client)
+    with count_statements(app) as warm:
+        second = page(client)
+    assert second == first
+    # The badges, the banner, the member list and the header count are kept: person, network and the versions.
+    assert len(warm) <= len(cold) - 6, (len(warm), len(cold))
+    assert any("cache_version" in statement for statement in warm)
+    assert not any("notification" in statement for statement in warm)
+
+
+def test_a_post_shows_in_the_conversations_badge_at_once_and_reading_clears_it(client, run, cast, cache_on):
+    sign_in_as(client, run, "mentor@example.org")
+    before = badges(page(client))["conversations"]
+
+    def post():
+        channel = session.scalar(sa.select(Channel).where(Channel.slug == cast.general))
+        conversations.post_message(channel, actor=by_email("coord@example.org"), body="Welcome, everyone!")
+
+    run(post)
+    assert badges(page(client))["conversations"] == before + 1
+    page(client, f"{HOME}/conversations/c/{cast.general}")  # reading moves the mentor's read marker
+    assert badges(page(client))["conversations"] == before
+
+
+def test_a_new_help_request_in_my_language_shows_in_the_help_badge_at_once(client, run, cast, cache_on):
+    sign_in_as(client, run, "mentor@example.org")  # speaks Italian and Arabic
+    assert badges(page(client))["help"] == 0
+
+    def ask():
+        return help_operations.create_request(
+            net(), by_email("meta@example.org"), topic="Housing question", languages=["Italian"]
+        ).id
+
+    request_id = run(ask)
+    assert badges(page(client))["help"] == 1
+
+    def close():
+        request = help_operations.get_request(net(), request_id, by_email("meta@example.org"))
+        help_operations.resolve(request, by_email("meta@example.org"))
+
+    run(close)
+    assert badges(page(client))["help"] == 0
+
+
+def test_a_new_meeting_counts_until_i_answer_it(client, run, cast, cache_on):
+    sign_in_as(client, run, "mentor@example.org")
+    assert badges(page(client))["meetings"] == 0
+
+    def plan():
+        start = (utcnow() + dt.timedelta(days=3)).replace(second=0, microsecond=0)
+        data = meetings.MeetingInput(
+            title="Monthly exchange",
+            description="",
+            starts_at=start,
+            ends_at=start + dt.timedelta(hours=2),
+            timezone="Europe/Berlin",
+            online_url="https://meet.example.org/x",
+        )
+        return meetings.create_meeting(net(), data, actor=by_email("coord@example.org")).id
+
+    meeting_id = run(plan)
+    assert badges(page(client))["meetings"] == 1
+
+    def answer():
+        meetings.set_rsvp(
+            meetings.get_meeting(net(), meeting_id, by_email("mentor@example.org")),
+            by_email("mentor@example.org"),
+            "yes",
+        )
+
+    run(answer)
+    assert badges(page(client))["meetings"] == 0
+
+
+def test_the_header_count_follows_new_and_read_notifications(client, run, cast, cache_on):
+    sign_in_as(client, run, "mentor@example.org")
+    before = unread_notifications(page(client))
+
+    def tell():
+        return notifications.notify(
+            [by_email("mentor@example.org")], "help.matched", url=HOME, email=False, topic="x", network=net()
+        )[0].id
+
+    notification_id = run(tell)
+    assert unread_notifications(page(client)) == before + 1
+    run(lambda: notifications.mark_read(by_email("mentor@example.org"), notification_id))
+    assert unread_notifications(page(client)) == before
+
+
+def test_the_member_list_shows_a_new_member_and_a_changed_name_at_once(client, run, cast, cache_on):
+    sign_in_as(client, run, "mentor@example.org")
+    assert "Nadia Newcomer" not in page(client)
+    run(lambda: add_member(net(), "nadia@example.org", "Nadia Newcomer"))
+    assert "Nadia Newcomer" in page(client)
+    mentor = "mentor@example.org"
+    run(lambda: update_profile(by_email(mentor), by_email(mentor), display_name="Mina Renamed"))
+    html = page(client)
+    assert "Mina Renamed" in html and "Mina Mentor" not in html
+
+
+def test_the_agreement_banner_comes_with_a_new_version_and_goes_with_my_acceptance(
+    client, run, cast, cache_on
+):
+    sign_in_as(client, run, "mentor@example.org")
+    assert "agreement-banner" not in page(client)
+    run(lambda: publish_agreement(net(), "Rules 2", "Be kind, twice.", actor=by_email("coord@example.org")))
+    assert "agreement-banner" in page(client)
+    run(lambda: accept_agreement(by_email("mentor@example.org"), current_agreement(net())))
+    assert "agreement-banner" not in page(client)
+
+
+def test_the_embed_panel_counts_follow_posts(client, run, cast, cache_on):
+    url = run(lambda: panel_url(by_email("mentor@example.org"), None))
+    count = re.compile(r"(\d+) conversations? with new messages")
+    before = int(count.search(page(client, url)).group(1))
+
+    def post():
+        channel = session.scalar(sa.select(Channel).where(Channel.slug == cast.general))
+        conversations.post_message(channel, actor=by_email("coord@example.org"), body="News for all")
+
+    run(post)
+    assert int(count.search(page(client, url)).group(1)) == before + 1
+
+
+def test_a_transaction_sees_its_own_writes_and_a_rollback_changes_no_version(app, ctx, cast, cache_on):
+    values = iter(range(100))
+
+    def read():
+        return page_cache.cached("test", 1, (page_cache.CONVERSATIONS,), lambda: next(values))
+
+    first = read()
+    assert read() == first  # kept
+    versions = dict(page_cache.versions())
+    session.execute(sa.update(Channel).values(description="changed"))  # not committed
+    assert read() != first  # this transaction wrote the domain: computed again
+    session.rollback()
+    assert page_cache.pending_domains(session) == set()
+    session.execute(sa.select(1))
+    assert (
+        dict(session.connection().exec_driver_sql("SELECT name, token FROM cache_version").all()) == versions
+    )
+
+
+def test_a_commit_changes_only_the_versions_of_what_it_wrote(app, run, cast, cache_on):
+    def versions():
+        return dict(session.connection().exec_driver_sql("SELECT name, token FROM cache_version").all())
+
+    before = run(versions)
+
+    def post():
+        channel = session.scalar(sa.select(Channel).where(Channel.slug == cast.general))
+        conversations.post_message(channel, actor=by_email("coord@example.org"), body="Hello")
+
+    run(post)
+    after = run(versions)
+    assert after[page_cache.CONVERSATIONS] != before[page_cache.CONVERSATIONS]
+    assert after[page_cache.STRUCTURE] == before[page_cache.STRUCTURE]
+    assert after[page_cache.HELP] == before[page_cache.HELP]
+    assert set(after) == set(page_cache.DOMAINS)
+
+
+def test_every_table_is_either_listed_or_invalidates_everything():
+    from network_service.db import Base
+
+    for table in Base.metadata.tables:
+        domains = page_cache.domains_of(table)
+        assert set(domains) <= set(page_cache.DOMAINS)
+    assert page_cache.domains_of("a_table_added_later") == page_cache.DOMAINS
+    assert page_cache.domains_of("audit_log") == ()
+
+
+def test_a_membership_read_with_the_person_is_not_trusted_after_a_write(app, ctx, world):
+    """active_membership answers from the memberships loaded with the person (no statement) only while the
+    transaction has written nothing: a change made with a statement, even around the session, counts at once."""
+    from flask import g
+
+    from network_service.db import _SESSION_KEY
+    from network_service.networks import permissions
+    from network_service.networks.models import Membership, MembershipStatus
+
+    session.commit()
+    g.pop(_SESSION_KEY).close()  # a fresh session, as every request has
+
+    def fresh_mentor() -> Person:
+        session.expunge_all()
+        session.info.pop(permissions._CACHE_KEY, None)  # noqa: SLF001 - as after a flush
+        mentor = by_email("mentor@example.org")
+        assert mentor.id in session.info[permissions._LOADED_KEY]  # noqa: SLF001 - the fast path is open
+        return mentor
+
+    mentor = fresh_mentor()
+    assert permissions.is_member(mentor, net())
+    session.execute(
+        sa.update(Membership)
+        .where(Membership.person_id == mentor.id)
+        .values(status=MembershipStatus.suspended)
+    )
+    assert not permissions.is_member(mentor, net())
+    session.rollback()
+    mentor = fresh_mentor()
+    session.connection().execute(  # around the ORM session's events
+        sa.update(Membership.__table__)
+        .where(Membership.__table__.c.person_id == mentor.id)
+        .values(status=MembershipStatus.left.name)
+    )
+    assert not permissions.is_member(mentor, net())
+
+
+def test_noting_the_last_sign_in_invalidates_nothing_but_a_name_change_does(app, ctx, world, cache_on):
+    mentor = by_email("mentor@example.org")
+    session.commit()
+    session.execute(sa.update(Person).where(Person.id == mentor.id).values(last_sign_in_at=utcnow()))
+    assert page_cache.pending_domains(session) == set()
+    session.execute(sa.update(Person).where(Person.id == mentor.id).values(last_sign_in_at=utcnow(), bio="x"))
+    assert page_cache.pending_domains(session) == {page_cache.STRUCTURE}
+
+
+def test_the_kept_site_header_carries_each_session_its_own_csrf_token(app, run, world, cache_on):
+    """The header is kept for everyone with the same language and unread count; the sign-out form's token is
+    put in per session, and signing out with it works."""
+    tokens = []
+    for email in ("mentor@example.org", "meta@example.org"):
+        client = app.test_client()
+        sign_in_as(client, run, email)
+        html = page(client)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+        tokens.append(token)
+        assert client.post("/sign-out", data={"csrf_token": token}).status_code in (302, 303)
+        assert client.get(HOME).status_code == 302  # signed out
+    assert tokens[0] != tokens[1]
+
+
+def test_after_a_failed_flush_the_cache_steps_aside(app, ctx, world, cache_on):
+    """An error page rendered after a failed transaction draws its header without the cache's statements."""
+    from sqlalchemy.exc import IntegrityError
+
+    from network_service.networks.models import Membership
+
+    existing = session.scalar(sa.select(Membership))
+    session.add(Membership(network_id=existing.network_id, person_id=existing.person_id))  # a duplicate
+    with pytest.raises(IntegrityError):
+        session.flush()
+    assert page_cache.cached("test", 1, (page_cache.STRUCTURE,), lambda: 5) == 5
+
+
+def test_wtforms_messages_are_read_once_per_language(app, monkeypatch):
+    """Flask-WTF would read and parse WTForms' catalogue in every request that builds a form."""
+    from babel import support
+
+    from network_service import i18n
+
+    i18n._wtforms_catalog.cache_clear()  # noqa: SLF001
+    loads = []
+    original = support.Translations.load
+    monkeypatch.setattr(
+        support.Translations,
+        "load",
+        classmethod(lambda cls, *a, **k: loads.append((a, k)) or original(*a, **k)),
+    )
+    client = app.test_client()
+    for _ in range(3):
+        for language in ("en", "de"):
+            client.get("/sign-in", headers={"Accept-Language": language})
+    wtforms = [call for call in loads if "wtforms" in str(call)]
+    assert 1 <= len(wtforms) <= 2
