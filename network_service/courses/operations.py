@@ -20,10 +20,14 @@ from sqlalchemy.exc import IntegrityError
 
 from network_service.accounts.models import Person
 from network_service.accounts.operations import create_person, normalise_email
+from network_service.audit.models import AuditLog
 from network_service.audit.operations import record
+from network_service.background import wake_after_commit
 from network_service.courses.models import CompletionEvent, CompletionRule, CompletionStatus, CourseLink
 from network_service.db import session, utcnow
 from network_service.errors import Conflict, Forbidden, InvalidInput
+from network_service.mail.models import OutboundEmail
+from network_service.mail.operations import render_mail
 from network_service.networks import permissions
 from network_service.networks.models import (
     Invitation,
@@ -34,7 +38,9 @@ from network_service.networks.models import (
     Origin,
     Role,
 )
-from network_service.networks.operations import announce_invitation, send_invitation, stage_invitation
+from network_service.networks.operations import send_invitation
+from network_service.tokens import new_token
+from network_service.urls import public_url
 
 log = logging.getLogger(__name__)
 
@@ -129,49 +135,128 @@ def _invite_new_graduates(events: list[CompletionEvent]) -> list[CompletionEvent
         return events
     try:
         with session.begin_nested():
-            staged = []
-            for email, event in candidates.items():
-                network = links[event.course_key].network
-                name = str(event.identity.get("name") or "")[:120]
-                person = Person(
-                    email=email,
-                    display_name=name,
-                    locale=_known_locale(event.identity),
-                    languages=[],
-                    expertise=[],
-                )
-                session.add(person)
-                session.add(
-                    Membership(
-                        network=network,
-                        person=person,
-                        role=Role.mentor,
-                        level=Level.novice,
-                        origin=Origin.graduate,
-                        status=MembershipStatus.invited,
-                    )
-                )
-                staged.append(
-                    (
-                        event,
-                        person,
-                        network,
-                        stage_invitation(network, person, actor=None, origin=Origin.graduate),
-                    )
-                )
-            session.flush()
-            now = utcnow()
-            for event, person, network, (invitation, token) in staged:
-                announce_invitation(invitation, token, actor=None, role=Role.mentor, origin=Origin.graduate)
-                event.network_id, event.person_id = network.id, person.id
-                event.status, event.outcome_detail, event.processed_at = CompletionStatus.invited, "", now
-            session.flush()
+            _write_graduates(candidates, links)
     except IntegrityError as exc:
         log.info(
             "a batch of %d new graduates raced another process; acting one by one: %s", len(candidates), exc
         )
         return events
     return sorted(rest, key=lambda event: event.id)
+
+
+def _write_graduates(candidates: dict[str, CompletionEvent], links: dict[str, CourseLink]) -> None:
+    """Invite the batch's new graduates (e-mail address -> event) with one statement per table.
+
+    The rows are those ``_invite_graduate`` writes for one graduate (``create_person``, ``send_invitation``:
+    the person, the invited membership, the invitation, its e-mail, the audit entry), written with Core
+    statements instead of through the ORM's unit of work, which cost more than everything else of the batch;
+    ``tests/test_provisioning.py`` compares the rows of both ways column by column. Person and invitation ids
+    come back with RETURNING; the other tables are written with executemany, whose one-row statement the
+    driver parses once (a multi-row statement is parsed again every time). Raises IntegrityError when
+    another process created one of these people meanwhile.
+    """
+    days = current_app.config["GRADUATE_INVITATION_DAYS"]
+    now = utcnow()
+    graduates = [
+        (
+            event,
+            links[event.course_key].network,
+            # transient (never added to the session): the invitation e-mail is rendered from it
+            Person(
+                email=email,
+                display_name=str(event.identity.get("name") or "")[:120].strip(),  # as create_person
+                locale=_known_locale(event.identity),
+                languages=[],
+                expertise=[],
+            ),
+        )
+        for email, event in candidates.items()
+    ]
+    person_ids = dict(
+        session.execute(
+            sa.insert(Person.__table__).returning(Person.email, Person.id),
+            [
+                {
+                    "email": person.email,
+                    "display_name": person.display_name,
+                    "locale": person.locale,
+                    "languages": [],
+                    "expertise": [],
+                }
+                for _event, _network, person in graduates
+            ],
+        ).all()
+    )
+    for _event, _network, person in graduates:
+        person.id = person_ids[person.email]
+    session.execute(
+        sa.insert(Membership.__table__),
+        [
+            {
+                "network_id": network.id,
+                "person_id": person.id,
+                "role": Role.mentor,
+                "level": Level.novice,
+                "status": MembershipStatus.invited,
+                "origin": Origin.graduate,
+            }
+            for _event, network, person in graduates
+        ],
+    )
+    tokens = [new_token() for _graduate in graduates]
+    invitation_ids = dict(
+        session.execute(
+            sa.insert(Invitation.__table__).returning(Invitation.person_id, Invitation.id),
+            [
+                {
+                    "network_id": network.id,
+                    "person_id": person.id,
+                    "invited_by_id": None,
+                    "token_hash": token_hash,
+                    "expires_at": now + dt.timedelta(days=days),
+                }
+                for (_event, network, person), (_token, token_hash) in zip(graduates, tokens, strict=True)
+            ],
+        ).all()
+    )
+    mails, entries = [], []
+    for (_event, network, person), (token, _token_hash) in zip(graduates, tokens, strict=True):
+        mail = render_mail(
+            "invitation_graduate",
+            person.locale,
+            person=person,
+            network=network,
+            inviter=None,
+            link=public_url(f"/invitations/{token}"),
+            days=days,
+        )
+        mails.append(
+            {
+                "kind": "invitation",
+                "to_address": person.email,
+                "subject": mail.subject,
+                "body_text": mail.body_text,
+                "body_html": mail.body_html,
+                "headers": None,
+            }
+        )
+        entries.append(
+            {
+                "action": "invitation.send",
+                "actor_id": None,
+                "target_type": "invitation",
+                "target_id": invitation_ids[person.id],
+                "network_id": network.id,
+                "detail": {"person_id": person.id, "origin": Origin.graduate.value, "role": Role.mentor.value},
+            }
+        )
+    session.execute(sa.insert(OutboundEmail.__table__), mails)
+    session.execute(sa.insert(AuditLog.__table__), entries)
+    wake_after_commit()  # the mail drain delivers them once this commits
+    for event, network, person in graduates:
+        event.network_id, event.person_id = network.id, person.id
+        event.status, event.outcome_detail, event.processed_at = CompletionStatus.invited, "", now
+    session.flush()
 
 
 REPLAYABLE = (CompletionStatus.unknown_course, CompletionStatus.unknown_identity, CompletionStatus.failed)
