@@ -247,7 +247,11 @@ def _write_graduates(candidates: dict[str, CompletionEvent], links: dict[str, Co
                 "target_type": "invitation",
                 "target_id": invitation_ids[person.id],
                 "network_id": network.id,
-                "detail": {"person_id": person.id, "origin": Origin.graduate.value, "role": Role.mentor.value},
+                "detail": {
+                    "person_id": person.id,
+                    "origin": Origin.graduate.value,
+                    "role": Role.mentor.value,
+                },
             }
         )
     session.execute(sa.insert(OutboundEmail.__table__), mails)
