@@ -322,6 +322,60 @@ def record_completion(
     grade: float | None = None,
 ) -> tuple[CompletionEvent, bool]:
     """Store the event as received. Returns ``(event, is_new)``; the same event id twice is one event."""
+    return _insert_once(
+        _completion_values(event_id, source, course_key, identity, payload, kind, is_passing, grade)
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Received:
+    """What a completion endpoint answers about an event it was sent."""
+
+    id: int
+    event_id: str
+    status: CompletionStatus
+    duplicate: bool  # the event id was known: nothing new was stored
+
+
+def receive_completion(
+    *,
+    event_id: str,
+    source: str,
+    course_key: str,
+    identity: Mapping[str, Any],
+    payload: Mapping[str, Any] | None = None,
+    kind: str = "passed",
+    is_passing: bool = True,
+    grade: float | None = None,
+) -> Received:
+    """The completion endpoints' ``record_completion``: store the event as received, to be acted on right after
+    the commit (``process_received``, which this wakes). A known event id stores nothing; a delivery that brings
+    the e-mail address the stored event lacked lets it be acted on again (``learn_identity``).
+
+    A new event costs one INSERT that returns only its id: no ORM object is built for it, since the request
+    does nothing with it but answer."""
+    values = _completion_values(event_id, source, course_key, identity, payload, kind, is_passing, grade)
+    statement = _insert_once_statement(session.get_bind().dialect.name, returning_id_only=True)
+    new_id = session.execute(statement, values).scalar()
+    if new_id is not None:
+        wake_after_commit()
+        return Received(new_id, values["event_id"], values["status"], duplicate=False)
+    event = _stored_event(values["event_id"])
+    if learn_identity(event, identity):
+        wake_after_commit()
+    return Received(event.id, event.event_id, event.status, duplicate=True)
+
+
+def _completion_values(
+    event_id: str,
+    source: str,
+    course_key: str,
+    identity: Mapping[str, Any],
+    payload: Mapping[str, Any] | None,
+    kind: str,
+    is_passing: bool,
+    grade: float | None,
+) -> dict[str, Any]:
     event_id = (event_id or "").strip()
     if not event_id or len(event_id) > 255:
         raise InvalidInput(
@@ -331,40 +385,50 @@ def record_completion(
         raise InvalidInput(_("The completion event names no course."), field="course_key")
     if len(course_key.strip()) > 255:
         raise InvalidInput(_("A course key can have at most 255 characters."), field="course_key")
-    return _insert_once(
-        CompletionEvent(
-            event_id=event_id,
-            source=source,
-            course_key=course_key.strip(),
-            identity=dict(identity),
-            payload=dict(payload) if payload is not None else None,
-            kind=kind,
-            is_passing=is_passing,
-            grade=grade,
-        )
+    return _event_values(
+        event_id=event_id,
+        source=source,
+        course_key=course_key.strip(),
+        identity=dict(identity),
+        payload=dict(payload) if payload is not None else None,
+        kind=kind,
+        is_passing=is_passing,
+        grade=grade,
     )
 
 
-def _insert_once(event: CompletionEvent) -> tuple[CompletionEvent, bool]:
-    """Store ``event`` unless its event id is known; returns the stored event and whether it is new.
-
-    One ``INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING`` (PostgreSQL and SQLite alike): the webhook
-    endpoints' hot path, where a concurrent delivery of the same event id simply finds the row there.
-    """
-    dialect = session.get_bind().dialect
+def _event_values(**given: Any) -> dict[str, Any]:
+    """A completion_event row: the values given, the columns' defaults for the others (and for a None given)."""
     values = {}
     for column in CompletionEvent.__table__.columns:
         if column.key != "id":
-            value = getattr(event, column.key)
+            value = given.pop(column.key, None)
             values[column.key] = _column_default(column) if value is None else value
-    statement = sa.select(CompletionEvent).from_statement(_insert_once_statement(dialect.name))
+    if given:
+        raise TypeError(f"completion_event has no columns {', '.join(given)}")
+    return values
+
+
+def _insert_once(values: dict[str, Any]) -> tuple[CompletionEvent, bool]:
+    """Store the row unless its event id is known; returns the stored event and whether it is new.
+
+    One ``INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING`` (PostgreSQL and SQLite alike): a concurrent
+    delivery of the same event id simply finds the row there.
+    """
+    statement = sa.select(CompletionEvent).from_statement(
+        _insert_once_statement(session.get_bind().dialect.name)
+    )
     stored = session.scalars(statement, values, execution_options={"populate_existing": True}).first()
     if stored is not None:
         return stored, True
-    existing = session.scalar(sa.select(CompletionEvent).where(CompletionEvent.event_id == event.event_id))
+    return _stored_event(values["event_id"]), False
+
+
+def _stored_event(event_id: str) -> CompletionEvent:
+    existing = session.scalar(sa.select(CompletionEvent).where(CompletionEvent.event_id == event_id))
     if existing is None:  # only a conflict on event_id is ignored, so the row must be there
-        raise RuntimeError(f"completion event {event.event_id} neither inserted nor found")
-    return existing, False
+        raise RuntimeError(f"completion event {event_id} neither inserted nor found")
+    return existing
 
 
 def _column_default(column: sa.Column) -> Any:
@@ -375,12 +439,14 @@ def _column_default(column: sa.Column) -> Any:
 
 
 @functools.cache
-def _insert_once_statement(dialect_name: str) -> sa.TextClause:
+def _insert_once_statement(dialect_name: str, *, returning_id_only: bool = False) -> sa.TextClause:
     """The dialects' ``INSERT ... ON CONFLICT`` constructs are never cached by SQLAlchemy (their cache key is
     None), so compiling one cost about a quarter of the endpoint's time. It is compiled once here, into a
-    textual statement with typed parameters for every column, which SQLAlchemy's statement cache does keep."""
+    textual statement with typed parameters for every column, which SQLAlchemy's statement cache does keep.
+    It returns the whole row (to load the event), or only its id (``receive_completion``)."""
     table = CompletionEvent.__table__
     columns = [column for column in table.columns if column.key != "id"]
+    returned = [table.c.id] if returning_id_only else list(table.columns)
     insert, dialect = (
         (postgresql_insert, postgresql.dialect(paramstyle="named"))
         if dialect_name == "postgresql"
@@ -390,14 +456,14 @@ def _insert_once_statement(dialect_name: str) -> sa.TextClause:
         insert(table)
         .values({column.key: sa.bindparam(column.key) for column in columns})
         .on_conflict_do_nothing(index_elements=["event_id"])
-        .returning(*table.columns)
+        .returning(*returned)
     )
     # text() reads "::" as an escaped colon: PostgreSQL's casts are written out with CAST instead.
     sql = re.sub(r"(:\w+)::(\w+)", r"CAST(\1 AS \2)", str(statement.compile(dialect=dialect)))
     return (
         sa.text(sql)
         .bindparams(*(sa.bindparam(column.key, type_=column.type) for column in columns))
-        .columns(*table.columns)
+        .columns(*returned)
     )
 
 
@@ -435,7 +501,7 @@ def record_ignored(
 ) -> tuple[CompletionEvent, bool]:
     """Keep a well-formed event that never provisions (another event type or verb), idempotent on its id."""
     return _insert_once(
-        CompletionEvent(
+        _event_values(
             event_id=event_id[:255],
             source=source,
             course_key=course_key[:255],
