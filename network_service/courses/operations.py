@@ -150,10 +150,10 @@ def _write_graduates(candidates: dict[str, CompletionEvent], links: dict[str, Co
     The rows are those ``_invite_graduate`` writes for one graduate (``create_person``, ``send_invitation``:
     the person, the invited membership, the invitation, its e-mail, the audit entry), written with Core
     statements instead of through the ORM's unit of work, which cost more than everything else of the batch;
-    ``tests/test_provisioning.py`` compares the rows of both ways column by column. Person and invitation ids
-    come back with RETURNING; the other tables are written with executemany, whose one-row statement the
-    driver parses once (a multi-row statement is parsed again every time). Raises IntegrityError when
-    another process created one of these people meanwhile.
+    ``tests/test_provisioning.py`` compares the rows of both ways column by column. Every table is written with
+    executemany, whose one-row statement psycopg parses once (a multi-row INSERT ... RETURNING is parsed again
+    every time), and the new people's and invitations' ids are read back with one SELECT each. Raises
+    IntegrityError when another process created one of these people meanwhile.
     """
     days = current_app.config["GRADUATE_INVITATION_DAYS"]
     now = utcnow()
@@ -172,20 +172,21 @@ def _write_graduates(candidates: dict[str, CompletionEvent], links: dict[str, Co
         )
         for email, event in candidates.items()
     ]
+    session.execute(
+        sa.insert(Person.__table__),
+        [
+            {
+                "email": person.email,
+                "display_name": person.display_name,
+                "locale": person.locale,
+                "languages": [],
+                "expertise": [],
+            }
+            for _event, _network, person in graduates
+        ],
+    )
     person_ids = dict(
-        session.execute(
-            sa.insert(Person.__table__).returning(Person.email, Person.id),
-            [
-                {
-                    "email": person.email,
-                    "display_name": person.display_name,
-                    "locale": person.locale,
-                    "languages": [],
-                    "expertise": [],
-                }
-                for _event, _network, person in graduates
-            ],
-        ).all()
+        session.execute(sa.select(Person.email, Person.id).where(Person.email.in_(list(candidates)))).all()
     )
     for _event, _network, person in graduates:
         person.id = person_ids[person.email]
@@ -204,19 +205,24 @@ def _write_graduates(candidates: dict[str, CompletionEvent], links: dict[str, Co
         ],
     )
     tokens = [new_token() for _graduate in graduates]
-    invitation_ids = dict(
+    session.execute(
+        sa.insert(Invitation.__table__),
+        [
+            {
+                "network_id": network.id,
+                "person_id": person.id,
+                "invited_by_id": None,
+                "token_hash": token_hash,
+                "expires_at": now + dt.timedelta(days=days),
+            }
+            for (_event, network, person), (_token, token_hash) in zip(graduates, tokens, strict=True)
+        ],
+    )
+    invitation_ids = dict(  # the people are new: every invitation of theirs is one of these
         session.execute(
-            sa.insert(Invitation.__table__).returning(Invitation.person_id, Invitation.id),
-            [
-                {
-                    "network_id": network.id,
-                    "person_id": person.id,
-                    "invited_by_id": None,
-                    "token_hash": token_hash,
-                    "expires_at": now + dt.timedelta(days=days),
-                }
-                for (_event, network, person), (_token, token_hash) in zip(graduates, tokens, strict=True)
-            ],
+            sa.select(Invitation.person_id, Invitation.id).where(
+                Invitation.person_id.in_(person_ids.values())
+            )
         ).all()
     )
     mails, entries = [], []

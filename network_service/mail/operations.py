@@ -130,7 +130,14 @@ def _gettext_callables(translations) -> dict:
         text = translations.unpgettext(__string_ctx, __singular, __plural, __num)
         return finish(__context, text, variables)
 
-    return {"gettext": gettext, "ngettext": ngettext, "pgettext": pgettext, "npgettext": npgettext}
+    # ``_`` is Jinja's alias that looks ``gettext`` up in the context on every call: given directly here
+    return {
+        "gettext": gettext,
+        "_": gettext,
+        "ngettext": ngettext,
+        "pgettext": pgettext,
+        "npgettext": npgettext,
+    }
 
 
 def queue_mail(
