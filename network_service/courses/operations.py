@@ -88,6 +88,7 @@ def process_received(limit: int | None = None) -> int:
     postgres = session.get_bind().dialect.name == "postgresql"
     query = (
         sa.select(CompletionEvent)
+        .options(sa.orm.defer(CompletionEvent.payload))  # kept as it came; acting on it needs none of it
         .where(CompletionEvent.status == CompletionStatus.received)
         .order_by(CompletionEvent.id)
         .limit(limit or (20 if postgres else 1))
