@@ -19,8 +19,7 @@ from lti_bridge.completions import Completion, Ignored, PayloadError
 from lti_bridge.signing import SIGNATURE_HEADER, verify
 from lti_bridge.sources import source_for_basic, source_for_token
 from network_service.audit.operations import record
-from network_service.background import wake_after_commit
-from network_service.courses.operations import learn_identity, record_completion, record_ignored
+from network_service.courses.operations import receive_completion, record_ignored
 from network_service.db import session
 from network_service.errors import problem
 
@@ -76,23 +75,29 @@ def _act(parsed: Completion | Ignored, source: str, payload: dict[str, Any]) -> 
         event, is_new = record_ignored(
             event_id=parsed.event_id, source=source, reason=parsed.reason, payload=payload
         )
-        duplicate = not is_new
-    else:
-        # Store and answer; the invitation follows right after the commit (network_service.background).
-        event, is_new = record_completion(
-            event_id=parsed.event_id,
-            source=source,
-            course_key=parsed.course_key,
-            identity=parsed.identity,
-            payload=payload,
-            kind=parsed.kind,
-            is_passing=parsed.is_passing,
-            grade=parsed.grade,
-        )
-        duplicate = not is_new
-        if is_new or learn_identity(event, parsed.identity):
-            wake_after_commit()
-    return {"id": event.id, "event_id": event.event_id, "status": event.status.value, "duplicate": duplicate}
+        return {
+            "id": event.id,
+            "event_id": event.event_id,
+            "status": event.status.value,
+            "duplicate": not is_new,
+        }
+    # Store and answer; the invitation follows right after the commit (network_service.background).
+    received = receive_completion(
+        event_id=parsed.event_id,
+        source=source,
+        course_key=parsed.course_key,
+        identity=parsed.identity,
+        payload=payload,
+        kind=parsed.kind,
+        is_passing=parsed.is_passing,
+        grade=parsed.grade,
+    )
+    return {
+        "id": received.id,
+        "event_id": received.event_id,
+        "status": received.status.value,
+        "duplicate": received.duplicate,
+    }
 
 
 @bp.post("/openedx/events")

@@ -47,6 +47,26 @@ def test_signed_passing_event_is_stored_and_invites_once(client, run, world):
     assert len(run(lambda: mails(to="grace@example.org"))) == 1
 
 
+def test_a_pass_sent_without_email_is_acted_on_when_sent_again_with_one(client, run, world):
+    """The endpoint stores a new event with one INSERT (receive_completion); a second delivery of the same
+    event id that brings the e-mail address the first lacked is kept and wakes the drain again."""
+    event_id = "3f1e0c1e-0000-4000-8000-00000000e3a1"
+    first = post_signed(client, payloads.passing_status(event_id, email=""))
+    assert first.status_code == 202 and first.get_json()["duplicate"] is False
+    assert act_on_received(run) == 1
+    assert events(run)[0].status == CompletionStatus.unknown_identity
+    again = post_signed(client, payloads.passing_status(event_id))
+    assert again.status_code == 202
+    assert again.get_json() == {**first.get_json(), "status": "received", "duplicate": True}
+    assert act_on_received(run) == 1
+    [event] = events(run)
+    assert event.status == CompletionStatus.invited and event.identity["email"] == "grace@example.org"
+    assert len(run(lambda: mails(to="grace@example.org"))) == 1
+    third = post_signed(client, payloads.passing_status(event_id))
+    assert third.get_json() == {**first.get_json(), "status": "invited", "duplicate": True}
+    assert act_on_received(run) == 0
+
+
 def test_certificate_event_provisions_under_a_certificate_rule(client, run, world):
     from network_service.courses.models import CompletionRule
     from network_service.courses.operations import link_course

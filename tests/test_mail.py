@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
+from jinja2 import meta
 
 from network_service.db import session, utcnow
 from network_service.mail import operations as mail_ops
@@ -166,3 +169,82 @@ def test_failed_mail_can_be_queued_again(ctx, smtp):
     session.commit()
     assert mail_ops.deliver_due() == 1
     smtp.inbox.wait_for(1)
+
+
+MAIL_TEMPLATES = sorted(
+    {
+        path.stem
+        for path in (Path(mail_ops.__file__).parent.parent / "templates" / "mail").glob("*.txt")
+        if not path.stem.startswith("_")
+    }
+)
+
+
+def test_mail_templates_need_nothing_from_the_pages_context_processors(app):
+    """Mails are rendered without the context processors (``render_mail``): a mail template may use what its
+    caller gives and the language and direction of the layout, not what the processors give pages."""
+    with app.test_request_context():
+        from_processors = {}
+        app.update_template_context(from_processors)
+    allowed = {"page_language", "page_direction"}
+    environment = app.jinja_env
+    used = set()
+    for name in environment.list_templates(filter_func=lambda name: name.startswith("mail/")):
+        if name == "mail/mailbox.html":  # the demo's mailbox is a page, not a mail
+            continue
+        source = environment.loader.get_source(environment, name)[0]
+        used |= {
+            (name, variable)
+            for variable in meta.find_undeclared_variables(environment.parse(source))
+            if variable in set(from_processors) - allowed and variable not in environment.globals
+        }
+    assert not used
+
+
+@pytest.mark.parametrize("locale", ["en", "de", "ar"])
+def test_render_mail_renders_every_mail_as_render_template_would(ctx, app, locale):
+    """``render_mail`` skips render_template's context processors and binds gettext to one catalogue: the
+    result must be the very same text and HTML, in every language and direction."""
+    person = type("P", (), {"name_or_email": "Sam <&> Smith", "email": "sam@example.org"})()
+    network = type("N", (), {"name": "Net & <Work>", "organisation": type("O", (), {"name": 'Org "A"'})()})()
+    context = {
+        "person": person,
+        "network": network,
+        "network_name": "Net & <Work>",
+        "inviter": type("I", (), {"display_name": "Ina", "name_or_email": "Ina"})(),
+        "link": "http://localhost/x?a=1&b=<2>",
+        "settings_link": "http://localhost/settings",
+        "unsubscribe_link": "http://localhost/unsubscribe/abc",
+        "days": 30,
+        "minutes": 30,
+        "expires_at": dt.datetime(2026, 12, 24, 18, 30, tzinfo=dt.UTC),
+        "accepted": True,
+        "message": "Welcome & <b>hello</b>",
+        "title": "A title & <more>",
+        "weekly": True,
+        "count": 3,
+        "more": 2,
+        "groups": [
+            SimpleNamespace(
+                network_name="Net", items=[SimpleNamespace(title="T & <1>", when="today", link="http://l/1")]
+            ),
+            SimpleNamespace(network_name="", items=[]),
+        ],
+    }
+    from flask import render_template
+    from flask_babel import force_locale
+
+    for template in MAIL_TEMPLATES:
+        rendered = mail_ops.render_mail(template, locale, **context)
+        with force_locale(locale):
+            text = render_template(f"mail/{template}.txt", **context).strip()
+            subject, _, body = text.partition("\n")
+            html = render_template(f"mail/{template}.html", **{**context, "subject": subject.strip()})
+        assert (rendered.subject, rendered.body_text, rendered.body_html) == (
+            subject.strip(),
+            body.strip() + "\n",
+            html,
+        ), template
+        assert rendered.subject and rendered.body_html
+    if locale == "ar":
+        assert 'dir="rtl"' in rendered.body_html

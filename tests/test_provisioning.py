@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
+from markupsafe import escape
 
 from network_service.accounts.models import Person
 from network_service.audit.models import AuditLog
@@ -231,20 +234,99 @@ def test_a_batch_that_collides_with_another_writer_falls_back_to_one_by_one(worl
     """Someone else creates one of the batch's people between the lookup and the write: the batch is undone
     and every event is acted on alone, so each graduate still ends with exactly one invitation."""
     run(lambda: [_store(f"race-{n}", f"racer{n}@example.org") for n in range(4)])
-    real_stage = courses.stage_invitation
+    real_write = courses._write_graduates
     collided = []
 
-    def stage_after_a_rival(network, person, **kwargs):
-        if not collided:  # a rival row for the same address, written inside the batch's SAVEPOINT
-            collided.append(person.email)
-            session.execute(
-                sa.insert(Person).values(email=person.email, display_name="", languages=[], expertise=[])
-            )
-        return real_stage(network, person, **kwargs)
+    def write_after_a_rival(candidates, links):
+        # a rival row for one of the addresses, written inside the batch's SAVEPOINT just before the batch
+        email = next(iter(candidates))
+        collided.append(email)
+        session.execute(sa.insert(Person).values(email=email, display_name="", languages=[], expertise=[]))
+        return real_write(candidates, links)
 
-    monkeypatch.setattr(courses, "stage_invitation", stage_after_a_rival)
+    monkeypatch.setattr(courses, "_write_graduates", write_after_a_rival)
     assert run(lambda: courses.process_received(limit=20)) == 4
     assert collided
     assert set(_outcomes(run).values()) == {(CompletionStatus.invited, True)}
     for n in range(4):
         assert len(run(lambda n=n: mails(to=f"racer{n}@example.org"))) == 1
+
+
+def _rows_of(email: str, name: str) -> dict[str, list[dict]]:
+    """Every row the invitation of ``email`` wrote, with what differs from graduate to graduate (ids, times,
+    the secret link, the address and the name) replaced by placeholders."""
+    person = session.scalar(sa.select(Person).where(Person.email == email))
+    invitation = session.scalar(sa.select(Invitation).where(Invitation.person_id == person.id))
+
+    def plain(row, *, drop=("id", "created_at")) -> dict:
+        values = {
+            column.key: getattr(row, column.key) for column in row.__table__.columns if column.key not in drop
+        }
+        for key, value in values.items():
+            if isinstance(value, str):
+                value = re.sub(r"/invitations/[\w-]+", "/invitations/TOKEN", value)
+                value = value.replace(email, "EMAIL").replace(str(escape(name)), "NAME").replace(name, "NAME")
+            elif isinstance(value, dict):
+                value = {k: "PERSON" if v == person.id else v for k, v in value.items()}
+            values[key] = "PERSON" if key.endswith("person_id") and value == person.id else value
+        return values
+
+    lifetime = invitation.expires_at - invitation.created_at
+    return {
+        "person": [plain(person)],
+        "membership": [
+            plain(membership)
+            for membership in session.scalars(sa.select(Membership).where(Membership.person_id == person.id))
+        ],
+        "invitation": [
+            {
+                **plain(invitation, drop=("id", "created_at", "expires_at", "token_hash")),
+                "days": lifetime.days,
+            }
+        ],
+        "outbound_email": [
+            plain(mail, drop=("id", "created_at", "next_attempt_at")) for mail in mails(to=email)
+        ],
+        "audit_log": [
+            {**plain(entry, drop=("id", "at", "target_id")), "target_id": entry.target_id == invitation.id}
+            for entry in session.scalars(
+                sa.select(AuditLog).where(
+                    AuditLog.target_type == "invitation", AuditLog.target_id == invitation.id
+                )
+            )
+        ],
+    }
+
+
+@pytest.mark.parametrize("locale", ["", "de-DE"])
+def test_a_batch_writes_the_rows_one_by_one_would(world, run, locale):
+    """The batch writes its rows with Core statements, the single event through the ORM and the operations
+    every invitation uses: both must leave the same rows behind, column by column."""
+
+    def store(event_id, email):
+        identity = {"email": email, "name": f" Grad <{email[:3]}> & Co ", "locale": locale}
+        courses.record_completion(event_id=event_id, source="test", course_key=COURSE, identity=identity)
+
+    run(lambda: [store("batch-1", "ada@example.org"), store("batch-2", "bea@example.org")])
+    assert run(lambda: courses.process_received(limit=20)) == 2  # the batch
+    run(lambda: store("alone", "cy@example.org"))
+    assert run(lambda: courses.process_received(limit=1)) == 1  # one by one
+
+    def compare():
+        alone = _rows_of("cy@example.org", "Grad <cy@> & Co")
+        assert len(alone["outbound_email"]) == len(alone["audit_log"]) == 1
+        assert alone["person"][0]["display_name"] == "NAME"  # stripped
+        assert (
+            alone
+            == _rows_of("ada@example.org", "Grad <ada> & Co")
+            == _rows_of("bea@example.org", "Grad <bea> & Co")
+        )
+        event = session.scalar(sa.select(CompletionEvent).where(CompletionEvent.event_id == "batch-1"))
+        person = session.scalar(sa.select(Person).where(Person.email == "ada@example.org"))
+        assert (event.status, event.person_id, event.network_id) == (
+            CompletionStatus.invited,
+            person.id,
+            world.network_id,
+        )
+
+    run(compare)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import smtplib
@@ -10,12 +11,14 @@ from email.utils import make_msgid
 from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
-from flask import current_app, render_template
-from flask_babel import force_locale
-from jinja2 import TemplateNotFound
+from flask import current_app
+from flask_babel import force_locale, get_locale, get_translations
+from jinja2 import TemplateNotFound, pass_context
+from markupsafe import Markup
 
 from network_service.background import wake_after_commit
 from network_service.db import session, utcnow
+from network_service.i18n import RTL_LANGUAGES
 from network_service.mail.models import MailStatus, OutboundEmail
 
 log = logging.getLogger(__name__)
@@ -58,6 +61,85 @@ def _checked_headers(headers: dict[str, str] | None) -> dict[str, str] | None:
     return dict(headers)
 
 
+@dataclasses.dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    body_text: str
+    body_html: str | None
+
+
+def render_mail(template: str, locale: str | None = None, **context) -> RenderedMail:
+    """``mail/<template>.txt`` (its first line is the subject) and ``mail/<template>.html`` when it exists, in
+    ``locale`` (else the site's default language).
+
+    A mail is rendered from what its caller gives, the page's language and direction (for the layout's
+    ``lang`` and ``dir``), and the application's template globals: not through ``render_template``, whose
+    context processors serve pages (the signed-in person, navigation, labels) and cost more than the mail
+    itself when graduates are invited by the hundred. The translations are looked up once per mail, not once
+    per string. ``tests/test_mail.py`` checks that this renders every mail exactly as ``render_template``
+    would.
+    """
+    environment = current_app.jinja_env
+    with force_locale(locale or current_app.config["DEFAULT_LOCALE"]):
+        locale_ = get_locale()
+        language = locale_.language if locale_ else "en"
+        context = {  # as with render_template, what the caller gives wins
+            **_gettext_callables(get_translations()),
+            "page_language": language,
+            "page_direction": "rtl" if language in RTL_LANGUAGES else "ltr",
+            **context,
+        }
+        rendered = environment.get_template(f"mail/{template}.txt").render(context).strip()
+        subject, _, body = rendered.partition("\n")
+        subject = subject.strip()
+        try:
+            html_template = environment.get_template(f"mail/{template}.html")
+        except TemplateNotFound:
+            html = None
+        else:
+            html = html_template.render({**context, "subject": subject})
+    return RenderedMail(subject, body.strip() + "\n", html)
+
+
+def _gettext_callables(translations) -> dict:
+    """Jinja's "newstyle" gettext functions (``jinja2.ext``: the result is a format string, escaped where the
+    template autoescapes), bound to one catalogue instead of Flask-Babel's lookup of the current one per call."""
+
+    def finish(context, text: str, variables: dict) -> str:
+        # a translated message is markup of ours; the variables it is formatted with are escaped by Markup
+        return (Markup(text) if context.eval_ctx.autoescape else text) % variables  # noqa: S704
+
+    @pass_context
+    def gettext(__context, __string, **variables):
+        return finish(__context, translations.ugettext(__string), variables)
+
+    @pass_context
+    def ngettext(__context, __singular, __plural, __num, **variables):
+        variables.setdefault("num", __num)
+        return finish(__context, translations.ungettext(__singular, __plural, __num), variables)
+
+    @pass_context
+    def pgettext(__context, __string_ctx, __string, **variables):
+        variables.setdefault("context", __string_ctx)
+        return finish(__context, translations.upgettext(__string_ctx, __string), variables)
+
+    @pass_context
+    def npgettext(__context, __string_ctx, __singular, __plural, __num, **variables):
+        variables.setdefault("context", __string_ctx)
+        variables.setdefault("num", __num)
+        text = translations.unpgettext(__string_ctx, __singular, __plural, __num)
+        return finish(__context, text, variables)
+
+    # ``_`` is Jinja's alias that looks ``gettext`` up in the context on every call: given directly here
+    return {
+        "gettext": gettext,
+        "_": gettext,
+        "ngettext": ngettext,
+        "pgettext": pgettext,
+        "npgettext": npgettext,
+    }
+
+
 def queue_mail(
     kind: str,
     to_address: str,
@@ -73,19 +155,13 @@ def queue_mail(
     message (e.g. ``List-Unsubscribe``); the ones the transport writes itself are refused.
     """
     headers = _checked_headers(headers)
-    with force_locale(locale or current_app.config["DEFAULT_LOCALE"]):
-        rendered = render_template(f"mail/{template}.txt", **context).strip()
-        subject, _, body = rendered.partition("\n")
-        try:
-            html = render_template(f"mail/{template}.html", subject=subject.strip(), **context)
-        except TemplateNotFound:
-            html = None
+    rendered = render_mail(template, locale, **context)
     mail = OutboundEmail(
         kind=kind,
         to_address=to_address,
-        subject=subject.strip(),
-        body_text=body.strip() + "\n",
-        body_html=html,
+        subject=rendered.subject,
+        body_text=rendered.body_text,
+        body_html=rendered.body_html,
         headers=headers,
     )
     session.add(mail)
