@@ -225,3 +225,43 @@ def test_an_unknown_request_is_not_found_and_a_new_one_is_found_at_once(client, 
     created = run(lambda: new_request(roles, email="coord@example.org", topic="Next one").id)
     assert created == missing
     assert "Next one" in get(client, page_path(created))
+
+
+def test_the_kept_inputs_rank_as_the_exact_ranking_does(run, roles, cache_on, app):  # noqa: F811
+    """matching.rank(shared=True) (members and counts of the network from the page cache, this request's own
+    answers taken out of its responders' load) ranks as the exact ranking, also after writes."""
+    app.config["HELP_NOTIFY_COUNT"] = 2
+
+    def build():
+        first = new_request(roles, email="mentor@example.org", topic="School enrolment", tags=["school"])
+        second = new_request(
+            roles, email="coord@example.org", topic="Jobcenter letters", languages=["German"]
+        )
+        third = new_request(roles, email="asker@example.org", topic="Housing", languages=[])
+        for request, email in ((first, "expert@example.org"), (second, "expert@example.org"),
+                               (first, "office@example.org"), (third, "meta@example.org")):  # fmt: skip
+            ops.respond(request, person(email), "I can help.")
+        return [first.id, second.id, third.id]
+
+    ids = run(build)
+
+    def compare():
+        for request_id in ids:
+            request = session.get(HelpRequest, request_id)
+            exclude = set(
+                session.scalars(
+                    sa.select(HelpSuggestion.person_id).where(HelpSuggestion.request_id == request_id)
+                )
+            )
+            for limit in (1, 3, None):
+                exact = matching.rank(request, limit=limit, exclude=exclude)
+                kept = matching.rank(request, limit=limit, exclude=exclude, shared=True)
+                assert [(s.person_id, s.score, s.reasons) for s in kept] == [
+                    (s.person_id, s.score, s.reasons) for s in exact
+                ], (request_id, limit)
+
+    run(compare)
+    run(lambda: ops.notify_more(session.get(HelpRequest, ids[1]), person("coord@example.org"), 2))
+    run(lambda: ops.resolve(session.get(HelpRequest, ids[2]), person("asker@example.org")))
+    run(lambda: ops.respond(session.get(HelpRequest, ids[0]), person("meta@example.org"), "Me too."))
+    run(compare)

@@ -610,8 +610,9 @@ def notify_more(request: HelpRequest, actor: Person, count) -> list[HelpSuggesti
     return rows
 
 
-def suggestions(request: HelpRequest, viewer: Person | None, *, more: int = 5):
-    """Who was notified and why, and the next ``more`` candidates (not yet notified), with reasons."""
+def suggestions(request: HelpRequest, viewer: Person | None, *, more: int = 5, shared: bool = False):
+    """Who was notified and why, and the next ``more`` candidates (not yet notified), with reasons.
+    ``shared``: the ranking's inputs may come from the page cache (``matching.rank``)."""
     if not permissions.can_see_suggestions(viewer, request):
         raise Forbidden(_("Only the author, the coordinator or the Meta-Mentor can see who was asked."))
     notified = list(
@@ -624,7 +625,7 @@ def suggestions(request: HelpRequest, viewer: Person | None, *, more: int = 5):
     )
     candidates: list[tuple[Person, matching.Suggestion]] = []
     if request.is_open and more > 0:
-        picks = matching.rank(request, limit=more, exclude={s.person_id for s in notified})
+        picks = matching.rank(request, limit=more, exclude={s.person_id for s in notified}, shared=shared)
         people = {
             p.id: p
             for p in session.scalars(
