@@ -353,13 +353,41 @@ _NOTIFIED = _NOTIFIED_ALL.where(HelpSuggestion.request_id != _REQUEST)
 SHARED_MAX_AGE = 60.0
 
 
-def shared_inputs(network_id: int) -> tuple[Members, dict[int, int], dict[int, int], dict[int, int]]:
+@dataclass
+class MemberIndex:
+    """The members of a network (``Members``) also by region, by area of expertise and by each word of one, and
+    the ids of each language's speakers: the members a request's region, tags or topic give points to are
+    found without going through everyone."""
+
+    members: Members
+    by_region: dict[str, list[tuple]]
+    by_expertise: dict[str, list[tuple]]  # normalised entry -> rows
+    by_word: dict[str, list[tuple]]  # a word of a normalised entry -> rows
+    speaker_ids: dict[str, frozenset[int]]
+
+    @classmethod
+    def of(cls, members: Members) -> MemberIndex:
+        by_region: dict[str, list[tuple]] = {}
+        by_expertise: dict[str, list[tuple]] = {}
+        by_word: dict[str, list[tuple]] = {}
+        for row in members.rows:
+            if row[4]:
+                by_region.setdefault(_norm(row[4]), []).append(row)
+            for _entry, norm, its_words in _entries(row[3]):
+                by_expertise.setdefault(norm, []).append(row)
+                for word in its_words:
+                    by_word.setdefault(word, []).append(row)
+        speaker_ids = {lang: frozenset(row[0] for row in rows) for lang, rows in members.by_language.items()}
+        return cls(members, by_region, by_expertise, by_word, speaker_ids)
+
+
+def shared_inputs(network_id: int) -> tuple[MemberIndex, dict[int, int], dict[int, int], dict[int, int]]:
     """(members, open requests each helps with, answers in 30 days, notifications in 14 days) of a network,
     from the page cache."""
 
-    def members() -> Members:
+    def members() -> MemberIndex:
         query = _members_query(network_id, Person.last_sign_in_at)
-        return Members.of(session.connection().execute(query).tuples().all())
+        return MemberIndex.of(Members.of(session.connection().execute(query).tuples().all()))
 
     def counts() -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
         now = utcnow()
@@ -380,7 +408,8 @@ def shared_inputs(network_id: int) -> tuple[Members, dict[int, int], dict[int, i
 
 
 def _rank_shared(request, *, limit, exclude, activity_since) -> list[Suggestion]:
-    members, load, responses, notified = shared_inputs(request.network_id)
+    index, load, responses, notified = shared_inputs(request.network_id)
+    members = index.members
     if request.is_open:  # this request's answers count in its responders' load of other requests: not here
         mine = {r.author_id for r in request.responses if r.author_id is not None}
         if mine:
@@ -391,7 +420,30 @@ def _rank_shared(request, *, limit, exclude, activity_since) -> list[Suggestion]
     counts = {"load": load, "responses": responses, "notified": notified}
     options = {"limit": limit, "exclude": exclude, "signed_in_since": activity_since}
     wanted = sorted({_norm(lang) for lang in request.languages or () if lang.strip()})
-    if limit and wanted:  # the speakers first, as in _rank
+    if limit and wanted:
+        # First the speakers whom the request's region, tags or topic give points: everyone else can score at
+        # most ``bound`` (a speaker without those points, or anyone without the language), so when the last of
+        # the best of these scores more, they are the best of all (the tie-break adds less than one point).
+        speakers: set[int] = set()
+        for language in wanted:
+            speakers |= index.speaker_ids.get(language, frozenset())
+        region = _norm(request.region or "")
+        tags = {_norm(tag) for tag in request.tags or () if tag.strip()}
+        words = _words(request.topic) | _words(" ".join(request.tags or ()))
+        buckets = [index.by_region.get(region, ())] if region else []
+        buckets += [index.by_expertise.get(tag, ()) for tag in tags]
+        buckets += [index.by_word.get(word, ()) for word in words]
+        fitting = {row[0]: row for bucket in buckets for row in bucket if row[0] in speakers}
+        pressing = request.urgency in (Urgency.high, Urgency.urgent)
+        bound = max(
+            LANGUAGE + LANGUAGE_EXTRA_MAX + (EXPERIENCED_PRESSING if pressing else EXPERIENCED)
+            + SIGNED_IN + RESPONSE_MAX,
+            WITHOUT_LANGUAGE_MAX,
+        )  # fmt: skip
+        best = score(request, list(fitting.values()), **counts, **options)
+        if len(best) == limit and sum(r["points"] for r in best[-1].reasons) > bound:
+            return best
+        # then the speakers, as in _rank
         best = score(request, members.speaking(wanted), **counts, **options)
         if len(best) == limit and sum(r["points"] for r in best[-1].reasons) > WITHOUT_LANGUAGE_MAX:
             return best
