@@ -37,7 +37,9 @@ def cast(run, world):
 
 
 def general(cast) -> Channel:
-    return session.scalar(sa.select(Channel).where(Channel.slug == cast.general))
+    return session.scalar(
+        sa.select(Channel).where(Channel.network_id == cast.network_id, Channel.slug == cast.general)
+    )
 
 
 def post(run, cast, email: str, body: str) -> None:
