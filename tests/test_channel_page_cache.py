@@ -110,3 +110,23 @@ def test_blocking_an_author_collapses_their_messages_at_once(client, run, cast, 
 
     run(block)
     assert "Message from someone you blocked" in page(client, path)
+
+
+def test_the_kept_threads_are_shared_and_each_reader_sees_their_own_blocks(client, app, run, cast, cache_on):
+    post(run, cast, "coord@example.org", "Hello from the coordinator")
+
+    def block():
+        network = session.get(Network, cast.network_id)
+        moderation.block(network, by_email("coord@example.org"), actor=by_email("mentor@example.org"))
+
+    run(block)
+    path = f"{HOME}/conversations/c/{cast.general}"
+    sign_in_as(client, run, "mentor@example.org")
+    page(client, path)  # moves the read marker
+    assert "Message from someone you blocked" in page(client, path)
+    other = app.test_client()
+    sign_in_as(other, run, "meta@example.org")
+    page(other, path)
+    html = page(other, path)
+    assert "Hello from the coordinator" in html and "Message from someone you blocked" not in html
+    assert "Message from someone you blocked" in page(client, path)
