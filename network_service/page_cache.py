@@ -9,7 +9,7 @@ The versions live in the database (table ``cache_version``, one row per domain),
 (and every other process on the database) see a write at once:
 
 - every INSERT, UPDATE or DELETE sent through an engine made by ``db.make_engine`` is noted by table on its
-  connection (``before_cursor_execute``);
+  connection (the dialect's ``do_execute`` events; forgotten when the connection goes back to the pool);
 - when a session commits, the domains of the tables it wrote get a new random version in the same transaction
   (``before_commit``), so the new version becomes visible exactly when the data does; a rolled-back transaction
   changes nothing (and a database restored to an earlier state brings back an earlier version together with
@@ -172,30 +172,42 @@ def _only_ignored_columns(table: str, statement: str) -> bool:
     return bool(columns) and columns <= ignored
 
 
-def _note_write(conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+def _note_write(_cursor, statement, _parameters, context) -> None:
+    """The dialect's ``do_execute`` (and ``do_executemany``) event, for every statement sent: notes a write's
+    domains on its connection; returns None, so the dialect then executes the statement as usual."""
     match = _WRITE.match(statement)
-    if match is None:
+    if match is None or context is None:
         return
     table = match.group(1).lower()
     if _only_ignored_columns(table, statement):
         return
     domains = domains_of(table)
     if domains:
-        conn.info.setdefault(_DIRTY_KEY, set()).update(domains)
+        context.root_connection.info.setdefault(_DIRTY_KEY, set()).update(domains)
 
 
-def _forget_writes(conn) -> None:
-    conn.info.pop(_DIRTY_KEY, None)
+def _note_write_without_parameters(cursor, statement, context) -> None:
+    _note_write(cursor, statement, None, context)
+
+
+def _forget_writes(_dbapi_connection, connection_record, _reset_state) -> None:
+    connection_record.info.pop(_DIRTY_KEY, None)
 
 
 def watch_engine(engine: Engine) -> None:
-    """Note the writes sent through ``engine`` (called by ``db.make_engine``)."""
-    event.listen(engine, "before_cursor_execute", _note_write)
-    # A whole transaction rolled back: its writes are gone. (A savepoint rolled back keeps the note: at worst
-    # the commit changes a version that did not need to change.)
-    event.listen(engine, "rollback", _forget_writes)
-    # A commit outside a session (none in the code today): the note must not outlive the transaction.
-    event.listen(engine, "commit", _forget_writes)
+    """Note the writes sent through ``engine`` (called by ``db.make_engine``).
+
+    Dialect events, not the connection's ``before_cursor_execute``: one listener of the connection's events makes
+    every connection of the engine dispatch all of them (at each execution, begin, commit and checkout), which on
+    PostgreSQL (no other listener there) cost more than the noting itself."""
+    for name in ("do_execute", "do_executemany"):
+        event.listen(engine, name, _note_write)
+    event.listen(engine, "do_execute_no_params", _note_write_without_parameters)
+    # The connection back in the pool: its transaction ended, committed or rolled back, and the writes of a
+    # rolled-back one are gone. (A commit through a session takes the note first: ``_bump_versions``. A note kept
+    # past a rollback while the connection stays checked out, or a savepoint rolled back, costs at worst a
+    # version changed that did not need to change.)
+    event.listen(engine, "reset", _forget_writes)
 
 
 @event.listens_for(Session, "before_commit")

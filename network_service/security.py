@@ -152,11 +152,11 @@ def sign_in(person: Person) -> None:
     """Start a fresh session for ``person``: the old session's contents (and CSRF token) are dropped, the old
     session's record ends, and a new record (a signed-in device the person can see and sign out) begins. Every
     way in calls this: sign-in links, invitations, LTI launches."""
-    sessions.end_session(session.get("sid"))
+    old_sid = session.get("sid")
     session.clear()
     session.permanent = True
-    device = sessions.start_session(
-        person, request.headers.get("User-Agent"), sessions.via_for(request.blueprint)
+    device = sessions.start_session(  # ends the old session's record: its row becomes the new one
+        person, request.headers.get("User-Agent"), sessions.via_for(request.blueprint), replacing=old_sid
     )
     session.update(sessions.cookie_data(device))
     g.pop("current_person", None)

@@ -43,9 +43,7 @@ def _kinds(statements: list[str]) -> list[str]:
     return kinds
 
 
-def test_a_login_is_one_insert_and_a_returning_learners_launch_five_statements_and_its_session(
-    app, client, platform, run
-):
+def test_a_login_is_one_insert_and_a_returning_learners_launch_six_statements(app, client, platform, run):
     run(lambda: platform.register(trust_email=True))
     claims = {"email": "learner@example.org", "name": "Ada", **COURSE_CONTEXT}
     assert _launch(client, platform, **claims).status_code == 303  # first launch: learner and course made
@@ -64,9 +62,22 @@ def test_a_login_is_one_insert_and_a_returning_learners_launch_five_statements_a
         "SELECT lti_identity",  # the learner with their person (joined)
         "UPDATE person",  # last sign-in
         "SELECT lti_context",  # the course remembered, and whether the learner holds a grant for it (none)
-        "DELETE device_session",  # sign-in: this browser's earlier session ends (its first launch made one)
-        "INSERT device_session",  # ... and the new session's record begins (accounts/sessions.py)
+        # sign-in: this browser's earlier session (its first launch made one) ends, its row becoming the new
+        # session's record, with a new id (accounts/sessions.py: start_session)
+        "UPDATE device_session",
     ], launch
+
+
+def test_a_first_launch_in_a_browser_inserts_its_session_record(app, client, platform, run):
+    run(lambda: platform.register(trust_email=True))
+    claims = {"email": "learner@example.org", "name": "Ada", **COURSE_CONTEXT}
+    query = platform.begin_login(client)
+    id_token = platform.id_token(query["nonce"], **claims)
+    with count_statements(app) as launch:
+        response = client.post("/lti/launch", data={"id_token": id_token, "state": query["state"]})
+    assert response.status_code == 303
+    assert "INSERT device_session" in _kinds(launch), launch  # (the learner was made: cache versions too)
+    assert "DELETE device_session" not in _kinds(launch) and "UPDATE device_session" not in _kinds(launch)
 
 
 def test_the_login_sees_a_changed_registration_at_once(client, registered, run):

@@ -345,3 +345,37 @@ def test_wtforms_messages_are_read_once_per_language(app, monkeypatch):
             client.get("/sign-in", headers={"Accept-Language": language})
     wtforms = [call for call in loads if "wtforms" in str(call)]
     assert 1 <= len(wtforms) <= 2
+
+
+def test_writes_are_noted_for_every_kind_of_statement_and_forgotten_with_a_rolled_back_transaction(
+    app, database_url
+):
+    """On an engine of its own (no test transaction around it): the note lives on the pooled connection from the
+    write to the commit, and a rolled-back transaction's note goes when the connection goes back to the pool."""
+    from sqlalchemy.orm import Session
+
+    from network_service.db import make_engine
+
+    engine = make_engine(database_url)
+    channels = Channel.__table__
+    try:
+        with Session(engine) as side:
+            side.execute(sa.update(channels).where(sa.false()).values(description="x"))  # do_execute
+            assert page_cache.pending_domains(side) == {page_cache.CONVERSATIONS}
+            side.connection().exec_driver_sql("DELETE FROM help_request WHERE 1 = 0")  # do_execute_no_params
+            side.execute(
+                sa.delete(Person.__table__).where(Person.__table__.c.id == sa.bindparam("id")),
+                [{"id": -1}, {"id": -2}],
+            )  # do_executemany
+            assert page_cache.pending_domains(side) == {
+                page_cache.CONVERSATIONS,
+                page_cache.HELP,
+                page_cache.STRUCTURE,
+            }
+            info = side.connection().info
+            side.rollback()
+            assert page_cache._DIRTY_KEY not in info  # noqa: SLF001 - the connection is back in the pool
+            side.execute(sa.select(1))
+            assert page_cache.pending_domains(side) == set()
+    finally:
+        engine.dispose()

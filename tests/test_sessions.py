@@ -11,7 +11,7 @@ from sqlalchemy import event
 
 from network_service.accounts.models import DeviceSession, Person
 from network_service.accounts.operations import add_site_admin
-from network_service.accounts.sessions import describe_user_agent, prune_sessions
+from network_service.accounts.sessions import describe_user_agent, prune_sessions, start_session
 from network_service.audit.models import AuditLog
 from network_service.db import db, session, utcnow
 from network_service.privacy.operations import export_data
@@ -25,6 +25,7 @@ PHONE = (
     "Mobile Safari/537.36"
 )
 MENTOR = "mentor@example.org"
+COORDINATOR = "coord@example.org"
 
 
 def _client(app, run, email: str, user_agent: str = FIREFOX):
@@ -83,6 +84,33 @@ def test_signing_in_again_in_the_same_browser_ends_its_earlier_session(app, run,
     first = _sid(client)
     sign_in_as(client, run, MENTOR)
     assert first not in {d.id for d in _devices(run)} and len(_devices(run)) == 1
+
+
+def test_signing_in_as_someone_else_in_the_same_browser_ends_the_first_persons_session(app, run, world):
+    client = _client(app, run, MENTOR)
+    first, first_cookie = _sid(client), client.get_cookie("mentornet_session").value
+    sign_in_as(client, run, COORDINATOR)  # the earlier session's row becomes the new one (start_session)
+    assert _devices(run) == []
+    [device] = _devices(run, COORDINATOR)
+    assert device.id == _sid(client) != first and device.via == "link" and device.browser == "Firefox"
+    copy = app.test_client()
+    copy.set_cookie("mentornet_session", first_cookie)
+    assert copy.get("/api/v1/me").status_code == 401  # the mentor's old cookie is worth nothing
+
+
+def test_a_sign_in_whose_earlier_session_is_gone_or_someone_elses_inserts_a_record(app, run, world):
+    laptop = _client(app, run, MENTOR)
+
+    def sign_in_replacing(old_sid):
+        person = session.scalar(sa.select(Person).where(Person.email == MENTOR))
+        return start_session(person, FIREFOX, "link", replacing=old_sid).id
+
+    gone = run(lambda: sign_in_replacing("revoked-or-pruned"))  # no row to reuse: a new one
+    fresh = run(lambda: sign_in_replacing(None))
+    assert {d.id for d in _devices(run)} == {_sid(laptop), gone, fresh}
+    replaced = run(lambda: sign_in_replacing(gone))  # its row, with a new id
+    assert {d.id for d in _devices(run)} == {_sid(laptop), fresh, replaced}
+    assert _signed_in(laptop)
 
 
 def test_sign_out_revokes_the_session_on_the_server_even_for_a_copied_cookie(app, run, world):

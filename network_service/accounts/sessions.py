@@ -11,6 +11,7 @@ Per request the cost is one statement that loads the person joined to their sess
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import re
@@ -75,7 +76,27 @@ def via_for(blueprint: str | None) -> str:
     return _VIA.get(blueprint or "", "other")
 
 
-def start_session(person: Person, user_agent: str | None = None, via: str = "other") -> DeviceSession:
+@dataclasses.dataclass(frozen=True, slots=True)
+class StartedSession:
+    """The columns of a session record just written: what the cookie needs (``cookie_data``), without the cost of
+    an ORM object (read the row with ``session.get(DeviceSession, id)``)."""
+
+    id: str
+    person_id: int
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+    browser: str
+    system: str
+    via: str
+
+
+def start_session(
+    person: Person, user_agent: str | None = None, via: str = "other", *, replacing: str | None = None
+) -> StartedSession:
+    """A new session record for ``person``. ``replacing``: the id of the session this browser had until now (a
+    sign-in ends it): its row becomes the new record, with a new id and every column new, in one statement, as a
+    DELETE and an INSERT would leave the table; a row no longer there (signed out, revoked, pruned) is none to
+    end, and the new record is inserted."""
     now = utcnow()
     browser, system = describe_user_agent(user_agent)
     values = {
@@ -87,30 +108,48 @@ def start_session(person: Person, user_agent: str | None = None, via: str = "oth
         "system": system,
         "via": via[:20],
     }
-    write(sa.insert(DeviceSession).values(**values))
-    return DeviceSession(**values)  # not in the session: the row is written (and read back by its id)
+    if not (isinstance(replacing, str) and replacing and _write(_REPLACE, {**values, "old_id": replacing})):
+        _write(_INSERT, values)
+    return StartedSession(**values)
 
 
 def write(statement) -> int:
-    """A small write of a session record; returns the rows it touched.
+    """A small write of a session record (an ORM statement); returns the rows it touched.
 
     In the request's transaction, except where that is a read-only SQLite transaction (a page view: see
     ``db._sqlite_begin``): a write there fails at once ("database is locked") when another connection has
     written since the page began reading. Sign-in on a GET (``/embed/open``) and the "last seen" time of any
     page view then go in a short transaction of their own, committed at once."""
+    return _write(statement.execution_options(synchronize_session=False))
+
+
+def _write(statement, parameters: dict | None = None) -> int:
+    """``write`` for a statement as it is (the Core statements below, built once, take ``parameters``)."""
     connection = session.connection()
     if not connection.get_execution_options().get("read_only", False):
-        return session.execute(statement.execution_options(synchronize_session=False)).rowcount
+        return session.execute(statement, parameters).rowcount
     side = db._state().sessionmaker()
     try:
-        touched = side.execute(statement.execution_options(synchronize_session=False)).rowcount
+        touched = side.execute(statement, parameters).rowcount
         side.commit()
         return touched
     finally:
         side.close()
 
 
-def cookie_data(device: DeviceSession) -> dict:
+# A sign-in's writes, built once on the table (Core): an ORM-enabled INSERT or DELETE built per call costs more
+# CPU than the database spends on it (the sign-in of every LTI launch runs them).
+_TABLE = DeviceSession.__table__
+_INSERT = sa.insert(_TABLE)
+_REPLACE = (
+    sa.update(_TABLE)
+    .where(_TABLE.c.id == sa.bindparam("old_id"))
+    .values({column.name: sa.bindparam(column.name) for column in _TABLE.c})
+)
+_DELETE = sa.delete(_TABLE).where(_TABLE.c.id == sa.bindparam("sid"))
+
+
+def cookie_data(device: StartedSession | DeviceSession) -> dict:
     """What the session cookie holds for ``device`` (``security.sign_in`` writes it; tests and benches that sign
     in without the e-mail round trip use it with ``start_session``)."""
     return {"person_id": device.person_id, "sid": device.id, "nonce": secrets.token_urlsafe(8)}
@@ -158,7 +197,7 @@ def person_for_session(person_id, sid) -> Person | None:
 def end_session(sid) -> None:
     """Sign-out: the session's row goes (nothing happens for an unknown id)."""
     if isinstance(sid, str) and sid:
-        write(sa.delete(DeviceSession).where(DeviceSession.id == sid))
+        _write(_DELETE, {"sid": sid})
 
 
 def list_sessions(person: Person) -> list[DeviceSession]:
