@@ -244,21 +244,25 @@ class SimulatedUser:
         names, weights = list(ACTIONS), list(ACTIONS.values())
         self.began = time.monotonic()
         time.sleep(self.rng.uniform(0, think))  # users arrive spread out, not all in the first millisecond
-        last = time.monotonic()
+        last = time.monotonic()  # when the previous action began: the server answered it later than that
         while time.monotonic() < deadline:
             action = self.rng.choices(names, weights)[0]
-            if time.monotonic() - last > KEEPALIVE_SECONDS:
-                # gunicorn closes a keep-alive connection idle for 2 s; a request racing that close would fail
-                # where a browser silently retries. Start on a fresh connection instead.
-                http_load.drop_connections([self.http])
             idle = time.monotonic() - last
+            if idle > KEEPALIVE_SECONDS:
+                # gunicorn closes a keep-alive connection idle for 2 s; a request racing that close would fail
+                # where a browser silently retries. Start on a fresh connection instead. The idle time is
+                # counted from when the previous action began, not from when this thread read its answer: on a
+                # busy machine a thread may read an answer a second or more after the server sent it (and
+                # started its keep-alive clock), so that count let connections idle past 2 s through.
+                http_load.drop_connections([self.http])
+            last = time.monotonic()
             started = time.perf_counter()
             try:
                 error = getattr(self, "do_" + action.replace(" ", "_"))()
             except requests.RequestException as exc:
                 error = _kind(exc)
                 if isinstance(exc, requests.ConnectionError):
-                    with self.outcome.lock:  # how long the connection had been idle when the action began
+                    with self.outcome.lock:  # idle_s: since the previous action began (see above)
                         self.outcome.connection_errors.append(
                             {"action": action, "error": error, "idle_s": round(idle, 3),
                              "after_s": round(time.monotonic() - self.began, 1)}
@@ -267,7 +271,6 @@ class SimulatedUser:
                 self.outcome.error(action, error)
             else:
                 self.outcome.ok(action, time.perf_counter() - started)
-            last = time.monotonic()
             time.sleep(self.rng.uniform(0.5 * think, 1.5 * think))
         self.http.close()
 
