@@ -382,3 +382,24 @@ def test_the_store_keeps_to_its_byte_budget_dropping_the_least_recently_used():
     assert store.get(("n", 0), (2,), 60) is page_cache._MISSING  # other versions: not this value
     store.put(("n", 0), (2,), "y")
     assert len(store) == 3 and store.get(("n", 0), (2,), 60) == "y"
+
+
+def test_a_new_colleague_s_name_is_no_longer_flagged_in_help_requests_at_once(run, cast, cache_on):
+    """The privacy scan's colleague names are kept; a new member (a structure write) must count at once."""
+
+    def ask():
+        help_operations.create_request(
+            net(), by_email("meta@example.org"), topic="Housing", body="Frau Kowalski knows the office."
+        )
+
+    with pytest.raises(help_operations.PersonalDataFound):
+        run(ask)
+    with pytest.raises(help_operations.PersonalDataFound):
+        run(ask)  # the names were kept: still a stranger
+
+    def join():
+        add_member(net(), "kowalski@example.org", "Anna Kowalski")
+        session.commit()
+
+    run(join)
+    run(ask)  # a colleague now: no finding
