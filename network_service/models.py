@@ -6,7 +6,6 @@ from network_service.conversations.models import Channel, ChannelMember, Message
 from network_service.courses.models import CompletionEvent, CourseLink
 from network_service.directory.models import (
     DirectoryEntry,
-    DirectoryState,
     EntryLanguage,
     EntryService,
     NetworkPublicPage,
@@ -58,7 +57,6 @@ __all__ = [
     "CourseLinkRequest",
     "DeviceSession",
     "DirectoryEntry",
-    "DirectoryState",
     "EntryLanguage",
     "EntryService",
     "Goal",

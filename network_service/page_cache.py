@@ -55,7 +55,8 @@ MEETINGS = "meetings"
 MODERATION = "moderation"
 NOTIFICATIONS = "notifications"
 LIBRARY = "library"
-DOMAINS = (STRUCTURE, CONVERSATIONS, HELP, MEETINGS, MODERATION, NOTIFICATIONS, LIBRARY)
+DIRECTORY = "directory"  # the directory's entries and facet rows (search counts)
+DOMAINS = (STRUCTURE, CONVERSATIONS, HELP, MEETINGS, MODERATION, NOTIFICATIONS, LIBRARY, DIRECTORY)
 
 # Tables whose writes change a domain other than STRUCTURE.
 TABLE_DOMAINS: dict[str, tuple[str, ...]] = {
@@ -76,6 +77,9 @@ TABLE_DOMAINS: dict[str, tuple[str, ...]] = {
     "federation_shared_resource": (LIBRARY, STRUCTURE),
     "goal": (LIBRARY,),
     "goal_update": (LIBRARY,),
+    "directory_entry": (DIRECTORY,),
+    "directory_entry_language": (DIRECTORY,),
+    "directory_entry_service": (DIRECTORY,),
 }
 # Tables no cached thing reads (logs, queues, tokens, reminders sent, caches of their own): writing them
 # invalidates nothing. Any table in neither list invalidates every domain.
@@ -103,7 +107,6 @@ IGNORED_TABLES = frozenset(
         "lti_capstone_launch",
         "bridge_reconcile_cursor",
         "device_session",  # sessions: read by no cached thing (current_person reads it on every request)
-        "directory_state",  # the directory's own cache version (directory/search.py)
     }
 )
 

@@ -110,3 +110,17 @@ def mentornet(app, db_connection):
 def world(run):
     """An organisation, a network with coordinator, Meta-Mentor and mentor, and a linked course."""
     return run(helpers.build_world)
+
+
+@pytest.fixture
+def page_cache_on(app):
+    """The suite runs without the page cache (statement counts stay comparable); tests of what it keeps turn it
+    on with this fixture (network_service/page_cache.py)."""
+    from network_service import page_cache
+
+    before = app.config.get("PAGE_CACHE")
+    app.config["PAGE_CACHE"] = True
+    with app.app_context():
+        page_cache.clear()
+    yield
+    app.config["PAGE_CACHE"] = before

@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
+from network_service import page_cache
 from network_service.accounts.models import Person
 from network_service.audit.operations import record
 from network_service.conversations import permissions
@@ -603,29 +604,59 @@ def list_thread_rows(
     no ORM entities (the API keeps ``list_threads``). Each author says whether the viewer blocked them."""
     if not permissions.can_read(viewer, channel):
         raise NotFound(_("There is no such conversation, or it is not open to you."))
-    params = {"channel_id": channel.id, "limit": limit + 1}
-    if before is not None:
-        params["before"] = before
-    rows = [
-        MessageRow(*row, channel=channel)
-        for row in session.execute(_ROOTS if before is None else _ROOTS_BEFORE, params)
-    ]
-    older = rows[limit - 1].id if len(rows) > limit else None
-    rows = rows[:limit]
-    author_ids = {row.author_id for row in rows if row.author_id is not None}
-    if author_ids:
-        authors = {
-            a.id: a
-            for a in (
-                Author(*r)
-                for r in session.execute(
-                    _AUTHORS, {"ids": list(author_ids), "viewer_id": getattr(viewer, "id", None)}
-                )
-            )
-        }
-        for row in rows:
-            row.author = authors.get(row.author_id)
-    return rows, older
+
+    def load() -> tuple[list[tuple], int | None, dict[int, tuple]]:
+        params = {"channel_id": channel.id, "limit": limit + 1}
+        if before is not None:
+            params["before"] = before
+        found = [tuple(row) for row in session.execute(_ROOTS if before is None else _ROOTS_BEFORE, params)]
+        older = found[limit - 1][0] if len(found) > limit else None
+        found = found[:limit]
+        author_ids = {row[3] for row in found if row[3] is not None}
+        authors = {}
+        if author_ids:  # (id, name, e-mail, blocked by the reader: only without the cache, else below)
+            reader = None if shared else getattr(viewer, "id", None)
+            authors = {
+                r[0]: tuple(r)
+                for r in session.execute(_AUTHORS, {"ids": list(author_ids), "viewer_id": reader})
+            }
+        return found, older, authors
+
+    shared = page_cache.enabled()
+    if not shared:  # one statement less: the authors come with whether the reader blocked them
+        found, older, authors = load()
+        return [_message_row(row, channel, authors, None) for row in found], older
+
+    # Kept per worker (page cache) and shared by all readers of the channel: messages and channels are the domain
+    # ``conversations``, the authors' names ``structure``. Whom the reader blocked is kept per reader (blocks are
+    # ``structure`` too).
+    found, older, authors = page_cache.cached(
+        "channel_threads",
+        (channel.id, before, limit),
+        (page_cache.CONVERSATIONS, page_cache.STRUCTURE),
+        load,
+    )
+    blocked = blocked_ids(viewer) if authors else frozenset()
+    return [_message_row(row, channel, authors, blocked) for row in found], older
+
+
+def _message_row(row: tuple, channel: Channel, authors: dict[int, tuple], blocked: frozenset[int] | None):
+    message = MessageRow(*row, channel=channel)
+    author = authors.get(message.author_id)
+    if author is not None:
+        message.author = (
+            Author(*author) if blocked is None else Author(*author[:3], blocked=author[0] in blocked)
+        )
+    return message
+
+
+def blocked_ids(person: Person | None) -> frozenset[int]:
+    """Whom ``person`` blocked, kept per worker (page cache, domain ``structure``)."""
+    if person is None:
+        return frozenset()
+    return page_cache.cached(
+        "blocked_by", person.id, (page_cache.STRUCTURE,), lambda: frozenset(blocked_by(person))
+    )
 
 
 def get_message(message_id: int, viewer: Person | None) -> Message:
@@ -669,9 +700,16 @@ def mark_read(channel: Channel, viewer: Person, upto: int | None = None) -> int 
     """Move the viewer's read marker to the channel's newest message (or ``upto``); never backwards."""
     if not permissions.can_read(viewer, channel) or not is_member(viewer, channel.network):
         return None  # site administrators reading an open channel keep no marker
-    newest, marker = session.execute(
-        _NEWEST_AND_MARKER, {"channel_id": channel.id, "person_id": viewer.id}
-    ).one()
+    # Kept per worker (page cache, domain ``conversations``: a new message or a moved marker changes it), so a
+    # page seen again asks nothing here.
+    newest, marker = page_cache.cached(
+        "channel_read_state",
+        (channel.id, viewer.id),
+        (page_cache.CONVERSATIONS,),
+        lambda: tuple(
+            session.execute(_NEWEST_AND_MARKER, {"channel_id": channel.id, "person_id": viewer.id}).one()
+        ),
+    )
     if upto is not None:
         newest = min(newest or 0, upto)
     if not newest:

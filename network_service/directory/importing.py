@@ -18,7 +18,7 @@ from network_service.accounts.models import Person
 from network_service.audit.operations import record
 from network_service.db import session, utcnow
 from network_service.directory import permissions
-from network_service.directory.models import DirectoryEntry, EntryLanguage, EntryService, mark_changed
+from network_service.directory.models import DirectoryEntry, EntryLanguage, EntryService
 from network_service.directory.operations import FIELDS, duplicate_message, name_key, validate
 from network_service.directory.search import Search, all_matching
 from network_service.errors import Forbidden
@@ -189,8 +189,6 @@ def import_csv(
             session.execute(sa.insert(EntryLanguage), languages)
         if services:
             session.execute(sa.insert(EntryService), services)
-    if valid:  # Core inserts fire no ORM events: the cached search counts must hear of them here
-        mark_changed(session.connection())
     report.imported = len(valid)
     record("directory.import", actor=actor, imported=report.imported, skipped=len(report.problems))
     session.flush()

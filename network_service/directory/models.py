@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import secrets
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -110,32 +109,3 @@ class NetworkPublicPage(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     network: Mapped[Network] = relationship()
-
-
-class DirectoryState(Base):
-    """One row (id 1): a random version that changes with every change to the directory's entries or their
-    facet rows, in the same transaction. Cached search counts are keyed by it (directory/search.py), so no
-    process can serve counts older than the data it reads."""
-
-    __tablename__ = "directory_state"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    version: Mapped[str] = mapped_column(sa.String(32))
-
-
-def mark_changed(connection) -> None:
-    """A new version: every process's cached counts stop matching at once (on ``connection``: the caller's
-    transaction)."""
-    connection.execute(
-        sa.update(DirectoryState).where(DirectoryState.id == 1).values(version=secrets.token_hex(16))
-    )
-
-
-def _changed(_mapper, connection, _target) -> None:
-    mark_changed(connection)
-
-
-# Every ORM write of an entry or a facet row (bulk Core writes, like the import, call mark_changed themselves).
-for _model in (DirectoryEntry, EntryLanguage, EntryService):
-    for _event in ("after_insert", "after_update", "after_delete"):
-        sa.event.listen(_model, _event, _changed)

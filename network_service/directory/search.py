@@ -6,17 +6,14 @@ prefix: no operator of either database's full-text syntax survives, so no input 
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context
 
+from network_service import page_cache
 from network_service.db import session
 from network_service.directory.models import (
     DirectoryEntry,
-    DirectoryState,
     EntryKind,
     EntryLanguage,
     EntryService,
@@ -217,38 +214,25 @@ def _list_counts(facet: str, matching, column, where: list):
     )
 
 
-COUNTS_CACHE_SIZE = 512  # searches per process; a few hundred bytes each
-_COUNTS_LOCK = threading.Lock()
-
-
 def cached_counts(query: Search) -> tuple[int, dict[str, list[tuple[str, int]]]]:
-    """``counts(query)``, kept per process under the directory's version (``DirectoryState``, one primary-key
-    read): any change to an entry or its facet rows gives a new version in the same transaction, so a cached
-    answer is only ever used for the data it was computed from. The version is read before the counts, so
-    counts stored under a version are never older than it. Least recently used searches go first."""
-    version = session.scalar(sa.select(DirectoryState.version).where(DirectoryState.id == 1))
-    if version is None or not has_app_context():
-        return counts(query)
+    """``counts(query)``, kept per worker by the page cache (network_service/page_cache.py) under the version of
+    the directory's data: every committed write to an entry or its facet rows (ORM or Core, the CSV import
+    included) gives the directory domain a new version in the same transaction, so a cached answer is only used
+    for the data it was computed from."""
     key = (
-        version,
         tuple(tokens(query.text)),
         query.kind.value if query.kind else "",
         tuple(sorted(query.countries)),
         tuple(sorted(query.languages)),
         tuple(sorted(query.services)),
     )
-    cache = current_app.extensions.setdefault("mentornet.directory_counts", OrderedDict())
-    with _COUNTS_LOCK:
-        found = cache.get(key)
-        if found is not None:
-            cache.move_to_end(key)
-            return found[0], {facet: list(values) for facet, values in found[1].items()}
-    total, facet_counts = counts(query)
-    with _COUNTS_LOCK:
-        cache[key] = (total, {facet: tuple(values) for facet, values in facet_counts.items()})
-        while len(cache) > COUNTS_CACHE_SIZE:
-            cache.popitem(last=False)
-    return total, facet_counts
+
+    def compute():
+        total, facet_counts = counts(query)
+        return total, tuple((facet, tuple(values)) for facet, values in facet_counts.items())
+
+    total, facet_counts = page_cache.cached("directory.counts", key, (page_cache.DIRECTORY,), compute)
+    return total, {facet: list(values) for facet, values in facet_counts}
 
 
 def _row_facet(value, entry_id, where: list) -> list[tuple[str, int]]:

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 import sqlalchemy.orm
 
+from network_service import page_cache
 from network_service.accounts.models import Person
 from network_service.db import session, utcnow
 from network_service.help.models import HelpRequest, HelpResponse, HelpStatus, HelpSuggestion, Urgency
@@ -125,14 +126,23 @@ def _grouped(query, params=None) -> dict[int, int]:
     return {person_id: count for person_id, count in rows if person_id is not None}
 
 
-def rank(request: HelpRequest, *, limit: int | None = None, exclude: Iterable[int] = ()) -> list[Suggestion]:
-    """Active members of the request's network except its author (and ``exclude``), best first."""
+def rank(
+    request: HelpRequest, *, limit: int | None = None, exclude: Iterable[int] = (), shared: bool = False
+) -> list[Suggestion]:
+    """Active members of the request's network except its author (and ``exclude``), best first.
+
+    ``shared``: for a page that only shows the ranking (nobody is notified from it; ``exclude`` must hold
+    everyone already suggested for the request, and ``request.responses`` is read): the network's members and
+    counts may come from the page cache (``shared_inputs``), as of at most ``SHARED_MAX_AGE`` seconds ago for
+    what follows the clock (a sign-in, the 30- and 14-day windows); every write to them is seen at once."""
     now = utcnow()
     activity_since = now - dt.timedelta(days=ACTIVITY_DAYS)
     fairness_since = now - dt.timedelta(days=FAIRNESS_DAYS)
     # JSON lists come as text and are parsed once per distinct value in ``score`` (members share a small
     # vocabulary); experience and recent sign-in are decided in SQL, so no per-row type conversion is needed.
     with _without_gc_pauses():
+        if shared and page_cache.enabled():
+            return _rank_shared(request, limit=limit, exclude=exclude, activity_since=activity_since)
         return _rank(
             request,
             limit=limit,
@@ -302,14 +312,13 @@ _NETWORK = sa.bindparam("network_id", type_=sa.Integer)
 _REQUEST = sa.bindparam("request_id", type_=sa.Integer)
 # The three aggregates, built once per process: open requests each member helps with (this one left out),
 # answers in the last 30 days, help notifications in the last 14 days (for other requests).
-_LOAD = (
+_LOAD_ALL = (  # every open request of the network
     sa.select(HelpResponse.author_id, sa.func.count(sa.distinct(HelpResponse.request_id)))
     .join(HelpRequest, HelpRequest.id == HelpResponse.request_id)
-    .where(
-        HelpRequest.network_id == _NETWORK, HelpRequest.status == HelpStatus.open, HelpRequest.id != _REQUEST
-    )
+    .where(HelpRequest.network_id == _NETWORK, HelpRequest.status == HelpStatus.open)
     .group_by(HelpResponse.author_id)
 )
+_LOAD = _LOAD_ALL.where(HelpRequest.id != _REQUEST)
 _RESPONSES = (
     sa.select(HelpResponse.author_id, sa.func.count(HelpResponse.id))
     .join(HelpRequest, HelpRequest.id == HelpResponse.request_id)
@@ -320,15 +329,125 @@ _RESPONSES = (
     )
     .group_by(HelpResponse.author_id)
 )
-_NOTIFIED = (
+_NOTIFIED_ALL = (  # for every request
     sa.select(HelpSuggestion.person_id, sa.func.count(HelpSuggestion.id))
     .where(
         HelpSuggestion.notified_at
-        >= sa.bindparam("fairness_since", type_=HelpSuggestion.__table__.c.notified_at.type),
-        HelpSuggestion.request_id != _REQUEST,
+        >= sa.bindparam("fairness_since", type_=HelpSuggestion.__table__.c.notified_at.type)
     )
     .group_by(HelpSuggestion.person_id)
 )
+_NOTIFIED = _NOTIFIED_ALL.where(HelpSuggestion.request_id != _REQUEST)
+
+
+# -- the inputs of a ranking shown on a page, kept in the page cache ------------------------------------------
+#
+# The request page's "who would be asked next" ranks a request of a network whose members and counts are the
+# same for all its requests: they are kept per worker and network in the page cache (network_service/
+# page_cache.py), the members under the domain ``structure`` (people, memberships, consent), the counts under
+# ``help`` (requests, answers, suggestions), so any write to them is seen at once; what follows the clock (the
+# windows of 30 and 14 days, and a sign-in, which changes no domain) is at most SHARED_MAX_AGE seconds old.
+# The counts are those of all the network's requests; the request's own share is taken out in _rank_shared
+# (its answers from request.responses; its suggestions are excluded from the ranking anyway).
+
+SHARED_MAX_AGE = 60.0
+
+
+@dataclass
+class MemberIndex:
+    """The members of a network (``Members``) also by region, by area of expertise and by each word of one, and
+    the ids of each language's speakers: the members a request's region, tags or topic give points to are
+    found without going through everyone."""
+
+    members: Members
+    by_region: dict[str, list[tuple]]
+    by_expertise: dict[str, list[tuple]]  # normalised entry -> rows
+    by_word: dict[str, list[tuple]]  # a word of a normalised entry -> rows
+    speaker_ids: dict[str, frozenset[int]]
+
+    @classmethod
+    def of(cls, members: Members) -> MemberIndex:
+        by_region: dict[str, list[tuple]] = {}
+        by_expertise: dict[str, list[tuple]] = {}
+        by_word: dict[str, list[tuple]] = {}
+        for row in members.rows:
+            if row[4]:
+                by_region.setdefault(_norm(row[4]), []).append(row)
+            for _entry, norm, its_words in _entries(row[3]):
+                by_expertise.setdefault(norm, []).append(row)
+                for word in its_words:
+                    by_word.setdefault(word, []).append(row)
+        speaker_ids = {lang: frozenset(row[0] for row in rows) for lang, rows in members.by_language.items()}
+        return cls(members, by_region, by_expertise, by_word, speaker_ids)
+
+
+def shared_inputs(network_id: int) -> tuple[MemberIndex, dict[int, int], dict[int, int], dict[int, int]]:
+    """(members, open requests each helps with, answers in 30 days, notifications in 14 days) of a network,
+    from the page cache."""
+
+    def members() -> MemberIndex:
+        query = _members_query(network_id, Person.last_sign_in_at)
+        return MemberIndex.of(Members.of(session.connection().execute(query).tuples().all()))
+
+    def counts() -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
+        now = utcnow()
+        params = {
+            "network_id": network_id,
+            "activity_since": now - dt.timedelta(days=ACTIVITY_DAYS),
+            "fairness_since": now - dt.timedelta(days=FAIRNESS_DAYS),
+        }
+        return _grouped(_LOAD_ALL, params), _grouped(_RESPONSES, params), _grouped(_NOTIFIED_ALL, params)
+
+    kept = page_cache.cached(
+        "help_matching_members", network_id, (page_cache.STRUCTURE,), members, max_age=SHARED_MAX_AGE
+    )
+    load, responses, notified = page_cache.cached(
+        "help_matching_counts", network_id, (page_cache.HELP,), counts, max_age=SHARED_MAX_AGE
+    )
+    return kept, load, responses, notified
+
+
+def _rank_shared(request, *, limit, exclude, activity_since) -> list[Suggestion]:
+    index, load, responses, notified = shared_inputs(request.network_id)
+    members = index.members
+    if request.is_open:  # this request's answers count in its responders' load of other requests: not here
+        mine = {r.author_id for r in request.responses if r.author_id is not None}
+        if mine:
+            load = dict(load)
+            for person_id in mine:
+                if load.get(person_id):
+                    load[person_id] -= 1
+    counts = {"load": load, "responses": responses, "notified": notified}
+    options = {"limit": limit, "exclude": exclude, "signed_in_since": activity_since}
+    wanted = sorted({_norm(lang) for lang in request.languages or () if lang.strip()})
+    if limit and wanted:
+        # First the speakers whom the request's region, tags or topic give points: everyone else can score at
+        # most ``bound`` (a speaker without those points, or anyone without the language), so when the last of
+        # the best of these scores more, they are the best of all (the tie-break adds less than one point).
+        speakers: set[int] = set()
+        for language in wanted:
+            speakers |= index.speaker_ids.get(language, frozenset())
+        region = _norm(request.region or "")
+        tags = {_norm(tag) for tag in request.tags or () if tag.strip()}
+        words = _words(request.topic) | _words(" ".join(request.tags or ()))
+        buckets = [index.by_region.get(region, ())] if region else []
+        buckets += [index.by_expertise.get(tag, ()) for tag in tags]
+        buckets += [index.by_word.get(word, ()) for word in words]
+        fitting = {row[0]: row for bucket in buckets for row in bucket if row[0] in speakers}
+        pressing = request.urgency in (Urgency.high, Urgency.urgent)
+        bound = max(
+            LANGUAGE + LANGUAGE_EXTRA_MAX + (EXPERIENCED_PRESSING if pressing else EXPERIENCED)
+            + SIGNED_IN + RESPONSE_MAX,
+            WITHOUT_LANGUAGE_MAX,
+        )  # fmt: skip
+        best = score(request, list(fitting.values()), **counts, **options)
+        if len(best) == limit and sum(r["points"] for r in best[-1].reasons) > bound:
+            return best
+        # then the speakers, as in _rank
+        best = score(request, members.speaking(wanted), **counts, **options)
+        if len(best) == limit and sum(r["points"] for r in best[-1].reasons) > WITHOUT_LANGUAGE_MAX:
+            return best
+    return score(request, members.rows, **counts, **options)
 
 
 def _rank(request, *, limit, exclude, activity_since, fairness_since) -> list[Suggestion]:

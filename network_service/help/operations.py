@@ -279,6 +279,47 @@ def get_request(network: Network, request_id: int, viewer: Person | None) -> Hel
     return request
 
 
+@dataclass(frozen=True, slots=True)
+class RequestHead:
+    """What the request page needs to decide who may do what, without loading the request: its id, author,
+    status and topic (kept by the page cache) with the network it belongs to. The permission functions accept it
+    in place of a ``HelpRequest``."""
+
+    id: int
+    author_id: int | None
+    status: HelpStatus
+    topic: str
+    network: Network
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == HelpStatus.open
+
+
+_HEAD = sa.select(HelpRequest.id, HelpRequest.author_id, HelpRequest.status, HelpRequest.topic).where(
+    HelpRequest.id == sa.bindparam("request_id", type_=sa.Integer),
+    HelpRequest.network_id == sa.bindparam("network_id", type_=sa.Integer),
+)
+
+
+def request_head(network: Network, request_id: int, viewer: Person | None) -> RequestHead:
+    """The request's head (``RequestHead``) for a viewer who may see the network's requests; kept per worker
+    (page cache, domains ``help`` and ``structure``: an edit, a resolution or an erased author changes it)."""
+    if not permissions.can_view(viewer, network):
+        raise Forbidden(_("Only members of this network can see its help requests."))
+
+    def load():
+        row = session.execute(_HEAD, {"request_id": request_id, "network_id": network.id}).first()
+        return None if row is None else (row[0], row[1], HelpStatus(row[2]), row[3])
+
+    row = page_cache.cached(
+        "help_request_head", (network.id, request_id), (page_cache.STRUCTURE, page_cache.HELP), load
+    )
+    if row is None:
+        raise NotFound(_("There is no such help request in this network."))
+    return RequestHead(*row, network=network)
+
+
 def _language_keys(person: Person) -> list[str]:
     return sorted({" ".join(lang.split()).casefold() for lang in person.languages or () if lang.strip()})
 
@@ -577,8 +618,9 @@ def notify_more(request: HelpRequest, actor: Person, count) -> list[HelpSuggesti
     return rows
 
 
-def suggestions(request: HelpRequest, viewer: Person | None, *, more: int = 5):
-    """Who was notified and why, and the next ``more`` candidates (not yet notified), with reasons."""
+def suggestions(request: HelpRequest, viewer: Person | None, *, more: int = 5, shared: bool = False):
+    """Who was notified and why, and the next ``more`` candidates (not yet notified), with reasons.
+    ``shared``: the ranking's inputs may come from the page cache (``matching.rank``)."""
     if not permissions.can_see_suggestions(viewer, request):
         raise Forbidden(_("Only the author, the coordinator or the Meta-Mentor can see who was asked."))
     notified = list(
@@ -591,7 +633,7 @@ def suggestions(request: HelpRequest, viewer: Person | None, *, more: int = 5):
     )
     candidates: list[tuple[Person, matching.Suggestion]] = []
     if request.is_open and more > 0:
-        picks = matching.rank(request, limit=more, exclude={s.person_id for s in notified})
+        picks = matching.rank(request, limit=more, exclude={s.person_id for s in notified}, shared=shared)
         people = {
             p.id: p
             for p in session.scalars(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from markupsafe import Markup
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 
+from network_service import page_cache
 from network_service.errors import Forbidden, InvalidInput, MentorNetError
 from network_service.fragments import FragmentCache, reader_context
 from network_service.help import operations, permissions, privacy
@@ -264,31 +266,71 @@ def edit(slug: str, request_id: int):
     ), status
 
 
-def _show(network, help_request, viewer, *, response_form=None, findings=(), notify_form=None, status=200):
-    can_suggest = permissions.can_see_suggestions(viewer, help_request)
+def _can(viewer, help_request) -> dict[str, bool]:
+    """What the viewer may do on the request page (``help_request``: the request or its ``RequestHead``)."""
+    return {
+        "can_respond": permissions.can_respond(viewer, help_request),
+        "can_resolve": permissions.can_resolve(viewer, help_request) and help_request.is_open,
+        "can_edit": permissions.can_edit(viewer, help_request),
+        "can_notify": permissions.can_notify_more(viewer, help_request),
+        "can_suggest": permissions.can_see_suggestions(viewer, help_request),
+    }
+
+
+def _content(
+    network, help_request, viewer, can, *, show_next, response_form=None, findings=(), notify_form=None
+):
+    """The page below its navigation (help/_request_content.html)."""
     # The next candidates need the whole matching; they are computed only when asked for (?next=1).
-    show_next = request.args.get("next") == "1"
     notified, candidates = (
-        operations.suggestions(help_request, viewer, more=5 if show_next else 0) if can_suggest else ([], [])
+        operations.suggestions(help_request, viewer, more=5 if show_next else 0, shared=True)
+        if can["can_suggest"]
+        else ([], [])
     )
     return render_template(
-        "help/request.html",
+        "help/_request_content.html",
         network=network,
         help_request=help_request,
         response_form=response_form or ResponseForm(formdata=None),
         resolve_form=ResolveForm(formdata=None),
         notify_form=notify_form or NotifyMoreForm(formdata=None),
         findings=findings,
-        can_respond=permissions.can_respond(viewer, help_request),
-        can_resolve=permissions.can_resolve(viewer, help_request) and help_request.is_open,
-        can_edit=permissions.can_edit(viewer, help_request),
-        can_notify=permissions.can_notify_more(viewer, help_request),
-        can_suggest=can_suggest,
         notified=notified,
         candidates=candidates,
         show_next=show_next,
         urgency_labels=URGENCY_LABELS,
+        **can,
+    )
+
+
+def _page(network, topic, content: str, status=200):
+    return render_template(
+        "help/request.html",
+        network=network,
+        topic=topic,
+        content=Markup(content),  # noqa: S704  # nosec B704 - rendered by our autoescaping template
     ), status
+
+
+def _show(network, help_request, viewer, *, response_form=None, findings=(), notify_form=None, status=200):
+    """The request page with a form that came back (errors, findings): rendered for this request alone."""
+    content = _content(
+        network,
+        help_request,
+        viewer,
+        _can(viewer, help_request),
+        show_next=request.args.get("next") == "1",
+        response_form=response_form,
+        findings=findings,
+        notify_form=notify_form,
+    )
+    return _page(network, help_request.topic, content, status)
+
+
+# Who would be asked next depends on the clock (recent sign-ins, answers of the last 30 days, notifications of
+# the last 14): a page that shows them is kept at most this long (docs/help.md, "For operators").
+CANDIDATES_MAX_AGE = 60.0
+_CSRF_PLACEHOLDER = "\x00csrf\x00"
 
 
 @bp.get("/networks/<slug>/help/<int:request_id>")
@@ -296,7 +338,27 @@ def _show(network, help_request, viewer, *, response_form=None, findings=(), not
 def show(slug: str, request_id: int):
     network = get_network(slug)
     viewer = current_person()
-    return _show(network, operations.get_request(network, request_id, viewer), viewer)
+    head = operations.request_head(network, request_id, viewer)
+    can = _can(viewer, head)
+    show_next = request.args.get("next") == "1"
+    token = generate_csrf()
+
+    def render() -> str:
+        # The same for every viewer with the same permissions, language and time zone; the forms' CSRF token
+        # (the session's) is taken out and put in again for each viewer.
+        help_request = operations.get_request(network, request_id, viewer)
+        html = _content(network, help_request, viewer, can, show_next=show_next)
+        return html.replace(token, _CSRF_PLACEHOLDER) if token else html
+
+    ranked = show_next and can["can_suggest"] and head.is_open
+    html = page_cache.cached(
+        "help_request_page",
+        (network.id, request_id, *reader_context(), tuple(can.values()), show_next),
+        (page_cache.STRUCTURE, page_cache.HELP),
+        render,
+        max_age=CANDIDATES_MAX_AGE if ranked else page_cache.MAX_AGE,
+    )
+    return _page(network, head.topic, html.replace(_CSRF_PLACEHOLDER, str(escape(token))))
 
 
 @bp.post("/networks/<slug>/help/<int:request_id>/respond")

@@ -19,7 +19,7 @@ branch_labels = ("page_cache",)
 depends_on = "0001"
 
 # As network_service.page_cache.DOMAINS (a domain without a row is never cached).
-DOMAINS = ("structure", "conversations", "help", "meetings", "moderation", "notifications", "library")
+DOMAINS = ("structure", "conversations", "help", "meetings", "moderation", "notifications", "library", "directory")
 
 
 def upgrade():

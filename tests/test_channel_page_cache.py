@@ -1,0 +1,132 @@
+"""The channel page's threads and the reader's read state kept in the page cache
+(conversations.operations.list_thread_rows and mark_read): a page seen again asks neither, and every change shows
+at once — a message (the reader's own or another's), a moved read marker, a renamed author, a block."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from network_service import page_cache
+from network_service.conversations import operations as conversations
+from network_service.conversations.models import Channel
+from network_service.db import session
+from network_service.moderation import operations as moderation
+from network_service.networks.models import Network
+from tests.conv_helpers import build_cast
+from tests.goals_roles import count_statements
+from tests.helpers import csrf_from, sign_in_as
+from tests.test_page_cache import badges, by_email, page
+
+HOME = "/networks/test-net"
+
+
+@pytest.fixture
+def cache_on(app):
+    before = app.config.get("PAGE_CACHE")
+    app.config["PAGE_CACHE"] = True
+    with app.app_context():
+        page_cache.clear()
+    yield
+    app.config["PAGE_CACHE"] = before
+
+
+@pytest.fixture
+def cast(run, world):
+    return run(build_cast, world)
+
+
+def general(cast) -> Channel:
+    return session.scalar(
+        sa.select(Channel).where(Channel.network_id == cast.network_id, Channel.slug == cast.general)
+    )
+
+
+def post(run, cast, email: str, body: str) -> None:
+    run(lambda: conversations.post_message(general(cast), actor=by_email(email), body=body))
+
+
+def test_a_channel_page_seen_again_reads_no_messages_and_no_read_state(client, run, cast, cache_on, app):
+    post(run, cast, "coord@example.org", "Welcome, everyone!")
+    sign_in_as(client, run, "mentor@example.org")
+    path = f"{HOME}/conversations/c/{cast.general}"
+    page(client, path)  # moves the read marker
+    with count_statements(app) as cold:
+        with app.app_context():
+            page_cache.clear()
+        first = page(client, path)
+    with count_statements(app) as warm:
+        second = page(client, path)
+    assert second == first and "Welcome, everyone!" in second
+    assert len(warm) <= len(cold) - 3, (len(warm), len(cold))
+    assert not any("message" in statement.split("FROM")[-1] for statement in warm), warm
+
+
+def test_a_new_message_shows_at_once_and_reading_it_moves_the_marker(client, run, cast, cache_on):
+    sign_in_as(client, run, "mentor@example.org")
+    path = f"{HOME}/conversations/c/{cast.general}"
+    post(run, cast, "coord@example.org", "First news")
+    assert "First news" in page(client, path)
+    assert badges(page(client))["conversations"] == 0
+    post(run, cast, "coord@example.org", "Second news")
+    assert badges(page(client))["conversations"] == 1
+    assert "Second news" in page(client, path)  # shown, and the kept read state did not stop the marker
+    assert badges(page(client))["conversations"] == 0
+
+
+def test_the_readers_own_message_shows_at_once(client, run, cast, cache_on):
+    sign_in_as(client, run, "mentor@example.org")
+    path = f"{HOME}/conversations/c/{cast.general}"
+    html = page(client, path)
+    response = client.post(path, data={"csrf_token": csrf_from(html), "body": "My own words"})
+    assert response.status_code == 303
+    assert "My own words" in page(client, path)
+
+
+def test_a_renamed_author_shows_at_once(client, run, cast, cache_on):
+    post(run, cast, "coord@example.org", "Hello from the coordinator")
+    sign_in_as(client, run, "mentor@example.org")
+    path = f"{HOME}/conversations/c/{cast.general}"
+    page(client, path)  # moves the read marker (a write to conversations)
+    assert "Hello from the coordinator" in page(client, path)  # kept
+
+    def rename():
+        by_email("coord@example.org").display_name = "Cora Renamed"
+
+    run(rename)
+    assert "Cora Renamed" in page(client, path)
+
+
+def test_blocking_an_author_collapses_their_messages_at_once(client, run, cast, cache_on):
+    post(run, cast, "coord@example.org", "Hello from the coordinator")
+    sign_in_as(client, run, "mentor@example.org")
+    path = f"{HOME}/conversations/c/{cast.general}"
+    page(client, path)  # moves the read marker (a write to conversations)
+    assert "Message from someone you blocked" not in page(client, path)  # kept
+
+    def block():
+        network = session.get(Network, cast.network_id)
+        moderation.block(network, by_email("coord@example.org"), actor=by_email("mentor@example.org"))
+
+    run(block)
+    assert "Message from someone you blocked" in page(client, path)
+
+
+def test_the_kept_threads_are_shared_and_each_reader_sees_their_own_blocks(client, app, run, cast, cache_on):
+    post(run, cast, "coord@example.org", "Hello from the coordinator")
+
+    def block():
+        network = session.get(Network, cast.network_id)
+        moderation.block(network, by_email("coord@example.org"), actor=by_email("mentor@example.org"))
+
+    run(block)
+    path = f"{HOME}/conversations/c/{cast.general}"
+    sign_in_as(client, run, "mentor@example.org")
+    page(client, path)  # moves the read marker
+    assert "Message from someone you blocked" in page(client, path)
+    other = app.test_client()
+    sign_in_as(other, run, "meta@example.org")
+    page(other, path)
+    html = page(other, path)
+    assert "Hello from the coordinator" in html and "Message from someone you blocked" not in html
+    assert "Message from someone you blocked" in page(client, path)
