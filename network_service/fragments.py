@@ -19,8 +19,8 @@ from flask_babel import get_locale, get_timezone
 from network_service.page_cache import size_of
 
 _ENTRY_OVERHEAD = 150  # the entry's tuple and the dict's share, in bytes (about)
-# Each cache of a worker process at most (about); the conversation articles and the help card lists each reach
-# 1 to 2 MB in the load run (bench/load.py), docs/performance.md.
+# Each cache of a worker process at most (about); in the load run's mix (bench/load.py) the conversation articles
+# take under 1 MB and the help card lists reach it (dead first pages), docs/performance.md.
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 
 

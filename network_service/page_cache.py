@@ -112,7 +112,7 @@ IGNORED_TABLES = frozenset(
 
 MAX_AGE = 300.0  # seconds: a safety net; the versions are what keeps entries correct
 # Per worker process; the least recently used go first. One slot per cached thing and key (a value of older
-# versions is replaced), so the store holds what is asked for now: about 1,500 slots (2 MB) after the load run's
+# versions is replaced), so the store holds what is asked for now: about 2,000 slots (2 MB) for the load run's
 # 200 members (bench/load.py). The byte budget is what bounds memory; docs/performance.md.
 MAX_ENTRIES = 20_000
 MAX_BYTES = 8 * 1024 * 1024
