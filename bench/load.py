@@ -208,6 +208,7 @@ class Outcome:
     latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: dict[str, Counter] = field(default_factory=dict)
     accepted_events: dict[str, str] = field(default_factory=dict)  # event id -> learner e-mail (202 answered)
+    connection_errors: list[dict] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def ok(self, action: str, seconds: float) -> None:
@@ -241,24 +242,35 @@ class SimulatedUser:
 
     def run(self, deadline: float, think: float) -> None:
         names, weights = list(ACTIONS), list(ACTIONS.values())
+        self.began = time.monotonic()
         time.sleep(self.rng.uniform(0, think))  # users arrive spread out, not all in the first millisecond
-        last = time.monotonic()
+        last = time.monotonic()  # when the previous action began: the server answered it later than that
         while time.monotonic() < deadline:
             action = self.rng.choices(names, weights)[0]
-            if time.monotonic() - last > KEEPALIVE_SECONDS:
+            idle = time.monotonic() - last
+            if idle > KEEPALIVE_SECONDS:
                 # gunicorn closes a keep-alive connection idle for 2 s; a request racing that close would fail
-                # where a browser silently retries. Start on a fresh connection instead.
+                # where a browser silently retries. Start on a fresh connection instead. The idle time is
+                # counted from when the previous action began, not from when this thread read its answer: on a
+                # busy machine a thread may read an answer a second or more after the server sent it (and
+                # started its keep-alive clock), so that count let connections idle past 2 s through.
                 http_load.drop_connections([self.http])
+            last = time.monotonic()
             started = time.perf_counter()
             try:
                 error = getattr(self, "do_" + action.replace(" ", "_"))()
             except requests.RequestException as exc:
                 error = _kind(exc)
+                if isinstance(exc, requests.ConnectionError):
+                    with self.outcome.lock:  # idle_s: since the previous action began (see above)
+                        self.outcome.connection_errors.append(
+                            {"action": action, "error": error, "idle_s": round(idle, 3),
+                             "after_s": round(time.monotonic() - self.began, 1)}
+                        )  # fmt: skip
             if error:
                 self.outcome.error(action, error)
             else:
                 self.outcome.ok(action, time.perf_counter() - started)
-            last = time.monotonic()
             time.sleep(self.rng.uniform(0.5 * think, 1.5 * think))
         self.http.close()
 
@@ -585,6 +597,8 @@ def run(args: argparse.Namespace, directory: Path) -> dict:
         )
         pages = [v for a in PAGE_ACTIONS for v in outcome.latencies.get(a, [])]
         result["pages"] = _latency(pages)
+        result["connection_errors"] = outcome.connection_errors[:20]
+        result["server_log"] = server_events(server.log_path)
     except Exception:
         if server is not None:
             print(f"--- server log (last lines) ---\n{server.log_tail()}", file=sys.stderr)
@@ -596,6 +610,21 @@ def run(args: argparse.Namespace, directory: Path) -> dict:
         database.drop()
     result["targets"] = evaluate(result)
     return result
+
+
+def server_events(path: Path) -> dict:
+    """What gunicorn's log says happened to its workers: a worker that restarts or is killed drops connections."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return {}
+    patterns = {
+        "workers_booted": r"Booting worker",
+        "worker_timeouts": r"WORKER TIMEOUT",
+        "worker_restarts": r"Autorestarting worker|Worker exiting|was sent SIG",
+        "tracebacks": r"Traceback \(most recent call last\)",
+    }
+    return {name: len(re.findall(pattern, text)) for name, pattern in patterns.items()}
 
 
 def evaluate(result: dict) -> list[dict]:
@@ -657,6 +686,11 @@ def render(report: dict) -> str:
         f"completion events: {events['accepted']} accepted, {events['lost']} lost, "
         f"{events['provisioned_not_exactly_once']} not provisioned exactly once, statuses {events['statuses']}"
     )
+    log = result.get("server_log", {})
+    lines.append(
+        "server log: " + ", ".join(f"{name.replace('_', ' ')} {n}" for name, n in log.items())
+        + "".join(f"\n  connection error: {e}" for e in result.get("connection_errors", []))
+    )  # fmt: skip
     memory = ", ".join(f"{m['rss_mb']} MB (peak {m['peak_mb']})" for m in result["memory"])
     lines.append(f"worker memory after the run (VmRSS): {memory}")
     lines.append("")

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -110,7 +111,11 @@ IGNORED_TABLES = frozenset(
 )
 
 MAX_AGE = 300.0  # seconds: a safety net; the versions are what keeps entries correct
-MAX_ENTRIES = 10_000  # per worker, the oldest go first: at most about 20 MB (navigation HTML is ~2 KB)
+# Per worker process; the least recently used go first. One slot per cached thing and key (a value of older
+# versions is replaced), so the store holds what is asked for now: about 2,000 slots (2 MB) for the load run's
+# 200 members (bench/load.py). The byte budget is what bounds memory; docs/performance.md.
+MAX_ENTRIES = 20_000
+MAX_BYTES = 8 * 1024 * 1024
 
 _DIRTY_KEY = "mentornet.page_cache.dirty"
 _VERSIONS_KEY = "mentornet_cache_versions"
@@ -251,28 +256,62 @@ _CONNECTION_KEY = "mentornet.page_cache.connection"
 # -- the cache ------------------------------------------------------------------------------------------------
 
 
+def size_of(value: object) -> int:
+    """About how many bytes ``value`` holds (strings, numbers and the tuples, lists and dicts of them)."""
+    if isinstance(value, str):
+        return sys.getsizeof(value)
+    if isinstance(value, (tuple, list, frozenset, set)):
+        return sys.getsizeof(value) + sum(size_of(item) for item in value)
+    if isinstance(value, dict):
+        return sys.getsizeof(value) + sum(size_of(k) + size_of(v) for k, v in value.items())
+    return sys.getsizeof(value)
+
+
 class _Store:
-    def __init__(self) -> None:
-        self._entries: OrderedDict[Hashable, tuple[float, object]] = OrderedDict()
+    """One slot per (name, key): the value of the newest versions seen, with the versions it was computed for.
+
+    A value computed for older versions is replaced in its slot, not kept beside the new one (with the versions
+    in the key, every write left a dead entry behind until ``MAX_ENTRIES`` pushed it out: most of a worker's
+    cache was dead entries after a busy minute). The least recently used slots go first when the store holds
+    more than ``MAX_ENTRIES`` slots or more than ``MAX_BYTES`` (about: keys and values, see ``size_of``)."""
+
+    def __init__(self, max_entries: int | None = None, max_bytes: int | None = None) -> None:
+        self._entries: OrderedDict[Hashable, tuple[tuple, float, object, int]] = OrderedDict()
         self._lock = threading.Lock()
+        self.max_entries = MAX_ENTRIES if max_entries is None else max_entries
+        self.max_bytes = MAX_BYTES if max_bytes is None else max_bytes
+        self.bytes = 0
 
-    def get(self, key: Hashable, max_age: float):
-        entry = self._entries.get(key)
-        if entry is None or time.monotonic() - entry[0] > max_age:
-            return _MISSING
-        return entry[1]
-
-    def put(self, key: Hashable, value: object) -> None:
+    def get(self, key: Hashable, stamp: tuple, max_age: float):
         with self._lock:
-            self._entries[key] = (time.monotonic(), value)
-            while len(self._entries) > MAX_ENTRIES:
-                self._entries.popitem(last=False)
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != stamp or time.monotonic() - entry[1] > max_age:
+                return _MISSING
+            self._entries.move_to_end(key)
+            return entry[2]
+
+    def put(self, key: Hashable, stamp: tuple, value: object) -> None:
+        size = size_of(key) + size_of(value) + _ENTRY_OVERHEAD
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self.bytes -= old[3]
+            self._entries[key] = (stamp, time.monotonic(), value, size)
+            self.bytes += size
+            while self._entries and (len(self._entries) > self.max_entries or self.bytes > self.max_bytes):
+                _key, dropped = self._entries.popitem(last=False)
+                self.bytes -= dropped[3]
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self.bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
+_ENTRY_OVERHEAD = 200  # the slot's tuple, the stamp, the time and the dict's share, in bytes (about)
 _MISSING = object()
 _VERSIONS_SQL = "SELECT name, token FROM cache_version"
 
@@ -335,10 +374,10 @@ def cached(
         stamp = tuple(known[domain] for domain in domains)
     except KeyError:
         return compute()  # a domain without a row: never cached
-    full_key = (name, key, stamp)
+    full_key = (name, key)
     store = _store()
-    value = store.get(full_key, max_age)
+    value = store.get(full_key, stamp, max_age)
     if value is _MISSING:
         value = compute()
-        store.put(full_key, value)
+        store.put(full_key, stamp, value)
     return value  # type: ignore[return-value]

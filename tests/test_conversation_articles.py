@@ -170,3 +170,13 @@ def test_the_cache_drops_the_least_recently_used():
     assert cache.get(("a",)) == "A"
     cache.put(("c",), "C")
     assert cache.get(("b",)) is None and cache.get(("a",)) == "A" and cache.get(("c",)) == "C"
+
+
+def test_the_cache_keeps_to_its_byte_budget():
+    cache = FragmentCache(size=100, max_bytes=5000)
+    for number in range(10):
+        cache.put(("k", number), "x" * 1000)
+    assert 1 <= len(cache) <= 4 and cache.bytes <= 5000
+    assert cache.get(("k", 9)) == "x" * 1000 and cache.get(("k", 0)) is None
+    cache.put(("k", 9), "y")  # replaced: its bytes are given back
+    assert cache.get(("k", 9)) == "y" and cache.bytes <= 5000

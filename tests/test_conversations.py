@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from network_service.conversations import operations
-from network_service.conversations.models import Channel, ChannelKind, Message, MessageRevision
+from network_service.conversations.models import Channel, ChannelKind, ChannelMember, Message, MessageRevision
 from network_service.db import db, session
 from network_service.markup import MAX_MARKDOWN_CHARS
 from network_service.networks.models import Membership, MembershipStatus
@@ -741,3 +741,26 @@ def test_every_new_network_starts_with_its_general_channel(run, world):
         lambda: list(session.scalars(sa.select(Channel).where(Channel.network_id == world.network_id)))
     )
     assert [(c.slug, c.kind.value) for c in channels] == [("general", "open")]
+
+
+def test_writing_moves_an_existing_read_marker_to_ones_message(client, run, cast):
+    """The one-statement path of a post: the author has a marker already (read the channel before)."""
+    sign_in_as(client, run, EMAILS["novice"])
+    client.get(f"{base(cast)}/c/{cast.general}")  # the novice's marker exists now
+    post_as(run, cast, "experienced", "one")
+    mine = post_as(run, cast, "novice", "mine")  # the marker moves to it, past "one" (as reading would)
+    post_as(run, cast, "experienced", "two")
+
+    def state():
+        channel_id = session.scalar(
+            sa.select(Channel.id).where(Channel.network_id == cast.network_id, Channel.slug == cast.general)
+        )
+        marker = session.scalar(
+            sa.select(ChannelMember.last_read_message_id).where(
+                ChannelMember.channel_id == channel_id, ChannelMember.person_id == person("novice").id
+            )
+        )
+        return marker, operations.unread_counts(network(cast), person("novice")).get(channel_id)
+
+    marker, unread = run(state)
+    assert unread == 1 and marker == mine

@@ -379,3 +379,61 @@ def test_writes_are_noted_for_every_kind_of_statement_and_forgotten_with_a_rolle
             assert page_cache.pending_domains(side) == set()
     finally:
         engine.dispose()
+
+
+def test_a_value_of_older_versions_is_replaced_not_kept_beside_the_new_one(app, run, cast, cache_on):
+    """With the versions in the key, every write left a dead entry behind (a worker's memory grew under load)."""
+    with app.test_request_context():
+        page_cache.clear()
+        store = page_cache._store()
+        calls = []
+
+        def compute():
+            calls.append(1)
+            return f"value {len(calls)}"
+
+        assert page_cache.cached("thing", 1, (page_cache.HELP,), compute) == "value 1"
+        assert page_cache.cached("thing", 1, (page_cache.HELP,), compute) == "value 1"
+        assert len(store) == 1 and len(calls) == 1
+    with app.app_context():
+        session.execute(sa.update(page_cache.CacheVersion).where(page_cache.CacheVersion.name == page_cache.HELP)
+                        .values(token=page_cache.CacheVersion.token + 1))  # fmt: skip
+        session.commit()
+    with app.test_request_context():
+        assert page_cache.cached("thing", 1, (page_cache.HELP,), compute) == "value 2"  # the new version
+        assert len(store) == 1 and len(calls) == 2
+
+
+def test_the_store_keeps_to_its_byte_budget_dropping_the_least_recently_used():
+    store = page_cache._Store(max_entries=100, max_bytes=3 * (page_cache.size_of(("n", 0)) + 1200))
+    for number in range(3):
+        store.put(("n", number), (1,), "x" * 900)
+    assert store.get(("n", 0), (1,), 60) == "x" * 900  # now the most recently used
+    store.put(("n", 3), (1,), "x" * 900)
+    assert len(store) == 3 and store.bytes <= store.max_bytes
+    assert store.get(("n", 1), (1,), 60) is page_cache._MISSING  # the least recently used went
+    assert store.get(("n", 0), (1,), 60) == "x" * 900
+    assert store.get(("n", 0), (2,), 60) is page_cache._MISSING  # other versions: not this value
+    store.put(("n", 0), (2,), "y")
+    assert len(store) == 3 and store.get(("n", 0), (2,), 60) == "y"
+
+
+def test_a_new_colleague_s_name_is_no_longer_flagged_in_help_requests_at_once(run, cast, cache_on):
+    """The privacy scan's colleague names are kept; a new member (a structure write) must count at once."""
+
+    def ask():
+        help_operations.create_request(
+            net(), by_email("meta@example.org"), topic="Housing", body="Frau Kowalski knows the office."
+        )
+
+    with pytest.raises(help_operations.PersonalDataFound):
+        run(ask)
+    with pytest.raises(help_operations.PersonalDataFound):
+        run(ask)  # the names were kept: still a stranger
+
+    def join():
+        add_member(net(), "kowalski@example.org", "Anna Kowalski")
+        session.commit()
+
+    run(join)
+    run(ask)  # a colleague now: no finding

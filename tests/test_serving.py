@@ -59,3 +59,21 @@ def test_serve_answers_and_its_access_log_keeps_no_token(tmp_path):
     written = (tmp_path / "serve.log").read_text()
     assert "/invitations/[redacted]" in written
     assert token not in written
+
+
+def test_malloc_arenas_are_limited_unless_the_operator_chose(monkeypatch):
+    from network_service import serving
+
+    calls = []
+
+    class FakeLibc:
+        def mallopt(self, parameter, value):
+            calls.append((parameter, value))
+            return 1
+
+    monkeypatch.setattr(serving.ctypes, "CDLL", lambda _name: FakeLibc())
+    monkeypatch.setattr(serving.sys, "platform", "linux")
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    assert serving.limit_malloc_arenas() is True and calls == [(-8, 2)]
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert serving.limit_malloc_arenas() is False and len(calls) == 1

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, lazyload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from network_service import page_cache
 from network_service.accounts.models import Person
@@ -119,14 +120,20 @@ def _urgency(value) -> Urgency:
 
 
 def colleague_names(network: Network) -> list[str]:
-    """Display names of the network's active members: their names are not third parties (one query)."""
-    return list(
-        session.scalars(
-            sa.select(Person.display_name)
-            .join(Membership, Membership.person_id == Person.id)
-            .where(Membership.network_id == network.id, Membership.status == MembershipStatus.active)
+    """Display names of the network's active members: their names are not third parties (one query, kept in
+    the page cache until people or memberships change: every help request and response of a large network
+    read them all)."""
+
+    def names() -> tuple[str, ...]:
+        return tuple(
+            session.scalars(
+                sa.select(Person.display_name)
+                .join(Membership, Membership.person_id == Person.id)
+                .where(Membership.network_id == network.id, Membership.status == MembershipStatus.active)
+            )
         )
-    )
+
+    return list(page_cache.cached("colleague_names", network.id, (page_cache.STRUCTURE,), names))
 
 
 def _screen(
@@ -207,6 +214,7 @@ def create_request(
     _set_languages(request, languages)
     session.add(request)
     session.flush()
+    set_committed_value(request, "responses", [])  # a new request has none: no query when they are shown
     record("help.create", actor=actor, target=request, network=network, masked=masked, urgency=urgency.value)
     _audit_unmasked(request, actor, network, {} if masked else findings)
     notify_matches(request, count=current_app.config.get("HELP_NOTIFY_COUNT", 5))
