@@ -10,13 +10,10 @@ fragment: the callers render such parts apart (docs/conversations.md and docs/he
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 from flask import request
 from flask_babel import get_locale, get_timezone
 
-from network_service.page_cache import size_of
+from network_service.page_cache import BoundedLRU, size_of
 
 _ENTRY_OVERHEAD = 150  # the entry's tuple and the dict's share, in bytes (about)
 # Each cache of a worker process at most (about); in the load run's mix (bench/load.py) the conversation articles
@@ -24,41 +21,15 @@ _ENTRY_OVERHEAD = 150  # the entry's tuple and the dict's share, in bytes (about
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 
 
-class FragmentCache:
+class FragmentCache(BoundedLRU):
     def __init__(self, size: int, max_bytes: int = DEFAULT_MAX_BYTES):
-        self.size = size
-        self.max_bytes = max_bytes
-        self.bytes = 0
-        self._entries: OrderedDict[tuple, tuple[str, int]] = OrderedDict()
-        self._lock = threading.Lock()
+        super().__init__(max_entries=size, max_bytes=max_bytes)
 
     def get(self, key: tuple) -> str | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            self._entries.move_to_end(key)
-            return entry[0]
+        return self._lookup(key)
 
     def put(self, key: tuple, html: str) -> None:
-        size = size_of(key) + size_of(html) + _ENTRY_OVERHEAD
-        with self._lock:
-            old = self._entries.pop(key, None)
-            if old is not None:
-                self.bytes -= old[1]
-            self._entries[key] = (html, size)
-            self.bytes += size
-            while self._entries and (len(self._entries) > self.size or self.bytes > self.max_bytes):
-                _key, (_html, dropped) = self._entries.popitem(last=False)
-                self.bytes -= dropped
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self.bytes = 0
-
-    def __len__(self) -> int:
-        return len(self._entries)
+        self._store(key, html, size_of(key) + size_of(html) + _ENTRY_OVERHEAD)
 
 
 def reader_context() -> tuple:

@@ -267,40 +267,37 @@ def size_of(value: object) -> int:
     return sys.getsizeof(value)
 
 
-class _Store:
-    """One slot per (name, key): the value of the newest versions seen, with the versions it was computed for.
+class BoundedLRU:
+    """Entries dropped least recently used first when there are more than ``max_entries`` of them or their sizes
+    (as the caller measured them, see ``size_of``) add up to more than ``max_bytes``; thread-safe. The page
+    cache's store and the HTML fragment caches (network_service/fragments.py) are made of it."""
 
-    A value computed for older versions is replaced in its slot, not kept beside the new one (with the versions
-    in the key, every write left a dead entry behind until ``MAX_ENTRIES`` pushed it out: most of a worker's
-    cache was dead entries after a busy minute). The least recently used slots go first when the store holds
-    more than ``MAX_ENTRIES`` slots or more than ``MAX_BYTES`` (about: keys and values, see ``size_of``)."""
-
-    def __init__(self, max_entries: int | None = None, max_bytes: int | None = None) -> None:
-        self._entries: OrderedDict[Hashable, tuple[tuple, float, object, int]] = OrderedDict()
+    def __init__(self, max_entries: int, max_bytes: int) -> None:
+        self._entries: OrderedDict[Hashable, tuple[object, int]] = OrderedDict()
         self._lock = threading.Lock()
-        self.max_entries = MAX_ENTRIES if max_entries is None else max_entries
-        self.max_bytes = MAX_BYTES if max_bytes is None else max_bytes
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
         self.bytes = 0
 
-    def get(self, key: Hashable, stamp: tuple, max_age: float):
+    def _lookup(self, key: Hashable, default: object = None):
+        """The entry under ``key`` (now the most recently used), or ``default``."""
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or entry[0] != stamp or time.monotonic() - entry[1] > max_age:
-                return _MISSING
+            found = self._entries.get(key)
+            if found is None:
+                return default
             self._entries.move_to_end(key)
-            return entry[2]
+            return found[0]
 
-    def put(self, key: Hashable, stamp: tuple, value: object) -> None:
-        size = size_of(key) + size_of(value) + _ENTRY_OVERHEAD
+    def _store(self, key: Hashable, entry: object, size: int) -> None:
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
-                self.bytes -= old[3]
-            self._entries[key] = (stamp, time.monotonic(), value, size)
+                self.bytes -= old[1]
+            self._entries[key] = (entry, size)
             self.bytes += size
             while self._entries and (len(self._entries) > self.max_entries or self.bytes > self.max_bytes):
-                _key, dropped = self._entries.popitem(last=False)
-                self.bytes -= dropped[3]
+                _key, (_entry, dropped) = self._entries.popitem(last=False)
+                self.bytes -= dropped
 
     def clear(self) -> None:
         with self._lock:
@@ -309,6 +306,29 @@ class _Store:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+class _Store(BoundedLRU):
+    """One slot per (name, key): the value of the newest versions seen, with the versions it was computed for.
+
+    A value computed for older versions is replaced in its slot, not kept beside the new one (with the versions
+    in the key, every write left a dead entry behind until ``MAX_ENTRIES`` pushed it out: most of a worker's
+    cache was dead entries after a busy minute). The least recently used slots go first when the store holds
+    more than ``MAX_ENTRIES`` slots or more than ``MAX_BYTES`` (about: keys and values, see ``size_of``)."""
+
+    def __init__(self, max_entries: int | None = None, max_bytes: int | None = None) -> None:
+        super().__init__(
+            MAX_ENTRIES if max_entries is None else max_entries, MAX_BYTES if max_bytes is None else max_bytes
+        )
+
+    def get(self, key: Hashable, stamp: tuple, max_age: float):
+        entry = self._lookup(key, _MISSING)
+        if entry is _MISSING or entry[0] != stamp or time.monotonic() - entry[1] > max_age:
+            return _MISSING
+        return entry[2]
+
+    def put(self, key: Hashable, stamp: tuple, value: object) -> None:
+        self._store(key, (stamp, time.monotonic(), value), size_of(key) + size_of(value) + _ENTRY_OVERHEAD)
 
 
 _ENTRY_OVERHEAD = 200  # the slot's tuple, the stamp, the time and the dict's share, in bytes (about)
