@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -213,3 +215,176 @@ class Server:
         except FileNotFoundError:
             return "(no server log)"
         return "\n".join(text.splitlines()[-lines:])
+
+
+# -- PostgreSQL's share: the backends that serve a set of processes' connections ------------------------------
+
+_PORT_IN_TITLE = re.compile(r"\((\d+)\)")  # "postgres: 15/main: postgres test 127.0.0.1(57170) idle"
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent busy since boot (anything but idle and iowait), from /proc/stat."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    ticks = [int(value) for value in fields]
+    busy = sum(ticks) - ticks[3] - ticks[4] - sum(ticks[8:])  # minus idle, iowait, guest (counted in user)
+    return busy / CLOCK_TICKS
+
+
+def _socket_inodes(pid: int) -> set[int]:
+    inodes = set()
+    fd_dir = Path(f"/proc/{pid}/fd")
+    try:
+        entries = list(fd_dir.iterdir())
+    except (FileNotFoundError, PermissionError):
+        return inodes
+    for entry in entries:
+        try:
+            target = os.readlink(entry)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target[8:-1]))
+    return inodes
+
+
+def _local_ports_to(remote_port: int, inodes: set[int]) -> set[int]:
+    """Local ports of the TCP connections (of ``inodes``) to ``remote_port``, from /proc/net/tcp and tcp6."""
+    ports = set()
+    for name in ("tcp", "tcp6"):
+        try:
+            lines = Path(f"/proc/net/{name}").read_text().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if int(fields[9]) in inodes and int(fields[2].rsplit(":", 1)[1], 16) == remote_port:
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def _postmaster(port: int) -> int | None:
+    """The PostgreSQL server process on this machine (a `postgres` whose parent is not one); None if none."""
+    candidates = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            comm = (entry / "comm").read_text().strip()
+        except OSError:
+            continue
+        if comm in ("postgres", "postmaster"):
+            stat = proc_stat(int(entry.name))
+            if stat is not None:
+                candidates.append(stat)
+    pids = {stat.pid for stat in candidates}
+    roots = [stat.pid for stat in candidates if stat.ppid not in pids]
+    return roots[0] if len(roots) == 1 else None
+
+
+class PostgresCpu:
+    """CPU seconds of the PostgreSQL backends serving the connections of some processes (the gunicorn workers).
+
+    Sampled from /proc (the server runs on this machine): the postmaster's children are the backends, each titled
+    with its client's port, matched against the ports of the owners' connections to PostgreSQL. Other test runs
+    share the server; their backends are not counted. A backend that ends between two samples (SQLAlchemy closes
+    overflow connections) loses its CPU since the last sample: ``sample()`` every ``interval`` from a thread
+    (``start``/``stop``) keeps that small; ``exited`` says how many did.
+    """
+
+    def __init__(self, owners: Callable[[], list[int]], port: int = 5432, interval: float = 0.25):
+        self.owners = owners
+        self.port = port
+        self.interval = interval
+        self.postmaster = _postmaster(port)
+        self._known: dict[tuple[int, int], bool] = {}  # (pid, start ticks) -> one of ours
+        self._base: dict[tuple[int, int], float] = {}  # ours: CPU when first seen (0 if it started since)
+        self._last: dict[tuple[int, int], float] = {}
+        self._start_ticks = 0.0
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.monitor_cpu = 0.0  # CPU seconds of the sampling itself (this process's, part of the client side)
+        self._lock = threading.Lock()
+
+    @property
+    def available(self) -> bool:
+        return self.postmaster is not None
+
+    def reset(self) -> None:
+        """From now on: backends already running count from their present CPU."""
+        with self._lock:
+            self._base.clear()
+            self._last.clear()
+            self._start_ticks = float(Path("/proc/uptime").read_text().split()[0]) * CLOCK_TICKS
+        self.sample()
+
+    def seconds(self) -> float:
+        with self._lock:
+            return sum(self._last[key] - self._base[key] for key in self._last)
+
+    @property
+    def backends(self) -> int:
+        return len(self._last)
+
+    @property
+    def exited(self) -> int:
+        return sum(1 for pid, ticks in self._last if not _alive(pid, ticks))
+
+    def sample(self) -> None:
+        if self.postmaster is None:
+            return
+        began = time.thread_time()
+        try:
+            text = Path(f"/proc/{self.postmaster}/task/{self.postmaster}/children").read_text()
+        except OSError:
+            return
+        ours_ports: set[int] | None = None
+        for pid in map(int, text.split()):
+            stat = proc_stat(pid)
+            if stat is None:
+                continue
+            key = (pid, stat.start_ticks)
+            mine = self._known.get(key)
+            if mine is None:
+                try:
+                    title = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+                except OSError:
+                    continue
+                found = _PORT_IN_TITLE.search(title)
+                if found is None:  # a background process (checkpointer, walwriter, ...)
+                    self._known[key] = False
+                    continue
+                if ours_ports is None:
+                    inodes: set[int] = set()
+                    for owner in self.owners():
+                        inodes |= _socket_inodes(owner)
+                    ours_ports = _local_ports_to(self.port, inodes)
+                mine = self._known[key] = int(found.group(1)) in ours_ports
+            if mine:
+                with self._lock:
+                    if key not in self._base:
+                        self._base[key] = stat.cpu_seconds if stat.start_ticks <= self._start_ticks else 0.0
+                    self._last[key] = stat.cpu_seconds
+        self.monitor_cpu += time.thread_time() - began
+
+    def start(self) -> None:
+        self.reset()
+        self._stop.clear()
+
+        def loop():
+            while not self._stop.wait(self.interval):
+                self.sample()
+
+        self._thread = threading.Thread(target=loop, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> float:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.sample()
+        return self.seconds()
+
+
+def _alive(pid: int, start_ticks: int) -> bool:
+    stat = proc_stat(pid)
+    return stat is not None and stat.start_ticks == start_ticks
