@@ -49,7 +49,13 @@ sys.path.insert(0, str(BENCH_DIR.parent))
 import common  # noqa: E402
 import http_load  # noqa: E402
 from provisioning import DEFAULT_POSTGRES_URL, hide_password, prepare_database  # noqa: E402
-from server import PostgresCpu, Server, free_port, machine_busy_seconds  # noqa: E402
+from server import (  # noqa: E402
+    PostgresCpu,
+    Server,
+    free_port,
+    machine_busy_seconds,
+    with_application_name,
+)
 
 HOST = "127.0.0.1"
 NETWORK = "berlin-mentors"  # the demo network
@@ -73,6 +79,7 @@ ACTIONS = {
     "lti launch": 4,
 }
 TARGETS = {"page_p99_ms": 250.0, "worker_rss_mb": 150.0}
+APPLICATION_NAME = f"mentornet-load-{os.getpid()}"  # the server's connections to PostgreSQL
 
 
 # -- a minimal LTI 1.3 platform: an RSA key, its key set over HTTP, signed id_tokens ----------------------
@@ -541,7 +548,8 @@ def server_environment(config: dict, database_url: str, secret: str) -> dict[str
     return {
         "MENTORNET_ENV": "development",
         "MENTORNET_SECRET_KEY": config["SECRET_KEY"],
-        "MENTORNET_DATABASE_URL": database_url,
+        # Named, so that the bench can tell the server's PostgreSQL backends from other test runs' (their CPU)
+        "MENTORNET_DATABASE_URL": with_application_name(database_url, APPLICATION_NAME),
         "MENTORNET_BASE_URL": config["BASE_URL"],
         "MENTORNET_WEBHOOK_SECRET": secret,
         "MENTORNET_DEMO_MAILBOX": "true",
@@ -606,10 +614,13 @@ def run(args: argparse.Namespace, directory: Path) -> dict:
             f"{args.load_users} users for {args.load_duration:.0f} s (think time about {args.load_think} s), "
             f"client {args.load_client} in {processes} process(es) ..."
         )
-        postgres = PostgresCpu(lambda: [stat.pid for stat in server.worker_stats()])
-        outcome, elapsed, cpu = simulate(
-            simulated, processes, args.load_duration, args.load_think, server, postgres
-        )
+        postgres = PostgresCpu(database.url, APPLICATION_NAME)
+        try:
+            outcome, elapsed, cpu = simulate(
+                simulated, processes, args.load_duration, args.load_think, server, postgres
+            )
+        finally:
+            postgres.close()
         result["server_cpu_s"] = round(cpu["server_s"], 1)
         result["cpu"] = cpu
         _progress("waiting for the drain, checking every accepted event ...")
@@ -811,7 +822,7 @@ def cost_run(args: argparse.Namespace, directory: Path) -> dict:
         for user in simulated[:3]:
             for action in ACTIONS:
                 user.act(action)
-        postgres = PostgresCpu(lambda: [stat.pid for stat in server.worker_stats()])
+        postgres = PostgresCpu(database.url, APPLICATION_NAME)
         only = [a.strip() for a in args.cost_only.split(",")] if args.cost_only else list(ACTIONS)
         actions = {}
         for action in only:
@@ -846,6 +857,7 @@ def cost_run(args: argparse.Namespace, directory: Path) -> dict:
                 "wall_ms": round(1000 * wall / n, 2),
                 "errors": dict(errors),
             }
+        postgres.close()
         result["actions"] = actions
         result["server_log"] = server_events(server.log_path)
     except Exception:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -13,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -217,9 +216,7 @@ class Server:
         return "\n".join(text.splitlines()[-lines:])
 
 
-# -- PostgreSQL's share: the backends that serve a set of processes' connections ------------------------------
-
-_PORT_IN_TITLE = re.compile(r"\((\d+)\)")  # "postgres: 15/main: postgres test 127.0.0.1(57170) idle"
+# -- PostgreSQL's share: the backends that serve the server's connections --------------------------------------
 
 
 def machine_busy_seconds() -> float:
@@ -230,39 +227,15 @@ def machine_busy_seconds() -> float:
     return busy / CLOCK_TICKS
 
 
-def _socket_inodes(pid: int) -> set[int]:
-    inodes = set()
-    fd_dir = Path(f"/proc/{pid}/fd")
-    try:
-        entries = list(fd_dir.iterdir())
-    except (FileNotFoundError, PermissionError):
-        return inodes
-    for entry in entries:
-        try:
-            target = os.readlink(entry)
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(int(target[8:-1]))
-    return inodes
+def with_application_name(url: str, name: str) -> str:
+    """The SQLAlchemy URL ``url`` whose connections tell PostgreSQL they are ``name`` (pg_stat_activity)."""
+    import sqlalchemy as sa
+
+    parsed = sa.engine.make_url(url)
+    return parsed.update_query_dict({"application_name": name}).render_as_string(hide_password=False)
 
 
-def _local_ports_to(remote_port: int, inodes: set[int]) -> set[int]:
-    """Local ports of the TCP connections (of ``inodes``) to ``remote_port``, from /proc/net/tcp and tcp6."""
-    ports = set()
-    for name in ("tcp", "tcp6"):
-        try:
-            lines = Path(f"/proc/net/{name}").read_text().splitlines()[1:]
-        except FileNotFoundError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if int(fields[9]) in inodes and int(fields[2].rsplit(":", 1)[1], 16) == remote_port:
-                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
-    return ports
-
-
-def _postmaster(port: int) -> int | None:
+def _postmaster() -> int | None:
     """The PostgreSQL server process on this machine (a `postgres` whose parent is not one); None if none."""
     candidates = []
     for entry in Path("/proc").iterdir():
@@ -282,32 +255,50 @@ def _postmaster(port: int) -> int | None:
 
 
 class PostgresCpu:
-    """CPU seconds of the PostgreSQL backends serving the connections of some processes (the gunicorn workers).
+    """CPU seconds of the PostgreSQL backends whose connections carry ``application_name`` (the server's).
 
-    Sampled from /proc (the server runs on this machine): the postmaster's children are the backends, each titled
-    with its client's port, matched against the ports of the owners' connections to PostgreSQL. Other test runs
-    share the server; their backends are not counted. A backend that ends between two samples (SQLAlchemy closes
-    overflow connections) loses its CPU since the last sample: ``sample()`` every ``interval`` from a thread
-    (``start``/``stop``) keeps that small; ``exited`` says how many did.
+    The database server runs on this machine and is shared with other test runs: its backends are the
+    postmaster's children in /proc; which are ours, pg_stat_activity says (asked once for each new backend,
+    through a connection of our own named otherwise); their CPU is read from /proc/<pid>/stat. A backend that
+    ends between two samples (SQLAlchemy closes its overflow connections when they are returned) loses its CPU
+    since the last sample: ``sample()`` every ``interval`` from a thread (``start``/``stop``) keeps that small,
+    and ``exited`` says how many did. ``available`` is False when no PostgreSQL server runs on this machine.
     """
 
-    def __init__(self, owners: Callable[[], list[int]], port: int = 5432, interval: float = 0.25):
-        self.owners = owners
-        self.port = port
+    def __init__(self, database_url: str, application_name: str, interval: float = 0.25):
+        self.database_url = database_url
+        self.application_name = application_name
         self.interval = interval
-        self.postmaster = _postmaster(port)
+        self.postmaster = _postmaster()
+        self._connection = None
         self._known: dict[tuple[int, int], bool] = {}  # (pid, start ticks) -> one of ours
         self._base: dict[tuple[int, int], float] = {}  # ours: CPU when first seen (0 if it started since)
         self._last: dict[tuple[int, int], float] = {}
         self._start_ticks = 0.0
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self.monitor_cpu = 0.0  # CPU seconds of the sampling itself (this process's, part of the client side)
         self._lock = threading.Lock()
+        self.monitor_cpu = (
+            0.0  # CPU seconds of the sampling itself (in this process: part of the client side)
+        )
 
     @property
     def available(self) -> bool:
         return self.postmaster is not None
+
+    def _names(self) -> dict[int, str]:
+        """pid -> application_name of every client backend, from pg_stat_activity."""
+        import psycopg
+        import sqlalchemy as sa
+
+        if self._connection is None:
+            url = sa.engine.make_url(with_application_name(self.database_url, "mentornet-bench-monitor"))
+            conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+            self._connection = psycopg.connect(conninfo, autocommit=True)
+        rows = self._connection.execute(
+            "SELECT pid, application_name FROM pg_stat_activity WHERE backend_type = 'client backend'"
+        ).fetchall()
+        return dict(rows)
 
     def reset(self) -> None:
         """From now on: backends already running count from their present CPU."""
@@ -337,7 +328,7 @@ class PostgresCpu:
             text = Path(f"/proc/{self.postmaster}/task/{self.postmaster}/children").read_text()
         except OSError:
             return
-        ours_ports: set[int] | None = None
+        names: dict[int, str] | None = None
         for pid in map(int, text.split()):
             stat = proc_stat(pid)
             if stat is None:
@@ -345,20 +336,11 @@ class PostgresCpu:
             key = (pid, stat.start_ticks)
             mine = self._known.get(key)
             if mine is None:
-                try:
-                    title = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-                except OSError:
+                if names is None:
+                    names = self._names()
+                if pid not in names:  # a background process, or a backend not started yet: look again later
                     continue
-                found = _PORT_IN_TITLE.search(title)
-                if found is None:  # a background process (checkpointer, walwriter, ...)
-                    self._known[key] = False
-                    continue
-                if ours_ports is None:
-                    inodes: set[int] = set()
-                    for owner in self.owners():
-                        inodes |= _socket_inodes(owner)
-                    ours_ports = _local_ports_to(self.port, inodes)
-                mine = self._known[key] = int(found.group(1)) in ours_ports
+                mine = self._known[key] = names[pid] == self.application_name
             if mine:
                 with self._lock:
                     if key not in self._base:
@@ -383,6 +365,11 @@ class PostgresCpu:
             self._thread.join()
         self.sample()
         return self.seconds()
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
 def _alive(pid: int, start_ticks: int) -> bool:
