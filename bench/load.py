@@ -1,6 +1,8 @@
 """A mixed workload of many simultaneous users against `mentornet serve` on PostgreSQL (issue 9's load run).
 
     .venv/bin/python bench/load.py [--users 200] [--duration 60] [--think 1.0] [--workers 2] [--threads 8]
+                                   [--client fast|requests] [--processes 2]
+    .venv/bin/python bench/load.py --cost [--cost-n 60] [--cost-only "home,lti launch"]
     .venv/bin/python bench/run.py --only load
 
 The demo network (``network_service.demo.build_demo``) is built in a private PostgreSQL schema, ``--users``
@@ -14,9 +16,16 @@ at random (weights in ``ACTIONS``) with a think time between them, for ``--durat
 - an LTI 1.3 launch: the OIDC login redirect, then the launch with an RS256 id_token of a platform served by
   this process (its key set over HTTP on 127.0.0.1).
 
+The users are threads spread over ``--processes`` forked client processes; ``--client fast`` (the default) sends
+the same bytes as python-requests (``--client requests``) through ``http_load.Client`` for a fraction of the
+client's CPU: the load generator shares the cores with the server and PostgreSQL.
+
 Reported per action: requests, throughput, p50/p99/max and errors; in all: 5xx answers, lost completion events
-(an event answered 202 but not in the database once the drain is done, or a learner provisioned twice), and
-VmRSS / VmHWM of each gunicorn worker after the run, from /proc. JSON in ``bench/results/<time>-load.json``.
+(an event answered 202 but not in the database once the drain is done, or a learner provisioned twice),
+VmRSS / VmHWM of each gunicorn worker after the run, from /proc, and the CPU seconds of the server, of its
+PostgreSQL backends, of the client and of the whole machine during the run (also per action). JSON in
+``bench/results/<time>-load.json``. ``--cost``: each action alone, one at a time, its CPU (server, PostgreSQL,
+client) per action instead of a load run.
 """
 
 from __future__ import annotations
