@@ -272,6 +272,7 @@ class PostgresCpu:
         self.postmaster = _postmaster()
         self._connection = None
         self._known: dict[tuple[int, int], bool] = {}  # (pid, start ticks) -> one of ours
+        self._foreign: set[int] = set()  # other runs' backends (a process id is not reused within minutes)
         self._base: dict[tuple[int, int], float] = {}  # ours: CPU when first seen (0 if it started since)
         self._last: dict[tuple[int, int], float] = {}
         self._start_ticks = 0.0
@@ -330,10 +331,13 @@ class PostgresCpu:
             return
         names: dict[int, str] | None = None
         for pid in map(int, text.split()):
-            stat = proc_stat(pid)
+            if pid in self._foreign:  # not read again: the sampling stays cheap among other runs' backends
+                continue
+            stat = _cpu_and_start(pid)
             if stat is None:
                 continue
-            key = (pid, stat.start_ticks)
+            cpu_seconds, start_ticks = stat
+            key = (pid, start_ticks)
             mine = self._known.get(key)
             if mine is None:
                 if names is None:
@@ -341,11 +345,13 @@ class PostgresCpu:
                 if pid not in names:  # a background process, or a backend not started yet: look again later
                     continue
                 mine = self._known[key] = names[pid] == self.application_name
+                if not mine:
+                    self._foreign.add(pid)
             if mine:
                 with self._lock:
                     if key not in self._base:
-                        self._base[key] = stat.cpu_seconds if stat.start_ticks <= self._start_ticks else 0.0
-                    self._last[key] = stat.cpu_seconds
+                        self._base[key] = cpu_seconds if start_ticks <= self._start_ticks else 0.0
+                    self._last[key] = cpu_seconds
         self.monitor_cpu += time.thread_time() - began
 
     def start(self) -> None:
@@ -370,6 +376,22 @@ class PostgresCpu:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def _cpu_and_start(pid: int) -> tuple[float, int] | None:
+    """``proc_stat``'s CPU seconds and start ticks, read with less overhead (the sampler reads many a second)."""
+    try:
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        raw = os.read(fd, 2048)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    rest = raw[raw.rindex(b")") + 2 :].split()
+    return (int(rest[11]) + int(rest[12])) / CLOCK_TICKS, int(rest[19])
 
 
 def _alive(pid: int, start_ticks: int) -> bool:
