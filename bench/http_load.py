@@ -197,8 +197,13 @@ class Client:
     def request(
         self, method: str, url: str, body: bytes | None, headers, timeout, content_type: str | None = None
     ) -> Response:
-        if not url.startswith(self._prefix) or not self._prefix:
-            self._connect_to(url)
+        prefix = self._prefix
+        if (
+            not prefix
+            or not url.startswith(prefix)
+            or url[len(prefix) : len(prefix) + 1] not in ("/", "?", "")
+        ):
+            self._connect_to(url)  # the first request, or another host or port than the last
         path = url[len(self._prefix) :] or "/"
         # In requests' order: its defaults, the caller's headers, Cookie, Content-Length, Content-Type.
         sent = dict(DEFAULT_HEADERS)
