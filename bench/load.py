@@ -1,6 +1,8 @@
 """A mixed workload of many simultaneous users against `mentornet serve` on PostgreSQL (issue 9's load run).
 
     .venv/bin/python bench/load.py [--users 200] [--duration 60] [--think 1.0] [--workers 2] [--threads 8]
+                                   [--client fast|requests] [--processes 2]
+    .venv/bin/python bench/load.py --cost [--cost-n 60] [--cost-only "home,lti launch"]
     .venv/bin/python bench/run.py --only load
 
 The demo network (``network_service.demo.build_demo``) is built in a private PostgreSQL schema, ``--users``
@@ -14,15 +16,24 @@ at random (weights in ``ACTIONS``) with a think time between them, for ``--durat
 - an LTI 1.3 launch: the OIDC login redirect, then the launch with an RS256 id_token of a platform served by
   this process (its key set over HTTP on 127.0.0.1).
 
+The users are threads spread over ``--processes`` forked client processes; ``--client fast`` (the default) sends
+the same bytes as python-requests (``--client requests``) through ``http_load.Client`` for a fraction of the
+client's CPU: the load generator shares the cores with the server and PostgreSQL.
+
 Reported per action: requests, throughput, p50/p99/max and errors; in all: 5xx answers, lost completion events
-(an event answered 202 but not in the database once the drain is done, or a learner provisioned twice), and
-VmRSS / VmHWM of each gunicorn worker after the run, from /proc. JSON in ``bench/results/<time>-load.json``.
+(an event answered 202 but not in the database once the drain is done, or a learner provisioned twice),
+VmRSS / VmHWM of each gunicorn worker after the run, from /proc, and the CPU seconds of the server, of its
+PostgreSQL backends, of the client and of the whole machine during the run (also per action). JSON in
+``bench/results/<time>-load.json``. ``--cost``: each action alone, one at a time, its CPU (server, PostgreSQL,
+client) per action instead of a load run.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import multiprocessing
 import os
 import random
 import re
@@ -47,7 +58,13 @@ sys.path.insert(0, str(BENCH_DIR.parent))
 import common  # noqa: E402
 import http_load  # noqa: E402
 from provisioning import DEFAULT_POSTGRES_URL, hide_password, prepare_database  # noqa: E402
-from server import Server, free_port  # noqa: E402
+from server import (  # noqa: E402
+    PostgresCpu,
+    Server,
+    free_port,
+    machine_busy_seconds,
+    with_application_name,
+)
 
 HOST = "127.0.0.1"
 NETWORK = "berlin-mentors"  # the demo network
@@ -71,6 +88,7 @@ ACTIONS = {
     "lti launch": 4,
 }
 TARGETS = {"page_p99_ms": 250.0, "worker_rss_mb": 150.0}
+APPLICATION_NAME = f"mentornet-load-{os.getpid()}"  # the server's connections to PostgreSQL
 
 
 # -- a minimal LTI 1.3 platform: an RSA key, its key set over HTTP, signed id_tokens ----------------------
@@ -223,9 +241,20 @@ class Outcome:
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
+CLIENTS = ("fast", "requests")  # http_load.Client (http.client) or python-requests: the same requests
+
+
 class SimulatedUser:
     def __init__(
-        self, user: User, base_url: str, secret: str, platform: Platform, outcome: Outcome, tag, rng
+        self,
+        user: User,
+        base_url: str,
+        secret: str,
+        platform: Platform,
+        outcome: Outcome,
+        tag,
+        rng,
+        client: str = "fast",
     ):
         self.user = user
         self.base = base_url
@@ -234,7 +263,8 @@ class SimulatedUser:
         self.outcome = outcome
         self.tag = tag
         self.rng = rng
-        self.http = http_load.new_session()
+        self.client = client
+        self.http = http_load.new_client() if client == "fast" else http_load.new_session()
         self.http.cookies.set("mentornet_session", user.cookie, domain=HOST, path="/")
         self.csrf: str | None = None
         self.my_events: list[tuple[str, bytes]] = []  # (event id, body) accepted, for retries
@@ -259,9 +289,11 @@ class SimulatedUser:
             started = time.perf_counter()
             try:
                 error = getattr(self, "do_" + action.replace(" ", "_"))()
-            except requests.RequestException as exc:
-                error = _kind(exc)
-                if isinstance(exc, requests.ConnectionError):
+            except http_load.CLIENT_ERRORS as exc:
+                error = (
+                    _kind(exc) if isinstance(exc, requests.RequestException) else http_load.error_kind(exc)
+                )
+                if http_load.is_connection_error(exc):
                     with self.outcome.lock:  # idle_s: since the previous action began (see above)
                         self.outcome.connection_errors.append(
                             {"action": action, "error": error, "idle_s": round(idle, 3),
@@ -273,6 +305,19 @@ class SimulatedUser:
                 self.outcome.ok(action, time.perf_counter() - started)
             time.sleep(self.rng.uniform(0.5 * think, 1.5 * think))
         self.http.close()
+
+    def act(self, action: str) -> str | None:
+        """One action, outside ``run`` (--cost): its error, or None; a failed request is an error too."""
+        self.last_act = time.monotonic()
+        try:
+            return getattr(self, "do_" + action.replace(" ", "_"))()
+        except http_load.CLIENT_ERRORS as exc:
+            return _kind(exc) if isinstance(exc, requests.RequestException) else http_load.error_kind(exc)
+
+    def drop_connection_if_idle(self) -> None:
+        """As ``run`` does: a connection idle since an action began over KEEPALIVE_SECONDS ago is replaced."""
+        if time.monotonic() - getattr(self, "last_act", 0.0) > KEEPALIVE_SECONDS:
+            http_load.drop_connections([self.http])
 
     # page views: anything but 200 is an error
     def _page(self, path: str) -> str | None:
@@ -365,35 +410,40 @@ class SimulatedUser:
 
     def do_lti_launch(self):
         launch_url = f"{self.base}/lti/launch"
-        login = requests.get(  # a browser without our site's session: the launch arrives from another site
-            f"{self.base}/lti/login",
-            params={
-                "iss": Platform.ISSUER,
-                "login_hint": "load-user",
-                "target_link_uri": launch_url,
-                "lti_message_hint": "load-link",
-                "client_id": Platform.CLIENT_ID,
-                "lti_deployment_id": Platform.DEPLOYMENT,
-            },
-            allow_redirects=False,
-            timeout=REQUEST_TIMEOUT,
-        )
+        # A browser without our site's session, on a new connection each: the launch arrives from another site.
+        fresh = http_load.new_client if self.client == "fast" else requests.Session
+        with contextlib.closing(fresh()) as browser:
+            login = browser.get(
+                f"{self.base}/lti/login",
+                params={
+                    "iss": Platform.ISSUER,
+                    "login_hint": "load-user",
+                    "target_link_uri": launch_url,
+                    "lti_message_hint": "load-link",
+                    "client_id": Platform.CLIENT_ID,
+                    "lti_deployment_id": Platform.DEPLOYMENT,
+                },
+                allow_redirects=False,
+                timeout=REQUEST_TIMEOUT,
+            )
         if login.status_code != 302:
             return f"login HTTP {login.status_code}"
         query = {k: v[0] for k, v in parse_qs(urlsplit(login.headers["Location"]).query).items()}
         # The state cookie is Secure (a cross-site cookie): carried by hand over plain http on 127.0.0.1.
-        cookie = "; ".join(f"{c.name}={c.value}" for c in login.cookies)
+        if isinstance(login.cookies, dict):
+            cookie = "; ".join(f"{name}={value}" for name, value in login.cookies.items())
+        else:
+            cookie = "; ".join(f"{c.name}={c.value}" for c in login.cookies)
         sub = f"load-{self.tag}-{secrets.token_hex(6)}"
-        launch = requests.post(
-            launch_url,
-            data={
-                "id_token": self.platform.id_token(query["nonce"], sub, launch_url),
-                "state": query["state"],
-            },
-            headers={"Cookie": cookie},
-            allow_redirects=False,
-            timeout=REQUEST_TIMEOUT,
-        )
+        id_token = self.platform.id_token(query["nonce"], sub, launch_url)
+        with contextlib.closing(fresh()) as browser:
+            launch = browser.post(
+                launch_url,
+                data={"id_token": id_token, "state": query["state"]},
+                headers={"Cookie": cookie},
+                allow_redirects=False,
+                timeout=REQUEST_TIMEOUT,
+            )
         return None if launch.status_code in (200, 303) else f"launch HTTP {launch.status_code}"
 
 
@@ -503,6 +553,22 @@ def _latency(values: list[float]) -> dict:
     }
 
 
+def server_environment(config: dict, database_url: str, secret: str) -> dict[str, str]:
+    return {
+        "MENTORNET_ENV": "development",
+        "MENTORNET_SECRET_KEY": config["SECRET_KEY"],
+        # Named, so that the bench can tell the server's PostgreSQL backends from other test runs' (their CPU)
+        "MENTORNET_DATABASE_URL": with_application_name(database_url, APPLICATION_NAME),
+        "MENTORNET_BASE_URL": config["BASE_URL"],
+        "MENTORNET_WEBHOOK_SECRET": secret,
+        "MENTORNET_DEMO_MAILBOX": "true",
+        "MENTORNET_OUTBOX_WORKER": "true",
+        "MENTORNET_JOBS_IN_PROCESS": "false",
+        # Every simulated user comes from 127.0.0.1: per-address limits would measure the limiter.
+        "MENTORNET_RATELIMIT_ENABLED": "false",
+    }
+
+
 def run(args: argparse.Namespace, directory: Path) -> dict:
     from network_service.demo import demo_config
 
@@ -520,18 +586,7 @@ def run(args: argparse.Namespace, directory: Path) -> dict:
         _progress(f"building the demo network and {args.load_users} members in {database.label} ...")
         users = build_world(config, args.load_users, platform)
         result["setup_s"] = round(time.perf_counter() - started, 1)
-        environment = {
-            "MENTORNET_ENV": "development",
-            "MENTORNET_SECRET_KEY": config["SECRET_KEY"],
-            "MENTORNET_DATABASE_URL": database.url,
-            "MENTORNET_BASE_URL": config["BASE_URL"],
-            "MENTORNET_WEBHOOK_SECRET": secret,
-            "MENTORNET_DEMO_MAILBOX": "true",
-            "MENTORNET_OUTBOX_WORKER": "true",
-            "MENTORNET_JOBS_IN_PROCESS": "false",
-            # Every simulated user comes from 127.0.0.1: per-address limits would measure the limiter.
-            "MENTORNET_RATELIMIT_ENABLED": "false",
-        }
+        environment = server_environment(config, database.url, secret)
         server = Server(
             database_url=database.url,
             base_url=config["BASE_URL"],
@@ -546,36 +601,52 @@ def run(args: argparse.Namespace, directory: Path) -> dict:
         server.wait_ready()
         result["server"] = {"workers": args.load_workers, "threads_per_worker": args.load_threads}
 
-        outcome = Outcome()
         tag = secrets.token_hex(3)
         rng = random.Random(args.load_seed)
+        processes = max(1, min(args.load_processes, len(users)))
+        outcomes = [Outcome() for _ in range(processes)]
         simulated = [
             SimulatedUser(
-                user, config["BASE_URL"], secret, platform, outcome, tag, random.Random(rng.random())
+                user,
+                config["BASE_URL"],
+                secret,
+                platform,
+                outcomes[number % processes],
+                tag,
+                random.Random(rng.random()),
+                client=args.load_client,
             )
-            for user in users
+            for number, user in enumerate(users)
         ]
+        result["client"] = {"kind": args.load_client, "processes": processes}
         _progress(
-            f"{args.load_users} users for {args.load_duration:.0f} s (think time about {args.load_think} s) ..."
+            f"{args.load_users} users for {args.load_duration:.0f} s (think time about {args.load_think} s), "
+            f"client {args.load_client} in {processes} process(es) ..."
         )
-        cpu_before = server.worker_cpu_seconds()
-        began = time.monotonic()
-        deadline = began + args.load_duration
-        threads = [
-            threading.Thread(target=u.run, args=(deadline, args.load_think), daemon=True) for u in simulated
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(args.load_duration + REQUEST_TIMEOUT + 30)
-        elapsed = time.monotonic() - began
-        result["server_cpu_s"] = round(server.worker_cpu_seconds() - cpu_before, 1)
+        postgres = PostgresCpu(database.url, APPLICATION_NAME)
+        try:
+            outcome, elapsed, cpu = simulate(
+                simulated, processes, args.load_duration, args.load_think, server, postgres
+            )
+        finally:
+            postgres.close()
+        result["server_cpu_s"] = round(cpu["server_s"], 1)
+        result["cpu"] = cpu
         _progress("waiting for the drain, checking every accepted event ...")
         result["events"] = check_events(database.url, outcome.accepted_events, tag)
         result["memory"] = [
             {"pid": m["pid"], "rss_mb": round(m["rss_kb"] / 1024, 1), "peak_mb": round(m["hwm_kb"] / 1024, 1)}
             for m in server.worker_memory()
         ]
+        attempted = sum(
+            len(outcome.latencies.get(a, [])) + sum(outcome.errors.get(a, Counter()).values())
+            for a in ACTIONS
+        )
+        for side in ("server", "postgres", "client"):
+            seconds = cpu[f"{side}_s"]
+            cpu[f"{side}_ms_per_action"] = (
+                round(1000 * seconds / attempted, 2) if attempted and seconds is not None else None
+            )
         endpoints = {}
         for action in ACTIONS:
             latencies = outcome.latencies.get(action, [])
@@ -610,6 +681,227 @@ def run(args: argparse.Namespace, directory: Path) -> dict:
         database.drop()
     result["targets"] = evaluate(result)
     return result
+
+
+def simulate(
+    simulated: list[SimulatedUser],
+    processes: int,
+    duration: float,
+    think: float,
+    server: Server,
+    postgres: PostgresCpu,
+) -> tuple[Outcome, float, dict]:
+    """Run the users (their threads in ``processes`` processes) for ``duration``; the merged outcome, the
+    measured seconds and where the CPU went meanwhile (server, PostgreSQL, the client, the whole machine)."""
+    join_after = duration + REQUEST_TIMEOUT + 30
+    children = []
+    if processes > 1:
+        # Forked before the clock starts, each with its share of the users (and its own Outcome); they start
+        # together when ``go`` is set, with the parent's start time (CLOCK_MONOTONIC is the same for all).
+        context = multiprocessing.get_context("fork")
+        go, start_at = context.Event(), context.Value("d", 0.0)
+        for number in range(processes):
+            share = simulated[number::processes]
+            receiver, sender = context.Pipe(duplex=False)
+            child = context.Process(
+                target=_child, args=(share, go, start_at, duration, think, join_after, sender), daemon=True
+            )
+            child.start()
+            sender.close()
+            children.append((child, receiver))
+    cpu_before, client_before = server.worker_cpu_seconds(), time.process_time()
+    busy_before = machine_busy_seconds()
+    postgres.start()
+    began = time.monotonic()
+    if children:
+        start_at.value = began
+        go.set()
+        outcome, child_cpu = Outcome(), 0.0
+        for child, receiver in children:
+            if not receiver.poll(join_after + 30):
+                raise RuntimeError(f"a client process ({child.pid}) sent no results")
+            part = receiver.recv()
+            child.join(10)
+            child_cpu += part.pop("cpu_s")
+            for action, values in part["latencies"].items():
+                outcome.latencies.setdefault(action, []).extend(values)
+            for action, errors in part["errors"].items():
+                outcome.errors.setdefault(action, Counter()).update(errors)
+            outcome.accepted_events.update(part["accepted_events"])
+            outcome.connection_errors.extend(part["connection_errors"])
+        outcome.connection_errors.sort(key=lambda e: e["after_s"])
+    else:
+        child_cpu = 0.0
+        _run_users(simulated, began + duration, think, join_after)
+        outcome = simulated[0].outcome
+    elapsed = time.monotonic() - began
+    postgres_s = postgres.stop() if postgres.available else None
+    busy = machine_busy_seconds() - busy_before
+    server_s = server.worker_cpu_seconds() - cpu_before
+    client_s = time.process_time() - client_before + child_cpu
+    cpu = {
+        "server_s": round(server_s, 2),
+        # None: no PostgreSQL server process found on this machine (a remote database)
+        "postgres_s": round(postgres_s, 2) if postgres_s is not None else None,
+        "postgres_backends": postgres.backends,
+        "postgres_backends_exited": postgres.exited,
+        # every process of the bench (the simulated users, the LTI platform's key set, this accounting)
+        "client_s": round(client_s, 2),
+        "monitor_s": round(
+            postgres.monitor_cpu, 2
+        ),  # the /proc sampling for PostgreSQL's share (in client_s)
+        "machine_busy_s": round(busy, 2),  # all cores, everything (other users of the machine too)
+        "machine_capacity_s": round((os.cpu_count() or 1) * elapsed, 1),
+    }
+    cpu["other_s"] = round(busy - server_s - (postgres_s or 0.0) - client_s, 2)
+    return outcome, elapsed, cpu
+
+
+def _run_users(simulated: list[SimulatedUser], deadline: float, think: float, join_after: float) -> None:
+    threads = [threading.Thread(target=u.run, args=(deadline, think), daemon=True) for u in simulated]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(join_after)
+
+
+def _child(share, go, start_at, duration: float, think: float, join_after: float, sender) -> None:
+    """A client process: its users' threads, then their outcome and this process's CPU through ``sender``."""
+    go.wait()
+    cpu_before = time.process_time()
+    _run_users(share, start_at.value + duration, think, join_after)
+    outcome = share[0].outcome
+    with outcome.lock:
+        sender.send(
+            {
+                "latencies": outcome.latencies,
+                "errors": outcome.errors,
+                "accepted_events": outcome.accepted_events,
+                "connection_errors": outcome.connection_errors,
+                "cpu_s": time.process_time() - cpu_before,
+            }
+        )
+    sender.close()
+
+
+# -- --cost: what one action costs, one request at a time -------------------------------------------------------
+
+
+def cost_run(args: argparse.Namespace, directory: Path) -> dict:
+    """Each action of the mix ``--cost-n`` times in a row by one user at a time (users taken in turn), against
+    one worker with one thread: CPU per action of the server, of PostgreSQL and of the client, and wall time.
+
+    Nothing runs concurrently, so the CPU figures are the work of one action (plus the worker's background
+    drain for completion events, which acts on them right away); the first three users do every action once
+    before, not counted (templates compiled, caches filled as in a running server).
+    """
+    from network_service.demo import demo_config
+
+    directory.mkdir(parents=True, exist_ok=True)
+    database = prepare_database("postgresql", directory, args.postgres_url)
+    result: dict = {"database": database.label, "n": args.cost_n, "client": args.load_client}
+    platform = Platform()
+    server = None
+    try:
+        port = free_port(HOST)
+        config = demo_config(HOST, port, directory=directory)
+        secret = secrets.token_urlsafe(32)
+        config.update(DATABASE_URL=database.url, WEBHOOK_SECRET=secret)
+        _progress(f"building the demo network and 20 members in {database.label} ...")
+        users = build_world(config, 20, platform)
+        server = Server(
+            database_url=database.url,
+            base_url=config["BASE_URL"],
+            host=HOST,
+            port=port,
+            workers=1,
+            threads=1,
+            log_path=directory / "server.log",
+            environment=server_environment(config, database.url, secret),
+        )
+        server.start()
+        server.wait_ready()
+        outcome = Outcome()
+        simulated = [
+            SimulatedUser(
+                u, config["BASE_URL"], secret, platform, outcome, "cost", random.Random(i), args.load_client
+            )
+            for i, u in enumerate(users)
+        ]
+        for user in simulated[:3]:
+            for action in ACTIONS:
+                user.act(action)
+        postgres = PostgresCpu(database.url, APPLICATION_NAME)
+        only = [a.strip() for a in args.cost_only.split(",")] if args.cost_only else list(ACTIONS)
+        actions = {}
+        for action in only:
+            if action not in ACTIONS:
+                raise SystemExit(f"--cost-only: no action {action!r} (one of {', '.join(ACTIONS)})")
+            _progress(f"{action}: {args.cost_n} times ...")
+            time.sleep(1.0)  # the drain of the previous action's events, if any, is done
+            errors: Counter = Counter()
+            server_before, client_before = server.worker_cpu_seconds(), time.process_time()
+            monitor_before = postgres.monitor_cpu
+            postgres.start()
+            began = time.perf_counter()
+            for number in range(args.cost_n):
+                user = simulated[number % len(simulated)]
+                user.drop_connection_if_idle()
+                error = user.act(action)
+                if error:
+                    errors[error] += 1
+            wall = time.perf_counter() - began
+            postgres_s = postgres.stop() if postgres.available else None
+            n = args.cost_n
+            actions[action] = {
+                "server_ms": round(1000 * (server.worker_cpu_seconds() - server_before) / n, 2),
+                "postgres_ms": round(1000 * postgres_s / n, 2) if postgres_s is not None else None,
+                # the bench's own CPU but for the /proc sampling of PostgreSQL's backends
+                "client_ms": round(
+                    1000
+                    * (time.process_time() - client_before - (postgres.monitor_cpu - monitor_before))
+                    / n,
+                    2,
+                ),
+                "wall_ms": round(1000 * wall / n, 2),
+                "errors": dict(errors),
+            }
+        postgres.close()
+        result["actions"] = actions
+        result["server_log"] = server_events(server.log_path)
+    except Exception:
+        if server is not None:
+            print(f"--- server log (last lines) ---\n{server.log_tail()}", file=sys.stderr)
+        raise
+    finally:
+        if server is not None:
+            server.stop()
+        platform.stop()
+        database.drop()
+    return result
+
+
+def render_cost(report: dict) -> str:
+    result = report["cost"]
+    lines = common.header_lines(report, "mentorNET load mix: CPU per action, one request at a time")
+    lines.append(
+        f"{result['n']} of each action, 1 worker x 1 thread, {result['database']}, client {result['client']}"
+    )
+    lines.append("")
+    lines.append(
+        f"{'action':<18}{'server ms':>11}{'postgres ms':>13}{'client ms':>11}{'wall ms':>10}  errors"
+    )
+    for action, a in result["actions"].items():
+        errors = ", ".join(f"{reason} x{n}" for reason, n in a["errors"].items()) or "-"
+        lines.append(
+            f"{action:<18}{a['server_ms']:>11}{_fmt_short(a['postgres_ms']):>13}{a['client_ms']:>11}"
+            f"{a['wall_ms']:>10}  {errors}"
+        )
+    return "\n".join(lines)
+
+
+def _fmt_short(value) -> str:
+    return "-" if value is None else str(value)
 
 
 def server_events(path: Path) -> dict:
@@ -678,9 +970,18 @@ def render(report: dict) -> str:
         f"{'all page views':<18}{'':>7}{'':>8}{_fmt(pages['p50_ms'])}{_fmt(pages['p99_ms'])}{_fmt(pages['max_ms'])}"
     )
     lines.append("")
-    lines.append(
-        f"throughput: {result['requests_per_s']} successful actions/s; server CPU {result['server_cpu_s']} s"
-    )
+    lines.append(f"throughput: {result['requests_per_s']} successful actions/s")
+    cpu = result.get("cpu")
+    if cpu:
+        client = result.get("client", {})
+        pg = "-" if cpu["postgres_s"] is None else cpu["postgres_s"]
+        lines.append(
+            f"CPU over the run (s; ms per action): server {cpu['server_s']} ({cpu['server_ms_per_action']}), "
+            f"PostgreSQL {pg} ({cpu['postgres_ms_per_action']}), "
+            f"client {cpu['client_s']} ({cpu['client_ms_per_action']}; {client.get('kind')} in "
+            f"{client.get('processes')} process(es)), other {cpu['other_s']}; "
+            f"machine busy {cpu['machine_busy_s']} of {cpu['machine_capacity_s']}"
+        )
     events = result["events"]
     lines.append(
         f"completion events: {events['accepted']} accepted, {events['lost']} lost, "
@@ -723,6 +1024,20 @@ def add_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None:
         f"--{prefix}threads", dest="load_threads", type=int, default=8, help="threads per worker"
     )
     parser.add_argument(f"--{prefix}seed", dest="load_seed", type=int, default=9)
+    parser.add_argument(
+        f"--{prefix}client",
+        dest="load_client",
+        choices=CLIENTS,
+        default="fast",
+        help="fast: http.client keep-alive connections (default); requests: python-requests, the same requests",
+    )
+    parser.add_argument(
+        f"--{prefix}processes",
+        dest="load_processes",
+        type=int,
+        default=2,
+        help="client processes the users are spread over (2)",
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -730,6 +1045,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add_arguments(parser)
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
     parser.add_argument("--no-save", action="store_true")
+    parser.add_argument(
+        "--cost",
+        action="store_true",
+        help="instead of the load run: CPU per action (server, PostgreSQL, client), one request at a time",
+    )
+    parser.add_argument("--cost-n", type=int, default=60, help="--cost: times each action is done (60)")
+    parser.add_argument("--cost-only", default="", help='--cost: these actions only ("home,lti launch")')
     return parser.parse_args(argv)
 
 
@@ -738,6 +1060,21 @@ def main(argv: list[str] | None = None) -> int:
     report = common.new_report(vars(args) | {"postgres_url": hide_password(args.postgres_url)})
     began = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="mentornet-load-"))
+    if args.cost:
+        try:
+            report["cost"] = cost_run(args, tmp)
+        except Exception:
+            traceback.print_exc()
+            return 2
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        report["duration_s"] = round(time.perf_counter() - began, 1)
+        print()
+        print(render_cost(report))
+        if not args.no_save:
+            path = common.save(report, "-load-cost")
+            print(f"\nresults: {path.relative_to(common.REPO)} (and bench/results/latest-load-cost.json)")
+        return 0 if not any(a["errors"] for a in report["cost"]["actions"].values()) else 1
     try:
         report["load"] = run(args, tmp)
     except Exception:

@@ -800,7 +800,7 @@ def measure_http(app, settings: dict, database_url: str, server_settings: dict, 
         server.wait_ready()
         sessions: dict = {}
         for who in (None, "member", "coordinator"):
-            group = [http_load.new_session() for _ in range(clients)]
+            group = [http_load.new_client() for _ in range(clients)]
             if who:
                 cookie = serializer.dumps(session_payload(app, people[who]))
                 for session in group:

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -213,3 +214,186 @@ class Server:
         except FileNotFoundError:
             return "(no server log)"
         return "\n".join(text.splitlines()[-lines:])
+
+
+# -- PostgreSQL's share: the backends that serve the server's connections --------------------------------------
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent busy since boot (anything but idle and iowait), from /proc/stat."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    ticks = [int(value) for value in fields]
+    busy = sum(ticks) - ticks[3] - ticks[4] - sum(ticks[8:])  # minus idle, iowait, guest (counted in user)
+    return busy / CLOCK_TICKS
+
+
+def with_application_name(url: str, name: str) -> str:
+    """The SQLAlchemy URL ``url`` whose connections tell PostgreSQL they are ``name`` (pg_stat_activity)."""
+    import sqlalchemy as sa
+
+    parsed = sa.engine.make_url(url)
+    return parsed.update_query_dict({"application_name": name}).render_as_string(hide_password=False)
+
+
+def _postmaster() -> int | None:
+    """The PostgreSQL server process on this machine (a `postgres` whose parent is not one); None if none."""
+    candidates = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            comm = (entry / "comm").read_text().strip()
+        except OSError:
+            continue
+        if comm in ("postgres", "postmaster"):
+            stat = proc_stat(int(entry.name))
+            if stat is not None:
+                candidates.append(stat)
+    pids = {stat.pid for stat in candidates}
+    roots = [stat.pid for stat in candidates if stat.ppid not in pids]
+    return roots[0] if len(roots) == 1 else None
+
+
+class PostgresCpu:
+    """CPU seconds of the PostgreSQL backends whose connections carry ``application_name`` (the server's).
+
+    The database server runs on this machine and is shared with other test runs: its backends are the
+    postmaster's children in /proc; which are ours, pg_stat_activity says (asked once for each new backend,
+    through a connection of our own named otherwise); their CPU is read from /proc/<pid>/stat. A backend that
+    ends between two samples (SQLAlchemy closes its overflow connections when they are returned) loses its CPU
+    since the last sample: ``sample()`` every ``interval`` from a thread (``start``/``stop``) keeps that small,
+    and ``exited`` says how many did. ``available`` is False when no PostgreSQL server runs on this machine.
+    """
+
+    def __init__(self, database_url: str, application_name: str, interval: float = 0.25):
+        self.database_url = database_url
+        self.application_name = application_name
+        self.interval = interval
+        self.postmaster = _postmaster()
+        self._connection = None
+        self._known: dict[tuple[int, int], bool] = {}  # (pid, start ticks) -> one of ours
+        self._foreign: set[int] = set()  # other runs' backends (a process id is not reused within minutes)
+        self._base: dict[tuple[int, int], float] = {}  # ours: CPU when first seen (0 if it started since)
+        self._last: dict[tuple[int, int], float] = {}
+        self._start_ticks = 0.0
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self.monitor_cpu = (
+            0.0  # CPU seconds of the sampling itself (in this process: part of the client side)
+        )
+
+    @property
+    def available(self) -> bool:
+        return self.postmaster is not None
+
+    def _names(self) -> dict[int, str]:
+        """pid -> application_name of every client backend, from pg_stat_activity."""
+        import psycopg
+        import sqlalchemy as sa
+
+        if self._connection is None:
+            url = sa.engine.make_url(with_application_name(self.database_url, "mentornet-bench-monitor"))
+            conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+            self._connection = psycopg.connect(conninfo, autocommit=True)
+        rows = self._connection.execute(
+            "SELECT pid, application_name FROM pg_stat_activity WHERE backend_type = 'client backend'"
+        ).fetchall()
+        return dict(rows)
+
+    def reset(self) -> None:
+        """From now on: backends already running count from their present CPU."""
+        with self._lock:
+            self._base.clear()
+            self._last.clear()
+            self._start_ticks = float(Path("/proc/uptime").read_text().split()[0]) * CLOCK_TICKS
+        self.sample()
+
+    def seconds(self) -> float:
+        with self._lock:
+            return sum(self._last[key] - self._base[key] for key in self._last)
+
+    @property
+    def backends(self) -> int:
+        return len(self._last)
+
+    @property
+    def exited(self) -> int:
+        return sum(1 for pid, ticks in self._last if not _alive(pid, ticks))
+
+    def sample(self) -> None:
+        if self.postmaster is None:
+            return
+        began = time.thread_time()
+        try:
+            text = Path(f"/proc/{self.postmaster}/task/{self.postmaster}/children").read_text()
+        except OSError:
+            return
+        names: dict[int, str] | None = None
+        for pid in map(int, text.split()):
+            if pid in self._foreign:  # not read again: the sampling stays cheap among other runs' backends
+                continue
+            stat = _cpu_and_start(pid)
+            if stat is None:
+                continue
+            cpu_seconds, start_ticks = stat
+            key = (pid, start_ticks)
+            mine = self._known.get(key)
+            if mine is None:
+                if names is None:
+                    names = self._names()
+                if pid not in names:  # a background process, or a backend not started yet: look again later
+                    continue
+                mine = self._known[key] = names[pid] == self.application_name
+                if not mine:
+                    self._foreign.add(pid)
+            if mine:
+                with self._lock:
+                    if key not in self._base:
+                        self._base[key] = cpu_seconds if start_ticks <= self._start_ticks else 0.0
+                    self._last[key] = cpu_seconds
+        self.monitor_cpu += time.thread_time() - began
+
+    def start(self) -> None:
+        self.reset()
+        self._stop.clear()
+
+        def loop():
+            while not self._stop.wait(self.interval):
+                self.sample()
+
+        self._thread = threading.Thread(target=loop, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> float:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.sample()
+        return self.seconds()
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+def _cpu_and_start(pid: int) -> tuple[float, int] | None:
+    """``proc_stat``'s CPU seconds and start ticks, read with less overhead (the sampler reads many a second)."""
+    try:
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        raw = os.read(fd, 2048)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    rest = raw[raw.rindex(b")") + 2 :].split()
+    return (int(rest[11]) + int(rest[12])) / CLOCK_TICKS, int(rest[19])
+
+
+def _alive(pid: int, start_ticks: int) -> bool:
+    stat = proc_stat(pid)
+    return stat is not None and stat.start_ticks == start_ticks
