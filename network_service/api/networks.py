@@ -116,6 +116,7 @@ class AcceptInvitation(MethodView):
             agreement_version=data["agreement_version"],
             accept=data["accept_agreement"],
             display_name=data["display_name"],
+            share_profile=data["share_profile"],
         )
 
 
