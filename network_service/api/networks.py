@@ -24,6 +24,7 @@ from network_service.errors import Forbidden, NotFound
 from network_service.markup import MAX_MARKDOWN_CHARS
 from network_service.networks import operations, organise, permissions
 from network_service.networks.models import Level, Role
+from network_service.privacy.operations import profile_shared_among
 
 blp = Blueprint("api_networks", __name__, description="Networks, members and invitations")
 blp.before_request(authenticate)
@@ -56,7 +57,9 @@ class Members(MethodView):
     def get(self, slug):
         """Active members with their roles; people who may invite also see pending invitees."""
         viewer = require_person()
-        return operations.list_members(operations.get_network(slug), viewer, include_invited=True)
+        members = operations.list_members(operations.get_network(slug), viewer, include_invited=True)
+        profile_shared_among(m.person_id for m in members)  # one query for the cards' profile_shared
+        return members
 
 
 @blp.route("/networks/<slug>/members/<int:person_id>")

@@ -18,7 +18,7 @@ from network_service.networks.forms import (
     InviteForm,
 )
 from network_service.networks.models import Level, Role
-from network_service.privacy.operations import profile_shared_ids
+from network_service.privacy.operations import profile_shared_among
 from network_service.security import current_person, login_required, sign_in
 
 bp = Blueprint("networks", __name__)
@@ -90,7 +90,7 @@ def _overview_html(network, viewer, can: dict, *, shared: bool) -> tuple[Markup,
     context = {}
     hidden_shown: frozenset[int] = frozenset()
     if shared:
-        shared_ids = profile_shared_ids()
+        shared_ids = profile_shared_among(m.person_id for m in overview.shown)
         hidden_shown = frozenset(m.person_id for m in overview.shown if m.person_id not in shared_ids)
         context["profile_shared"] = lambda person: person.id in shared_ids
     html = render_template(

@@ -411,8 +411,9 @@ def current_consents(person: Person) -> dict[str, ConsentRecord | None]:
     return latest
 
 
-def state_of(purpose: str, latest: ConsentRecord | None) -> str:
-    """GIVEN, WITHDRAWN or NOT_CHOSEN for the latest record of ``purpose`` (None: no record)."""
+def state_of(purpose: str, latest) -> str:
+    """GIVEN, WITHDRAWN or NOT_CHOSEN for the latest record of ``purpose`` (anything with ``given`` and
+    ``text_version``; None: no record)."""
     if latest is None:
         return NOT_CHOSEN
     if not latest.given:
@@ -424,7 +425,14 @@ def state_of(purpose: str, latest: ConsentRecord | None) -> str:
 
 
 def consent_state(person: Person, purpose: str) -> str:
-    return state_of(purpose, current_consents(person).get(purpose))
+    """One small query (pages show the reminder from it on every visit): the latest record's two columns."""
+    latest = session.execute(
+        sa.select(ConsentRecord.given, ConsentRecord.text_version)
+        .where(ConsentRecord.person_id == person.id, ConsentRecord.purpose == purpose)
+        .order_by(ConsentRecord.id.desc())
+        .limit(1)
+    ).first()
+    return state_of(purpose, latest)
 
 
 def _latest_ids(purpose: str):
@@ -469,11 +477,34 @@ def profile_shared_ids() -> set[int]:
     return cache
 
 
+SHARED_AMONG_MAX = 500
+
+
+def profile_shared_among(person_ids) -> set[int]:
+    """Of ``person_ids``, those who consented to share their profile: one query with only these ids (a page of
+    members), remembered for the request so that ``profile_shared`` answers for them without the whole set."""
+    ids = set(person_ids)
+    known = g.setdefault("privacy_profile_known", {}) if has_app_context() else {}
+    missing = ids - known.keys()
+    if len(missing) > SHARED_AMONG_MAX:  # a whole large network: everyone who shares, without a long IN list
+        shared = profile_shared_ids() & missing
+        known.update((pid, pid in shared) for pid in missing)
+    elif missing:
+        shared = set(
+            session.scalars(given_query(PROFILE_SHARING).where(ConsentRecord.person_id.in_(sorted(missing))))
+        )
+        known.update((pid, pid in shared) for pid in missing)
+    return {pid for pid in ids if known[pid]}
+
+
 def profile_shared(person: Person) -> bool:
     """Whether other members may see ``person``'s languages, expertise, region and bio (only after a yes)."""
     viewer = _current_person_or_none()
     if viewer is not None and viewer.id == person.id:
         return True
+    known = g.get("privacy_profile_known") if has_app_context() else None
+    if known and person.id in known:
+        return known[person.id]
     return person.id in profile_shared_ids()
 
 
@@ -521,6 +552,7 @@ def set_consent(person: Person, purpose: str, given: bool, *, actor: Person, via
         set_frequency(person, EmailFrequency.never, actor=actor, via="consent")
     if has_app_context():
         g.pop("privacy_profile_shared", None)
+        g.pop("privacy_profile_known", None)
     record("privacy.consent", actor=actor, target=person, purpose=purpose, given=bool(given), via=via)
     session.flush()
     return consent

@@ -64,11 +64,19 @@ def consents():
     if not form.validate_on_submit():
         abort(400)
     operations.set_consent(
-        person, operations.EMAIL_NOTIFICATIONS, bool(form.email_notifications.data), actor=person, via="profile"
+        person,
+        operations.EMAIL_NOTIFICATIONS,
+        bool(form.email_notifications.data),
+        actor=person,
+        via="profile",
     )
     if form.profile_sharing.data in ("yes", "no"):  # nothing chosen: nothing recorded
         operations.set_consent(
-            person, operations.PROFILE_SHARING, form.profile_sharing.data == "yes", actor=person, via="profile"
+            person,
+            operations.PROFILE_SHARING,
+            form.profile_sharing.data == "yes",
+            actor=person,
+            via="profile",
         )
     flash(_("Your choices are saved."), "success")
     return redirect(url_for("privacy.privacy"))
@@ -88,7 +96,10 @@ def sharing_choice():
     given = form.share.data == "yes"
     operations.set_consent(person, operations.PROFILE_SHARING, given, actor=person, via="reminder")
     if given:
-        flash(_("Thank you. The members of your networks now see your languages, expertise and region."), "success")
+        flash(
+            _("Thank you. The members of your networks now see your languages, expertise and region."),
+            "success",
+        )
     else:
         flash(_("Your profile stays private: the members see only your name."), "success")
     return redirect(url_for(_BACK.get(form.back.data or "", "privacy.privacy")), 303)
