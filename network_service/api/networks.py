@@ -73,9 +73,11 @@ class Member(MethodView):
         person = session.get(Person, person_id)
         if person is None:
             raise NotFound(_("No such person."), field="person_id")
-        return operations.appoint(
+        membership = operations.appoint(
             network, person, actor=actor, role=changes.get("role"), level=changes.get("level")
         )
+        profile_shared_among([person.id])  # one member: not everyone who shares
+        return membership
 
 
 @blp.route("/networks/<slug>/agreement")
