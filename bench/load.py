@@ -181,6 +181,7 @@ def build_world(config: dict, users: int, platform: Platform) -> list[User]:
     from network_service.demo import build_demo
     from network_service.networks.models import Level, Membership, MembershipStatus, Network, Origin, Role
     from network_service.networks.operations import accept_agreement, current_agreement
+    from network_service.privacy.operations import PROFILE_SHARING, set_consent
 
     build_demo(config)
     app = create_app({**config, "OUTBOX_WORKER": False}, use_environment=False)
@@ -206,6 +207,7 @@ def build_world(config: dict, users: int, platform: Platform) -> list[User]:
                 )
             )
             accept_agreement(person, agreement)
+            set_consent(person, PROFILE_SHARING, True, actor=person, via="join")  # as most members do
             _token, plain = create_api_token(person, "load")
             session.flush()
             # The cookie a sign-in sets (the sign-in form is rate limited and mails a link: not what is measured)

@@ -319,6 +319,25 @@ def generate(url: str, scale: int, seed: int) -> dict:
                 ("id", "agreement_id", "person_id", "accepted_at"),
                 [(i, 1, pid, joined[pid]) for i, pid in enumerate(active, start=1)],
             )
+            # Sharing the profile is opt-in (docs/privacy.md): most members said yes when they joined, a few said
+            # no, the rest have not chosen (matched on nothing of their profile). Drawn from a random of its own,
+            # so the rest of the world stays as it was.
+            from network_service.privacy.operations import PROFILE_SHARING, PURPOSES
+
+            consent_rng = random.Random(seed * 100 + scale + 7)
+            consents = []
+            for pid in range(1, members + 1):
+                draw = 0.0 if pid <= viewer_id else consent_rng.random()  # the measured members share
+                if draw < 0.93:  # 85 % yes, 8 % no, 7 % not chosen
+                    consents.append(
+                        (len(consents) + 1, pid, PROFILE_SHARING, draw < 0.85, PURPOSES[PROFILE_SHARING].version,
+                         "join", joined[pid])
+                    )  # fmt: skip
+            load.copy(
+                "consent_record",
+                ("id", "person_id", "purpose", "given", "text_version", "via", "recorded_at"),
+                consents,
+            )
 
             # Channels: open ones by weight of traffic, private groups, direct conversations.
             channels = []

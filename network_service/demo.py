@@ -60,6 +60,9 @@ DEMO_PEOPLE = [
         "Berlin",
     ),
 ]
+# Who has not yet said yes or no to sharing their profile (they see the reminder; the others said yes when they
+# joined, so the members' cards and the matching show a lively network).
+DEMO_SHARING_NOT_CHOSEN = {"jonas@example.org"}
 DEMO_COURSE = "course-v1:TogetherEV+MENTOR101+2026"
 DEMO_GRADUATE = "graduate@example.org"
 
@@ -119,6 +122,7 @@ def build_demo(config: dict[str, Any]) -> list[tuple[str, str]]:
         create_organisation,
         current_agreement,
     )
+    from network_service.privacy.operations import PROFILE_SHARING, set_consent
 
     database = Path(config["DATABASE_URL"].removeprefix("sqlite:///"))
     for suffix in ("", "-wal", "-shm"):
@@ -165,6 +169,8 @@ def build_demo(config: dict[str, Any]) -> list[tuple[str, str]]:
         for email, person in people.items():
             if email != "admin@example.org":
                 accept_agreement(person, agreement)
+                if email not in DEMO_SHARING_NOT_CHOSEN:  # ticked the box when joining
+                    set_consent(person, PROFILE_SHARING, True, actor=person, via="join")
         link_course(
             DEMO_COURSE, network, actor=None, rule=CompletionRule.passed, title="Mentoring migrants (MOOC)"
         )

@@ -49,6 +49,15 @@ def add_member(network, email: str, name: str, role: Role = Role.mentor, level: 
     return person
 
 
+def share_profile(*people) -> None:
+    """Each person says yes to sharing their profile, as when joining with the box ticked (nobody shares before
+    that: docs/privacy.md, "Consent and objection")."""
+    from network_service.privacy.operations import PROFILE_SHARING, set_consent
+
+    for person in people:
+        set_consent(person, PROFILE_SHARING, True, actor=person, via="join")
+
+
 def build_world() -> World:
     organisation = create_organisation("Test Org", "IT")
     coordinator, _created = get_or_create_person("coord@example.org", display_name="Carla Coordinator")
@@ -56,6 +65,7 @@ def build_world() -> World:
     meta = add_member(network, "meta@example.org", "Marco Meta", Role.meta_mentor, Level.experienced)
     mentor = add_member(network, "mentor@example.org", "Mina Mentor")
     update_profile(mentor, mentor, languages=["Italian", "Arabic"])
+    share_profile(mentor)  # the mentor ticked the box when joining; the others have not chosen
     link_course(COURSE, network, actor=None)
     return World(network.id, network.slug, coordinator.id, meta.id, mentor.id)
 

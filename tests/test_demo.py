@@ -30,6 +30,15 @@ def test_the_demo_builds_a_lively_network(tmp_path):
             assert count("directory_entry") >= 30
             assert count("network_application", "status = 'pending'") >= 1  # growth: someone applied
             assert count("network_partner", "status = 'accepted'") >= 1
+            # most members said yes to sharing their profile when they joined; one has not chosen yet
+            sharing = "purpose = 'profile_sharing' AND given AND via = 'join'"
+            assert count("consent_record", sharing) >= 4
+            assert (
+                count(
+                    "consent_record", "person_id = (SELECT id FROM person WHERE email = 'jonas@example.org')"
+                )
+                == 0
+            )
             assert (
                 count("outbound_email", "status = 'sent'") >= 1
             )  # the graduate's invitation, in the mailbox

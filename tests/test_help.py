@@ -20,7 +20,7 @@ from network_service.networks.models import Level, Network, Role
 from network_service.networks.operations import create_network, create_organisation
 from network_service.networks.roadmap import checkpoints
 from network_service.notifications.models import Notification
-from tests.helpers import add_member, csrf_from, sign_in_as
+from tests.helpers import add_member, csrf_from, share_profile, sign_in_as
 
 API = "/api/v1"
 DEBUG = False
@@ -41,6 +41,7 @@ def _build_roles(world):
     add_member(network, "office@example.org", "Olga Office", Role.office, Level.experienced)
     expert = add_member(network, "expert@example.org", "Esra Expert", Role.mentor, Level.experienced)
     expert.languages = ["Arabic", "German"]
+    share_profile(expert)  # joined with the box ticked: matched on their languages
     other = create_network("other-net", "Other Network", create_organisation("Other Org"))
     add_member(other, "outsider@example.org", "Otto Outsider")
     add_site_admin("root@example.org")

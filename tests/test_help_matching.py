@@ -12,6 +12,7 @@ from network_service.help import operations as ops
 from network_service.help.models import HelpRequest, HelpSuggestion, Urgency
 from network_service.networks.models import Level, Membership, MembershipStatus, Network, Origin, Role
 from network_service.networks.operations import accept_agreement, current_agreement
+from tests.helpers import share_profile
 
 
 @pytest.fixture
@@ -19,7 +20,10 @@ def net(world, ctx):
     return session.get(Network, world.network_id)
 
 
-def member(network, n, *, languages=(), expertise=(), region="", level=Level.novice, role=Role.mentor):
+def member(
+    network, n, *, languages=(), expertise=(), region="", level=Level.novice, role=Role.mentor, share=True
+):
+    """An active member; ``share``: they said yes to sharing their profile (matching may use it)."""
     person = Person(
         email=f"m{n}@example.org",
         display_name=f"Member {n}",
@@ -36,6 +40,8 @@ def member(network, n, *, languages=(), expertise=(), region="", level=Level.nov
     )  # fmt: skip
     session.flush()
     accept_agreement(person, current_agreement(network))  # members who may post
+    if share:
+        share_profile(person)
     return person
 
 

@@ -25,7 +25,7 @@ from network_service.networks.models import Level, Membership, MembershipStatus,
 from network_service.networks.operations import create_network, create_organisation
 from network_service.privacy.operations import PROFILE_SHARING, set_consent
 from tests.databases import app_config, drop_schema, reset_schema, with_private_schema
-from tests.helpers import add_member
+from tests.helpers import add_member, share_profile
 
 URL = os.environ.get("MENTORNET_TEST_DATABASE_URL") or ""
 pytestmark = pytest.mark.skipif(
@@ -65,6 +65,7 @@ def world(own_app):
             if n == 7:  # without Arabic, 24 + 15 + 5: above the weaker speakers (40)
                 person.expertise = ["school", "enrolment"]
                 person.last_sign_in_at = utcnow()
+            share_profile(person)  # said yes when joining: matched on their profile
         session.flush()
         request = ops.create_request(
             network,

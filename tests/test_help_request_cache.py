@@ -16,7 +16,7 @@ from network_service.help import matching
 from network_service.help import operations as ops
 from network_service.help import views as help_views
 from network_service.help.models import HelpRequest, HelpSuggestion
-from tests.helpers import csrf_from, sign_in_as
+from tests.helpers import csrf_from, share_profile, sign_in_as
 from tests.test_help import new_request, person, roles  # noqa: F401  (the fixture)
 
 
@@ -189,12 +189,16 @@ def test_members_notified_for_another_request_rank_lower_at_once(client, run, as
 
 
 def test_a_profile_change_shows_in_the_reasons_at_once(client, run, asked):
+    people = ("expert@example.org", "asker@example.org", "office@example.org", "meta@example.org")
+    run(
+        lambda: share_profile(*(person(email) for email in people))
+    )  # matched on their profile (they said yes)
     sign_in_as(client, run, "coord@example.org")
     html = section(get(client, page_path(asked)), "Next suggestions")
     assert "knows about jobcenter" not in html.casefold()
 
     def expertise():
-        for email in ("expert@example.org", "asker@example.org", "office@example.org", "meta@example.org"):
+        for email in people:
             person(email).expertise = ["Jobcenter"]
 
     run(expertise)

@@ -242,10 +242,10 @@ def test_withdrawing_email_consent_stops_notification_mail(world, client, run):
     page = client.get("/profile/privacy").get_data(as_text=True)
     assert "E-mails about activity in my networks" in page
     response = client.post(
-        "/profile/privacy/consents", data={"csrf_token": csrf_from(page), "profile_sharing": "y"}
+        "/profile/privacy/consents", data={"csrf_token": csrf_from(page), "profile_sharing": "yes"}
     )
     assert response.status_code == 302
-    assert "You said no on" in client.get("/profile/privacy").get_data(as_text=True)
+    assert "You stopped them on" in client.get("/profile/privacy").get_data(as_text=True)
 
     def send():
         mentor = session.get(Person, world.mentor_id)
@@ -274,7 +274,7 @@ def test_withdrawing_email_consent_stops_notification_mail(world, client, run):
             )
         ]
     )
-    assert ("email_notifications", False, "2026-11") in records and records[-1][:2] == (
+    assert ("email_notifications", False, "2026-11-29") in records and records[-1][:2] == (
         "email_notifications",
         True,
     )
@@ -372,7 +372,10 @@ def test_withdrawing_profile_sharing_hides_the_profile_from_others(world, client
 
     sign_in_as(client, run, "mentor@example.org")
     page = client.get("/profile/privacy").get_data(as_text=True)
-    client.post("/profile/privacy/consents", data={"csrf_token": csrf_from(page), "email_notifications": "y"})
+    client.post(
+        "/profile/privacy/consents",
+        data={"csrf_token": csrf_from(page), "email_notifications": "y", "profile_sharing": "no"},
+    )
     # the mentor still sees their own languages
     assert "Arabic" in client.get(f"/networks/{world.slug}/members").get_data(as_text=True)
     client.post("/sign-out", data={"csrf_token": csrf_from(client.get("/profile").get_data(as_text=True))})

@@ -24,6 +24,7 @@ from network_service.errors import Forbidden, NotFound
 from network_service.markup import MAX_MARKDOWN_CHARS
 from network_service.networks import operations, organise, permissions
 from network_service.networks.models import Level, Role
+from network_service.privacy.operations import profile_shared_among
 
 blp = Blueprint("api_networks", __name__, description="Networks, members and invitations")
 blp.before_request(authenticate)
@@ -56,7 +57,9 @@ class Members(MethodView):
     def get(self, slug):
         """Active members with their roles; people who may invite also see pending invitees."""
         viewer = require_person()
-        return operations.list_members(operations.get_network(slug), viewer, include_invited=True)
+        members = operations.list_members(operations.get_network(slug), viewer, include_invited=True)
+        profile_shared_among(m.person_id for m in members)  # one query for the cards' profile_shared
+        return members
 
 
 @blp.route("/networks/<slug>/members/<int:person_id>")
@@ -70,9 +73,11 @@ class Member(MethodView):
         person = session.get(Person, person_id)
         if person is None:
             raise NotFound(_("No such person."), field="person_id")
-        return operations.appoint(
+        membership = operations.appoint(
             network, person, actor=actor, role=changes.get("role"), level=changes.get("level")
         )
+        profile_shared_among([person.id])  # one member: not everyone who shares
+        return membership
 
 
 @blp.route("/networks/<slug>/agreement")
@@ -116,6 +121,7 @@ class AcceptInvitation(MethodView):
             agreement_version=data["agreement_version"],
             accept=data["accept_agreement"],
             display_name=data["display_name"],
+            share_profile=data["share_profile"],
         )
 
 

@@ -31,8 +31,33 @@ class ExportSchema(Strict):
 
 class ConsentSchema(Strict):
     purpose = fields.Str(required=True, validate=validate.OneOf(list(operations.PURPOSES)))
-    given = fields.Bool(required=True)
-    text_version = fields.Str(dump_only=True)
+    given = fields.Bool(
+        required=True,
+        metadata={
+            "description": "To send: true gives (or, for `email_notifications`, keeps) the purpose, false "
+            "withdraws it (objects to it). Returned: whether the purpose applies now, which is `state` == "
+            "`given`, or `not_chosen` where `basis` is not consent."
+        },
+    )
+    state = fields.Str(
+        dump_only=True,
+        validate=validate.OneOf(operations.STATES),
+        metadata={
+            "description": "`given`, `withdrawn`, or `not_chosen` (no answer yet, or a yes to an older text "
+            "that no longer counts). For `profile_sharing` (consent), `not_chosen` means not shared."
+        },
+    )
+    basis = fields.Str(
+        dump_only=True,
+        validate=validate.OneOf([operations.CONSENT, operations.LEGITIMATE_INTEREST]),
+        metadata={
+            "description": "The lawful basis: `consent` (opt-in: off until given) or `legitimate_interest` "
+            "(part of the service, on until withdrawn)."
+        },
+    )
+    text_version = fields.Str(
+        dump_only=True, metadata={"description": "The version of the text the latest choice was made against"}
+    )
     recorded_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
@@ -64,30 +89,35 @@ class Export(MethodView):
 
 def _consents(person) -> dict:
     current = operations.current_consents(person)
-    return {
-        "items": [
+    items = []
+    for key, purpose in operations.PURPOSES.items():
+        state = operations.state_of(key, current[key])
+        items.append(
             {
                 "purpose": key,
-                "given": operations.consent_given(person, key),
+                "given": state == operations.GIVEN or (state == operations.NOT_CHOSEN and purpose.default),
+                "state": state,
+                "basis": purpose.basis,
                 "text_version": (current[key].text_version if current[key] else purpose.version),
                 "recorded_at": current[key].recorded_at if current[key] else None,
             }
-            for key, purpose in operations.PURPOSES.items()
-        ]
-    }
+        )
+    return {"items": items}
 
 
 @blp.route("/privacy/consents")
 class Consents(MethodView):
     @blp.response(200, ConsentListSchema)
     def get(self):
-        """Your current choice for each purpose (e-mail notifications, sharing your profile)."""
+        """Your current choice for each purpose: `profile_sharing` (consent: `not_chosen` until you answer, and
+        not shared until you say yes) and `email_notifications` (part of the service: sent until you object)."""
         return _consents(require_person())
 
     @blp.arguments(ConsentSchema)
     @blp.response(200, ConsentListSchema)
     def put(self, data):
-        """Give or withdraw your consent for one purpose."""
+        """Give or withdraw your consent for one purpose (for `email_notifications`: keep or stop the e-mails).
+        Only the person themself can answer; nothing is ever given on anyone's behalf."""
         person = require_person()
         operations.set_consent(person, data["purpose"], data["given"], actor=person, via="api")
         return _consents(person)

@@ -80,7 +80,7 @@ class MemberPersonSchema(Strict):
 
     @pre_dump
     def _hide_unshared_profile(self, person, **_kwargs):
-        """A member who withdrew consent to share their profile shows only their name."""
+        """A member who has not consented to share their profile (not yet, or no longer) shows only their name."""
         from network_service.privacy.operations import profile_shared
 
         if isinstance(person, dict) or profile_shared(person):
@@ -122,6 +122,15 @@ class AcceptInvitationSchema(Strict):
     agreement_version = fields.Int(required=True)
     accept_agreement = fields.Bool(required=True)
     display_name = fields.Str(load_default="", validate=validate.Length(max=120))
+    share_profile = fields.Bool(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "Consent to share your languages, expertise and region with the network's members "
+            "(purpose `profile_sharing`): true records a yes, false a no; left out or null records nothing "
+            "(not chosen: not shared). Ask the person with an unticked box; never send true on their behalf."
+        },
+    )
 
 
 class AppointSchema(Strict):

@@ -182,14 +182,14 @@ def _candidates(request, activity_since, condition=None) -> list[tuple]:
 
 
 def _members_query(network_id, signed_in) -> sa.Select:
-    from network_service.privacy.operations import PROFILE_SHARING, withdrawn_query
+    from network_service.privacy.operations import PROFILE_SHARING, given_query
 
-    hidden = Person.id.in_(withdrawn_query(PROFILE_SHARING))
+    hidden = Person.id.not_in(given_query(PROFILE_SHARING))
     return (
         sa.select(
             Person.id,
             sa.case((Membership.level == Level.experienced, 1), else_=0),
-            # who withdrew consent to share their profile is matched on nothing of it
+            # who has not consented to share their profile (not yet, or no longer) is matched on nothing of it
             sa.case((hidden, None), else_=sa.cast(Person.languages, sa.Text)),
             sa.case((hidden, None), else_=sa.cast(Person.expertise, sa.Text)),
             sa.case((hidden, ""), else_=Person.region),

@@ -50,6 +50,9 @@ class AcceptInvitationForm(FlaskForm):
         _l("I have read the agreement and the communication rules, and I accept them."),
         validators=[InputRequired(_l("To join, tick the box to accept the agreement."))],
     )
+    # Consent (GDPR Art. 7): unticked unless the person ticks it, optional, explained next to it
+    # (templates/privacy/_join_consent.html). Unticked records nothing: the person has simply not chosen yet.
+    share_profile = BooleanField(_l("Yes, share my languages, expertise and region with the members"))
     agreement_version = HiddenField()
 
 

@@ -623,11 +623,21 @@ def check_invitation(token: str) -> Invitation:
 
 
 def accept_invitation(
-    token: str, *, agreement_version: int | None, accept: bool, display_name: str = ""
+    token: str,
+    *,
+    agreement_version: int | None,
+    accept: bool,
+    display_name: str = "",
+    share_profile: bool | None = None,
 ) -> Membership:
-    """Accepting needs an explicit yes to the agreement version the invitee was shown, and that must be current."""
+    """Accepting needs an explicit yes to the agreement version the invitee was shown, and that must be current.
+    ``share_profile``: the person's answer to sharing their profile (True, False, or None: not answered)."""
     return _accept(
-        check_invitation(token), agreement_version=agreement_version, accept=accept, display_name=display_name
+        check_invitation(token),
+        agreement_version=agreement_version,
+        accept=accept,
+        display_name=display_name,
+        share_profile=share_profile,
     )
 
 
@@ -652,15 +662,32 @@ def open_invitation_of(person: Person, network: Network) -> Invitation:
 
 
 def join_invited(
-    person: Person, network: Network, *, agreement_version: int | None, accept: bool, display_name: str = ""
+    person: Person,
+    network: Network,
+    *,
+    agreement_version: int | None,
+    accept: bool,
+    display_name: str = "",
+    share_profile: bool | None = None,
 ) -> Membership:
     """Accept one's own open invitation while signed in: the same checks as accepting by the e-mailed link."""
     invitation = open_invitation_of(person, network)
-    return _accept(invitation, agreement_version=agreement_version, accept=accept, display_name=display_name)
+    return _accept(
+        invitation,
+        agreement_version=agreement_version,
+        accept=accept,
+        display_name=display_name,
+        share_profile=share_profile,
+    )
 
 
 def _accept(
-    invitation: Invitation, *, agreement_version: int | None, accept: bool, display_name: str
+    invitation: Invitation,
+    *,
+    agreement_version: int | None,
+    accept: bool,
+    display_name: str,
+    share_profile: bool | None = None,
 ) -> Membership:
     network = invitation.network
     agreement = current_agreement(network)
@@ -695,6 +722,11 @@ def _accept(
     membership.status = MembershipStatus.active
     membership.joined_at = utcnow()
     accept_agreement(person, agreement)
+    if share_profile is not None:
+        # the person's own answer, asked when joining (None: not answered, nothing is recorded or assumed)
+        from network_service.privacy.operations import PROFILE_SHARING, set_consent
+
+        set_consent(person, PROFILE_SHARING, share_profile, actor=person, via="join")
     session.flush()
     session.refresh(invitation)
     record(

@@ -398,7 +398,10 @@ def members_page(
         query = query.where(Membership.level == level)
     language = (language or "").strip()[:60]
     if language:
-        query = query.where(_language_match(language))
+        from network_service.privacy.operations import PROFILE_SHARING, given_query
+
+        # only among members who share their languages: the filter must not reveal what the others keep private
+        query = query.where(_language_match(language), Person.id.in_(given_query(PROFILE_SHARING)))
     name_key = sa.func.lower(Person.display_name)
     if after is not None:
         cursor = (

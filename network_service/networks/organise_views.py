@@ -19,6 +19,7 @@ from network_service.networks.forms import (
     SettingsForm,
 )
 from network_service.networks.models import Level, Role
+from network_service.privacy.operations import profile_shared_among
 from network_service.security import current_person, login_required
 
 bp = Blueprint("organise", __name__)
@@ -261,6 +262,7 @@ def members(slug: str):
     rows, next_after = organise.members_page(
         network, viewer, role=role, level=level, language=form.language.data or "", after=after
     )
+    profile_shared_among(m.person_id for m in rows)  # the cards ask profile_shared: one query for the page
     filters = {
         k: v
         for k, v in (("role", form.role.data), ("level", form.level.data), ("language", form.language.data))

@@ -18,7 +18,7 @@ from network_service.networks.forms import (
     InviteForm,
 )
 from network_service.networks.models import Level, Role
-from network_service.privacy.operations import profile_hidden_ids
+from network_service.privacy.operations import profile_shared_among
 from network_service.security import current_person, login_required, sign_in
 
 bp = Blueprint("networks", __name__)
@@ -90,9 +90,9 @@ def _overview_html(network, viewer, can: dict, *, shared: bool) -> tuple[Markup,
     context = {}
     hidden_shown: frozenset[int] = frozenset()
     if shared:
-        hidden = profile_hidden_ids()
-        hidden_shown = frozenset(m.person_id for m in overview.shown if m.person_id in hidden)
-        context["profile_shared"] = lambda person: person.id not in hidden
+        shared_ids = profile_shared_among(m.person_id for m in overview.shown)
+        hidden_shown = frozenset(m.person_id for m in overview.shown if m.person_id not in shared_ids)
+        context["profile_shared"] = lambda person: person.id in shared_ids
     html = render_template(
         "networks/_overview.html",
         network=network,
@@ -206,6 +206,7 @@ def _accept_page(pending, accept, *, sign_in_after: bool):
                 agreement_version=version,
                 accept=form.accept_agreement.data,
                 display_name=form.display_name.data,
+                share_profile=True if form.share_profile.data else None,
             )
         except MentorNetError as exc:
             if exc.field == "agreement_version":

@@ -1,16 +1,30 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import BooleanField, EmailField, HiddenField, RadioField, StringField
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 
 class ExportForm(FlaskForm):
     """Only a button (with its CSRF token): the download is an audited action."""
 
 
+SHARING_CHOICES = [("yes", _l("Yes, share it")), ("no", _l("No, do not share it"))]
+
+
 class ConsentForm(FlaskForm):
+    # an opt-out (not consent): ticked until the member unticks it
     email_notifications = BooleanField(_l("E-mails about activity in my networks"))
-    profile_sharing = BooleanField(_l("Share my profile with my networks"))
+    # consent: a yes/no question with nothing chosen until the person chooses (left empty: nothing recorded)
+    profile_sharing = RadioField(
+        _l("Share my profile with my networks"), choices=SHARING_CHOICES, validators=[Optional()]
+    )
+
+
+class SharingChoiceForm(FlaskForm):
+    """The reminder's two buttons (``share`` is the button pressed) and the page to return to."""
+
+    share = HiddenField(validators=[DataRequired(), AnyOf(["yes", "no"])])
+    back = HiddenField(validators=[Optional(), AnyOf(["home", "profile", "privacy"])])
 
 
 class EraseForm(FlaskForm):

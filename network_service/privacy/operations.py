@@ -336,9 +336,27 @@ def find_person(person_id: int) -> Person:
 
 
 # -- consent --------------------------------------------------------------------------------------------------------
+#
+# Two purposes, recorded alike in ``consent_record`` (append-only; the latest record per person and purpose is the
+# current choice) but on different lawful bases (docs/privacy.md, "Consent and objection"):
+#
+# * ``profile_sharing`` is consent (GDPR Art. 6(1)(a), 7): nothing is shared until the person says yes. A "yes"
+#   counts only for a text version in ``Purpose.accepted_versions`` (a yes given to another text, such as the
+#   pre-ticked box of version 2026-11, is no consent: the person is asked again); a "no" always counts.
+# * ``email_notifications`` is not consent: notification e-mails about networks the member chose to join are part
+#   of the service they asked for (Art. 6(1)(b), and (f) for digests and reminders). They are sent until the
+#   member objects (a "withdrawn" record, the same as e-mail frequency "never" or one-click unsubscribe).
 
 EMAIL_NOTIFICATIONS = "email_notifications"
 PROFILE_SHARING = "profile_sharing"
+
+CONSENT = "consent"
+LEGITIMATE_INTEREST = "legitimate_interest"
+
+GIVEN = "given"
+WITHDRAWN = "withdrawn"
+NOT_CHOSEN = "not_chosen"
+STATES = (GIVEN, WITHDRAWN, NOT_CHOSEN)
 
 
 @dataclass(frozen=True)
@@ -346,8 +364,14 @@ class Purpose:
     key: str
     label: Any
     text: Any
-    version: str
-    default: bool  # the choice assumed before the member makes one
+    version: str  # the version of ``text``, written into each record
+    basis: str  # CONSENT (opt-in) or LEGITIMATE_INTEREST (opt-out)
+    accepted_versions: tuple[str, ...] = ()  # text versions whose "given" still counts (consent only)
+
+    @property
+    def default(self) -> bool:
+        """The effective choice before the person makes one: on only where the basis is not consent."""
+        return self.basis != CONSENT
 
 
 PURPOSES: dict[str, Purpose] = {
@@ -355,11 +379,13 @@ PURPOSES: dict[str, Purpose] = {
         EMAIL_NOTIFICATIONS,
         _l("E-mails about activity in my networks"),
         _l(
-            "mentorNET may e-mail me notifications, digests and reminders. Sign-in links and invitations "
-            "always come, because they are how the service works."
+            "mentorNET e-mails you notifications, digests and reminders about the networks you joined, because "
+            "they are part of taking part. You can stop them here at any time, with the link at the end of each "
+            "e-mail, or on the notifications page. Sign-in links and invitations always come, because they are "
+            "how the service works."
         ),
-        "2026-11",
-        True,
+        "2026-11-29",
+        LEGITIMATE_INTEREST,
     ),
     PROFILE_SHARING: Purpose(
         PROFILE_SHARING,
@@ -368,8 +394,9 @@ PURPOSES: dict[str, Purpose] = {
             "Members of my networks may see my languages, expertise, region and the text about me, and help "
             "requests may be matched to me with them. My name is always shown."
         ),
-        "2026-11",
-        True,
+        "2026-11-29",
+        CONSENT,
+        accepted_versions=("2026-11-29",),
     ),
 }
 
@@ -384,41 +411,101 @@ def current_consents(person: Person) -> dict[str, ConsentRecord | None]:
     return latest
 
 
-def withdrawn_ids(person_ids: list[int], purpose: str) -> set[int]:
-    """Of ``person_ids``, those whose latest choice for ``purpose`` is "withdrawn" (or who never chose, when the
-    purpose's default is off). One query."""
-    return set(session.scalars(withdrawn_query(purpose).where(ConsentRecord.person_id.in_(person_ids))))
+def state_of(purpose: str, latest) -> str:
+    """GIVEN, WITHDRAWN or NOT_CHOSEN for the latest record of ``purpose`` (anything with ``given`` and
+    ``text_version``; None: no record)."""
+    if latest is None:
+        return NOT_CHOSEN
+    if not latest.given:
+        return WITHDRAWN
+    spec = PURPOSES[purpose]
+    if spec.basis == CONSENT and latest.text_version not in spec.accepted_versions:
+        return NOT_CHOSEN  # a yes to another text (the pre-ticked box of 2026-11) is no consent
+    return GIVEN
 
 
-def withdrawn_query(purpose: str) -> sa.Select:
-    """SELECT person_id of everyone whose latest record for ``purpose`` withdraws it."""
-    latest = (
+def consent_state(person: Person, purpose: str) -> str:
+    """One small query (pages show the reminder from it on every visit): the latest record's two columns."""
+    latest = session.execute(
+        sa.select(ConsentRecord.given, ConsentRecord.text_version)
+        .where(ConsentRecord.person_id == person.id, ConsentRecord.purpose == purpose)
+        .order_by(ConsentRecord.id.desc())
+        .limit(1)
+    ).first()
+    return state_of(purpose, latest)
+
+
+def _latest_ids(purpose: str):
+    return (
         sa.select(sa.func.max(ConsentRecord.id))
         .where(ConsentRecord.purpose == purpose)
         .group_by(ConsentRecord.person_id)
         .scalar_subquery()
     )
+
+
+def withdrawn_ids(person_ids: list[int], purpose: str) -> set[int]:
+    """Of ``person_ids``, those whose latest choice for ``purpose`` is "withdrawn" (objected to, for e-mails).
+    One query."""
+    return set(session.scalars(withdrawn_query(purpose).where(ConsentRecord.person_id.in_(person_ids))))
+
+
+def withdrawn_query(purpose: str) -> sa.Select:
+    """SELECT person_id of everyone whose latest record for ``purpose`` withdraws it."""
     return sa.select(ConsentRecord.person_id).where(
-        ConsentRecord.id.in_(latest), ConsentRecord.given.is_(False)
+        ConsentRecord.id.in_(_latest_ids(purpose)), ConsentRecord.given.is_(False)
     )
 
 
-def profile_hidden_ids() -> set[int]:
-    """Everyone who withdrew consent to share their profile fields (one query per request, then cached)."""
-    cache = g.setdefault("privacy_profile_hidden", None) if has_app_context() else None
+def given_query(purpose: str) -> sa.Select:
+    """SELECT person_id of everyone whose latest record for ``purpose`` gives it, to a text that counts. For a
+    consent purpose this is everyone who may be treated as having said yes; everyone else has not."""
+    condition = [ConsentRecord.id.in_(_latest_ids(purpose)), ConsentRecord.given.is_(True)]
+    spec = PURPOSES[purpose]
+    if spec.basis == CONSENT:
+        condition.append(ConsentRecord.text_version.in_(spec.accepted_versions))
+    return sa.select(ConsentRecord.person_id).where(*condition)
+
+
+def profile_shared_ids() -> set[int]:
+    """Everyone who consented to share their profile fields (one query per request, then kept in ``g``)."""
+    cache = g.get("privacy_profile_shared") if has_app_context() else None
     if cache is None:
-        cache = set(session.scalars(withdrawn_query(PROFILE_SHARING)))
+        cache = set(session.scalars(given_query(PROFILE_SHARING)))
         if has_app_context():
-            g.privacy_profile_hidden = cache
+            g.privacy_profile_shared = cache
     return cache
 
 
+SHARED_AMONG_MAX = 500
+
+
+def profile_shared_among(person_ids) -> set[int]:
+    """Of ``person_ids``, those who consented to share their profile: one query with only these ids (a page of
+    members), remembered for the request so that ``profile_shared`` answers for them without the whole set."""
+    ids = set(person_ids)
+    known = g.setdefault("privacy_profile_known", {}) if has_app_context() else {}
+    missing = ids - known.keys()
+    if len(missing) > SHARED_AMONG_MAX:  # a whole large network: everyone who shares, without a long IN list
+        shared = profile_shared_ids() & missing
+        known.update((pid, pid in shared) for pid in missing)
+    elif missing:
+        shared = set(
+            session.scalars(given_query(PROFILE_SHARING).where(ConsentRecord.person_id.in_(sorted(missing))))
+        )
+        known.update((pid, pid in shared) for pid in missing)
+    return {pid for pid in ids if known[pid]}
+
+
 def profile_shared(person: Person) -> bool:
-    """Whether other members may see ``person``'s languages, expertise, region and bio."""
+    """Whether other members may see ``person``'s languages, expertise, region and bio (only after a yes)."""
     viewer = _current_person_or_none()
     if viewer is not None and viewer.id == person.id:
         return True
-    return person.id not in profile_hidden_ids()
+    known = g.get("privacy_profile_known") if has_app_context() else None
+    if known and person.id in known:
+        return known[person.id]
+    return person.id in profile_shared_ids()
 
 
 def _current_person_or_none():
@@ -428,19 +515,27 @@ def _current_person_or_none():
 
 
 def consent_given(person: Person, purpose: str) -> bool:
-    latest = current_consents(person).get(purpose)
-    return PURPOSES[purpose].default if latest is None else latest.given
+    """The effective choice: given, or not chosen where the purpose's basis is not consent."""
+    state = consent_state(person, purpose)
+    return state == GIVEN or (state == NOT_CHOSEN and PURPOSES[purpose].default)
+
+
+def sharing_undecided(person: Person | None) -> bool:
+    """Whether ``person`` has not yet said yes or no to sharing their profile (the reminder is shown)."""
+    return person is not None and consent_state(person, PROFILE_SHARING) == NOT_CHOSEN
 
 
 def set_consent(person: Person, purpose: str, given: bool, *, actor: Person, via: str = "profile"):
-    """Record a choice (only when it changes). Withdrawing e-mail consent also sets notification e-mails to
-    "never", so the notifications page says the same as the privacy page."""
+    """Record a choice (only when it changes what is recorded). Withdrawing e-mail consent also sets
+    notification e-mails to "never", so the notifications page says the same as the privacy page. ``via``:
+    profile, join (the box when joining a network), reminder, api."""
     if actor.id != person.id:
         raise Forbidden(_("Only the person themself can give or withdraw their consent."))
     if purpose not in PURPOSES:
         raise InvalidInput(_("Unknown purpose."), field="purpose")
-    if consent_given(person, purpose) == bool(given) and current_consents(person)[purpose] is not None:
-        return current_consents(person)[purpose]
+    latest = current_consents(person)[purpose]
+    if state_of(purpose, latest) == (GIVEN if given else WITHDRAWN):
+        return latest
     consent = ConsentRecord(
         person_id=person.id,
         purpose=purpose,
@@ -456,7 +551,8 @@ def set_consent(person: Person, purpose: str, given: bool, *, actor: Person, via
 
         set_frequency(person, EmailFrequency.never, actor=actor, via="consent")
     if has_app_context():
-        g.pop("privacy_profile_hidden", None)
+        g.pop("privacy_profile_shared", None)
+        g.pop("privacy_profile_known", None)
     record("privacy.consent", actor=actor, target=person, purpose=purpose, given=bool(given), via=via)
     session.flush()
     return consent

@@ -8,11 +8,28 @@ from flask_babel import gettext as _
 from network_service.accounts.operations import find_person_by_email
 from network_service.errors import Conflict, InvalidInput
 from network_service.privacy import operations
-from network_service.privacy.forms import AdminEraseForm, ConsentForm, EraseForm, ExportForm
+from network_service.privacy.forms import (
+    AdminEraseForm,
+    ConsentForm,
+    EraseForm,
+    ExportForm,
+    SharingChoiceForm,
+)
 from network_service.security import current_person, login_required, sign_out
 
 bp = Blueprint("privacy", __name__)
 bp.add_app_template_global(operations.profile_shared, "profile_shared")
+
+
+@bp.app_template_global("profile_sharing_state")
+def _profile_sharing_state(person) -> str:
+    """given, withdrawn or not_chosen: the person's answer to sharing their profile."""
+    return operations.consent_state(person, operations.PROFILE_SHARING)
+
+
+@bp.app_template_global("sharing_choice_form")
+def _sharing_choice_form() -> SharingChoiceForm:
+    return SharingChoiceForm()
 
 
 @bp.get("/profile/privacy")
@@ -20,8 +37,13 @@ bp.add_app_template_global(operations.profile_shared, "profile_shared")
 def privacy():
     person = current_person()
     consents = operations.current_consents(person)
+    states = {key: operations.state_of(key, consents[key]) for key in operations.PURPOSES}
+    sharing = states[operations.PROFILE_SHARING]
     form = ConsentForm(
-        data={key: operations.consent_given(person, key) for key in operations.PURPOSES},
+        data={
+            operations.EMAIL_NOTIFICATIONS: operations.consent_given(person, operations.EMAIL_NOTIFICATIONS),
+            operations.PROFILE_SHARING: {"given": "yes", "withdrawn": "no"}.get(sharing),
+        },
     )
     return render_template(
         "privacy/privacy.html",
@@ -30,6 +52,7 @@ def privacy():
         export_form=ExportForm(),
         purposes=operations.PURPOSES,
         consents=consents,
+        states=states,
     )
 
 
@@ -40,10 +63,46 @@ def consents():
     form = ConsentForm()
     if not form.validate_on_submit():
         abort(400)
-    for key in operations.PURPOSES:
-        operations.set_consent(person, key, bool(getattr(form, key).data), actor=person, via="profile")
+    operations.set_consent(
+        person,
+        operations.EMAIL_NOTIFICATIONS,
+        bool(form.email_notifications.data),
+        actor=person,
+        via="profile",
+    )
+    if form.profile_sharing.data in ("yes", "no"):  # nothing chosen: nothing recorded
+        operations.set_consent(
+            person,
+            operations.PROFILE_SHARING,
+            form.profile_sharing.data == "yes",
+            actor=person,
+            via="profile",
+        )
     flash(_("Your choices are saved."), "success")
     return redirect(url_for("privacy.privacy"))
+
+
+_BACK = {"home": "networks.home", "profile": "accounts.profile", "privacy": "privacy.privacy"}
+
+
+@bp.post("/profile/privacy/profile-sharing")
+@login_required
+def sharing_choice():
+    """The reminder's answer (templates/privacy/_sharing_reminder.html): yes or no to sharing the profile."""
+    person = current_person()
+    form = SharingChoiceForm()
+    if not form.validate_on_submit():
+        abort(400)
+    given = form.share.data == "yes"
+    operations.set_consent(person, operations.PROFILE_SHARING, given, actor=person, via="reminder")
+    if given:
+        flash(
+            _("Thank you. The members of your networks now see your languages, expertise and region."),
+            "success",
+        )
+    else:
+        flash(_("Your profile stays private: the members see only your name."), "success")
+    return redirect(url_for(_BACK.get(form.back.data or "", "privacy.privacy")), 303)
 
 
 @bp.post("/profile/privacy/export")

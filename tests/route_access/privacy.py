@@ -7,6 +7,7 @@ from tests.route_access import SIGNED_IN, SITE_ADMIN
 ACCESS = {
     "privacy.privacy": SIGNED_IN,
     "privacy.consents": SIGNED_IN,
+    "privacy.sharing_choice": SIGNED_IN,
     "privacy.export": SIGNED_IN,
     "privacy.erase": SIGNED_IN,
     "privacy.admin_erase": SITE_ADMIN,
