@@ -131,3 +131,25 @@ def test_the_home_page_reads_the_same_statements_for_one_network_or_five(app, cl
         page = _home(client)
     assert all(f"Network {number}" in page for number in range(4))
     assert len(five) == len(one), (one, five)
+
+
+def test_the_home_page_takes_the_memberships_loaded_with_the_person(app, client, run, world):
+    sign_in_as(client, run, "mentor@example.org")
+    _home(client)
+    with count_statements(app) as statements:
+        page = _home(client)
+    assert "Test Network" in page and "Test Org" in page
+    reading = [s for s in statements if "membership" in s.lower() and "device_session" not in s.lower()]
+    assert not reading, reading  # the memberships, networks and organisations came with the person
+
+
+def test_networks_are_in_name_order_whatever_their_case():
+    from network_service.networks.operations import _name_key
+
+    names = ["zeta", "Ärzte helfen", "alpha", "Beta"]
+    assert sorted(names, key=lambda name: (_name_key(name), name)) == [
+        "alpha",
+        "Ärzte helfen",
+        "Beta",
+        "zeta",
+    ]
