@@ -52,9 +52,10 @@ def home():
     person = current_person()
     if person is None:
         return render_template("networks/landing.html")
-    # Everything the page shows below the header, read as plain rows (two small statements): the rendered HTML
-    # is kept under exactly these values, so it follows the person's own memberships and applications at once
-    # and no one else's write (a new member elsewhere, a message) makes it render again.
+    # Everything the page shows below the header, as plain values (the memberships loaded with the person, the
+    # applications in one small statement): the rendered HTML is kept under exactly these values, so it follows
+    # the person's own memberships and applications at once and no one else's write (a new member elsewhere, a
+    # message) makes it render again.
     context = {
         "name": person.name_or_email,
         "cards": operations.network_cards_of(person),
