@@ -107,6 +107,10 @@ IGNORED_TABLES = frozenset(
         "lti_capstone_launch",
         "bridge_reconcile_cursor",
         "device_session",  # sessions: read by no cached thing (current_person reads it on every request)
+        # a learner's LTI identity (platform, sub -> person), new at a first launch: read by no cached thing (the
+        # person it creates or links is written to ``person`` and counts there); listed so that a launch does not
+        # invalidate every domain (the directory's pages, the help and conversation caches...)
+        "lti_identity",
     }
 )
 
