@@ -15,7 +15,7 @@ four ways of answering them, so the machine's drift falls on all of them alike:
 - ``naive LIKE``: the same filters with ``lower(name|city|description) LIKE '%word%'`` for every word, first page
   by name: what a directory without a full-text index would do;
 - ``GET /directory``: the whole page through the Flask test client (rendering included), fewer samples: after
-  the warm-up every search's counts are cached, so this is the cached page.
+  the warm-up every search's page below the header is kept (directory/views.py), so this is the cached page.
 
 Writes bench/results/<UTC timestamp>-directory.json (and latest-directory.json) and prints a table. Exit status
 1 when the run failed (an error, or a search whose result differs from the LIKE query's where both must agree);

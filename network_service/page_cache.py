@@ -107,6 +107,10 @@ IGNORED_TABLES = frozenset(
         "lti_capstone_launch",
         "bridge_reconcile_cursor",
         "device_session",  # sessions: read by no cached thing (current_person reads it on every request)
+        # a learner's LTI identity (platform, sub -> person), new at a first launch: read by no cached thing (the
+        # person it creates or links is written to ``person`` and counts there); listed so that a launch does not
+        # invalidate every domain (the directory's pages, the help and conversation caches...)
+        "lti_identity",
     }
 )
 
@@ -366,6 +370,29 @@ def enabled() -> bool:
     return not config.get("TESTING") if setting is None else bool(setting)
 
 
+def current_stamp(domains: Iterable[str]) -> tuple | None:
+    """The versions of ``domains`` that a value computed now would be valid for, or None when no kept value
+    may be used (the cache is off, this transaction wrote one of them or failed, a domain has no row).
+
+    For caches of their own that put the versions in their keys (the directory's pages, directory/views.py)."""
+    if not has_app_context() or not enabled():
+        return None
+    from network_service.db import db
+
+    session = db.session  # the request's session itself, not the proxy (asked several times below)
+    domains = tuple(domains)
+    try:
+        if not session.is_active or pending_domains(session).intersection(domains):
+            return None  # this transaction changed them (or failed): show what it sees
+        known = versions()
+    except SQLAlchemyError:  # an error page after a failed transaction: as without the cache
+        return None
+    try:
+        return tuple(known[domain] for domain in domains)
+    except KeyError:
+        return None  # a domain without a row: never cached
+
+
 def cached(
     name: str,
     key: Hashable,
@@ -378,22 +405,9 @@ def cached(
 
     ``key`` must name everything else the value depends on (the viewer, the network, the language...), and the
     value must be plain data (numbers, strings, tuples, Markup), never ORM objects: it is shared by requests."""
-    if not has_app_context() or not enabled():
+    stamp = current_stamp(domains)
+    if stamp is None:
         return compute()
-    from network_service.db import db
-
-    session = db.session  # the request's session itself, not the proxy (asked several times below)
-    domains = tuple(domains)
-    try:
-        if not session.is_active or pending_domains(session).intersection(domains):
-            return compute()  # this transaction changed them (or failed): show what it sees
-        known = versions()
-    except SQLAlchemyError:  # an error page after a failed transaction: as without the cache
-        return compute()
-    try:
-        stamp = tuple(known[domain] for domain in domains)
-    except KeyError:
-        return compute()  # a domain without a row: never cached
     full_key = (name, key)
     store = _store()
     value = store.get(full_key, stamp, max_age)

@@ -79,7 +79,43 @@ def test_a_repeated_search_counts_nothing_again(app, client, run):
         html = _page(client)
     assert _facet_count(html, "Germany") == 4
     selects = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
-    assert len(selects) == 2, selects  # the page of entries and the directory's version
+    assert len(selects) == 1, selects  # the directory's version: the page below the header is kept
+
+
+def test_a_kept_page_follows_the_entries_the_language_and_the_viewer(app, client, run):
+    """The page below the header is kept per search, page, language and directory version: a changed entry,
+    another page, another language and an administrator's link are never answered from another's page."""
+    add_entries(run, generated(30))
+    admin_id = _admin(run)
+    first = _page(client, "/directory?q=aid&country=DE")
+    assert "Manage the directory" not in first
+    name = run(
+        lambda: session.scalars(sa.select(DirectoryEntry).where(DirectoryEntry.country == "DE")).first().name
+    )
+    assert name in first
+
+    def rename():
+        found = session.scalars(sa.select(DirectoryEntry).where(DirectoryEntry.name == name)).one()
+        operations.update_entry(found, _admin_person(admin_id), name="Renamed Aid Centre")
+
+    run(rename)
+    renamed = _page(client, "/directory?q=aid&country=DE")
+    assert "Renamed Aid Centre" in renamed and name not in renamed
+
+    german = client.get("/directory?q=aid&country=DE", headers={"Accept-Language": "de"}).get_data(
+        as_text=True
+    )
+    assert "Deutschland" in german and "Renamed Aid Centre" in german
+    assert "Deutschland" not in _page(client, "/directory?q=aid&country=DE")
+
+    second = _page(client, "/directory?q=aid&country=DE&after=1")
+    assert second != renamed  # "after" is part of the key (the first entry's id or later)
+    assert 'value="aid"' in renamed and 'value="aidx"' in _page(client, "/directory?q=aidx&country=DE")
+
+    from tests.helpers import sign_in_as
+
+    sign_in_as(client, run, "dir-admin@example.org")
+    assert "Manage the directory" in _page(client, "/directory?q=aid&country=DE")
 
 
 def _admin_person(admin_id):

@@ -169,6 +169,24 @@ def test_trusted_platform_without_email_asks_the_learner_to_confirm(client, plat
     assert run(lambda: session.scalar(sa.select(sa.func.count(Person.id)))) == 0
 
 
+def test_a_new_identity_changes_no_cache_version(client, platform, run):
+    """A first launch that links no person writes only its identity (and nonces, sessions): no cached page
+    reads them, so no domain gets a new version (every domain did, before lti_identity was listed)."""
+    from network_service import page_cache
+
+    run(lambda: platform.register(trust_email=True))
+
+    def versions():
+        return dict(session.connection().exec_driver_sql("SELECT name, token FROM cache_version").all())
+
+    before = run(versions)
+    query = platform.begin_login(client)
+    response = post_launch(client, platform.id_token(query["nonce"]), query["state"])
+    assert response.headers["Location"] == "/lti/confirm-email"
+    assert len(_identities(run)) == 1
+    assert run(versions) == before and set(before) == set(page_cache.DOMAINS)
+
+
 def test_untrusted_email_is_confirmed_once_by_a_mailed_link_then_launches_sign_in_directly(
     client, registered, run
 ):

@@ -5,9 +5,12 @@ import secrets
 import time
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from markupsafe import Markup
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from network_service import page_cache
 from network_service.directory import importing, operations, permissions, search
 from network_service.directory.forms import (
     KIND_LABELS,
@@ -20,6 +23,7 @@ from network_service.directory.forms import (
 from network_service.directory.models import EntryKind, Service
 from network_service.directory.vocabulary import country_codes, country_name, language_name, service_label
 from network_service.errors import MentorNetError
+from network_service.fragments import FragmentCache
 from network_service.networks import navigation
 from network_service.networks.operations import get_network
 from network_service.security import csrf, current_person, login_required
@@ -135,23 +139,84 @@ def _facet_options(counts, selected, label):
     return sorted(options, key=lambda option: (-option["count"], option["label"]))
 
 
-@bp.get("/directory")
-def index():
-    query = query_from(request.args)
-    entries, next_cursor = search.search(query, after=request.args.get("after", type=int))
+# The directory page below the header, per search, page, language and version of the directory's data; and
+# each search result, by what it shows. Content-addressed (network_service/fragments.py): the key holds the
+# version of the directory domain (new with every committed write to an entry or its facet rows), so a write
+# gives new keys at once and the old pages are dropped when the budget is full. Neither depends on the visitor,
+# except the administrators' link (in the key). docs/performance.md.
+_PAGES = FragmentCache(size=500, max_bytes=3 * 1024 * 1024)
+_RESULTS = FragmentCache(size=2000, max_bytes=1024 * 1024)
+
+
+def _result_html(entry) -> Markup:
+    """One search result, rendered once per content and language (the description's plain text costs a
+    Markdown parse)."""
+    key = (
+        entry.id,
+        entry.name,
+        entry.kind.value,
+        entry.city,
+        entry.country,
+        tuple(entry.services or ()),
+        tuple(entry.languages or ()),
+        entry.description,
+        str(get_locale()),
+        request.script_root,
+    )
+    html = _RESULTS.get(key)
+    if html is None:
+        html = render_template("directory/_result.html", entry=entry)
+        _RESULTS.put(key, html)
+    return Markup(html)  # noqa: S704  # nosec B704 - rendered by our autoescaping template
+
+
+def _index_html(query: search.Search, after: int | None, can_manage: bool) -> str:
+    entries, next_cursor = search.search(query, after=after)
     total, counts = search.cached_counts(query)
     return render_template(
-        "directory/index.html",
+        "directory/_index_content.html",
         query=query,
         entries=entries,
+        entry_html=_result_html,
         next_cursor=next_cursor,
         total=total,
         countries=_facet_options(counts["country"], query.countries, country_name),
         languages=_facet_options(counts["language"], query.languages, language_name)[:40],
         services=_facet_options(counts["service"], query.services, service_label),
         args=query_args(query),
-        can_manage=permissions.can_manage_directory(current_person()),
+        can_manage=can_manage,
     )
+
+
+@bp.get("/directory")
+def index():
+    query = query_from(request.args)
+    after = request.args.get("after", type=int)
+    if after is not None and not 0 < after < 2**31:
+        after = None  # not an id: the first page (as search.search)
+    can_manage = permissions.can_manage_directory(current_person())
+    stamp = page_cache.current_stamp((page_cache.DIRECTORY,))
+    if stamp is None:  # the cache is off, or this transaction wrote the directory
+        html = _index_html(query, after, can_manage)
+    else:
+        key = (
+            stamp,
+            str(get_locale()),
+            request.script_root,
+            can_manage,
+            query.text,
+            query.kind.value if query.kind else "",
+            tuple(query.countries),
+            tuple(query.languages),
+            tuple(query.services),
+            after,
+        )
+        html = _PAGES.get(key)
+        if html is None:
+            html = _index_html(query, after, can_manage)
+            _PAGES.put(key, html)
+    content = Markup(html)  # noqa: S704  # nosec B704 - rendered by our autoescaping template
+    return render_template("directory/index.html", content_html=content)
 
 
 @bp.get("/directory/<int:entry_id>")

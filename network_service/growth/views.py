@@ -80,12 +80,7 @@ def _public_extras(network: Network) -> dict:
 
 @bp.app_context_processor
 def _helpers():
-    return {"growth_public": _public_extras, "growth_applications": _my_applications}
-
-
-def _my_applications(person) -> list:
-    """The person's latest applications, for the home page (at most five)."""
-    return operations.applications_of(person, limit=5) if person is not None else []
+    return {"growth_public": _public_extras}
 
 
 def _field_error(form, exc: MentorNetError) -> None:

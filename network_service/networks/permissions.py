@@ -56,16 +56,25 @@ _NOT_LOADED = object()
 _LOADED_KEY = "mentornet.people_loaded"  # ids of people loaded in this transaction, no write since
 
 
-def _loaded_membership(person: Person, network_id: int):
+def loaded_memberships(person: Person) -> list[Membership] | None:
+    """The person's memberships (every status) as they were loaded with the person in this transaction, when
+    nothing has been written since; None when they were not (ask the database)."""
     current = session._get_current_object()  # noqa: SLF001 - the proxy's session, once
     if person.id not in current.info.get(_LOADED_KEY, ()):
-        return _NOT_LOADED
+        return None
     state = sa.inspect(person)
     if state.session is not current or "memberships" not in state.dict:
-        return _NOT_LOADED
+        return None
     if page_cache.pending_domains(current):  # written through the connection, outside the unit of work
+        return None
+    return state.dict["memberships"]
+
+
+def _loaded_membership(person: Person, network_id: int):
+    memberships = loaded_memberships(person)
+    if memberships is None:
         return _NOT_LOADED
-    for membership in state.dict["memberships"]:
+    for membership in memberships:
         if membership.network_id == network_id and membership.status == MembershipStatus.active:
             return membership
     return None

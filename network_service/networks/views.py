@@ -9,6 +9,8 @@ from network_service import page_cache
 from network_service.accounts.models import Person
 from network_service.db import session
 from network_service.errors import MentorNetError
+from network_service.fragments import FragmentCache
+from network_service.growth.operations import application_cards_of
 from network_service.networks import navigation, operations, permissions
 from network_service.networks.forms import (
     LEVEL_LABELS,
@@ -18,7 +20,7 @@ from network_service.networks.forms import (
     InviteForm,
 )
 from network_service.networks.models import Level, Role
-from network_service.privacy.operations import profile_shared_among
+from network_service.privacy.operations import profile_shared_among, sharing_undecided
 from network_service.security import current_person, login_required, sign_in
 
 bp = Blueprint("networks", __name__)
@@ -50,7 +52,29 @@ def home():
     person = current_person()
     if person is None:
         return render_template("networks/landing.html")
-    return render_template("networks/home.html", memberships=operations.networks_of(person))
+    # Everything the page shows below the header, as plain values (the memberships loaded with the person, the
+    # applications in one small statement): the rendered HTML is kept under exactly these values, so it follows
+    # the person's own memberships and applications at once and no one else's write (a new member elsewhere, a
+    # message) makes it render again.
+    context = {
+        "name": person.name_or_email,
+        "cards": operations.network_cards_of(person),
+        "applications": application_cards_of(person, limit=5),
+        "profile_complete": bool(person.display_name and person.languages),
+        "sharing_undecided": sharing_undecided(person),
+    }
+    key = (*context.values(), str(get_locale()), request.script_root)
+    html = _HOME.get(key)
+    if html is None:
+        html = render_template("networks/_home_content.html", **context)
+        _HOME.put(key, html)
+    content = Markup(html)  # noqa: S704  # nosec B704 - rendered by our autoescaping template
+    return render_template("networks/home.html", content_html=content)
+
+
+# The home page below the header, by what it shows (content-addressed, network_service/fragments.py): a
+# few hundred bytes per person and language; docs/performance.md.
+_HOME = FragmentCache(size=5000, max_bytes=2 * 1024 * 1024)
 
 
 @bp.get("/networks/<slug>")
