@@ -235,3 +235,41 @@ def test_a_transaction_that_wrote_reads_its_own_changes(world):
     # rolled back: the kept rows are still right
     after = same_as_without_cache(app, request_id)
     assert "language" not in {r["code"] for pid, _s, reasons in after if pid == speaker for r in reasons}
+
+
+def test_a_new_request_is_ranked_with_the_kept_members(world, monkeypatch):
+    """create_request asks for the kept members before it writes the request (a transaction that has written
+    cannot use them) and notifies exactly whom a ranking without the cache puts first."""
+    from network_service.help.models import HelpSuggestion
+
+    app, network_id, request_id, _slug = world
+    same_as_without_cache(app, request_id)  # the members are kept now
+    loads = []
+    original = matching._candidates
+    monkeypatch.setattr(matching, "_candidates", lambda *a, **k: loads.append(1) or original(*a, **k))
+    monkeypatch.setitem(app.config, "HELP_NOTIFY_COUNT", 3)
+
+    def create():
+        network = session.get(Network, network_id)
+        author = session.scalar(sa.select(Person).where(Person.email == f"coord-{_slug}@example.org"))
+        return ops.create_request(
+            network, author, topic="Enrolment at school", languages=["Arabic"], region="Berlin"
+        ).id
+
+    new_id = run(app, create)
+    assert loads == []  # the members were not read again
+    monkeypatch.setattr(matching, "_candidates", original)
+    notified = run(
+        app,
+        lambda: [
+            (s.person_id, s.score)
+            for s in session.scalars(
+                sa.select(HelpSuggestion)
+                .where(HelpSuggestion.request_id == new_id)
+                .order_by(HelpSuggestion.score.desc())
+            )
+        ],
+    )
+    expected = ranking(app, new_id, cached=False, limit=3)[0]
+    assert len(notified) == 3
+    assert notified == [(pid, score) for pid, score, _reasons in expected]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import re
 import zoneinfo
@@ -228,12 +229,23 @@ def create_api_token(person: Person, name: str) -> tuple[ApiToken, str]:
 API_TOKEN_USE_PRECISION = dt.timedelta(minutes=5)
 
 
-def person_for_api_token(token: str) -> Person | None:
-    api_token = session.scalar(
-        sa.select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+@functools.cache
+def _token_and_person() -> sa.Select:
+    """Built once, at first use (every API request with a bearer token runs it): the token with its person and
+    the person's memberships (which every permission check asks about) in one statement, as for a session."""
+    return (
+        sa.select(ApiToken, Person)
+        .join(Person, Person.id == ApiToken.person_id)
+        .options(sa.orm.joinedload(Person.memberships))
+        .where(ApiToken.token_hash == sa.bindparam("token_hash"), ApiToken.revoked_at.is_(None))
     )
-    if api_token is None:
+
+
+def person_for_api_token(token: str) -> Person | None:
+    found = session.execute(_token_and_person(), {"token_hash": hash_token(token)}).unique().first()
+    if found is None:
         return None
+    api_token, person = found
     now = utcnow()
     # Written at most every few minutes: a write on every API read would serialise GETs on SQLite and churn
     # the row on PostgreSQL, and "last used" needs no more precision than that.
@@ -241,4 +253,4 @@ def person_for_api_token(token: str) -> Person | None:
         # like a session's "last seen": in a short transaction of its own when the request only reads SQLite
         write(sa.update(ApiToken).where(ApiToken.id == api_token.id).values(last_used_at=now))
         set_committed_value(api_token, "last_used_at", now)
-    return api_token.person
+    return person

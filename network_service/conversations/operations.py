@@ -215,8 +215,14 @@ def setup_default_channels(network: Network, *, actor: Person) -> list[Channel]:
     return create_default_channels(network, actor=actor)
 
 
+_CHANNEL_BY_SLUG = sa.select(Channel).where(  # built once: every channel page and post asks it
+    Channel.network_id == sa.bindparam("network_id", type_=sa.Integer),
+    Channel.slug == sa.bindparam("slug", type_=sa.String),
+)
+
+
 def get_channel(network: Network, slug: str, viewer: Person | None) -> Channel:
-    channel = session.scalar(sa.select(Channel).where(Channel.network_id == network.id, Channel.slug == slug))
+    channel = session.scalar(_CHANNEL_BY_SLUG, {"network_id": network.id, "slug": slug})
     if channel is None or not permissions.can_read(viewer, channel):
         # the same answer for "does not exist" and "not yours": private names stay private
         raise NotFound(_("There is no such conversation, or it is not open to you."))
@@ -779,12 +785,14 @@ def _clean_body(body: str | None) -> str:
     return body
 
 
+_RECENT_MESSAGES = sa.select(sa.func.count(Message.id)).where(  # built once: asked before every post
+    Message.author_id == sa.bindparam("author_id", type_=sa.Integer),
+    Message.created_at > sa.bindparam("since", type_=Message.__table__.c.created_at.type),
+)
+
+
 def _check_flood(actor: Person) -> None:
-    recent = session.scalar(
-        sa.select(sa.func.count(Message.id)).where(
-            Message.author_id == actor.id, Message.created_at > utcnow() - FLOOD_WINDOW
-        )
-    )
+    recent = session.scalar(_RECENT_MESSAGES, {"author_id": actor.id, "since": utcnow() - FLOOD_WINDOW})
     if recent >= FLOOD_LIMIT:
         raise TooManyMessages(_("You are writing very fast. Wait a minute, then send your message again."))
 

@@ -127,9 +127,17 @@ def _grouped(query, params=None) -> dict[int, int]:
 
 
 def rank(
-    request: HelpRequest, *, limit: int | None = None, exclude: Iterable[int] = (), shared: bool = False
+    request: HelpRequest,
+    *,
+    limit: int | None = None,
+    exclude: Iterable[int] = (),
+    shared: bool = False,
+    members: Members | None = None,
 ) -> list[Suggestion]:
     """Active members of the request's network except its author (and ``exclude``), best first.
+
+    ``members``: the network's members as ``cached_members`` gave them earlier in this transaction, before it
+    wrote (a new request is ranked after its row is inserted, when the cache can no longer be asked).
 
     ``shared``: for a page that only shows the ranking (nobody is notified from it; ``exclude`` must hold
     everyone already suggested for the request, and ``request.responses`` is read): the network's members and
@@ -149,6 +157,7 @@ def rank(
             exclude=exclude,
             activity_since=activity_since,
             fairness_since=fairness_since,
+            members=members,
         )
 
 
@@ -450,8 +459,9 @@ def _rank_shared(request, *, limit, exclude, activity_since) -> list[Suggestion]
     return score(request, members.rows, **counts, **options)
 
 
-def _rank(request, *, limit, exclude, activity_since, fairness_since) -> list[Suggestion]:
-    members = cached_members(request.network_id)
+def _rank(request, *, limit, exclude, activity_since, fairness_since, members=None) -> list[Suggestion]:
+    if members is None:
+        members = cached_members(request.network_id)
     params = {
         "network_id": request.network_id,
         "request_id": request.id,

@@ -200,6 +200,10 @@ def create_request(
     region = _text(region, "region", required=False, limit=MAX_REGION, message="")
     urgency = _urgency(urgency)
     fields, masked, findings = _screen(network, fields, mask=mask, confirm=confirm_no_personal_data)
+    count = current_app.config.get("HELP_NOTIFY_COUNT", 5)
+    # The members to rank, asked before the request's row is written: a transaction that has written cannot use
+    # the members kept per process (help.matching.cached_members), and the insert changes none of them.
+    members = matching.cached_members(network.id) if count > 0 else None
     request = HelpRequest(
         network=network,
         author=actor,
@@ -217,7 +221,7 @@ def create_request(
     set_committed_value(request, "responses", [])  # a new request has none: no query when they are shown
     record("help.create", actor=actor, target=request, network=network, masked=masked, urgency=urgency.value)
     _audit_unmasked(request, actor, network, {} if masked else findings)
-    notify_matches(request, count=current_app.config.get("HELP_NOTIFY_COUNT", 5))
+    notify_matches(request, count=count, members=members, already=())  # a new request: nobody asked yet
     return request
 
 
@@ -573,19 +577,35 @@ def resolve(
 # -- matching -------------------------------------------------------------------------------------------------
 
 
-def notify_matches(request: HelpRequest, *, count: int, actor: Person | None = None) -> list[HelpSuggestion]:
-    """Notify the ``count`` best-matching members not notified yet; store who and why."""
+def notify_matches(
+    request: HelpRequest,
+    *,
+    count: int,
+    actor: Person | None = None,
+    members: matching.Members | None = None,
+    already: Iterable[int] | None = None,
+) -> list[HelpSuggestion]:
+    """Notify the ``count`` best-matching members not notified yet; store who and why. ``members``: see
+    ``matching.rank``; ``already``: who was notified before, when the caller knows (else one query)."""
     if count <= 0 or not request.is_open:
         return []
-    already = set(
-        session.scalars(sa.select(HelpSuggestion.person_id).where(HelpSuggestion.request_id == request.id))
-    )
-    picks = matching.rank(request, limit=count, exclude=already)
+    if already is None:
+        already = set(
+            session.scalars(
+                sa.select(HelpSuggestion.person_id).where(HelpSuggestion.request_id == request.id)
+            )
+        )
+    picks = matching.rank(request, limit=count, exclude=already, members=members)
     if not picks:
         return []
     now = utcnow()
     people = {
-        p.id: p for p in session.scalars(sa.select(Person).where(Person.id.in_([s.person_id for s in picks])))
+        p.id: p
+        for p in session.scalars(
+            sa.select(Person)
+            .where(Person.id.in_([s.person_id for s in picks]))
+            .options(lazyload(Person.memberships))  # not needed to notify and mail them
+        )
     }
     rows = [
         HelpSuggestion(

@@ -215,18 +215,21 @@ def _name_tokens(name: str) -> set[str]:
     return {token.casefold() for token in re.findall(r"[\w'’\-]+", name) if len(token) > 1}
 
 
-def _is_colleague(candidate: str, colleagues: list[set[str]]) -> bool:
+def _is_colleague(candidate: str, colleagues: Iterable[set[str]]) -> bool:
     words = _name_tokens(candidate)
     return bool(words) and any(words <= tokens for tokens in colleagues)
 
 
-def _names(text: str, colleagues: list[set[str]]) -> Iterable[tuple[int, int]]:
+def _names(text: str, known_names: Iterable[str]) -> Iterable[tuple[int, int]]:
+    colleagues: list[set[str]] | None = None  # the names' words, only when the text names someone
     for pattern in (_TITLED, _CALLED):
         for match in pattern.finditer(text):
             name = match.group(1)
             words = name.split()
             if words[0].casefold() in _NOT_NAMES:
                 continue
+            if colleagues is None:
+                colleagues = [tokens for tokens in (_name_tokens(n) for n in known_names) if tokens]
             if _is_colleague(name, colleagues):
                 continue
             yield match.start(1), match.end(1)
@@ -303,12 +306,11 @@ def scan(text: str | None, known_names: Iterable[str] = ()) -> list[Finding]:
     ``known_names``: the names of the author's network colleagues, which are not third parties."""
     if not text:
         return []
-    colleagues = [tokens for tokens in (_name_tokens(n) for n in known_names) if tokens]
     candidates: list[tuple[int, int, str]] = []
     candidates += [(s, e, EMAIL) for s, e in (m.span() for m in _EMAIL.finditer(text))]
     candidates += [(s, e, PHONE) for s, e in _phones(text)]
     candidates += [(s, e, ADDRESS) for s, e in _addresses(text)]
-    candidates += [(s, e, NAME) for s, e in _names(text, colleagues)]
+    candidates += [(s, e, NAME) for s, e in _names(text, known_names)]
     candidates += [(s, e, IDENTIFIER) for s, e in _identifiers(text)]
     candidates += [(s, e, BIRTH_DATE) for s, e in _birth_dates(text)]
     priority = {EMAIL: 0, BIRTH_DATE: 1, IDENTIFIER: 2, PHONE: 3, ADDRESS: 4, NAME: 5}

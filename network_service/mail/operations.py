@@ -211,9 +211,10 @@ class SmtpTransport:
             client.send_message(message)
 
 
-def _claim(mail_id: int, now: dt.datetime) -> bool:
-    """Atomically take one mail for delivery, so two workers never send the same mail."""
-    result = session.execute(
+def _claim(mail_id: int, now: dt.datetime) -> OutboundEmail | None:
+    """Atomically take one mail for delivery, so two workers never send the same mail; the mail as claimed (the
+    same statement returns it), or None when another worker has it or it left the outbox."""
+    mail = session.scalars(
         sa.update(OutboundEmail)
         .where(OutboundEmail.id == mail_id)
         .where(
@@ -225,9 +226,10 @@ def _claim(mail_id: int, now: dt.datetime) -> bool:
             )
         )
         .values(status=MailStatus.sending, claimed_at=now)
-    )
+        .returning(OutboundEmail)
+    ).first()
     session.commit()
-    return result.rowcount == 1
+    return mail
 
 
 def retry_delay(attempts: int) -> dt.timedelta:
@@ -263,9 +265,9 @@ def deliver_due(limit: int = 50) -> int:
     session.rollback()  # end the read transaction before the slow part
     delivered = 0
     for mail_id in due_ids:
-        if not _claim(mail_id, utcnow()):
+        mail = _claim(mail_id, utcnow())
+        if mail is None:
             continue
-        mail = session.get(OutboundEmail, mail_id)
         try:
             if transport is not None:
                 transport.send(mail)

@@ -469,25 +469,26 @@ def publish_agreement(
     return agreement
 
 
+# Asked before every write of a member (help requests, messages...): built once.
+_ACCEPTED_CURRENT = sa.select(AgreementAcceptance.id).where(
+    AgreementAcceptance.agreement_id
+    == (
+        sa.select(Agreement.id)
+        .where(Agreement.network_id == sa.bindparam("network_id", type_=sa.Integer))
+        .order_by(Agreement.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    ),
+    AgreementAcceptance.person_id == sa.bindparam("person_id", type_=sa.Integer),
+)
+
+
 def has_accepted_current(person: Person | None, network: Network) -> bool:
     """Has ``person`` accepted the current version of the network's agreement? (One query.)"""
     if person is None or person.id is None:
         return False
-    current_id = (
-        sa.select(Agreement.id)
-        .where(Agreement.network_id == network.id)
-        .order_by(Agreement.version.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    return (
-        session.scalar(
-            sa.select(AgreementAcceptance.id).where(
-                AgreementAcceptance.agreement_id == current_id, AgreementAcceptance.person_id == person.id
-            )
-        )
-        is not None
-    )
+    found = session.scalar(_ACCEPTED_CURRENT, {"network_id": network.id, "person_id": person.id})
+    return found is not None
 
 
 def agreement_pending(person: Person | None, network: Network) -> bool:

@@ -12,6 +12,7 @@ so ``params`` hold names and titles, never finished sentences.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -94,43 +95,60 @@ def notify(
         people.append(person)
     if not people:
         return []
-    created = [
-        Notification(
+    # Who is mailed at once is known before the rows are written: they are inserted already marked as mailed
+    # (one INSERT, no UPDATE afterwards).
+    immediate = frequencies([p.id for p in people]) if email else {}
+    now = utcnow()
+    created: list[Notification] = []
+    to_mail: list[Notification] = []
+    for person in people:
+        mailed = immediate.get(person.id) == EmailFrequency.immediately and bool(person.email)
+        notification = Notification(
             person=person,
             network_id=getattr(network, "id", None),
             actor_id=getattr(actor, "id", None),
             kind=kind,
             params=params,
             url=url,
+            created_at=now,
+            mailed_at=now if mailed else None,
         )
-        for person in people
-    ]
+        created.append(notification)
+        if mailed:
+            to_mail.append(notification)
     session.add_all(created)
     session.flush()
-    if not email:
-        return created
-    immediate = frequencies([p.id for p in people])
-    for notification in created:
-        if immediate[notification.person_id] == EmailFrequency.immediately and notification.person.email:
-            mail_now(notification)
+    for notification in to_mail:
+        mail_now(notification)
     return created
 
 
 def frequencies(person_ids: list[int]) -> dict[int, EmailFrequency]:
-    """Each person's e-mail choice, the default where they made none (one query)."""
-    chosen = dict(
-        session.execute(
-            sa.select(NotificationSetting.person_id, NotificationSetting.email_frequency).where(
-                NotificationSetting.person_id.in_(person_ids)
-            )
-        ).all()
-    )
-    result = {pid: chosen.get(pid, DEFAULT_FREQUENCY) for pid in person_ids}
-    from network_service.privacy.operations import EMAIL_NOTIFICATIONS, withdrawn_ids
-
-    for pid in withdrawn_ids(person_ids, EMAIL_NOTIFICATIONS):  # consent withdrawn: no notification e-mail
-        result[pid] = EmailFrequency.never
+    """Each person's e-mail choice, the default where they made none, never where they withdrew consent to
+    notification e-mails (one query)."""
+    rows = session.execute(_frequencies_query(), {"person_ids": list(person_ids)}).all()
+    result = dict.fromkeys(person_ids, DEFAULT_FREQUENCY)
+    for pid, frequency, withdrawn in rows:
+        if withdrawn:  # consent withdrawn: no notification e-mail
+            result[pid] = EmailFrequency.never
+        elif frequency is not None:
+            result[pid] = frequency
     return result
+
+
+@functools.cache
+def _frequencies_query() -> sa.Select:
+    """(person id, e-mail choice or NULL, consent to notification e-mails withdrawn?), built once."""
+    from network_service.privacy.operations import EMAIL_NOTIFICATIONS, withdrawn_query
+
+    chosen = (
+        sa.select(NotificationSetting.email_frequency)
+        .where(NotificationSetting.person_id == Person.id)
+        .scalar_subquery()
+    )
+    return sa.select(Person.id, chosen, Person.id.in_(withdrawn_query(EMAIL_NOTIFICATIONS))).where(
+        Person.id.in_(sa.bindparam("person_ids", expanding=True))
+    )
 
 
 def mail_now(notification: Notification) -> None:
@@ -151,7 +169,8 @@ def mail_now(notification: Notification) -> None:
         unsubscribe_link=unsubscribe_url(person),
         settings_link=public_url(SETTINGS_PATH),
     )
-    notification.mailed_at = utcnow()
+    if notification.mailed_at is None:
+        notification.mailed_at = utcnow()
 
 
 def unread_count(person: Person) -> int:
