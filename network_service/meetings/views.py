@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -40,9 +41,26 @@ ANSWER_LABELS = {
 }
 
 
+class _TranslatedLabels(Mapping):
+    """``ANSWER_LABELS``, each translated when a template reads it: every page's context has them, few pages
+    show one, and translating all three for every page was most of this context processor's cost."""
+
+    def __getitem__(self, answer) -> str:
+        return ANSWER_LABELS[answer]()
+
+    def __iter__(self):
+        return iter(ANSWER_LABELS)
+
+    def __len__(self) -> int:
+        return len(ANSWER_LABELS)
+
+
+_RSVP_LABELS = _TranslatedLabels()
+
+
 @bp.app_context_processor
 def _labels():
-    return {"rsvp_labels": {answer: label() for answer, label in ANSWER_LABELS.items()}}
+    return {"rsvp_labels": _RSVP_LABELS}
 
 
 def _get(slug: str, meeting_id: int):
