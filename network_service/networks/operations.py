@@ -223,9 +223,9 @@ class NetworkCard(typing.NamedTuple):
 def network_cards_of(person: Person) -> tuple[NetworkCard, ...]:
     """What the home page shows of the person's memberships that are not over, as plain rows, networks in name
     order (case and accents aside, then as written): a value the home page's cache can use as its key
-    (networks/views.py ``home``). Taken from the memberships loaded with the person when the transaction has
-    written nothing since (their networks and organisations come with them: no statement), else one statement
-    without ORM objects."""
+    (networks/views.py ``home``). One statement without ORM objects, unless the memberships loaded with the
+    person came with their networks and organisations and the transaction has written nothing since (the
+    signed-in person's statement does not join them: accounts/sessions.py)."""
     cards = _loaded_cards(person)
     if cards is None:
         rows = session.execute(
