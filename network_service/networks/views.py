@@ -9,7 +9,6 @@ from network_service import page_cache
 from network_service.accounts.models import Person
 from network_service.db import session
 from network_service.errors import MentorNetError
-from network_service.fragments import FragmentCache
 from network_service.networks import navigation, operations, permissions
 from network_service.networks.forms import (
     LEVEL_LABELS,
@@ -94,7 +93,6 @@ def _overview_html(network, viewer, can: dict, *, shared: bool) -> tuple[Markup,
         hidden = profile_hidden_ids()
         hidden_shown = frozenset(m.person_id for m in overview.shown if m.person_id in hidden)
         context["profile_shared"] = lambda person: person.id not in hidden
-        context["member_card"] = _member_card(hidden)
     html = render_template(
         "networks/_overview.html",
         network=network,
@@ -107,38 +105,6 @@ def _overview_html(network, viewer, can: dict, *, shared: bool) -> tuple[Markup,
         **context,
     )
     return Markup(html), hidden_shown  # noqa: S704  # nosec B704 - rendered by our autoescaping template
-
-
-# The member cards of the shared network page (no role forms, no viewer's own view of their profile), keyed by
-# everything a card shows: rendered once per content and language, whichever page or version of the page
-# shows them (the page itself is rendered again after every write to ``structure``: docs/performance.md).
-member_cards = FragmentCache(size=2000, max_bytes=1024 * 1024)
-
-
-def _member_card(hidden: frozenset[int] | set[int]):
-    """``member_card(m)``, called with a ``{% call %}`` block that renders the card of membership ``m`` (the
-    shared page's: no role form); the card's HTML from ``member_cards`` when the same card was rendered before."""
-    locale = str(get_locale())
-
-    def member_card(m, caller) -> Markup:
-        person = m.person
-        shared = person.id not in hidden
-        key = (
-            locale,
-            person.name_or_email,
-            m.role,
-            m.level,
-            shared,
-            tuple(person.languages or ()) if shared else None,
-            person.region if shared else None,
-        )
-        html = member_cards.get(key)
-        if html is None:
-            html = str(caller())
-            member_cards.put(key, html)
-        return Markup(html)  # noqa: S704  # nosec B704 - rendered by our autoescaping template
-
-    return member_card
 
 
 @bp.route("/networks/<slug>/invite", methods=["GET", "POST"])
