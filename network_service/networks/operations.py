@@ -9,6 +9,7 @@ import re
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import orm
 
 from network_service.accounts.models import Person
 from network_service.accounts.operations import get_or_create_person, normalise_email
@@ -261,10 +262,13 @@ def network_overview(network: Network, viewer: Person | None) -> Overview:
             .group_by(Membership.status)
         ).all()
     )
+    # The person from the join the order needs (not a second, eager join of its own); the network is the one at
+    # hand (from the identity map, no statement) and the people's own memberships are not shown.
     active = (
         sa.select(Membership)
         .join(Person)
         .where(Membership.network_id == network.id, Membership.status == MembershipStatus.active)
+        .options(*_CARD_LOADING)
     )
     leaders = session.scalars(
         active.where(Membership.role != Role.mentor).order_by(_ROLE_ORDER, sa.func.lower(Person.display_name))
@@ -281,6 +285,7 @@ def network_overview(network: Network, viewer: Person | None) -> Overview:
                 sa.select(Membership)
                 .join(Person)
                 .where(Membership.network_id == network.id, Membership.status == MembershipStatus.invited)
+                .options(*_CARD_LOADING)
                 .order_by(Membership.created_at.desc(), Membership.id.desc())
                 .limit(OVERVIEW_INVITED)
             )
@@ -291,6 +296,12 @@ def network_overview(network: Network, viewer: Person | None) -> Overview:
         shown=[*leaders, *newest],
         invited=invited,
     )
+
+
+_CARD_LOADING = (
+    orm.contains_eager(Membership.person).lazyload(Person.memberships),
+    orm.lazyload(Membership.network),
+)
 
 
 def _newest_mentor_ids(network: Network) -> sa.Select:
@@ -398,21 +409,21 @@ def has_accepted_current(person: Person | None, network: Network) -> bool:
     """Has ``person`` accepted the current version of the network's agreement? (One query.)"""
     if person is None or person.id is None:
         return False
-    current_id = (
+    return session.scalar(_ACCEPTED_CURRENT, {"network_id": network.id, "person_id": person.id}) is not None
+
+
+# Asked on every network page (the agreement banner): built once, at import.
+_ACCEPTED_CURRENT = sa.select(AgreementAcceptance.id).where(
+    AgreementAcceptance.agreement_id
+    == (
         sa.select(Agreement.id)
-        .where(Agreement.network_id == network.id)
+        .where(Agreement.network_id == sa.bindparam("network_id", type_=sa.Integer))
         .order_by(Agreement.version.desc())
         .limit(1)
         .scalar_subquery()
-    )
-    return (
-        session.scalar(
-            sa.select(AgreementAcceptance.id).where(
-                AgreementAcceptance.agreement_id == current_id, AgreementAcceptance.person_id == person.id
-            )
-        )
-        is not None
-    )
+    ),
+    AgreementAcceptance.person_id == sa.bindparam("person_id", type_=sa.Integer),
+)
 
 
 def agreement_pending(person: Person | None, network: Network) -> bool:
