@@ -1,4 +1,4 @@
-"""The cache of the help list's cards (help.views.card_lists) and the help request page: every change to a
+"""The cache of the help list's cards (help.views.help_cards) and the help request page: every change to a
 request shows at once."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from network_service.accounts.models import Person
 from network_service.db import session
 from network_service.help import operations as ops
 from network_service.help.models import HelpRequest
-from network_service.help.views import card_lists
+from network_service.help.views import help_cards
 from tests.helpers import sign_in_as
 from tests.test_help import new_request, person, roles  # noqa: F401  (the fixture)
 
@@ -19,9 +19,9 @@ LIST = "/networks/test-net/help?scope=all"
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    card_lists.clear()
+    help_cards.clear()
     yield
-    card_lists.clear()
+    help_cards.clear()
 
 
 def card(html: str, topic: str) -> str:
@@ -33,19 +33,27 @@ def test_the_list_is_served_from_the_cache_and_changes_show_at_once(client, run,
     request_id = run(lambda: new_request(roles, email="coord@example.org", topic="Housing in Mitte").id)
     sign_in_as(client, run, "mentor@example.org")
     first = client.get(LIST).get_data(as_text=True)
-    assert "No answer yet" in card(first, "Housing in Mitte") and len(card_lists) == 1
+    assert "No answer yet" in card(first, "Housing in Mitte") and len(help_cards) == 1
     hits = []
-    original = card_lists.get
-    card_lists.get = lambda key: hits.append(key) or original(key)
+    original = help_cards.get
+    help_cards.get = lambda key: hits.append(key) or original(key)
     try:
         again = client.get(LIST).get_data(as_text=True)
     finally:
-        del card_lists.get
-    assert card(again, "Housing in Mitte") == card(first, "Housing in Mitte") and len(card_lists) == 1
+        del help_cards.get
+    assert card(again, "Housing in Mitte") == card(first, "Housing in Mitte") and len(help_cards) == 1
     assert hits and original(hits[0]) is not None
 
     run(lambda: new_request(roles, email="coord@example.org", topic="A new request"))
-    assert "A new request" in client.get(LIST).get_data(as_text=True)
+    rendered = []
+    help_cards.put = lambda key, html: rendered.append(key) or type(help_cards).put(help_cards, key, html)
+    try:
+        html = client.get(LIST).get_data(as_text=True)
+    finally:
+        del help_cards.put
+    # a new first page: the new request's card is rendered, the other one comes from the cache
+    assert "A new request" in html and card(html, "Housing in Mitte") == card(first, "Housing in Mitte")
+    assert len(rendered) == 1 and "A new request" in rendered[0][1] and len(help_cards) == 2
 
     run(
         lambda: ops.respond(session.get(HelpRequest, request_id), person("expert@example.org"), "I can help.")
@@ -83,7 +91,7 @@ def test_each_language_has_its_own_cards(client, run, roles):  # noqa: F811
 
     run(german)
     html = client.get(LIST).get_data(as_text=True)
-    assert "Asked by" not in html and len(card_lists) == 2
+    assert "Asked by" not in html and len(help_cards) == 2
 
 
 def test_an_answer_shows_on_the_request_page_at_once(client, run, roles):  # noqa: F811

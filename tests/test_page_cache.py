@@ -295,6 +295,48 @@ def test_a_membership_read_with_the_person_is_not_trusted_after_a_write(app, ctx
     assert not permissions.is_member(mentor, net())
 
 
+def test_memberships_read_with_the_person_survive_a_flush_of_other_domains_only(app, ctx, world):
+    """A flush that writes no structure table (a notification here; a read marker, a message, a help request
+    alike) leaves the memberships loaded with the person trusted: no statement. A flush of a membership does
+    not, and the answer follows it."""
+    from flask import g
+
+    from network_service.db import _SESSION_KEY
+    from network_service.networks import permissions
+    from network_service.networks.models import MembershipStatus
+    from network_service.notifications.models import Notification
+
+    session.commit()
+    g.pop(_SESSION_KEY).close()  # a fresh session, as every request has
+    session.expunge_all()
+    mentor = by_email("mentor@example.org")
+    network = net()
+    assert permissions.is_member(mentor, network)
+    session.add(Notification(person_id=mentor.id, kind="test", url="/"))
+    session.flush()
+    assert mentor.id in session.info[permissions._LOADED_KEY]  # noqa: SLF001 - the fast path stays open
+    statements = []
+
+    def note(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    engine = session.get_bind()
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert permissions.is_member(mentor, network)
+        assert permissions.active_membership(mentor, network) is not None
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    assert statements == []
+
+    membership = permissions.active_membership(mentor, network)
+    membership.status = MembershipStatus.suspended
+    session.flush()
+    assert mentor.id not in session.info.get(permissions._LOADED_KEY, ())  # noqa: SLF001
+    assert not permissions.is_member(mentor, network)
+    session.rollback()
+
+
 def test_noting_the_last_sign_in_invalidates_nothing_but_a_name_change_does(app, ctx, world, cache_on):
     mentor = by_email("mentor@example.org")
     session.commit()

@@ -496,17 +496,21 @@ def _forget_linked(session_, *_args) -> None:
 
 
 def _linked(network: Network) -> bool:
-    return (
-        session.scalar(
-            sa.select(FederationLink.id)
-            .where(
-                sa.or_(FederationLink.federation_id == network.id, FederationLink.member_id == network.id),
-                FederationLink.status == LinkStatus.active,
-            )
-            .limit(1)
-        )
-        is not None
+    return session.scalar(_LINKED, {"network_id": network.id}) is not None
+
+
+# Asked by every network page that renders its navigation: built once, at import.
+_LINKED = (
+    sa.select(FederationLink.id)
+    .where(
+        sa.or_(
+            FederationLink.federation_id == sa.bindparam("network_id", type_=sa.Integer),
+            FederationLink.member_id == sa.bindparam("network_id", type_=sa.Integer),
+        ),
+        FederationLink.status == LinkStatus.active,
     )
+    .limit(1)
+)
 
 
 roadmap.register_checkpoint(

@@ -52,21 +52,27 @@ def _labels():
     }
 
 
-# The rendered cards of a page of the help list, keyed by everything they show (docs/help.md, "For operators").
-card_lists = FragmentCache(size=500)
+# The rendered card of each request of the help list, keyed by everything it shows (docs/help.md, "For operators").
+# Per card, not per page: a new request (a new first page) renders one card, not the fifty of the page again.
+help_cards = FragmentCache(size=5000)
 
 
 def _request_cards(network):
-    """``request_cards(macro, rows)`` for the list template: the cards as the macro renders them, from the cache
-    when the same rows were shown before in the same language and time zone (they hold nothing personal)."""
+    """``request_cards(macro, rows)`` for the list template: the cards as the macro renders them (one row each),
+    each from the cache when the same row was shown before in the same language and time zone (a card holds
+    nothing personal: which requests a reader sees is decided by the query)."""
 
     def request_cards(macro, rows) -> Markup:
-        key = (*reader_context(), network.slug, tuple(row.key() for row in rows))
-        html = card_lists.get(key)
-        if html is None:
-            html = str(macro(rows, network, URGENCY_SHORT, STATUS_LABELS))
-            card_lists.put(key, html)
-        return Markup(html)  # noqa: S704  # nosec B704 - rendered by the autoescaping template
+        context = (*reader_context(), network.slug)
+        parts = []
+        for row in rows:
+            key = (context, row.key())
+            html = help_cards.get(key)
+            if html is None:
+                html = str(macro(row, network, URGENCY_SHORT, STATUS_LABELS))
+                help_cards.put(key, html)
+            parts.append(html)
+        return Markup("".join(parts))  # noqa: S704  # nosec B704 - rendered by the autoescaping template
 
     return request_cards
 

@@ -450,16 +450,20 @@ def next_meeting(
 
 def unanswered_count(viewer: Person, network: Network, now: dt.datetime | None = None) -> int:
     """Upcoming, not cancelled meetings the viewer has not answered (the section's badge). One query."""
-    now = now or utcnow()
-    answered = sa.select(Rsvp.id).where(Rsvp.meeting_id == Meeting.id, Rsvp.person_id == viewer.id)
     return session.scalar(
-        sa.select(sa.func.count(Meeting.id)).where(
-            Meeting.network_id == network.id,
-            Meeting.cancelled_at.is_(None),
-            Meeting.starts_at > now,
-            ~answered.exists(),
-        )
+        _UNANSWERED, {"network_id": network.id, "person_id": viewer.id, "now": now or utcnow()}
     )
+
+
+# The section badge, asked on every network page: built once, at import.
+_UNANSWERED = sa.select(sa.func.count(Meeting.id)).where(
+    Meeting.network_id == sa.bindparam("network_id", type_=sa.Integer),
+    Meeting.cancelled_at.is_(None),
+    Meeting.starts_at > sa.bindparam("now", type_=Meeting.__table__.c.starts_at.type),
+    ~sa.select(Rsvp.id)
+    .where(Rsvp.meeting_id == Meeting.id, Rsvp.person_id == sa.bindparam("person_id", type_=sa.Integer))
+    .exists(),
+)
 
 
 # --- reminders ------------------------------------------------------------------------------------------------

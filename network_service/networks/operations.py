@@ -11,6 +11,7 @@ import unicodedata
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import orm
 
 from network_service.accounts.models import Person
 from network_service.accounts.operations import get_or_create_person, normalise_email
@@ -336,10 +337,13 @@ def network_overview(network: Network, viewer: Person | None) -> Overview:
             .group_by(Membership.status)
         ).all()
     )
+    # The person from the join the order needs (not a second, eager join of its own); the network is the one at
+    # hand (from the identity map, no statement) and the people's own memberships are not shown.
     active = (
         sa.select(Membership)
         .join(Person)
         .where(Membership.network_id == network.id, Membership.status == MembershipStatus.active)
+        .options(*_CARD_LOADING)
     )
     leaders = session.scalars(
         active.where(Membership.role != Role.mentor).order_by(_ROLE_ORDER, sa.func.lower(Person.display_name))
@@ -356,6 +360,7 @@ def network_overview(network: Network, viewer: Person | None) -> Overview:
                 sa.select(Membership)
                 .join(Person)
                 .where(Membership.network_id == network.id, Membership.status == MembershipStatus.invited)
+                .options(*_CARD_LOADING)
                 .order_by(Membership.created_at.desc(), Membership.id.desc())
                 .limit(OVERVIEW_INVITED)
             )
@@ -366,6 +371,12 @@ def network_overview(network: Network, viewer: Person | None) -> Overview:
         shown=[*leaders, *newest],
         invited=invited,
     )
+
+
+_CARD_LOADING = (
+    orm.contains_eager(Membership.person).lazyload(Person.memberships),
+    orm.lazyload(Membership.network),
+)
 
 
 def _newest_mentor_ids(network: Network) -> sa.Select:
@@ -469,7 +480,8 @@ def publish_agreement(
     return agreement
 
 
-# Asked before every write of a member (help requests, messages...): built once.
+# Asked before every write of a member (help requests, messages...) and on every network page (the agreement
+# banner): built once.
 _ACCEPTED_CURRENT = sa.select(AgreementAcceptance.id).where(
     AgreementAcceptance.agreement_id
     == (
@@ -487,8 +499,7 @@ def has_accepted_current(person: Person | None, network: Network) -> bool:
     """Has ``person`` accepted the current version of the network's agreement? (One query.)"""
     if person is None or person.id is None:
         return False
-    found = session.scalar(_ACCEPTED_CURRENT, {"network_id": network.id, "person_id": person.id})
-    return found is not None
+    return session.scalar(_ACCEPTED_CURRENT, {"network_id": network.id, "person_id": person.id}) is not None
 
 
 def agreement_pending(person: Person | None, network: Network) -> bool:

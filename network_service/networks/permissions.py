@@ -23,9 +23,10 @@ _CACHE_KEY = "mentornet.active_memberships"
 
 def active_membership(person: Person | None, network: Network) -> Membership | None:
     """The person's active membership. A page asks several permission questions about the same viewer, so the
-    answer is kept in the session until its next flush (any change may alter it). When the person was loaded in
-    this transaction and nothing has been written since, their memberships came with them (``Person.memberships``
-    is loaded with the person): no statement at all."""
+    answer is kept in the session until a flush writes a table of ``page_cache.STRUCTURE`` (memberships among
+    them; a read marker, a message or a help request changes no membership). When the person was loaded in this
+    transaction and no such table has been written since, their memberships came with them
+    (``Person.memberships`` is loaded with the person): no statement at all."""
     if person is None or person.id is None:
         return None
     cache = session.info.setdefault(_CACHE_KEY, {})
@@ -46,10 +47,27 @@ def active_membership(person: Person | None, network: Network) -> Membership | N
     return cache[key]
 
 
-@event.listens_for(Session, "after_flush")
 @event.listens_for(Session, "after_rollback")
 def _forget_memberships(session_: Session, *_args) -> None:
     session_.info.pop(_CACHE_KEY, None)
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_memberships_after_flush(session_: Session, _context) -> None:
+    if _flush_may_change_memberships(session_):
+        session_.info.pop(_CACHE_KEY, None)
+        session_.info.pop(_LOADED_KEY, None)
+
+
+def _flush_may_change_memberships(session_: Session) -> bool:
+    """Whether the flush that just ran wrote a table of ``page_cache.STRUCTURE`` (memberships, people, networks,
+    and every table not listed by the page cache). A flush of only other domains' rows (a channel page's read
+    marker, a message, a help request) leaves every membership as it was: what was loaded or asked stays true."""
+    for obj in (*session_.new, *session_.dirty, *session_.deleted):
+        table = getattr(getattr(type(obj), "__table__", None), "name", None)
+        if table is None or page_cache.STRUCTURE in page_cache.domains_of(table):
+            return True
+    return False
 
 
 _NOT_LOADED = object()
@@ -58,15 +76,15 @@ _LOADED_KEY = "mentornet.people_loaded"  # ids of people loaded in this transact
 
 def loaded_memberships(person: Person) -> list[Membership] | None:
     """The person's memberships (every status) as they were loaded with the person in this transaction, when
-    nothing has been written since; None when they were not (ask the database)."""
+    no table of ``page_cache.STRUCTURE`` has been written since; None when they were not (ask the database)."""
     current = session._get_current_object()  # noqa: SLF001 - the proxy's session, once
     if person.id not in current.info.get(_LOADED_KEY, ()):
         return None
     state = sa.inspect(person)
     if state.session is not current or "memberships" not in state.dict:
         return None
-    if page_cache.pending_domains(current):  # written through the connection, outside the unit of work
-        return None
+    if page_cache.STRUCTURE in page_cache.pending_domains(current):
+        return None  # memberships (or a table of unknown domain) written, maybe outside the unit of work
     return state.dict["memberships"]
 
 
@@ -96,7 +114,6 @@ def _note_committed(session_: Session) -> None:
     session_.info[_COMMITTED_KEY] = True
 
 
-@event.listens_for(Session, "after_flush")
 @event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
 def _forget_loaded(session_: Session, *_args) -> None:
