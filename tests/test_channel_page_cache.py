@@ -15,7 +15,7 @@ from network_service.moderation import operations as moderation
 from network_service.networks.models import Network
 from tests.conv_helpers import build_cast
 from tests.goals_roles import count_statements
-from tests.helpers import csrf_from, sign_in_as
+from tests.helpers import csrf_from, sign_in_as, without_csrf_tokens
 from tests.test_page_cache import badges, by_email, page
 
 HOME = "/networks/test-net"
@@ -57,7 +57,7 @@ def test_a_channel_page_seen_again_reads_no_messages_and_no_read_state(client, r
         first = page(client, path)
     with count_statements(app) as warm:
         second = page(client, path)
-    assert second == first and "Welcome, everyone!" in second
+    assert without_csrf_tokens(second) == without_csrf_tokens(first) and "Welcome, everyone!" in second
     assert len(warm) <= len(cold) - 3, (len(warm), len(cold))
     assert not any("message" in statement.split("FROM")[-1] for statement in warm), warm
 
