@@ -67,7 +67,7 @@ setup(
         "alembic>=1.13,<2",
         "flask-wtf>=1.2,<2",
         "wtforms>=3.1,<3.4",  # 3.4 drops tuple choices for SelectField
-        "flask-babel>=4,<5",
+        "flask-babel>=4.0,<4.1",  # network_service/i18n.py replaces its private _get_current_context (tests/test_i18n.py)
         "flask-smorest>=0.46,<0.48",
         "marshmallow>=3.20,<4",
         "flask-limiter>=3.8,<4",
