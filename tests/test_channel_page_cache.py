@@ -164,6 +164,8 @@ def test_a_marker_behind_moves_with_one_update_and_the_badge_follows(client, run
         writes = [s for s in statements if s.lstrip().upper().startswith(("UPDATE CHANNEL_MEMBER", "INSERT"))]
         assert len(writes) == 1 and writes[0].lstrip().upper().startswith("UPDATE"), writes
         assert not any(s.lstrip().startswith("SELECT channel_member.id") for s in statements), statements
+        # the viewer's memberships, loaded with them, still answer the page's permission questions after the move
+        assert not any(s.lstrip().startswith("SELECT membership.id") for s in statements), statements
         assert badges(page(client))["conversations"] == 0
     finally:
         app.config["PAGE_CACHE"] = None

@@ -723,12 +723,16 @@ def _move_marker(channel_id: int, person_id: int, upto: int) -> bool:
     ORM flush); False when it did not move (no marker row yet, or one already there). What a flush of the row would
     do besides is done here: the request's unread counts are forgotten, and a ``ChannelMember`` of this row loaded
     in the session gets the new value."""
-    moved = session.execute(
-        _MOVE_MARKER, {"in_channel": channel_id, "of_person": person_id, "upto": upto}
-    ).rowcount
+    current = db.session  # the request's session itself, not the proxy
+    # On the session's connection, not through session.execute: an UPDATE there makes every membership answer of
+    # the request be asked again (networks.permissions._forget_loaded_on_write), which a marker does not change.
+    moved = (
+        current.connection()
+        .execute(_MOVE_MARKER, {"in_channel": channel_id, "of_person": person_id, "upto": upto})
+        .rowcount
+    )
     if not moved:
         return False
-    current = db.session  # the request's session itself, not the proxy
     current.info.pop(_UNREAD_KEY, None)
     for loaded in list(current.identity_map.values()):
         if (
