@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from network_service import page_cache
 from network_service.conversations import operations as conversations
-from network_service.conversations.models import Channel
+from network_service.conversations.models import Channel, ChannelMember, Message
 from network_service.db import session
 from network_service.moderation import operations as moderation
 from network_service.networks.models import Network
@@ -130,3 +130,63 @@ def test_the_kept_threads_are_shared_and_each_reader_sees_their_own_blocks(clien
     html = page(other, path)
     assert "Hello from the coordinator" in html and "Message from someone you blocked" not in html
     assert "Message from someone you blocked" in page(client, path)
+
+
+def _marker(cast, email: str) -> int | None:
+    return session.scalar(
+        sa.select(ChannelMember.last_read_message_id).where(
+            ChannelMember.channel_id == general(cast).id, ChannelMember.person_id == by_email(email).id
+        )
+    )
+
+
+def channel_newest(channel: Channel) -> int:
+    return session.scalar(sa.select(sa.func.max(Message.id)).where(Message.channel_id == channel.id))
+
+
+@pytest.mark.parametrize("cached", [True, False])
+def test_a_marker_behind_moves_with_one_update_and_the_badge_follows(client, run, cast, app, cached):
+    app.config["PAGE_CACHE"] = cached
+    try:
+        post(run, cast, "coord@example.org", "First news")
+        sign_in_as(client, run, "mentor@example.org")
+        path = f"{HOME}/conversations/c/{cast.general}"
+        page(client, path)  # the reader's marker row
+        first = run(_marker, cast, "mentor@example.org")
+        post(run, cast, "coord@example.org", "Second news")
+        assert badges(page(client))["conversations"] == 1
+        with count_statements(app) as statements:
+            html = page(client, path)
+        assert "Second news" in html
+        assert badges(html)["conversations"] == 0  # the page's own badge counts after the move
+        newest = run(lambda: channel_newest(general(cast)))
+        assert run(_marker, cast, "mentor@example.org") == newest > first
+        writes = [s for s in statements if s.lstrip().upper().startswith(("UPDATE CHANNEL_MEMBER", "INSERT"))]
+        assert len(writes) == 1 and writes[0].lstrip().upper().startswith("UPDATE"), writes
+        assert not any(s.lstrip().startswith("SELECT channel_member.id") for s in statements), statements
+        # the viewer's memberships, loaded with them, still answer the page's permission questions after the move
+        assert not any(s.lstrip().startswith("SELECT membership.id") for s in statements), statements
+        assert badges(page(client))["conversations"] == 0
+    finally:
+        app.config["PAGE_CACHE"] = None
+
+
+def test_a_moved_marker_reaches_the_loaded_row_and_the_requests_unread_counts(run, cast):
+    def read_then_post_then_read():
+        reader = by_email("mentor@example.org")
+        channel = general(cast)
+        conversations.post_message(channel, actor=by_email("coord@example.org"), body="One")
+        conversations.mark_read(channel, reader)
+        conversations.post_message(channel, actor=by_email("coord@example.org"), body="Two")
+        network = session.get(Network, cast.network_id)
+        assert conversations.unread_counts(network, reader) == {channel.id: 1}
+        loaded = session.scalar(
+            sa.select(ChannelMember).where(
+                ChannelMember.channel_id == channel.id, ChannelMember.person_id == reader.id
+            )
+        )
+        assert conversations.mark_read(channel, reader) == channel_newest(channel)
+        assert loaded.last_read_message_id == channel_newest(channel)  # the session's row, without a refresh
+        assert conversations.unread_counts(network, reader) == {}  # counted again, not kept from before
+
+    run(read_then_post_then_read)

@@ -32,7 +32,7 @@ from network_service.conversations.models import (
     Message,
     MessageRevision,
 )
-from network_service.db import session, utcnow
+from network_service.db import db, session, utcnow
 from network_service.errors import Conflict, Forbidden, InvalidInput, MentorNetError, NotFound
 from network_service.markup import MAX_MARKDOWN_CHARS, render_markdown
 from network_service.moderation.models import Block
@@ -702,6 +702,48 @@ _NEWEST_AND_MARKER = sa.select(
 )
 
 
+_MARKERS = ChannelMember.__table__.c
+# Built once: move a reader's marker forward to ``upto`` (never backwards), when they have a marker row.
+_MOVE_MARKER = (
+    sa.update(ChannelMember.__table__)
+    .where(
+        _MARKERS.channel_id == sa.bindparam("in_channel", type_=sa.Integer),
+        _MARKERS.person_id == sa.bindparam("of_person", type_=sa.Integer),
+        sa.or_(
+            _MARKERS.last_read_message_id.is_(None),
+            _MARKERS.last_read_message_id < sa.bindparam("upto", type_=sa.Integer),
+        ),
+    )
+    .values(last_read_message_id=sa.bindparam("upto", type_=sa.Integer))
+)
+
+
+def _move_marker(channel_id: int, person_id: int, upto: int) -> bool:
+    """Move the marker of ``person_id`` in ``channel_id`` to ``upto`` if it is behind (one prebuilt statement, no
+    ORM flush); False when it did not move (no marker row yet, or one already there). What a flush of the row would
+    do besides is done here: the request's unread counts are forgotten, and a ``ChannelMember`` of this row loaded
+    in the session gets the new value."""
+    current = db.session  # the request's session itself, not the proxy
+    # On the session's connection, not through session.execute: an UPDATE there makes every membership answer of
+    # the request be asked again (networks.permissions._forget_loaded_on_write), which a marker does not change.
+    moved = (
+        current.connection()
+        .execute(_MOVE_MARKER, {"in_channel": channel_id, "of_person": person_id, "upto": upto})
+        .rowcount
+    )
+    if not moved:
+        return False
+    current.info.pop(_UNREAD_KEY, None)
+    for loaded in list(current.identity_map.values()):
+        if (
+            isinstance(loaded, ChannelMember)
+            and loaded.channel_id == channel_id
+            and loaded.person_id == person_id
+        ):
+            sa.orm.attributes.set_committed_value(loaded, "last_read_message_id", upto)
+    return True
+
+
 def mark_read(channel: Channel, viewer: Person, upto: int | None = None) -> int | None:
     """Move the viewer's read marker to the channel's newest message (or ``upto``); never backwards."""
     if not permissions.can_read(viewer, channel) or not is_member(viewer, channel.network):
@@ -720,12 +762,16 @@ def mark_read(channel: Channel, viewer: Person, upto: int | None = None) -> int 
         newest = min(newest or 0, upto)
     if not newest:
         return None
-    if marker is not None and marker >= newest:
-        return marker  # already there: nothing to write (one statement for a page seen again)
+    if marker is not None:
+        if marker >= newest:
+            return marker  # already there: nothing to write (one statement for a page seen again)
+        # behind (a message came since the last visit): one UPDATE, not the row loaded and flushed
+        if _move_marker(channel.id, viewer.id, newest):
+            return newest
     row = session.scalar(
-        sa.select(ChannelMember).where(
-            ChannelMember.channel_id == channel.id, ChannelMember.person_id == viewer.id
-        )
+        sa.select(ChannelMember)
+        .where(ChannelMember.channel_id == channel.id, ChannelMember.person_id == viewer.id)
+        .options(lazyload(ChannelMember.person))
     )
     if row is None:
         row = ChannelMember(channel_id=channel.id, person_id=viewer.id, member=False)
@@ -846,18 +892,9 @@ def _mark_own_post_read(channel: Channel, actor: Person, message_id: int) -> Non
     """``mark_read(channel, actor, upto=message_id)`` after the actor's own post, in one statement when the actor
     has a marker already (the usual case: people write where they read). Only for members (as ``mark_read``);
     the actor may read the channel (checked before the post)."""
-    moved = session.execute(
-        sa.update(ChannelMember)
-        .where(
-            ChannelMember.channel_id == channel.id,
-            ChannelMember.person_id == actor.id,
-            sa.or_(
-                ChannelMember.last_read_message_id.is_(None), ChannelMember.last_read_message_id < message_id
-            ),
-        )
-        .values(last_read_message_id=message_id)
-    ).rowcount
-    if not moved:  # no marker yet, or one already past this message: the general way
+    if not _move_marker(
+        channel.id, actor.id, message_id
+    ):  # no marker yet, or one already past it: the general way
         mark_read(channel, actor, upto=message_id)
 
 
