@@ -222,7 +222,7 @@ def test_after_a_launch_in_a_frame_the_whole_site_works_in_the_frame(live, frami
 
     # another page, reached by a link inside the frame: still signed in
     tool.get_by_role("link", name="Profile").first.click()
-    tool.get_by_role("heading", name="Your profile").wait_for()
+    tool.get_by_role("heading", name="Your profile", exact=True).wait_for()
     tool.get_by_text("Sign out").first.wait_for()
     assert not any(c.startswith("mentornet_session=") for c in frame_cookies)  # no Lax cookie from the frame
 
