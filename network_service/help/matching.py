@@ -486,6 +486,26 @@ def _rank_shared(request, *, limit, exclude, activity_since) -> list[Suggestion]
         best = score(request, list(likely.values()), **counts, **options)
         if len(best) == limit and sum(r["points"] for r in best[-1].reasons) > WITHOUT_LANGUAGE_MAX:
             return best
+        # The same speakers, the experienced ones among them, and everyone else whom the region or expertise
+        # fits or who answered: a speaker left out scores at most LANGUAGE + LANGUAGE_EXTRA_MAX + SIGNED_IN (a
+        # member who speaks none of the languages less), so when the last of the best of these scores more,
+        # they are the best of all.
+        if not with_experienced:
+            for language in wanted:
+                for row in index.experienced_speakers.get(language, ()):
+                    likely.setdefault(row[0], row)
+        for person_id, row in near.items():
+            likely.setdefault(person_id, row)
+        for person_id in responses:
+            if person_id not in likely:
+                row = index.by_id.get(person_id)
+                if row is not None:
+                    likely[person_id] = row
+        best = score(request, list(likely.values()), **counts, **options)
+        if len(best) == limit and sum(r["points"] for r in best[-1].reasons) > (
+            LANGUAGE + LANGUAGE_EXTRA_MAX + SIGNED_IN
+        ):
+            return best
         # Last, everyone who can score more than a member who speaks none of the languages, whom neither region
         # nor expertise gives points and who answered nothing in the last 30 days: at most SIGNED_IN and the
         # experience points. When the last of the best of the speakers, the members the region or expertise
