@@ -310,7 +310,7 @@ def test_the_kept_inputs_narrow_the_ranking_without_changing_it(monkeypatch):
         weights = [rng.random() ** 3 for _ in languages]  # some languages rare in this network
         rows = []
         for person_id in range(1, size + 1):
-            spoken = sorted({rng.choices(languages, weights)[0] for _ in range(rng.randint(0, 2))})
+            spoken = sorted({rng.choices(languages, weights)[0] for _ in range(rng.randint(0, 3))})
             known = sorted(set(rng.sample(topics, rng.randint(0, 2))))
             hidden = rng.random() < 0.1
             rows.append(
@@ -334,7 +334,7 @@ def test_the_kept_inputs_narrow_the_ranking_without_changing_it(monkeypatch):
             id=trial + 1,
             network_id=1,
             author_id=rng.choice([None, *ids]),
-            languages=rng.sample(languages, rng.randint(1, 2)),
+            languages=rng.sample(languages, rng.randint(1, 3)),
             tags=rng.sample(topics, rng.randint(0, 2)),
             topic=f"Help with {rng.choice(topics)}",
             region=rng.choice(regions),
@@ -357,3 +357,32 @@ def test_the_kept_inputs_narrow_the_ranking_without_changing_it(monkeypatch):
                 (s.person_id, s.score, s.reasons) for s in exact
             ], (trial, limit)
     assert {1, 2, 3, 4, 5} <= stages, stages
+
+
+def test_a_speaker_of_every_language_is_not_left_out_by_the_narrow_steps(monkeypatch):
+    """The narrow steps' bound for a speaker left out counts the extra languages: a novice who speaks all three of
+    the request's languages and signed in lately (55 points) outranks five members whom region and expertise fit
+    (52 points) but who speak none of them."""
+    import datetime as dt
+    import json
+    from types import SimpleNamespace
+
+    now = dt.datetime(2026, 11, 29, 12, 0)
+    since = now - dt.timedelta(days=matching.ACTIVITY_DAYS)
+    near = [
+        (pid, 1, json.dumps(["English"]), json.dumps(["housing", "school"]), "Berlin", now)
+        for pid in range(1, 6)
+    ]
+    speaker = (6, 0, json.dumps(["Arabic", "Dari", "German"]), json.dumps([]), "", now)
+    rows = [*near, speaker, *((pid, 0, json.dumps(["English"]), "[]", "", None) for pid in range(7, 40))]
+    index = matching.MemberIndex.of(matching.Members.of(rows))
+    monkeypatch.setattr(matching, "shared_inputs", lambda _network_id: (index, {}, {}, {}))
+    request = SimpleNamespace(
+        id=1, network_id=1, author_id=None, languages=["German", "Arabic", "Dari"], tags=["housing", "school"],
+        topic="Housing", region="Berlin", urgency=Urgency.normal, is_open=True, responses=[],
+    )  # fmt: skip
+    picks = matching._rank_shared(request, limit=5, exclude=(), activity_since=since)
+    assert [s.person_id for s in picks][0] == 6
+    assert sum(r["points"] for r in picks[0].reasons) == 55
+    assert len(picks) == 5 and {s.person_id for s in picks[1:]} < {1, 2, 3, 4, 5}
+    assert all(sum(r["points"] for r in s.reasons) == 52 for s in picks[1:])
