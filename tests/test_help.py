@@ -248,6 +248,7 @@ def test_who_may_do_what(roles, ctx, role):
     assert allowed(lambda: ops.create_request(network, actor, topic="My own question")) == (role in ASK)
     assert allowed(lambda: ops.respond(request, actor, "An answer")) == (role in ASK)
     assert allowed(lambda: ops.suggestions(request, actor)) == (role in RESOLVE_OTHERS | {"admin"})
+    assert allowed(lambda: ops.page_suggestions(request, actor)) == (role in RESOLVE_OTHERS | {"admin"})
     assert allowed(lambda: ops.notify_more(request, actor, 1)) == (role in RESOLVE_OTHERS)
     assert allowed(lambda: ops.update_request(request, actor, topic="Edited")) is False  # not the author
     assert allowed(lambda: ops.resolve(request, actor)) == (role in RESOLVE_OTHERS)
@@ -261,6 +262,30 @@ def test_the_author_may_edit_resolve_see_and_extend_suggestions(roles, ctx):
     ops.notify_more(request, author, 1)
     ops.resolve(request, author, "closed")
     assert request.status == HelpStatus.closed
+
+
+def test_the_page_names_the_same_suggestions_as_the_orm_objects(roles, ctx, app):
+    """The request page's plain rows (``page_suggestions``) name the same people, when and why, in the same order
+    as ``suggestions`` does with ORM objects, before and after more members are asked."""
+    app.config["HELP_NOTIFY_COUNT"] = 1
+    request = new_request(roles, email="office@example.org", topic="Jobcenter letters", languages=["German"])
+    author = person("office@example.org")
+
+    def both():
+        notified, candidates = ops.suggestions(request, author, more=3)
+        rows, picks = ops.page_suggestions(request, author, more=3)
+        assert [
+            (s.person_id, s.person.name_or_email, s.score, s.reasons, s.notified_at) for s in notified
+        ] == [(r.person_id, r.person.name_or_email, r.score, r.reasons, r.notified_at) for r in rows]
+        assert [(p.name_or_email, s.person_id, s.score, s.reasons) for p, s in candidates] == [
+            (p.name_or_email, s.person_id, s.score, s.reasons) for p, s in picks
+        ]
+        return notified, candidates
+
+    notified, candidates = both()
+    assert notified and candidates
+    ops.notify_more(request, author, 1)
+    assert len(both()[0]) == len(notified) + 1
 
 
 # -- pages ----------------------------------------------------------------------------------------------------

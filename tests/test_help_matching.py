@@ -281,3 +281,108 @@ def test_a_member_without_the_language_still_ranks_when_speakers_are_weak(
     assert all(ranked.index(weak.id) > ranked.index(other.id) for other in strong)
     monkeypatch.setattr(matching, "_speaks_any", lambda languages: None)
     assert [s.person_id for s in matching.rank(request, limit=20)] == ranked
+
+
+def test_the_kept_inputs_narrow_the_ranking_without_changing_it(monkeypatch):
+    """``_rank_shared`` scores a few members first (those the region or expertise fits, those who answered, the
+    experienced speakers, all the speakers) and the whole network only when they cannot be the best: for random
+    networks and requests it picks exactly what scoring everyone picks, and each of its stages is used."""
+    import datetime as dt
+    import json
+    import random
+    from types import SimpleNamespace
+
+    rng = random.Random(20261129)
+    now = dt.datetime(2026, 11, 29, 12, 0)
+    since = now - dt.timedelta(days=matching.ACTIVITY_DAYS)
+    languages = ["German", "Arabic", "Tigrinya", "Dari", "Ukrainian", "English"]
+    topics = ["housing", "school enrolment", "jobcenter letters", "health insurance", "visa", "translation"]
+    regions = ["Berlin", "Hamburg", "Köln", "Leipzig", ""]
+    stages = set()
+    real_score = matching.score
+
+    def counting_score(request, candidates, **options):
+        calls.append(1)
+        return real_score(request, candidates, **options)
+
+    for trial in range(300):
+        size = rng.choice([8, 30, 200])
+        weights = [rng.random() ** 3 for _ in languages]  # some languages rare in this network
+        rows = []
+        for person_id in range(1, size + 1):
+            spoken = sorted({rng.choices(languages, weights)[0] for _ in range(rng.randint(0, 3))})
+            known = sorted(set(rng.sample(topics, rng.randint(0, 2))))
+            hidden = rng.random() < 0.1
+            rows.append(
+                (
+                    person_id,
+                    int(rng.random() < 0.3),
+                    None if hidden else json.dumps(spoken),
+                    None if hidden else json.dumps(known),
+                    "" if hidden else rng.choice(regions),
+                    rng.choice([None, now - dt.timedelta(days=rng.randint(0, 60))]),
+                )
+            )
+        ids = [row[0] for row in rows]
+        load = {pid: rng.randint(1, 6) for pid in rng.sample(ids, len(ids) // 3)}
+        responses = {pid: rng.randint(1, 4) for pid in rng.sample(ids, len(ids) // rng.choice([3, 10, 50]))}
+        notified = {pid: rng.randint(1, 6) for pid in rng.sample(ids, len(ids) // 2)}
+        index = matching.MemberIndex.of(matching.Members.of(rows))
+        inputs = (index, load, responses, notified)
+        monkeypatch.setattr(matching, "shared_inputs", lambda _network_id, inputs=inputs: inputs)
+        request = SimpleNamespace(
+            id=trial + 1,
+            network_id=1,
+            author_id=rng.choice([None, *ids]),
+            languages=rng.sample(languages, rng.randint(1, 3)),
+            tags=rng.sample(topics, rng.randint(0, 2)),
+            topic=f"Help with {rng.choice(topics)}",
+            region=rng.choice(regions),
+            urgency=rng.choice(list(Urgency)),
+            is_open=True,
+            responses=[],
+        )
+        exclude = set(rng.sample(ids, rng.randint(0, 3)))
+        for limit in (1, 5):
+            calls = []
+            monkeypatch.setattr(matching, "score", counting_score)
+            kept = matching._rank_shared(request, limit=limit, exclude=exclude, activity_since=since)
+            monkeypatch.setattr(matching, "score", real_score)
+            stages.add(len(calls))
+            exact = real_score(
+                request, rows, load=load, responses=responses, notified=notified, limit=limit,
+                exclude=exclude, signed_in_since=since,
+            )  # fmt: skip
+            assert [(s.person_id, s.score, s.reasons) for s in kept] == [
+                (s.person_id, s.score, s.reasons) for s in exact
+            ], (trial, limit)
+    assert {1, 2, 3, 4, 5} <= stages, stages
+
+
+def test_a_speaker_of_every_language_is_not_left_out_by_the_narrow_steps(monkeypatch):
+    """The narrow steps' bound for a speaker left out counts the extra languages: a novice who speaks all three of
+    the request's languages and signed in lately (55 points) outranks five members whom region and expertise fit
+    (52 points) but who speak none of them."""
+    import datetime as dt
+    import json
+    from types import SimpleNamespace
+
+    now = dt.datetime(2026, 11, 29, 12, 0)
+    since = now - dt.timedelta(days=matching.ACTIVITY_DAYS)
+    near = [
+        (pid, 1, json.dumps(["English"]), json.dumps(["housing", "school"]), "Berlin", now)
+        for pid in range(1, 6)
+    ]
+    speaker = (6, 0, json.dumps(["Arabic", "Dari", "German"]), json.dumps([]), "", now)
+    rows = [*near, speaker, *((pid, 0, json.dumps(["English"]), "[]", "", None) for pid in range(7, 40))]
+    index = matching.MemberIndex.of(matching.Members.of(rows))
+    monkeypatch.setattr(matching, "shared_inputs", lambda _network_id: (index, {}, {}, {}))
+    request = SimpleNamespace(
+        id=1, network_id=1, author_id=None, languages=["German", "Arabic", "Dari"], tags=["housing", "school"],
+        topic="Housing", region="Berlin", urgency=Urgency.normal, is_open=True, responses=[],
+    )  # fmt: skip
+    picks = matching._rank_shared(request, limit=5, exclude=(), activity_since=since)
+    assert [s.person_id for s in picks][0] == 6
+    assert sum(r["points"] for r in picks[0].reasons) == 55
+    assert len(picks) == 5 and {s.person_id for s in picks[1:]} < {1, 2, 3, 4, 5}
+    assert all(sum(r["points"] for r in s.reasons) == 52 for s in picks[1:])

@@ -164,6 +164,8 @@ def rank(
 # The most a member who shares none of the request's languages can score: a speaker whose points reach this
 # bound outranks every non-speaker (the tie-break adds less than one point).
 WITHOUT_LANGUAGE_MAX = EXPERTISE_MAX + REGION + EXPERIENCED_PRESSING + SIGNED_IN + RESPONSE_MAX
+# _rank_shared leaves out speakers whom nothing but their language and a sign-in gives points: they score less.
+assert LANGUAGE + LANGUAGE_EXTRA_MAX + SIGNED_IN <= WITHOUT_LANGUAGE_MAX
 
 
 def _speaks_any(languages: list[str]):
@@ -373,6 +375,8 @@ class MemberIndex:
     by_expertise: dict[str, list[tuple]]  # normalised entry -> rows
     by_word: dict[str, list[tuple]]  # a word of a normalised entry -> rows
     speaker_ids: dict[str, frozenset[int]]
+    experienced_speakers: dict[str, list[tuple]]  # language -> rows of its experienced speakers
+    by_id: dict[int, tuple]
 
     @classmethod
     def of(cls, members: Members) -> MemberIndex:
@@ -387,7 +391,11 @@ class MemberIndex:
                 for word in its_words:
                     by_word.setdefault(word, []).append(row)
         speaker_ids = {lang: frozenset(row[0] for row in rows) for lang, rows in members.by_language.items()}
-        return cls(members, by_region, by_expertise, by_word, speaker_ids)
+        experienced_speakers = {
+            lang: [row for row in rows if row[1]] for lang, rows in members.by_language.items()
+        }
+        by_id = {row[0]: row for row in members.rows}
+        return cls(members, by_region, by_expertise, by_word, speaker_ids, experienced_speakers, by_id)
 
 
 def shared_inputs(network_id: int) -> tuple[MemberIndex, dict[int, int], dict[int, int], dict[int, int]]:
@@ -442,7 +450,8 @@ def _rank_shared(request, *, limit, exclude, activity_since) -> list[Suggestion]
         buckets = [index.by_region.get(region, ())] if region else []
         buckets += [index.by_expertise.get(tag, ()) for tag in tags]
         buckets += [index.by_word.get(word, ()) for word in words]
-        fitting = {row[0]: row for bucket in buckets for row in bucket if row[0] in speakers}
+        near = {row[0]: row for bucket in buckets for row in bucket}  # anyone the region or expertise fits
+        fitting = {person_id: row for person_id, row in near.items() if person_id in speakers}
         pressing = request.urgency in (Urgency.high, Urgency.urgent)
         bound = max(
             LANGUAGE + LANGUAGE_EXTRA_MAX + (EXPERIENCED_PRESSING if pressing else EXPERIENCED)
@@ -452,9 +461,68 @@ def _rank_shared(request, *, limit, exclude, activity_since) -> list[Suggestion]
         best = score(request, list(fitting.values()), **counts, **options)
         if len(best) == limit and sum(r["points"] for r in best[-1].reasons) > bound:
             return best
-        # then the speakers, as in _rank
-        best = score(request, members.speaking(wanted), **counts, **options)
+        # Then, of the other speakers, only those who can score more than WITHOUT_LANGUAGE_MAX: a speaker whom
+        # neither region nor expertise gives points, who answered nothing in the last 30 days (the other
+        # counts only take points away) and is not experienced scores at most LANGUAGE + LANGUAGE_EXTRA_MAX +
+        # SIGNED_IN; an experienced one EXPERIENCED or EXPERIENCED_PRESSING more, so they are left out only
+        # while that stays within the bound. When the last of the best of these scores more than
+        # WITHOUT_LANGUAGE_MAX, they are the best of all speakers and of everyone (as below, with fewer rows).
+        # (LANGUAGE + LANGUAGE_EXTRA_MAX + SIGNED_IN is at most WITHOUT_LANGUAGE_MAX: when this fails, scoring
+        # all the speakers would fail too, and is skipped.)
+        with_experienced = (
+            LANGUAGE + LANGUAGE_EXTRA_MAX + SIGNED_IN + (EXPERIENCED_PRESSING if pressing else EXPERIENCED)
+            > WITHOUT_LANGUAGE_MAX
+        )
+        likely = dict(fitting)
+        for person_id in responses:
+            if person_id in speakers and person_id not in likely:
+                row = index.by_id.get(person_id)
+                if row is not None:
+                    likely[person_id] = row
+        if with_experienced:
+            for language in wanted:
+                for row in index.experienced_speakers.get(language, ()):
+                    likely.setdefault(row[0], row)
+        best = score(request, list(likely.values()), **counts, **options)
         if len(best) == limit and sum(r["points"] for r in best[-1].reasons) > WITHOUT_LANGUAGE_MAX:
+            return best
+        # The same speakers, the experienced ones among them, and everyone else whom the region or expertise
+        # fits or who answered: a speaker left out scores at most LANGUAGE + LANGUAGE_EXTRA_MAX + SIGNED_IN (a
+        # member who speaks none of the languages less), so when the last of the best of these scores more,
+        # they are the best of all.
+        if not with_experienced:
+            for language in wanted:
+                for row in index.experienced_speakers.get(language, ()):
+                    likely.setdefault(row[0], row)
+        for person_id, row in near.items():
+            likely.setdefault(person_id, row)
+        for person_id in responses:
+            if person_id not in likely:
+                row = index.by_id.get(person_id)
+                if row is not None:
+                    likely[person_id] = row
+        best = score(request, list(likely.values()), **counts, **options)
+        if len(best) == limit and sum(r["points"] for r in best[-1].reasons) > (
+            LANGUAGE + LANGUAGE_EXTRA_MAX + SIGNED_IN
+        ):
+            return best
+        # Last, everyone who can score more than a member who speaks none of the languages, whom neither region
+        # nor expertise gives points and who answered nothing in the last 30 days: at most SIGNED_IN and the
+        # experience points. When the last of the best of the speakers, the members the region or expertise
+        # fits and those who answered scores more, they are the best of all (a rare language with few speakers
+        # comes here; the whole network is scored only when this fails).
+        likely = dict(near)
+        for row in members.speaking(wanted):
+            likely.setdefault(row[0], row)
+        for person_id in responses:
+            if person_id not in likely:
+                row = index.by_id.get(person_id)
+                if row is not None:
+                    likely[person_id] = row
+        best = score(request, list(likely.values()), **counts, **options)
+        if len(best) == limit and sum(r["points"] for r in best[-1].reasons) > SIGNED_IN + (
+            EXPERIENCED_PRESSING if pressing else EXPERIENCED
+        ):
             return best
     return score(request, members.rows, **counts, **options)
 

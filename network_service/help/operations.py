@@ -666,6 +666,69 @@ def suggestions(request: HelpRequest, viewer: Person | None, *, more: int = 5, s
     return notified, candidates
 
 
+@dataclass(frozen=True, slots=True)
+class Named:
+    """A person as the request page names them (``name_or_email``), from two columns instead of the ORM row."""
+
+    display_name: str | None
+    email: str | None
+
+    name_or_email = property(Person.name_or_email.fget)
+
+
+@dataclass(frozen=True, slots=True)
+class NotifiedRow:
+    """A ``HelpSuggestion`` as the request page shows it: who, when, why."""
+
+    person_id: int
+    person: Named
+    score: float
+    reasons: list[dict]
+    notified_at: dt.datetime | None
+
+
+_NOTIFIED_ROWS = (
+    sa.select(
+        HelpSuggestion.person_id,
+        Person.display_name,
+        Person.email,
+        HelpSuggestion.score,
+        HelpSuggestion.reasons,
+        HelpSuggestion.notified_at,
+    )
+    .join(Person, Person.id == HelpSuggestion.person_id)
+    .where(HelpSuggestion.request_id == sa.bindparam("request_id", type_=sa.Integer))
+    .order_by(HelpSuggestion.notified_at, HelpSuggestion.score.desc())
+)
+
+
+def page_suggestions(request: HelpRequest, viewer: Person | None, *, more: int = 5, shared: bool = False):
+    """``suggestions`` for the request page: the same people in the same order, as plain rows (``NotifiedRow``;
+    the candidates as (``Named``, ``matching.Suggestion``)) from two columns of each person, not ORM objects."""
+    if not permissions.can_see_suggestions(viewer, request):
+        raise Forbidden(_("Only the author, the coordinator or the Meta-Mentor can see who was asked."))
+    notified = [
+        NotifiedRow(person_id, Named(name, email), score, reasons, notified_at)
+        for person_id, name, email, score, reasons, notified_at in session.execute(
+            _NOTIFIED_ROWS, {"request_id": request.id}
+        )
+    ]
+    candidates: list[tuple[Named, matching.Suggestion]] = []
+    if request.is_open and more > 0:
+        picks = matching.rank(request, limit=more, exclude={s.person_id for s in notified}, shared=shared)
+        if picks:
+            people = {
+                person_id: Named(name, email)
+                for person_id, name, email in session.execute(
+                    sa.select(Person.id, Person.display_name, Person.email).where(
+                        Person.id.in_([s.person_id for s in picks])
+                    )
+                )
+            }
+            candidates = [(people[s.person_id], s) for s in picks if s.person_id in people]
+    return notified, candidates
+
+
 def describe_reason(reason: dict) -> str:
     """One reason in the reader's language."""
     code, value = reason.get("code"), reason.get("value")
