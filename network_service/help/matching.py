@@ -165,7 +165,9 @@ def rank(
 # bound outranks every non-speaker (the tie-break adds less than one point).
 WITHOUT_LANGUAGE_MAX = EXPERTISE_MAX + REGION + EXPERIENCED_PRESSING + SIGNED_IN + RESPONSE_MAX
 # _rank_shared leaves out speakers whom nothing but their language and a sign-in gives points: they score less.
-assert LANGUAGE + LANGUAGE_EXTRA_MAX + SIGNED_IN <= WITHOUT_LANGUAGE_MAX
+# Checked at import (not an assert: it must hold under python -O too), so changed weights cannot make it inexact.
+if LANGUAGE + LANGUAGE_EXTRA_MAX + SIGNED_IN > WITHOUT_LANGUAGE_MAX:  # pragma: no cover - the weights above
+    raise RuntimeError("help matching weights: _rank_shared's bound no longer holds (docs/help.md)")
 
 
 def _speaks_any(languages: list[str]):
