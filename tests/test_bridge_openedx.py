@@ -12,6 +12,7 @@ from lti_bridge.signing import SIGNATURE_HEADER, sign
 from lti_bridge.sources import create_source, revoke_source
 from network_service.audit.models import AuditLog
 from network_service.courses.models import CompletionEvent, CompletionStatus
+from network_service.db import db as sa_db
 from network_service.db import session
 from tests import bridge_payloads as payloads
 from tests.databases import WEBHOOK_SECRET
@@ -65,6 +66,30 @@ def test_a_pass_sent_without_email_is_acted_on_when_sent_again_with_one(client, 
     third = post_signed(client, payloads.passing_status(event_id))
     assert third.get_json() == {**first.get_json(), "status": "invited", "duplicate": True}
     assert act_on_received(run) == 0
+
+
+def test_a_duplicate_costs_one_statement_on_postgresql_and_two_on_sqlite(app, client, run, world):
+    """A source retrying an event it sent: the INSERT that finds the event id known also reads what the answer
+    needs of the stored event (PostgreSQL: in the same statement), without loading its payload."""
+    payload = payloads.passing_status("3f1e0c1e-0000-4000-8000-00000000d0b1")
+    first = post_signed(client, payload).get_json()
+    statements: list[str] = []
+
+    def listener(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = sa_db.engine
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        again = post_signed(client, payload)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+    assert again.status_code == 202 and again.get_json() == {**first, "duplicate": True}
+    touching = [s for s in statements if "completion_event" in s]
+    assert len(touching) == (1 if engine.dialect.name == "postgresql" else 2), touching
+    assert not any("payload" in s.split("FROM")[0] for s in touching if s.lstrip().startswith("SELECT"))
+    assert len(events(run)) == 1
 
 
 def test_certificate_event_provisions_under_a_certificate_rule(client, run, world):

@@ -151,6 +151,35 @@ def test_a_second_launch_of_the_same_learner_reuses_the_identity(client, platfor
     assert run(lambda: session.scalar(sa.select(sa.func.count(Person.id)))) == 1
 
 
+def test_a_learner_whose_identity_another_launch_inserted_first_uses_that_identity(
+    client, platform, run, monkeypatch
+):
+    """Two tabs launch a new learner at once: the second one's INSERT finds the row there (ON CONFLICT DO
+    NOTHING, no savepoint) and the launch goes on with the identity the first one made."""
+    from lti_bridge.lti import identity as identities
+
+    run(lambda: platform.register(trust_email=True))
+    query = platform.begin_login(client)
+    post_launch(client, platform.id_token(query["nonce"], email="learner@example.org"), query["state"])
+    [first] = _identities(run)
+
+    real_find, found = identities._find, []
+
+    def find_after_the_other_tab(platform_id, sub):
+        found.append(sub)
+        return None if len(found) == 1 else real_find(platform_id, sub)  # not there yet when first asked
+
+    monkeypatch.setattr(identities, "_find", find_after_the_other_tab)
+    query = platform.begin_login(client)
+    response = post_launch(
+        client, platform.id_token(query["nonce"], email="learner@example.org"), query["state"]
+    )
+    assert response.status_code == 303 and len(found) == 2
+    [identity] = _identities(run)
+    assert (identity.id, identity.person_id) == (first.id, first.person_id)
+    assert _session_person(client) == first.person_id
+
+
 def test_several_logins_in_flight_in_one_browser_each_launch(client, platform, run):
     run(lambda: platform.register(trust_email=True))
     first, second = platform.begin_login(client), platform.begin_login(client)

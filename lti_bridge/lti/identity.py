@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -28,14 +31,11 @@ def identity_for_launch(launch: Launch) -> LtiIdentity:
     to assert e-mail addresses and shares one. Otherwise ``person`` stays None until the learner confirms."""
     identity = _find(launch.platform.id, launch.sub)
     if identity is None:
-        try:
-            with session.begin_nested():
-                identity = LtiIdentity(platform=launch.platform, sub=launch.sub, email_claimed=launch.email)
-                session.add(identity)
-        except IntegrityError:  # the same learner's launch in another tab won the race
+        identity = _insert(launch)
+        if identity is None:  # the same learner's launch in another tab won the race
             identity = _find(launch.platform.id, launch.sub)
             if identity is None:
-                raise
+                raise RuntimeError(f"LTI identity of sub {launch.sub!r} neither inserted nor found")
     elif launch.email and identity.email_claimed != launch.email:
         identity.email_claimed = launch.email
     if identity.person is None and launch.platform.trust_email and launch.email:
@@ -65,6 +65,54 @@ def _signed_in_now(person: Person) -> None:
 
 def _find(platform_id: int, sub: str) -> LtiIdentity | None:
     return session.scalar(_statements().find, {"platform_id": platform_id, "sub": sub})
+
+
+def _insert(launch: Launch) -> LtiIdentity | None:
+    """A new learner's identity, in one ``INSERT ... ON CONFLICT (platform_id, sub) DO NOTHING RETURNING``: None
+    when a concurrent launch of the same learner inserted it first. (It used to be an ORM insert inside a
+    SAVEPOINT, to survive that race: two more round trips to the database for every new learner.)"""
+    statement = _insert_statement(session.get_bind().dialect.name)
+    values = {
+        "platform_id": launch.platform.id,
+        "sub": launch.sub,
+        "person_id": None,
+        "email_claimed": launch.email,
+        "created_at": utcnow(),
+    }
+    identity = session.scalars(statement, values).first()
+    if identity is not None:
+        # Known already: no lazy load for them (a new identity has no person yet).
+        set_committed_value(identity, "platform", launch.platform)
+        set_committed_value(identity, "person", None)
+    return identity
+
+
+@functools.cache
+def _insert_statement(dialect_name: str):
+    """The dialects' ``ON CONFLICT`` constructs are never cached by SQLAlchemy (their cache key is None): the
+    statement is compiled once, into a textual one with typed parameters that the statement cache keeps, and
+    loads the row as an ``LtiIdentity``."""
+    table = LtiIdentity.__table__
+    columns = [column for column in table.columns if column.key != "id"]
+    insert, dialect = (
+        (postgresql_insert, postgresql.dialect(paramstyle="named"))
+        if dialect_name == "postgresql"
+        else (sqlite_insert, sqlite.dialect(paramstyle="named"))
+    )
+    statement = (
+        insert(table)
+        .values({column.key: sa.bindparam(column.key) for column in columns})
+        .on_conflict_do_nothing(index_elements=["platform_id", "sub"])
+        .returning(*table.columns)
+    )
+    # text() reads "::" as an escaped colon: PostgreSQL's casts are written out with CAST instead.
+    sql = re.sub(r"(:\w+)::(\w+)", r"CAST(\1 AS \2)", str(statement.compile(dialect=dialect)))
+    text = (
+        sa.text(sql)
+        .bindparams(*(sa.bindparam(column.key, type_=column.type) for column in columns))
+        .columns(*table.columns)
+    )
+    return sa.select(LtiIdentity).from_statement(text)
 
 
 @functools.cache

@@ -8,7 +8,7 @@ import functools
 import logging
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
@@ -370,15 +370,67 @@ def receive_completion(
     A new event costs one INSERT that returns only its id: no ORM object is built for it, since the request
     does nothing with it but answer."""
     values = _completion_values(event_id, source, course_key, identity, payload, kind, is_passing, grade)
-    statement = _insert_once_statement(session.get_bind().dialect.name, returning_id_only=True)
-    new_id = session.execute(statement, values).scalar()
-    if new_id is not None:
+    dialect_name = session.get_bind().dialect.name
+    if dialect_name == "postgresql":
+        # One statement: the row inserted, or (a duplicate) what is known of the stored one.
+        row = session.execute(_receive_statement(), values).first()
+    else:  # SQLite has no INSERT in a WITH: the insert, then for a duplicate the stored row's few columns
+        new_id = session.execute(
+            _insert_once_statement(dialect_name, returning_id_only=True), values
+        ).scalar()
+        row = (
+            _Row(new_id, True, None, None)
+            if new_id is not None
+            else session.execute(_known_event_statement(), {"event_id": values["event_id"]}).first()
+        )
+    if row is not None and row.inserted:
         wake_after_commit()
-        return Received(new_id, values["event_id"], values["status"], duplicate=False)
+        return Received(row.id, values["event_id"], values["status"], duplicate=False)
+    if row is not None and not _may_learn_identity(row.status, row.identity, identity):
+        return Received(row.id, values["event_id"], row.status, duplicate=True)
+    # The e-mail the stored event lacked, or a delivery of the same event id committed by another request while
+    # this statement ran (PostgreSQL's statement saw the conflict, not the row): the stored event itself.
     event = _stored_event(values["event_id"])
     if learn_identity(event, identity):
         wake_after_commit()
     return Received(event.id, event.event_id, event.status, duplicate=True)
+
+
+class _Row(NamedTuple):
+    id: int
+    inserted: bool
+    status: CompletionStatus | None
+    identity: dict | None
+
+
+@functools.cache
+def _receive_statement() -> sa.TextClause:
+    """PostgreSQL: ``_insert_once_statement`` in a ``WITH``, and the stored row of a known event id (which the
+    statement's snapshot shows, unlike the row it inserts): a duplicate delivery costs one statement, not two,
+    and loads neither the stored payload nor an ORM object."""
+    table = CompletionEvent.__table__
+    insert = _insert_once_statement("postgresql", returning_id_only=True)
+    sql = (
+        f"WITH new_event AS ({insert.element.text}) "  # noqa: S608 (our own compiled statement)
+        "SELECT new_event.id, true AS inserted, NULL AS status, NULL AS identity FROM new_event "
+        "UNION ALL "
+        "SELECT id, false, status, identity FROM completion_event WHERE event_id = :event_id"
+    )
+    columns = [column for column in table.columns if column.key != "id"]
+    return (
+        sa.text(sql)
+        .bindparams(*(sa.bindparam(column.key, type_=column.type) for column in columns))
+        .columns(table.c.id, sa.column("inserted", sa.Boolean), table.c.status, table.c.identity)
+    )
+
+
+@functools.cache
+def _known_event_statement() -> sa.Select:
+    """SQLite's second statement for a duplicate: the few columns ``receive_completion`` needs."""
+    table = CompletionEvent.__table__
+    return sa.select(table.c.id, sa.false().label("inserted"), table.c.status, table.c.identity).where(
+        table.c.event_id == sa.bindparam("event_id")
+    )
 
 
 def _completion_values(
@@ -608,13 +660,22 @@ def _invite_graduate(
 def learn_identity(event: CompletionEvent, identity: Mapping[str, Any]) -> bool:
     """A pass stored without an e-mail arrives again with one (reconciliation, once the LMS shares it): keep the
     e-mail and let the event be acted on again. Returns whether the event is ready for that."""
-    if event.status != CompletionStatus.unknown_identity or _identity_email(event.identity):
-        return False
-    if _identity_email(identity) is None:
+    if not _may_learn_identity(event.status, event.identity, identity):
         return False
     event.identity = {**event.identity, **dict(identity)}
     event.status = CompletionStatus.received
     return True
+
+
+def _may_learn_identity(
+    status: CompletionStatus | None, stored: Mapping[str, Any] | None, identity: Mapping[str, Any]
+) -> bool:
+    """A stored event waiting for an e-mail address (``unknown_identity``, none stored) and a delivery with one."""
+    return (
+        status == CompletionStatus.unknown_identity
+        and not _identity_email(stored or {})
+        and _identity_email(identity) is not None
+    )
 
 
 def _known_locale(identity: Mapping[str, Any]) -> str | None:
