@@ -5,14 +5,13 @@ header answers as PyJWT's."""
 from __future__ import annotations
 
 import base64
-import functools
 import json
 
 import jwt
 import pytest
 import sqlalchemy as sa
 
-from lti_bridge.lti.launch import CLAIM, _unverified_header, _verified_claims
+from lti_bridge.lti.launch import CLAIM, _unverified_header
 from lti_bridge.lti.models import LtiPlatform
 from lti_bridge.lti.registrations import add_deployment, find_platform, remove_platform
 from network_service.db import session
@@ -151,96 +150,3 @@ def test_the_launch_reads_a_tokens_header_as_pyjwt_does(token):
             return "refused"
 
     assert read(_unverified_header) == read(jwt.get_unverified_header)
-
-
-@functools.cache
-def _rsa_keys():
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    return [rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2)]
-
-
-def _signed(header: dict, payload: bytes, key) -> str:
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
-
-    signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(payload)}"
-    signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
-    return f"{signing_input}.{_b64(signature)}"
-
-
-def _flip_last(segment: str) -> str:
-    """The same bytes with other unused bits in the last character (a non-canonical encoding), when it has any."""
-    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-    return segment[:-1] + alphabet[alphabet.index(segment[-1]) ^ 1]
-
-
-@pytest.mark.parametrize(
-    "case",
-    [
-        "valid",
-        "other key",
-        "payload changed",
-        "signature changed",
-        "signature not canonical",
-        "payload not canonical",
-        "header not canonical",
-        "signature padded",
-        "no signature",
-        "payload a list",
-        "payload not json",
-        "crit header",
-        "b64 header",
-        "integer kid",
-        "HS256 header",
-        "four segments",
-    ],
-)
-def test_the_launch_verifies_a_signature_as_pyjwt_does(case):
-    """``_verified_claims`` verifies a well-formed token itself (PyJWT reads every character in Python first):
-    it accepts and refuses what ``jwt.decode`` with only the signature verified accepts and refuses."""
-    key, other = _rsa_keys()
-    header = {"alg": "RS256", "typ": "JWT", "kid": "k1"}
-    payload = json.dumps({"sub": "x", "iss": "https://lms.example", "nonce": "n1"}).encode()
-    if case == "crit header":
-        header["crit"] = ["exp"]
-    if case == "b64 header":
-        header.update(b64=False, crit=["b64"])
-    if case == "integer kid":
-        header["kid"] = 7
-    if case == "HS256 header":
-        header["alg"] = "HS256"
-    if case == "payload a list":
-        payload = b"[1, 2]"
-    if case == "payload not json":
-        payload = b"{sub: x"
-    token = _signed(header, payload, other if case == "other key" else key)
-    h, p, s = token.split(".")
-    token = {
-        "payload changed": f"{h}.{_b64(payload.replace(b'n1', b'n2'))}.{s}",
-        "signature changed": f"{h}.{p}.{s[:10]}{'A' if s[10] != 'A' else 'B'}{s[11:]}",
-        "signature not canonical": f"{h}.{p}.{_flip_last(s)}",
-        "payload not canonical": f"{h}.{_flip_last(p)}.{s}",
-        "header not canonical": f"{_flip_last(h)}.{p}.{s}",
-        "signature padded": f"{token}==",
-        "no signature": f"{h}.{p}.",
-        "four segments": f"{token}.{s}",
-    }.get(case, token)
-
-    def read(function):
-        try:
-            return function()
-        except jwt.PyJWTError:
-            return "refused"
-
-    ours = read(lambda: _verified_claims(token, key.public_key()))
-    pyjwt = read(
-        lambda: jwt.decode(
-            token,
-            key=key.public_key(),
-            algorithms=["RS256"],
-            options={"verify_signature": True, "verify_exp": False, "verify_iat": False, "verify_aud": False},
-        )
-    )
-    assert ours == pyjwt
-    assert (ours != "refused") == (case in ("valid", "signature padded"))
