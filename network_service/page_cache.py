@@ -124,6 +124,13 @@ MAX_BYTES = 8 * 1024 * 1024
 _DIRTY_KEY = "mentornet.page_cache.dirty"
 _VERSIONS_KEY = "mentornet_cache_versions"
 _WRITE = re.compile(r"\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
+# A statement that begins with a WITH may write in its common table expressions or its main part (``WITH ...
+# INSERT``, a data-modifying CTE on PostgreSQL): every table it writes counts. "FOR UPDATE" is a lock, not a
+# write; a false match only invalidates more (an unknown table counts as every domain).
+_WITH = re.compile(r"\s*WITH\s", re.IGNORECASE)
+_WRITE_IN_WITH = re.compile(
+    r"(?<![Ff][Oo][Rr] )\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE
+)
 
 
 class CacheVersion(Base):
@@ -184,13 +191,18 @@ def _only_ignored_columns(table: str, statement: str) -> bool:
 def _note_write(_cursor, statement, _parameters, context) -> None:
     """The dialect's ``do_execute`` (and ``do_executemany``) event, for every statement sent: notes a write's
     domains on its connection; returns None, so the dialect then executes the statement as usual."""
+    if context is None:
+        return
     match = _WRITE.match(statement)
-    if match is None or context is None:
+    if match is not None:
+        table = match.group(1).lower()
+        if _only_ignored_columns(table, statement):
+            return
+        domains = domains_of(table)
+    elif _WITH.match(statement):
+        domains = {d for table in _WRITE_IN_WITH.findall(statement) for d in domains_of(table.lower())}
+    else:
         return
-    table = match.group(1).lower()
-    if _only_ignored_columns(table, statement):
-        return
-    domains = domains_of(table)
     if domains:
         context.root_connection.info.setdefault(_DIRTY_KEY, set()).update(domains)
 

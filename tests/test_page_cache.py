@@ -409,10 +409,16 @@ def test_writes_are_noted_for_every_kind_of_statement_and_forgotten_with_a_rolle
                 sa.delete(Person.__table__).where(Person.__table__.c.id == sa.bindparam("id")),
                 [{"id": -1}, {"id": -2}],
             )  # do_executemany
+            # a write after a WITH (both databases), and a lock that is no write
+            side.connection().exec_driver_sql(
+                "WITH ids AS (SELECT -1 AS id) UPDATE meeting SET title = title WHERE id IN (SELECT id FROM ids)"
+            )
+            assert page_cache.MEETINGS in page_cache.pending_domains(side)
             assert page_cache.pending_domains(side) == {
                 page_cache.CONVERSATIONS,
                 page_cache.HELP,
                 page_cache.STRUCTURE,
+                page_cache.MEETINGS,
             }
             info = side.connection().info
             side.rollback()
@@ -479,3 +485,15 @@ def test_a_new_colleague_s_name_is_no_longer_flagged_in_help_requests_at_once(ru
 
     run(join)
     run(ask)  # a colleague now: no finding
+
+
+def test_a_with_statement_counts_the_tables_it_writes_not_those_it_locks():
+    found = page_cache._WRITE_IN_WITH.findall  # noqa: SLF001
+    assert found(
+        "WITH n AS (INSERT INTO help_request (topic) VALUES ('x') RETURNING id) SELECT id FROM n"
+    ) == ["help_request"]
+    assert found("WITH n AS (SELECT id FROM message FOR UPDATE SKIP LOCKED) SELECT * FROM n") == []
+    assert found("WITH d AS (DELETE FROM rsvp WHERE id = 1 RETURNING id) UPDATE meeting SET x = 1") == [
+        "rsvp",
+        "meeting",
+    ]
