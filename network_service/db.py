@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -98,6 +99,36 @@ def _sqlite_begin(connection):
     # Connections that promise to only read (execution option read_only) begin deferred.
     read_only = connection.get_execution_options().get("read_only", False)
     connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def insert_if_new(
+    table: sa.Table, dialect_name: str, conflict_columns: Sequence[str], returned: Sequence[sa.Column]
+) -> sa.TextClause:
+    """``INSERT ... ON CONFLICT (conflict_columns) DO NOTHING RETURNING returned`` of every column but ``id``, as
+    a textual statement with typed parameters (one per column, by its key). The dialects' ``ON CONFLICT``
+    constructs are never cached by SQLAlchemy (their cache key is None) and compiling one costs more than running
+    it; the textual statement is kept by SQLAlchemy's statement cache. Callers build it once per dialect."""
+    from sqlalchemy.dialects import postgresql, sqlite  # noqa: PLC0415 - only here
+
+    columns = [column for column in table.columns if column.key != "id"]
+    insert, dialect = (
+        (postgresql.insert, postgresql.dialect(paramstyle="named"))
+        if dialect_name == "postgresql"
+        else (sqlite.insert, sqlite.dialect(paramstyle="named"))
+    )
+    statement = (
+        insert(table)
+        .values({column.key: sa.bindparam(column.key) for column in columns})
+        .on_conflict_do_nothing(index_elements=list(conflict_columns))
+        .returning(*returned)
+    )
+    # text() reads "::" as an escaped colon: PostgreSQL's casts are written out with CAST instead.
+    sql = re.sub(r"(:\w+)::(\w+)", r"CAST(\1 AS \2)", str(statement.compile(dialect=dialect)))
+    return (
+        sa.text(sql)
+        .bindparams(*(sa.bindparam(column.key, type_=column.type) for column in columns))
+        .columns(*returned)
+    )
 
 
 def make_engine(url: str) -> Engine:

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -20,7 +16,7 @@ from lti_bridge.lti.models import LtiIdentity
 from network_service.accounts.models import Person
 from network_service.accounts.operations import get_or_create_person
 from network_service.audit.operations import record
-from network_service.db import session, utcnow
+from network_service.db import insert_if_new, session, utcnow
 from network_service.errors import Conflict, InvalidInput
 
 log = logging.getLogger(__name__)
@@ -89,29 +85,10 @@ def _insert(launch: Launch) -> LtiIdentity | None:
 
 @functools.cache
 def _insert_statement(dialect_name: str):
-    """The dialects' ``ON CONFLICT`` constructs are never cached by SQLAlchemy (their cache key is None): the
-    statement is compiled once, into a textual one with typed parameters that the statement cache keeps, and
-    loads the row as an ``LtiIdentity``."""
+    """The identity's ``INSERT ... ON CONFLICT (platform_id, sub) DO NOTHING``, compiled once
+    (``db.insert_if_new``), loading the row as an ``LtiIdentity``."""
     table = LtiIdentity.__table__
-    columns = [column for column in table.columns if column.key != "id"]
-    insert, dialect = (
-        (postgresql_insert, postgresql.dialect(paramstyle="named"))
-        if dialect_name == "postgresql"
-        else (sqlite_insert, sqlite.dialect(paramstyle="named"))
-    )
-    statement = (
-        insert(table)
-        .values({column.key: sa.bindparam(column.key) for column in columns})
-        .on_conflict_do_nothing(index_elements=["platform_id", "sub"])
-        .returning(*table.columns)
-    )
-    # text() reads "::" as an escaped colon: PostgreSQL's casts are written out with CAST instead.
-    sql = re.sub(r"(:\w+)::(\w+)", r"CAST(\1 AS \2)", str(statement.compile(dialect=dialect)))
-    text = (
-        sa.text(sql)
-        .bindparams(*(sa.bindparam(column.key, type_=column.type) for column in columns))
-        .columns(*table.columns)
-    )
+    text = insert_if_new(table, dialect_name, ["platform_id", "sub"], list(table.columns))
     return sa.select(LtiIdentity).from_statement(text)
 
 

@@ -6,16 +6,12 @@ import dataclasses
 import datetime as dt
 import functools
 import logging
-import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from network_service.accounts.models import Person
@@ -24,7 +20,7 @@ from network_service.audit.models import AuditLog
 from network_service.audit.operations import record
 from network_service.background import wake_after_commit
 from network_service.courses.models import CompletionEvent, CompletionRule, CompletionStatus, CourseLink
-from network_service.db import session, utcnow
+from network_service.db import insert_if_new, session, utcnow
 from network_service.errors import Conflict, Forbidden, InvalidInput
 from network_service.mail.models import OutboundEmail
 from network_service.mail.operations import render_mail
@@ -507,31 +503,12 @@ def _column_default(column: sa.Column) -> Any:
 
 @functools.cache
 def _insert_once_statement(dialect_name: str, *, returning_id_only: bool = False) -> sa.TextClause:
-    """The dialects' ``INSERT ... ON CONFLICT`` constructs are never cached by SQLAlchemy (their cache key is
-    None), so compiling one cost about a quarter of the endpoint's time. It is compiled once here, into a
-    textual statement with typed parameters for every column, which SQLAlchemy's statement cache does keep.
-    It returns the whole row (to load the event), or only its id (``receive_completion``)."""
+    """The event's ``INSERT ... ON CONFLICT (event_id) DO NOTHING``, compiled once (``db.insert_if_new``: the
+    dialects' construct is never cached, and compiling it cost about a quarter of the endpoint's time). It
+    returns the whole row (to load the event), or only its id (``receive_completion``)."""
     table = CompletionEvent.__table__
-    columns = [column for column in table.columns if column.key != "id"]
     returned = [table.c.id] if returning_id_only else list(table.columns)
-    insert, dialect = (
-        (postgresql_insert, postgresql.dialect(paramstyle="named"))
-        if dialect_name == "postgresql"
-        else (sqlite_insert, sqlite.dialect(paramstyle="named"))
-    )
-    statement = (
-        insert(table)
-        .values({column.key: sa.bindparam(column.key) for column in columns})
-        .on_conflict_do_nothing(index_elements=["event_id"])
-        .returning(*returned)
-    )
-    # text() reads "::" as an escaped colon: PostgreSQL's casts are written out with CAST instead.
-    sql = re.sub(r"(:\w+)::(\w+)", r"CAST(\1 AS \2)", str(statement.compile(dialect=dialect)))
-    return (
-        sa.text(sql)
-        .bindparams(*(sa.bindparam(column.key, type_=column.type) for column in columns))
-        .columns(*returned)
-    )
+    return insert_if_new(table, dialect_name, ["event_id"], returned)
 
 
 def _set_aside_erased(events: list[CompletionEvent]) -> list[CompletionEvent]:
