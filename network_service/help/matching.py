@@ -161,6 +161,15 @@ def rank(
         )
 
 
+def _add_known(likely: dict, person_ids, by_id: dict) -> None:
+    """Add to ``likely`` (person id -> member row) each of ``person_ids`` not in it yet that ``by_id`` knows."""
+    for person_id in person_ids:
+        if person_id not in likely:
+            row = by_id.get(person_id)
+            if row is not None:
+                likely[person_id] = row
+
+
 # The most a member who shares none of the request's languages can score: a speaker whose points reach this
 # bound outranks every non-speaker (the tie-break adds less than one point).
 WITHOUT_LANGUAGE_MAX = EXPERTISE_MAX + REGION + EXPERIENCED_PRESSING + SIGNED_IN + RESPONSE_MAX
@@ -476,11 +485,7 @@ def _rank_shared(request, *, limit, exclude, activity_since) -> list[Suggestion]
             > WITHOUT_LANGUAGE_MAX
         )
         likely = dict(fitting)
-        for person_id in responses:
-            if person_id in speakers and person_id not in likely:
-                row = index.by_id.get(person_id)
-                if row is not None:
-                    likely[person_id] = row
+        _add_known(likely, (person_id for person_id in responses if person_id in speakers), index.by_id)
         if with_experienced:
             for language in wanted:
                 for row in index.experienced_speakers.get(language, ()):
@@ -498,11 +503,7 @@ def _rank_shared(request, *, limit, exclude, activity_since) -> list[Suggestion]
                     likely.setdefault(row[0], row)
         for person_id, row in near.items():
             likely.setdefault(person_id, row)
-        for person_id in responses:
-            if person_id not in likely:
-                row = index.by_id.get(person_id)
-                if row is not None:
-                    likely[person_id] = row
+        _add_known(likely, responses, index.by_id)
         best = score(request, list(likely.values()), **counts, **options)
         if len(best) == limit and sum(r["points"] for r in best[-1].reasons) > (
             LANGUAGE + LANGUAGE_EXTRA_MAX + SIGNED_IN
@@ -516,11 +517,7 @@ def _rank_shared(request, *, limit, exclude, activity_since) -> list[Suggestion]
         likely = dict(near)
         for row in members.speaking(wanted):
             likely.setdefault(row[0], row)
-        for person_id in responses:
-            if person_id not in likely:
-                row = index.by_id.get(person_id)
-                if row is not None:
-                    likely[person_id] = row
+        _add_known(likely, responses, index.by_id)
         best = score(request, list(likely.values()), **counts, **options)
         if len(best) == limit and sum(r["points"] for r in best[-1].reasons) > SIGNED_IN + (
             EXPERIENCED_PRESSING if pressing else EXPERIENCED
