@@ -22,13 +22,8 @@ HOME = "/networks/test-net"
 
 
 @pytest.fixture
-def cache_on(app):
-    before = app.config.get("PAGE_CACHE")
-    app.config["PAGE_CACHE"] = True
-    with app.app_context():
-        page_cache.clear()
-    yield
-    app.config["PAGE_CACHE"] = before
+def cache_on(page_cache_on):
+    """The page cache on (conftest's ``page_cache_on``)."""
 
 
 @pytest.fixture

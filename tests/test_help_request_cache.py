@@ -21,14 +21,11 @@ from tests.test_help import new_request, person, roles  # noqa: F401  (the fixtu
 
 
 @pytest.fixture
-def cache_on(app):
-    before = app.config.get("PAGE_CACHE"), app.config.get("HELP_NOTIFY_COUNT")
-    app.config["PAGE_CACHE"] = True
+def cache_on(app, page_cache_on):
+    before = app.config.get("HELP_NOTIFY_COUNT")
     app.config["HELP_NOTIFY_COUNT"] = 1  # one member notified on creation: others remain to be suggested
-    with app.app_context():
-        page_cache.clear()
     yield
-    app.config["PAGE_CACHE"], app.config["HELP_NOTIFY_COUNT"] = before
+    app.config["HELP_NOTIFY_COUNT"] = before
 
 
 @pytest.fixture

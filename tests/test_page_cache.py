@@ -29,14 +29,9 @@ HOME = "/networks/test-net"
 
 
 @pytest.fixture
-def cache_on(app):
-    """The suite runs without the cache (statement counts stay comparable); these tests turn it on."""
-    before = app.config.get("PAGE_CACHE")
-    app.config["PAGE_CACHE"] = True
-    with app.app_context():
-        page_cache.clear()
-    yield
-    app.config["PAGE_CACHE"] = before
+def cache_on(page_cache_on):
+    """The suite runs without the cache (statement counts stay comparable); these tests turn it on
+    (conftest's ``page_cache_on``)."""
 
 
 @pytest.fixture
