@@ -362,6 +362,8 @@ def _store() -> _Store:
 def clear() -> None:
     """Forget every entry of this app (tests, or an operator who changed data by hand)."""
     _store().clear()
+    for store in current_app.extensions.get(_KEPT_KEY, {}).values():
+        store.clear()
 
 
 def versions() -> dict[str, int]:
@@ -426,4 +428,33 @@ def cached(
     if value is _MISSING:
         value = compute()
         store.put(full_key, stamp, value)
+    return value  # type: ignore[return-value]
+
+
+_KEPT_KEY = "mentornet.page_cache.kept"
+
+
+def kept(
+    name: str,
+    key: Hashable,
+    domains: Iterable[str],
+    compute: Callable[[], T],
+    *,
+    valid: Callable[[T], bool] | None = None,
+    max_entries: int = 16,
+) -> T:
+    """As ``cached``, for a few large values outside ``MAX_BYTES`` (the help matching's members of a network:
+    thousands of rows), in a store of their own per ``name`` holding at most ``max_entries`` keys; ``valid(value)``
+    tells whether a kept value may still be used (else it is computed again)."""
+    stamp = current_stamp(domains)
+    if stamp is None:
+        return compute()
+    stores = current_app.extensions.setdefault(_KEPT_KEY, {})
+    store = stores.get(name)
+    if store is None:
+        store = stores.setdefault(name, _Store(max_entries=max_entries, max_bytes=sys.maxsize))
+    value = store.get(key, stamp, MAX_AGE)
+    if value is _MISSING or (valid is not None and not valid(value)):
+        value = compute()
+        store.put(key, stamp, value)
     return value  # type: ignore[return-value]

@@ -195,9 +195,25 @@ def test_matching_runs_a_constant_number_of_queries(net, world, app):
         count, ranked = _count_statements(lambda r=request: matching.rank(r, limit=5))
         counts.append(count)
         assert len(ranked) == 5
-    # The three aggregates, the members who speak Arabic and, as no speaker here scores above what a member
-    # without Arabic could reach, the other members.
-    assert counts[0] == counts[1] == 5
+    # The members and the three aggregates (nothing is kept: the page cache is off in tests); the ranking goes
+    # through the speakers first and, as no speaker here scores above what a member without Arabic could reach,
+    # through everyone, in Python.
+    assert counts[0] == counts[1] == 4
+
+
+def _scoring_everyone(request, limit):
+    """The ranking without its narrowing steps: every active member of the network scored."""
+    import datetime as dt
+
+    now = utcnow()
+    inputs = matching.kept_inputs(request.network_id, now)
+    mine = {r.author_id for r in request.responses} if request.is_open else set()
+    load = {pid: count - (pid in mine) for pid, count in inputs.counts.load.items()}
+    return matching.score(
+        request, inputs.index.members.rows, load=load, responses=inputs.counts.responses,
+        notified=inputs.counts.notified, limit=limit,
+        signed_in_since=now - dt.timedelta(days=matching.ACTIVITY_DAYS),
+    )  # fmt: skip
 
 
 def test_scoring_ten_thousand_candidates_is_plain_python(world, ctx):
@@ -230,9 +246,9 @@ def _strong_speakers(net, count, start=0):
     session.flush()
 
 
-def test_speakers_first_when_they_outrank_everyone_else(net, world, app, monkeypatch):
-    """Five speakers score above any member without the language could: the others are never loaded (four
-    statements), and the result is the one of the full ranking."""
+def test_speakers_first_when_they_outrank_everyone_else(net, world, app):
+    """Five speakers score above any member without the language could: the ranking stops at them (four
+    statements: the members and the counts), and the result is the one of scoring everyone."""
     app.config["HELP_NOTIFY_COUNT"] = 0
     _strong_speakers(net, 6)
     for n in range(100, 110):
@@ -243,19 +259,16 @@ def test_speakers_first_when_they_outrank_everyone_else(net, world, app, monkeyp
     session.flush()
     count, quick = _count_statements(lambda: matching.rank(request, limit=5))
     assert count == 4
-    monkeypatch.setattr(matching, "_speaks_any", lambda languages: None)
-    full = matching.rank(request, limit=5)
+    full = _scoring_everyone(request, 5)
     assert [(s.person_id, s.score, s.reasons) for s in quick] == [
         (s.person_id, s.score, s.reasons) for s in full
     ]
 
 
 @pytest.mark.parametrize("languages", [["Tigrinya"], ["arabic", "Tigrinya"], ["Sign language"], ["Français"]])
-def test_a_member_without_the_language_still_ranks_when_speakers_are_weak(
-    net, world, app, monkeypatch, languages
-):
+def test_a_member_without_the_language_still_ranks_when_speakers_are_weak(net, world, app, languages):
     """A weak speaker scores below what a non-speaker can reach: everyone is ranked, and the non-speakers with
-    the best fit come before the speaker, exactly as without the pre-filter."""
+    the best fit come before the speaker, exactly as when everyone is scored."""
     app.config["HELP_NOTIFY_COUNT"] = 0
     weak = member(net, 1, languages=["TIGRINYA ", "Sign Language", "français"])
     strong = [
@@ -279,12 +292,11 @@ def test_a_member_without_the_language_still_ranks_when_speakers_are_weak(
     # 40-50 points for the language against 24 + 15 + 15 + 5 = 59 for the best fit without it
     assert weak.id in ranked
     assert all(ranked.index(weak.id) > ranked.index(other.id) for other in strong)
-    monkeypatch.setattr(matching, "_speaks_any", lambda languages: None)
-    assert [s.person_id for s in matching.rank(request, limit=20)] == ranked
+    assert [s.person_id for s in _scoring_everyone(request, 20)] == ranked
 
 
 def test_the_kept_inputs_narrow_the_ranking_without_changing_it(monkeypatch):
-    """``_rank_shared`` scores a few members first (those the region or expertise fits, those who answered, the
+    """``_rank`` scores a few members first (those the region or expertise fits, those who answered, the
     experienced speakers, all the speakers) and the whole network only when they cannot be the best: for random
     networks and requests it picks exactly what scoring everyone picks, and each of its stages is used."""
     import datetime as dt
@@ -328,8 +340,12 @@ def test_the_kept_inputs_narrow_the_ranking_without_changing_it(monkeypatch):
         responses = {pid: rng.randint(1, 4) for pid in rng.sample(ids, len(ids) // rng.choice([3, 10, 50]))}
         notified = {pid: rng.randint(1, 6) for pid in rng.sample(ids, len(ids) // 2)}
         index = matching.MemberIndex.of(matching.Members.of(rows))
-        inputs = (index, load, responses, notified)
-        monkeypatch.setattr(matching, "shared_inputs", lambda _network_id, inputs=inputs: inputs)
+        # sign-ins newer than the kept rows say, as matching._sign_ins finds them
+        sign_ins = {
+            pid: now - dt.timedelta(minutes=rng.randint(0, 60)) for pid in rng.sample(ids, len(ids) // 8)
+        }
+        current = [(*row[:5], sign_ins.get(row[0], row[5])) for row in rows]
+        counts = {"load": load, "responses": responses, "notified": notified}
         request = SimpleNamespace(
             id=trial + 1,
             network_id=1,
@@ -346,11 +362,14 @@ def test_the_kept_inputs_narrow_the_ranking_without_changing_it(monkeypatch):
         for limit in (1, 5):
             calls = []
             monkeypatch.setattr(matching, "score", counting_score)
-            kept = matching._rank_shared(request, limit=limit, exclude=exclude, activity_since=since)
+            kept = matching._rank(
+                request, index, limit=limit, exclude=exclude, activity_since=since, sign_ins=sign_ins or None,
+                counts=counts,
+            )  # fmt: skip
             monkeypatch.setattr(matching, "score", real_score)
             stages.add(len(calls))
             exact = real_score(
-                request, rows, load=load, responses=responses, notified=notified, limit=limit,
+                request, current, load=load, responses=responses, notified=notified, limit=limit,
                 exclude=exclude, signed_in_since=since,
             )  # fmt: skip
             assert [(s.person_id, s.score, s.reasons) for s in kept] == [
@@ -359,7 +378,7 @@ def test_the_kept_inputs_narrow_the_ranking_without_changing_it(monkeypatch):
     assert {1, 2, 3, 4, 5} <= stages, stages
 
 
-def test_a_speaker_of_every_language_is_not_left_out_by_the_narrow_steps(monkeypatch):
+def test_a_speaker_of_every_language_is_not_left_out_by_the_narrow_steps():
     """The narrow steps' bound for a speaker left out counts the extra languages: a novice who speaks all three of
     the request's languages and signed in lately (55 points) outranks five members whom region and expertise fit
     (52 points) but who speak none of them."""
@@ -376,12 +395,14 @@ def test_a_speaker_of_every_language_is_not_left_out_by_the_narrow_steps(monkeyp
     speaker = (6, 0, json.dumps(["Arabic", "Dari", "German"]), json.dumps([]), "", now)
     rows = [*near, speaker, *((pid, 0, json.dumps(["English"]), "[]", "", None) for pid in range(7, 40))]
     index = matching.MemberIndex.of(matching.Members.of(rows))
-    monkeypatch.setattr(matching, "shared_inputs", lambda _network_id: (index, {}, {}, {}))
     request = SimpleNamespace(
         id=1, network_id=1, author_id=None, languages=["German", "Arabic", "Dari"], tags=["housing", "school"],
         topic="Housing", region="Berlin", urgency=Urgency.normal, is_open=True, responses=[],
     )  # fmt: skip
-    picks = matching._rank_shared(request, limit=5, exclude=(), activity_since=since)
+    picks = matching._rank(
+        request, index, limit=5, exclude=(), activity_since=since, sign_ins=None,
+        counts={"load": {}, "responses": {}, "notified": {}},
+    )  # fmt: skip
     assert [s.person_id for s in picks][0] == 6
     assert sum(r["points"] for r in picks[0].reasons) == 55
     assert len(picks) == 5 and {s.person_id for s in picks[1:]} < {1, 2, 3, 4, 5}

@@ -1,8 +1,10 @@
-"""The members kept per process for the matching (PostgreSQL only, help.matching.cached_members): every change
-to what a ranking reads shows in the next ranking, exactly as without the cache.
+"""The inputs of the help matching kept per process (help.matching.kept_inputs, under the page cache's versions):
+every change to what a ranking reads shows in the next ranking, exactly as without them; sign-ins (which change
+no version) and the clock (answers and notifications leaving their windows) too.
 
-The other tests run inside one outer transaction that has written (where the cache is never used), so this
-module works in a private schema of its own, committing like requests do."""
+The other tests run inside one outer transaction that has written (where nothing kept is used), so this module
+works in a private schema of its own, committing like requests do (PostgreSQL: the suite's SQLite database is
+one shared file)."""
 
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ from tests.helpers import add_member, share_profile
 
 URL = os.environ.get("MENTORNET_TEST_DATABASE_URL") or ""
 pytestmark = pytest.mark.skipif(
-    not URL.startswith("postgresql"), reason="the members are kept per process only on PostgreSQL"
+    not URL.startswith("postgresql"), reason="needs a private schema of its own (PostgreSQL)"
 )
 
 
@@ -37,7 +39,7 @@ pytestmark = pytest.mark.skipif(
 def own_app():
     url = with_private_schema(URL, f"mentornet_mcache_{os.getpid()}_{secrets.token_hex(3)}")
     reset_schema(url)
-    application = create_app(app_config(url, HELP_NOTIFY_COUNT=0))
+    application = create_app(app_config(url, HELP_NOTIFY_COUNT=0, PAGE_CACHE=True))
     with application.app_context():
         migrations.upgrade(application)
     yield application
@@ -47,7 +49,8 @@ def own_app():
 
 @pytest.fixture
 def world(own_app):
-    matching.forget_members()
+    with own_app.app_context():
+        matching.forget_inputs()
     slug = f"net-{secrets.token_hex(3)}"
 
     def build():
@@ -97,22 +100,21 @@ def ranking(app, request_id, *, cached=True, now=None, limit=50):
 
     def rank():
         request = session.get(HelpRequest, request_id)
-        if not cached:
-            original, matching.cached_members = matching.cached_members, lambda network_id: None
+        request.responses  # noqa: B018 - loaded before counting, as the request page has them
         engine = db.engine
         event.listen(engine, "before_cursor_execute", listener)
         try:
             return [(s.person_id, s.score, s.reasons) for s in matching.rank(request, limit=limit)]
         finally:
             event.remove(engine, "before_cursor_execute", listener)
-            if not cached:
-                matching.cached_members = original
 
     if now is not None:
         original_now, matching.utcnow = matching.utcnow, lambda: now
+    app.config["PAGE_CACHE"] = cached
     try:
         result = run(app, rank)
     finally:
+        app.config["PAGE_CACHE"] = True
         if now is not None:
             matching.utcnow = original_now
     return result, len(statements)
@@ -133,8 +135,8 @@ def test_the_members_are_read_once_then_kept(world):
     first, loaded = ranking(app, request_id)
     again, kept = ranking(app, request_id)
     assert first == again
-    assert kept == loaded - 2  # neither the members nor the second fingerprint
-    assert kept == 4  # the fingerprint and the three aggregates
+    assert loaded == 5  # the page cache's versions, the members and the three counts
+    assert kept == 2  # the versions and the sign-ins since the members were read
     for limit in (
         1,
         2,
@@ -198,25 +200,71 @@ def test_a_withdrawn_consent_hides_the_profile_at_once(world):
     }
 
 
-def test_recent_sign_ins_follow_the_clock_and_the_data(world):
+def test_a_sign_in_shows_in_the_next_ranking_and_leaves_with_the_clock(world):
+    """A sign-in writes only the time (no version changes): the ranking reads the sign-ins since the kept rows
+    were read, and 30 days later the sign-in no longer counts."""
     app, _network_id, request_id, slug = world
     who = run(app, lambda: person_named(slug, 5).id)
-
-    def signed_in_days_ago(days):
-        def change():
-            person_named(slug, 5).last_sign_in_at = utcnow() - dt.timedelta(days=days)
-
-        run(app, change)
 
     def signed_in(now=None):
         result = same_as_without_cache(app, request_id, now=now)
         return "signed_in" in {r["code"] for pid, _s, reasons in result if pid == who for r in reasons}
 
-    assert not signed_in()
-    signed_in_days_ago(29)
+    assert not signed_in()  # the rows are kept now
+    versions = run(app, lambda: dict(session.execute(sa.text("SELECT name, token FROM cache_version")).all()))
+
+    def sign_in():
+        person_named(slug, 5).last_sign_in_at = utcnow()
+
+    run(app, sign_in)
+    assert run(
+        app, lambda: dict(session.execute(sa.text("SELECT name, token FROM cache_version")).all())
+    ) == (versions)
     assert signed_in()
-    # the same kept rows, two days later: the sign-in is no longer recent
-    assert not signed_in(now=utcnow() + dt.timedelta(days=2))
+    assert signed_in(now=utcnow() + dt.timedelta(days=29))
+    assert not signed_in(now=utcnow() + dt.timedelta(days=31))
+
+
+def test_answers_and_notifications_leave_their_windows_with_the_clock(world):
+    """The kept counts know the oldest answer and notification they counted: once the clock moves it out of
+    the 30- or 14-day window, they are counted again."""
+    from network_service.help.models import HelpResponse, HelpStatus, HelpSuggestion
+
+    app, network_id, request_id, slug = world
+    helper = run(app, lambda: person_named(slug, 7).id)
+
+    def history():
+        other = ops.create_request(
+            session.get(Network, network_id),
+            person_named(slug, 0),
+            topic="Housing",
+            languages=["German"],
+        )
+        other.status = HelpStatus.resolved  # not open: no load, only the windows
+        answer = HelpResponse(request=other, author_id=helper, body="Done.")
+        answer.created_at = utcnow() - dt.timedelta(days=29)
+        session.add(answer)
+        session.add(
+            HelpSuggestion(
+                request=other,
+                person_id=helper,
+                score=1.0,
+                reasons=[],
+                notified_at=utcnow() - dt.timedelta(days=13, hours=23),
+            )
+        )
+
+    run(app, history)
+
+    def codes(now=None):
+        result = same_as_without_cache(app, request_id, now=now)
+        return {r["code"] for pid, _s, reasons in result if pid == helper for r in reasons}
+
+    assert {"responses", "notified"} <= codes()  # counted, and kept
+    assert ranking(app, request_id)[1] == 2  # kept
+    later = codes(now=utcnow() + dt.timedelta(hours=2))  # the notification is 14 days old now
+    assert "responses" in later and "notified" not in later
+    assert not {"responses", "notified"} & codes(now=utcnow() + dt.timedelta(days=1, hours=1))
 
 
 def test_a_transaction_that_wrote_reads_its_own_changes(world):
@@ -238,15 +286,15 @@ def test_a_transaction_that_wrote_reads_its_own_changes(world):
 
 
 def test_a_new_request_is_ranked_with_the_kept_members(world, monkeypatch):
-    """create_request asks for the kept members before it writes the request (a transaction that has written
-    cannot use them) and notifies exactly whom a ranking without the cache puts first."""
+    """create_request asks for the kept inputs before it writes the request (a transaction that has written
+    cannot use them) and notifies exactly whom a ranking without them puts first."""
     from network_service.help.models import HelpSuggestion
 
     app, network_id, request_id, _slug = world
     same_as_without_cache(app, request_id)  # the members are kept now
     loads = []
-    original = matching._candidates
-    monkeypatch.setattr(matching, "_candidates", lambda *a, **k: loads.append(1) or original(*a, **k))
+    original = matching._read_members
+    monkeypatch.setattr(matching, "_read_members", lambda *a, **k: loads.append(1) or original(*a, **k))
     monkeypatch.setitem(app.config, "HELP_NOTIFY_COUNT", 3)
 
     def create():
@@ -258,7 +306,7 @@ def test_a_new_request_is_ranked_with_the_kept_members(world, monkeypatch):
 
     new_id = run(app, create)
     assert loads == []  # the members were not read again
-    monkeypatch.setattr(matching, "_candidates", original)
+    monkeypatch.setattr(matching, "_read_members", original)
     notified = run(
         app,
         lambda: [
@@ -270,6 +318,13 @@ def test_a_new_request_is_ranked_with_the_kept_members(world, monkeypatch):
             )
         ],
     )
-    expected = ranking(app, new_id, cached=False, limit=3)[0]
+
+    def as_before_the_notifications():  # they count in the ranking now: ranked without them (this transaction
+        # wrote, so nothing kept is used), then rolled back
+        session.execute(sa.delete(HelpSuggestion).where(HelpSuggestion.request_id == new_id))
+        ranked = [(s.person_id, s.score) for s in matching.rank(session.get(HelpRequest, new_id), limit=3)]
+        session.rollback()
+        return ranked
+
     assert len(notified) == 3
-    assert notified == [(pid, score) for pid, score, _reasons in expected]
+    assert notified == run(app, as_before_the_notifications)

@@ -218,6 +218,33 @@ def test_a_transaction_sees_its_own_writes_and_a_rollback_changes_no_version(app
     )
 
 
+def test_kept_values_follow_versions_validity_and_clear(app, ctx, cast, cache_on):
+    """page_cache.kept (large values in a store of their own, the help matching's inputs): kept while the
+    versions stay and ``valid`` says yes, computed again otherwise, forgotten by clear(), never kept when off."""
+    values = iter(range(100))
+    good = {"ok": True}
+
+    def read():
+        return page_cache.kept(
+            "test_kept", 1, (page_cache.HELP,), lambda: next(values), valid=lambda _value: good["ok"]
+        )
+
+    first = read()
+    assert read() == first
+    good["ok"] = False
+    second = read()
+    assert second != first  # no longer valid: computed again
+    good["ok"] = True
+    assert read() == second
+    page_cache.clear()
+    third = read()
+    assert third != second
+    session.execute(sa.update(Channel).values(description="changed"))  # another domain: still kept
+    assert read() == third
+    app.config["PAGE_CACHE"] = False
+    assert read() != read()  # off: computed every time
+
+
 def test_a_commit_changes_only_the_versions_of_what_it_wrote(app, run, cast, cache_on):
     def versions():
         return dict(session.connection().exec_driver_sql("SELECT name, token FROM cache_version").all())

@@ -24,7 +24,8 @@ class Person(TimestampMixin, Base):
     region: Mapped[str] = mapped_column(sa.String(120), default="")
     bio: Mapped[str] = mapped_column(sa.Text, default="")
     is_site_admin: Mapped[bool] = mapped_column(default=False)
-    last_sign_in_at: Mapped[dt.datetime | None]
+    # indexed: the help matching reads the sign-ins newer than the members it keeps (help/matching.py)
+    last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(index=True)
 
     memberships = relationship("Membership", back_populates="person", lazy="selectin")
 

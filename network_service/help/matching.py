@@ -1,12 +1,12 @@
 """Who should hear about a help request: members ranked by fit, each suggestion with its reasons.
 
-On PostgreSQL the members are kept per process while a fingerprint of their rows stays the same (see
-``cached_members``): four statements (fingerprint and aggregates). Otherwise four or five queries whatever the
-network's size (open requests each member helps with, their responses in the
-last 30 days and help notifications they got in the last 14 days as GROUP BY aggregates; the candidates with the
-person fields the score needs: first only those who speak one of the request's languages, and everyone only when
-a member without the language could still reach the top, see ``WITHOUT_LANGUAGE_MAX``), then plain Python
-scoring. Weights, in points:
+A ranking reads the network's active members with the person fields the score needs, and three counts per
+member (open requests each helps with, their answers in the last 30 days, help notifications they got in the last
+14 days): kept per worker process while the page cache's versions of what they were read from stay the same
+(``kept_inputs``), so a ranking with kept inputs runs one small statement (the sign-ins since they were read)
+besides the page cache's versions. Then plain Python scoring, of a few members first: those whom the request's
+region or expertise fits among the speakers of its languages, and everyone else only while one of them could
+still reach the top (``_rank``, exact by bounds on what the members left out can score). Weights, in points:
 
 ==========================  =========================================================================
 language                    +40 when the member speaks one of the request's languages, +5 for each
@@ -38,8 +38,6 @@ import gc
 import heapq
 import json
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -131,33 +129,41 @@ def rank(
     *,
     limit: int | None = None,
     exclude: Iterable[int] = (),
-    shared: bool = False,
-    members: Members | None = None,
+    inputs: Inputs | None = None,
 ) -> list[Suggestion]:
     """Active members of the request's network except its author (and ``exclude``), best first.
 
-    ``members``: the network's members as ``cached_members`` gave them earlier in this transaction, before it
-    wrote (a new request is ranked after its row is inserted, when the cache can no longer be asked).
-
-    ``shared``: for a page that only shows the ranking (nobody is notified from it; ``exclude`` must hold
-    everyone already suggested for the request, and ``request.responses`` is read): the network's members and
-    counts may come from the page cache (``shared_inputs``), as of at most ``SHARED_MAX_AGE`` seconds ago for
-    what follows the clock (a sign-in, the 30- and 14-day windows); every write to them is seen at once."""
+    ``exclude`` must hold everyone already suggested for the request (as every caller does): the counts of help
+    notifications are those of all requests, this one included, which changes nothing only for members left
+    out. ``inputs``: the network's members and counts as ``kept_inputs`` gave them earlier in this transaction,
+    before it wrote (a new request is ranked after its row is inserted, when kept inputs can no longer be
+    used)."""
     now = utcnow()
     activity_since = now - dt.timedelta(days=ACTIVITY_DAYS)
     fairness_since = now - dt.timedelta(days=FAIRNESS_DAYS)
-    # JSON lists come as text and are parsed once per distinct value in ``score`` (members share a small
-    # vocabulary); experience and recent sign-in are decided in SQL, so no per-row type conversion is needed.
     with _without_gc_pauses():
-        if shared and page_cache.enabled():
-            return _rank_shared(request, limit=limit, exclude=exclude, activity_since=activity_since)
+        if inputs is None:
+            inputs = kept_inputs(request.network_id, now)
+        counts = inputs.counts
+        if not counts.fit(activity_since, fairness_since):  # the clock moved an answer or notice out
+            counts = _read_counts(request.network_id, now)
+        load = counts.load
+        # this request's answers count in its responders' load of other requests: not here
+        if request.is_open:
+            mine = {r.author_id for r in request.responses if r.author_id is not None}
+            if mine & load.keys():
+                load = dict(load)
+                for person_id in mine:
+                    if load.get(person_id):
+                        load[person_id] -= 1
         return _rank(
             request,
+            inputs.index,
             limit=limit,
             exclude=exclude,
             activity_since=activity_since,
-            fairness_since=fairness_since,
-            members=members,
+            sign_ins=_sign_ins(inputs) if inputs.kept else None,
+            counts={"load": load, "responses": counts.responses, "notified": counts.notified},
         )
 
 
@@ -173,37 +179,13 @@ def _add_known(likely: dict, person_ids, by_id: dict) -> None:
 # The most a member who shares none of the request's languages can score: a speaker whose points reach this
 # bound outranks every non-speaker (the tie-break adds less than one point).
 WITHOUT_LANGUAGE_MAX = EXPERTISE_MAX + REGION + EXPERIENCED_PRESSING + SIGNED_IN + RESPONSE_MAX
-# _rank_shared leaves out speakers whom nothing but their language and a sign-in gives points: they score less.
+# _rank leaves out speakers whom nothing but their language and a sign-in gives points: they score less.
 # Checked at import (not an assert: it must hold under python -O too), so changed weights cannot make it inexact.
 if LANGUAGE + LANGUAGE_EXTRA_MAX + SIGNED_IN > WITHOUT_LANGUAGE_MAX:  # pragma: no cover - the weights above
-    raise RuntimeError("help matching weights: _rank_shared's bound no longer holds (docs/help.md)")
+    raise RuntimeError("help matching weights: _rank's bound no longer holds (docs/help.md)")
 
 
-def _speaks_any(languages: list[str]):
-    """A SQL condition true for every member who may speak one of ``languages`` (normalised), or None when no
-    safe condition exists. It looks for the name in the lower-cased JSON text of the member's list, a superset
-    of the exact comparison done in Python for plain ASCII names (apart from letters that case-fold to ASCII
-    only in Python, such as the long s); names with spaces or other letters (escaped in SQLite's JSON text,
-    lower-cased by locale on PostgreSQL) are not pre-filtered."""
-    if not languages or any(not lang.isascii() or not lang.replace("-", "").isalnum() for lang in languages):
-        return None
-    text = sa.func.lower(sa.cast(Person.languages, sa.Text))
-    return sa.or_(*(text.like(f"%{lang}%") for lang in languages))
-
-
-def _candidates(request, activity_since, condition=None) -> list[tuple]:
-    query = _members_query(
-        request.network_id, sa.case((Person.last_sign_in_at >= activity_since, 1), else_=0)
-    )
-    if request.author_id is not None:
-        query = query.where(Membership.person_id != request.author_id)
-    if condition is not None:
-        query = query.where(condition)
-    # on the Core connection: plain rows, without the ORM's result processing (thousands of rows)
-    return session.connection().execute(query).tuples().all()
-
-
-def _members_query(network_id, signed_in) -> sa.Select:
+def _members_query(network_id) -> sa.Select:
     from network_service.privacy.operations import PROFILE_SHARING, given_query
 
     hidden = Person.id.not_in(given_query(PROFILE_SHARING))
@@ -215,40 +197,11 @@ def _members_query(network_id, signed_in) -> sa.Select:
             sa.case((hidden, None), else_=sa.cast(Person.languages, sa.Text)),
             sa.case((hidden, None), else_=sa.cast(Person.expertise, sa.Text)),
             sa.case((hidden, ""), else_=Person.region),
-            signed_in,
+            Person.last_sign_in_at,
         )
         .join(Person, Person.id == Membership.person_id)
         .where(Membership.network_id == network_id, Membership.status == MembershipStatus.active)
     )
-
-
-# -- the members of a network, kept per process (PostgreSQL) --------------------------------------------------
-#
-# Loading every active member with their lists is the largest part of a ranking (thousands of rows, two JSON
-# columns cast to text). On PostgreSQL the rows are kept per worker process and network, with a fingerprint of
-# what they were read from: for the tables person and consent_record and the network's membership rows, the
-# number of rows, the sum of the row versions' transaction ids (the system column xmin, which every insert and
-# update sets anew) and the sum of those multiplied by the row id. Any insert, update or deletion of such a row
-# (a profile edit, a sign-in, a new, suspended or departed member, a consent withdrawn) changes the fingerprint,
-# and the next ranking reads the members again. The fingerprint is read in the ranking's own transaction, so a
-# ranking sees what its transaction sees; a transaction that has written anything (its own row versions would
-# not be told apart) does not use the cache at all. SQLite has no row versions: it always reads the members.
-
-_FINGERPRINT = sa.text(
-    "SELECT pg_current_xact_id_if_assigned() IS NULL, p.*, m.*, c.* FROM"
-    " (SELECT count(*), sum(xmin::text::bigint), sum(xmin::text::bigint * id) FROM person) AS p,"
-    " (SELECT count(*), sum(xmin::text::bigint), sum(xmin::text::bigint * id) FROM membership"
-    "  WHERE network_id = :network_id) AS m,"
-    " (SELECT count(*), sum(xmin::text::bigint), sum(xmin::text::bigint * id) FROM consent_record) AS c"
-)
-MEMBERS_CACHE_NETWORKS = 8
-_members: OrderedDict[tuple, tuple[tuple, Members]] = OrderedDict()
-_members_lock = threading.Lock()
-
-
-def _fingerprint(connection, network_id: int) -> tuple | None:
-    clean, *values = connection.execute(_FINGERPRINT, {"network_id": network_id}).one()
-    return tuple(values) if clean else None
 
 
 @dataclass
@@ -279,100 +232,6 @@ class Members:
                     seen.add(row[0])
                     found.append(row)
         return found
-
-
-def cached_members(network_id: int) -> Members | None:
-    """The network's active members, from the process's cache when nothing they were read from changed since;
-    None where no cache is kept (SQLite, or a transaction that has written)."""
-    if session.info.get(_WROTE):  # this transaction flushed changes: not even the fingerprint is asked
-        return None
-    connection = session.connection()
-    dialect = connection.dialect
-    if dialect.name != "postgresql" or (dialect.server_version_info or (0,)) < (13,):
-        return None  # pg_current_xact_id_if_assigned() came with PostgreSQL 13
-    fingerprint = _fingerprint(connection, network_id)
-    if fingerprint is None:
-        return None
-    key = (connection.engine.url.render_as_string(hide_password=True), network_id)
-    with _members_lock:
-        entry = _members.get(key)
-        if entry is not None and entry[0] == fingerprint:
-            _members.move_to_end(key)
-            return entry[1]
-    members = Members.of(
-        connection.execute(_members_query(network_id, Person.last_sign_in_at)).tuples().all()
-    )
-    if _fingerprint(connection, network_id) == fingerprint:  # nothing committed in between
-        with _members_lock:
-            _members[key] = (fingerprint, members)
-            _members.move_to_end(key)
-            while len(_members) > MEMBERS_CACHE_NETWORKS:
-                _members.popitem(last=False)
-    return members
-
-
-_WROTE = "mentornet.help.matching.wrote"
-
-
-@sa.event.listens_for(sa.orm.Session, "after_flush")
-def _wrote(session_, _context) -> None:
-    session_.info[_WROTE] = True
-
-
-@sa.event.listens_for(sa.orm.Session, "after_commit")
-@sa.event.listens_for(sa.orm.Session, "after_rollback")
-def _transaction_ended(session_) -> None:
-    session_.info.pop(_WROTE, None)
-
-
-def forget_members() -> None:
-    with _members_lock:
-        _members.clear()
-
-
-_NETWORK = sa.bindparam("network_id", type_=sa.Integer)
-_REQUEST = sa.bindparam("request_id", type_=sa.Integer)
-# The three aggregates, built once per process: open requests each member helps with (this one left out),
-# answers in the last 30 days, help notifications in the last 14 days (for other requests).
-_LOAD_ALL = (  # every open request of the network
-    sa.select(HelpResponse.author_id, sa.func.count(sa.distinct(HelpResponse.request_id)))
-    .join(HelpRequest, HelpRequest.id == HelpResponse.request_id)
-    .where(HelpRequest.network_id == _NETWORK, HelpRequest.status == HelpStatus.open)
-    .group_by(HelpResponse.author_id)
-)
-_LOAD = _LOAD_ALL.where(HelpRequest.id != _REQUEST)
-_RESPONSES = (
-    sa.select(HelpResponse.author_id, sa.func.count(HelpResponse.id))
-    .join(HelpRequest, HelpRequest.id == HelpResponse.request_id)
-    .where(
-        HelpRequest.network_id == _NETWORK,
-        HelpResponse.created_at
-        >= sa.bindparam("activity_since", type_=HelpResponse.__table__.c.created_at.type),
-    )
-    .group_by(HelpResponse.author_id)
-)
-_NOTIFIED_ALL = (  # for every request
-    sa.select(HelpSuggestion.person_id, sa.func.count(HelpSuggestion.id))
-    .where(
-        HelpSuggestion.notified_at
-        >= sa.bindparam("fairness_since", type_=HelpSuggestion.__table__.c.notified_at.type)
-    )
-    .group_by(HelpSuggestion.person_id)
-)
-_NOTIFIED = _NOTIFIED_ALL.where(HelpSuggestion.request_id != _REQUEST)
-
-
-# -- the inputs of a ranking shown on a page, kept in the page cache ------------------------------------------
-#
-# The request page's "who would be asked next" ranks a request of a network whose members and counts are the
-# same for all its requests: they are kept per worker and network in the page cache (network_service/
-# page_cache.py), the members under the domain ``structure`` (people, memberships, consent), the counts under
-# ``help`` (requests, answers, suggestions), so any write to them is seen at once; what follows the clock (the
-# windows of 30 and 14 days, and a sign-in, which changes no domain) is at most SHARED_MAX_AGE seconds old.
-# The counts are those of all the network's requests; the request's own share is taken out in _rank_shared
-# (its answers from request.responses; its suggestions are excluded from the ranking anyway).
-
-SHARED_MAX_AGE = 60.0
 
 
 @dataclass
@@ -409,44 +268,175 @@ class MemberIndex:
         return cls(members, by_region, by_expertise, by_word, speaker_ids, experienced_speakers, by_id)
 
 
-def shared_inputs(network_id: int) -> tuple[MemberIndex, dict[int, int], dict[int, int], dict[int, int]]:
-    """(members, open requests each helps with, answers in 30 days, notifications in 14 days) of a network,
-    from the page cache."""
+# -- what a ranking reads, kept per process ----------------------------------------------------------------------
+#
+# Every ranking of a network reads the same inputs: its active members with their lists (thousands of rows, two
+# JSON columns cast to text: the largest part of a ranking) and three counts per member. They are kept per worker
+# process and network under the page cache's versions (network_service/page_cache.py) of what they are read from:
+# the members under ``structure`` (person, membership, consent_record), the counts under ``help`` (requests,
+# answers, suggestions). Every write to those tables gives the domain a new version in the writing transaction,
+# so a ranking after it reads them again; a transaction that wrote them (or the cache turned off, as in most
+# tests) reads them every time. Two things change without a new version, and are handled exactly:
+#
+# - a sign-in writes only ``person.last_sign_in_at`` (page_cache.IGNORED_COLUMNS): each ranking with kept members
+#   reads the sign-ins since shortly before the members were read, from an index (``_sign_ins``);
+# - the clock: answers older than 30 days and notifications older than 14 stop counting. The counts carry the
+#   oldest answer and notification they counted and are read again once the window has passed it (``Counts``).
+#
+# Entries also expire after page_cache.MAX_AGE, as the page cache's do (data changed by hand in the database).
 
-    def members() -> MemberIndex:
-        query = _members_query(network_id, Person.last_sign_in_at)
-        return MemberIndex.of(Members.of(session.connection().execute(query).tuples().all()))
+# A sign-in sets the time in Python and commits moments later: a sign-in that the kept rows do not show
+# committed after they were read, so its time is at most this much older than when they were read.
+SIGN_IN_SLACK = dt.timedelta(minutes=15)
+KEPT_NETWORKS = 8  # networks whose inputs a worker keeps (per kind)
 
-    def counts() -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
-        now = utcnow()
-        params = {
-            "network_id": network_id,
-            "activity_since": now - dt.timedelta(days=ACTIVITY_DAYS),
-            "fairness_since": now - dt.timedelta(days=FAIRNESS_DAYS),
-        }
-        return _grouped(_LOAD_ALL, params), _grouped(_RESPONSES, params), _grouped(_NOTIFIED_ALL, params)
 
-    kept = page_cache.cached(
-        "help_matching_members", network_id, (page_cache.STRUCTURE,), members, max_age=SHARED_MAX_AGE
+@dataclass(frozen=True)
+class Counts:
+    """Per member: open requests of the network they help with (``load``, this request not taken out yet),
+    answers in the network in the last 30 days (``responses``), help notifications in the last 14 days
+    (``notified``); with the windows they were counted for and the oldest answer and notification counted."""
+
+    load: dict[int, int]
+    responses: dict[int, int]
+    notified: dict[int, int]
+    activity_since: dt.datetime
+    fairness_since: dt.datetime
+    oldest_response: dt.datetime | None
+    oldest_notice: dt.datetime | None
+
+    def fit(self, activity_since: dt.datetime, fairness_since: dt.datetime) -> bool:
+        """Exactly the counts of these windows: they start no earlier, and nothing counted has left them."""
+        return (
+            self.activity_since <= activity_since
+            and (self.oldest_response is None or activity_since <= self.oldest_response)
+            and self.fairness_since <= fairness_since
+            and (self.oldest_notice is None or fairness_since <= self.oldest_notice)
+        )
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What ``rank`` reads of a network. ``kept``: the members come from an earlier transaction (so sign-ins
+    since ``loaded_at`` are read again); ``loaded_at``: the time just before they were read."""
+
+    index: MemberIndex
+    counts: Counts
+    loaded_at: dt.datetime
+    kept: bool
+
+
+_NETWORK = sa.bindparam("network_id", type_=sa.Integer)
+# The three aggregates, built once per process: open requests each member helps with, answers in the last 30
+# days (with the oldest), help notifications in the last 14 days (with the oldest).
+_LOAD = (
+    sa.select(HelpResponse.author_id, sa.func.count(sa.distinct(HelpResponse.request_id)))
+    .join(HelpRequest, HelpRequest.id == HelpResponse.request_id)
+    .where(HelpRequest.network_id == _NETWORK, HelpRequest.status == HelpStatus.open)
+    .group_by(HelpResponse.author_id)
+)
+_RESPONSES = (
+    sa.select(HelpResponse.author_id, sa.func.count(HelpResponse.id), sa.func.min(HelpResponse.created_at))
+    .join(HelpRequest, HelpRequest.id == HelpResponse.request_id)
+    .where(
+        HelpRequest.network_id == _NETWORK,
+        HelpResponse.created_at
+        >= sa.bindparam("activity_since", type_=HelpResponse.__table__.c.created_at.type),
     )
-    load, responses, notified = page_cache.cached(
-        "help_matching_counts", network_id, (page_cache.HELP,), counts, max_age=SHARED_MAX_AGE
+    .group_by(HelpResponse.author_id)
+)
+_NOTIFIED = (
+    sa.select(
+        HelpSuggestion.person_id, sa.func.count(HelpSuggestion.id), sa.func.min(HelpSuggestion.notified_at)
     )
-    return kept, load, responses, notified
+    .where(
+        HelpSuggestion.notified_at
+        >= sa.bindparam("fairness_since", type_=HelpSuggestion.__table__.c.notified_at.type)
+    )
+    .group_by(HelpSuggestion.person_id)
+)
+_SIGN_INS = sa.select(Person.id, Person.last_sign_in_at).where(
+    Person.last_sign_in_at >= sa.bindparam("after", type_=Person.__table__.c.last_sign_in_at.type)
+)
 
 
-def _rank_shared(request, *, limit, exclude, activity_since) -> list[Suggestion]:
-    index, load, responses, notified = shared_inputs(request.network_id)
+def forget_inputs() -> None:
+    """Forget the inputs this app keeps (tests; page_cache.clear() does it too)."""
+    page_cache.clear()
+
+
+def _read_members(network_id: int) -> MemberIndex:
+    rows = session.connection().execute(_members_query(network_id)).tuples().all()
+    return MemberIndex.of(Members.of(rows))
+
+
+def _read_counts(network_id: int, now: dt.datetime) -> Counts:
+    activity_since = now - dt.timedelta(days=ACTIVITY_DAYS)
+    fairness_since = now - dt.timedelta(days=FAIRNESS_DAYS)
+    params = {"network_id": network_id, "activity_since": activity_since, "fairness_since": fairness_since}
+    connection = session.connection()
+    load = {
+        person_id: count for person_id, count in connection.execute(_LOAD, params) if person_id is not None
+    }
+    responses, oldest_response = _counted(connection.execute(_RESPONSES, params))
+    notified, oldest_notice = _counted(connection.execute(_NOTIFIED, params))
+    return Counts(load, responses, notified, activity_since, fairness_since, oldest_response, oldest_notice)
+
+
+def _counted(rows) -> tuple[dict[int, int], dt.datetime | None]:
+    counts, oldest = {}, None
+    for person_id, count, first in rows:
+        if person_id is not None:
+            counts[person_id] = count
+            if oldest is None or first < oldest:
+                oldest = first
+    return counts, oldest
+
+
+def kept_inputs(network_id: int, now: dt.datetime | None = None) -> Inputs:
+    """The network's members and counts, kept from an earlier ranking while nothing they were read from changed,
+    else read now (and kept for the next ranking). ``now``: the ranking's time (the windows of the counts)."""
+    now = now or utcnow()
+    read = []
+
+    def members() -> tuple[dt.datetime, MemberIndex]:
+        read.append(True)
+        return utcnow(), _read_members(network_id)
+
+    loaded_at, index = page_cache.kept(
+        "help_matching_members", network_id, (page_cache.STRUCTURE,), members, max_entries=KEPT_NETWORKS
+    )
+    activity_since = now - dt.timedelta(days=ACTIVITY_DAYS)
+    fairness_since = now - dt.timedelta(days=FAIRNESS_DAYS)
+    counts = page_cache.kept(
+        "help_matching_counts",
+        network_id,
+        (page_cache.HELP,),
+        lambda: _read_counts(network_id, now),
+        valid=lambda kept: kept.fit(activity_since, fairness_since),
+        max_entries=KEPT_NETWORKS,
+    )
+    return Inputs(index, counts, loaded_at, kept=not read)
+
+
+def _sign_ins(inputs: Inputs) -> dict[int, dt.datetime]:
+    """The members whose last sign-in is newer than the kept rows say: person id -> time."""
+    by_id = inputs.index.by_id
+    changed = {}
+    rows = session.connection().execute(_SIGN_INS, {"after": inputs.loaded_at - SIGN_IN_SLACK})
+    for person_id, signed_in in rows:
+        row = by_id.get(person_id)
+        if row is not None and row[5] != signed_in:
+            changed[person_id] = signed_in
+    return changed
+
+
+def _rank(
+    request, index: MemberIndex, *, limit, exclude, activity_since, sign_ins, counts
+) -> list[Suggestion]:
     members = index.members
-    if request.is_open:  # this request's answers count in its responders' load of other requests: not here
-        mine = {r.author_id for r in request.responses if r.author_id is not None}
-        if mine:
-            load = dict(load)
-            for person_id in mine:
-                if load.get(person_id):
-                    load[person_id] -= 1
-    counts = {"load": load, "responses": responses, "notified": notified}
-    options = {"limit": limit, "exclude": exclude, "signed_in_since": activity_since}
+    responses = counts["responses"]
+    options = {"limit": limit, "exclude": exclude, "signed_in_since": activity_since, "sign_ins": sign_ins}
     wanted = sorted({_norm(lang) for lang in request.languages or () if lang.strip()})
     if limit and wanted:
         # First the speakers whom the request's region, tags or topic give points: everyone else can score at
@@ -526,42 +516,6 @@ def _rank_shared(request, *, limit, exclude, activity_since) -> list[Suggestion]
     return score(request, members.rows, **counts, **options)
 
 
-def _rank(request, *, limit, exclude, activity_since, fairness_since, members=None) -> list[Suggestion]:
-    if members is None:
-        members = cached_members(request.network_id)
-    params = {
-        "network_id": request.network_id,
-        "request_id": request.id,
-        "activity_since": activity_since,
-        "fairness_since": fairness_since,
-    }
-    load = _grouped(_LOAD, params)
-    responses = _grouped(_RESPONSES, params)
-    notified = _grouped(_NOTIFIED, params)
-    counts = {"load": load, "responses": responses, "notified": notified}
-    if members is not None:  # everyone at hand (the author is skipped in score)
-        options = {"limit": limit, "exclude": exclude, "signed_in_since": activity_since}
-        wanted = sorted({_norm(lang) for lang in request.languages or () if lang.strip()})
-        if limit and wanted:  # the speakers first, as below, but exactly
-            best = score(request, members.speaking(wanted), **counts, **options)
-            if len(best) == limit and sum(r["points"] for r in best[-1].reasons) > WITHOUT_LANGUAGE_MAX:
-                return best
-        return score(request, members.rows, **counts, **options)
-    # Most requests name a language, and the best few members almost always speak it: rank the speakers first
-    # (fewer rows to load and score) and go through everyone only when the last of them could be beaten by a
-    # member who does not speak it. The result is the same either way.
-    wanted = sorted({_norm(lang) for lang in request.languages or () if lang.strip()})
-    condition = _speaks_any(wanted) if limit else None
-    if condition is None:
-        return score(request, _candidates(request, activity_since), **counts, limit=limit, exclude=exclude)
-    speakers = _candidates(request, activity_since, condition)
-    best = score(request, speakers, **counts, limit=limit, exclude=exclude)
-    if len(best) == limit and sum(reason["points"] for reason in best[-1].reasons) > WITHOUT_LANGUAGE_MAX:
-        return best
-    others = _candidates(request, activity_since, sa.not_(condition))
-    return score(request, [*speakers, *others], **counts, limit=limit, exclude=exclude)
-
-
 def _as_list(value) -> list[str]:
     if not value:
         return []
@@ -591,10 +545,12 @@ def score(
     limit: int | None = None,
     exclude: Iterable[int] = (),
     signed_in_since: dt.datetime | None = None,
+    sign_ins: dict[int, dt.datetime] | None = None,
 ) -> list[Suggestion]:
     """Score ``candidates`` in Python: tuples of (person id, experienced?, languages, expertise, region,
     signed in within 30 days?), languages and expertise as lists or as their JSON text. With
-    ``signed_in_since``, the last item is the time of the last sign-in instead (None: never)."""
+    ``signed_in_since``, the last item is the time of the last sign-in instead (None: never), and ``sign_ins``
+    (person id -> time) has newer times for some of them."""
     wanted_languages = {_norm(lang) for lang in request.languages or () if lang.strip()}
     tags = {_norm(tag) for tag in request.tags or () if tag.strip()}
     words = _words(request.topic) | _words(" ".join(request.tags or ()))
@@ -657,6 +613,8 @@ def score(
             points += REGION
         if is_experienced:
             points += experienced_points
+        if sign_ins and person_id in sign_ins:
+            recent = sign_ins[person_id]
         if recent and (signed_in_since is None or recent >= signed_in_since):
             points += SIGNED_IN
         if person_id in special:
@@ -686,6 +644,8 @@ def score(
     suggestions = []
     for total, person_id, row in best:
         _pid, is_experienced, languages, expertise, person_region, recent = row
+        if sign_ins and person_id in sign_ins:
+            recent = sign_ins[person_id]
         parts = (
             language_memo[languages if isinstance(languages, str | None) else tuple(languages)][1],
             expertise_memo[expertise if isinstance(expertise, str | None) else tuple(expertise)][1],

@@ -201,9 +201,9 @@ def create_request(
     urgency = _urgency(urgency)
     fields, masked, findings = _screen(network, fields, mask=mask, confirm=confirm_no_personal_data)
     count = current_app.config.get("HELP_NOTIFY_COUNT", 5)
-    # The members to rank, asked before the request's row is written: a transaction that has written cannot use
-    # the members kept per process (help.matching.cached_members), and the insert changes none of them.
-    members = matching.cached_members(network.id) if count > 0 else None
+    # What the ranking reads, asked before the request's row is written: a transaction that has written cannot use
+    # the inputs kept per process (help.matching.kept_inputs), and the insert changes none of them.
+    inputs = matching.kept_inputs(network.id) if count > 0 else None
     request = HelpRequest(
         network=network,
         author=actor,
@@ -221,7 +221,7 @@ def create_request(
     set_committed_value(request, "responses", [])  # a new request has none: no query when they are shown
     record("help.create", actor=actor, target=request, network=network, masked=masked, urgency=urgency.value)
     _audit_unmasked(request, actor, network, {} if masked else findings)
-    notify_matches(request, count=count, members=members, already=())  # a new request: nobody asked yet
+    notify_matches(request, count=count, inputs=inputs, already=())  # a new request: nobody asked yet
     return request
 
 
@@ -582,10 +582,10 @@ def notify_matches(
     *,
     count: int,
     actor: Person | None = None,
-    members: matching.Members | None = None,
+    inputs: matching.Inputs | None = None,
     already: Iterable[int] | None = None,
 ) -> list[HelpSuggestion]:
-    """Notify the ``count`` best-matching members not notified yet; store who and why. ``members``: see
+    """Notify the ``count`` best-matching members not notified yet; store who and why. ``inputs``: see
     ``matching.rank``; ``already``: who was notified before, when the caller knows (else one query)."""
     if count <= 0 or not request.is_open:
         return []
@@ -595,7 +595,7 @@ def notify_matches(
                 sa.select(HelpSuggestion.person_id).where(HelpSuggestion.request_id == request.id)
             )
         )
-    picks = matching.rank(request, limit=count, exclude=already, members=members)
+    picks = matching.rank(request, limit=count, exclude=already, inputs=inputs)
     if not picks:
         return []
     now = utcnow()
@@ -638,9 +638,8 @@ def notify_more(request: HelpRequest, actor: Person, count) -> list[HelpSuggesti
     return rows
 
 
-def suggestions(request: HelpRequest, viewer: Person | None, *, more: int = 5, shared: bool = False):
-    """Who was notified and why, and the next ``more`` candidates (not yet notified), with reasons.
-    ``shared``: the ranking's inputs may come from the page cache (``matching.rank``)."""
+def suggestions(request: HelpRequest, viewer: Person | None, *, more: int = 5):
+    """Who was notified and why, and the next ``more`` candidates (not yet notified), with reasons."""
     if not permissions.can_see_suggestions(viewer, request):
         raise Forbidden(_("Only the author, the coordinator or the Meta-Mentor can see who was asked."))
     notified = list(
@@ -653,7 +652,7 @@ def suggestions(request: HelpRequest, viewer: Person | None, *, more: int = 5, s
     )
     candidates: list[tuple[Person, matching.Suggestion]] = []
     if request.is_open and more > 0:
-        picks = matching.rank(request, limit=more, exclude={s.person_id for s in notified}, shared=shared)
+        picks = matching.rank(request, limit=more, exclude={s.person_id for s in notified})
         people = {
             p.id: p
             for p in session.scalars(
@@ -702,7 +701,7 @@ _NOTIFIED_ROWS = (
 )
 
 
-def page_suggestions(request: HelpRequest, viewer: Person | None, *, more: int = 5, shared: bool = False):
+def page_suggestions(request: HelpRequest, viewer: Person | None, *, more: int = 5):
     """``suggestions`` for the request page: the same people in the same order, as plain rows (``NotifiedRow``;
     the candidates as (``Named``, ``matching.Suggestion``)) from two columns of each person, not ORM objects."""
     if not permissions.can_see_suggestions(viewer, request):
@@ -715,7 +714,7 @@ def page_suggestions(request: HelpRequest, viewer: Person | None, *, more: int =
     ]
     candidates: list[tuple[Named, matching.Suggestion]] = []
     if request.is_open and more > 0:
-        picks = matching.rank(request, limit=more, exclude={s.person_id for s in notified}, shared=shared)
+        picks = matching.rank(request, limit=more, exclude={s.person_id for s in notified})
         if picks:
             people = {
                 person_id: Named(name, email)

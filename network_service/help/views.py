@@ -289,7 +289,7 @@ def _content(
     """The page below its navigation (help/_request_content.html)."""
     # The next candidates need the whole matching; they are computed only when asked for (?next=1).
     notified, candidates = (
-        operations.page_suggestions(help_request, viewer, more=5 if show_next else 0, shared=True)
+        operations.page_suggestions(help_request, viewer, more=5 if show_next else 0)
         if can["can_suggest"]
         else ([], [])
     )
