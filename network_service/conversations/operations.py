@@ -934,8 +934,9 @@ def _require_agreement_of_sharing_network(actor: Person, channel: Channel) -> No
     networks = federation_access.networks_posting_in(actor, channel)
     if any(has_accepted_current(actor, network) for network in networks):
         return
-    if networks:
-        require_current_agreement(actor, networks[0])  # raises, with the link to that agreement
+    if not networks:  # can_post let them write, so there is one; refuse rather than write without a rule
+        raise Forbidden(_("Only active members of this conversation can write in it."))
+    require_current_agreement(actor, networks[0])  # raises, with the link to that agreement
 
 
 def _mark_own_post_read(channel: Channel, actor: Person, message_id: int) -> None:
