@@ -814,3 +814,17 @@ def test_writing_in_a_shared_channel_needs_the_own_networks_current_agreement(cl
     # while the owning network's own members are asked as before
     token = act_as(client, fed, "member_mentor")
     assert client.post(channel_url, data={"body": "home", "csrf_token": token}).status_code == 403
+    # someone who writes through two networks needs the current agreement of one of them
+    _other_joins(run, fed)
+    run(lambda: add_member(get_network("other-net"), "fedmentor@example.org", "Fanny Mentor"))
+    run(lambda: publish_agreement(get_network("fed-net"), "Rules v3", "Be kind, really.",
+                                  actor=session.get(Person, fed.ids["fed_coordinator"])))  # fmt: skip
+    token = act_as(client, fed, "fed_mentor")
+    response = client.post(channel_url, data={"body": "through other-net", "csrf_token": token})
+    assert response.status_code == 303
+    run(lambda: publish_agreement(get_network("other-net"), "Regole v2", "Gentilezza.",
+                                  actor=session.get(Person, fed.ids["other_coordinator"])))  # fmt: skip
+    response = client.post(channel_url, data={"body": "through neither", "csrf_token": token})
+    assert response.status_code == 403
+    assert run(lambda: session.scalar(sa.select(sa.func.count(Message.id)).where(
+        Message.body == "through neither"))) == 0  # fmt: skip
