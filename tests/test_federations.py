@@ -5,6 +5,7 @@ public page, the API, and the privacy promise: no private message body on any fe
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -544,7 +545,8 @@ def test_openapi_documents_the_federation_api(client):
     paths = client.get(f"{API}/openapi.json").json["paths"]
     for path in ("/api/v1/networks/{slug}/federation", "/api/v1/networks/{slug}/federation/members",
                  "/api/v1/federation-links/{link_id}/accept", "/api/v1/networks/{slug}/federation/dashboard",
-                 "/api/v1/networks/{slug}/federation/shared-channels"):  # fmt: skip
+                 "/api/v1/networks/{slug}/federation/shared-channels", "/api/v1/networks/{slug}/shared-channels",
+                 "/api/v1/networks/{slug}/reports"):  # fmt: skip
         assert path in paths
 
 
@@ -608,3 +610,221 @@ def test_dashboard_csv_exports(client, run, fed):
     assert client.get("/networks/fed-net/federation/dashboard/networks.csv").status_code == 403
     act_as(client, fed, "member_coordinator")
     assert client.get("/networks/fed-net/federation/dashboard/networks.csv").status_code == 403
+
+
+# -- shared channels: reports, unread counts, the agreement ---------------------------------------------------------
+
+
+def _other_joins(run, fed: Fed) -> FederationLink:
+    """other-net becomes an active member of fed-net too (a second member network)."""
+
+    def go():
+        link = operations.invite_member(
+            get_network("fed-net"), "other-net", actor=session.get(Person, fed.ids["fed_coordinator"])
+        )
+        return operations.accept_link(link, actor=session.get(Person, fed.ids["other_coordinator"])).id
+
+    return run(go)
+
+
+def _open_message_id(run) -> int:
+    return run(lambda: session.scalar(sa.select(Message.id).where(Message.body == f"open {SECRET}")))
+
+
+def _report_from_the_page(client, fed, label: str, message_id: int):
+    act_as(client, fed, label)
+    url = f"/networks/test-net/conversations/messages/{message_id}/report"
+    page = client.get(url)
+    if page.status_code != 200:
+        return page
+    return client.post(url, data={"reason": "harassment", "note": f"from {label}",
+                                  "csrf_token": csrf_from(page.get_data(as_text=True))})  # fmt: skip
+
+
+def _reports(run) -> list[tuple]:
+    from network_service.moderation.models import Report
+
+    return run(lambda: session.execute(
+        sa.select(Report.network_id, Report.reporter_id, Report.person_id, Report.message_id, Report.note)
+        .order_by(Report.id)).all())  # fmt: skip
+
+
+def test_a_reader_from_the_federation_reports_a_message_to_the_owning_network(client, run, fed, world):
+    _join(run, fed)
+    _share(client, fed, run)
+    message_id = _open_message_id(run)
+    channel_url = f"/networks/test-net/conversations/c/{fed.open_channel}"
+    report_href = f'href="/networks/test-net/conversations/messages/{message_id}/report"'
+    # the message's <article> is cached for plain readers: a site administrator (who may not report) reads it
+    # first, then the reader from the federation must still get the report link
+    act_as(client, fed, "admin")
+    assert report_href not in client.get(channel_url).get_data(as_text=True)
+    act_as(client, fed, "fed_mentor")
+    assert report_href in client.get(channel_url).get_data(as_text=True)
+    # a person of a network outside the federation: neither the page nor the API
+    assert _report_from_the_page(client, fed, "other_mentor", message_id).status_code == 404
+    response = client.post(f"{API}/networks/test-net/reports", headers=bearer(fed, "other_mentor"),
+                           json={"message_id": message_id, "reason": "spam"})  # fmt: skip
+    assert response.status_code in (403, 404)
+    assert _reports(run) == []
+
+    response = _report_from_the_page(client, fed, "fed_mentor", message_id)
+    assert response.status_code == 303
+    test_id = run(lambda: get_network("test-net").id)
+    assert _reports(run) == [(test_id, fed.ids["fed_mentor"], world.mentor_id, message_id, "from fed_mentor")]
+    logged = run(lambda: session.execute(
+        sa.select(AuditLog.network_id, AuditLog.actor_id).where(AuditLog.action == "moderation.report")).all())  # fmt: skip
+    assert logged == [(test_id, fed.ids["fed_mentor"])]
+    # it is in the owning network's queue, for its moderators; not in the federation's
+    act_as(client, fed, "member_meta")
+    queue = client.get("/networks/test-net/moderation").get_data(as_text=True)
+    assert "from fed_mentor" in queue and "Fanny Mentor" in queue
+    act_as(client, fed, "fed_coordinator")
+    assert "from fed_mentor" not in client.get("/networks/fed-net/moderation").get_data(as_text=True)
+    assert client.get("/networks/test-net/moderation").status_code == 403
+
+    # the API, for a member of a second member network (the reporter learns nothing new through the answer)
+    other_link = _other_joins(run, fed)
+    response = client.post(f"{API}/networks/test-net/reports", headers=bearer(fed, "other_mentor"),
+                           json={"message_id": message_id, "reason": "spam", "note": "api"})  # fmt: skip
+    assert response.status_code == 201 and response.json["message"] is None
+    queue = client.get(f"{API}/networks/test-net/reports", headers=bearer(fed, "member_coordinator"))
+    assert [(r["note"], r["reporter"]["id"]) for r in queue.json["reports"]] == [
+        ("api", fed.ids["other_mentor"]), ("from fed_mentor", fed.ids["fed_mentor"])]  # fmt: skip
+    # the author is reported with the message; nobody reports their own message
+    token = act_as(client, fed, "fed_mentor")
+    client.post(channel_url, data={"body": "my own words", "csrf_token": token})
+    own_id = run(lambda: session.scalar(sa.select(Message.id).where(Message.body == "my own words")))
+    response = client.post(f"{API}/networks/test-net/reports", headers=bearer(fed, "fed_mentor"),
+                           json={"message_id": own_id, "reason": "spam"})  # fmt: skip
+    assert response.status_code == 422
+
+    # the federation ended for other-net: its members no longer read the channel, nor report in it
+    run(lambda: operations.end_link(session.get(FederationLink, other_link),
+                                    actor=session.get(Person, fed.ids["other_coordinator"])))  # fmt: skip
+    response = client.post(f"{API}/networks/test-net/reports", headers=bearer(fed, "other_mentor"),
+                           json={"message_id": message_id, "reason": "spam"})  # fmt: skip
+    assert response.status_code in (403, 404)
+    # the channel is no longer shared: refused for the federation's members too
+    share_id = run(lambda: session.scalar(sa.select(SharedChannel.id)))
+    response = client.delete(f"{API}/networks/test-net/federation/shared-channels/{share_id}",
+                             headers=bearer(fed, "member_coordinator"))  # fmt: skip
+    assert response.status_code == 204
+    assert _report_from_the_page(client, fed, "fed_mentor", message_id).status_code in (403, 404)
+    response = client.post(f"{API}/networks/test-net/reports", headers=bearer(fed, "fed_mentor"),
+                           json={"message_id": message_id, "reason": "spam"})  # fmt: skip
+    assert response.status_code in (403, 404)
+    assert len(_reports(run)) == 2
+
+
+def _federation_section(html: str) -> str:
+    start = html.find('id="h-federation-channels"')
+    return html[start : html.find("</section>", start)] if start >= 0 else ""
+
+
+def _shared_badge(client) -> str | None:
+    section = _federation_section(client.get("/networks/fed-net/conversations").get_data(as_text=True))
+    assert "Housing tips" in section
+    found = re.search(r'badge-count">(\d+)<', section)
+    return found.group(1) if found else None
+
+
+def test_shared_channels_have_unread_counts_with_the_page_cache_on(client, run, fed, page_cache_on):
+    _join(run, fed)
+    _share(client, fed, run)
+    channel_url = f"/networks/test-net/conversations/c/{fed.open_channel}"
+    act_as(client, fed, "fed_mentor")
+    # written before the channel was shared with the federation: not unread for its members
+    assert _shared_badge(client) is None
+    token = act_as(client, fed, "member_mentor")
+    for body in ("first news", "second news"):
+        assert client.post(channel_url, data={"body": body, "csrf_token": token}).status_code == 303
+    act_as(client, fed, "fed_mentor")
+    assert _shared_badge(client) == "2"
+    assert _shared_badge(client) == "2"  # seen again (from the cache where it keeps anything)
+    assert client.get(channel_url).status_code == 200  # reading the channel moves the reader's marker
+    assert _shared_badge(client) is None
+    token = act_as(client, fed, "member_mentor")
+    assert client.post(channel_url, data={"body": "third news", "csrf_token": token}).status_code == 303
+    token = act_as(client, fed, "fed_mentor")
+    assert _shared_badge(client) == "1"
+    # the API: the same counts, and its read marker moves the reader's marker
+    api_list = f"{API}/networks/fed-net/shared-channels"
+    shared = client.get(api_list, headers=bearer(fed, "fed_mentor"))
+    assert shared.status_code == 200
+    assert [(c["name"], c["network"], c["unread"]) for c in shared.json] == [("Housing tips", "test-net", 1)]
+    assert client.get(api_list, headers=bearer(fed, "other_mentor")).status_code == 403
+    response = client.post(f"{API}/networks/test-net/channels/{fed.open_channel}/read",
+                           headers=bearer(fed, "fed_mentor"), json={})  # fmt: skip
+    assert response.status_code == 200 and response.json["last_read_message_id"]
+    assert client.get(api_list, headers=bearer(fed, "fed_mentor")).json[0]["unread"] == 0
+    assert _shared_badge(client) is None
+    token = act_as(client, fed, "member_mentor")
+    assert client.post(channel_url, data={"body": "fourth news", "csrf_token": token}).status_code == 303
+    token = act_as(client, fed, "fed_mentor")
+    assert _shared_badge(client) == "1"
+    # their own post is not unread, and writing marks what came before it read
+    assert client.post(channel_url, data={"body": "thanks!", "csrf_token": token}).status_code == 303
+    assert _shared_badge(client) is None
+    act_as(client, fed, "member_meta")
+    page = client.get("/networks/test-net/conversations").get_data(as_text=True)
+    assert "h-federation-channels" not in page  # test-net's own channel is not "from the federation"
+    # another network's page shows nothing from this federation
+    act_as(client, fed, "other_mentor")
+    assert "Housing tips" not in client.get("/networks/other-net/conversations").get_data(as_text=True)
+    # the share ends: the channel leaves the list
+    share_id = run(lambda: session.scalar(sa.select(SharedChannel.id)))
+    client.delete(f"{API}/networks/test-net/federation/shared-channels/{share_id}",
+                  headers=bearer(fed, "member_coordinator"))  # fmt: skip
+    act_as(client, fed, "fed_mentor")
+    assert "Housing tips" not in client.get("/networks/fed-net/conversations").get_data(as_text=True)
+
+
+def test_writing_in_a_shared_channel_needs_the_own_networks_current_agreement(client, run, fed):
+    from network_service.networks.operations import accept_agreement, current_agreement, publish_agreement
+
+    _join(run, fed)
+    _share(client, fed, run)
+    channel_url = f"/networks/test-net/conversations/c/{fed.open_channel}"
+    run(lambda: publish_agreement(get_network("fed-net"), "Rules v2", "Be kind, always.",
+                                  actor=session.get(Person, fed.ids["fed_coordinator"])))  # fmt: skip
+    token = act_as(client, fed, "fed_mentor")
+    assert client.get(channel_url).status_code == 200  # reading needs no acceptance
+    response = client.post(channel_url, data={"body": "before accepting", "csrf_token": token})
+    assert response.status_code == 403
+    assert "/networks/fed-net/agreement" in response.get_data(as_text=True)
+    response = client.post(f"{API}/networks/test-net/channels/{fed.open_channel}/messages",
+                           headers=bearer(fed, "fed_mentor"), json={"body": "before accepting"})  # fmt: skip
+    assert response.status_code == 403
+    count = sa.select(sa.func.count(Message.id)).where(Message.body == "before accepting")
+    assert run(lambda: session.scalar(count)) == 0
+    # the owning network's agreement is not asked: the writer accepted their own network's
+    run(
+        lambda: accept_agreement(
+            session.get(Person, fed.ids["fed_mentor"]), current_agreement(get_network("fed-net"))
+        )
+    )
+    response = client.post(channel_url, data={"body": "after accepting", "csrf_token": token})
+    assert response.status_code == 303
+    # and a new version in the owning network does not stop them
+    run(lambda: publish_agreement(get_network("test-net"), "Rules v2", "Be kind.",
+                                  actor=session.get(Person, fed.ids["member_coordinator"])))  # fmt: skip
+    response = client.post(channel_url, data={"body": "still welcome", "csrf_token": token})
+    assert response.status_code == 303
+    # while the owning network's own members are asked as before
+    token = act_as(client, fed, "member_mentor")
+    assert client.post(channel_url, data={"body": "home", "csrf_token": token}).status_code == 403
+    # someone who writes through two networks needs the current agreement of one of them
+    _other_joins(run, fed)
+    run(lambda: add_member(get_network("other-net"), "fedmentor@example.org", "Fanny Mentor"))
+    run(lambda: publish_agreement(get_network("fed-net"), "Rules v3", "Be kind, really.",
+                                  actor=session.get(Person, fed.ids["fed_coordinator"])))  # fmt: skip
+    token = act_as(client, fed, "fed_mentor")
+    response = client.post(channel_url, data={"body": "through other-net", "csrf_token": token})
+    assert response.status_code == 303
+    run(lambda: publish_agreement(get_network("other-net"), "Regole v2", "Gentilezza.",
+                                  actor=session.get(Person, fed.ids["other_coordinator"])))  # fmt: skip
+    response = client.post(channel_url, data={"body": "through neither", "csrf_token": token})
+    assert response.status_code == 403
+    assert run(lambda: session.scalar(sa.select(sa.func.count(Message.id)).where(
+        Message.body == "through neither"))) == 0  # fmt: skip

@@ -38,6 +38,13 @@ class ChannelSchema(Strict):
     members = fields.List(fields.Nested(AuthorSchema))
 
 
+class FederationChannelSchema(ChannelSchema):
+    network = fields.Str(
+        metadata={"description": "The slug of the network the channel belongs to (and is read at)."}
+    )
+    network_name = fields.Str()
+
+
 class ChannelCreateSchema(Strict):
     name = fields.Str(required=True)
     description = fields.Str(load_default="")
@@ -168,6 +175,20 @@ class Channels(MethodView):
             member_ids=data["member_ids"],
         )
         return channel_data(operations.ChannelRow(channel, 0, []))
+
+
+@blp.route("/networks/<slug>/shared-channels")
+class SharedChannels(MethodView):
+    @blp.response(200, FederationChannelSchema(many=True))
+    def get(self, slug):
+        """ "From the federation": open channels of other networks shared with this network or a federation it
+        belongs to, with the caller's unread counts. Read and write them, and mark them read, under their own
+        network's slug (``network``)."""
+        viewer = require_person()
+        return [
+            {**channel_data(r), "network": r.channel.network.slug, "network_name": r.channel.network.name}
+            for r in operations.list_shared_channels(networks.get_network(slug), viewer)
+        ]
 
 
 @blp.route("/networks/<slug>/channels/<channel_slug>")

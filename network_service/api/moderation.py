@@ -134,7 +134,9 @@ class Reports(MethodView):
     @blp.arguments(ReportCreateSchema)
     @blp.response(201, ReportSchema)
     def post(self, data, slug):
-        """Report a message or a member to the network's moderators (any active member)."""
+        """Report a message or a member to the network's moderators (any active member). A message in an open
+        channel shared with a federation is also reported by its readers from the federation's networks, here
+        under the channel's network (whose moderators handle it)."""
         viewer = require_person()
         network = networks.get_network(slug)
         if data["message_id"] is not None:

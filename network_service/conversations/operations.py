@@ -34,10 +34,11 @@ from network_service.conversations.models import (
 )
 from network_service.db import db, session, utcnow
 from network_service.errors import Conflict, Forbidden, InvalidInput, MentorNetError, NotFound
+from network_service.federations import access as federation_access
 from network_service.markup import MAX_MARKDOWN_CHARS, render_markdown
 from network_service.moderation.models import Block
 from network_service.networks.models import Membership, MembershipStatus, Network
-from network_service.networks.operations import require_current_agreement
+from network_service.networks.operations import has_accepted_current, require_current_agreement
 from network_service.networks.permissions import active_membership, is_member
 from network_service.networks.roadmap import Checkpoint, Phase, register_checkpoint
 from network_service.notifications.operations import notify, register_kind
@@ -505,6 +506,38 @@ def list_channels(network: Network, viewer: Person | None, *, direct: bool = Fal
     return [ChannelRow(c, unread.get(c.id, 0), members.get(c.id, [])) for c in channels]
 
 
+def shared_unread_counts(network: Network, viewer: Person, channel_ids) -> dict[int, int]:
+    """Unread messages per channel shared with ``network``'s federations (``channel_ids``, channels of other
+    networks) for one of its active members: messages of others after the reader's marker in the channel or,
+    before their first visit, since they joined ``network`` or since the channel was first shared with it,
+    whichever is later. One statement, as ``unread_counts``."""
+    membership = active_membership(viewer, network)
+    if membership is None or not channel_ids:
+        return {}
+    joined = sa.bindparam("joined", _since(membership), type_=Message.__table__.c.created_at.type)
+    shared = federation_access.first_shared_at(network.id)
+    marker, counted, unread_here = _unread_of(viewer.id, sa.case((shared > joined, shared), else_=joined))
+    unread = (
+        sa.select(sa.func.count(counted.id)).where(*unread_here).correlate(Channel, marker).scalar_subquery()
+    )
+    rows = session.execute(
+        sa.select(Channel.id, unread)
+        .join(marker, sa.and_(marker.channel_id == Channel.id, marker.person_id == viewer.id), isouter=True)
+        .where(Channel.id.in_(list(channel_ids)), Channel.last_message_at.is_not(None))
+    ).all()
+    return {channel_id: count for channel_id, count in rows if count}
+
+
+def list_shared_channels(network: Network, viewer: Person | None) -> list[ChannelRow]:
+    """ "From the federation" on ``network``'s conversations page: open channels of other networks shared with
+    the network or a federation it belongs to, with the viewer's unread counts (for its active members)."""
+    if not permissions.can_read_network_conversations(viewer, network):
+        raise Forbidden(_("Only members of this network can see its conversations."))
+    channels = federation_access.shared_channels_for(network)
+    unread = shared_unread_counts(network, viewer, [c.id for c in channels]) if viewer is not None else {}
+    return [ChannelRow(c, unread.get(c.id, 0), []) for c in channels]
+
+
 def channel_members(channel: Channel, viewer: Person | None) -> list[Person]:
     if not permissions.can_read(viewer, channel):
         raise NotFound(_("There is no such conversation, or it is not open to you."))
@@ -746,7 +779,7 @@ def _move_marker(channel_id: int, person_id: int, upto: int) -> bool:
 
 def mark_read(channel: Channel, viewer: Person, upto: int | None = None) -> int | None:
     """Move the viewer's read marker to the channel's newest message (or ``upto``); never backwards."""
-    if not permissions.can_read(viewer, channel) or not is_member(viewer, channel.network):
+    if not permissions.reads_as_member(viewer, channel):
         return None  # site administrators reading an open channel keep no marker
     # Kept per worker (page cache, domain ``conversations``: a new message or a moved marker changes it), so a
     # page seen again asks nothing here.
@@ -787,14 +820,18 @@ def mark_thread_read(root: Message, viewer: Person, upto: int) -> int | None:
     unread message of another thread (one marker per channel keeps unread counts cheap, so it must not
     run ahead of what the reader saw); the channel page itself marks everything read."""
     membership = active_membership(viewer, root.channel.network)
-    if membership is None:
+    if membership is None and not permissions.reads_as_member(viewer, root.channel):
         return None
     marker = session.scalar(
         sa.select(ChannelMember.last_read_message_id).where(
             ChannelMember.channel_id == root.channel_id, ChannelMember.person_id == viewer.id
         )
     )
-    since = membership.joined_at or membership.created_at
+    if membership is None and marker is None:
+        # a reader from the federation: the channel page sets their first marker (what counts as unread before
+        # it depends on the network they read from, list_shared_channels)
+        return None
+    since = (membership.joined_at or membership.created_at) if membership is not None else None
     skipped = session.scalar(
         sa.select(Message.id)
         .where(
@@ -861,7 +898,10 @@ def post_message(channel: Channel, *, actor: Person, body: str, parent: Message 
         if channel.archived_at is not None:
             raise Conflict(_("This channel is archived: it takes no new messages."))
         raise Forbidden(_("Only active members of this conversation can write in it."))
-    require_current_agreement(actor, channel.network)
+    if is_member(actor, channel.network):
+        require_current_agreement(actor, channel.network)
+    else:
+        _require_agreement_of_sharing_network(actor, channel)
     body = _clean_body(body)
     root = None
     if parent is not None:
@@ -871,7 +911,6 @@ def post_message(channel: Channel, *, actor: Person, body: str, parent: Message 
         if root.deleted_at is not None:
             raise Conflict(_("This thread was deleted: it takes no replies."))
     _check_flood(actor)
-    member = is_member(actor, channel.network)  # known from the permission check; asked again after a write
     now = utcnow()
     message = Message(
         channel=channel, author=actor, parent_id=root.id if root else None, body=body, created_at=now
@@ -882,16 +921,28 @@ def post_message(channel: Channel, *, actor: Person, body: str, parent: Message 
         root.reply_count = (root.reply_count or 0) + 1
         root.last_reply_at = now
     session.flush()
-    if member:
-        _mark_own_post_read(channel, actor, message.id)
+    # every poster reads the channel as a member (of its network, or of one it is shared with): see can_post
+    _mark_own_post_read(channel, actor, message.id)
     _notify_about(message, channel, actor, root)
     return message
 
 
+def _require_agreement_of_sharing_network(actor: Person, channel: Channel) -> None:
+    """Writing in a channel shared with a federation needs what writing at home needs: the current agreement of
+    a network through which the writer may write there (their own network; docs/federations.md, "Agreement").
+    Site administrators who are not members never get here (they post in no shared channel)."""
+    networks = federation_access.networks_posting_in(actor, channel)
+    if any(has_accepted_current(actor, network) for network in networks):
+        return
+    if not networks:  # can_post let them write, so there is one; refuse rather than write without a rule
+        raise Forbidden(_("Only active members of this conversation can write in it."))
+    require_current_agreement(actor, networks[0])  # raises, with the link to that agreement
+
+
 def _mark_own_post_read(channel: Channel, actor: Person, message_id: int) -> None:
     """``mark_read(channel, actor, upto=message_id)`` after the actor's own post, in one statement when the actor
-    has a marker already (the usual case: people write where they read). Only for members (as ``mark_read``);
-    the actor may read the channel (checked before the post)."""
+    has a marker already (the usual case: people write where they read). The actor may read the channel as a
+    member (checked before the post)."""
     if not _move_marker(
         channel.id, actor.id, message_id
     ):  # no marker yet, or one already past it: the general way

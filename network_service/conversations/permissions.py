@@ -10,8 +10,13 @@
 | rename / archive a channel              | open only  | yes         | yes         | creator| creator     | creator|
 | edit own message                        | author     | author      | author      | author | author      | author |
 | delete others' messages, see revisions  | no         | yes         | yes         | no     | no          | no     |
+| report a message they read              | no*        | yes         | yes         | yes    | yes         | yes    |
 
 (*) unless they are also an active member of the network (and of the group).
+
+An open channel shared with a federation (network_service/federations/access.py) is also read by the active
+members of the federation's network and of its active member networks (written in when shared with posting):
+they report its messages to the channel's network and keep a read marker there, like its own members.
 """
 
 from __future__ import annotations
@@ -94,6 +99,15 @@ def can_manage_channel(person: Person | None, channel: Channel) -> bool:
     if has_role(person, channel.network, LEADERS, site_admin=channel.kind == ChannelKind.open):
         return True
     return channel.created_by_id == person.id and can_read(person, channel)
+
+
+def reads_as_member(person: Person | None, channel: Channel) -> bool:
+    """Reads the channel as a member: of its network, or of a network it is shared with (a federation's). Such
+    readers keep a read marker and report messages; a site administrator reading an open channel of a network
+    they are not in does neither."""
+    if is_member(person, channel.network):
+        return can_read(person, channel)
+    return channel.kind == ChannelKind.open and federation_access.can_read_shared_channel(person, channel)
 
 
 def is_moderator(person: Person | None, network: Network) -> bool:

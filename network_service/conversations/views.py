@@ -62,6 +62,7 @@ class MessageView:
         self.moderator = permissions.is_moderator(viewer, network)
         self.blocked = operations.blocked_by(viewer) if blocked is None else blocked
         self._context: tuple | None = None
+        self._reports_in: dict[int, bool] = {}  # channel id -> whether the viewer may report there
 
     def shared(self, message: Message) -> bool:
         """Whether the viewer sees ``message`` as any plain reader does: not its author (edit, delete, earlier
@@ -82,11 +83,11 @@ class MessageView:
             self._context = (
                 *reader_context(),
                 self.network.slug,
-                self.viewer is not None and permissions.is_member(self.viewer, self.network),  # may report
             )
         author = message.author
         key = (
             self._context,
+            self._may_report_in(message),
             thread_link,
             message.id,
             message.parent_id,
@@ -120,12 +121,21 @@ class MessageView:
     def can_delete(self, message: Message) -> bool:
         return permissions.can_delete(self.viewer, message)
 
+    def _may_report_in(self, message: Message) -> bool:
+        """Whether the viewer reports messages of this message's channel: a member of the network, or a reader of
+        a channel shared with their federation (asked once per channel and page)."""
+        if self.viewer is None:
+            return False
+        if message.channel_id not in self._reports_in:
+            self._reports_in[message.channel_id] = permissions.reads_as_member(self.viewer, message.channel)
+        return self._reports_in[message.channel_id]
+
     def can_report(self, message: Message) -> bool:
         return (
             self.viewer is not None
             and message.author_id != self.viewer.id
             and message.deleted_at is None
-            and permissions.is_member(self.viewer, self.network)
+            and self._may_report_in(message)
         )
 
     def can_see_history(self, message: Message) -> bool:
@@ -176,6 +186,7 @@ def index(slug: str):
         "conversations/index.html",
         network=network,
         rows=rows,
+        shared_rows=operations.list_shared_channels(network, viewer),
         can_create_open=permissions.can_create_open_channel(viewer, network),
         can_create_group=permissions.can_create_private_group(viewer, network),
         direct_unread=sum(operations.unread_counts(network, viewer, (ChannelKind.direct,)).values()),

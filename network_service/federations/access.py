@@ -75,6 +75,37 @@ def can_post_shared_channel(person: Person | None, channel: Channel) -> bool:
     return channel.archived_at is None and _channel_share(person, channel, posting=True)
 
 
+def networks_posting_in(person: Person, channel: Channel) -> list[Network]:
+    """The person's own networks through which they may write in a shared ``channel``: networks they are an
+    active member of that are the federation of an in-force share allowing posting, or an active member of it.
+    (Whose agreement a writer from the federation has to have accepted: docs/federations.md.)"""
+    if person is None or person.id is None or channel.id is None or channel.kind != ChannelKind.open:
+        return []
+    share = sa.exists().where(
+        SharedChannel.channel_id == channel.id,
+        SharedChannel.allow_posting.is_(True),
+        _in_force(SharedChannel.federation_id, channel.network_id),
+        sa.or_(
+            SharedChannel.federation_id == Network.id,
+            sa.exists().where(
+                FederationLink.federation_id == SharedChannel.federation_id,
+                FederationLink.member_id == Network.id,
+                FederationLink.status == LinkStatus.active,
+            ),
+        ),
+    )
+    mine = sa.select(Membership.network_id).where(
+        Membership.person_id == person.id, Membership.status == MembershipStatus.active
+    )
+    return list(
+        session.scalars(
+            sa.select(Network)
+            .where(Network.id.in_(mine), Network.id != channel.network_id, share)
+            .order_by(Network.id)
+        )
+    )
+
+
 def can_read_shared_resource(person: Person | None, resource: Resource) -> bool:
     if person is None or person.id is None:
         return False
@@ -127,4 +158,19 @@ def shared_channels_for(network: Network, limit: int = 50) -> list[Channel]:
             .order_by(Channel.name, Channel.id)
             .limit(limit)
         )
+    )
+
+
+def first_shared_at(network_id) -> sa.ScalarSelect:
+    """When ``Channel`` (correlated: the enclosing statement's channel) was first shared with ``network_id`` or a
+    federation it belongs to: what counts as unread for a reader from that network starts there at the
+    earliest."""
+    return (
+        sa.select(sa.func.min(SharedChannel.shared_at))
+        .where(
+            SharedChannel.channel_id == Channel.id,
+            SharedChannel.federation_id.in_(federations_of_network(network_id)),
+        )
+        .correlate(Channel)
+        .scalar_subquery()
     )

@@ -53,11 +53,6 @@ def _shared_resources(network: Network) -> list[Resource]:
     return access.shared_resources_for(network)
 
 
-@bp.app_template_global("federation_shared_channels")
-def _shared_channels(network: Network) -> list[Channel]:
-    return access.shared_channels_for(network)
-
-
 @bp.app_template_global("federation_public_members")
 def _public_members(network: Network) -> list[dict]:
     return operations.public_members(network)

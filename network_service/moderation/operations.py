@@ -16,6 +16,7 @@ from network_service.conversations.models import Message
 from network_service.conversations.permissions import is_moderator
 from network_service.db import session, utcnow
 from network_service.errors import Conflict, Forbidden, InvalidInput, NotFound
+from network_service.federations import access as federation_access
 from network_service.moderation.models import Block, Report, ReportReason, ReportStatus
 from network_service.networks.models import Membership, MembershipStatus, Network, Role
 from network_service.networks.permissions import has_role, is_member
@@ -48,9 +49,13 @@ def _membership(network: Network, person: Person) -> Membership | None:
 
 
 def report_message(message: Message, *, actor: Person, reason, note: str = "") -> Report:
-    """Any active member who can read a message can report it to the moderators."""
+    """Anyone who can read a message as a member can report it (and with it its author) to the moderators of
+    the message's network: its active members, and the readers of an open channel shared with a federation
+    (the channel's network moderates it, docs/federations.md)."""
     network = message.channel.network
-    if not is_member(actor, network):
+    if not is_member(actor, network) and not federation_access.can_read_shared_channel(
+        actor, message.channel
+    ):
         raise Forbidden(_("Only active members of this network can report messages."))
     conversations.get_message(message.id, actor)  # NotFound unless the reporter may read it
     if message.author_id == actor.id:

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from network_service.conversations import operations as conversations
 from network_service.conversations.forms import ConfirmForm
-from network_service.conversations.permissions import is_moderator
+from network_service.conversations.permissions import is_moderator, reads_as_member
 from network_service.conversations.views import _apply_error, _cursor, _form_errors_as_list, _message_of
 from network_service.errors import MentorNetError
 from network_service.moderation import operations
@@ -104,7 +104,8 @@ def report_message(slug: str, message_id: int):
     network = networks.get_network(slug)
     viewer = current_person()
     message = _message_of(network, message_id, viewer)
-    if not is_member(viewer, network):
+    # members of the network, and readers of a channel shared with their federation (docs/federations.md)
+    if not reads_as_member(viewer, message.channel):
         abort(403)
     return _report_page(network, ReportForm(), message=message)
 
