@@ -140,6 +140,7 @@ ACCESS = {
     "api_conversations.Replies": MEMBERS,
     ("api_conversations.Channels", "GET"): MEMBERS_AND_ADMIN,
     ("api_conversations.Channels", "POST"): MEMBERS_AND_ADMIN,
+    "api_conversations.SharedChannels": MEMBERS_AND_ADMIN,  # as the conversations page's "From the federation"
     "api_conversations.ChannelDetail": LEADERS,
     ("api_conversations.ChannelMessages", "GET"): MEMBERS_AND_ADMIN,
     ("api_conversations.ChannelMessages", "POST"): MEMBERS,
