@@ -218,9 +218,17 @@ class Members:
     @classmethod
     def of(cls, rows: list[tuple]) -> Members:
         by_language: dict[str, list[tuple]] = {}
+        known: dict = {}  # a list's JSON text -> its languages (members share a few hundred distinct lists)
         for row in rows:
-            for norm in {norm for _entry, norm, _words in _entries(row[2])}:
-                by_language.setdefault(norm, []).append(row)
+            norms = known.get(row[2])
+            if norms is None:
+                norms = known[row[2]] = tuple({norm for _entry, norm, _words in _entries(row[2])})
+            for norm in norms:
+                found = by_language.get(norm)
+                if found is None:
+                    by_language[norm] = [row]
+                else:
+                    found.append(row)
         return cls(rows, by_language)
 
     def speaking(self, wanted: list[str]) -> list[tuple]:
@@ -256,13 +264,28 @@ class MemberIndex:
         by_region: dict[str, list[tuple]] = {}
         by_expertise: dict[str, list[tuple]] = {}
         by_word: dict[str, list[tuple]] = {}
+        regions: dict[str, list[tuple]] = {}  # as written -> the list of its normalised form
+        expertise: dict = {}  # a list's JSON text -> the lists of its entries and of their words
         for row in members.rows:
             if row[4]:
-                by_region.setdefault(_norm(row[4]), []).append(row)
-            for _entry, norm, its_words in _entries(row[3]):
-                by_expertise.setdefault(norm, []).append(row)
-                for word in its_words:
-                    by_word.setdefault(word, []).append(row)
+                found = regions.get(row[4])
+                if found is None:
+                    found = regions[row[4]] = by_region.setdefault(_norm(row[4]), [])
+                found.append(row)
+            lists = expertise.get(row[3])
+            if lists is None:
+                lists = expertise[row[3]] = tuple(
+                    {
+                        id(bucket): bucket
+                        for _entry, norm, its_words in _entries(row[3])
+                        for bucket in (
+                            by_expertise.setdefault(norm, []),
+                            *(by_word.setdefault(word, []) for word in its_words),
+                        )
+                    }.values()
+                )
+            for bucket in lists:
+                bucket.append(row)
         speaker_ids = {lang: frozenset(row[0] for row in rows) for lang, rows in members.by_language.items()}
         experienced_speakers = {
             lang: [row for row in rows if row[1]] for lang, rows in members.by_language.items()
