@@ -71,6 +71,11 @@ class ReportHandleSchema(Strict):
     resolution = fields.Str(load_default="", validate=validate.Length(max=operations.MAX_NOTE_CHARS))
 
 
+class ReportForwardSchema(Strict):
+    network = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    note = fields.Str(load_default="", validate=validate.Length(max=operations.MAX_NOTE_CHARS))
+
+
 class HideSchema(Strict):
     hidden = fields.Bool(required=True)
     reason = fields.Str(load_default="", validate=validate.Length(max=operations.MAX_NOTE_CHARS))
@@ -170,6 +175,22 @@ class ReportDetail(MethodView):
                 report, actor=viewer, status=data["status"], resolution=data["resolution"]
             )
         )
+
+
+@blp.route("/networks/<slug>/reports/<int:report_id>/forward")
+class ReportForward(MethodView):
+    @blp.arguments(ReportForwardSchema)
+    @blp.response(201, ReportSchema)
+    def post(self, data, slug, report_id):
+        """Pass an open report on to the network of the person reported (coordinators and Meta-Mentors): when
+        they are not a member of this network but read the message's channel, shared with a federation, as a
+        member of ``network``. Its moderators get a new open report (answered here); this one is resolved."""
+        viewer = require_person()
+        report = operations.get_report(networks.get_network(slug), report_id, viewer)
+        forwarded = operations.forward_report(
+            report, actor=viewer, to_network=operations.network_named(data["network"]), note=data["note"]
+        )
+        return report_data(forwarded)
 
 
 @blp.route("/networks/<slug>/messages/<int:message_id>/hidden")

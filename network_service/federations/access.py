@@ -174,3 +174,33 @@ def first_shared_at(network_id) -> sa.ScalarSelect:
         .correlate(Channel)
         .scalar_subquery()
     )
+
+
+def networks_reading_in(person: Person, channel: Channel) -> list[Network]:
+    """The person's own networks (other than the channel's) through which they may read a shared ``channel``:
+    networks they are an active member of that are the federation of an in-force share of the channel, or an
+    active member of it. (Where a report about their message is passed on to: docs/federations.md.)"""
+    if person is None or person.id is None or channel.id is None or channel.kind != ChannelKind.open:
+        return []
+    share = sa.exists().where(
+        SharedChannel.channel_id == channel.id,
+        _in_force(SharedChannel.federation_id, channel.network_id),
+        sa.or_(
+            SharedChannel.federation_id == Network.id,
+            sa.exists().where(
+                FederationLink.federation_id == SharedChannel.federation_id,
+                FederationLink.member_id == Network.id,
+                FederationLink.status == LinkStatus.active,
+            ),
+        ),
+    )
+    mine = sa.select(Membership.network_id).where(
+        Membership.person_id == person.id, Membership.status == MembershipStatus.active
+    )
+    return list(
+        session.scalars(
+            sa.select(Network)
+            .where(Network.id.in_(mine), Network.id != channel.network_id, share)
+            .order_by(Network.id)
+        )
+    )

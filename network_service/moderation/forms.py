@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, TextAreaField
+from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from network_service.moderation.models import ReportReason
@@ -36,3 +36,11 @@ class SuspendForm(FlaskForm):
         _l("Reason (kept in the audit log)"),
         validators=[DataRequired(_l("Say why, for the record.")), Length(max=2000)],
     )
+
+
+class ForwardForm(FlaskForm):
+    """Pass a report on: the network comes from the button pressed (one per eligible network); the operation
+    judges both fields."""
+
+    network = StringField()
+    note = TextAreaField(_l("Note for their moderators (optional)"))

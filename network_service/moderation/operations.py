@@ -5,6 +5,8 @@ Every action lands in the audit log in the same transaction.
 
 from __future__ import annotations
 
+import dataclasses
+
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, lazyload
@@ -19,10 +21,19 @@ from network_service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from network_service.federations import access as federation_access
 from network_service.moderation.models import Block, Report, ReportReason, ReportStatus
 from network_service.networks.models import Membership, MembershipStatus, Network, Role
-from network_service.networks.permissions import has_role, is_member
+from network_service.networks.permissions import LEADERS, has_role, is_member
+from network_service.notifications.operations import notify, register_kind
 
 MAX_NOTE_CHARS = 2000
 QUEUE_PAGE_SIZE = 50
+
+register_kind(
+    "moderation.forwarded",
+    lambda p: _(
+        "The moderators of %(network)s passed a report about a member of your network on to you.",
+        network=p.get("from_name", ""),
+    ),
+)
 
 
 def _clean_note(note: str | None, field: str = "note") -> str:
@@ -160,6 +171,188 @@ def handle_report(report: Report, *, actor: Person, status, resolution: str = ""
     session.flush()
     record("moderation.report_" + status.value, actor=actor, target=report, network=network)
     return report
+
+
+# -- passing a report on to the person's own network -----------------------------------------------------------
+#
+# A reader from a federation (docs/federations.md) is reported to the channel's network, whose moderators can hide
+# the message but not suspend someone who is not their member. They pass the report on to a network of the person's
+# that reads the channel through the share: its moderators get an open report about the same message and person.
+
+
+def network_named(slug: str | None) -> Network:
+    """The network a report is passed on to, named in the request's body."""
+    slug = (slug or "").strip().lower()
+    network = session.scalar(sa.select(Network).where(Network.slug == slug)) if slug else None
+    if network is None:
+        raise InvalidInput(_("There is no network at this address."), field="network")
+    return network
+
+
+def forward_targets(report: Report) -> list[Network]:
+    """Where an open report can be passed on: the networks the reported person is an active member of and through
+    which they read the message's channel (shared with a federation), when they are not an active member of the
+    report's network. Empty otherwise."""
+    person, message = report.person, report.message
+    if report.status != ReportStatus.open or person is None or message is None:
+        return []
+    if is_member(person, report.network):
+        return []
+    return [
+        n for n in federation_access.networks_reading_in(person, message.channel) if n.id != report.network_id
+    ]
+
+
+def _moderators_of(network: Network) -> list[Person]:
+    return list(
+        session.scalars(
+            sa.select(Person)
+            .join(Membership, Membership.person_id == Person.id)
+            .where(
+                Membership.network_id == network.id,
+                Membership.role.in_(LEADERS),
+                Membership.status == MembershipStatus.active,
+            )
+            .options(lazyload(Person.memberships))
+        )
+    )
+
+
+def forward_report(report: Report, *, actor: Person, to_network: Network, note: str = "") -> Report:
+    """A moderator passes an open report about someone who is not a member of the report's network on to a
+    network of theirs that reads the message's channel through a federation: a new open report there (same
+    message, person and reason; the forwarding moderator reports it), the original resolved, both audited."""
+    network = report.network
+    if not is_moderator(actor, network):
+        raise Forbidden(_("Only the coordinator and the Meta-Mentor pass reports on."))
+    if report.status != ReportStatus.open:
+        raise Conflict(_("This report is already handled."), field="report")
+    person, message = report.person, report.message
+    if person is None or message is None:
+        raise Conflict(
+            _("Only a report about a message and its author can be passed on to another network."),
+            field="report",
+        )
+    if is_member(person, network):
+        raise Conflict(
+            _("%(name)s is a member of this network: handle the report here.", name=person.name_or_email),
+            field="report",
+        )
+    if to_network.id not in {n.id for n in forward_targets(report)}:
+        raise InvalidInput(
+            _(
+                "%(name)s does not read this channel as a member of %(network)s.",
+                name=person.name_or_email,
+                network=to_network.name,
+            ),
+            field="network",
+        )
+    note = _clean_note(note)
+    already = session.scalar(
+        sa.select(Report.id)
+        .where(
+            Report.network_id == to_network.id,
+            Report.message_id == message.id,
+            Report.person_id == person.id,
+            Report.status == ReportStatus.open,
+        )
+        .limit(1)
+    )
+    if already is not None:
+        raise Conflict(
+            _(
+                "The moderators of %(network)s already have an open report about this message.",
+                network=to_network.name,
+            ),
+            field="network",
+        )
+    # close the original only if it is still open (two moderators passing it on at once: one wins)
+    claimed = session.execute(
+        sa.update(Report)
+        .where(Report.id == report.id, Report.status == ReportStatus.open)
+        .values(
+            status=ReportStatus.resolved,
+            resolution=_("Passed on to the moderators of %(network)s.", network=to_network.name),
+            handled_by_id=actor.id,
+            handled_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise Conflict(_("This report is already handled."), field="report")
+    session.expire(report)
+    passed_on = _("Passed on by the moderators of %(network)s.", network=network.name)
+    forwarded = Report(
+        network_id=to_network.id,
+        reporter_id=actor.id,
+        message_id=message.id,
+        person_id=person.id,
+        reason=report.reason,
+        note=f"{passed_on}\n\n{note}" if note else passed_on,
+    )
+    session.add(forwarded)
+    session.flush()
+    record(
+        "moderation.forward",
+        actor=actor,
+        target=report,
+        network=network,
+        to_network=to_network.slug,
+        report_id=forwarded.id,
+        person_id=person.id,
+    )
+    record(
+        "moderation.forward",
+        actor=actor,
+        target=forwarded,
+        network=to_network,
+        from_network=network.slug,
+        from_report_id=report.id,
+        person_id=person.id,
+        message_id=message.id,
+    )
+    notify(
+        _moderators_of(to_network),
+        "moderation.forwarded",
+        url=f"/networks/{to_network.slug}/moderation#r{forwarded.id}",
+        network=to_network,
+        actor=actor,
+        from_name=network.name,
+    )
+    return forwarded
+
+
+@dataclasses.dataclass
+class QueueActions:
+    """What the queue offers for each report: "Suspend" only for active members of the network, "Pass on" to
+    the networks of ``forward_targets``, "Hide" only for messages of the network's own channels."""
+
+    members: set[int]
+    forward_to: dict[int, list[Network]]
+
+
+def queue_actions(network: Network, reports: list[Report]) -> QueueActions:
+    person_ids = {r.person_id for r in reports if r.person_id is not None}
+    members = (
+        set(
+            session.scalars(
+                sa.select(Membership.person_id).where(
+                    Membership.network_id == network.id,
+                    Membership.status == MembershipStatus.active,
+                    Membership.person_id.in_(person_ids),
+                )
+            )
+        )
+        if person_ids
+        else set()
+    )
+    forward_to: dict[int, list[Network]] = {}
+    for r in reports:
+        if r.status == ReportStatus.open and r.message is not None and r.person_id not in members:
+            targets = forward_targets(r)
+            if targets:
+                forward_to[r.id] = targets
+    return QueueActions(members, forward_to)
 
 
 # -- hiding -------------------------------------------------------------------------------------------------

@@ -11,7 +11,13 @@ from network_service.conversations.permissions import is_moderator, reads_as_mem
 from network_service.conversations.views import _apply_error, _cursor, _form_errors_as_list, _message_of
 from network_service.errors import MentorNetError
 from network_service.moderation import operations
-from network_service.moderation.forms import REASON_LABELS, HandleReportForm, ReportForm, SuspendForm
+from network_service.moderation.forms import (
+    REASON_LABELS,
+    ForwardForm,
+    HandleReportForm,
+    ReportForm,
+    SuspendForm,
+)
 from network_service.moderation.models import ReportStatus
 from network_service.networks import navigation
 from network_service.networks import operations as networks
@@ -54,7 +60,9 @@ def queue(slug: str):
         older=older,
         status=status,
         handle_form=HandleReportForm(),
+        forward_form=ForwardForm(),
         confirm_form=ConfirmForm(),
+        actions=operations.queue_actions(network, reports),
         suspended=operations.suspended_members(network, viewer),
     )
 
@@ -71,6 +79,22 @@ def handle(slug: str, report_id: int):
         return redirect(url_for("moderation.queue", slug=slug), 303)
     operations.handle_report(report, actor=viewer, status=form.status.data, resolution=form.resolution.data)
     flash(_("The report is closed."), "success")
+    return redirect(url_for("moderation.queue", slug=slug), 303)
+
+
+@bp.post("/moderation/reports/<int:report_id>/forward")
+@login_required
+def forward(slug: str, report_id: int):
+    """Pass a report on to the network of the person reported (docs/federations.md)."""
+    network = networks.get_network(slug)
+    viewer = current_person()
+    form = ForwardForm()
+    if not form.validate_on_submit():
+        abort(400)  # no valid CSRF token: the fields themselves are judged by the operation
+    report = operations.get_report(network, report_id, viewer)
+    to_network = operations.network_named(form.network.data)
+    operations.forward_report(report, actor=viewer, to_network=to_network, note=form.note.data)
+    flash(_("The report is passed on to the moderators of %(network)s.", network=to_network.name), "success")
     return redirect(url_for("moderation.queue", slug=slug), 303)
 
 

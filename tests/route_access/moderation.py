@@ -1,0 +1,8 @@
+"""Moderation routes beyond tests/route_access/core.py's: passing a report on to another network."""
+
+from tests.route_access import MODERATORS
+
+ACCESS = {
+    "moderation.forward": MODERATORS,
+    "api_moderation.ReportForward": MODERATORS,
+}
