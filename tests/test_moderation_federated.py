@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from network_service.audit.models import AuditLog
 from network_service.conversations.models import Message
 from network_service.db import session
+from network_service.federations.models import SharedChannel
 from network_service.moderation.models import Report, ReportStatus
 from network_service.networks.models import Membership, MembershipStatus
 from network_service.networks.operations import get_network
@@ -224,3 +225,19 @@ def test_the_api_passes_a_report_on(client, run, fed, world):
     assert response.status_code == 404
     spec = client.get(f"{API}/openapi.json").json
     assert "post" in spec["paths"]["/api/v1/networks/{slug}/reports/{report_id}/forward"]
+
+
+def test_no_pass_on_once_the_channel_is_no_longer_shared(client, run, fed):
+    _message_id, report_id = _setup(client, run, fed)
+    share_id = run(lambda: session.scalar(sa.select(SharedChannel.id)))
+    response = client.delete(f"{API}/networks/test-net/federation/shared-channels/{share_id}",
+                             headers=bearer(fed, "member_coordinator"))  # fmt: skip
+    assert response.status_code == 204
+    act_as(client, fed, "member_meta")
+    queue = client.get(QUEUE).get_data(as_text=True)
+    assert "Pass on to" not in queue and _suspend_href(fed.ids["fed_mentor"]) not in queue
+    assert (
+        "Fanny Mentor is not a member of Test Network: you can hide the message, but not suspend them."
+        in queue
+    )
+    assert _forward(client, fed, "member_meta", report_id, "fed-net").status_code == 422
