@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload, lazyload, selectinload
+from sqlalchemy.orm import aliased, joinedload, lazyload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from network_service import page_cache
@@ -284,15 +284,48 @@ def get_request(network: Network, request_id: int, viewer: Person | None) -> Hel
 
 
 @dataclass(frozen=True, slots=True)
-class RequestHead:
-    """What the request page needs to decide who may do what, without loading the request: its id, author,
-    status and topic (kept by the page cache) with the network it belongs to. The permission functions accept it
-    in place of a ``HelpRequest``."""
+class Named:
+    """A person as the request page names them (``name_or_email``), from two columns instead of the ORM row."""
+
+    display_name: str | None
+    email: str | None
+
+    name_or_email = property(Person.name_or_email.fget)
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseRow:
+    """An answer as the request page shows it (and the ranking reads it: ``author_id``)."""
 
     id: int
     author_id: int | None
-    status: HelpStatus
+    author: Named | None  # None: a former member
+    body: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RequestPage:
+    """A help request as its page shows it, in place of the ``HelpRequest`` with its people and answers: the
+    same attribute names, plain values (``request_page``). The permission functions and the ranking accept it."""
+
+    id: int
+    network_id: int
+    author_id: int | None
     topic: str
+    body: str
+    languages: list[str]
+    region: str
+    tags: list[str]
+    urgency: Urgency
+    status: HelpStatus
+    created_at: dt.datetime
+    first_response_at: dt.datetime | None
+    resolved_at: dt.datetime | None
+    masked: bool
+    author: Named | None
+    resolved_by: Named | None
+    responses: list[ResponseRow]
     network: Network
 
     @property
@@ -300,28 +333,123 @@ class RequestHead:
         return self.status == HelpStatus.open
 
 
-_HEAD = sa.select(HelpRequest.id, HelpRequest.author_id, HelpRequest.status, HelpRequest.topic).where(
-    HelpRequest.id == sa.bindparam("request_id", type_=sa.Integer),
-    HelpRequest.network_id == sa.bindparam("network_id", type_=sa.Integer),
-)
+def _page_statement() -> sa.Select:
+    author, resolver, responder = (aliased(Person) for _ in range(3))
+    return (
+        sa.select(
+            HelpRequest.id,
+            HelpRequest.network_id,
+            HelpRequest.author_id,
+            HelpRequest.topic,
+            HelpRequest.body,
+            HelpRequest.languages,
+            HelpRequest.region,
+            HelpRequest.tags,
+            HelpRequest.urgency,
+            HelpRequest.status,
+            HelpRequest.created_at,
+            HelpRequest.first_response_at,
+            HelpRequest.resolved_at,
+            HelpRequest.masked,
+            author.display_name,
+            author.email,
+            HelpRequest.resolved_by_id,
+            resolver.display_name,
+            resolver.email,
+            HelpResponse.id,
+            HelpResponse.author_id,
+            responder.display_name,
+            responder.email,
+            HelpResponse.body,
+            HelpResponse.created_at,
+        )
+        .outerjoin(author, author.id == HelpRequest.author_id)
+        .outerjoin(resolver, resolver.id == HelpRequest.resolved_by_id)
+        .outerjoin(HelpResponse, HelpResponse.request_id == HelpRequest.id)
+        .outerjoin(responder, responder.id == HelpResponse.author_id)
+        .where(
+            HelpRequest.id == sa.bindparam("request_id", type_=sa.Integer),
+            HelpRequest.network_id == sa.bindparam("network_id", type_=sa.Integer),
+        )
+        .order_by(HelpResponse.id)
+    )
+
+
+# The request with its author, who resolved it and its answers with their authors: one statement, built once per
+# process, one row per answer (or one row without answers).
+_PAGE = _page_statement()
+
+
+def _read_page(network: Network, request_id: int) -> RequestPage | None:
+    rows = session.connection().execute(_PAGE, {"request_id": request_id, "network_id": network.id}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    responses = [
+        ResponseRow(row[19], row[20], None if row[20] is None else Named(row[21], row[22]), row[23], row[24])
+        for row in rows
+        if row[19] is not None
+    ]
+    return RequestPage(
+        *first[:14],
+        author=None if first[2] is None else Named(first[14], first[15]),
+        resolved_by=None if first[16] is None else Named(first[17], first[18]),
+        responses=responses,
+        network=network,
+    )
+
+
+def request_page(network: Network, request_id: int, viewer: Person | None) -> RequestPage:
+    """What ``get_request`` gives, as a ``RequestPage`` for the request page (one statement, no entities)."""
+    if not permissions.can_view(viewer, network):
+        raise Forbidden(_("Only members of this network can see its help requests."))
+    page = _read_page(network, request_id)
+    if page is None:
+        raise NotFound(_("There is no such help request in this network."))
+    return page
+
+
+@dataclass(frozen=True, slots=True)
+class RequestHead:
+    """What the request page needs to decide who may do what, without loading the request: its id, author,
+    status and topic (kept by the page cache) with the network it belongs to. The permission functions accept it
+    in place of a ``HelpRequest``. ``page``: the whole request (``RequestPage``) when it was read for the head
+    in this request (the head was not kept), else None."""
+
+    id: int
+    author_id: int | None
+    status: HelpStatus
+    topic: str
+    network: Network
+    page: RequestPage | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == HelpStatus.open
 
 
 def request_head(network: Network, request_id: int, viewer: Person | None) -> RequestHead:
     """The request's head (``RequestHead``) for a viewer who may see the network's requests; kept per worker
-    (page cache, domains ``help`` and ``structure``: an edit, a resolution or an erased author changes it)."""
+    (page cache, domains ``help`` and ``structure``: an edit, a resolution or an erased author changes it).
+    When it is not kept, the whole request is read (the page kept with it is then missing too: same domains)
+    and comes with it (``RequestHead.page``)."""
     if not permissions.can_view(viewer, network):
         raise Forbidden(_("Only members of this network can see its help requests."))
+    read: list[RequestPage] = []
 
     def load():
-        row = session.execute(_HEAD, {"request_id": request_id, "network_id": network.id}).first()
-        return None if row is None else (row[0], row[1], HelpStatus(row[2]), row[3])
+        page = _read_page(network, request_id)
+        if page is None:
+            return None
+        read.append(page)
+        return (page.id, page.author_id, page.status, page.topic)
 
     row = page_cache.cached(
         "help_request_head", (network.id, request_id), (page_cache.STRUCTURE, page_cache.HELP), load
     )
     if row is None:
         raise NotFound(_("There is no such help request in this network."))
-    return RequestHead(*row, network=network)
+    return RequestHead(*row, network=network, page=read[0] if read else None)
 
 
 def _language_keys(person: Person) -> list[str]:
@@ -666,16 +794,6 @@ def suggestions(request: HelpRequest, viewer: Person | None, *, more: int = 5):
 
 
 @dataclass(frozen=True, slots=True)
-class Named:
-    """A person as the request page names them (``name_or_email``), from two columns instead of the ORM row."""
-
-    display_name: str | None
-    email: str | None
-
-    name_or_email = property(Person.name_or_email.fget)
-
-
-@dataclass(frozen=True, slots=True)
 class NotifiedRow:
     """A ``HelpSuggestion`` as the request page shows it: who, when, why."""
 
@@ -700,15 +818,20 @@ _NOTIFIED_ROWS = (
     .order_by(HelpSuggestion.notified_at, HelpSuggestion.score.desc())
 )
 
+_NAMES = sa.select(Person.id, Person.display_name, Person.email).where(
+    Person.id.in_(sa.bindparam("ids", type_=sa.Integer, expanding=True))
+)
+
 
 def page_suggestions(request: HelpRequest, viewer: Person | None, *, more: int = 5):
     """``suggestions`` for the request page: the same people in the same order, as plain rows (``NotifiedRow``;
     the candidates as (``Named``, ``matching.Suggestion``)) from two columns of each person, not ORM objects."""
     if not permissions.can_see_suggestions(viewer, request):
         raise Forbidden(_("Only the author, the coordinator or the Meta-Mentor can see who was asked."))
+    connection = session.connection()  # prebuilt statements, Core rows
     notified = [
         NotifiedRow(person_id, Named(name, email), score, reasons, notified_at)
-        for person_id, name, email, score, reasons, notified_at in session.execute(
+        for person_id, name, email, score, reasons, notified_at in connection.execute(
             _NOTIFIED_ROWS, {"request_id": request.id}
         )
     ]
@@ -718,10 +841,8 @@ def page_suggestions(request: HelpRequest, viewer: Person | None, *, more: int =
         if picks:
             people = {
                 person_id: Named(name, email)
-                for person_id, name, email in session.execute(
-                    sa.select(Person.id, Person.display_name, Person.email).where(
-                        Person.id.in_([s.person_id for s in picks])
-                    )
+                for person_id, name, email in connection.execute(
+                    _NAMES, {"ids": [s.person_id for s in picks]}
                 )
             }
             candidates = [(people[s.person_id], s) for s in picks if s.person_id in people]

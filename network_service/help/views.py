@@ -352,7 +352,8 @@ def show(slug: str, request_id: int):
     def render() -> str:
         # The same for every viewer with the same permissions, language and time zone; the forms' CSRF token
         # (the session's) is taken out and put in again for each viewer.
-        help_request = operations.get_request(network, request_id, viewer)
+        # the request as plain values: read with the head when that was not kept either (one statement)
+        help_request = head.page or operations.request_page(network, request_id, viewer)
         html = _content(network, help_request, viewer, can, show_next=show_next)
         return html.replace(token, _CSRF_PLACEHOLDER) if token else html
 
