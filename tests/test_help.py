@@ -458,6 +458,10 @@ def test_list_filters_by_my_languages_and_the_badge_counts_them(client, run, rol
         new_request(roles, email="coord@example.org", topic="In Arabic", languages=["Arabic"])
         new_request(roles, email="coord@example.org", topic="In Polish", languages=["Polish"])
         new_request(roles, email="coord@example.org", topic="For everyone", languages=[])
+        new_request(
+            roles, email="coord@example.org", topic="Polish or Arabic", languages=["Polish", "arabic "]
+        )
+        new_request(roles, email="coord@example.org", topic="Polish or Greek", languages=["Polish", "Greek"])
         ops.resolve(
             new_request(roles, email="coord@example.org", topic="Done already", languages=["Arabic"]),
             person("coord@example.org"),
@@ -469,10 +473,12 @@ def test_list_filters_by_my_languages_and_the_badge_counts_them(client, run, rol
     assert (
         "In Arabic" in html
         and "For everyone" in html
+        and "Polish or Arabic" in html
         and "In Polish" not in html
+        and "Polish or Greek" not in html
         and "Done already" not in html
     )
-    assert '<span class="badge badge-count">2<' in html
+    assert '<span class="badge badge-count">3<' in html
     _response, html = _page(client, "/networks/test-net/help?scope=all")
     assert "In Polish" in html
     _response, html = _page(client, "/networks/test-net/help?scope=all&status=resolved")
