@@ -293,6 +293,7 @@ def test_the_request_page_values_show_what_the_orm_request_shows(roles, ctx, app
     request, its people and answers, and the page renders the same from both: open with the next candidates,
     with an answer of a former member, and resolved."""
     from network_service.help import views as help_views
+    from network_service.help.forms import NotifyMoreForm, ResponseForm
 
     app.config["HELP_NOTIFY_COUNT"] = 1
     network, coordinator = net(roles), person("coord@example.org")
@@ -331,10 +332,14 @@ def test_the_request_page_values_show_what_the_orm_request_shows(roles, ctx, app
         can = help_views._can(coordinator, head)
         html = help_views._content(network, page, coordinator, can, show_next=show_next)
         assert html == help_views._content(network, orm, coordinator, can, show_next=show_next)
+        # the forms' parts kept per language (a page without input) render as the forms themselves do
+        forms = {"response_form": ResponseForm(formdata=None), "notify_form": NotifyMoreForm(formdata=None)}
+        assert html == help_views._content(network, page, coordinator, can, show_next=show_next, **forms)
         return html
 
     html = same(True)
     assert "Next suggestions" in html and "a former member" in html and "<strong>Bold</strong>" in html
+    assert "Your answer" in html and "How many more members?" in html and help_views.help_forms
     assert "Show who would be asked next" in same(False)
     ops.resolve(request, coordinator)
     assert "Mark as resolved" not in same(True)

@@ -283,6 +283,30 @@ def _can(viewer, help_request) -> dict[str, bool]:
     }
 
 
+# The request page's forms as a page without input shows them: the same on every request page of a language and
+# time zone, so rendered once per process for each (help/_request_forms.html), the CSRF token put in per page.
+help_forms = FragmentCache(size=64)
+_PART = "\x00part\x00"
+
+
+def _fresh_forms() -> dict[str, Markup]:
+    """The parts of the request page's forms without input (``csrf``, ``findings``, ``answer``, ``count``)."""
+    token = generate_csrf()
+    key = ("request_forms", *reader_context())
+    html = help_forms.get(key)
+    if html is None:
+        html = render_template(
+            "help/_request_forms.html",
+            response_form=ResponseForm(formdata=None),
+            notify_form=NotifyMoreForm(formdata=None),
+            sep=Markup(_PART),  # noqa: S704  # nosec B704 - a constant
+        )
+        html = html.replace(token, _CSRF_PLACEHOLDER) if token else html
+        help_forms.put(key, html)
+    parts = html.replace(_CSRF_PLACEHOLDER, str(escape(token))).split(_PART)
+    return dict(zip(("csrf", "findings", "answer", "count"), map(Markup, parts), strict=True))
+
+
 def _content(
     network, help_request, viewer, can, *, show_next, response_form=None, findings=(), notify_form=None
 ):
@@ -293,13 +317,15 @@ def _content(
         if can["can_suggest"]
         else ([], [])
     )
+    fresh = response_form is None and notify_form is None and not findings
     return render_template(
         "help/_request_content.html",
         network=network,
         help_request=help_request,
-        response_form=response_form or ResponseForm(formdata=None),
-        resolve_form=ResolveForm(formdata=None),
-        notify_form=notify_form or NotifyMoreForm(formdata=None),
+        fresh=_fresh_forms() if fresh else None,
+        response_form=response_form or ResponseForm(formdata=None) if not fresh else None,
+        resolve_form=ResolveForm(formdata=None) if not fresh else None,
+        notify_form=notify_form or NotifyMoreForm(formdata=None) if not fresh else None,
         findings=findings,
         notified=notified,
         candidates=candidates,
