@@ -292,6 +292,8 @@ def test_the_request_page_values_show_what_the_orm_request_shows(roles, ctx, app
     """``request_page`` (plain values, one statement) carries what the page shows of ``get_request``'s ORM
     request, its people and answers, and the page renders the same from both: open with the next candidates,
     with an answer of a former member, and resolved."""
+    from flask_babel import format_datetime
+
     from network_service.help import views as help_views
     from network_service.help.forms import NotifyMoreForm, ResponseForm
 
@@ -340,6 +342,12 @@ def test_the_request_page_values_show_what_the_orm_request_shows(roles, ctx, app
     html = same(True)
     assert "Next suggestions" in html and "a former member" in html and "<strong>Bold</strong>" in html
     assert "Your answer" in html and "How many more members?" in html and help_views.help_forms
+    when = (
+        help_views._date_formatter()
+    )  # the dates as the datetimeformat filter gives them, kept once formatted
+    assert (
+        when(request.created_at) == when(request.created_at) == format_datetime(request.created_at, "short")
+    )
     assert "Show who would be asked next" in same(False)
     ops.resolve(request, coordinator)
     assert "Mark as resolved" not in same(True)

@@ -4,6 +4,7 @@ validate, flush, and leave the commit to the request."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -507,7 +508,8 @@ class RequestRow:
     topic: str
     urgency: Urgency
     status: HelpStatus
-    languages: list[str]
+    # the JSON text as stored: decoded only when the card is rendered (``languages``), not for a kept card
+    languages_json: str | None
     region: str
     created_at: dt.datetime
     response_count: int
@@ -517,9 +519,13 @@ class RequestRow:
     def is_open(self) -> bool:
         return self.status == HelpStatus.open
 
+    @property
+    def languages(self) -> list[str]:
+        return (json.loads(self.languages_json) if self.languages_json else None) or []
+
     def key(self) -> tuple:
         """Everything the list shows of it (the list's cache key is made of these)."""
-        return (self.id, self.topic, self.urgency, self.status, tuple(self.languages or ()), self.region,
+        return (self.id, self.topic, self.urgency, self.status, self.languages_json, self.region,
                 self.created_at, self.response_count, self.author_name)  # fmt: skip
 
 
@@ -538,7 +544,7 @@ def list_request_rows(
     statement, params = _filtered(
         _rows_query, network, viewer, in_my_languages, status, urgency, mine, before, limit
     )
-    rows = session.execute(statement, params)
+    rows = session.connection().execute(statement, params)
     return [
         RequestRow(*row[:8], None if author_id is None else name or (email or "").split("@")[0])
         for row in rows
@@ -552,7 +558,7 @@ def _rows_query() -> sa.Select:
         HelpRequest.topic,
         HelpRequest.urgency,
         HelpRequest.status,
-        HelpRequest.languages,
+        sa.cast(HelpRequest.languages, sa.Text),  # not decoded: a card kept from before does not need it
         HelpRequest.region,
         HelpRequest.created_at,
         HelpRequest.response_count,

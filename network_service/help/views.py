@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
@@ -307,6 +308,26 @@ def _fresh_forms() -> dict[str, Markup]:
     return dict(zip(("csrf", "findings", "answer", "count"), map(Markup, parts), strict=True))
 
 
+# Dates as the request page shows them (``datetimeformat("short")`` in the reader's language and time zone), kept
+# per process: the same few come back on every rendering of a request (its answers; who was asked, all at once).
+help_dates = FragmentCache(size=4096, max_bytes=1024 * 1024)
+
+
+def _date_formatter():
+    """``when(value)``: ``format_datetime(value, "short")``, from ``help_dates`` when it was formatted before."""
+    context = reader_context()
+
+    def when(value) -> str:
+        key = (value, *context)
+        text = help_dates.get(key)
+        if text is None:
+            text = format_datetime(value, "short")
+            help_dates.put(key, text)
+        return text
+
+    return when
+
+
 def _content(
     network, help_request, viewer, can, *, show_next, response_form=None, findings=(), notify_form=None
 ):
@@ -323,6 +344,7 @@ def _content(
         network=network,
         help_request=help_request,
         fresh=_fresh_forms() if fresh else None,
+        when=_date_formatter(),
         response_form=response_form or ResponseForm(formdata=None) if not fresh else None,
         resolve_form=ResolveForm(formdata=None) if not fresh else None,
         notify_form=notify_form or NotifyMoreForm(formdata=None) if not fresh else None,
