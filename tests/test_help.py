@@ -13,7 +13,7 @@ from network_service.accounts.models import Person
 from network_service.accounts.operations import add_site_admin, create_api_token, get_or_create_person
 from network_service.audit.models import AuditLog
 from network_service.db import db, session, utcnow
-from network_service.errors import Conflict, Forbidden, InvalidInput
+from network_service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from network_service.help import operations as ops
 from network_service.help.models import HelpRequest, HelpResponse, HelpStatus, HelpSuggestion
 from network_service.networks.models import Level, Network, Role
@@ -288,6 +288,75 @@ def test_the_page_names_the_same_suggestions_as_the_orm_objects(roles, ctx, app)
     assert len(both()[0]) == len(notified) + 1
 
 
+def test_the_request_page_values_show_what_the_orm_request_shows(roles, ctx, app):
+    """``request_page`` (plain values, one statement) carries what the page shows of ``get_request``'s ORM
+    request, its people and answers, and the page renders the same from both: open with the next candidates,
+    with an answer of a former member, and resolved."""
+    from flask_babel import format_datetime
+
+    from network_service.help import views as help_views
+    from network_service.help.forms import NotifyMoreForm, ResponseForm
+
+    app.config["HELP_NOTIFY_COUNT"] = 1
+    network, coordinator = net(roles), person("coord@example.org")
+    request = new_request(
+        roles, body="**Bold** and a [link](https://example.org)", languages=["Arabic", "German"],
+        region="Berlin", tags=["school enrolment", "housing"], urgency="urgent",
+    )  # fmt: skip
+    ops.respond(request, person("expert@example.org"), "I can *help*.")
+    ops.respond(request, coordinator, "Me too.")
+    ops.respond(request, person("office@example.org"), "Ask the office.")
+    session.execute(
+        sa.update(HelpResponse)
+        .where(
+            HelpResponse.request_id == request.id, HelpResponse.author_id == person("office@example.org").id
+        )
+        .values(author_id=None)
+    )  # an erased author: "a former member"
+    session.flush()
+
+    def same(show_next):
+        session.expire_all()
+        orm = ops.get_request(network, request.id, coordinator)
+        page = ops.request_page(network, request.id, coordinator)
+        head = ops.request_head(network, request.id, coordinator)
+        assert head.page == page and (head.id, head.author_id, head.status, head.topic) == (
+            orm.id, orm.author_id, orm.status, orm.topic
+        )  # fmt: skip
+        for name in ("id", "network_id", "author_id", "topic", "body", "languages", "region", "tags",
+                     "urgency", "status", "created_at", "first_response_at", "resolved_at", "masked", "is_open"):  # fmt: skip
+            assert getattr(page, name) == getattr(orm, name), name
+        for plain, entity in ((page.author, orm.author), (page.resolved_by, orm.resolved_by)):
+            assert (plain and plain.name_or_email) == (entity and entity.name_or_email)
+        assert [(r.id, r.author_id, r.author and r.author.name_or_email, r.body, r.created_at) for r in page.responses] == [
+            (r.id, r.author_id, r.author and r.author.name_or_email, r.body, r.created_at) for r in orm.responses
+        ]  # fmt: skip
+        can = help_views._can(coordinator, head)
+        html = help_views._content(network, page, coordinator, can, show_next=show_next)
+        assert html == help_views._content(network, orm, coordinator, can, show_next=show_next)
+        # the forms' parts kept per language (a page without input) render as the forms themselves do
+        forms = {"response_form": ResponseForm(formdata=None), "notify_form": NotifyMoreForm(formdata=None)}
+        assert html == help_views._content(network, page, coordinator, can, show_next=show_next, **forms)
+        return html
+
+    html = same(True)
+    assert "Next suggestions" in html and "a former member" in html and "<strong>Bold</strong>" in html
+    assert "Your answer" in html and "How many more members?" in html and help_views.help_forms
+    when = (
+        help_views._date_formatter()
+    )  # the dates as the datetimeformat filter gives them, kept once formatted
+    assert (
+        when(request.created_at) == when(request.created_at) == format_datetime(request.created_at, "short")
+    )
+    assert "Show who would be asked next" in same(False)
+    ops.resolve(request, coordinator)
+    assert "Mark as resolved" not in same(True)
+    with pytest.raises(NotFound):
+        ops.request_page(network, request.id + 1000, coordinator)
+    with pytest.raises(Forbidden):
+        ops.request_page(network, request.id, person("outsider@example.org"))
+
+
 # -- pages ----------------------------------------------------------------------------------------------------
 
 
@@ -402,6 +471,10 @@ def test_list_filters_by_my_languages_and_the_badge_counts_them(client, run, rol
         new_request(roles, email="coord@example.org", topic="In Arabic", languages=["Arabic"])
         new_request(roles, email="coord@example.org", topic="In Polish", languages=["Polish"])
         new_request(roles, email="coord@example.org", topic="For everyone", languages=[])
+        new_request(
+            roles, email="coord@example.org", topic="Polish or Arabic", languages=["Polish", "arabic "]
+        )
+        new_request(roles, email="coord@example.org", topic="Polish or Greek", languages=["Polish", "Greek"])
         ops.resolve(
             new_request(roles, email="coord@example.org", topic="Done already", languages=["Arabic"]),
             person("coord@example.org"),
@@ -413,10 +486,12 @@ def test_list_filters_by_my_languages_and_the_badge_counts_them(client, run, rol
     assert (
         "In Arabic" in html
         and "For everyone" in html
+        and "Polish or Arabic" in html
         and "In Polish" not in html
+        and "Polish or Greek" not in html
         and "Done already" not in html
     )
-    assert '<span class="badge badge-count">2<' in html
+    assert '<span class="badge badge-count">3<' in html
     _response, html = _page(client, "/networks/test-net/help?scope=all")
     assert "In Polish" in html
     _response, html = _page(client, "/networks/test-net/help?scope=all&status=resolved")

@@ -4,13 +4,14 @@ validate, flush, and leave the commit to the request."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload, lazyload, selectinload
+from sqlalchemy.orm import aliased, joinedload, lazyload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from network_service import page_cache
@@ -284,15 +285,48 @@ def get_request(network: Network, request_id: int, viewer: Person | None) -> Hel
 
 
 @dataclass(frozen=True, slots=True)
-class RequestHead:
-    """What the request page needs to decide who may do what, without loading the request: its id, author,
-    status and topic (kept by the page cache) with the network it belongs to. The permission functions accept it
-    in place of a ``HelpRequest``."""
+class Named:
+    """A person as the request page names them (``name_or_email``), from two columns instead of the ORM row."""
+
+    display_name: str | None
+    email: str | None
+
+    name_or_email = property(Person.name_or_email.fget)
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseRow:
+    """An answer as the request page shows it (and the ranking reads it: ``author_id``)."""
 
     id: int
     author_id: int | None
-    status: HelpStatus
+    author: Named | None  # None: a former member
+    body: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RequestPage:
+    """A help request as its page shows it, in place of the ``HelpRequest`` with its people and answers: the
+    same attribute names, plain values (``request_page``). The permission functions and the ranking accept it."""
+
+    id: int
+    network_id: int
+    author_id: int | None
     topic: str
+    body: str
+    languages: list[str]
+    region: str
+    tags: list[str]
+    urgency: Urgency
+    status: HelpStatus
+    created_at: dt.datetime
+    first_response_at: dt.datetime | None
+    resolved_at: dt.datetime | None
+    masked: bool
+    author: Named | None
+    resolved_by: Named | None
+    responses: list[ResponseRow]
     network: Network
 
     @property
@@ -300,42 +334,147 @@ class RequestHead:
         return self.status == HelpStatus.open
 
 
-_HEAD = sa.select(HelpRequest.id, HelpRequest.author_id, HelpRequest.status, HelpRequest.topic).where(
-    HelpRequest.id == sa.bindparam("request_id", type_=sa.Integer),
-    HelpRequest.network_id == sa.bindparam("network_id", type_=sa.Integer),
-)
+def _page_statement() -> sa.Select:
+    author, resolver, responder = (aliased(Person) for _ in range(3))
+    return (
+        sa.select(
+            HelpRequest.id,
+            HelpRequest.network_id,
+            HelpRequest.author_id,
+            HelpRequest.topic,
+            HelpRequest.body,
+            HelpRequest.languages,
+            HelpRequest.region,
+            HelpRequest.tags,
+            HelpRequest.urgency,
+            HelpRequest.status,
+            HelpRequest.created_at,
+            HelpRequest.first_response_at,
+            HelpRequest.resolved_at,
+            HelpRequest.masked,
+            author.display_name,
+            author.email,
+            HelpRequest.resolved_by_id,
+            resolver.display_name,
+            resolver.email,
+            HelpResponse.id,
+            HelpResponse.author_id,
+            responder.display_name,
+            responder.email,
+            HelpResponse.body,
+            HelpResponse.created_at,
+        )
+        .outerjoin(author, author.id == HelpRequest.author_id)
+        .outerjoin(resolver, resolver.id == HelpRequest.resolved_by_id)
+        .outerjoin(HelpResponse, HelpResponse.request_id == HelpRequest.id)
+        .outerjoin(responder, responder.id == HelpResponse.author_id)
+        .where(
+            HelpRequest.id == sa.bindparam("request_id", type_=sa.Integer),
+            HelpRequest.network_id == sa.bindparam("network_id", type_=sa.Integer),
+        )
+        .order_by(HelpResponse.id)
+    )
+
+
+# The request with its author, who resolved it and its answers with their authors: one statement, built once per
+# process, one row per answer (or one row without answers).
+_PAGE = _page_statement()
+
+
+def _read_page(network: Network, request_id: int) -> RequestPage | None:
+    rows = session.connection().execute(_PAGE, {"request_id": request_id, "network_id": network.id}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    responses = [
+        ResponseRow(row[19], row[20], None if row[20] is None else Named(row[21], row[22]), row[23], row[24])
+        for row in rows
+        if row[19] is not None
+    ]
+    return RequestPage(
+        *first[:14],
+        author=None if first[2] is None else Named(first[14], first[15]),
+        resolved_by=None if first[16] is None else Named(first[17], first[18]),
+        responses=responses,
+        network=network,
+    )
+
+
+def request_page(network: Network, request_id: int, viewer: Person | None) -> RequestPage:
+    """What ``get_request`` gives, as a ``RequestPage`` for the request page (one statement, no entities)."""
+    if not permissions.can_view(viewer, network):
+        raise Forbidden(_("Only members of this network can see its help requests."))
+    page = _read_page(network, request_id)
+    if page is None:
+        raise NotFound(_("There is no such help request in this network."))
+    return page
+
+
+@dataclass(frozen=True, slots=True)
+class RequestHead:
+    """What the request page needs to decide who may do what, without loading the request: its id, author,
+    status and topic (kept by the page cache) with the network it belongs to. The permission functions accept it
+    in place of a ``HelpRequest``. ``page``: the whole request (``RequestPage``) when it was read for the head
+    in this request (the head was not kept), else None."""
+
+    id: int
+    author_id: int | None
+    status: HelpStatus
+    topic: str
+    network: Network
+    page: RequestPage | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == HelpStatus.open
 
 
 def request_head(network: Network, request_id: int, viewer: Person | None) -> RequestHead:
     """The request's head (``RequestHead``) for a viewer who may see the network's requests; kept per worker
-    (page cache, domains ``help`` and ``structure``: an edit, a resolution or an erased author changes it)."""
+    (page cache, domains ``help`` and ``structure``: an edit, a resolution or an erased author changes it).
+    When it is not kept, the whole request is read (the page kept with it is then missing too: same domains)
+    and comes with it (``RequestHead.page``)."""
     if not permissions.can_view(viewer, network):
         raise Forbidden(_("Only members of this network can see its help requests."))
+    read: list[RequestPage] = []
 
     def load():
-        row = session.execute(_HEAD, {"request_id": request_id, "network_id": network.id}).first()
-        return None if row is None else (row[0], row[1], HelpStatus(row[2]), row[3])
+        page = _read_page(network, request_id)
+        if page is None:
+            return None
+        read.append(page)
+        return (page.id, page.author_id, page.status, page.topic)
 
     row = page_cache.cached(
         "help_request_head", (network.id, request_id), (page_cache.STRUCTURE, page_cache.HELP), load
     )
     if row is None:
         raise NotFound(_("There is no such help request in this network."))
-    return RequestHead(*row, network=network)
+    return RequestHead(*row, network=network, page=read[0] if read else None)
 
 
 def _language_keys(person: Person) -> list[str]:
     return sorted({" ".join(lang.split()).casefold() for lang in person.languages or () if lang.strip()})
 
 
-def _in_languages(keys: list[str]):
-    """Requests in one of ``keys``, or without any language (meant for everyone)."""
-    any_language = sa.select(HelpRequestLanguage.request_id).where(
-        HelpRequestLanguage.request_id == HelpRequest.id
-    )
-    return sa.or_(
-        any_language.where(HelpRequestLanguage.language.in_(keys)).exists(),
-        ~any_language.exists(),
+def _in_languages(keys):
+    """Requests in one of ``keys``, or without any language (meant for everyone): one correlated subquery over
+    the request's own language rows (primary key), true when it has none or one of them is in ``keys``.
+
+    Not ``EXISTS (in keys) OR NOT EXISTS (any)``: PostgreSQL cannot turn an OR of EXISTS into a join and runs
+    both as hashed subplans, each reading every row of the language table that matches (all networks, every
+    status: thousands at 10x) before the first request is returned, where the list needs 30 requests and a few
+    index look-ups each (docs/help.md, "For operators")."""
+    language = HelpRequestLanguage.language
+    zero, one = sa.literal_column("0"), sa.literal_column("1")  # constants in the SQL text, not parameters
+    return (
+        sa.select(
+            sa.or_(
+                sa.func.count() == zero, sa.func.max(sa.case((language.in_(keys), one), else_=zero)) == one
+            )
+        )
+        .where(HelpRequestLanguage.request_id == HelpRequest.id)
+        .scalar_subquery()
     )
 
 
@@ -369,7 +508,8 @@ class RequestRow:
     topic: str
     urgency: Urgency
     status: HelpStatus
-    languages: list[str]
+    # the JSON text as stored: decoded only when the card is rendered (``languages``), not for a kept card
+    languages_json: str | None
     region: str
     created_at: dt.datetime
     response_count: int
@@ -379,9 +519,13 @@ class RequestRow:
     def is_open(self) -> bool:
         return self.status == HelpStatus.open
 
+    @property
+    def languages(self) -> list[str]:
+        return (json.loads(self.languages_json) if self.languages_json else None) or []
+
     def key(self) -> tuple:
         """Everything the list shows of it (the list's cache key is made of these)."""
-        return (self.id, self.topic, self.urgency, self.status, tuple(self.languages or ()), self.region,
+        return (self.id, self.topic, self.urgency, self.status, self.languages_json, self.region,
                 self.created_at, self.response_count, self.author_name)  # fmt: skip
 
 
@@ -400,7 +544,7 @@ def list_request_rows(
     statement, params = _filtered(
         _rows_query, network, viewer, in_my_languages, status, urgency, mine, before, limit
     )
-    rows = session.execute(statement, params)
+    rows = session.connection().execute(statement, params)
     return [
         RequestRow(*row[:8], None if author_id is None else name or (email or "").split("@")[0])
         for row in rows
@@ -414,7 +558,7 @@ def _rows_query() -> sa.Select:
         HelpRequest.topic,
         HelpRequest.urgency,
         HelpRequest.status,
-        HelpRequest.languages,
+        sa.cast(HelpRequest.languages, sa.Text),  # not decoded: a card kept from before does not need it
         HelpRequest.region,
         HelpRequest.created_at,
         HelpRequest.response_count,
@@ -666,16 +810,6 @@ def suggestions(request: HelpRequest, viewer: Person | None, *, more: int = 5):
 
 
 @dataclass(frozen=True, slots=True)
-class Named:
-    """A person as the request page names them (``name_or_email``), from two columns instead of the ORM row."""
-
-    display_name: str | None
-    email: str | None
-
-    name_or_email = property(Person.name_or_email.fget)
-
-
-@dataclass(frozen=True, slots=True)
 class NotifiedRow:
     """A ``HelpSuggestion`` as the request page shows it: who, when, why."""
 
@@ -700,15 +834,20 @@ _NOTIFIED_ROWS = (
     .order_by(HelpSuggestion.notified_at, HelpSuggestion.score.desc())
 )
 
+_NAMES = sa.select(Person.id, Person.display_name, Person.email).where(
+    Person.id.in_(sa.bindparam("ids", type_=sa.Integer, expanding=True))
+)
+
 
 def page_suggestions(request: HelpRequest, viewer: Person | None, *, more: int = 5):
     """``suggestions`` for the request page: the same people in the same order, as plain rows (``NotifiedRow``;
     the candidates as (``Named``, ``matching.Suggestion``)) from two columns of each person, not ORM objects."""
     if not permissions.can_see_suggestions(viewer, request):
         raise Forbidden(_("Only the author, the coordinator or the Meta-Mentor can see who was asked."))
+    connection = session.connection()  # prebuilt statements, Core rows
     notified = [
         NotifiedRow(person_id, Named(name, email), score, reasons, notified_at)
-        for person_id, name, email, score, reasons, notified_at in session.execute(
+        for person_id, name, email, score, reasons, notified_at in connection.execute(
             _NOTIFIED_ROWS, {"request_id": request.id}
         )
     ]
@@ -718,10 +857,8 @@ def page_suggestions(request: HelpRequest, viewer: Person | None, *, more: int =
         if picks:
             people = {
                 person_id: Named(name, email)
-                for person_id, name, email in session.execute(
-                    sa.select(Person.id, Person.display_name, Person.email).where(
-                        Person.id.in_([s.person_id for s in picks])
-                    )
+                for person_id, name, email in connection.execute(
+                    _NAMES, {"ids": [s.person_id for s in picks]}
                 )
             }
             candidates = [(people[s.person_id], s) for s in picks if s.person_id in people]

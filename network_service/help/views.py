@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
@@ -283,6 +284,50 @@ def _can(viewer, help_request) -> dict[str, bool]:
     }
 
 
+# The request page's forms as a page without input shows them: the same on every request page of a language and
+# time zone, so rendered once per process for each (help/_request_forms.html), the CSRF token put in per page.
+help_forms = FragmentCache(size=64)
+_PART = "\x00part\x00"
+
+
+def _fresh_forms() -> dict[str, Markup]:
+    """The parts of the request page's forms without input (``csrf``, ``findings``, ``answer``, ``count``)."""
+    token = generate_csrf()
+    key = ("request_forms", *reader_context())
+    html = help_forms.get(key)
+    if html is None:
+        html = render_template(
+            "help/_request_forms.html",
+            response_form=ResponseForm(formdata=None),
+            notify_form=NotifyMoreForm(formdata=None),
+            sep=Markup(_PART),  # noqa: S704  # nosec B704 - a constant
+        )
+        html = html.replace(token, _CSRF_PLACEHOLDER) if token else html
+        help_forms.put(key, html)
+    parts = html.replace(_CSRF_PLACEHOLDER, str(escape(token))).split(_PART)
+    return dict(zip(("csrf", "findings", "answer", "count"), map(Markup, parts), strict=True))
+
+
+# Dates as the request page shows them (``datetimeformat("short")`` in the reader's language and time zone), kept
+# per process: the same few come back on every rendering of a request (its answers; who was asked, all at once).
+help_dates = FragmentCache(size=4096, max_bytes=1024 * 1024)
+
+
+def _date_formatter():
+    """``when(value)``: ``format_datetime(value, "short")``, from ``help_dates`` when it was formatted before."""
+    context = reader_context()
+
+    def when(value) -> str:
+        key = (value, *context)
+        text = help_dates.get(key)
+        if text is None:
+            text = format_datetime(value, "short")
+            help_dates.put(key, text)
+        return text
+
+    return when
+
+
 def _content(
     network, help_request, viewer, can, *, show_next, response_form=None, findings=(), notify_form=None
 ):
@@ -293,13 +338,16 @@ def _content(
         if can["can_suggest"]
         else ([], [])
     )
+    fresh = response_form is None and notify_form is None and not findings
     return render_template(
         "help/_request_content.html",
         network=network,
         help_request=help_request,
-        response_form=response_form or ResponseForm(formdata=None),
-        resolve_form=ResolveForm(formdata=None),
-        notify_form=notify_form or NotifyMoreForm(formdata=None),
+        fresh=_fresh_forms() if fresh else None,
+        when=_date_formatter(),
+        response_form=response_form or ResponseForm(formdata=None) if not fresh else None,
+        resolve_form=ResolveForm(formdata=None) if not fresh else None,
+        notify_form=notify_form or NotifyMoreForm(formdata=None) if not fresh else None,
         findings=findings,
         notified=notified,
         candidates=candidates,
@@ -352,7 +400,8 @@ def show(slug: str, request_id: int):
     def render() -> str:
         # The same for every viewer with the same permissions, language and time zone; the forms' CSRF token
         # (the session's) is taken out and put in again for each viewer.
-        help_request = operations.get_request(network, request_id, viewer)
+        # the request as plain values: read with the head when that was not kept either (one statement)
+        help_request = head.page or operations.request_page(network, request_id, viewer)
         html = _content(network, help_request, viewer, can, show_next=show_next)
         return html.replace(token, _CSRF_PLACEHOLDER) if token else html
 
