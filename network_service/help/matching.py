@@ -164,6 +164,7 @@ def rank(
             activity_since=activity_since,
             sign_ins=_sign_ins(inputs) if inputs.kept else None,
             counts={"load": load, "responses": counts.responses, "notified": counts.notified},
+            counted=counts.counted,
         )
 
 
@@ -331,6 +332,11 @@ class Counts:
     oldest_response: dt.datetime | None
     oldest_notice: dt.datetime | None
 
+    @functools.cached_property
+    def counted(self) -> frozenset[int]:
+        """Everyone with a count (score looks the counts up only for them), made once per kept counts."""
+        return frozenset(self.load) | frozenset(self.responses) | frozenset(self.notified)
+
     def fit(self, activity_since: dt.datetime, fairness_since: dt.datetime) -> bool:
         """Exactly the counts of these windows: they start no earlier, and nothing counted has left them."""
         return (
@@ -458,11 +464,17 @@ def _sign_ins(inputs: Inputs) -> dict[int, dt.datetime]:
 
 
 def _rank(
-    request, index: MemberIndex, *, limit, exclude, activity_since, sign_ins, counts
+    request, index: MemberIndex, *, limit, exclude, activity_since, sign_ins, counts, counted=None
 ) -> list[Suggestion]:
     members = index.members
     responses = counts["responses"]
-    options = {"limit": limit, "exclude": exclude, "signed_in_since": activity_since, "sign_ins": sign_ins}
+    options = {
+        "limit": limit,
+        "exclude": exclude,
+        "signed_in_since": activity_since,
+        "sign_ins": sign_ins,
+        "counted": counted,
+    }
     wanted = sorted({_norm(lang) for lang in request.languages or () if lang.strip()})
     if limit and wanted:
         # First the speakers whom the request's region, tags or topic give points: everyone else can score at
@@ -572,6 +584,7 @@ def score(
     exclude: Iterable[int] = (),
     signed_in_since: dt.datetime | None = None,
     sign_ins: dict[int, dt.datetime] | None = None,
+    counted: frozenset[int] | None = None,
 ) -> list[Suggestion]:
     """Score ``candidates`` in Python: tuples of (person id, experienced?, languages, expertise, region,
     signed in within 30 days?), languages and expertise as lists or as their JSON text. With
@@ -605,7 +618,8 @@ def score(
         found = [e for e, norm, its_words in _entries(raw) if norm in tags or its_words & words]
         return (min(EXPERTISE * len(found), EXPERTISE_MAX), found) if found else (0, None)
 
-    special = set(load) | set(responses) | set(notified)
+    # who has any count (``counted``: the same, made once with the counts)
+    special = counted if counted is not None else set(load) | set(responses) | set(notified)
     # One pass, a few dictionary look-ups per member; members go into buckets by their integer points.
     buckets: dict[int, list[tuple]] = {}
     known_languages = language_memo.get
