@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 import typing
 import unicodedata
@@ -11,7 +12,6 @@ import unicodedata
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import orm
 
 from network_service.accounts.models import Person
 from network_service.accounts.operations import get_or_create_person, normalise_email
@@ -310,12 +310,44 @@ OVERVIEW_NEWEST = 12  # newest mentors shown on the network page; the members pa
 OVERVIEW_INVITED = 20
 
 
+class ShownPerson(typing.NamedTuple):
+    """What a member card shows of the person (the attributes of ``Person`` that networks/_member.html reads)."""
+
+    id: int
+    name_or_email: str
+    languages: tuple[str, ...]
+    region: str
+
+
+class MemberCard(typing.NamedTuple):
+    """One member on the network page, as plain values (the attributes of ``Membership`` that
+    networks/_member.html reads): hashable, so the page's HTML can be kept under exactly what it shows."""
+
+    id: int
+    person: ShownPerson
+    role: Role
+    level: Level
+    joined_at: dt.datetime | None
+
+
+class InvitedCard(typing.NamedTuple):
+    email: str | None
+    origin: Origin
+
+
+class ShownAgreement(typing.NamedTuple):
+    version: int
+    title: str
+    body: str
+
+
 @dataclasses.dataclass
 class Overview:
     active_count: int
     invited_count: int
-    shown: list[Membership]  # the leaders (coordinators, Meta-Mentors, office), then the newest mentors
-    invited: list[Membership]  # the most recent invitees (only for those who may invite)
+    shown: list[MemberCard]  # the leaders (coordinators, Meta-Mentors, office), then the newest mentors
+    invited: list[InvitedCard]  # the most recent invitees (only for those who may invite)
+    agreement: ShownAgreement  # the current version
 
 
 def check_can_view_members(viewer: Person | None, network: Network) -> None:
@@ -324,66 +356,126 @@ def check_can_view_members(viewer: Person | None, network: Network) -> None:
 
 
 def network_overview(network: Network, viewer: Person | None) -> Overview:
-    """What the network page shows, in four statements whatever the network's size: the counts, the leaders,
-    the newest mentors and the latest invitees. Everyone else is on the members page, fifty at a time."""
+    """What the network page shows, in one statement whatever the network's size (the counts, the current
+    agreement, the leaders and the newest mentors), and one more for those who may invite (the latest
+    invitees). Everyone else is on the members page, fifty at a time. Plain rows, no ORM objects: the page
+    keys its HTML on them (networks/views.py ``_overview_html``)."""
     check_can_view_members(viewer, network)
-    counts = dict(
-        session.execute(
-            sa.select(Membership.status, sa.func.count(Membership.id))
-            .where(
-                Membership.network_id == network.id,
-                Membership.status.in_([MembershipStatus.active, MembershipStatus.invited]),
-            )
-            .group_by(Membership.status)
-        ).all()
-    )
-    # The person from the join the order needs (not a second, eager join of its own); the network is the one at
-    # hand (from the identity map, no statement) and the people's own memberships are not shown.
-    active = (
-        sa.select(Membership)
-        .join(Person)
-        .where(Membership.network_id == network.id, Membership.status == MembershipStatus.active)
-        .options(*_CARD_LOADING)
-    )
-    leaders = session.scalars(
-        active.where(Membership.role != Role.mentor).order_by(_ROLE_ORDER, sa.func.lower(Person.display_name))
-    ).all()
-    newest = session.scalars(
-        active.where(Membership.id.in_(_newest_mentor_ids(network)))
-        .order_by(Membership.joined_at.desc().nulls_last(), Membership.id.desc())
-        .limit(OVERVIEW_NEWEST)
-    ).all()
-    invited: list[Membership] = []
-    if permissions.can_invite(viewer, network):
-        invited = list(
-            session.scalars(
-                sa.select(Membership)
-                .join(Person)
-                .where(Membership.network_id == network.id, Membership.status == MembershipStatus.invited)
-                .options(*_CARD_LOADING)
-                .order_by(Membership.created_at.desc(), Membership.id.desc())
-                .limit(OVERVIEW_INVITED)
-            )
+    statement, invited_statement = _overview_statements()
+    connection = session.connection()
+    rows = connection.execute(statement, {"network_id": network.id}).all()
+    first = rows[0]  # the counts' row is always there (outer joins)
+    if first.version is None:  # create_network always makes version 1; this guards hand-made data
+        raise NotFound(_("This network has no agreement yet."))
+    members = sorted((row for row in rows if row.part is not None), key=lambda row: (row.part, row.rank))
+    shown = [
+        MemberCard(
+            row.id,
+            ShownPerson(
+                row.person_id,
+                row.display_name or (row.email or "").split("@")[0],  # Person.name_or_email
+                tuple(row.languages or ()),
+                row.region,
+            ),
+            row.role,
+            row.level,
+            row.joined_at,
         )
+        for row in members
+        if row.part == 0 or row.rank <= OVERVIEW_NEWEST
+    ]
+    invited: list[InvitedCard] = []
+    if permissions.can_invite(viewer, network):
+        invited = [
+            InvitedCard(*row) for row in connection.execute(invited_statement, {"network_id": network.id})
+        ]
     return Overview(
-        active_count=counts.get(MembershipStatus.active, 0),
-        invited_count=counts.get(MembershipStatus.invited, 0),
-        shown=[*leaders, *newest],
+        active_count=first.active_count,
+        invited_count=first.invited_count,
+        shown=shown,
         invited=invited,
+        agreement=ShownAgreement(first.version, first.title, first.body),
     )
 
 
-_CARD_LOADING = (
-    orm.contains_eager(Membership.person).lazyload(Person.memberships),
-    orm.lazyload(Membership.network),
-)
+@functools.cache
+def _overview_statements() -> tuple[sa.Select, sa.Select]:
+    """The network page's statements, built once (building one costs more CPU than running it), for the Core
+    connection: the counts' row, outer-joined to the current agreement and to the leaders and the newest mentors
+    (each with its place in its own order, ``part`` and ``rank``: a UNION ALL keeps no order); and the latest
+    invitees."""
+    network_id = sa.bindparam("network_id", type_=sa.Integer)
+    is_active = Membership.status == MembershipStatus.active
+    counts = (
+        sa.select(
+            sa.func.count(sa.case((is_active, Membership.id))).label("active_count"),
+            sa.func.count(sa.case((Membership.status == MembershipStatus.invited, Membership.id))).label(
+                "invited_count"
+            ),
+        )
+        .where(
+            Membership.network_id == network_id,
+            Membership.status.in_([MembershipStatus.active, MembershipStatus.invited]),
+        )
+        .subquery("counts")
+    )
+    agreement = (
+        sa.select(Agreement.version, Agreement.title, Agreement.body)
+        .where(Agreement.network_id == network_id)
+        .order_by(Agreement.version.desc())
+        .limit(1)
+        .subquery("agreement")
+    )
+    columns = (
+        Membership.id,
+        Membership.person_id,
+        Membership.role,
+        Membership.level,
+        Membership.joined_at,
+        Person.display_name,
+        Person.email,
+        Person.languages,
+        Person.region,
+    )
+
+    def part(number: int, order: tuple, *conditions) -> sa.Select:
+        return (
+            sa.select(
+                sa.literal_column(str(number), sa.Integer).label("part"),
+                sa.func.row_number().over(order_by=order).label("rank"),
+                *columns,
+            )
+            .join_from(Membership, Person, Person.id == Membership.person_id)
+            .where(Membership.network_id == network_id, is_active, *conditions)
+        )
+
+    leaders = part(
+        0, (_ROLE_ORDER, sa.func.lower(Person.display_name), Membership.id), Membership.role != Role.mentor
+    )
+    newest = part(
+        1,
+        (Membership.joined_at.desc().nulls_last(), Membership.id.desc()),
+        Membership.id.in_(_newest_mentor_ids(network_id)),
+    )
+    members = sa.union_all(leaders, newest).subquery("members")
+    statement = sa.select(counts, agreement, members).select_from(
+        counts.outerjoin(agreement, sa.true()).outerjoin(members, sa.true())
+    )
+    invited = (
+        sa.select(Person.email, Membership.origin)
+        .join_from(Membership, Person, Person.id == Membership.person_id)
+        .where(Membership.network_id == network_id, Membership.status == MembershipStatus.invited)
+        .order_by(Membership.created_at.desc(), Membership.id.desc())
+        .limit(OVERVIEW_INVITED)
+    )
+    return statement, invited
 
 
-def _newest_mentor_ids(network: Network) -> sa.Select:
+def _newest_mentor_ids(network_id) -> sa.Select:
     """The ids of the newest active mentors, walked along ix_membership_newest instead of sorting every member:
     those with a join date, newest first, then (rare) those without one, each part at most OVERVIEW_NEWEST."""
     mentors = sa.select(Membership.id).where(
-        Membership.network_id == network.id,
+        Membership.network_id == network_id,
         Membership.status == MembershipStatus.active,
         Membership.role == Role.mentor,
     )
