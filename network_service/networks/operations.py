@@ -221,31 +221,111 @@ class NetworkCard(typing.NamedTuple):
     organisation_name: str
 
 
-def network_cards_of(person: Person) -> tuple[NetworkCard, ...]:
-    """What the home page shows of the person's memberships that are not over, as plain rows, networks in name
-    order (case and accents aside, then as written): a value the home page's cache can use as its key
-    (networks/views.py ``home``). One statement without ORM objects, unless the memberships loaded with the
-    person came with their networks and organisations and the transaction has written nothing since (the
-    signed-in person's statement does not join them: accounts/sessions.py)."""
-    cards = _loaded_cards(person)
-    if cards is None:
-        rows = session.execute(
-            sa.select(
-                Membership.status,
-                Membership.role,
-                Membership.level,
-                Network.name,
-                Network.slug,
-                Organisation.name,
-                Network.id,
-            )
-            .join(Network, Network.id == Membership.network_id)
-            .join(Organisation, Organisation.id == Network.organisation_id)
-            .where(Membership.person_id == person.id, Membership.status.in_(_SHOWN_ON_HOME))
+class HomeSummary(typing.NamedTuple):
+    """What the signed-in home page shows below its header, as plain values (networks/views.py ``home`` keys its
+    cache with them)."""
+
+    cards: tuple[NetworkCard, ...]  # the memberships that are not over
+    applications: tuple  # of growth.operations.ApplicationCard, newest first
+    sharing_undecided: bool  # no answer yet to sharing the profile (privacy.operations.sharing_undecided)
+
+
+def home_summary(person: Person, applications: int = 5) -> HomeSummary:
+    """The home page's reads in one statement built once, on the Core connection, no ORM objects: the person's
+    memberships that are not over with their networks and organisations (networks in name order: case and
+    accents aside, then as written), their latest ``applications`` applications (newest first) and their latest
+    answer to sharing their profile (privacy.operations ``LATEST_CONSENT`` and ``state_of``)."""
+    from network_service.growth.operations import ApplicationCard  # noqa: PLC0415 - growth builds on networks
+    from network_service.privacy.operations import NOT_CHOSEN, PROFILE_SHARING, state_of  # noqa: PLC0415
+
+    rows = (
+        session.connection()
+        .execute(
+            _home_statement(), {"person_id": person.id, "purpose": PROFILE_SHARING, "limit": applications}
         )
-        cards = [(NetworkCard(*row[:6]), row[6]) for row in rows]
+        .all()
+    )
+    first = rows[0]  # the anchor's row is always there (outer joins)
+    cards = [
+        (
+            NetworkCard(
+                MembershipStatus(row.status),
+                Role(row.role),
+                Level(row.level),
+                row.network_name,
+                row.slug,
+                row.organisation_name,
+            ),
+            row.sort,
+        )
+        for row in rows
+        if row.part == 0
+    ]
     cards.sort(key=lambda item: (_name_key(item[0].network_name), item[0].network_name, item[1]))
-    return tuple(card for card, _network_id in cards)
+    applied = sorted((row for row in rows if row.part == 1), key=lambda row: -row.sort)
+    return HomeSummary(
+        tuple(card for card, _network_id in cards),
+        tuple(ApplicationCard(row.status, row.network_name, row.slug) for row in applied),
+        state_of(PROFILE_SHARING, first if first.given is not None else None) == NOT_CHOSEN,
+    )
+
+
+@functools.cache
+def _home_statement() -> sa.Select:
+    """Built once, at first use (every model imported): a one-row anchor, outer-joined to the latest consent
+    record for sharing the profile and to the memberships and applications (``part`` 0 and 1; a UNION ALL keeps
+    no order: ``sort`` is the network's id, the application's id). The statuses, roles and levels come as their
+    stored values (the two parts' enums differ)."""
+    from network_service.growth.models import NetworkApplication  # noqa: PLC0415 - growth builds on networks
+    from network_service.privacy.operations import LATEST_CONSENT  # noqa: PLC0415
+
+    person_id = sa.bindparam("person_id", type_=sa.Integer)
+    text = sa.String(20)
+    none = sa.cast(sa.null(), text)
+    memberships = (
+        sa.select(
+            sa.literal_column("0", sa.Integer).label("part"),
+            sa.cast(Membership.status, text).label("status"),
+            sa.cast(Membership.role, text).label("role"),
+            sa.cast(Membership.level, text).label("level"),
+            Network.name.label("network_name"),
+            Network.slug.label("slug"),
+            Organisation.name.label("organisation_name"),
+            Network.id.label("sort"),
+        )
+        .join_from(Membership, Network, Network.id == Membership.network_id)
+        .join(Organisation, Organisation.id == Network.organisation_id)
+        .where(Membership.person_id == person_id, Membership.status.in_(_SHOWN_ON_HOME))
+    )
+    latest = (
+        sa.select(
+            NetworkApplication.id,
+            sa.cast(NetworkApplication.status, text).label("status"),
+            Network.name,
+            Network.slug,
+        )
+        .join_from(NetworkApplication, Network, Network.id == NetworkApplication.network_id)
+        .where(NetworkApplication.person_id == person_id)
+        .order_by(NetworkApplication.id.desc())
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .subquery("latest")
+    )
+    applications = sa.select(
+        sa.literal_column("1", sa.Integer),
+        latest.c.status,
+        none,
+        none,
+        latest.c.name,
+        latest.c.slug,
+        sa.cast(sa.null(), Organisation.name.type),
+        latest.c.id,
+    )
+    rows = sa.union_all(memberships, applications).subquery("home_rows")
+    consent = LATEST_CONSENT.subquery("consent")
+    anchor = sa.select(sa.literal_column("1", sa.Integer).label("one")).subquery("anchor")
+    return sa.select(consent.c.given, consent.c.text_version, rows).select_from(
+        anchor.outerjoin(consent, sa.true()).outerjoin(rows, sa.true())
+    )
 
 
 _SHOWN_ON_HOME = (MembershipStatus.active, MembershipStatus.invited)
@@ -255,34 +335,6 @@ def _name_key(name: str) -> str:
     return (
         unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold() or name.casefold()
     )
-
-
-def _loaded_cards(person: Person) -> list[tuple[NetworkCard, int]] | None:
-    memberships = permissions.loaded_memberships(person)
-    if memberships is None:
-        return None
-    cards = []
-    for membership in memberships:
-        if membership.status not in _SHOWN_ON_HOME:
-            continue
-        network = sa.inspect(membership).dict.get("network")
-        organisation = sa.inspect(network).dict.get("organisation") if network is not None else None
-        if organisation is None:  # not loaded with the person: ask the database rather than one by one
-            return None
-        cards.append(
-            (
-                NetworkCard(
-                    membership.status,
-                    membership.role,
-                    membership.level,
-                    network.name,
-                    network.slug,
-                    organisation.name,
-                ),
-                network.id,
-            )
-        )
-    return cards
 
 
 _ROLE_ORDER = sa.case(

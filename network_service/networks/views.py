@@ -10,7 +10,7 @@ from network_service.accounts.models import Person
 from network_service.db import session
 from network_service.errors import MentorNetError
 from network_service.fragments import FragmentCache
-from network_service.growth.operations import application_cards_of, partner_names
+from network_service.growth.operations import partner_names
 from network_service.networks import navigation, operations, permissions
 from network_service.networks.forms import (
     LEVEL_LABELS,
@@ -20,7 +20,7 @@ from network_service.networks.forms import (
     InviteForm,
 )
 from network_service.networks.models import Level, Role
-from network_service.privacy.operations import profile_shared_among, sharing_undecided
+from network_service.privacy.operations import profile_shared_among
 from network_service.security import current_person, login_required, sign_in
 
 bp = Blueprint("networks", __name__)
@@ -56,12 +56,13 @@ def home():
     # applications in one small statement): the rendered HTML is kept under exactly these values, so it follows
     # the person's own memberships and applications at once and no one else's write (a new member elsewhere, a
     # message) makes it render again.
+    summary = operations.home_summary(person, applications=5)  # one statement
     context = {
         "name": person.name_or_email,
-        "cards": operations.network_cards_of(person),
-        "applications": application_cards_of(person, limit=5),
+        "cards": summary.cards,
+        "applications": summary.applications,
         "profile_complete": bool(person.display_name and person.languages),
-        "sharing_undecided": sharing_undecided(person),
+        "sharing_undecided": summary.sharing_undecided,
     }
     key = (*context.values(), str(get_locale()), request.script_root)
     html = _HOME.get(key)
