@@ -53,7 +53,7 @@ def test_a_write_nothing_shown_depends_on_costs_no_rendering(client, run, world,
     assert "Mina Mentor" in first and len(renders) == 1
     run(lambda: invite_person(get_network(world.slug), "newcomer@example.org", actor=_coordinator(world)))
     again = _page(client, world.slug)  # the invitee bumped the page cache's versions
-    assert again == first and len(renders) == 1
+    assert without_csrf_tokens(again) == without_csrf_tokens(first) and len(renders) == 1
     assert "newcomer@example.org" not in again
 
     act_as_person(client, world.coordinator_id)  # who may invite sees the invitee (rendered for them)
