@@ -5,7 +5,6 @@ Plain functions: they check permissions, flush, and leave the commit to the requ
 
 from __future__ import annotations
 
-import functools
 import io
 import re
 import typing
@@ -427,25 +426,6 @@ def list_partners(
     else:
         query = query.where(NetworkPartner.status == PartnerStatus.accepted)
     return list(session.scalars(query.order_by(Organisation.name)))
-
-
-def partner_names(network: Network) -> tuple[str, ...]:
-    """The names of the network's accepted partner organisations, in name order: what the network page shows of
-    them (one statement built once, on the Core connection, no ORM objects)."""
-    return tuple(session.connection().execute(_partner_names(), {"network_id": network.id}).scalars())
-
-
-@functools.cache
-def _partner_names() -> sa.Select:
-    return (
-        sa.select(Organisation.name)
-        .join_from(NetworkPartner, Organisation, Organisation.id == NetworkPartner.organisation_id)
-        .where(
-            NetworkPartner.network_id == sa.bindparam("network_id", type_=sa.Integer),
-            NetworkPartner.status == PartnerStatus.accepted,
-        )
-        .order_by(Organisation.name)
-    )
 
 
 def decide_partner(

@@ -400,6 +400,8 @@ class Overview:
     shown: list[MemberCard]  # the leaders (coordinators, Meta-Mentors, office), then the newest mentors
     invited: list[InvitedCard]  # the most recent invitees (only for those who may invite)
     agreement: ShownAgreement  # the current version
+    profile_shared: frozenset[int]  # the people shown who share their profile (privacy.operations.given_flag)
+    partners: tuple[str, ...]  # the names of the accepted partner organisations, in name order
 
 
 def check_can_view_members(viewer: Person | None, network: Network) -> None:
@@ -409,7 +411,7 @@ def check_can_view_members(viewer: Person | None, network: Network) -> None:
 
 def network_overview(network: Network, viewer: Person | None) -> Overview:
     """What the network page shows, in one statement whatever the network's size (the counts, the current
-    agreement, the leaders and the newest mentors), and one more for those who may invite (the latest
+    agreement, the leaders and the newest mentors with whether they share their profile, the partners), and one more for those who may invite (the latest
     invitees). Everyone else is on the members page, fifty at a time. Plain rows, no ORM objects: the page
     keys its HTML on them (networks/views.py ``_overview_html``)."""
     check_can_view_members(viewer, network)
@@ -420,6 +422,8 @@ def network_overview(network: Network, viewer: Person | None) -> Overview:
     if first.version is None:  # create_network always makes version 1; this guards hand-made data
         raise NotFound(_("This network has no agreement yet."))
     members = sorted((row for row in rows if row.part is not None), key=lambda row: (row.part, row.rank))
+    partners = tuple(row.display_name for row in members if row.part == 2)
+    members = [row for row in members if row.part != 2]
     shown = [
         MemberCard(
             row.id,
@@ -447,15 +451,21 @@ def network_overview(network: Network, viewer: Person | None) -> Overview:
         shown=shown,
         invited=invited,
         agreement=ShownAgreement(first.version, first.title, first.body),
+        profile_shared=frozenset(row.person_id for row in members if row.shared),
+        partners=partners,
     )
 
 
 @functools.cache
 def _overview_statements() -> tuple[sa.Select, sa.Select]:
-    """The network page's statements, built once (building one costs more CPU than running it), for the Core
-    connection: the counts' row, outer-joined to the current agreement and to the leaders and the newest mentors
-    (each with its place in its own order, ``part`` and ``rank``: a UNION ALL keeps no order); and the latest
-    invitees."""
+    """The network page's statements, built once at first use (building one costs more CPU than running it; the
+    mappers are complete only once every model is imported), for the Core connection: the counts' row,
+    outer-joined to the current agreement and to the leaders, the newest mentors (with whether each shares their
+    profile: privacy.operations ``given_flag``) and the accepted partners (each with its place in its own order,
+    ``part`` and ``rank``: a UNION ALL keeps no order); and the latest invitees."""
+    from network_service.growth.models import NetworkPartner, PartnerStatus  # noqa: PLC0415 - growth builds on us
+    from network_service.privacy.operations import PROFILE_SHARING, given_flag  # noqa: PLC0415
+
     network_id = sa.bindparam("network_id", type_=sa.Integer)
     is_active = Membership.status == MembershipStatus.active
     counts = (
@@ -488,6 +498,7 @@ def _overview_statements() -> tuple[sa.Select, sa.Select]:
         Person.email,
         Person.languages,
         Person.region,
+        given_flag(Membership.person_id, PROFILE_SHARING).label("shared"),
     )
 
     def part(number: int, order: tuple, *conditions) -> sa.Select:
@@ -509,7 +520,19 @@ def _overview_statements() -> tuple[sa.Select, sa.Select]:
         (Membership.joined_at.desc().nulls_last(), Membership.id.desc()),
         Membership.id.in_(_newest_mentor_ids(network_id)),
     )
-    members = sa.union_all(leaders, newest).subquery("members")
+    # The accepted partners' names, in name order, in the place of the person's name.
+    partners = sa.select(
+        sa.literal_column("2", sa.Integer),
+        sa.func.row_number().over(order_by=Organisation.name),
+        NetworkPartner.id,
+        *(sa.cast(sa.null(), column.type) for column in columns[1:5]),
+        Organisation.name,
+        *(sa.cast(sa.null(), column.type) for column in columns[6:]),
+    ).join_from(NetworkPartner, Organisation, Organisation.id == NetworkPartner.organisation_id)
+    partners = partners.where(
+        NetworkPartner.network_id == network_id, NetworkPartner.status == PartnerStatus.accepted
+    )
+    members = sa.union_all(leaders, newest, partners).subquery("members")
     statement = sa.select(counts, agreement, members).select_from(
         counts.outerjoin(agreement, sa.true()).outerjoin(members, sa.true())
     )

@@ -10,7 +10,6 @@ from network_service.accounts.models import Person
 from network_service.db import session
 from network_service.errors import MentorNetError
 from network_service.fragments import FragmentCache
-from network_service.growth.operations import partner_names
 from network_service.networks import navigation, operations, permissions
 from network_service.networks.forms import (
     LEVEL_LABELS,
@@ -20,7 +19,6 @@ from network_service.networks.forms import (
     InviteForm,
 )
 from network_service.networks.models import Level, Role
-from network_service.privacy.operations import profile_shared_among
 from network_service.security import current_person, login_required, sign_in
 
 bp = Blueprint("networks", __name__)
@@ -117,14 +115,14 @@ def _overview_html(network, viewer, can: dict, *, shared: bool) -> tuple[Markup,
     invitee seen only by those who may invite, a message, a help request: each bumps the page cache's versions)
     costs the statements but no rendering."""
     overview = operations.network_overview(network, viewer)
-    shared_ids = profile_shared_among(m.person.id for m in overview.shown)
+    shared_ids = overview.profile_shared
     hidden_shown = frozenset(m.person.id for m in overview.shown if m.person.id not in shared_ids)
     if not shared and viewer is not None:
         # The viewer sees their own fields (privacy.operations.profile_shared), the others only those shared.
         shared_ids = shared_ids | {viewer.id}
     # A ``profile_shared`` flag for each card shown: what the cards show of each person depends on it.
     cards = tuple((m, m.person.id in shared_ids) for m in overview.shown)
-    partners = partner_names(network) if "growth" in current_app.blueprints else None
+    partners = overview.partners if "growth" in current_app.blueprints else None
     context = {
         "network": network,
         "overview": overview,

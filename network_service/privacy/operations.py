@@ -448,6 +448,23 @@ LATEST_CONSENT = (
 )
 
 
+def given_flag(person_id, purpose: str) -> sa.ScalarSelect:
+    """A column for a statement of other tables: whether the person ``person_id`` (a column) gives ``purpose``
+    by their latest record, to a text that counts (as ``given_query``; NULL without a record). One index lookup
+    per row (ix_consent_record_person_purpose), where ``given_query`` reads the latest record of everyone."""
+    spec = PURPOSES[purpose]
+    given = ConsentRecord.given.is_(True)
+    if spec.basis == CONSENT:
+        given = sa.and_(given, ConsentRecord.text_version.in_(spec.accepted_versions))
+    return (
+        sa.select(given)
+        .where(ConsentRecord.person_id == person_id, ConsentRecord.purpose == purpose)
+        .order_by(ConsentRecord.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 def _latest_ids(purpose: str):
     return (
         sa.select(sa.func.max(ConsentRecord.id))
