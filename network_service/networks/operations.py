@@ -411,9 +411,9 @@ def check_can_view_members(viewer: Person | None, network: Network) -> None:
 
 def network_overview(network: Network, viewer: Person | None) -> Overview:
     """What the network page shows, in one statement whatever the network's size (the counts, the current
-    agreement, the leaders and the newest mentors with whether they share their profile, the partners), and one more for those who may invite (the latest
-    invitees). Everyone else is on the members page, fifty at a time. Plain rows, no ORM objects: the page
-    keys its HTML on them (networks/views.py ``_overview_html``)."""
+    agreement, the leaders and the newest mentors with whether each shares their profile, the partners' names),
+    and one more for those who may invite (the latest invitees). Everyone else is on the members page, fifty at
+    a time. Plain rows, no ORM objects: the page keys its HTML on them (networks/views.py ``_overview_html``)."""
     check_can_view_members(viewer, network)
     statement, invited_statement = _overview_statements()
     connection = session.connection()
