@@ -265,23 +265,11 @@ def list_applications(
 
 
 class ApplicationCard(typing.NamedTuple):
+    """What the home page shows of one of the person's own applications (networks.operations ``home_summary``)."""
+
     status: str  # ApplicationStatus's value
     network_name: str
     slug: str
-
-
-def application_cards_of(person: Person, limit: int = 5) -> tuple[ApplicationCard, ...]:
-    """What the home page shows of the person's own applications, newest first, as plain rows (status value,
-    network name, network slug): one statement without ORM objects (networks/views.py ``home`` keys its cache
-    with them)."""
-    rows = session.execute(
-        sa.select(NetworkApplication.status, Network.name, Network.slug)
-        .join(Network, Network.id == NetworkApplication.network_id)
-        .where(NetworkApplication.person_id == person.id)
-        .order_by(NetworkApplication.id.desc())
-        .limit(limit)
-    )
-    return tuple(ApplicationCard(status.value, name, slug) for status, name, slug in rows)
 
 
 def decide_application(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 import typing
 import unicodedata
@@ -11,7 +12,6 @@ import unicodedata
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import orm
 
 from network_service.accounts.models import Person
 from network_service.accounts.operations import get_or_create_person, normalise_email
@@ -221,31 +221,111 @@ class NetworkCard(typing.NamedTuple):
     organisation_name: str
 
 
-def network_cards_of(person: Person) -> tuple[NetworkCard, ...]:
-    """What the home page shows of the person's memberships that are not over, as plain rows, networks in name
-    order (case and accents aside, then as written): a value the home page's cache can use as its key
-    (networks/views.py ``home``). One statement without ORM objects, unless the memberships loaded with the
-    person came with their networks and organisations and the transaction has written nothing since (the
-    signed-in person's statement does not join them: accounts/sessions.py)."""
-    cards = _loaded_cards(person)
-    if cards is None:
-        rows = session.execute(
-            sa.select(
-                Membership.status,
-                Membership.role,
-                Membership.level,
-                Network.name,
-                Network.slug,
-                Organisation.name,
-                Network.id,
-            )
-            .join(Network, Network.id == Membership.network_id)
-            .join(Organisation, Organisation.id == Network.organisation_id)
-            .where(Membership.person_id == person.id, Membership.status.in_(_SHOWN_ON_HOME))
+class HomeSummary(typing.NamedTuple):
+    """What the signed-in home page shows below its header, as plain values (networks/views.py ``home`` keys its
+    cache with them)."""
+
+    cards: tuple[NetworkCard, ...]  # the memberships that are not over
+    applications: tuple  # of growth.operations.ApplicationCard, newest first
+    sharing_undecided: bool  # no answer yet to sharing the profile (privacy.operations.sharing_undecided)
+
+
+def home_summary(person: Person, applications: int = 5) -> HomeSummary:
+    """The home page's reads in one statement built once, on the Core connection, no ORM objects: the person's
+    memberships that are not over with their networks and organisations (networks in name order: case and
+    accents aside, then as written), their latest ``applications`` applications (newest first) and their latest
+    answer to sharing their profile (privacy.operations ``LATEST_CONSENT`` and ``state_of``)."""
+    from network_service.growth.operations import ApplicationCard  # noqa: PLC0415 - growth builds on networks
+    from network_service.privacy.operations import NOT_CHOSEN, PROFILE_SHARING, state_of  # noqa: PLC0415
+
+    rows = (
+        session.connection()
+        .execute(
+            _home_statement(), {"person_id": person.id, "purpose": PROFILE_SHARING, "limit": applications}
         )
-        cards = [(NetworkCard(*row[:6]), row[6]) for row in rows]
+        .all()
+    )
+    first = rows[0]  # the anchor's row is always there (outer joins)
+    cards = [
+        (
+            NetworkCard(
+                MembershipStatus(row.status),
+                Role(row.role),
+                Level(row.level),
+                row.network_name,
+                row.slug,
+                row.organisation_name,
+            ),
+            row.sort,
+        )
+        for row in rows
+        if row.part == 0
+    ]
     cards.sort(key=lambda item: (_name_key(item[0].network_name), item[0].network_name, item[1]))
-    return tuple(card for card, _network_id in cards)
+    applied = sorted((row for row in rows if row.part == 1), key=lambda row: -row.sort)
+    return HomeSummary(
+        tuple(card for card, _network_id in cards),
+        tuple(ApplicationCard(row.status, row.network_name, row.slug) for row in applied),
+        state_of(PROFILE_SHARING, first if first.given is not None else None) == NOT_CHOSEN,
+    )
+
+
+@functools.cache
+def _home_statement() -> sa.Select:
+    """Built once, at first use (every model imported): a one-row anchor, outer-joined to the latest consent
+    record for sharing the profile and to the memberships and applications (``part`` 0 and 1; a UNION ALL keeps
+    no order: ``sort`` is the network's id, the application's id). The statuses, roles and levels come as their
+    stored values (the two parts' enums differ)."""
+    from network_service.growth.models import NetworkApplication  # noqa: PLC0415 - growth builds on networks
+    from network_service.privacy.operations import LATEST_CONSENT  # noqa: PLC0415
+
+    person_id = sa.bindparam("person_id", type_=sa.Integer)
+    text = sa.String(20)
+    none = sa.cast(sa.null(), text)
+    memberships = (
+        sa.select(
+            sa.literal_column("0", sa.Integer).label("part"),
+            sa.cast(Membership.status, text).label("status"),
+            sa.cast(Membership.role, text).label("role"),
+            sa.cast(Membership.level, text).label("level"),
+            Network.name.label("network_name"),
+            Network.slug.label("slug"),
+            Organisation.name.label("organisation_name"),
+            Network.id.label("sort"),
+        )
+        .join_from(Membership, Network, Network.id == Membership.network_id)
+        .join(Organisation, Organisation.id == Network.organisation_id)
+        .where(Membership.person_id == person_id, Membership.status.in_(_SHOWN_ON_HOME))
+    )
+    latest = (
+        sa.select(
+            NetworkApplication.id,
+            sa.cast(NetworkApplication.status, text).label("status"),
+            Network.name,
+            Network.slug,
+        )
+        .join_from(NetworkApplication, Network, Network.id == NetworkApplication.network_id)
+        .where(NetworkApplication.person_id == person_id)
+        .order_by(NetworkApplication.id.desc())
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .subquery("latest")
+    )
+    applications = sa.select(
+        sa.literal_column("1", sa.Integer),
+        latest.c.status,
+        none,
+        none,
+        latest.c.name,
+        latest.c.slug,
+        sa.cast(sa.null(), Organisation.name.type),
+        latest.c.id,
+    )
+    rows = sa.union_all(memberships, applications).subquery("home_rows")
+    consent = LATEST_CONSENT.subquery("consent")
+    anchor = sa.select(sa.literal_column("1", sa.Integer).label("one")).subquery("anchor")
+    return sa.select(consent.c.given, consent.c.text_version, rows).select_from(
+        anchor.outerjoin(consent, sa.true()).outerjoin(rows, sa.true())
+    )
 
 
 _SHOWN_ON_HOME = (MembershipStatus.active, MembershipStatus.invited)
@@ -255,34 +335,6 @@ def _name_key(name: str) -> str:
     return (
         unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold() or name.casefold()
     )
-
-
-def _loaded_cards(person: Person) -> list[tuple[NetworkCard, int]] | None:
-    memberships = permissions.loaded_memberships(person)
-    if memberships is None:
-        return None
-    cards = []
-    for membership in memberships:
-        if membership.status not in _SHOWN_ON_HOME:
-            continue
-        network = sa.inspect(membership).dict.get("network")
-        organisation = sa.inspect(network).dict.get("organisation") if network is not None else None
-        if organisation is None:  # not loaded with the person: ask the database rather than one by one
-            return None
-        cards.append(
-            (
-                NetworkCard(
-                    membership.status,
-                    membership.role,
-                    membership.level,
-                    network.name,
-                    network.slug,
-                    organisation.name,
-                ),
-                network.id,
-            )
-        )
-    return cards
 
 
 _ROLE_ORDER = sa.case(
@@ -310,12 +362,46 @@ OVERVIEW_NEWEST = 12  # newest mentors shown on the network page; the members pa
 OVERVIEW_INVITED = 20
 
 
+class ShownPerson(typing.NamedTuple):
+    """What a member card shows of the person (the attributes of ``Person`` that networks/_member.html reads)."""
+
+    id: int
+    name_or_email: str
+    languages: tuple[str, ...]
+    region: str
+
+
+class MemberCard(typing.NamedTuple):
+    """One member on the network page, as plain values (the attributes of ``Membership`` that
+    networks/_member.html reads): hashable, so the page's HTML can be kept under exactly what it shows."""
+
+    id: int
+    person: ShownPerson
+    role: Role
+    level: Level
+    joined_at: dt.datetime | None
+
+
+class InvitedCard(typing.NamedTuple):
+    email: str | None
+    origin: Origin
+
+
+class ShownAgreement(typing.NamedTuple):
+    version: int
+    title: str
+    body: str
+
+
 @dataclasses.dataclass
 class Overview:
     active_count: int
     invited_count: int
-    shown: list[Membership]  # the leaders (coordinators, Meta-Mentors, office), then the newest mentors
-    invited: list[Membership]  # the most recent invitees (only for those who may invite)
+    shown: list[MemberCard]  # the leaders (coordinators, Meta-Mentors, office), then the newest mentors
+    invited: list[InvitedCard]  # the most recent invitees (only for those who may invite)
+    agreement: ShownAgreement  # the current version
+    profile_shared: frozenset[int]  # the people shown who share their profile (privacy.operations.given_flag)
+    partners: tuple[str, ...]  # the names of the accepted partner organisations, in name order
 
 
 def check_can_view_members(viewer: Person | None, network: Network) -> None:
@@ -324,66 +410,147 @@ def check_can_view_members(viewer: Person | None, network: Network) -> None:
 
 
 def network_overview(network: Network, viewer: Person | None) -> Overview:
-    """What the network page shows, in four statements whatever the network's size: the counts, the leaders,
-    the newest mentors and the latest invitees. Everyone else is on the members page, fifty at a time."""
+    """What the network page shows, in one statement whatever the network's size (the counts, the current
+    agreement, the leaders and the newest mentors with whether each shares their profile, the partners' names),
+    and one more for those who may invite (the latest invitees). Everyone else is on the members page, fifty at
+    a time. Plain rows, no ORM objects: the page keys its HTML on them (networks/views.py ``_overview_html``)."""
     check_can_view_members(viewer, network)
-    counts = dict(
-        session.execute(
-            sa.select(Membership.status, sa.func.count(Membership.id))
-            .where(
-                Membership.network_id == network.id,
-                Membership.status.in_([MembershipStatus.active, MembershipStatus.invited]),
-            )
-            .group_by(Membership.status)
-        ).all()
-    )
-    # The person from the join the order needs (not a second, eager join of its own); the network is the one at
-    # hand (from the identity map, no statement) and the people's own memberships are not shown.
-    active = (
-        sa.select(Membership)
-        .join(Person)
-        .where(Membership.network_id == network.id, Membership.status == MembershipStatus.active)
-        .options(*_CARD_LOADING)
-    )
-    leaders = session.scalars(
-        active.where(Membership.role != Role.mentor).order_by(_ROLE_ORDER, sa.func.lower(Person.display_name))
-    ).all()
-    newest = session.scalars(
-        active.where(Membership.id.in_(_newest_mentor_ids(network)))
-        .order_by(Membership.joined_at.desc().nulls_last(), Membership.id.desc())
-        .limit(OVERVIEW_NEWEST)
-    ).all()
-    invited: list[Membership] = []
-    if permissions.can_invite(viewer, network):
-        invited = list(
-            session.scalars(
-                sa.select(Membership)
-                .join(Person)
-                .where(Membership.network_id == network.id, Membership.status == MembershipStatus.invited)
-                .options(*_CARD_LOADING)
-                .order_by(Membership.created_at.desc(), Membership.id.desc())
-                .limit(OVERVIEW_INVITED)
-            )
+    statement, invited_statement = _overview_statements()
+    connection = session.connection()
+    rows = connection.execute(statement, {"network_id": network.id}).all()
+    first = rows[0]  # the counts' row is always there (outer joins)
+    if first.version is None:  # create_network always makes version 1; this guards hand-made data
+        raise NotFound(_("This network has no agreement yet."))
+    members = sorted((row for row in rows if row.part is not None), key=lambda row: (row.part, row.rank))
+    partners = tuple(row.display_name for row in members if row.part == 2)
+    members = [row for row in members if row.part != 2]
+    shown = [
+        MemberCard(
+            row.id,
+            ShownPerson(
+                row.person_id,
+                row.display_name or (row.email or "").split("@")[0],  # Person.name_or_email
+                tuple(row.languages or ()),
+                row.region,
+            ),
+            row.role,
+            row.level,
+            row.joined_at,
         )
+        for row in members
+        if row.part == 0 or row.rank <= OVERVIEW_NEWEST
+    ]
+    invited: list[InvitedCard] = []
+    if permissions.can_invite(viewer, network):
+        invited = [
+            InvitedCard(*row) for row in connection.execute(invited_statement, {"network_id": network.id})
+        ]
     return Overview(
-        active_count=counts.get(MembershipStatus.active, 0),
-        invited_count=counts.get(MembershipStatus.invited, 0),
-        shown=[*leaders, *newest],
+        active_count=first.active_count,
+        invited_count=first.invited_count,
+        shown=shown,
         invited=invited,
+        agreement=ShownAgreement(first.version, first.title, first.body),
+        profile_shared=frozenset(row.person_id for row in members if row.shared),
+        partners=partners,
     )
 
 
-_CARD_LOADING = (
-    orm.contains_eager(Membership.person).lazyload(Person.memberships),
-    orm.lazyload(Membership.network),
-)
+@functools.cache
+def _overview_statements() -> tuple[sa.Select, sa.Select]:
+    """The network page's statements, built once at first use (building one costs more CPU than running it; the
+    mappers are complete only once every model is imported), for the Core connection: the counts' row,
+    outer-joined to the current agreement and to the leaders, the newest mentors (with whether each shares their
+    profile: privacy.operations ``given_flag``) and the accepted partners (each with its place in its own order,
+    ``part`` and ``rank``: a UNION ALL keeps no order); and the latest invitees."""
+    from network_service.growth.models import NetworkPartner, PartnerStatus  # noqa: PLC0415 - growth builds on us
+    from network_service.privacy.operations import PROFILE_SHARING, given_flag  # noqa: PLC0415
+
+    network_id = sa.bindparam("network_id", type_=sa.Integer)
+    is_active = Membership.status == MembershipStatus.active
+    counts = (
+        sa.select(
+            sa.func.count(sa.case((is_active, Membership.id))).label("active_count"),
+            sa.func.count(sa.case((Membership.status == MembershipStatus.invited, Membership.id))).label(
+                "invited_count"
+            ),
+        )
+        .where(
+            Membership.network_id == network_id,
+            Membership.status.in_([MembershipStatus.active, MembershipStatus.invited]),
+        )
+        .subquery("counts")
+    )
+    agreement = (
+        sa.select(Agreement.version, Agreement.title, Agreement.body)
+        .where(Agreement.network_id == network_id)
+        .order_by(Agreement.version.desc())
+        .limit(1)
+        .subquery("agreement")
+    )
+    columns = (
+        Membership.id,
+        Membership.person_id,
+        Membership.role,
+        Membership.level,
+        Membership.joined_at,
+        Person.display_name,
+        Person.email,
+        Person.languages,
+        Person.region,
+        given_flag(Membership.person_id, PROFILE_SHARING).label("shared"),
+    )
+
+    def part(number: int, order: tuple, *conditions) -> sa.Select:
+        return (
+            sa.select(
+                sa.literal_column(str(number), sa.Integer).label("part"),
+                sa.func.row_number().over(order_by=order).label("rank"),
+                *columns,
+            )
+            .join_from(Membership, Person, Person.id == Membership.person_id)
+            .where(Membership.network_id == network_id, is_active, *conditions)
+        )
+
+    leaders = part(
+        0, (_ROLE_ORDER, sa.func.lower(Person.display_name), Membership.id), Membership.role != Role.mentor
+    )
+    newest = part(
+        1,
+        (Membership.joined_at.desc().nulls_last(), Membership.id.desc()),
+        Membership.id.in_(_newest_mentor_ids(network_id)),
+    )
+    # The accepted partners' names, in name order, in the place of the person's name.
+    partners = sa.select(
+        sa.literal_column("2", sa.Integer),
+        sa.func.row_number().over(order_by=Organisation.name),
+        NetworkPartner.id,
+        *(sa.cast(sa.null(), column.type) for column in columns[1:5]),
+        Organisation.name,
+        *(sa.cast(sa.null(), column.type) for column in columns[6:]),
+    ).join_from(NetworkPartner, Organisation, Organisation.id == NetworkPartner.organisation_id)
+    partners = partners.where(
+        NetworkPartner.network_id == network_id, NetworkPartner.status == PartnerStatus.accepted
+    )
+    members = sa.union_all(leaders, newest, partners).subquery("members")
+    statement = sa.select(counts, agreement, members).select_from(
+        counts.outerjoin(agreement, sa.true()).outerjoin(members, sa.true())
+    )
+    invited = (
+        sa.select(Person.email, Membership.origin)
+        .join_from(Membership, Person, Person.id == Membership.person_id)
+        .where(Membership.network_id == network_id, Membership.status == MembershipStatus.invited)
+        .order_by(Membership.created_at.desc(), Membership.id.desc())
+        .limit(OVERVIEW_INVITED)
+    )
+    return statement, invited
 
 
-def _newest_mentor_ids(network: Network) -> sa.Select:
+def _newest_mentor_ids(network_id) -> sa.Select:
     """The ids of the newest active mentors, walked along ix_membership_newest instead of sorting every member:
     those with a join date, newest first, then (rare) those without one, each part at most OVERVIEW_NEWEST."""
     mentors = sa.select(Membership.id).where(
-        Membership.network_id == network.id,
+        Membership.network_id == network_id,
         Membership.status == MembershipStatus.active,
         Membership.role == Role.mentor,
     )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -10,7 +10,6 @@ from network_service.accounts.models import Person
 from network_service.db import session
 from network_service.errors import MentorNetError
 from network_service.fragments import FragmentCache
-from network_service.growth.operations import application_cards_of
 from network_service.networks import navigation, operations, permissions
 from network_service.networks.forms import (
     LEVEL_LABELS,
@@ -20,7 +19,6 @@ from network_service.networks.forms import (
     InviteForm,
 )
 from network_service.networks.models import Level, Role
-from network_service.privacy.operations import profile_shared_among, sharing_undecided
 from network_service.security import current_person, login_required, sign_in
 
 bp = Blueprint("networks", __name__)
@@ -56,12 +54,13 @@ def home():
     # applications in one small statement): the rendered HTML is kept under exactly these values, so it follows
     # the person's own memberships and applications at once and no one else's write (a new member elsewhere, a
     # message) makes it render again.
+    summary = operations.home_summary(person, applications=5)  # one statement
     context = {
         "name": person.name_or_email,
-        "cards": operations.network_cards_of(person),
-        "applications": application_cards_of(person, limit=5),
+        "cards": summary.cards,
+        "applications": summary.applications,
         "profile_complete": bool(person.display_name and person.languages),
-        "sharing_undecided": sharing_undecided(person),
+        "sharing_undecided": summary.sharing_undecided,
     }
     key = (*context.values(), str(get_locale()), request.script_root)
     html = _HOME.get(key)
@@ -109,26 +108,64 @@ def network(slug: str):
 
 def _overview_html(network, viewer, can: dict, *, shared: bool) -> tuple[Markup, frozenset[int]]:
     """The page below the navigation, and the people shown on it who do not share their profile. ``shared``:
-    rendered for every viewer with the same permissions (no viewer's own view of their own profile)."""
+    rendered for every viewer with the same permissions (no viewer's own view of their own profile).
+
+    Without the appointment forms (which carry the session's CSRF token) the HTML is kept under exactly the
+    values it shows (content-addressed, network_service/fragments.py): a write that changes none of them (a new
+    invitee seen only by those who may invite, a message, a help request: each bumps the page cache's versions)
+    costs the statements but no rendering."""
     overview = operations.network_overview(network, viewer)
-    context = {}
-    hidden_shown: frozenset[int] = frozenset()
-    if shared:
-        shared_ids = profile_shared_among(m.person_id for m in overview.shown)
-        hidden_shown = frozenset(m.person_id for m in overview.shown if m.person_id not in shared_ids)
-        context["profile_shared"] = lambda person: person.id in shared_ids
-    html = render_template(
-        "networks/_overview.html",
-        network=network,
-        overview=overview,
-        active=overview.shown,
-        invited=overview.invited,
-        appoint_form=AppointForm() if can["can_appoint"] else None,
-        agreement=operations.current_agreement(network),
+    shared_ids = overview.profile_shared
+    hidden_shown = frozenset(m.person.id for m in overview.shown if m.person.id not in shared_ids)
+    if not shared and viewer is not None:
+        # The viewer sees their own fields (privacy.operations.profile_shared), the others only those shared.
+        shared_ids = shared_ids | {viewer.id}
+    # A ``profile_shared`` flag for each card shown: what the cards show of each person depends on it.
+    cards = tuple((m, m.person.id in shared_ids) for m in overview.shown)
+    partners = overview.partners if "growth" in current_app.blueprints else None
+    context = {
+        "network": network,
+        "overview": overview,
+        "active": overview.shown,
+        "invited": overview.invited,
+        "agreement": overview.agreement,
+        "partner_names": partners,
+        "profile_shared": lambda person: person.id in shared_ids,
         **can,
-        **context,
+    }
+    if can["can_appoint"]:
+        html = render_template("networks/_overview.html", appoint_form=AppointForm(), **context)
+        return Markup(html), hidden_shown  # noqa: S704  # nosec B704 - rendered by our autoescaping template
+    key = (
+        network.id,
+        network.slug,
+        network.organisation.name,
+        network.description,
+        tuple(network.languages or ()),
+        network.region,
+        network.contact_email,
+        network.contact_phone,
+        network.contact_hours,
+        tuple(sorted(can.items())),
+        overview.active_count,
+        overview.invited_count if can["can_invite"] else None,  # shown only to those who may invite
+        cards,
+        tuple(overview.invited),
+        overview.agreement,
+        partners,
+        str(get_locale()),
+        request.script_root,
     )
+    html = _OVERVIEW.get(key)
+    if html is None:
+        html = render_template("networks/_overview.html", appoint_form=None, **context)
+        _OVERVIEW.put(key, html)
     return Markup(html), hidden_shown  # noqa: S704  # nosec B704 - rendered by our autoescaping template
+
+
+# The network page below its navigation, by what it shows (content-addressed): a few kilobytes per network,
+# language and set of permissions, and one more for each member shown who does not share their profile.
+_OVERVIEW = FragmentCache(size=500, max_bytes=2 * 1024 * 1024)
 
 
 @bp.route("/networks/<slug>/invite", methods=["GET", "POST"])
