@@ -230,6 +230,81 @@ def get_channel(network: Network, slug: str, viewer: Person | None) -> Channel:
     return channel
 
 
+_CHANNELS = Channel.__table__.c
+# Built once and run on the session's connection (a Core row, no ORM entity): the channel page's channel, with what
+# the page needs to know of the reader at the same time: the channel's newest message and the reader's read marker
+# (whether the page moves the marker), and whether the reader blocked anyone (else whom is not asked at all).
+_CHANNEL_PAGE = sa.select(
+    _CHANNELS.id,
+    _CHANNELS.network_id,
+    _CHANNELS.slug,
+    _CHANNELS.name,
+    _CHANNELS.description,
+    _CHANNELS.kind,
+    _CHANNELS.direct_key,
+    _CHANNELS.created_by_id,
+    _CHANNELS.archived_at,
+    _CHANNELS.last_message_at,
+    _CHANNELS.created_at,
+    sa.select(sa.func.max(Message.id)).where(Message.channel_id == _CHANNELS.id).scalar_subquery(),
+    sa.select(ChannelMember.last_read_message_id)
+    .where(
+        ChannelMember.channel_id == _CHANNELS.id,
+        ChannelMember.person_id == sa.bindparam("person_id", type_=sa.Integer),
+    )
+    .scalar_subquery(),
+    sa.exists().where(Block.blocker_id == sa.bindparam("person_id", type_=sa.Integer)),
+).where(
+    _CHANNELS.network_id == sa.bindparam("network_id", type_=sa.Integer),
+    _CHANNELS.slug == sa.bindparam("slug", type_=sa.String),
+)
+
+
+@dataclass(slots=True)
+class PageChannel:
+    """A channel as the channel page reads it: the row's values and its network (the page's), no ORM entity.
+    It answers what ``Channel`` answers to the permission checks, the template and ``mark_read``."""
+
+    id: int
+    network_id: int
+    slug: str
+    name: str
+    description: str
+    kind: ChannelKind
+    direct_key: str | None
+    created_by_id: int | None
+    archived_at: dt.datetime | None
+    last_message_at: dt.datetime | None
+    created_at: dt.datetime
+    network: Network
+
+
+@dataclass(slots=True)
+class ReadState:
+    """The channel's newest message id and the reader's read marker, as the channel page read them."""
+
+    newest: int | None
+    marker: int | None
+
+
+def channel_page(
+    network: Network, slug: str, viewer: Person
+) -> tuple[PageChannel, ReadState, frozenset[int]]:
+    """``get_channel`` for the channel page, in one statement with what else the page asks of the reader: the
+    channel, its read state for ``viewer`` (for ``mark_read``) and whom ``viewer`` blocked (asked only when they
+    blocked anyone)."""
+    row = (
+        db.session.connection()
+        .execute(_CHANNEL_PAGE, {"network_id": network.id, "slug": slug, "person_id": viewer.id})
+        .one_or_none()
+    )
+    channel = None if row is None else PageChannel(*row[:11], network=network)
+    if channel is None or not permissions.can_read(viewer, channel):
+        # the same answer for "does not exist" and "not yours": private names stay private
+        raise NotFound(_("There is no such conversation, or it is not open to you."))
+    return channel, ReadState(row[11], row[12]), blocked_ids(viewer) if row[13] else frozenset()
+
+
 def update_channel(
     channel: Channel, *, actor: Person, name: str | None = None, description: str | None = None
 ) -> Channel:
@@ -606,7 +681,9 @@ class MessageRow:
     author: Author | None = None
 
 
-# Built once: a channel page's roots, newest first (with and without the cursor), and their authors.
+# Built once: a channel page's roots, newest first (with and without the cursor), each with its author's name and
+# e-mail (an outer join on the page of roots, so that the planner still walks the (channel_id, id) index backwards
+# to the LIMIT). Run on the session's connection (Core rows, no ORM entities).
 _ROOT_COLUMNS = (
     Message.id,
     Message.channel_id,
@@ -619,73 +696,67 @@ _ROOT_COLUMNS = (
     Message.hidden_at,
     Message.reply_count,
 )
-_ROOTS = (
-    sa.select(*_ROOT_COLUMNS)
-    .where(Message.channel_id == sa.bindparam("channel_id"), Message.parent_id.is_(None))
-    .order_by(Message.id.desc())
-    .limit(sa.bindparam("limit"))
-)
-_ROOTS_BEFORE = _ROOTS.where(Message.id < sa.bindparam("before"))
-_AUTHORS = sa.select(
-    Person.id,
-    Person.display_name,
-    Person.email,
-    sa.exists().where(
-        Block.blocker_id == sa.bindparam("viewer_id", type_=sa.Integer), Block.blocked_id == Person.id
-    ),
-).where(Person.id.in_(sa.bindparam("ids", expanding=True)))
+
+
+def _roots_with_authors(before: bool) -> sa.Select:
+    roots = sa.select(*_ROOT_COLUMNS).where(
+        Message.channel_id == sa.bindparam("channel_id", type_=sa.Integer), Message.parent_id.is_(None)
+    )
+    if before:
+        roots = roots.where(Message.id < sa.bindparam("before", type_=sa.Integer))
+    page = roots.order_by(Message.id.desc()).limit(sa.bindparam("limit", type_=sa.Integer)).subquery("roots")
+    return (
+        sa.select(*page.c, Person.id, Person.display_name, Person.email)
+        .select_from(page.outerjoin(Person, Person.id == page.c.author_id))
+        .order_by(page.c.id.desc())
+    )
+
+
+_ROOTS = _roots_with_authors(before=False)
+_ROOTS_BEFORE = _roots_with_authors(before=True)
 
 
 def list_thread_rows(
-    channel: Channel, viewer: Person | None, *, before: int | None = None, limit: int = PAGE_SIZE
+    channel: Channel,
+    viewer: Person | None,
+    *,
+    before: int | None = None,
+    limit: int = PAGE_SIZE,
+    blocked: frozenset[int] | None = None,
 ) -> tuple[list[MessageRow], int | None]:
-    """What ``list_threads`` gives, as ``MessageRow`` values for the channel page: two prebuilt statements and
-    no ORM entities (the API keeps ``list_threads``). Each author says whether the viewer blocked them."""
+    """What ``list_threads`` gives, as ``MessageRow`` values for the channel page: one prebuilt statement and no
+    ORM entities (the API keeps ``list_threads``). Each author says whether the viewer blocked them: ``blocked``
+    when the caller knows whom the viewer blocked (``channel_page``), else ``blocked_ids``."""
     if not permissions.can_read(viewer, channel):
         raise NotFound(_("There is no such conversation, or it is not open to you."))
 
-    def load() -> tuple[list[tuple], int | None, dict[int, tuple]]:
+    def load() -> tuple[tuple[tuple, ...], int | None]:
         params = {"channel_id": channel.id, "limit": limit + 1}
         if before is not None:
             params["before"] = before
-        found = [tuple(row) for row in session.execute(_ROOTS if before is None else _ROOTS_BEFORE, params)]
+        statement = _ROOTS if before is None else _ROOTS_BEFORE
+        found = tuple(tuple(row) for row in db.session.connection().execute(statement, params))
         older = found[limit - 1][0] if len(found) > limit else None
-        found = found[:limit]
-        author_ids = {row[3] for row in found if row[3] is not None}
-        authors = {}
-        if author_ids:  # (id, name, e-mail, blocked by the reader: only without the cache, else below)
-            reader = None if shared else getattr(viewer, "id", None)
-            authors = {
-                r[0]: tuple(r)
-                for r in session.execute(_AUTHORS, {"ids": list(author_ids), "viewer_id": reader})
-            }
-        return found, older, authors
-
-    shared = page_cache.enabled()
-    if not shared:  # one statement less: the authors come with whether the reader blocked them
-        found, older, authors = load()
-        return [_message_row(row, channel, authors, None) for row in found], older
+        return found[:limit], older
 
     # Kept per worker (page cache) and shared by all readers of the channel: messages and channels are the domain
-    # ``conversations``, the authors' names ``structure``. Whom the reader blocked is kept per reader (blocks are
-    # ``structure`` too).
-    found, older, authors = page_cache.cached(
+    # ``conversations``, the authors' names ``structure``. Whom the reader blocked is the reader's own (blocks are
+    # ``structure`` too, see blocked_ids).
+    found, older = page_cache.cached(
         "channel_threads",
         (channel.id, before, limit),
         (page_cache.CONVERSATIONS, page_cache.STRUCTURE),
         load,
     )
-    blocked = blocked_ids(viewer) if authors else frozenset()
-    return [_message_row(row, channel, authors, blocked) for row in found], older
+    if blocked is None:
+        blocked = blocked_ids(viewer) if found else frozenset()
+    return [_message_row(row, channel, blocked) for row in found], older
 
 
-def _message_row(row: tuple, channel: Channel, authors: dict[int, tuple], blocked: frozenset[int] | None):
-    message = MessageRow(*row, channel=channel)
-    author = authors.get(message.author_id)
-    if author is not None:
-        message.author = (
-            Author(*author) if blocked is None else Author(*author[:3], blocked=author[0] in blocked)
-        )
+def _message_row(row: tuple, channel: Channel, blocked: frozenset[int]) -> MessageRow:
+    message = MessageRow(*row[:10], channel=channel)
+    if row[10] is not None:  # the author's row (none: erased, or the message has no author)
+        message.author = Author(row[10], row[11], row[12], blocked=row[10] in blocked)
     return message
 
 
@@ -777,20 +848,25 @@ def _move_marker(channel_id: int, person_id: int, upto: int) -> bool:
     return True
 
 
-def mark_read(channel: Channel, viewer: Person, upto: int | None = None) -> int | None:
-    """Move the viewer's read marker to the channel's newest message (or ``upto``); never backwards."""
+def mark_read(
+    channel: Channel, viewer: Person, upto: int | None = None, state: ReadState | None = None
+) -> int | None:
+    """Move the viewer's read marker to the channel's newest message (or ``upto``); never backwards. ``state``:
+    the channel's newest message and the viewer's marker, as read in this transaction (``channel_page``)."""
     if not permissions.reads_as_member(viewer, channel):
         return None  # site administrators reading an open channel keep no marker
-    # Kept per worker (page cache, domain ``conversations``: a new message or a moved marker changes it), so a
-    # page seen again asks nothing here.
-    newest, marker = page_cache.cached(
-        "channel_read_state",
-        (channel.id, viewer.id),
-        (page_cache.CONVERSATIONS,),
-        lambda: tuple(
-            session.execute(_NEWEST_AND_MARKER, {"channel_id": channel.id, "person_id": viewer.id}).one()
-        ),
-    )
+    if state is not None:
+        newest, marker = state.newest, state.marker
+    else:
+        # Kept per worker (page cache, domain ``conversations``: a new message or a moved marker changes it).
+        newest, marker = page_cache.cached(
+            "channel_read_state",
+            (channel.id, viewer.id),
+            (page_cache.CONVERSATIONS,),
+            lambda: tuple(
+                session.execute(_NEWEST_AND_MARKER, {"channel_id": channel.id, "person_id": viewer.id}).one()
+            ),
+        )
     if upto is not None:
         newest = min(newest or 0, upto)
     if not newest:
