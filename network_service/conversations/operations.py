@@ -837,6 +837,13 @@ def _move_marker(channel_id: int, person_id: int, upto: int) -> bool:
     )
     if not moved:
         return False
+    _marker_moved(current, channel_id, person_id, upto)
+    return True
+
+
+def _marker_moved(current: sa.orm.Session, channel_id: int, person_id: int, upto: int) -> None:
+    """What a flush of a moved marker does besides: the request's unread counts are forgotten, and a
+    ``ChannelMember`` of this row loaded in the session gets the new value."""
     current.info.pop(_UNREAD_KEY, None)
     for loaded in list(current.identity_map.values()):
         if (
@@ -845,7 +852,6 @@ def _move_marker(channel_id: int, person_id: int, upto: int) -> bool:
             and loaded.person_id == person_id
         ):
             sa.orm.attributes.set_committed_value(loaded, "last_read_message_id", upto)
-    return True
 
 
 def mark_read(
@@ -987,20 +993,128 @@ def post_message(channel: Channel, *, actor: Person, body: str, parent: Message 
         if root.deleted_at is not None:
             raise Conflict(_("This thread was deleted: it takes no replies."))
     _check_flood(actor)
-    now = utcnow()
-    message = Message(
-        channel=channel, author=actor, parent_id=root.id if root else None, body=body, created_at=now
-    )
-    session.add(message)
-    channel.last_message_at = now
+    message, marker_moved = _insert_message(channel, actor, root, body)
     if root is not None:
         root.reply_count = (root.reply_count or 0) + 1
-        root.last_reply_at = now
-    session.flush()
+        root.last_reply_at = message.created_at
+        session.flush()
     # every poster reads the channel as a member (of its network, or of one it is shared with): see can_post
-    _mark_own_post_read(channel, actor, message.id)
+    if marker_moved is None:
+        _mark_own_post_read(channel, actor, message.id)
+    elif not marker_moved:  # no marker yet, or one already past it: the general way
+        mark_read(channel, actor, upto=message.id)
     _notify_about(message, channel, actor, root)
     return message
+
+
+_MESSAGES = Message.__table__.c
+# Built once: a new message (its id back with it) and the channel's time of its last message, run on the session's
+# connection: no ORM unit of work for the two rows of every post.
+_INSERT_MESSAGE = sa.insert(Message.__table__).returning(_MESSAGES.id)
+_TOUCH_CHANNEL = (
+    sa.update(Channel.__table__)
+    .where(_CHANNELS.id == sa.bindparam("channel_id", type_=sa.Integer))
+    .values(last_message_at=sa.bindparam("now", type_=_CHANNELS.last_message_at.type))
+)
+
+
+def _post_statement() -> sa.Select:
+    """PostgreSQL: the message, the channel's ``last_message_at`` and the writer's read marker moved to the new
+    message (when they have one behind it) in one statement: (message id, 1, markers moved)."""
+    new_message = (
+        sa.insert(Message.__table__)
+        .values({column: sa.bindparam(f"v_{column}", type_=_MESSAGES[column].type) for column in _POSTED})
+        .returning(_MESSAGES.id)
+        .cte("new_message")
+    )
+    new_id = sa.select(new_message.c.id).scalar_subquery()
+    touched = (
+        sa.update(Channel.__table__)
+        .where(_CHANNELS.id == sa.bindparam("v_channel_id", type_=sa.Integer))
+        .values(last_message_at=sa.bindparam("v_created_at", type_=_CHANNELS.last_message_at.type))
+        .returning(_CHANNELS.id)
+        .cte("touched")
+    )
+    moved = (
+        sa.update(ChannelMember.__table__)
+        .where(
+            _MARKERS.channel_id == sa.bindparam("v_channel_id", type_=sa.Integer),
+            _MARKERS.person_id == sa.bindparam("v_author_id", type_=sa.Integer),
+            sa.or_(_MARKERS.last_read_message_id.is_(None), _MARKERS.last_read_message_id < new_id),
+        )
+        .values(last_read_message_id=new_id)
+        .returning(_MARKERS.id)
+        .cte("moved")
+    )
+    return sa.select(
+        new_message.c.id,
+        sa.select(sa.func.count()).select_from(touched).scalar_subquery(),
+        sa.select(sa.func.count()).select_from(moved).scalar_subquery(),
+    ).select_from(new_message)
+
+
+_POSTED = (
+    "channel_id",
+    "author_id",
+    "parent_id",
+    "body",
+    "created_at",
+    "edited_at",
+    "deleted_at",
+    "deleted_by_id",
+    "hidden_at",
+    "hidden_by_id",
+    "reply_count",
+    "last_reply_at",
+)
+_POST: list = []  # _post_statement(), built once
+
+
+def _insert_message(
+    channel: Channel, actor: Person, root: Message | None, body: str
+) -> tuple[Message, bool | None]:
+    """Write the message and the channel's ``last_message_at`` with two prebuilt statements; the ``Message``
+    returned is in the session as if loaded (every column set: reading it asks nothing), and a ``Channel`` of the
+    session gets its new ``last_message_at``. What a flush would do besides is done here: the request's unread
+    counts are forgotten."""
+    current = db.session  # the request's session itself, not the proxy
+    connection = current.connection()
+    now = utcnow()
+    values = {
+        "channel_id": channel.id,
+        "author_id": actor.id,
+        "parent_id": root.id if root is not None else None,
+        "body": body,
+        "created_at": now,
+        "edited_at": None,
+        "deleted_at": None,
+        "deleted_by_id": None,
+        "hidden_at": None,
+        "hidden_by_id": None,
+        "reply_count": 0,
+        "last_reply_at": None,
+    }
+    # On the session's connection, not through session.execute (see _move_marker): no membership answer changes.
+    moved = None
+    if connection.dialect.name == "postgresql":
+        if not _POST:
+            _POST.append(_post_statement())
+        message_id, _touched, moved = connection.execute(
+            _POST[0], {f"v_{column}": value for column, value in values.items()}
+        ).one()
+        moved = bool(moved)
+        if moved:
+            _marker_moved(current, channel.id, actor.id, message_id)
+    else:
+        message_id = connection.execute(_INSERT_MESSAGE, values).scalar_one()
+        connection.execute(_TOUCH_CHANNEL, {"channel_id": channel.id, "now": now})
+    current.info.pop(_UNREAD_KEY, None)
+    if isinstance(channel, Channel):
+        sa.orm.attributes.set_committed_value(channel, "last_message_at", now)
+    message = Message(id=message_id, **values)
+    sa.orm.make_transient_to_detached(message)
+    current.add(message)  # persistent, nothing to flush
+    return message, moved
 
 
 def _require_agreement_of_sharing_network(actor: Person, channel: Channel) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from markupsafe import Markup
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 
 from network_service import page_cache, security
 from network_service.accounts.models import Person
@@ -286,11 +287,31 @@ def new_channel(slug: str):
     return render_template("conversations/new_channel.html", network=network, form=form), status
 
 
+# The channel page's empty "New thread" form, rendered once per language with a placeholder for the CSRF token.
+_thread_forms = FragmentCache(size=64, max_bytes=256 * 1024)
+_CSRF_PLACEHOLDER = "\x00csrf\x00"
+
+
+def _new_thread_form() -> Markup:
+    """``conversations/_thread_form.html`` for an empty form (a page asked with GET), the same for every reader of
+    a language but for the CSRF token of the session, which is put in. The form itself is made only to render."""
+    token = generate_csrf()
+    key = reader_context()
+    html = _thread_forms.get(key)
+    if html is None:
+        html = render_template("conversations/_thread_form.html", form=MessageForm())
+        if token not in html:  # the token is what the form shows of the session: never keep a page without it
+            return Markup(html)  # noqa: S704  # nosec B704 - rendered by the autoescaping template
+        html = html.replace(token, _CSRF_PLACEHOLDER)
+        _thread_forms.put(key, html)
+    return Markup(html.replace(_CSRF_PLACEHOLDER, str(escape(token))))  # noqa: S704  # nosec B704
+
+
 def _channel_page(
     network: Network,
     channel: Channel,
     viewer: Person,
-    form: MessageForm,
+    form: MessageForm | None,
     status: int = 200,
     state: operations.ReadState | None = None,
     blocked: frozenset[int] | None = None,
@@ -298,6 +319,7 @@ def _channel_page(
     threads, older = operations.list_thread_rows(channel, viewer, before=_cursor("before"), blocked=blocked)
     if status == 200 and not request.args.get("before"):
         operations.mark_read(channel, viewer, state=state)
+    can_post = permissions.can_post(viewer, channel)
     return render_template(
         "conversations/channel.html",
         network=network,
@@ -305,10 +327,11 @@ def _channel_page(
         threads=threads,
         older=older,
         form=form,
-        # the authors of the page came with whether the viewer blocked them
+        form_html=_new_thread_form() if form is None and can_post else None,  # GET: the empty form
         before=_cursor("before"),
+        # the authors of the page came with whether the viewer blocked them
         view=MessageView(viewer, network, {m.author.id for m in threads if m.author and m.author.blocked}),
-        can_post=permissions.can_post(viewer, channel),
+        can_post=can_post,
         can_manage=permissions.can_manage_channel(viewer, channel),
         members=operations.channel_members(channel, viewer),
         confirm_form=_LazyConfirmForm(),
@@ -322,7 +345,7 @@ def channel(slug: str, channel_slug: str):
     viewer = current_person()
     if request.method == "GET":  # the channel with the reader's read state and blocks, in one statement
         channel, state, blocked = operations.channel_page(network, channel_slug, viewer)
-        return _channel_page(network, channel, viewer, MessageForm(), state=state, blocked=blocked)
+        return _channel_page(network, channel, viewer, None, state=state, blocked=blocked)
     channel = operations.get_channel(network, channel_slug, viewer)
     form = MessageForm()
     if request.method == "POST":
