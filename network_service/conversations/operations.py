@@ -85,6 +85,15 @@ def render_message(body: str) -> Markup:
 # -- channels ------------------------------------------------------------------------------------------
 
 
+def _connection() -> sa.Connection:
+    """The request's transaction's connection, for prebuilt statements run without the ORM (Core rows, no
+    entities), after flushing what the session holds as a query through the session would (autoflush)."""
+    current = db.session  # the request's session itself, not the proxy
+    if current.new or current.dirty or current.deleted:
+        current.flush()
+    return current.connection()
+
+
 def _slugify(name: str) -> str:
     text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
     text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:48].strip("-")
@@ -295,7 +304,7 @@ def channel_page(
     channel, its read state for ``viewer`` (for ``mark_read``) and whom ``viewer`` blocked (asked only when they
     blocked anyone)."""
     row = (
-        db.session.connection()
+        _connection()
         .execute(_CHANNEL_PAGE, {"network_id": network.id, "slug": slug, "person_id": viewer.id})
         .one_or_none()
     )
@@ -512,10 +521,15 @@ def unread_channel_count(viewer: Person, network: Network) -> int:
     membership = active_membership(viewer, network)
     if membership is None:
         return 0
-    # an active member reads the open channels and the groups and conversations they belong to
-    return session.scalar(
-        _badge_statement(),
-        {"viewer_id": viewer.id, "network_id": network.id, "since": _since(membership)},
+    # an active member reads the open channels and the groups and conversations they belong to (on the session's
+    # connection: a Core row, not the ORM's execution path)
+    return (
+        _connection()
+        .execute(
+            _badge_statement(),
+            {"viewer_id": viewer.id, "network_id": network.id, "since": _since(membership)},
+        )
+        .scalar_one()
     )
 
 
@@ -736,7 +750,7 @@ def list_thread_rows(
         if before is not None:
             params["before"] = before
         statement = _ROOTS if before is None else _ROOTS_BEFORE
-        found = tuple(tuple(row) for row in db.session.connection().execute(statement, params))
+        found = tuple(tuple(row) for row in _connection().execute(statement, params))
         older = found[limit - 1][0] if len(found) > limit else None
         # Kept as one bytes value: page_cache.size_of counts it in one step (walking the 30 rows' 400 values took
         # about 0.2 ms of every page rendered after a write), and it holds a quarter of the memory.
@@ -836,7 +850,7 @@ def _move_marker(channel_id: int, person_id: int, upto: int) -> bool:
     # On the session's connection, not through session.execute: an UPDATE there makes every membership answer of
     # the request be asked again (networks.permissions._forget_loaded_on_write), which a marker does not change.
     moved = (
-        current.connection()
+        _connection()
         .execute(_MOVE_MARKER, {"in_channel": channel_id, "of_person": person_id, "upto": upto})
         .rowcount
     )
@@ -962,7 +976,11 @@ _RECENT_MESSAGES = sa.select(sa.func.count(Message.id)).where(  # built once: as
 
 
 def _check_flood(actor: Person) -> None:
-    recent = session.scalar(_RECENT_MESSAGES, {"author_id": actor.id, "since": utcnow() - FLOOD_WINDOW})
+    recent = (
+        _connection()
+        .execute(_RECENT_MESSAGES, {"author_id": actor.id, "since": utcnow() - FLOOD_WINDOW})
+        .scalar_one()
+    )
     if recent >= FLOOD_LIMIT:
         raise TooManyMessages(_("You are writing very fast. Wait a minute, then send your message again."))
 
@@ -1083,7 +1101,7 @@ def _insert_message(
     session gets its new ``last_message_at``. What a flush would do besides is done here: the request's unread
     counts are forgotten."""
     current = db.session  # the request's session itself, not the proxy
-    connection = current.connection()
+    connection = _connection()
     now = utcnow()
     values = {
         "channel_id": channel.id,
