@@ -4,6 +4,8 @@ at once — a message (the reader's own or another's), a moved read marker, a re
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -185,3 +187,76 @@ def test_a_moved_marker_reaches_the_loaded_row_and_the_requests_unread_counts(ru
         assert conversations.unread_counts(network, reader) == {}  # counted again, not kept from before
 
     run(read_then_post_then_read)
+
+
+_OLD_LIST = (
+    '{% from "conversations/_message.html" import message %}'
+    '<ol class="conv-threads">\n      '
+    "{% for m in threads %}<li>{{ view.article(message, m, confirm_form, thread_link=True) }}</li>{% endfor %}"
+)
+
+
+def _old_thread_list(cast, email: str) -> str:
+    """The page's thread list as the template rendered it before the list was kept (session 6): each thread's
+    ``<li>`` through ``MessageView.article``, for the reader ``email``."""
+    from flask import render_template_string
+
+    from network_service.conversations.forms import ConfirmForm
+    from network_service.conversations.views import MessageView
+
+    viewer = by_email(email)
+    network = session.get(Network, cast.network_id)
+    threads, _older = conversations.list_thread_rows(general(cast), viewer)
+    view = MessageView(viewer, network, {m.author.id for m in threads if m.author and m.author.blocked})
+    return render_template_string(
+        _OLD_LIST, threads=threads, view=view, network=network, confirm_form=ConfirmForm()
+    )
+
+
+def _thread_list(html: str) -> str:
+    start = html.index('<ol class="conv-threads">')
+    list_html = html[start : html.index("</ol>", start)].rstrip()
+    return re.sub(r'(name="csrf_token"[^>]*value=")[^"]+', r"\1*", list_html)  # signed with the time
+
+
+@pytest.mark.parametrize(
+    "email", ["exp@example.org", "mentor@example.org", "meta@example.org", "office@example.org"]
+)
+def test_the_kept_thread_list_is_the_list_rendered_article_by_article(
+    client, run, cast, cache_on, app, email
+):
+    """The thread list kept whole (a plain reader: every article shared) or rendered (a reader who blocked an
+    author on the page, a moderator, an author on the page) is the HTML the template gave before, article by
+    article; computed and kept alike."""
+
+    def write():
+        channel = general(cast)
+        coordinator, office = by_email("coord@example.org"), by_email("office@example.org")
+        conversations.post_message(channel, actor=coordinator, body="Welcome, **everyone**!")
+        edited = conversations.post_message(channel, actor=office, body="Office hours on Monday")
+        conversations.edit_message(edited, actor=office, body="Office hours on Tuesday")
+        hidden = conversations.post_message(channel, actor=office, body="Something to hide")
+        moderation.hide_message(hidden, actor=coordinator)
+        deleted = conversations.post_message(channel, actor=coordinator, body="Gone soon")
+        conversations.delete_message(deleted, actor=coordinator)
+        meta = by_email("meta@example.org")
+        root = conversations.post_message(channel, actor=meta, body="Ask @[Eva Experienced]")
+        conversations.post_message(channel, actor=by_email("exp@example.org"), body="Here", parent=root)
+
+    run(write)
+    if email == "mentor@example.org":
+
+        def block():
+            network = session.get(Network, cast.network_id)
+            moderation.block(network, by_email("office@example.org"), actor=by_email(email))
+
+        run(block)
+    path = f"{HOME}/conversations/c/{cast.general}"
+    sign_in_as(client, run, email)
+    page(client, path)  # moves the read marker
+    before = _thread_list(run(_old_thread_list, cast, email) + "</ol>")
+    assert "Office hours on Tuesday" in before and "Gone soon" not in before
+    with app.app_context():
+        page_cache.clear()
+    assert _thread_list(page(client, path)) == before  # computed
+    assert _thread_list(page(client, path)) == before  # kept, when every article is shared

@@ -3,6 +3,8 @@ per process; each change to a message shows at once; what is personal is never t
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -180,3 +182,44 @@ def test_the_cache_keeps_to_its_byte_budget():
     assert cache.get(("k", 9)) == "x" * 1000 and cache.get(("k", 0)) is None
     cache.put(("k", 9), "y")  # replaced: its bytes are given back
     assert cache.get(("k", 9)) == "y" and cache.bytes <= 5000
+
+
+_OLD_FORM = (
+    '{% from "macros.html" import field, form_errors, error_summary %}'
+    '<h2>{{ _("New thread") }}</h2>\n    {{ error_summary(form) }}\n    {{ form_errors(form) }}\n'
+    '    <form method="post" novalidate class="conv-form">\n      {{ form.csrf_token }}\n'
+    '      {{ field(form.body) }}\n      <button type="submit">{{ _("Send") }}</button>\n    </form>'
+)
+
+
+def _form_part(html: str) -> str:
+    start = html.index("<h2>", html.index('class="network-nav"'))
+    part = html[start : html.index("</form>", start) + len("</form>")]
+    return re.sub(r'(name="csrf_token"[^>]*value=")[^"]+', r"\1*", part)
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_the_kept_new_thread_form_is_the_form_the_template_rendered(client, app, run, cast, language):
+    """The empty "New thread" form of a GET is rendered once per language and kept with the CSRF token put in
+    afterwards: the same HTML as the form rendered in the page before (session 6), with the session's own token,
+    which a post then takes."""
+    from flask import render_template_string
+
+    from network_service.conversations.forms import MessageForm
+    from network_service.conversations.views import _thread_forms
+
+    _thread_forms.clear()
+    headers = {"Accept-Language": language}
+    with app.test_request_context(headers=headers):
+        before = _form_part(
+            '<nav class="network-nav"></nav>' + render_template_string(_OLD_FORM, form=MessageForm())
+        )
+    novice = reader(client, run, "novice")
+    first = novice.get(channel_url(cast), headers=headers).get_data(as_text=True)
+    second = novice.get(channel_url(cast), headers=headers).get_data(as_text=True)
+    assert len(_thread_forms) == 1
+    assert _form_part(first) == _form_part(second) == before
+    assert ("Senden" if language == "de" else "Send") in before
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', second.split("<h2>")[1]).group(1)
+    response = novice.post(channel_url(cast), data={"csrf_token": token, "body": "With the kept form"})
+    assert response.status_code == 303

@@ -764,3 +764,51 @@ def test_writing_moves_an_existing_read_marker_to_ones_message(client, run, cast
 
     marker, unread = run(state)
     assert unread == 1 and marker == mine
+
+
+def test_a_posted_message_is_written_with_its_channel_and_read_without_a_statement(client, app, run, cast):
+    """post_message writes the message and the channel's last_message_at with two statements and no ORM flush;
+    the Message it returns (a new thread and a reply) is the stored row, and reading it asks the database nothing."""
+    from tests.goals_roles import count_statements
+
+    sign_in_as(client, run, EMAILS["novice"])
+    client.get(f"{base(cast)}/c/{cast.general}")  # the novice's marker exists now
+
+    def write(parent_id=None):
+        channel = session.scalar(
+            sa.select(Channel).where(Channel.network_id == cast.network_id, Channel.slug == cast.general)
+        )
+        parent = session.get(Message, parent_id) if parent_id else None
+        with count_statements(app) as statements:
+            message = operations.post_message(
+                channel, actor=person("novice"), body="Hello *all*", parent=parent
+            )
+        written = list(statements)
+        with count_statements(app) as reads:
+            seen = {column.key: getattr(message, column.key) for column in Message.__table__.columns}
+            seen["url"] = operations.thread_url(message)
+            seen["author"] = message.author.name_or_email
+        assert reads == [], reads
+        assert channel.last_message_at == message.created_at
+        return message.id, seen, written
+
+    root = None
+    for _reply in (False, True):
+        message_id, seen, written = run(write, root)
+        root = root or message_id
+        # SQLite: INSERT and UPDATE; PostgreSQL: one WITH statement of both (and the writer's marker)
+        sql = " ".join(" ".join(statement.split()) for statement in written)
+        assert "INSERT INTO message " in sql and "UPDATE channel SET last_message_at" in sql, written
+        assert not any(s.lstrip().startswith("SELECT message.") for s in written), written
+
+        def stored(message_id=message_id):
+            row = session.get(Message, message_id)
+            return {column.key: getattr(row, column.key) for column in Message.__table__.columns}, (
+                session.scalar(sa.select(Channel.last_message_at).where(Channel.id == row.channel_id))
+            )
+
+        row, last_message_at = run(stored)
+        assert {key: value for key, value in seen.items() if key in row} == row
+        assert last_message_at == row["created_at"]
+        assert seen["author"] == "Mina Mentor" and seen["url"].endswith(f"#m{message_id}")
+    assert run(lambda: session.get(Message, root).reply_count) == 1

@@ -10,6 +10,7 @@ name) is notified once. Anything else (``@name`` without brackets, an unknown na
 from __future__ import annotations
 
 import datetime as dt
+import pickle  # nosec B403 - the channel page's own rows, see list_thread_rows
 import re
 import secrets
 import unicodedata
@@ -82,6 +83,15 @@ def render_message(body: str) -> Markup:
 
 
 # -- channels ------------------------------------------------------------------------------------------
+
+
+def _connection() -> sa.Connection:
+    """The request's transaction's connection, for prebuilt statements run without the ORM (Core rows, no
+    entities), after flushing what the session holds as a query through the session would (autoflush)."""
+    current = db.session  # the request's session itself, not the proxy
+    if current.new or current.dirty or current.deleted:
+        current.flush()
+    return current.connection()
 
 
 def _slugify(name: str) -> str:
@@ -216,18 +226,107 @@ def setup_default_channels(network: Network, *, actor: Person) -> list[Channel]:
     return create_default_channels(network, actor=actor)
 
 
-_CHANNEL_BY_SLUG = sa.select(Channel).where(  # built once: every channel page and post asks it
-    Channel.network_id == sa.bindparam("network_id", type_=sa.Integer),
-    Channel.slug == sa.bindparam("slug", type_=sa.String),
+_CHANNEL_BY_SLUG = sa.select(*Channel.__table__.c).where(  # built once: every channel page and post asks it
+    Channel.__table__.c.network_id == sa.bindparam("network_id", type_=sa.Integer),
+    Channel.__table__.c.slug == sa.bindparam("slug", type_=sa.String),
 )
 
 
 def get_channel(network: Network, slug: str, viewer: Person | None) -> Channel:
-    channel = session.scalar(_CHANNEL_BY_SLUG, {"network_id": network.id, "slug": slug})
+    row = _connection().execute(_CHANNEL_BY_SLUG, {"network_id": network.id, "slug": slug}).one_or_none()
+    channel = None if row is None else _as_loaded(row)
     if channel is None or not permissions.can_read(viewer, channel):
         # the same answer for "does not exist" and "not yours": private names stay private
         raise NotFound(_("There is no such conversation, or it is not open to you."))
     return channel
+
+
+def _as_loaded(row) -> Channel:
+    """The ``Channel`` of a Core row of all its columns, in the session as if the ORM had loaded it (the one already
+    there, if any, as a query would give): a Core row and one constructor cost less than the ORM's loading."""
+    current = db.session  # the request's session itself, not the proxy
+    existing = current.identity_map.get(sa.orm.util.identity_key(Channel, row.id))
+    if existing is not None:
+        return existing
+    channel = Channel(**row._mapping)
+    sa.orm.make_transient_to_detached(channel)  # every column set: nothing to load, nothing to flush
+    current.add(channel)
+    return channel
+
+
+_CHANNELS = Channel.__table__.c
+# Built once and run on the session's connection (a Core row, no ORM entity): the channel page's channel, with what
+# the page needs to know of the reader at the same time: the channel's newest message and the reader's read marker
+# (whether the page moves the marker), and whether the reader blocked anyone (else whom is not asked at all).
+_CHANNEL_PAGE = sa.select(
+    _CHANNELS.id,
+    _CHANNELS.network_id,
+    _CHANNELS.slug,
+    _CHANNELS.name,
+    _CHANNELS.description,
+    _CHANNELS.kind,
+    _CHANNELS.direct_key,
+    _CHANNELS.created_by_id,
+    _CHANNELS.archived_at,
+    _CHANNELS.last_message_at,
+    _CHANNELS.created_at,
+    sa.select(sa.func.max(Message.id)).where(Message.channel_id == _CHANNELS.id).scalar_subquery(),
+    sa.select(ChannelMember.last_read_message_id)
+    .where(
+        ChannelMember.channel_id == _CHANNELS.id,
+        ChannelMember.person_id == sa.bindparam("person_id", type_=sa.Integer),
+    )
+    .scalar_subquery(),
+    sa.exists().where(Block.blocker_id == sa.bindparam("person_id", type_=sa.Integer)),
+).where(
+    _CHANNELS.network_id == sa.bindparam("network_id", type_=sa.Integer),
+    _CHANNELS.slug == sa.bindparam("slug", type_=sa.String),
+)
+
+
+@dataclass(slots=True)
+class PageChannel:
+    """A channel as the channel page reads it: the row's values and its network (the page's), no ORM entity.
+    It answers what ``Channel`` answers to the permission checks, the template and ``mark_read``."""
+
+    id: int
+    network_id: int
+    slug: str
+    name: str
+    description: str
+    kind: ChannelKind
+    direct_key: str | None
+    created_by_id: int | None
+    archived_at: dt.datetime | None
+    last_message_at: dt.datetime | None
+    created_at: dt.datetime
+    network: Network
+
+
+@dataclass(slots=True)
+class ReadState:
+    """The channel's newest message id and the reader's read marker, as the channel page read them."""
+
+    newest: int | None
+    marker: int | None
+
+
+def channel_page(
+    network: Network, slug: str, viewer: Person
+) -> tuple[PageChannel, ReadState, frozenset[int]]:
+    """``get_channel`` for the channel page, in one statement with what else the page asks of the reader: the
+    channel, its read state for ``viewer`` (for ``mark_read``) and whom ``viewer`` blocked (asked only when they
+    blocked anyone)."""
+    row = (
+        _connection()
+        .execute(_CHANNEL_PAGE, {"network_id": network.id, "slug": slug, "person_id": viewer.id})
+        .one_or_none()
+    )
+    channel = None if row is None else PageChannel(*row[:11], network=network)
+    if channel is None or not permissions.can_read(viewer, channel):
+        # the same answer for "does not exist" and "not yours": private names stay private
+        raise NotFound(_("There is no such conversation, or it is not open to you."))
+    return channel, ReadState(row[11], row[12]), blocked_ids(viewer) if row[13] else frozenset()
 
 
 def update_channel(
@@ -436,10 +535,15 @@ def unread_channel_count(viewer: Person, network: Network) -> int:
     membership = active_membership(viewer, network)
     if membership is None:
         return 0
-    # an active member reads the open channels and the groups and conversations they belong to
-    return session.scalar(
-        _badge_statement(),
-        {"viewer_id": viewer.id, "network_id": network.id, "since": _since(membership)},
+    # an active member reads the open channels and the groups and conversations they belong to (on the session's
+    # connection: a Core row, not the ORM's execution path)
+    return (
+        _connection()
+        .execute(
+            _badge_statement(),
+            {"viewer_id": viewer.id, "network_id": network.id, "since": _since(membership)},
+        )
+        .scalar_one()
     )
 
 
@@ -606,7 +710,9 @@ class MessageRow:
     author: Author | None = None
 
 
-# Built once: a channel page's roots, newest first (with and without the cursor), and their authors.
+# Built once: a channel page's roots, newest first (with and without the cursor), each with its author's name and
+# e-mail (an outer join on the page of roots, so that the planner still walks the (channel_id, id) index backwards
+# to the LIMIT). Run on the session's connection (Core rows, no ORM entities).
 _ROOT_COLUMNS = (
     Message.id,
     Message.channel_id,
@@ -619,73 +725,71 @@ _ROOT_COLUMNS = (
     Message.hidden_at,
     Message.reply_count,
 )
-_ROOTS = (
-    sa.select(*_ROOT_COLUMNS)
-    .where(Message.channel_id == sa.bindparam("channel_id"), Message.parent_id.is_(None))
-    .order_by(Message.id.desc())
-    .limit(sa.bindparam("limit"))
-)
-_ROOTS_BEFORE = _ROOTS.where(Message.id < sa.bindparam("before"))
-_AUTHORS = sa.select(
-    Person.id,
-    Person.display_name,
-    Person.email,
-    sa.exists().where(
-        Block.blocker_id == sa.bindparam("viewer_id", type_=sa.Integer), Block.blocked_id == Person.id
-    ),
-).where(Person.id.in_(sa.bindparam("ids", expanding=True)))
+
+
+def _roots_with_authors(before: bool) -> sa.Select:
+    roots = sa.select(*_ROOT_COLUMNS).where(
+        Message.channel_id == sa.bindparam("channel_id", type_=sa.Integer), Message.parent_id.is_(None)
+    )
+    if before:
+        roots = roots.where(Message.id < sa.bindparam("before", type_=sa.Integer))
+    page = roots.order_by(Message.id.desc()).limit(sa.bindparam("limit", type_=sa.Integer)).subquery("roots")
+    return (
+        sa.select(*page.c, Person.id, Person.display_name, Person.email)
+        .select_from(page.outerjoin(Person, Person.id == page.c.author_id))
+        .order_by(page.c.id.desc())
+    )
+
+
+_ROOTS = _roots_with_authors(before=False)
+_ROOTS_BEFORE = _roots_with_authors(before=True)
 
 
 def list_thread_rows(
-    channel: Channel, viewer: Person | None, *, before: int | None = None, limit: int = PAGE_SIZE
+    channel: Channel,
+    viewer: Person | None,
+    *,
+    before: int | None = None,
+    limit: int = PAGE_SIZE,
+    blocked: frozenset[int] | None = None,
 ) -> tuple[list[MessageRow], int | None]:
-    """What ``list_threads`` gives, as ``MessageRow`` values for the channel page: two prebuilt statements and
-    no ORM entities (the API keeps ``list_threads``). Each author says whether the viewer blocked them."""
+    """What ``list_threads`` gives, as ``MessageRow`` values for the channel page: one prebuilt statement and no
+    ORM entities (the API keeps ``list_threads``). Each author says whether the viewer blocked them: ``blocked``
+    when the caller knows whom the viewer blocked (``channel_page``), else ``blocked_ids``."""
     if not permissions.can_read(viewer, channel):
         raise NotFound(_("There is no such conversation, or it is not open to you."))
 
-    def load() -> tuple[list[tuple], int | None, dict[int, tuple]]:
+    def load() -> bytes:
         params = {"channel_id": channel.id, "limit": limit + 1}
         if before is not None:
             params["before"] = before
-        found = [tuple(row) for row in session.execute(_ROOTS if before is None else _ROOTS_BEFORE, params)]
+        statement = _ROOTS if before is None else _ROOTS_BEFORE
+        found = tuple(tuple(row) for row in _connection().execute(statement, params))
         older = found[limit - 1][0] if len(found) > limit else None
-        found = found[:limit]
-        author_ids = {row[3] for row in found if row[3] is not None}
-        authors = {}
-        if author_ids:  # (id, name, e-mail, blocked by the reader: only without the cache, else below)
-            reader = None if shared else getattr(viewer, "id", None)
-            authors = {
-                r[0]: tuple(r)
-                for r in session.execute(_AUTHORS, {"ids": list(author_ids), "viewer_id": reader})
-            }
-        return found, older, authors
-
-    shared = page_cache.enabled()
-    if not shared:  # one statement less: the authors come with whether the reader blocked them
-        found, older, authors = load()
-        return [_message_row(row, channel, authors, None) for row in found], older
+        # Kept as one bytes value: page_cache.size_of counts it in one step (walking the 30 rows' 400 values took
+        # about 0.2 ms of every page rendered after a write), and it holds a quarter of the memory.
+        return pickle.dumps((found[:limit], older), protocol=pickle.HIGHEST_PROTOCOL)
 
     # Kept per worker (page cache) and shared by all readers of the channel: messages and channels are the domain
-    # ``conversations``, the authors' names ``structure``. Whom the reader blocked is kept per reader (blocks are
-    # ``structure`` too).
-    found, older, authors = page_cache.cached(
+    # ``conversations``, the authors' names ``structure``. Whom the reader blocked is the reader's own (blocks are
+    # ``structure`` too, see blocked_ids).
+    kept = page_cache.cached(
         "channel_threads",
         (channel.id, before, limit),
         (page_cache.CONVERSATIONS, page_cache.STRUCTURE),
         load,
     )
-    blocked = blocked_ids(viewer) if authors else frozenset()
-    return [_message_row(row, channel, authors, blocked) for row in found], older
+    # made by load() above in this process from database rows (numbers, strings, datetimes): never outside data
+    found, older = pickle.loads(kept)  # noqa: S301  # nosec B301
+    if blocked is None:
+        blocked = blocked_ids(viewer) if found else frozenset()
+    return [_message_row(row, channel, blocked) for row in found], older
 
 
-def _message_row(row: tuple, channel: Channel, authors: dict[int, tuple], blocked: frozenset[int] | None):
-    message = MessageRow(*row, channel=channel)
-    author = authors.get(message.author_id)
-    if author is not None:
-        message.author = (
-            Author(*author) if blocked is None else Author(*author[:3], blocked=author[0] in blocked)
-        )
+def _message_row(row: tuple, channel: Channel, blocked: frozenset[int]) -> MessageRow:
+    message = MessageRow(*row[:10], channel=channel)
+    if row[10] is not None:  # the author's row (none: erased, or the message has no author)
+        message.author = Author(row[10], row[11], row[12], blocked=row[10] in blocked)
     return message
 
 
@@ -760,12 +864,19 @@ def _move_marker(channel_id: int, person_id: int, upto: int) -> bool:
     # On the session's connection, not through session.execute: an UPDATE there makes every membership answer of
     # the request be asked again (networks.permissions._forget_loaded_on_write), which a marker does not change.
     moved = (
-        current.connection()
+        _connection()
         .execute(_MOVE_MARKER, {"in_channel": channel_id, "of_person": person_id, "upto": upto})
         .rowcount
     )
     if not moved:
         return False
+    _marker_moved(current, channel_id, person_id, upto)
+    return True
+
+
+def _marker_moved(current: sa.orm.Session, channel_id: int, person_id: int, upto: int) -> None:
+    """What a flush of a moved marker does besides: the request's unread counts are forgotten, and a
+    ``ChannelMember`` of this row loaded in the session gets the new value."""
     current.info.pop(_UNREAD_KEY, None)
     for loaded in list(current.identity_map.values()):
         if (
@@ -774,23 +885,27 @@ def _move_marker(channel_id: int, person_id: int, upto: int) -> bool:
             and loaded.person_id == person_id
         ):
             sa.orm.attributes.set_committed_value(loaded, "last_read_message_id", upto)
-    return True
 
 
-def mark_read(channel: Channel, viewer: Person, upto: int | None = None) -> int | None:
-    """Move the viewer's read marker to the channel's newest message (or ``upto``); never backwards."""
+def mark_read(
+    channel: Channel, viewer: Person, upto: int | None = None, state: ReadState | None = None
+) -> int | None:
+    """Move the viewer's read marker to the channel's newest message (or ``upto``); never backwards. ``state``:
+    the channel's newest message and the viewer's marker, as read in this transaction (``channel_page``)."""
     if not permissions.reads_as_member(viewer, channel):
         return None  # site administrators reading an open channel keep no marker
-    # Kept per worker (page cache, domain ``conversations``: a new message or a moved marker changes it), so a
-    # page seen again asks nothing here.
-    newest, marker = page_cache.cached(
-        "channel_read_state",
-        (channel.id, viewer.id),
-        (page_cache.CONVERSATIONS,),
-        lambda: tuple(
-            session.execute(_NEWEST_AND_MARKER, {"channel_id": channel.id, "person_id": viewer.id}).one()
-        ),
-    )
+    if state is not None:
+        newest, marker = state.newest, state.marker
+    else:
+        # Kept per worker (page cache, domain ``conversations``: a new message or a moved marker changes it).
+        newest, marker = page_cache.cached(
+            "channel_read_state",
+            (channel.id, viewer.id),
+            (page_cache.CONVERSATIONS,),
+            lambda: tuple(
+                session.execute(_NEWEST_AND_MARKER, {"channel_id": channel.id, "person_id": viewer.id}).one()
+            ),
+        )
     if upto is not None:
         newest = min(newest or 0, upto)
     if not newest:
@@ -875,7 +990,11 @@ _RECENT_MESSAGES = sa.select(sa.func.count(Message.id)).where(  # built once: as
 
 
 def _check_flood(actor: Person) -> None:
-    recent = session.scalar(_RECENT_MESSAGES, {"author_id": actor.id, "since": utcnow() - FLOOD_WINDOW})
+    recent = (
+        _connection()
+        .execute(_RECENT_MESSAGES, {"author_id": actor.id, "since": utcnow() - FLOOD_WINDOW})
+        .scalar_one()
+    )
     if recent >= FLOOD_LIMIT:
         raise TooManyMessages(_("You are writing very fast. Wait a minute, then send your message again."))
 
@@ -911,20 +1030,128 @@ def post_message(channel: Channel, *, actor: Person, body: str, parent: Message 
         if root.deleted_at is not None:
             raise Conflict(_("This thread was deleted: it takes no replies."))
     _check_flood(actor)
-    now = utcnow()
-    message = Message(
-        channel=channel, author=actor, parent_id=root.id if root else None, body=body, created_at=now
-    )
-    session.add(message)
-    channel.last_message_at = now
+    message, marker_moved = _insert_message(channel, actor, root, body)
     if root is not None:
         root.reply_count = (root.reply_count or 0) + 1
-        root.last_reply_at = now
-    session.flush()
+        root.last_reply_at = message.created_at
+        session.flush()
     # every poster reads the channel as a member (of its network, or of one it is shared with): see can_post
-    _mark_own_post_read(channel, actor, message.id)
+    if marker_moved is None:
+        _mark_own_post_read(channel, actor, message.id)
+    elif not marker_moved:  # no marker yet, or one already past it: the general way
+        mark_read(channel, actor, upto=message.id)
     _notify_about(message, channel, actor, root)
     return message
+
+
+_MESSAGES = Message.__table__.c
+# Built once: a new message (its id back with it) and the channel's time of its last message, run on the session's
+# connection: no ORM unit of work for the two rows of every post.
+_INSERT_MESSAGE = sa.insert(Message.__table__).returning(_MESSAGES.id)
+_TOUCH_CHANNEL = (
+    sa.update(Channel.__table__)
+    .where(_CHANNELS.id == sa.bindparam("channel_id", type_=sa.Integer))
+    .values(last_message_at=sa.bindparam("now", type_=_CHANNELS.last_message_at.type))
+)
+
+
+def _post_statement() -> sa.Select:
+    """PostgreSQL: the message, the channel's ``last_message_at`` and the writer's read marker moved to the new
+    message (when they have one behind it) in one statement: (message id, 1, markers moved)."""
+    new_message = (
+        sa.insert(Message.__table__)
+        .values({column: sa.bindparam(f"v_{column}", type_=_MESSAGES[column].type) for column in _POSTED})
+        .returning(_MESSAGES.id)
+        .cte("new_message")
+    )
+    new_id = sa.select(new_message.c.id).scalar_subquery()
+    touched = (
+        sa.update(Channel.__table__)
+        .where(_CHANNELS.id == sa.bindparam("v_channel_id", type_=sa.Integer))
+        .values(last_message_at=sa.bindparam("v_created_at", type_=_CHANNELS.last_message_at.type))
+        .returning(_CHANNELS.id)
+        .cte("touched")
+    )
+    moved = (
+        sa.update(ChannelMember.__table__)
+        .where(
+            _MARKERS.channel_id == sa.bindparam("v_channel_id", type_=sa.Integer),
+            _MARKERS.person_id == sa.bindparam("v_author_id", type_=sa.Integer),
+            sa.or_(_MARKERS.last_read_message_id.is_(None), _MARKERS.last_read_message_id < new_id),
+        )
+        .values(last_read_message_id=new_id)
+        .returning(_MARKERS.id)
+        .cte("moved")
+    )
+    return sa.select(
+        new_message.c.id,
+        sa.select(sa.func.count()).select_from(touched).scalar_subquery(),
+        sa.select(sa.func.count()).select_from(moved).scalar_subquery(),
+    ).select_from(new_message)
+
+
+_POSTED = (
+    "channel_id",
+    "author_id",
+    "parent_id",
+    "body",
+    "created_at",
+    "edited_at",
+    "deleted_at",
+    "deleted_by_id",
+    "hidden_at",
+    "hidden_by_id",
+    "reply_count",
+    "last_reply_at",
+)
+_POST: list = []  # _post_statement(), built once
+
+
+def _insert_message(
+    channel: Channel, actor: Person, root: Message | None, body: str
+) -> tuple[Message, bool | None]:
+    """Write the message and the channel's ``last_message_at`` with two prebuilt statements; the ``Message``
+    returned is in the session as if loaded (every column set: reading it asks nothing), and a ``Channel`` of the
+    session gets its new ``last_message_at``. What a flush would do besides is done here: the request's unread
+    counts are forgotten."""
+    current = db.session  # the request's session itself, not the proxy
+    connection = _connection()
+    now = utcnow()
+    values = {
+        "channel_id": channel.id,
+        "author_id": actor.id,
+        "parent_id": root.id if root is not None else None,
+        "body": body,
+        "created_at": now,
+        "edited_at": None,
+        "deleted_at": None,
+        "deleted_by_id": None,
+        "hidden_at": None,
+        "hidden_by_id": None,
+        "reply_count": 0,
+        "last_reply_at": None,
+    }
+    # On the session's connection, not through session.execute (see _move_marker): no membership answer changes.
+    moved = None
+    if connection.dialect.name == "postgresql":
+        if not _POST:
+            _POST.append(_post_statement())
+        message_id, _touched, moved = connection.execute(
+            _POST[0], {f"v_{column}": value for column, value in values.items()}
+        ).one()
+        moved = bool(moved)
+        if moved:
+            _marker_moved(current, channel.id, actor.id, message_id)
+    else:
+        message_id = connection.execute(_INSERT_MESSAGE, values).scalar_one()
+        connection.execute(_TOUCH_CHANNEL, {"channel_id": channel.id, "now": now})
+    current.info.pop(_UNREAD_KEY, None)
+    if isinstance(channel, Channel):
+        sa.orm.attributes.set_committed_value(channel, "last_message_at", now)
+    message = Message(id=message_id, **values)
+    sa.orm.make_transient_to_detached(message)
+    current.add(message)  # persistent, nothing to flush
+    return message, moved
 
 
 def _require_agreement_of_sharing_network(actor: Person, channel: Channel) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from markupsafe import Markup
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 
-from network_service import security
+from network_service import page_cache, security
 from network_service.accounts.models import Person
 from network_service.conversations import operations, permissions
 from network_service.conversations.forms import (
@@ -106,6 +107,29 @@ class MessageView:
             articles.put(key, html)
         return Markup(html)  # noqa: S704  # nosec B704 - rendered by the autoescaping template
 
+    def thread_list(self, macro, threads, confirm_form, before: int | None) -> Markup:
+        """The channel page's ``<li>`` of each thread (``threads``: a page of ``operations.list_thread_rows``, all
+        of one channel). When the viewer sees every one of them as any plain reader does (``shared``), the whole
+        list is kept in the page cache under what the threads were kept under (channel, cursor, page size and
+        the versions of ``conversations`` and ``structure``) and what each article is rendered for (language,
+        time zone, root, network, whether the viewer reports there): a page seen again renders nothing."""
+
+        def render() -> str:
+            return "".join(
+                f"<li>{self.article(macro, message, confirm_form, thread_link=True)}</li>"
+                for message in threads
+            )
+
+        if not threads or not all(self.shared(message) for message in threads):
+            return Markup(render())  # noqa: S704  # nosec B704 - rendered by the autoescaping template
+        first = threads[0]
+        key = (first.channel_id, before, operations.PAGE_SIZE, *reader_context(), self.network.slug)
+        key += (self._may_report_in(first),)
+        html = page_cache.cached(
+            "channel_thread_list", key, (page_cache.CONVERSATIONS, page_cache.STRUCTURE), render
+        )
+        return Markup(html)  # noqa: S704  # nosec B704 - rendered by the autoescaping template
+
     def state(self, message: Message) -> str:
         if message.deleted_at is not None:
             return "deleted"
@@ -142,6 +166,22 @@ class MessageView:
         return (message.edited_at or message.deleted_at) is not None and permissions.can_see_revisions(
             self.viewer, message
         )
+
+
+class _LazyConfirmForm:
+    """A ``ConfirmForm`` made when a message's delete or hide form first asks for its CSRF field: on a channel page
+    of messages every plain reader sees alike (``MessageView.shared``), none does."""
+
+    __slots__ = ("_form",)
+
+    def __init__(self) -> None:
+        self._form: ConfirmForm | None = None
+
+    @property
+    def csrf_token(self):
+        if self._form is None:
+            self._form = ConfirmForm()
+        return self._form.csrf_token
 
 
 def _network(slug: str) -> Network:
@@ -247,10 +287,39 @@ def new_channel(slug: str):
     return render_template("conversations/new_channel.html", network=network, form=form), status
 
 
-def _channel_page(network: Network, channel: Channel, viewer: Person, form: MessageForm, status: int = 200):
-    threads, older = operations.list_thread_rows(channel, viewer, before=_cursor("before"))
+# The channel page's empty "New thread" form, rendered once per language with a placeholder for the CSRF token.
+_thread_forms = FragmentCache(size=64, max_bytes=256 * 1024)
+_CSRF_PLACEHOLDER = "\x00csrf\x00"
+
+
+def _new_thread_form() -> Markup:
+    """``conversations/_thread_form.html`` for an empty form (a page asked with GET), the same for every reader of
+    a language but for the CSRF token of the session, which is put in. The form itself is made only to render."""
+    token = generate_csrf()
+    key = reader_context()
+    html = _thread_forms.get(key)
+    if html is None:
+        html = render_template("conversations/_thread_form.html", form=MessageForm())
+        if token not in html:  # the token is what the form shows of the session: never keep a page without it
+            return Markup(html)  # noqa: S704  # nosec B704 - rendered by the autoescaping template
+        html = html.replace(token, _CSRF_PLACEHOLDER)
+        _thread_forms.put(key, html)
+    return Markup(html.replace(_CSRF_PLACEHOLDER, str(escape(token))))  # noqa: S704  # nosec B704
+
+
+def _channel_page(
+    network: Network,
+    channel: Channel,
+    viewer: Person,
+    form: MessageForm | None,
+    status: int = 200,
+    state: operations.ReadState | None = None,
+    blocked: frozenset[int] | None = None,
+):
+    threads, older = operations.list_thread_rows(channel, viewer, before=_cursor("before"), blocked=blocked)
     if status == 200 and not request.args.get("before"):
-        operations.mark_read(channel, viewer)
+        operations.mark_read(channel, viewer, state=state)
+    can_post = permissions.can_post(viewer, channel)
     return render_template(
         "conversations/channel.html",
         network=network,
@@ -258,12 +327,14 @@ def _channel_page(network: Network, channel: Channel, viewer: Person, form: Mess
         threads=threads,
         older=older,
         form=form,
+        form_html=_new_thread_form() if form is None and can_post else None,  # GET: the empty form
+        before=_cursor("before"),
         # the authors of the page came with whether the viewer blocked them
         view=MessageView(viewer, network, {m.author.id for m in threads if m.author and m.author.blocked}),
-        can_post=permissions.can_post(viewer, channel),
+        can_post=can_post,
         can_manage=permissions.can_manage_channel(viewer, channel),
         members=operations.channel_members(channel, viewer),
-        confirm_form=ConfirmForm(),
+        confirm_form=_LazyConfirmForm(),
     ), status
 
 
@@ -272,6 +343,9 @@ def _channel_page(network: Network, channel: Channel, viewer: Person, form: Mess
 def channel(slug: str, channel_slug: str):
     network = _network(slug)
     viewer = current_person()
+    if request.method == "GET":  # the channel with the reader's read state and blocks, in one statement
+        channel, state, blocked = operations.channel_page(network, channel_slug, viewer)
+        return _channel_page(network, channel, viewer, None, state=state, blocked=blocked)
     channel = operations.get_channel(network, channel_slug, viewer)
     form = MessageForm()
     if request.method == "POST":
