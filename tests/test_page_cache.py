@@ -99,6 +99,32 @@ def test_a_post_shows_in_the_conversations_badge_at_once_and_reading_clears_it(c
     assert badges(page(client))["conversations"] == before
 
 
+def test_reading_a_channel_moves_only_the_read_markers_version(client, run, cast, cache_on):
+    """A channel page read after a post moves the reader's marker: an UPDATE of the marker alone changes
+    ``read_markers`` (the unread counts follow it), not ``conversations`` (the channel's kept threads stay)."""
+
+    def versions():
+        return dict(session.connection().exec_driver_sql("SELECT name, token FROM cache_version").all())
+
+    def post():
+        channel = session.scalar(sa.select(Channel).where(Channel.slug == cast.general))
+        conversations.post_message(channel, actor=by_email("coord@example.org"), body="Read me")
+
+    sign_in_as(client, run, "mentor@example.org")
+    channel_page = f"{HOME}/conversations/c/{cast.general}"
+    run(post)
+    page(client, channel_page)  # the mentor's first read: the marker's row is made (``conversations``)
+    run(post)
+    before = run(versions)
+    unread = badges(page(client))["conversations"]
+    assert unread >= 1
+    page(client, channel_page)  # moves the marker
+    after = run(versions)
+    assert after[page_cache.READ_MARKERS] != before[page_cache.READ_MARKERS]
+    assert after[page_cache.CONVERSATIONS] == before[page_cache.CONVERSATIONS]
+    assert badges(page(client))["conversations"] == unread - 1
+
+
 def test_a_new_help_request_in_my_language_shows_in_the_help_badge_at_once(client, run, cast, cache_on):
     sign_in_as(client, run, "mentor@example.org")  # speaks Italian and Arabic
     assert badges(page(client))["help"] == 0

@@ -897,11 +897,11 @@ def mark_read(
     if state is not None:
         newest, marker = state.newest, state.marker
     else:
-        # Kept per worker (page cache, domain ``conversations``: a new message or a moved marker changes it).
+        # Kept per worker (page cache: a new message changes ``conversations``, a moved marker ``read_markers``).
         newest, marker = page_cache.cached(
             "channel_read_state",
             (channel.id, viewer.id),
-            (page_cache.CONVERSATIONS,),
+            (page_cache.CONVERSATIONS, page_cache.READ_MARKERS),
             lambda: tuple(
                 session.execute(_NEWEST_AND_MARKER, {"channel_id": channel.id, "person_id": viewer.id}).one()
             ),

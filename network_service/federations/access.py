@@ -79,11 +79,16 @@ def networks_posting_in(person: Person, channel: Channel) -> list[Network]:
     """The person's own networks through which they may write in a shared ``channel``: networks they are an
     active member of that are the federation of an in-force share allowing posting, or an active member of it.
     (Whose agreement a writer from the federation has to have accepted: docs/federations.md.)"""
+    return _networks_sharing(person, channel, posting=True)
+
+
+def _networks_sharing(person: Person | None, channel: Channel, *, posting: bool) -> list[Network]:
+    """The person's active networks other than the channel's that an in-force share of ``channel`` reaches (as
+    the federation, or as an active member of it); with ``posting``, only shares that allow writing."""
     if person is None or person.id is None or channel.id is None or channel.kind != ChannelKind.open:
         return []
-    share = sa.exists().where(
+    conditions = [
         SharedChannel.channel_id == channel.id,
-        SharedChannel.allow_posting.is_(True),
         _in_force(SharedChannel.federation_id, channel.network_id),
         sa.or_(
             SharedChannel.federation_id == Network.id,
@@ -93,14 +98,16 @@ def networks_posting_in(person: Person, channel: Channel) -> list[Network]:
                 FederationLink.status == LinkStatus.active,
             ),
         ),
-    )
+    ]
+    if posting:
+        conditions.append(SharedChannel.allow_posting.is_(True))
     mine = sa.select(Membership.network_id).where(
         Membership.person_id == person.id, Membership.status == MembershipStatus.active
     )
     return list(
         session.scalars(
             sa.select(Network)
-            .where(Network.id.in_(mine), Network.id != channel.network_id, share)
+            .where(Network.id.in_(mine), Network.id != channel.network_id, sa.exists().where(*conditions))
             .order_by(Network.id)
         )
     )
@@ -180,27 +187,4 @@ def networks_reading_in(person: Person, channel: Channel) -> list[Network]:
     """The person's own networks (other than the channel's) through which they may read a shared ``channel``:
     networks they are an active member of that are the federation of an in-force share of the channel, or an
     active member of it. (Where a report about their message is passed on to: docs/federations.md.)"""
-    if person is None or person.id is None or channel.id is None or channel.kind != ChannelKind.open:
-        return []
-    share = sa.exists().where(
-        SharedChannel.channel_id == channel.id,
-        _in_force(SharedChannel.federation_id, channel.network_id),
-        sa.or_(
-            SharedChannel.federation_id == Network.id,
-            sa.exists().where(
-                FederationLink.federation_id == SharedChannel.federation_id,
-                FederationLink.member_id == Network.id,
-                FederationLink.status == LinkStatus.active,
-            ),
-        ),
-    )
-    mine = sa.select(Membership.network_id).where(
-        Membership.person_id == person.id, Membership.status == MembershipStatus.active
-    )
-    return list(
-        session.scalars(
-            sa.select(Network)
-            .where(Network.id.in_(mine), Network.id != channel.network_id, share)
-            .order_by(Network.id)
-        )
-    )
+    return _networks_sharing(person, channel, posting=False)

@@ -35,7 +35,7 @@ _SECTIONS: dict[str, Section] = {}
 
 # Badges of sections registered by other modules, by section key, when they do not say it themselves.
 BADGE_DOMAINS = {
-    "conversations": (page_cache.CONVERSATIONS,),
+    "conversations": (page_cache.CONVERSATIONS, page_cache.READ_MARKERS),
     "help": (page_cache.HELP,),
     "meetings": (page_cache.MEETINGS,),
     "moderation": (page_cache.MODERATION,),

@@ -139,14 +139,16 @@ def frequencies(person_ids: list[int]) -> dict[int, EmailFrequency]:
 @functools.cache
 def _frequencies_query() -> sa.Select:
     """(person id, e-mail choice or NULL, consent to notification e-mails withdrawn?), built once."""
-    from network_service.privacy.operations import EMAIL_NOTIFICATIONS, withdrawn_query
+    from network_service.privacy.operations import EMAIL_NOTIFICATIONS, withdrawn_flag
 
     chosen = (
         sa.select(NotificationSetting.email_frequency)
         .where(NotificationSetting.person_id == Person.id)
         .scalar_subquery()
     )
-    return sa.select(Person.id, chosen, Person.id.in_(withdrawn_query(EMAIL_NOTIFICATIONS))).where(
+    # each recipient's latest record by the index, not everyone's latest record (withdrawn_query) first
+    withdrawn = sa.func.coalesce(withdrawn_flag(Person.id, EMAIL_NOTIFICATIONS), False)
+    return sa.select(Person.id, chosen, withdrawn).where(
         Person.id.in_(sa.bindparam("person_ids", expanding=True))
     )
 

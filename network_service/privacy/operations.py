@@ -465,6 +465,18 @@ def given_flag(person_id, purpose: str) -> sa.ScalarSelect:
     )
 
 
+def withdrawn_flag(person_id, purpose: str) -> sa.ScalarSelect:
+    """A column for a statement of other tables: whether the person ``person_id`` (a column) withdrew ``purpose``
+    by their latest record (NULL without a record); one index lookup per row, as ``given_flag``."""
+    return (
+        sa.select(ConsentRecord.given.is_(False))
+        .where(ConsentRecord.person_id == person_id, ConsentRecord.purpose == purpose)
+        .order_by(ConsentRecord.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 def _latest_ids(purpose: str):
     return (
         sa.select(sa.func.max(ConsentRecord.id))
@@ -510,6 +522,11 @@ def profile_shared_ids() -> set[int]:
 SHARED_AMONG_MAX = 500
 
 
+_SHARED_AMONG = sa.select(Person.id).where(
+    Person.id.in_(sa.bindparam("ids", expanding=True)), given_flag(Person.id, PROFILE_SHARING).is_(True)
+)
+
+
 def profile_shared_among(person_ids) -> set[int]:
     """Of ``person_ids``, those who consented to share their profile: one query with only these ids (a page of
     members), remembered for the request so that ``profile_shared`` answers for them without the whole set."""
@@ -520,9 +537,9 @@ def profile_shared_among(person_ids) -> set[int]:
         shared = profile_shared_ids() & missing
         known.update((pid, pid in shared) for pid in missing)
     elif missing:
-        shared = set(
-            session.scalars(given_query(PROFILE_SHARING).where(ConsentRecord.person_id.in_(sorted(missing))))
-        )
+        # each person's latest record by the index (given_flag), not everyone's latest record (given_query,
+        # about 20 ms at 10,000 people) filtered afterwards
+        shared = set(session.scalars(_SHARED_AMONG, {"ids": sorted(missing)}))
         known.update((pid, pid in shared) for pid in missing)
     return {pid for pid in ids if known[pid]}
 
