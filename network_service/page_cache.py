@@ -27,6 +27,7 @@ See docs/performance.md for the list of cached things and their invalidation rul
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import sys
@@ -472,7 +473,11 @@ def kept(
 ) -> T:
     """As ``cached``, for a few large values outside ``MAX_BYTES`` (the help matching's members of a network:
     thousands of rows), in a store of their own per ``name`` holding at most ``max_entries`` keys; ``valid(value)``
-    tells whether a kept value may still be used (else it is computed again)."""
+    tells whether a kept value may still be used (else it is computed again).
+
+    One thread of the process computes a missing value while the others that ask for the same key and versions
+    wait for it (a worker's threads all starting on a cold network would each read its members: several times the
+    CPU, at the worst moment)."""
     stamp = current_stamp(domains)
     if stamp is None:
         return compute()
@@ -481,7 +486,33 @@ def kept(
     if store is None:
         store = stores.setdefault(name, _Store(max_entries=max_entries, max_bytes=sys.maxsize))
     value = store.get(key, stamp, MAX_AGE)
-    if value is _MISSING or (valid is not None and not valid(value)):
-        value = compute()
-        store.put(key, stamp, value)
+    if value is not _MISSING and (valid is None or valid(value)):
+        return value  # type: ignore[return-value]
+    with _computing(store, key):
+        value = store.get(key, stamp, MAX_AGE)  # computed by another thread meanwhile?
+        if value is _MISSING or (valid is not None and not valid(value)):
+            value = compute()
+            store.put(key, stamp, value)
     return value  # type: ignore[return-value]
+
+
+_COMPUTING_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _computing(store: _Store, key: Hashable):
+    """Hold the lock of ``key`` in ``store`` (made on first use, dropped by the last thread that used it)."""
+    with _COMPUTING_LOCK:
+        locks = store.__dict__.setdefault("_computing", {})
+        entry = locks.get(key)
+        if entry is None:
+            entry = locks[key] = [threading.Lock(), 0]
+        entry[1] += 1
+    try:
+        with entry[0]:
+            yield
+    finally:
+        with _COMPUTING_LOCK:
+            entry[1] -= 1
+            if entry[1] == 0:
+                locks.pop(key, None)

@@ -107,7 +107,9 @@ def test_reading_a_channel_moves_only_the_read_markers_version(client, run, cast
         return dict(session.connection().exec_driver_sql("SELECT name, token FROM cache_version").all())
 
     def post():
-        channel = session.scalar(sa.select(Channel).where(Channel.slug == cast.general))
+        channel = session.scalar(
+            sa.select(Channel).where(Channel.slug == cast.general, Channel.network_id == cast.network_id)
+        )
         conversations.post_message(channel, actor=by_email("coord@example.org"), body="Read me")
 
     sign_in_as(client, run, "mentor@example.org")
@@ -269,6 +271,35 @@ def test_kept_values_follow_versions_validity_and_clear(app, ctx, cast, cache_on
     assert read() == third
     app.config["PAGE_CACHE"] = False
     assert read() != read()  # off: computed every time
+
+
+def test_a_kept_value_is_computed_once_while_other_threads_wait(app, monkeypatch):
+    """page_cache.kept: threads asking for the same missing key and versions wait for the one computing it."""
+    import threading
+    import time
+
+    monkeypatch.setattr(page_cache, "current_stamp", lambda domains: (1,))
+    computed = []
+    results = []
+
+    def compute():
+        computed.append(1)
+        time.sleep(0.2)
+        return len(computed)
+
+    def ask():
+        with app.app_context():
+            results.append(page_cache.kept("test_single_flight", 1, ("x",), compute))
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert computed == [1]
+    assert results == [1, 1, 1, 1]
+    with app.app_context():
+        page_cache.clear()
 
 
 def test_a_commit_changes_only_the_versions_of_what_it_wrote(app, run, cast, cache_on):
