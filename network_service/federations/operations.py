@@ -10,7 +10,6 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 import sqlalchemy.orm
 from flask_babel import gettext as _
-from sqlalchemy.orm import lazyload
 
 from network_service.accounts.models import Person
 from network_service.audit.operations import record
@@ -20,7 +19,8 @@ from network_service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from network_service.federations import access, permissions
 from network_service.federations.models import FederationLink, LinkStatus, SharedChannel, SharedResource
 from network_service.networks import roadmap
-from network_service.networks.models import Membership, MembershipStatus, Network, Role
+from network_service.networks.models import Network, Role
+from network_service.networks.operations import people_in_roles
 from network_service.notifications.operations import notify, register_kind
 from network_service.resources.models import Resource
 
@@ -53,24 +53,9 @@ def _params(link: FederationLink) -> dict:
     return {"federation_name": link.federation.name, "member_name": link.member.name}
 
 
-def _coordinators(network: Network) -> list[Person]:
-    return list(
-        session.scalars(
-            sa.select(Person)
-            .join(Membership, Membership.person_id == Person.id)
-            .where(
-                Membership.network_id == network.id,
-                Membership.role == Role.coordinator,
-                Membership.status == MembershipStatus.active,
-            )
-            .options(lazyload(Person.memberships))
-        )
-    )
-
-
 def _tell(network: Network, kind: str, link: FederationLink, actor: Person | None) -> None:
     notify(
-        _coordinators(network),
+        people_in_roles(network, {Role.coordinator}),
         kind,
         url=f"/networks/{network.slug}/federation",
         network=network,

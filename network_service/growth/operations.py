@@ -46,6 +46,7 @@ from network_service.networks.operations import (
     create_network,
     create_organisation,
     invite_person,
+    people_in_roles,
     send_invitation,
 )
 from network_service.notifications.operations import notify, register_kind
@@ -150,20 +151,6 @@ def clean_languages(languages) -> list[str]:
     return cleaned
 
 
-def _leaders(network: Network, roles) -> list[Person]:
-    return list(
-        session.scalars(
-            sa.select(Person)
-            .join(Membership, Membership.person_id == Person.id)
-            .where(
-                Membership.network_id == network.id,
-                Membership.status == MembershipStatus.active,
-                Membership.role.in_(list(roles)),
-            )
-        )
-    )
-
-
 # -- applications ------------------------------------------------------------------------------------------
 
 
@@ -233,7 +220,7 @@ def apply(
         raise Conflict(_("You have already applied to this network. The office will answer you.")) from None
     record("application.create", actor=person, target=application, network=network)
     notify(
-        _leaders(network, permissions.DECIDERS),
+        people_in_roles(network, permissions.DECIDERS),
         "growth.application",
         url=f"/networks/{network.slug}/applications",
         network=network,
@@ -397,7 +384,7 @@ def request_partnership(
         raise Conflict(_("This organisation has already asked, or is a partner already.")) from None
     record("partner.request", actor=actor, target=partner, network=network, organisation_id=organisation.id)
     notify(
-        _leaders(network, {Role.coordinator}),
+        people_in_roles(network, {Role.coordinator}),
         "growth.partner_request",
         url=f"/networks/{network.slug}/partners",
         network=network,

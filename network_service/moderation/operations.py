@@ -21,6 +21,7 @@ from network_service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from network_service.federations import access as federation_access
 from network_service.moderation.models import Block, Report, ReportReason, ReportStatus
 from network_service.networks.models import Membership, MembershipStatus, Network, Role
+from network_service.networks.operations import people_in_roles
 from network_service.networks.permissions import LEADERS, has_role, is_member
 from network_service.notifications.operations import notify, register_kind
 
@@ -203,21 +204,6 @@ def forward_targets(report: Report) -> list[Network]:
     ]
 
 
-def _moderators_of(network: Network) -> list[Person]:
-    return list(
-        session.scalars(
-            sa.select(Person)
-            .join(Membership, Membership.person_id == Person.id)
-            .where(
-                Membership.network_id == network.id,
-                Membership.role.in_(LEADERS),
-                Membership.status == MembershipStatus.active,
-            )
-            .options(lazyload(Person.memberships))
-        )
-    )
-
-
 def forward_report(report: Report, *, actor: Person, to_network: Network, note: str = "") -> Report:
     """A moderator passes an open report about someone who is not a member of the report's network on to a
     network of theirs that reads the message's channel through a federation: a new open report there (same
@@ -312,7 +298,7 @@ def forward_report(report: Report, *, actor: Person, to_network: Network, note: 
         message_id=message.id,
     )
     notify(
-        _moderators_of(to_network),
+        people_in_roles(to_network, LEADERS),
         "moderation.forwarded",
         url=f"/networks/{to_network.slug}/moderation#r{forwarded.id}",
         network=to_network,

@@ -12,6 +12,7 @@ import unicodedata
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.orm import lazyload
 
 from network_service.accounts.models import Person
 from network_service.accounts.operations import get_or_create_person, normalise_email
@@ -195,6 +196,23 @@ def get_network(slug: str) -> Network:
     if network is None:
         raise NotFound(_("There is no network at this address."), field="network")
     return network
+
+
+def people_in_roles(network: Network, roles) -> list[Person]:
+    """The network's active members in ``roles`` (to notify its coordinators, its moderators...), loaded
+    without their memberships."""
+    return list(
+        session.scalars(
+            sa.select(Person)
+            .join(Membership, Membership.person_id == Person.id)
+            .where(
+                Membership.network_id == network.id,
+                Membership.status == MembershipStatus.active,
+                Membership.role.in_(list(roles)),
+            )
+            .options(lazyload(Person.memberships))
+        )
+    )
 
 
 def networks_of(person: Person) -> list[Membership]:
