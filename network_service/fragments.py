@@ -10,8 +10,12 @@ fragment: the callers render such parts apart (docs/conversations.md and docs/he
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import request
 from flask_babel import get_locale, get_timezone
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 
 from network_service.page_cache import BoundedLRU, size_of
 
@@ -35,3 +39,22 @@ class FragmentCache(BoundedLRU):
 def reader_context() -> tuple:
     """What every rendering depends on besides its rows: language, time zone and the application's root."""
     return str(get_locale()), str(get_timezone()), request.script_root
+
+
+# Where a kept rendering showed the session's CSRF token: each request puts its own session's token in.
+CSRF_MARK = "\x00csrf\x00"
+
+
+def kept_form(cache: FragmentCache, key: tuple, render: Callable[[], str]) -> Markup:
+    """``render()`` (a form without input, the same for every reader of ``key`` but for the session's CSRF token)
+    kept in ``cache`` with the token taken out, and given back with this request's token put in. A rendering that
+    does not show the token is not kept (whatever else of the session it shows must not be shared)."""
+    token = generate_csrf()
+    html = cache.get(key)
+    if html is None:
+        html = render()
+        if not token or token not in html:
+            return Markup(html)  # noqa: S704  # nosec B704 - rendered by our autoescaping templates
+        html = html.replace(token, CSRF_MARK)
+        cache.put(key, html)
+    return Markup(html.replace(CSRF_MARK, str(escape(token))))  # noqa: S704  # nosec B704

@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from network_service.db import _SESSION_KEY
 from network_service.errors import database_unavailable, unavailable_response
+from network_service.fragments import CSRF_MARK
 from network_service.markup import plain_text, render_markdown
 from network_service.security import current_person
 
@@ -59,9 +60,6 @@ def init_app(app: Flask) -> None:
         return {"current_person": current_person(), "site_header": site_header}
 
 
-_CSRF_PLACEHOLDER = "\x00csrf\x00"
-
-
 def site_header() -> Markup:
     """The header of every page: the same for every page a person sees in one language with the same unread
     count, so it is kept (page_cache, no data domain: the key is all it depends on); the sign-out form's CSRF
@@ -82,8 +80,8 @@ def site_header() -> Markup:
         "site_header",
         key,
         (),
-        lambda: render_template("_site_header.html", csrf_placeholder=Markup(_CSRF_PLACEHOLDER)),  # noqa: S704  # nosec B704  # a constant of ours
+        lambda: render_template("_site_header.html", csrf_placeholder=Markup(CSRF_MARK)),  # noqa: S704  # nosec B704  # a constant of ours
     )
     if person is None:
         return Markup(html)  # noqa: S704  # nosec B704 - rendered by our autoescaping template
-    return Markup(html.replace(_CSRF_PLACEHOLDER, str(escape(generate_csrf()))))  # noqa: S704  # nosec B704
+    return Markup(html.replace(CSRF_MARK, str(escape(generate_csrf()))))  # noqa: S704  # nosec B704

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_wtf.csrf import generate_csrf
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from network_service import page_cache, security
 from network_service.accounts.models import Person
@@ -19,7 +18,7 @@ from network_service.conversations.forms import (
 )
 from network_service.conversations.models import Channel, ChannelKind, Message
 from network_service.errors import MentorNetError, NotFound
-from network_service.fragments import FragmentCache, reader_context
+from network_service.fragments import FragmentCache, kept_form, reader_context
 from network_service.networks import navigation
 from network_service.networks import operations as networks
 from network_service.networks.models import Network
@@ -287,24 +286,18 @@ def new_channel(slug: str):
     return render_template("conversations/new_channel.html", network=network, form=form), status
 
 
-# The channel page's empty "New thread" form, rendered once per language with a placeholder for the CSRF token.
+# The channel page's empty "New thread" form, rendered once per language; the session's CSRF token put in.
 _thread_forms = FragmentCache(size=64, max_bytes=256 * 1024)
-_CSRF_PLACEHOLDER = "\x00csrf\x00"
 
 
 def _new_thread_form() -> Markup:
     """``conversations/_thread_form.html`` for an empty form (a page asked with GET), the same for every reader of
     a language but for the CSRF token of the session, which is put in. The form itself is made only to render."""
-    token = generate_csrf()
-    key = reader_context()
-    html = _thread_forms.get(key)
-    if html is None:
-        html = render_template("conversations/_thread_form.html", form=MessageForm())
-        if token not in html:  # the token is what the form shows of the session: never keep a page without it
-            return Markup(html)  # noqa: S704  # nosec B704 - rendered by the autoescaping template
-        html = html.replace(token, _CSRF_PLACEHOLDER)
-        _thread_forms.put(key, html)
-    return Markup(html.replace(_CSRF_PLACEHOLDER, str(escape(token))))  # noqa: S704  # nosec B704
+    return kept_form(
+        _thread_forms,
+        reader_context(),
+        lambda: render_template("conversations/_thread_form.html", form=MessageForm()),
+    )
 
 
 def _channel_page(

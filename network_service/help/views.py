@@ -10,7 +10,7 @@ from markupsafe import Markup, escape
 
 from network_service import page_cache
 from network_service.errors import Forbidden, InvalidInput, MentorNetError
-from network_service.fragments import FragmentCache, reader_context
+from network_service.fragments import CSRF_MARK, FragmentCache, kept_form, reader_context
 from network_service.help import operations, permissions, privacy
 from network_service.help.forms import (
     STATUS_LABELS,
@@ -292,19 +292,17 @@ _PART = "\x00part\x00"
 
 def _fresh_forms() -> dict[str, Markup]:
     """The parts of the request page's forms without input (``csrf``, ``findings``, ``answer``, ``count``)."""
-    token = generate_csrf()
-    key = ("request_forms", *reader_context())
-    html = help_forms.get(key)
-    if html is None:
-        html = render_template(
+    html = kept_form(
+        help_forms,
+        ("request_forms", *reader_context()),
+        lambda: render_template(
             "help/_request_forms.html",
             response_form=ResponseForm(formdata=None),
             notify_form=NotifyMoreForm(formdata=None),
             sep=Markup(_PART),  # noqa: S704  # nosec B704 - a constant
-        )
-        html = html.replace(token, _CSRF_PLACEHOLDER) if token else html
-        help_forms.put(key, html)
-    parts = html.replace(_CSRF_PLACEHOLDER, str(escape(token))).split(_PART)
+        ),
+    )
+    parts = str(html).split(_PART)
     return dict(zip(("csrf", "findings", "answer", "count"), map(Markup, parts), strict=True))
 
 
@@ -384,7 +382,6 @@ def _show(network, help_request, viewer, *, response_form=None, findings=(), not
 # Who would be asked next depends on the clock (recent sign-ins, answers of the last 30 days, notifications of
 # the last 14): a page that shows them is kept at most this long (docs/help.md, "For operators").
 CANDIDATES_MAX_AGE = 60.0
-_CSRF_PLACEHOLDER = "\x00csrf\x00"
 
 
 @bp.get("/networks/<slug>/help/<int:request_id>")
@@ -403,7 +400,7 @@ def show(slug: str, request_id: int):
         # the request as plain values: read with the head when that was not kept either (one statement)
         help_request = head.page or operations.request_page(network, request_id, viewer)
         html = _content(network, help_request, viewer, can, show_next=show_next)
-        return html.replace(token, _CSRF_PLACEHOLDER) if token else html
+        return html.replace(token, CSRF_MARK) if token else html
 
     ranked = show_next and can["can_suggest"] and head.is_open
     html = page_cache.cached(
@@ -413,7 +410,7 @@ def show(slug: str, request_id: int):
         render,
         max_age=CANDIDATES_MAX_AGE if ranked else page_cache.MAX_AGE,
     )
-    return _page(network, head.topic, html.replace(_CSRF_PLACEHOLDER, str(escape(token))))
+    return _page(network, head.topic, html.replace(CSRF_MARK, str(escape(token))))
 
 
 @bp.post("/networks/<slug>/help/<int:request_id>/respond")
