@@ -3,6 +3,7 @@
     .venv/bin/python bench/load.py [--users 200] [--duration 60] [--think 1.0] [--workers 2] [--threads 8]
                                    [--client fast|requests] [--processes 2]
     .venv/bin/python bench/load.py --cost [--cost-n 60] [--cost-only "home,lti launch"]
+    .venv/bin/python bench/load.py --cost --cost-mix 2000 [--users 200]
     .venv/bin/python bench/run.py --only load
 
 The demo network (``network_service.demo.build_demo``) is built in a private PostgreSQL schema, ``--users``
@@ -809,8 +810,9 @@ def cost_run(args: argparse.Namespace, directory: Path) -> dict:
         config = demo_config(HOST, port, directory=directory)
         secret = secrets.token_urlsafe(32)
         config.update(DATABASE_URL=database.url, WEBHOOK_SECRET=secret)
-        _progress(f"building the demo network and 20 members in {database.label} ...")
-        users = build_world(config, 20, platform)
+        members = args.load_users if args.cost_mix else 20
+        _progress(f"building the demo network and {members} members in {database.label} ...")
+        users = build_world(config, members, platform)
         server = Server(
             database_url=database.url,
             base_url=config["BASE_URL"],
@@ -834,6 +836,12 @@ def cost_run(args: argparse.Namespace, directory: Path) -> dict:
             for action in ACTIONS:
                 user.act(action)
         postgres = PostgresCpu(database.url, APPLICATION_NAME)
+        if args.cost_mix:
+            result["mix"] = _cost_mix(args, simulated, server, postgres)
+            postgres.close()
+            result["actions"] = {}
+            result["server_log"] = server_events(server.log_path)
+            return result
         only = [a.strip() for a in args.cost_only.split(",")] if args.cost_only else list(ACTIONS)
         actions = {}
         for action in only:
@@ -883,8 +891,58 @@ def cost_run(args: argparse.Namespace, directory: Path) -> dict:
     return result
 
 
+def _cost_mix(args, simulated: list, server, postgres) -> dict:
+    """``--cost-mix N``: N actions drawn from the mix by its weights, each by a user drawn from all of them, one
+    at a time: the writes between the page views leave the caches as cold as under the load run, without its
+    concurrency. The worker's CPU is read around each action (in clock ticks, so one action's figure is coarse;
+    the sums per action are not)."""
+    rng = random.Random(args.load_seed)
+    names, weights = list(ACTIONS), list(ACTIONS.values())
+    per_action = {name: {"n": 0, "server_s": 0.0, "wall_s": 0.0, "errors": Counter()} for name in names}
+    time.sleep(1.0)
+    server_began, client_began, monitor_began = server.worker_cpu_seconds(), time.process_time(), postgres.monitor_cpu
+    postgres.start()
+    began = time.perf_counter()
+    for _number in range(args.cost_mix):
+        action = rng.choices(names, weights)[0]
+        user = rng.choice(simulated)
+        user.drop_connection_if_idle()
+        before_cpu, before_wall = server.worker_cpu_seconds(), time.perf_counter()
+        error = user.act(action)
+        row = per_action[action]
+        row["n"] += 1
+        row["server_s"] += server.worker_cpu_seconds() - before_cpu
+        row["wall_s"] += time.perf_counter() - before_wall
+        if error:
+            row["errors"][error] += 1
+    wall = time.perf_counter() - began
+    postgres_s = postgres.stop() if postgres.available else None
+    n = args.cost_mix
+    return {
+        "n": n,
+        "users": len(simulated),
+        "server_ms": round(1000 * (server.worker_cpu_seconds() - server_began) / n, 2),
+        "postgres_ms": round(1000 * postgres_s / n, 2) if postgres_s is not None else None,
+        "client_ms": round(
+            1000 * (time.process_time() - client_began - (postgres.monitor_cpu - monitor_began)) / n, 2
+        ),
+        "wall_ms": round(1000 * wall / n, 2),
+        "actions": {
+            name: {
+                "n": row["n"],
+                "server_ms": round(1000 * row["server_s"] / row["n"], 2) if row["n"] else None,
+                "wall_ms": round(1000 * row["wall_s"] / row["n"], 2) if row["n"] else None,
+                "errors": dict(row["errors"]),
+            }
+            for name, row in per_action.items()
+        },
+    }
+
+
 def render_cost(report: dict) -> str:
     result = report["cost"]
+    if "mix" in result:
+        return _render_mix(report)
     lines = common.header_lines(report, "mentorNET load mix: CPU per action, one request at a time")
     lines.append(
         f"{result['n']} of each action, 1 worker x 1 thread, {result['database']}, client {result['client']}"
@@ -898,6 +956,27 @@ def render_cost(report: dict) -> str:
         lines.append(
             f"{action:<18}{a['server_ms']:>11}{_fmt_short(a['postgres_ms']):>13}{a['client_ms']:>11}"
             f"{a['wall_ms']:>10}  {errors}"
+        )
+    return "\n".join(lines)
+
+
+def _render_mix(report: dict) -> str:
+    mix = report["cost"]["mix"]
+    lines = common.header_lines(report, "mentorNET load mix: CPU per action, the mix one request at a time")
+    lines.append(
+        f"{mix['n']} actions drawn by the mix's weights, {mix['users']} users, 1 worker x 1 thread, "
+        f"{report['cost']['database']}, client {report['cost']['client']}"
+    )
+    lines.append(
+        f"per action: server {mix['server_ms']} ms, PostgreSQL {_fmt_short(mix['postgres_ms'])} ms, "
+        f"client {mix['client_ms']} ms, wall {mix['wall_ms']} ms"
+    )
+    lines.append("")
+    lines.append(f"{'action':<18}{'n':>6}{'server ms':>11}{'wall ms':>10}  errors")
+    for action, a in mix["actions"].items():
+        errors = ", ".join(f"{reason} x{k}" for reason, k in a["errors"].items()) or "-"
+        lines.append(
+            f"{action:<18}{a['n']:>6}{_fmt_short(a['server_ms']):>11}{_fmt_short(a['wall_ms']):>10}  {errors}"
         )
     return "\n".join(lines)
 
@@ -1054,6 +1133,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--cost-n", type=int, default=60, help="--cost: times each action is done (60)")
     parser.add_argument("--cost-only", default="", help='--cost: these actions only ("home,lti launch")')
+    parser.add_argument(
+        "--cost-mix",
+        type=int,
+        default=0,
+        metavar="N",
+        help="--cost: instead of each action in a row, N actions drawn from the mix by --users users, one at a "
+        "time (the caches as cold as under load, without the concurrency)",
+    )
     return parser.parse_args(argv)
 
 
@@ -1076,7 +1163,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_save:
             path = common.save(report, "-load-cost")
             print(f"\nresults: {path.relative_to(common.REPO)} (and bench/results/latest-load-cost.json)")
-        return 0 if not any(a["errors"] for a in report["cost"]["actions"].values()) else 1
+        actions = report["cost"]["actions"] or report["cost"]["mix"]["actions"]
+        return 0 if not any(a["errors"] for a in actions.values()) else 1
     try:
         report["load"] = run(args, tmp)
     except Exception:

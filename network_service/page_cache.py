@@ -459,6 +459,26 @@ def cached(
     return value  # type: ignore[return-value]
 
 
+MISSING = _MISSING  # what ``lookup`` gives when nothing is kept
+
+
+def lookup(
+    name: str, key: Hashable, domains: Iterable[str], *, max_age: float = MAX_AGE
+) -> tuple[object, tuple | None]:
+    """``cached`` in two steps, for a caller that computes several missing values at once: (the value kept for
+    ``domains``' current versions, or MISSING; the stamp to ``keep`` a value computed now under, None when no
+    value may be kept)."""
+    stamp = current_stamp(domains)
+    if stamp is None:
+        return _MISSING, None
+    return _store().get((name, key), stamp, max_age), stamp
+
+
+def keep(name: str, key: Hashable, stamp: tuple, value: object) -> None:
+    """Keep ``value`` under the stamp ``lookup`` gave (see ``cached`` for what a value may be)."""
+    _store().put((name, key), stamp, value)
+
+
 _KEPT_KEY = "mentornet.page_cache.kept"
 
 

@@ -529,22 +529,28 @@ def unread_channel_count(viewer: Person, network: Network) -> int:
     Shown on every network page, so it asks only whether each channel has an unread message (EXISTS stops at
     the first one) instead of counting them: a member who has not opened a busy channel for months costs no
     more than one who has. When the page also lists the channels, their counts are already known."""
+    query = unread_channel_query(viewer, network)
+    if isinstance(query, int):
+        return query
+    # on the session's connection: a Core row, not the ORM's execution path
+    return _connection().execute(*query).scalar_one()
+
+
+def unread_channel_query(viewer: Person, network: Network) -> tuple[sa.Select, dict] | int:
+    """``unread_channel_count`` as (statement, parameters) for the navigation to ask with the other badges, or
+    the count when it is known without asking."""
     cache = session.info.get(_UNREAD_KEY, {})
     if (viewer.id, network.id) in cache:
         return len(unread_counts(network, viewer))
     membership = active_membership(viewer, network)
     if membership is None:
         return 0
-    # an active member reads the open channels and the groups and conversations they belong to (on the session's
-    # connection: a Core row, not the ORM's execution path)
-    return (
-        _connection()
-        .execute(
-            _badge_statement(),
-            {"viewer_id": viewer.id, "network_id": network.id, "since": _since(membership)},
-        )
-        .scalar_one()
-    )
+    # an active member reads the open channels and the groups and conversations they belong to
+    return _badge_statement(), {
+        "viewer_id": viewer.id,
+        "network_id": network.id,
+        "unread_since": _since(membership),
+    }
 
 
 _BADGE: list = []
@@ -555,7 +561,7 @@ def _badge_statement() -> sa.Select:
     cost more than running it)."""
     if not _BADGE:
         viewer_id = sa.bindparam("viewer_id", type_=sa.Integer)
-        since = sa.bindparam("since", type_=Message.__table__.c.created_at.type)
+        since = sa.bindparam("unread_since", type_=Message.__table__.c.created_at.type)
         marker, _counted, unread_here = _unread_of(viewer_id, since)
         has_unread = sa.exists().where(*unread_here).correlate(Channel, marker)
         mine = (

@@ -38,6 +38,7 @@ navigation.register_section(
         order=10,
         visible=permissions.can_read_network_conversations,
         badge=operations.unread_channel_count,
+        badge_query=operations.unread_channel_query,
     )
 )
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm
 from flask_babel import gettext as _
 
+from network_service import page_cache
 from network_service.accounts.models import Person
 from network_service.audit.operations import record
 from network_service.conversations.models import Channel, ChannelKind
@@ -470,7 +471,12 @@ def in_a_federation(network: Network) -> bool:
     the Federation section): asked on every network page, so kept for the request until the next flush."""
     cache = session.info.setdefault(_LINKED_KEY, {})
     if network.id not in cache:
-        cache[network.id] = _linked(network)
+        # and kept for the worker until a link (or another part of page_cache.STRUCTURE) changes: the answer is
+        # the same for every viewer of the network
+        network_id = network.id
+        cache[network_id] = page_cache.cached(
+            "in_a_federation", network_id, (page_cache.STRUCTURE,), lambda: _linked(network)
+        )
     return cache[network.id]
 
 

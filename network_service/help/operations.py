@@ -625,17 +625,24 @@ _OPEN_OF_OTHERS = sa.select(sa.func.count(HelpRequest.id)).where(
 )
 # built once (the badge is asked on every network page): with the viewer's language keys, and without
 _OPEN_IN_LANGUAGES = _OPEN_OF_OTHERS.where(
-    _in_languages(sa.bindparam("keys", type_=HelpRequestLanguage.__table__.c.language.type, expanding=True))
+    _in_languages(
+        sa.bindparam("help_keys", type_=HelpRequestLanguage.__table__.c.language.type, expanding=True)
+    )
 )
 
 
 def open_in_my_languages(viewer: Person, network: Network) -> int:
     """The section badge: open requests of others in the viewer's languages (one aggregate query)."""
+    return session.scalar(*open_in_my_languages_query(viewer, network)) or 0
+
+
+def open_in_my_languages_query(viewer: Person, network: Network) -> tuple[sa.Select, dict]:
+    """``open_in_my_languages`` as (statement, parameters), for the navigation to ask with the other badges."""
     keys = _language_keys(viewer)
     params = {"network_id": network.id, "viewer_id": viewer.id}
     if keys:
-        return session.scalar(_OPEN_IN_LANGUAGES, {**params, "keys": keys}) or 0
-    return session.scalar(_OPEN_OF_OTHERS, params) or 0
+        return _OPEN_IN_LANGUAGES, {**params, "help_keys": keys}
+    return _OPEN_OF_OTHERS, params
 
 
 # -- responses and resolution ---------------------------------------------------------------------------------

@@ -39,6 +39,11 @@ navigation.register_section(
         badge=lambda viewer, network: (
             operations.open_in_my_languages(viewer, network) if permissions.can_ask(viewer, network) else 0
         ),
+        badge_query=lambda viewer, network: (
+            operations.open_in_my_languages_query(viewer, network)
+            if permissions.can_ask(viewer, network)
+            else 0
+        ),
     )
 )
 

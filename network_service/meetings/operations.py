@@ -450,18 +450,23 @@ def next_meeting(
 
 def unanswered_count(viewer: Person, network: Network, now: dt.datetime | None = None) -> int:
     """Upcoming, not cancelled meetings the viewer has not answered (the section's badge). One query."""
-    return session.scalar(
-        _UNANSWERED, {"network_id": network.id, "person_id": viewer.id, "now": now or utcnow()}
-    )
+    return session.scalar(*unanswered_query(viewer, network, now))
+
+
+def unanswered_query(
+    viewer: Person, network: Network, now: dt.datetime | None = None
+) -> tuple[sa.Select, dict]:
+    """``unanswered_count`` as (statement, parameters), for the navigation to ask with the other badges."""
+    return _UNANSWERED, {"network_id": network.id, "viewer_id": viewer.id, "meetings_after": now or utcnow()}
 
 
 # The section badge, asked on every network page: built once, at import.
 _UNANSWERED = sa.select(sa.func.count(Meeting.id)).where(
     Meeting.network_id == sa.bindparam("network_id", type_=sa.Integer),
     Meeting.cancelled_at.is_(None),
-    Meeting.starts_at > sa.bindparam("now", type_=Meeting.__table__.c.starts_at.type),
+    Meeting.starts_at > sa.bindparam("meetings_after", type_=Meeting.__table__.c.starts_at.type),
     ~sa.select(Rsvp.id)
-    .where(Rsvp.meeting_id == Meeting.id, Rsvp.person_id == sa.bindparam("person_id", type_=sa.Integer))
+    .where(Rsvp.meeting_id == Meeting.id, Rsvp.person_id == sa.bindparam("viewer_id", type_=sa.Integer))
     .exists(),
 )
 

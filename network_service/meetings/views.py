@@ -25,6 +25,7 @@ navigation.register_section(
         order=30,
         visible=permissions.can_view,
         badge=lambda viewer, network: operations.unanswered_count(viewer, network),
+        badge_query=lambda viewer, network: operations.unanswered_query(viewer, network),
     )
 )
 

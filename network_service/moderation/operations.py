@@ -139,13 +139,20 @@ def list_reports(
 
 
 def open_report_count(viewer: Person, network: Network) -> int:
+    query = open_report_query(viewer, network)
+    return query if isinstance(query, int) else session.scalar(*query)
+
+
+def open_report_query(viewer: Person, network: Network) -> tuple[sa.Select, dict] | int:
+    """The moderation badge (open reports, for a moderator) as (statement, parameters), or 0 for anyone else."""
     if not is_moderator(viewer, network):
         return 0
-    return session.scalar(
-        sa.select(sa.func.count(Report.id)).where(
-            Report.network_id == network.id, Report.status == ReportStatus.open
-        )
-    )
+    return _OPEN_REPORTS, {"network_id": network.id}
+
+
+_OPEN_REPORTS = sa.select(sa.func.count(Report.id)).where(  # built once: asked on every moderator's page
+    Report.network_id == sa.bindparam("network_id", type_=sa.Integer), Report.status == ReportStatus.open
+)
 
 
 def get_report(network: Network, report_id: int, viewer: Person | None) -> Report:

@@ -34,6 +34,7 @@ navigation.register_section(
         order=80,
         visible=is_moderator,
         badge=operations.open_report_count,
+        badge_query=operations.open_report_query,
     )
 )
 

@@ -6,15 +6,17 @@ open, in ``order``. A module adds its page without editing the network templates
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from flask import render_template, url_for
 from flask_babel import get_locale
 from markupsafe import Markup
 
 from network_service import page_cache
 from network_service.accounts.models import Person
+from network_service.db import session
 from network_service.networks.models import Network
 
 
@@ -29,9 +31,41 @@ class Section:
     # The data the badge counts (page_cache domains): the badge is kept per viewer and network until one of
     # them (or the networks, memberships and roles, page_cache.STRUCTURE) changes. None: counted every time.
     badge_domains: tuple[str, ...] | None = None
+    # The badge as a count the navigation asks together with the other sections' (one statement for every badge
+    # of a page instead of one each): ``badge_query(viewer, network)`` gives (a scalar SELECT built once, its
+    # parameters), or the count itself when no statement is needed (0 for someone who may not see it). The
+    # statements of all sections share one namespace of parameters: ``network_id`` and ``viewer_id`` mean the
+    # page's network and viewer everywhere; any other name must be the section's own. ``badge`` stays the
+    # count of this section alone (the embedded panel asks for one).
+    badge_query: Callable[[Person, Network], tuple[sa.Select, dict] | int] | None = None
 
 
 _SECTIONS: dict[str, Section] = {}
+
+
+@dataclass(frozen=True)
+class Fact:
+    """Something else the navigation shows per viewer (the agreement banner), asked with the badges: kept per
+    viewer and network until one of ``domains`` changes. ``query`` as a Section's ``badge_query``; ``compute``
+    the value alone."""
+
+    key: str
+    domains: tuple[str, ...]
+    query: Callable[[Person, Network], tuple[sa.Select, dict] | int | bool]
+    compute: Callable[[Person, Network], int | bool]
+
+
+_FACTS: dict[str, Fact] = {}
+
+
+def register_fact(fact: Fact) -> None:
+    _FACTS[fact.key] = fact
+
+
+def fact(viewer: Person, network: Network, key: str) -> int | bool:
+    """The value of fact ``key`` for ``viewer`` (kept, or asked alone)."""
+    return badges(viewer, network, [key])[key]
+
 
 # Badges of sections registered by other modules, by section key, when they do not say it themselves.
 BADGE_DOMAINS = {
@@ -80,28 +114,98 @@ def badge(viewer: Person, network: Network | int, key: str, load: Callable[[], N
     def compute() -> int:
         return section.badge(viewer, row())
 
-    domains = section.badge_domains or BADGE_DOMAINS.get(key)
+    domains = _badge_domains(section)
     if domains is None:
         return compute()
     return page_cache.cached(
         f"badge:{key}",
         (viewer.id, network_id),
-        (page_cache.STRUCTURE, *domains),
+        domains,
         compute,
         max_age=BADGE_MAX_AGE.get(key, page_cache.MAX_AGE),
     )
 
 
+def _badge_domains(section: Section) -> tuple[str, ...] | None:
+    domains = section.badge_domains or BADGE_DOMAINS.get(section.key)
+    return None if domains is None else (page_cache.STRUCTURE, *domains)
+
+
+def badges(viewer: Person, network: Network, keys: Iterable[str]) -> dict[str, int | bool]:
+    """The badges of sections ``keys`` (and the facts among ``keys``) for ``viewer``: those kept from before as
+    they are, the others asked together in one statement (each one's ``badge_query`` or ``query``) and kept as
+    ``badge`` keeps them."""
+    found: dict[str, int | bool] = {}
+    wanted: list[tuple[str, sa.Select]] = []
+    params: dict = {"network_id": network.id, "viewer_id": viewer.id}
+    stamps: dict[str, tuple[str, tuple | None]] = {}
+    for key in keys:
+        section, known = _SECTIONS.get(key), _FACTS.get(key)
+        if known is not None:
+            name, domains, max_age = f"fact:{key}", known.domains, page_cache.MAX_AGE
+            make_query, alone = known.query, known.compute
+        elif section is not None and section.badge is not None:
+            name, domains = f"badge:{key}", _badge_domains(section)
+            max_age = BADGE_MAX_AGE.get(key, page_cache.MAX_AGE)
+            make_query, alone = section.badge_query, section.badge
+            if domains is None or make_query is None:
+                found[key] = badge(viewer, network, key)
+                continue
+        else:
+            continue
+        value, stamp = page_cache.lookup(name, (viewer.id, network.id), domains, max_age=max_age)
+        if value is not page_cache.MISSING:
+            found[key] = value
+            continue
+        stamps[key] = (name, stamp)
+        query = make_query(viewer, network)
+        if not isinstance(query, tuple):
+            found[key] = query
+            continue
+        statement, its_params = query
+        if any(params.get(param, value) != value for param, value in its_params.items()):
+            found[key] = alone(viewer, network)  # a parameter of another meaning: asked on its own
+            continue
+        params.update(its_params)
+        wanted.append((key, statement))
+    if wanted:
+        values = session.connection().execute(_together(tuple(wanted)), params).one()
+        for (key, _statement), value in zip(wanted, values, strict=True):
+            found[key] = bool(value) if key in _FACTS else value or 0
+    for key, (name, stamp) in stamps.items():
+        if stamp is not None:
+            page_cache.keep(name, (viewer.id, network.id), stamp, found[key])
+    return found
+
+
+# shape -> (the SELECT, the statements it was built from: kept alive, so that their ids in the shape stay theirs)
+_TOGETHER: dict[tuple, tuple[sa.Select, list[sa.Select]]] = {}
+
+
+def _together(wanted: tuple[tuple[str, sa.Select], ...]) -> sa.Select:
+    """One SELECT of the badges' scalar subqueries, built once per combination of sections (and kept with the
+    statements it was built from, whose identities are its key)."""
+    shape = tuple((key, id(statement)) for key, statement in wanted)
+    together = _TOGETHER.get(shape)
+    if together is None:
+        statements = [statement for _key, statement in wanted]
+        select = sa.select(
+            *(
+                statement.scalar_subquery().label(f"badge_{index}")
+                for index, statement in enumerate(statements)
+            )
+        )
+        together = _TOGETHER[shape] = (select, statements)
+    return together[0]
+
+
 def sections_for(viewer: Person | None, network: Network) -> list[dict]:
     """What the network's navigation shows this viewer: label, URL, badge count, and its key (for aria-current)."""
+    visible = _visible_sections(viewer, network)
+    keys = [key for key, _label, _url in visible] + list(_FACTS)  # the facts asked with them, for the page
+    counts = badges(viewer, network, keys) if viewer is not None else {}
     return [
-        {
-            "key": key,
-            "label": label,
-            "url": url,
-            "badge": badge(viewer, network, key) if viewer is not None else 0,
-        }
-        for key, label, url in _visible_sections(viewer, network)
+        {"key": key, "label": label, "url": url, "badge": counts.get(key, 0)} for key, label, url in visible
     ]
 
 

@@ -676,20 +676,31 @@ _ACCEPTED_CURRENT = sa.select(AgreementAcceptance.id).where(
         .limit(1)
         .scalar_subquery()
     ),
-    AgreementAcceptance.person_id == sa.bindparam("person_id", type_=sa.Integer),
+    AgreementAcceptance.person_id == sa.bindparam("viewer_id", type_=sa.Integer),
 )
+_PENDING = sa.select(~sa.exists(_ACCEPTED_CURRENT))
 
 
 def has_accepted_current(person: Person | None, network: Network) -> bool:
     """Has ``person`` accepted the current version of the network's agreement? (One query.)"""
     if person is None or person.id is None:
         return False
-    return session.scalar(_ACCEPTED_CURRENT, {"network_id": network.id, "person_id": person.id}) is not None
+    return session.scalar(_ACCEPTED_CURRENT, {"network_id": network.id, "viewer_id": person.id}) is not None
 
 
 def agreement_pending(person: Person | None, network: Network) -> bool:
     """An active member who has not accepted the current agreement (the banner on the network's pages)."""
     return permissions.is_member(person, network) and not has_accepted_current(person, network)
+
+
+def agreement_pending_query(person: Person, network: Network) -> tuple[sa.Select, dict] | bool:
+    """``agreement_pending`` as (statement, parameters), for the navigation to ask with the badges, or the
+    answer when no statement is needed."""
+    if not permissions.is_member(person, network):
+        return False
+    if person.id is None:
+        return True
+    return _PENDING, {"network_id": network.id, "viewer_id": person.id}
 
 
 def require_current_agreement(person: Person | None, network: Network) -> None:

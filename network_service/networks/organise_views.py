@@ -59,12 +59,17 @@ def _agreement_pending(network) -> bool:
     viewer = current_person()
     if viewer is None:
         return False
-    return page_cache.cached(
-        "agreement_pending",
-        (viewer.id, network.id),
-        (page_cache.STRUCTURE,),
-        lambda: operations.agreement_pending(viewer, network),
+    return navigation.fact(viewer, network, "agreement_pending")
+
+
+navigation.register_fact(
+    navigation.Fact(
+        key="agreement_pending",
+        domains=(page_cache.STRUCTURE,),
+        query=operations.agreement_pending_query,
+        compute=operations.agreement_pending,
     )
+)
 
 
 @bp.app_context_processor
