@@ -453,7 +453,8 @@ def request_head(network: Network, request_id: int, viewer: Person | None) -> Re
     return RequestHead(*row, network=network, page=read[0] if read else None)
 
 
-def _language_keys(person: Person) -> list[str]:
+def language_keys(person: Person) -> list[str]:
+    """The person's languages as the filters compare them (case and spaces folded), sorted."""
     return sorted({" ".join(lang.split()).casefold() for lang in person.languages or () if lang.strip()})
 
 
@@ -587,7 +588,7 @@ def _filtered(make_query, network, viewer, in_my_languages, status, urgency, min
     by_author = bool(mine and viewer is not None)
     if by_author:
         params["author_id"] = viewer.id
-    keys = _language_keys(viewer) if in_my_languages and viewer is not None and not mine else []
+    keys = language_keys(viewer) if in_my_languages and viewer is not None and not mine else []
     if keys:
         params["keys"] = keys
     if before is not None:
@@ -638,7 +639,7 @@ def open_in_my_languages(viewer: Person, network: Network) -> int:
 
 def open_in_my_languages_query(viewer: Person, network: Network) -> tuple[sa.Select, dict]:
     """``open_in_my_languages`` as (statement, parameters), for the navigation to ask with the other badges."""
-    keys = _language_keys(viewer)
+    keys = language_keys(viewer)
     params = {"network_id": network.id, "viewer_id": viewer.id}
     if keys:
         return _OPEN_IN_LANGUAGES, {**params, "help_keys": keys}

@@ -136,59 +136,90 @@ def _form_languages(form) -> list[str]:
 @bp.get("/networks/<slug>/help")
 @login_required
 def index(slug: str):
-    network = get_network(slug)
-    viewer = current_person()
     scope = request.args.get("scope", "languages")
     status = request.args.get("status", "open")
     urgency = request.args.get("urgency", "")
-    before = request.args.get("before", type=int)
     if status not in {"open", "resolved", "closed", "any"}:
         status = "open"
     if urgency not in {u.value for u in Urgency}:
         urgency = ""
-    requests = operations.list_request_rows(
-        network,
-        viewer,
-        in_my_languages=scope != "all",
-        status=None if status == "any" else status,
-        urgency=urgency or None,
-        before=before,
-    )
-    return render_template(
-        "help/index.html",
-        network=network,
-        requests=requests,
+    return _list_page(
+        get_network(slug),
+        mine=False,
         scope=scope,
         status=status,
         urgency=urgency,
-        has_languages=bool(viewer.languages),
-        can_ask=permissions.can_ask(viewer, network),
-        next_before=requests[-1].id if len(requests) == operations.PAGE_SIZE else None,
-        mine=False,
-        request_cards=_request_cards(network),
+        before=request.args.get("before", type=int),
     )
 
 
 @bp.get("/networks/<slug>/help/mine")
 @login_required
 def mine(slug: str):
-    network = get_network(slug)
-    viewer = current_person()
-    before = request.args.get("before", type=int)
-    requests = operations.list_request_rows(network, viewer, mine=True, status=None, before=before)
-    return render_template(
-        "help/index.html",
-        network=network,
-        requests=requests,
+    return _list_page(
+        get_network(slug),
+        mine=True,
         scope="all",
         status="any",
         urgency="",
-        has_languages=True,
-        can_ask=permissions.can_ask(viewer, network),
-        next_before=requests[-1].id if len(requests) == operations.PAGE_SIZE else None,
-        mine=True,
-        request_cards=_request_cards(network),
+        before=request.args.get("before", type=int),
     )
+
+
+def _list_page(network, *, mine: bool, scope: str, status: str, urgency: str, before: int | None):
+    """The list page: everything below the navigation kept as HTML (page_cache.HELP: the requests and their
+    responses; page_cache.STRUCTURE: the authors' names, the viewer's memberships) per network, filters, page,
+    language, time zone and what of the viewer the list depends on: their languages (the "in my languages"
+    filter), whether they may ask, and for "my requests" who they are. A repeated view asks no statement of its
+    own."""
+    viewer = current_person()
+    in_my_languages = scope != "all" and not mine
+    can_ask = permissions.can_ask(viewer, network)
+    has_languages = True if mine else bool(viewer.languages)
+
+    def render() -> Markup:
+        requests = operations.list_request_rows(
+            network,
+            viewer,
+            in_my_languages=in_my_languages,
+            status=None if status == "any" else status,
+            urgency=urgency or None,
+            mine=mine,
+            before=before,
+        )
+        html = render_template(
+            "help/_index_content.html",
+            network=network,
+            requests=requests,
+            scope=scope,
+            status=status,
+            urgency=urgency,
+            has_languages=has_languages,
+            can_ask=can_ask,
+            next_before=requests[-1].id if len(requests) == operations.PAGE_SIZE else None,
+            mine=mine,
+            request_cards=_request_cards(network),
+        )
+        return Markup(html)  # noqa: S704  # nosec B704 - rendered by our autoescaping template
+
+    if not permissions.can_view(viewer, network):  # refused as the list itself refuses, never from the cache
+        render()
+    key = (
+        network.id,
+        network.slug,
+        *reader_context(),
+        mine,
+        viewer.id if mine else None,
+        tuple(operations.language_keys(viewer)) if in_my_languages else None,
+        scope,
+        status,
+        urgency,
+        before,
+        can_ask,
+        has_languages,
+    )
+    content = page_cache.cached("help_list", key, (page_cache.HELP, page_cache.STRUCTURE), render)
+    return render_template("help/index.html", network=network, mine=mine, content=content)
 
 
 @bp.route("/networks/<slug>/help/new", methods=["GET", "POST"])
