@@ -19,6 +19,7 @@ session. So the first-party session stays what it was, and the frame session doe
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Flask, Request, Response, session
@@ -31,8 +32,15 @@ BINDING_KEY = "_frame"  # the launch the frame session belongs to (kept across n
 FRAMED_DESTINATIONS = frozenset({"iframe", "frame"})
 
 
+# A permanent session's cookie is signed again (and its expiry moved on) when the request changed the session, or
+# when the cookie is older than this: signing it for every request cost about a tenth of a page's CPU, and its
+# expiry needs no more precision than the server's record of the session (accounts.sessions.LAST_SEEN_PRECISION).
+COOKIE_REFRESH = dt.timedelta(minutes=5)
+
+
 class MentorNetSession(SecureCookieSession):
     frame = False  # True: this session lives in the frame cookie
+    issued_at: dt.datetime | None = None  # when the cookie it came from was signed (None: no cookie)
 
 
 def framed_request(request: Request) -> bool:
@@ -83,7 +91,31 @@ class MentorNetSessionInterface(_KeptSigning):
             frame_session = self._open_frame(app, frame_value)
             if frame_session is not None:
                 return frame_session
-        return super().open_session(app, request)
+        # Flask's own, keeping when the cookie was signed (``should_set_cookie``)
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        try:
+            data, issued_at = serializer.loads(value, max_age=max_age, return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        opened = self.session_class(data)
+        opened.issued_at = issued_at
+        return opened
+
+    def should_set_cookie(self, app: Flask, session: SecureCookieSession) -> bool:
+        """Flask's rule, but an unchanged permanent session's cookie is signed again only once it is older than
+        ``COOKIE_REFRESH``."""
+        if session.modified:
+            return True
+        if not (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
+            return False
+        issued_at = getattr(session, "issued_at", None)
+        return issued_at is None or dt.datetime.now(dt.UTC) - issued_at >= COOKIE_REFRESH
 
     def _open_frame(self, app: Flask, value: str) -> MentorNetSession | None:
         serializer = self.get_frame_serializer(app)
@@ -91,13 +123,14 @@ class MentorNetSessionInterface(_KeptSigning):
             return None
         max_age = int(app.permanent_session_lifetime.total_seconds())  # the first-party session's expiry
         try:
-            data = serializer.loads(value, max_age=max_age)
+            data, issued_at = serializer.loads(value, max_age=max_age, return_timestamp=True)
         except BadSignature:
             return None
         if not isinstance(data, dict) or not isinstance(data.get(BINDING_KEY), dict):
             return None  # a frame session belongs to a launch
         frame_session = self.session_class(data)
         frame_session.frame = True
+        frame_session.issued_at = issued_at
         return frame_session
 
     def save_session(self, app: Flask, session: SecureCookieSession, response: Response) -> None:

@@ -3,6 +3,7 @@ the session started afresh at sign-in, and the session cookie's flags."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
@@ -172,8 +173,21 @@ def test_the_session_cookie_flags_over_http(client):
 def test_signed_in_pages_are_not_cached(client, run, world):
     sign_in_as(client, run, "mentor@example.org")
     assert client.get("/profile").headers["Cache-Control"] == "no-store"
+
+
+def test_the_session_cookie_is_signed_again_once_it_is_older_than_the_refresh_interval(
+    client, run, world, monkeypatch
+):
+    from network_service import sessions
+
+    sign_in_as(client, run, "mentor@example.org")
+    client.get("/profile")  # its form puts a CSRF token in the session: a change, the cookie is set
+    # a cookie signed moments ago is not signed again for a page that changes nothing in the session
+    assert not [v for v in client.get("/profile").headers.getlist("Set-Cookie") if v.startswith("mentornet_")]
+    monkeypatch.setattr(sessions, "COOKIE_REFRESH", dt.timedelta(0))  # as if it were older than that
     cookie = _session_cookie(client.get("/profile"))
     assert "Expires=" in cookie  # a permanent session with the configured lifetime, not forever
+    assert client.get("/profile").status_code == 200  # the new cookie is the same signed-in session
 
 
 def test_sign_in_rotates_the_session_against_fixation(app, client, run, world):
