@@ -219,6 +219,23 @@ def test_what_follows_the_clock_is_kept_at_most_a_minute(client, run, asked, ran
     assert len(rankings) == 2
 
 
+def test_only_the_candidates_are_ranked_again_once_they_expire(client, run, asked, rankings, monkeypatch):
+    """The rest of the page follows no clock: when the candidates are a minute old, they alone are made again
+    (the page's other parts, its statements and its template, are kept)."""
+    rendered = []
+    real_content = help_views._content
+    monkeypatch.setattr(help_views, "_content", lambda *a, **k: rendered.append(1) or real_content(*a, **k))
+    sign_in_as(client, run, "coord@example.org")
+    first = get(client, page_path(asked))
+    assert (len(rendered), len(rankings)) == (1, 1)
+    now = page_cache.time.monotonic()
+    monkeypatch.setattr(page_cache.time, "monotonic", lambda: now + help_views.CANDIDATES_MAX_AGE + 1)
+    again = get(client, page_path(asked))
+    assert (len(rendered), len(rankings)) == (1, 2)
+    assert section(again, "Next suggestions") == section(first, "Next suggestions")
+    assert "\x00" not in again
+
+
 def test_an_unknown_request_is_not_found_and_a_new_one_is_found_at_once(client, run, asked, roles):  # noqa: F811
     sign_in_as(client, run, "coord@example.org")
     missing = run(lambda: session.scalar(sa.select(sa.func.max(HelpRequest.id)))) + 1

@@ -363,12 +363,23 @@ def _date_formatter():
 
 
 def _content(
-    network, help_request, viewer, can, *, show_next, response_form=None, findings=(), notify_form=None
+    network,
+    help_request,
+    viewer,
+    can,
+    *,
+    show_next,
+    response_form=None,
+    findings=(),
+    notify_form=None,
+    candidates_mark=None,
 ):
-    """The page below its navigation (help/_request_content.html)."""
+    """The page below its navigation (help/_request_content.html). ``candidates_mark``: the next candidates are
+    left out and this text stands where they go (``show`` puts them in, kept apart)."""
     # The next candidates need the whole matching; they are computed only when asked for (?next=1).
+    ranked_here = show_next and candidates_mark is None
     notified, candidates = (
-        operations.page_suggestions(help_request, viewer, more=5 if show_next else 0)
+        operations.page_suggestions(help_request, viewer, more=5 if ranked_here else 0)
         if can["can_suggest"]
         else ([], [])
     )
@@ -385,10 +396,18 @@ def _content(
         findings=findings,
         notified=notified,
         candidates=candidates,
+        candidates_mark=candidates_mark,
         show_next=show_next,
         urgency_labels=URGENCY_LABELS,
         **can,
     )
+
+
+def _candidates(network, request_id, viewer, head) -> str:
+    """The "Next suggestions" of an open request alone (help/_request_candidates.html): the ranking now."""
+    help_request = head.page or operations.request_page(network, request_id, viewer)
+    _notified, candidates = operations.page_suggestions(help_request, viewer, more=5)
+    return render_template("help/_request_candidates.html", candidates=candidates)
 
 
 def _page(network, topic, content: str, status=200):
@@ -416,8 +435,10 @@ def _show(network, help_request, viewer, *, response_form=None, findings=(), not
 
 
 # Who would be asked next depends on the clock (recent sign-ins, answers of the last 30 days, notifications of
-# the last 14): a page that shows them is kept at most this long (docs/help.md, "For operators").
+# the last 14): they are kept at most this long (docs/help.md, "For operators"), apart from the rest of the page,
+# which is kept as long as its data does not change.
 CANDIDATES_MAX_AGE = 60.0
+_CANDIDATES_MARK = "\x00candidates\x00"
 
 
 @bp.get("/networks/<slug>/help/<int:request_id>")
@@ -430,22 +451,29 @@ def show(slug: str, request_id: int):
     show_next = request.args.get("next") == "1"
     token = generate_csrf()
 
+    ranked = show_next and can["can_suggest"] and head.is_open
+
     def render() -> str:
         # The same for every viewer with the same permissions, language and time zone; the forms' CSRF token
         # (the session's) is taken out and put in again for each viewer.
         # the request as plain values: read with the head when that was not kept either (one statement)
         help_request = head.page or operations.request_page(network, request_id, viewer)
-        html = _content(network, help_request, viewer, can, show_next=show_next)
+        mark = Markup(_CANDIDATES_MARK) if ranked else None  # noqa: S704  # nosec B704 - a constant
+        html = _content(network, help_request, viewer, can, show_next=show_next, candidates_mark=mark)
         return html.replace(token, CSRF_MARK) if token else html
 
-    ranked = show_next and can["can_suggest"] and head.is_open
-    html = page_cache.cached(
-        "help_request_page",
-        (network.id, request_id, *reader_context(), tuple(can.values()), show_next),
-        (page_cache.STRUCTURE, page_cache.HELP),
-        render,
-        max_age=CANDIDATES_MAX_AGE if ranked else page_cache.MAX_AGE,
-    )
+    key = (network.id, request_id, *reader_context(), tuple(can.values()), show_next)
+    domains = (page_cache.STRUCTURE, page_cache.HELP)
+    html = page_cache.cached("help_request_page", key, domains, render)
+    if ranked:
+        candidates = page_cache.cached(
+            "help_request_candidates",
+            key,
+            domains,
+            lambda: _candidates(network, request_id, viewer, head),
+            max_age=CANDIDATES_MAX_AGE,
+        )
+        html = html.replace(_CANDIDATES_MARK, candidates)
     return _page(network, head.topic, html.replace(CSRF_MARK, str(escape(token))))
 
 
