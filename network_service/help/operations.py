@@ -847,18 +847,20 @@ _NAMES = sa.select(Person.id, Person.display_name, Person.email).where(
 )
 
 
-def page_suggestions(request: HelpRequest, viewer: Person | None, *, more: int = 5):
+def page_suggestions(request: HelpRequest, viewer: Person | None, *, more: int = 5, notified=None):
     """``suggestions`` for the request page: the same people in the same order, as plain rows (``NotifiedRow``;
-    the candidates as (``Named``, ``matching.Suggestion``)) from two columns of each person, not ORM objects."""
+    the candidates as (``Named``, ``matching.Suggestion``)) from two columns of each person, not ORM objects.
+    ``notified``: those rows when this request read them already."""
     if not permissions.can_see_suggestions(viewer, request):
         raise Forbidden(_("Only the author, the coordinator or the Meta-Mentor can see who was asked."))
     connection = session.connection()  # prebuilt statements, Core rows
-    notified = [
-        NotifiedRow(person_id, Named(name, email), score, reasons, notified_at)
-        for person_id, name, email, score, reasons, notified_at in connection.execute(
-            _NOTIFIED_ROWS, {"request_id": request.id}
-        )
-    ]
+    if notified is None:
+        notified = [
+            NotifiedRow(person_id, Named(name, email), score, reasons, notified_at)
+            for person_id, name, email, score, reasons, notified_at in connection.execute(
+                _NOTIFIED_ROWS, {"request_id": request.id}
+            )
+        ]
     candidates: list[tuple[Named, matching.Suggestion]] = []
     if request.is_open and more > 0:
         picks = matching.rank(request, limit=more, exclude={s.person_id for s in notified})

@@ -373,9 +373,11 @@ def _content(
     findings=(),
     notify_form=None,
     candidates_mark=None,
+    made=None,
 ):
     """The page below its navigation (help/_request_content.html). ``candidates_mark``: the next candidates are
-    left out and this text stands where they go (``show`` puts them in, kept apart)."""
+    left out and this text stands where they go (``show`` puts them in, kept apart); ``made``: a dict given the
+    request's values and who was asked, for the candidates of the same request."""
     # The next candidates need the whole matching; they are computed only when asked for (?next=1).
     ranked_here = show_next and candidates_mark is None
     notified, candidates = (
@@ -383,6 +385,8 @@ def _content(
         if can["can_suggest"]
         else ([], [])
     )
+    if made is not None:
+        made.update(request=help_request, notified=notified)
     fresh = response_form is None and notify_form is None and not findings
     return render_template(
         "help/_request_content.html",
@@ -403,10 +407,13 @@ def _content(
     )
 
 
-def _candidates(network, request_id, viewer, head) -> str:
-    """The "Next suggestions" of an open request alone (help/_request_candidates.html): the ranking now."""
-    help_request = head.page or operations.request_page(network, request_id, viewer)
-    _notified, candidates = operations.page_suggestions(help_request, viewer, more=5)
+def _candidates(network, request_id, viewer, head, made: dict) -> str:
+    """The "Next suggestions" of an open request alone (help/_request_candidates.html): the ranking now.
+    ``made``: what the rendering of the rest of the page read in this request, if it did."""
+    help_request = made.get("request") or head.page or operations.request_page(network, request_id, viewer)
+    _notified, candidates = operations.page_suggestions(
+        help_request, viewer, more=5, notified=made.get("notified")
+    )
     return render_template("help/_request_candidates.html", candidates=candidates)
 
 
@@ -452,6 +459,7 @@ def show(slug: str, request_id: int):
     token = generate_csrf()
 
     ranked = show_next and can["can_suggest"] and head.is_open
+    made: dict = {}
 
     def render() -> str:
         # The same for every viewer with the same permissions, language and time zone; the forms' CSRF token
@@ -459,7 +467,9 @@ def show(slug: str, request_id: int):
         # the request as plain values: read with the head when that was not kept either (one statement)
         help_request = head.page or operations.request_page(network, request_id, viewer)
         mark = Markup(_CANDIDATES_MARK) if ranked else None  # noqa: S704  # nosec B704 - a constant
-        html = _content(network, help_request, viewer, can, show_next=show_next, candidates_mark=mark)
+        html = _content(
+            network, help_request, viewer, can, show_next=show_next, candidates_mark=mark, made=made
+        )
         return html.replace(token, CSRF_MARK) if token else html
 
     key = (network.id, request_id, *reader_context(), tuple(can.values()), show_next)
@@ -470,7 +480,7 @@ def show(slug: str, request_id: int):
             "help_request_candidates",
             key,
             domains,
-            lambda: _candidates(network, request_id, viewer, head),
+            lambda: _candidates(network, request_id, viewer, head, made),
             max_age=CANDIDATES_MAX_AGE,
         )
         html = html.replace(_CANDIDATES_MARK, candidates)
