@@ -900,7 +900,11 @@ def _cost_mix(args, simulated: list, server, postgres) -> dict:
     names, weights = list(ACTIONS), list(ACTIONS.values())
     per_action = {name: {"n": 0, "server_s": 0.0, "wall_s": 0.0, "errors": Counter()} for name in names}
     time.sleep(1.0)
-    server_began, client_began, monitor_began = server.worker_cpu_seconds(), time.process_time(), postgres.monitor_cpu
+    server_began, client_began, monitor_began = (
+        server.worker_cpu_seconds(),
+        time.process_time(),
+        postgres.monitor_cpu,
+    )
     postgres.start()
     began = time.perf_counter()
     for _number in range(args.cost_mix):

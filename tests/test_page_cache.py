@@ -95,7 +95,9 @@ def test_the_badges_and_the_banner_are_asked_in_one_statement(client, run, cast,
     with count_statements(app) as cold:
         html = page(client)
     together = [
-        s for s in cold if all(table in s for table in ("agreement_acceptance", "rsvp", "report", "help_request"))
+        s
+        for s in cold
+        if all(table in s for table in ("agreement_acceptance", "rsvp", "report", "help_request"))
     ]
     assert len(together) == 1, cold
     assert not any("agreement_acceptance" in s or "rsvp" in s for s in cold if s not in together)
