@@ -729,6 +729,17 @@ def _shared_badge(client) -> str | None:
     return found.group(1) if found else None
 
 
+def _nav_badge(client) -> int:
+    """The Conversations section's badge in fed-net's navigation (0: none shown)."""
+    html = client.get("/networks/fed-net").get_data(as_text=True)
+    found = re.search(
+        r'<a href="/networks/fed-net/conversations"[^>]*>[^<]*(?:<span class="badge badge-count">(\d+))?',
+        html,
+    )
+    assert found, "no Conversations section"
+    return int(found.group(1) or 0)
+
+
 def test_shared_channels_have_unread_counts_with_the_page_cache_on(client, run, fed, page_cache_on):
     _join(run, fed)
     _share(client, fed, run)
@@ -736,14 +747,17 @@ def test_shared_channels_have_unread_counts_with_the_page_cache_on(client, run, 
     act_as(client, fed, "fed_mentor")
     # written before the channel was shared with the federation: not unread for its members
     assert _shared_badge(client) is None
+    own = _nav_badge(client)  # fed-net's own conversations with unread messages
     token = act_as(client, fed, "member_mentor")
     for body in ("first news", "second news"):
         assert client.post(channel_url, data={"body": body, "csrf_token": token}).status_code == 303
     act_as(client, fed, "fed_mentor")
     assert _shared_badge(client) == "2"
     assert _shared_badge(client) == "2"  # seen again (from the cache where it keeps anything)
+    assert _nav_badge(client) == own + 1  # the section's badge counts the shared channel too
     assert client.get(channel_url).status_code == 200  # reading the channel moves the reader's marker
     assert _shared_badge(client) is None
+    assert _nav_badge(client) == own
     token = act_as(client, fed, "member_mentor")
     assert client.post(channel_url, data={"body": "third news", "csrf_token": token}).status_code == 303
     token = act_as(client, fed, "fed_mentor")

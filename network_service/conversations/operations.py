@@ -36,6 +36,7 @@ from network_service.conversations.models import (
 from network_service.db import db, session, utcnow
 from network_service.errors import Conflict, Forbidden, InvalidInput, MentorNetError, NotFound
 from network_service.federations import access as federation_access
+from network_service.federations.models import SharedChannel
 from network_service.markup import MAX_MARKDOWN_CHARS, render_markdown
 from network_service.moderation.models import Block
 from network_service.networks.models import Membership, MembershipStatus, Network
@@ -538,15 +539,19 @@ def unread_channel_count(viewer: Person, network: Network) -> int:
 
 def unread_channel_query(viewer: Person, network: Network) -> tuple[sa.Select, dict] | int:
     """``unread_channel_count`` as (statement, parameters) for the navigation to ask with the other badges, or
-    the count when it is known without asking."""
+    the count when it is known without asking. In a network that is part of a federation, the channels of other
+    networks shared with it count too ("From the federation" on the conversations page)."""
+    from network_service.federations.operations import in_a_federation  # noqa: PLC0415 - it imports us
+
+    federated = in_a_federation(network)
     cache = session.info.get(_UNREAD_KEY, {})
-    if (viewer.id, network.id) in cache:
+    if not federated and (viewer.id, network.id) in cache:
         return len(unread_counts(network, viewer))
     membership = active_membership(viewer, network)
     if membership is None:
         return 0
     # an active member reads the open channels and the groups and conversations they belong to
-    return _badge_statement(), {
+    return _federated_badge_statement() if federated else _badge_statement(), {
         "viewer_id": viewer.id,
         "network_id": network.id,
         "unread_since": _since(membership),
@@ -554,6 +559,34 @@ def unread_channel_query(viewer: Person, network: Network) -> tuple[sa.Select, d
 
 
 _BADGE: list = []
+_FEDERATED_BADGE: list = []
+
+
+def _federated_badge_statement() -> sa.Select:
+    """The section badge in a network of a federation: its own channels with unread messages plus the shared
+    channels of other networks with unread messages since the reader joined the network or the channel was
+    first shared with it, whichever is later (as ``shared_unread_counts``). Built once per process."""
+    if not _FEDERATED_BADGE:
+        viewer_id = sa.bindparam("viewer_id", type_=sa.Integer)
+        network_id = sa.bindparam("network_id", type_=sa.Integer)
+        joined = sa.bindparam("unread_since", type_=Message.__table__.c.created_at.type)
+        first_shared = federation_access.first_shared_at(network_id)
+        since = sa.case((first_shared > joined, first_shared), else_=joined)
+        marker, _counted, unread_here = _unread_of(viewer_id, since)
+        has_unread = sa.exists().where(*unread_here).correlate(Channel, marker)
+        shared = (
+            sa.select(sa.func.count(sa.distinct(Channel.id)))
+            .select_from(Channel)
+            .join(SharedChannel, SharedChannel.channel_id == Channel.id)
+            .join(
+                marker, sa.and_(marker.channel_id == Channel.id, marker.person_id == viewer_id), isouter=True
+            )
+            .where(
+                *federation_access.shared_with(network_id), Channel.last_message_at.is_not(None), has_unread
+            )
+        )
+        _FEDERATED_BADGE.append(sa.select(_badge_statement().scalar_subquery() + shared.scalar_subquery()))
+    return _FEDERATED_BADGE[0]
 
 
 def _badge_statement() -> sa.Select:

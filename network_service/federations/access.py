@@ -32,8 +32,13 @@ def federations_reached_by(person_id) -> sa.Select:
 def federations_of_network(network_id) -> sa.Select:
     """Ids of the federations whose members see what is shared with them from ``network_id``'s point of view:
     the network itself and the federations it is an active member of."""
+    own = (
+        sa.cast(network_id, sa.Integer)  # a statement built once, with the network as a bound parameter
+        if isinstance(network_id, sa.BindParameter)
+        else sa.literal(network_id)
+    )
     return sa.union(
-        sa.select(sa.literal(network_id)),
+        sa.select(own),
         sa.select(FederationLink.federation_id).where(
             FederationLink.member_id == network_id, FederationLink.status == LinkStatus.active
         ),
@@ -149,18 +154,24 @@ def shared_resources_for(network: Network, limit: int = 50) -> list[Resource]:
     )
 
 
+def shared_with(network_id) -> tuple:
+    """The conditions on ``Channel`` joined to ``SharedChannel``: a channel of another network shared with
+    ``network_id`` (a value or a bound parameter) or a federation it belongs to, the share in force."""
+    return (
+        SharedChannel.federation_id.in_(federations_of_network(network_id)),
+        Channel.network_id != network_id,
+        Channel.kind == ChannelKind.open,
+        _in_force(SharedChannel.federation_id, Channel.network_id),
+    )
+
+
 def shared_channels_for(network: Network, limit: int = 50) -> list[Channel]:
     """Channels of other networks shared with the network (as a federation) or a federation it belongs to."""
     return list(
         session.scalars(
             sa.select(Channel)
             .join(SharedChannel, SharedChannel.channel_id == Channel.id)
-            .where(
-                SharedChannel.federation_id.in_(federations_of_network(network.id)),
-                Channel.network_id != network.id,
-                Channel.kind == ChannelKind.open,
-                _in_force(SharedChannel.federation_id, Channel.network_id),
-            )
+            .where(*shared_with(network.id))
             .distinct()
             .order_by(Channel.name, Channel.id)
             .limit(limit)
