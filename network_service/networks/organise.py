@@ -398,10 +398,11 @@ def members_page(
         query = query.where(Membership.level == level)
     language = (language or "").strip()[:60]
     if language:
-        from network_service.privacy.operations import PROFILE_SHARING, given_query
+        from network_service.privacy.operations import PROFILE_SHARING, given_flag
 
         # only among members who share their languages: the filter must not reveal what the others keep private
-        query = query.where(_language_match(language), Person.id.in_(given_query(PROFILE_SHARING)))
+        # (each candidate's latest record by the index, not everyone's latest record)
+        query = query.where(_language_match(language), given_flag(Person.id, PROFILE_SHARING).is_(True))
     name_key = sa.func.lower(Person.display_name)
     if after is not None:
         cursor = (
