@@ -210,3 +210,13 @@ class Database:
 
 db = Database()
 session: Session = LocalProxy(lambda: db.session)  # type: ignore[assignment]
+
+
+def flushed_connection() -> sa.Connection:
+    """The request's transaction's connection, for prebuilt statements run without the ORM (Core rows, no
+    entities, no statement compiled through the ORM), after flushing what the session holds, as a query through
+    the session would (autoflush)."""
+    current = db.session  # the request's session itself, not the proxy
+    if current.new or current.dirty or current.deleted:
+        current.flush()
+    return current.connection()

@@ -33,7 +33,7 @@ from network_service.conversations.models import (
     Message,
     MessageRevision,
 )
-from network_service.db import db, session, utcnow
+from network_service.db import db, flushed_connection, session, utcnow
 from network_service.errors import Conflict, Forbidden, InvalidInput, MentorNetError, NotFound
 from network_service.federations import access as federation_access
 from network_service.federations.models import SharedChannel
@@ -86,13 +86,7 @@ def render_message(body: str) -> Markup:
 # -- channels ------------------------------------------------------------------------------------------
 
 
-def _connection() -> sa.Connection:
-    """The request's transaction's connection, for prebuilt statements run without the ORM (Core rows, no
-    entities), after flushing what the session holds as a query through the session would (autoflush)."""
-    current = db.session  # the request's session itself, not the proxy
-    if current.new or current.dirty or current.deleted:
-        current.flush()
-    return current.connection()
+_connection = flushed_connection
 
 
 def _slugify(name: str) -> str:

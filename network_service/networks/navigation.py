@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from network_service import page_cache
 from network_service.accounts.models import Person
-from network_service.db import session
+from network_service.db import flushed_connection
 from network_service.networks.models import Network
 
 
@@ -169,7 +169,7 @@ def badges(viewer: Person, network: Network, keys: Iterable[str]) -> dict[str, i
         params.update(its_params)
         wanted.append((key, statement))
     if wanted:
-        values = session.connection().execute(_together(tuple(wanted)), params).one()
+        values = flushed_connection().execute(_together(tuple(wanted)), params).one()
         for (key, _statement), value in zip(wanted, values, strict=True):
             found[key] = bool(value) if key in _FACTS else value or 0
     for key, (name, stamp) in stamps.items():

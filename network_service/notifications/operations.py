@@ -29,7 +29,7 @@ from sqlalchemy.orm import joinedload
 
 from network_service.accounts.models import Person
 from network_service.audit.operations import record
-from network_service.db import session, utcnow
+from network_service.db import flushed_connection, session, utcnow
 from network_service.errors import InvalidInput, NotFound
 from network_service.mail.operations import queue_mail
 from network_service.notifications.models import (
@@ -176,11 +176,13 @@ def mail_now(notification: Notification) -> None:
 
 
 def unread_count(person: Person) -> int:
-    return session.scalar(
-        sa.select(sa.func.count(Notification.id)).where(
-            Notification.person_id == person.id, Notification.read_at.is_(None)
-        )
-    )
+    """The header's count (every page of a signed-in person): a statement built once, run on the connection."""
+    return flushed_connection().execute(_UNREAD, {"person_id": person.id}).scalar_one()
+
+
+_UNREAD = sa.select(sa.func.count(Notification.id)).where(
+    Notification.person_id == sa.bindparam("person_id", type_=sa.Integer), Notification.read_at.is_(None)
+)
 
 
 # Paths written literally: mails are also rendered by jobs, outside any request, where url_for cannot build.
