@@ -90,20 +90,26 @@ def process_received(limit: int | None = None) -> int:
     the requests.
     """
     postgres = session.get_bind().dialect.name == "postgresql"
+    events = session.scalars(
+        _received_query(postgres), {"batch": limit or (POSTGRES_BATCH if postgres else 1)}
+    ).all()
+    for event in _invite_new_graduates(_set_aside_erased(events)):
+        _act_once(event)
+    session.commit()
+    return len(events)
+
+
+@functools.cache
+def _received_query(postgres: bool) -> sa.Select:
+    """The next batch of stored events to act on, built once (the drain asks after every event)."""
     query = (
         sa.select(CompletionEvent)
         .options(sa.orm.defer(CompletionEvent.payload))  # kept as it came; acting on it needs none of it
         .where(CompletionEvent.status == CompletionStatus.received)
         .order_by(CompletionEvent.id)
-        .limit(limit or (POSTGRES_BATCH if postgres else 1))
+        .limit(sa.bindparam("batch", type_=sa.Integer))
     )
-    if postgres:
-        query = query.with_for_update(skip_locked=True)
-    events = session.scalars(query).all()
-    for event in _invite_new_graduates(_set_aside_erased(events)):
-        _act_once(event)
-    session.commit()
-    return len(events)
+    return query.with_for_update(skip_locked=True) if postgres else query
 
 
 def _invite_new_graduates(events: list[CompletionEvent]) -> list[CompletionEvent]:

@@ -237,6 +237,27 @@ def retry_delay(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 6 * 3600))
 
 
+_WHEN = OutboundEmail.__table__.c.next_attempt_at.type
+# The mails due now, built once (the drain asks after every commit that left mail behind).
+_DUE = (
+    sa.select(OutboundEmail.id)
+    .where(
+        sa.or_(
+            sa.and_(
+                OutboundEmail.status == MailStatus.pending,
+                OutboundEmail.next_attempt_at <= sa.bindparam("now", type_=_WHEN),
+            ),
+            sa.and_(
+                OutboundEmail.status == MailStatus.sending,
+                OutboundEmail.claimed_at < sa.bindparam("stale", type_=_WHEN),
+            ),
+        )
+    )
+    .order_by(OutboundEmail.id)
+    .limit(sa.bindparam("limit", type_=sa.Integer))
+)
+
+
 def deliver_due(limit: int = 50) -> int:
     """Deliver the mails that are due; commit after each one. Returns how many left the outbox.
 
@@ -249,19 +270,7 @@ def deliver_due(limit: int = 50) -> int:
         log.warning("MENTORNET_SMTP_URL is not set: e-mails wait in the outbox")
         return 0
     now = utcnow()
-    due_ids = session.scalars(
-        sa.select(OutboundEmail.id)
-        .where(
-            sa.or_(
-                sa.and_(OutboundEmail.status == MailStatus.pending, OutboundEmail.next_attempt_at <= now),
-                sa.and_(
-                    OutboundEmail.status == MailStatus.sending, OutboundEmail.claimed_at < now - STALE_CLAIM
-                ),
-            )
-        )
-        .order_by(OutboundEmail.id)
-        .limit(limit)
-    ).all()
+    due_ids = session.scalars(_DUE, {"now": now, "stale": now - STALE_CLAIM, "limit": limit}).all()
     session.rollback()  # end the read transaction before the slow part
     delivered = 0
     for mail_id in due_ids:
