@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import render_template, url_for
+from flask import render_template, request, url_for
 from flask_babel import get_locale
 from markupsafe import Markup
 
@@ -83,22 +83,29 @@ def register_section(section: Section) -> None:
 
 
 def _visible_sections(viewer: Person | None, network: Network) -> tuple[tuple[str, str, str], ...]:
-    """(key, label, url) of the sections the viewer may open: it depends on their roles and the network's
-    links (page_cache.STRUCTURE) and on the language, so it is kept per viewer, network and language."""
-
-    def compute():
-        return tuple(
-            (section.key, section.label(), url_for(section.endpoint, slug=network.slug))
+    """(key, label, url) of the sections the viewer may open. Which ones depends on their roles and the
+    network's links (page_cache.STRUCTURE): kept per viewer and network. The labels and addresses depend only on
+    the network's address, the language and where the application is mounted: kept for every viewer."""
+    visible = page_cache.cached(
+        "network_sections",
+        (viewer.id if viewer is not None else None, network.id),
+        (page_cache.STRUCTURE,),
+        lambda: tuple(
+            section.key
             for section in sorted(_SECTIONS.values(), key=lambda s: (s.order, s.key))
             if section.visible(viewer, network)
-        )
-
-    return page_cache.cached(
-        "network_sections",
-        (viewer.id if viewer is not None else None, network.id, network.slug, str(get_locale())),
-        (page_cache.STRUCTURE,),
-        compute,
+        ),
     )
+    labelled = page_cache.cached(
+        "network_section_links",
+        (network.slug, str(get_locale()), request.script_root),
+        (),  # the key is all they depend on
+        lambda: {
+            section.key: (section.label(), url_for(section.endpoint, slug=network.slug))
+            for section in _SECTIONS.values()
+        },
+    )
+    return tuple((key, *labelled[key]) for key in visible)
 
 
 def badge(viewer: Person, network: Network | int, key: str, load: Callable[[], Network] | None = None) -> int:
