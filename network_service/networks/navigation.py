@@ -84,8 +84,9 @@ def register_section(section: Section) -> None:
 
 def _visible_sections(viewer: Person | None, network: Network) -> tuple[tuple[str, str, str], ...]:
     """(key, label, url) of the sections the viewer may open. Which ones depends on their roles and the
-    network's links (page_cache.STRUCTURE): kept per viewer and network. The labels and addresses depend only on
-    the network's address, the language and where the application is mounted: kept for every viewer."""
+    network's links (page_cache.STRUCTURE): kept per viewer and network. Their labels and addresses depend only on
+    which they are, the network's address, the language and where the application is mounted: kept for every
+    viewer who may open the same sections."""
     visible = page_cache.cached(
         "network_sections",
         (viewer.id if viewer is not None else None, network.id),
@@ -96,16 +97,15 @@ def _visible_sections(viewer: Person | None, network: Network) -> tuple[tuple[st
             if section.visible(viewer, network)
         ),
     )
-    labelled = page_cache.cached(
+    return page_cache.cached(
         "network_section_links",
-        (network.slug, str(get_locale()), request.script_root),
-        (),  # the key is all they depend on
-        lambda: {
-            section.key: (section.label(), url_for(section.endpoint, slug=network.slug))
-            for section in _SECTIONS.values()
-        },
+        (visible, network.slug, str(get_locale()), request.script_root),
+        (),  # the key is all they depend on (the viewers who may open the same sections share them)
+        lambda: tuple(
+            (key, _SECTIONS[key].label(), url_for(_SECTIONS[key].endpoint, slug=network.slug))
+            for key in visible
+        ),
     )
-    return tuple((key, *labelled[key]) for key in visible)
 
 
 def badge(viewer: Person, network: Network | int, key: str, load: Callable[[], Network] | None = None) -> int:
