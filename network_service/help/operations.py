@@ -266,9 +266,14 @@ def update_request(
     return request
 
 
-def get_request(network: Network, request_id: int, viewer: Person | None) -> HelpRequest:
+def require_view(viewer: Person | None, network: Network) -> None:
+    """Refuse (403) anyone who may not see the network's help requests."""
     if not permissions.can_view(viewer, network):
         raise Forbidden(_("Only members of this network can see its help requests."))
+
+
+def get_request(network: Network, request_id: int, viewer: Person | None) -> HelpRequest:
+    require_view(viewer, network)
     request = session.scalar(
         sa.select(HelpRequest)
         .where(HelpRequest.id == request_id, HelpRequest.network_id == network.id)
@@ -402,8 +407,7 @@ def _read_page(network: Network, request_id: int) -> RequestPage | None:
 
 def request_page(network: Network, request_id: int, viewer: Person | None) -> RequestPage:
     """What ``get_request`` gives, as a ``RequestPage`` for the request page (one statement, no entities)."""
-    if not permissions.can_view(viewer, network):
-        raise Forbidden(_("Only members of this network can see its help requests."))
+    require_view(viewer, network)
     page = _read_page(network, request_id)
     if page is None:
         raise NotFound(_("There is no such help request in this network."))
@@ -434,8 +438,7 @@ def request_head(network: Network, request_id: int, viewer: Person | None) -> Re
     (page cache, domains ``help`` and ``structure``: an edit, a resolution or an erased author changes it).
     When it is not kept, the whole request is read (the page kept with it is then missing too: same domains)
     and comes with it (``RequestHead.page``)."""
-    if not permissions.can_view(viewer, network):
-        raise Forbidden(_("Only members of this network can see its help requests."))
+    require_view(viewer, network)
     read: list[RequestPage] = []
 
     def load():
@@ -576,8 +579,7 @@ _LIST_STATEMENTS: dict[tuple, sa.Select] = {}
 
 def _filtered(make_query, network, viewer, in_my_languages, status, urgency, mine, before, limit):
     """(statement, parameters) of a list of requests: ``make_query()`` filtered as asked."""
-    if not permissions.can_view(viewer, network):
-        raise Forbidden(_("Only members of this network can see its help requests."))
+    require_view(viewer, network)
     if status:
         try:
             status = HelpStatus(status)

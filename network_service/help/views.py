@@ -202,8 +202,7 @@ def _list_page(network, *, mine: bool, scope: str, status: str, urgency: str, be
         )
         return Markup(html)  # noqa: S704  # nosec B704 - rendered by our autoescaping template
 
-    if not permissions.can_view(viewer, network):  # refused as the list itself refuses, never from the cache
-        render()
+    operations.require_view(viewer, network)  # before the cache: a refusal is never served from it
     key = (
         network.id,
         network.slug,
