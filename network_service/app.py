@@ -49,7 +49,7 @@ class MentorNet:
         check_production_safety(settings)
         _apply_settings(app, settings)
 
-        db.init_app(app, app.config["DATABASE_URL"])
+        db.init_app(app, app.config["DATABASE_URL"], pool_size=app.config["DATABASE_POOL_SIZE"])
         web.init_app(app)
         security.init_app(app)
         i18n.init_app(app)

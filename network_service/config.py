@@ -19,6 +19,8 @@ DEFAULTS: dict[str, Any] = {
     # "production" or "development"; production refuses unsafe settings.
     "ENV": "production",
     "DATABASE_URL": None,  # None: SQLite file in the instance folder
+    # PostgreSQL connections each process keeps open; None: `mentornet serve`'s threads + 2, else 10 (db.py)
+    "DATABASE_POOL_SIZE": None,
     "SECRET_KEY": DEFAULT_SECRET_KEY,
     "BASE_URL": "http://127.0.0.1:5000",
     "SMTP_URL": None,  # smtp://user:pass@host:port, smtps://... or smtp+starttls://...; None: local mailbox
@@ -67,6 +69,7 @@ DEFAULTS: dict[str, Any] = {
 
 # Keys whose environment value is parsed as JSON (lists, numbers, booleans).
 _TYPED = {
+    "DATABASE_POOL_SIZE",
     "SIGN_IN_LINK_MINUTES",
     "INVITATION_DAYS",
     "GRADUATE_INVITATION_DAYS",
@@ -129,6 +132,13 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
             f"MENTORNET_ENV must be 'production' or 'development', not {config['ENV']!r}"
         )
     config["DATABASE_URL"] = _with_driver(config["DATABASE_URL"])
+    pool_size = config["DATABASE_POOL_SIZE"]
+    if pool_size is not None and (
+        isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1
+    ):
+        raise ConfigurationError(
+            f"MENTORNET_DATABASE_POOL_SIZE must be a whole number of at least 1, not {pool_size!r}"
+        )
     return config
 
 

@@ -161,13 +161,29 @@ def ping_when_idle(engine: Engine) -> None:
             raise sa.exc.DisconnectionError(f"an idle connection was lost: {exc}") from exc
 
 
-def make_engine(url: str) -> Engine:
+# PostgreSQL connections a process keeps open when neither the configuration (DATABASE_POOL_SIZE) nor `mentornet
+# serve` (its threads + 2) says. A request holds one and so does the background thread. A connection needed beyond
+# the pool ("overflow", up to MAX_OVERFLOW more) is opened for one request and closed after it: PostgreSQL starts
+# a new backend process for each, which reads its catalog again and has no prepared statement. With SQLAlchemy's
+# default of 5 under 8 busy threads, starting backends took about 15 of the load run's 120 CPU-seconds, half as
+# much again as PostgreSQL's queries (docs/performance.md).
+DEFAULT_POOL_SIZE = 10
+MAX_OVERFLOW = 10
+
+
+def pool_size_for(threads: int) -> int:
+    """The pool a process serving with ``threads`` request threads needs: one connection each, one for the
+    background thread (acting on completion events, sending mail) and one spare (/healthz, a job)."""
+    return threads + 2
+
+
+def make_engine(url: str, pool_size: int | None = None) -> Engine:
     options: dict = {"future": True}
     if url.startswith("sqlite"):
         # Requests are served by several threads; each checks out its own connection.
         options["connect_args"] = {"check_same_thread": False, "timeout": 10}
     else:
-        options.update(pool_size=5, max_overflow=10)
+        options.update(pool_size=pool_size or DEFAULT_POOL_SIZE, max_overflow=MAX_OVERFLOW)
         if "connect_timeout" not in url:
             # A database host that drops packets must not hang each request: give up (a 503) after this.
             options["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
@@ -186,8 +202,8 @@ def make_engine(url: str) -> Engine:
 class Database:
     """Flask extension that owns the engine and hands out the request's session."""
 
-    def init_app(self, app: Flask, url: str) -> None:
-        engine = make_engine(url)
+    def init_app(self, app: Flask, url: str, pool_size: int | None = None) -> None:
+        engine = make_engine(url, pool_size)
         app.extensions["mentornet.db"] = _State(engine, sessionmaker(bind=engine, expire_on_commit=False))
         app.teardown_appcontext(self._remove_session)
 

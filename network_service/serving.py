@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
+import logging
 import os
 import re
 import sys
@@ -44,9 +46,42 @@ class _Server(BaseApplication):
 
     def load(self):
         from network_service.app import create_app
+        from network_service.db import pool_size_for
 
-        # A given mapping is the whole configuration (the demo); without one, the environment configures.
-        return create_app(self.app_config, use_environment=self.app_config is None)
+        # A given mapping is the whole configuration (the demo); without one, the environment configures (and
+        # MENTORNET_DATABASE_POOL_SIZE, when set, wins over the pool sized for the threads here).
+        config = dict(self.app_config or {})
+        config.setdefault("DATABASE_POOL_SIZE", pool_size_for(self.options["threads"]))
+        app = create_app(config, use_environment=self.app_config is None)
+        prepare_worker(app)
+        return app
+
+
+log = logging.getLogger(__name__)
+
+
+def prepare_worker(app) -> None:
+    """Make a freshly loaded worker ready to serve: every template compiled, then everything that exists now
+    moved out of the garbage collector's sight (``gc.freeze``).
+
+    The objects of the loaded application (modules, the mapped classes, compiled templates: about 200,000) live
+    as long as the worker. Without the freeze, every full collection walks them all again: under the load run
+    (bench/load.py) each worker spent 250 to 400 ms in a full collection about every 15 s, holding the GIL, and
+    every request then in the worker waited that long (docs/performance.md). Frozen objects are still freed by
+    reference counting; only cycles among them would stay, and there are none to free in what a collection has
+    just left. The templates are compiled here rather than by the first requests, which also spares the first
+    visitors after a restart that wait.
+    """
+    environment = app.jinja_env
+    for name in environment.list_templates():
+        try:
+            environment.get_template(name)
+        except (
+            Exception
+        ):  # a template that does not compile fails its own requests, as before, not the worker
+            log.exception("template %s does not compile", name)
+    gc.collect()
+    gc.freeze()
 
 
 MALLOC_ARENAS = 2

@@ -11,8 +11,12 @@ from pathlib import Path
 
 import pytest
 import requests
+import sqlalchemy as sa
 
+from network_service import db, serving
+from network_service.config import ConfigurationError, load_config
 from network_service.serving import redact
+from tests.conftest import TEST_DATABASE_URL
 from tests.smtp import free_port
 
 BIN = Path(sys.executable).parent
@@ -77,3 +81,84 @@ def test_malloc_arenas_are_limited_unless_the_operator_chose(monkeypatch):
     assert serving.limit_malloc_arenas() is True and calls == [(-8, 2)]
     monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
     assert serving.limit_malloc_arenas() is False and len(calls) == 1
+
+
+UNREACHABLE_POSTGRES = "postgresql+psycopg://nobody@127.0.0.1:1/none"  # an engine connects only when used
+
+
+def _served_app(monkeypatch, threads: int, config: dict | None = None, environ: dict | None = None):
+    """What a gunicorn worker of `mentornet serve --threads N` loads (without compiling every template)."""
+    monkeypatch.setattr(serving, "prepare_worker", lambda app: None)
+    for key, value in (environ or {}).items():
+        monkeypatch.setenv(key, value)
+    server = serving._Server.__new__(serving._Server)  # gunicorn's own set-up is not needed to load
+    server.options = {"threads": threads}
+    server.app_config = config
+    return server.load()
+
+
+def _pool(app):
+    return app.extensions["mentornet.db"].engine.pool
+
+
+def test_a_served_worker_keeps_a_connection_for_each_thread_the_background_and_a_spare(monkeypatch):
+    demo = {"DATABASE_URL": UNREACHABLE_POSTGRES, "ENV": "development"}
+    assert _pool(_served_app(monkeypatch, threads=8, config=demo)).size() == 10
+    assert _pool(_served_app(monkeypatch, threads=16, config=demo)).size() == 18
+    # configured through the environment: the operator's setting wins over the threads
+    environ = {"MENTORNET_DATABASE_URL": UNREACHABLE_POSTGRES, "MENTORNET_ENV": "development"}
+    assert _pool(_served_app(monkeypatch, threads=4, environ=environ)).size() == 6
+    environ["MENTORNET_DATABASE_POOL_SIZE"] = "25"
+    assert _pool(_served_app(monkeypatch, threads=4, environ=environ)).size() == 25
+
+
+def test_the_pool_size_must_be_a_whole_number_of_at_least_one():
+    assert load_config(environ={"MENTORNET_DATABASE_POOL_SIZE": "12"})["DATABASE_POOL_SIZE"] == 12
+    for wrong in ("0", "-3", "many", "true", "2.5"):
+        with pytest.raises(ConfigurationError, match="MENTORNET_DATABASE_POOL_SIZE"):
+            load_config(environ={"MENTORNET_DATABASE_POOL_SIZE": wrong})
+    assert db.make_engine(UNREACHABLE_POSTGRES).pool.size() == db.DEFAULT_POOL_SIZE
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="PostgreSQL: set MENTORNET_TEST_DATABASE_URL")
+def test_busy_threads_keep_their_postgresql_backends():
+    """Every thread of a worker busy at once, then again: the same backends serve them. A connection beyond the
+    pool is closed when it is given back, and PostgreSQL starts a new backend (a process reading its catalog
+    again) for the next request that needs it; with SQLAlchemy's default pool of 5, that was 3 of 8 threads."""
+    engine = db.make_engine(TEST_DATABASE_URL, pool_size=db.pool_size_for(8))
+    try:
+        rounds = []
+        for _round in range(3):
+            connections = [engine.connect() for _ in range(8 + 1)]  # 8 request threads and the background
+            rounds.append({c.execute(sa.text("SELECT pg_backend_pid()")).scalar_one() for c in connections})
+            for connection in connections:
+                connection.close()
+        assert len(rounds[0]) == 9
+        assert rounds[1] == rounds[0] and rounds[2] == rounds[0]
+    finally:
+        engine.dispose()
+
+
+def test_a_prepared_worker_has_every_template_compiled_and_its_objects_frozen(tmp_path):
+    """In a process of its own: gc.freeze() would keep this test process's objects out of the collector too."""
+    script = f"""
+import gc
+from network_service.app import create_app
+from network_service.serving import prepare_worker
+app = create_app({{"DATABASE_URL": "sqlite:///{tmp_path / "w.sqlite"}", "ENV": "development"}}, use_environment=False)
+assert gc.get_freeze_count() == 0
+prepare_worker(app)
+environment = app.jinja_env
+names = environment.list_templates()
+compiled = {{key[1] for key in environment.cache.keys()}} if environment.cache is not None else set()
+print(len(names), len(set(names) - compiled), gc.get_freeze_count(), len(gc.get_objects()))
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MENTORNET_")}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    templates, not_compiled, frozen, left = (int(n) for n in done.stdout.split())
+    assert templates > 100 and not_compiled == 0
+    # what the collector still walks is what was made after the freeze: a small part of what the worker holds
+    assert frozen > 100_000 and left < frozen / 10
