@@ -230,11 +230,15 @@ class Outcome:
     errors: dict[str, Counter] = field(default_factory=dict)
     accepted_events: dict[str, str] = field(default_factory=dict)  # event id -> learner e-mail (202 answered)
     connection_errors: list[dict] = field(default_factory=list)
+    # (when it began, CLOCK_MONOTONIC, shared by the client processes; seconds) of every page view
+    page_times: list[tuple[float, float]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def ok(self, action: str, seconds: float) -> None:
+    def ok(self, action: str, seconds: float, began: float | None = None) -> None:
         with self.lock:
             self.latencies.setdefault(action, []).append(seconds)
+            if began is not None and action in PAGE_ACTIONS:
+                self.page_times.append((began, seconds))
 
     def error(self, action: str, reason: str) -> None:
         with self.lock:
@@ -305,7 +309,7 @@ class SimulatedUser:
             if error:
                 self.outcome.error(action, error)
             else:
-                self.outcome.ok(action, time.perf_counter() - started)
+                self.outcome.ok(action, time.perf_counter() - started, last)
             time.sleep(self.rng.uniform(0.5 * think, 1.5 * think))
         self.http.close()
 
@@ -556,6 +560,27 @@ def _latency(values: list[float]) -> dict:
     }
 
 
+TIMELINE_WINDOW_S = 5.0
+
+
+def timeline(page_times: list[tuple[float, float]], began: float) -> list[dict]:
+    """The page views by when they began, in windows of TIMELINE_WINDOW_S: whether the slow ones come all
+    through the run (a queue that is always long) or together (a stall: a pause of the workers, of PostgreSQL
+    or of the machine)."""
+    windows: dict[int, list[float]] = {}
+    for at, seconds in page_times:
+        windows.setdefault(int((at - began) // TIMELINE_WINDOW_S), []).append(seconds)
+    return [
+        {
+            "from_s": number * TIMELINE_WINDOW_S,
+            "views": len(values),
+            "over_250_ms": sum(1 for v in values if v > 0.25),
+            **_latency(values),
+        }
+        for number, values in sorted(windows.items())
+    ]
+
+
 def server_environment(config: dict, database_url: str, secret: str) -> dict[str, str]:
     return {
         "MENTORNET_ENV": "development",
@@ -671,6 +696,7 @@ def run(args: argparse.Namespace, directory: Path) -> dict:
         )
         pages = [v for a in PAGE_ACTIONS for v in outcome.latencies.get(a, [])]
         result["pages"] = _latency(pages)
+        result["timeline"] = timeline(outcome.page_times, cpu.pop("began"))
         result["connection_errors"] = outcome.connection_errors[:20]
         result["server_log"] = server_events(server.log_path)
     except Exception:
@@ -731,6 +757,7 @@ def simulate(
             for action, errors in part["errors"].items():
                 outcome.errors.setdefault(action, Counter()).update(errors)
             outcome.accepted_events.update(part["accepted_events"])
+            outcome.page_times.extend(part["page_times"])
             outcome.connection_errors.extend(part["connection_errors"])
         outcome.connection_errors.sort(key=lambda e: e["after_s"])
     else:
@@ -757,6 +784,7 @@ def simulate(
         "machine_capacity_s": round((os.cpu_count() or 1) * elapsed, 1),
     }
     cpu["other_s"] = round(busy - server_s - (postgres_s or 0.0) - client_s, 2)
+    cpu["began"] = began
     return outcome, elapsed, cpu
 
 
@@ -780,6 +808,7 @@ def _child(share, go, start_at, duration: float, think: float, join_after: float
                 "latencies": outcome.latencies,
                 "errors": outcome.errors,
                 "accepted_events": outcome.accepted_events,
+                "page_times": outcome.page_times,
                 "connection_errors": outcome.connection_errors,
                 "cpu_s": time.process_time() - cpu_before,
             }
@@ -1054,6 +1083,16 @@ def render(report: dict) -> str:
     lines.append(
         f"{'all page views':<18}{'':>7}{'':>8}{_fmt(pages['p50_ms'])}{_fmt(pages['p99_ms'])}{_fmt(pages['max_ms'])}"
     )
+    if result.get("timeline"):
+        lines.append("")
+        lines.append(
+            f"page views by when they began ({TIMELINE_WINDOW_S:.0f} s windows: views, p50, p99, max ms, over 250 ms)"
+        )
+        for w in result["timeline"]:
+            lines.append(
+                f"  {w['from_s']:>5.0f} s {w['views']:>6}{_fmt(w['p50_ms'])}{_fmt(w['p99_ms'])}{_fmt(w['max_ms'])}"
+                f"{w['over_250_ms']:>7}"
+            )
     lines.append("")
     lines.append(f"throughput: {result['requests_per_s']} successful actions/s")
     cpu = result.get("cpu")
