@@ -73,6 +73,10 @@ CHANNEL = "general"
 COURSE_KEY = "course-v1:Bench+LOAD+2026"
 LEARNER_EMAIL = "load-learner-{tag}-{n}@example.org"
 REQUEST_TIMEOUT = 30
+# The users act this long before the measured part: the first seconds after a server starts are cold (each
+# worker compiles its SQL statements, its PostgreSQL backends read their catalogs, every cache is empty) while
+# 200 users arrive within a second. Reported apart ("warm-up page views"); its 5xx count in the targets.
+WARM_UP_SECONDS = 10.0
 KEEPALIVE_SECONDS = 1.0  # well under gunicorn's keep-alive timeout (2 s): a busy client wakes late
 PAGE_ACTIONS = ("home", "network", "channel", "help list", "directory")
 # action -> weight (relative frequency)
@@ -232,17 +236,22 @@ class Outcome:
     connection_errors: list[dict] = field(default_factory=list)
     # (when it began, CLOCK_MONOTONIC, shared by the client processes; seconds) of every page view
     page_times: list[tuple[float, float]] = field(default_factory=list)
+    # actions begun during the warm-up: reported apart, their errors counted in the targets all the same
+    warm_up_latencies: dict[str, list[float]] = field(default_factory=dict)
+    warm_up_errors: dict[str, Counter] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def ok(self, action: str, seconds: float, began: float | None = None) -> None:
+    def ok(self, action: str, seconds: float, began: float | None = None, warming_up: bool = False) -> None:
         with self.lock:
-            self.latencies.setdefault(action, []).append(seconds)
+            latencies = self.warm_up_latencies if warming_up else self.latencies
+            latencies.setdefault(action, []).append(seconds)
             if began is not None and action in PAGE_ACTIONS:
                 self.page_times.append((began, seconds))
 
-    def error(self, action: str, reason: str) -> None:
+    def error(self, action: str, reason: str, warming_up: bool = False) -> None:
         with self.lock:
-            self.errors.setdefault(action, Counter())[reason] += 1
+            errors = self.warm_up_errors if warming_up else self.errors
+            errors.setdefault(action, Counter())[reason] += 1
 
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -277,7 +286,8 @@ class SimulatedUser:
         self.my_events: list[tuple[str, bytes]] = []  # (event id, body) accepted, for retries
         self.counter = 0
 
-    def run(self, deadline: float, think: float) -> None:
+    def run(self, deadline: float, think: float, measure_from: float = 0.0) -> None:
+        """Act until ``deadline``; what begins before ``measure_from`` is the warm-up (CLOCK_MONOTONIC)."""
         names, weights = list(ACTIONS), list(ACTIONS.values())
         self.began = time.monotonic()
         time.sleep(self.rng.uniform(0, think))  # users arrive spread out, not all in the first millisecond
@@ -306,10 +316,11 @@ class SimulatedUser:
                             {"action": action, "error": error, "idle_s": round(idle, 3),
                              "after_s": round(time.monotonic() - self.began, 1)}
                         )  # fmt: skip
+            warming_up = last < measure_from
             if error:
-                self.outcome.error(action, error)
+                self.outcome.error(action, error, warming_up)
             else:
-                self.outcome.ok(action, time.perf_counter() - started, last)
+                self.outcome.ok(action, time.perf_counter() - started, last, warming_up)
             time.sleep(self.rng.uniform(0.5 * think, 1.5 * think))
         self.http.close()
 
@@ -563,16 +574,17 @@ def _latency(values: list[float]) -> dict:
 TIMELINE_WINDOW_S = 5.0
 
 
-def timeline(page_times: list[tuple[float, float]], began: float) -> list[dict]:
-    """The page views by when they began, in windows of TIMELINE_WINDOW_S: whether the slow ones come all
-    through the run (a queue that is always long) or together (a stall: a pause of the workers, of PostgreSQL
-    or of the machine)."""
+def timeline(page_times: list[tuple[float, float]], began: float, warm_up: float = 0.0) -> list[dict]:
+    """The page views by when they began (seconds after the users started, warm-up included), in windows of
+    TIMELINE_WINDOW_S: whether the slow ones come all through the run (a queue that is always long) or together
+    (a stall: a pause of the workers, of PostgreSQL or of the machine)."""
     windows: dict[int, list[float]] = {}
     for at, seconds in page_times:
         windows.setdefault(int((at - began) // TIMELINE_WINDOW_S), []).append(seconds)
     return [
         {
             "from_s": number * TIMELINE_WINDOW_S,
+            "warm_up": number * TIMELINE_WINDOW_S < warm_up,
             "views": len(values),
             "over_250_ms": sum(1 for v in values if v > 0.25),
             **_latency(values),
@@ -648,13 +660,19 @@ def run(args: argparse.Namespace, directory: Path) -> dict:
         ]
         result["client"] = {"kind": args.load_client, "processes": processes}
         _progress(
-            f"{args.load_users} users for {args.load_duration:.0f} s (think time about {args.load_think} s), "
-            f"client {args.load_client} in {processes} process(es) ..."
+            f"{args.load_users} users for {args.load_warm_up:.0f} s of warm-up and {args.load_duration:.0f} s "
+            f"measured (think time about {args.load_think} s), client {args.load_client} in {processes} process(es) ..."
         )
         postgres = PostgresCpu(database.url, APPLICATION_NAME)
         try:
             outcome, elapsed, cpu = simulate(
-                simulated, processes, args.load_duration, args.load_think, server, postgres
+                simulated,
+                processes,
+                args.load_duration,
+                args.load_think,
+                server,
+                postgres,
+                warm_up=args.load_warm_up,
             )
         finally:
             postgres.close()
@@ -688,15 +706,23 @@ def run(args: argparse.Namespace, directory: Path) -> dict:
         result["endpoints"] = endpoints
         result["elapsed_s"] = round(elapsed, 1)
         result["requests_per_s"] = round(sum(e["ok"] for e in endpoints.values()) / elapsed, 1)
+        warm_up_pages = [v for a in PAGE_ACTIONS for v in outcome.warm_up_latencies.get(a, [])]
+        result["warm_up"] = {
+            "seconds": args.load_warm_up,
+            "actions": sum(len(v) for v in outcome.warm_up_latencies.values()),
+            "errors": {a: dict(e) for a, e in outcome.warm_up_errors.items()},
+            "pages": _latency(warm_up_pages),
+        }
+        # the warm-up's errors count: a 5xx is a failure whenever it happens
         result["server_5xx"] = sum(
             n
-            for e in endpoints.values()
-            for reason, n in e["errors"].items()
+            for errors in (*outcome.errors.values(), *outcome.warm_up_errors.values())
+            for reason, n in errors.items()
             if re.search(r"HTTP 5\d\d", reason)
         )
         pages = [v for a in PAGE_ACTIONS for v in outcome.latencies.get(a, [])]
         result["pages"] = _latency(pages)
-        result["timeline"] = timeline(outcome.page_times, cpu.pop("began"))
+        result["timeline"] = timeline(outcome.page_times, cpu.pop("began"), args.load_warm_up)
         result["connection_errors"] = outcome.connection_errors[:20]
         result["server_log"] = server_events(server.log_path)
     except Exception:
@@ -719,10 +745,12 @@ def simulate(
     think: float,
     server: Server,
     postgres: PostgresCpu,
+    warm_up: float = 0.0,
 ) -> tuple[Outcome, float, dict]:
-    """Run the users (their threads in ``processes`` processes) for ``duration``; the merged outcome, the
-    measured seconds and where the CPU went meanwhile (server, PostgreSQL, the client, the whole machine)."""
-    join_after = duration + REQUEST_TIMEOUT + 30
+    """Run the users (their threads in ``processes`` processes) for ``warm_up`` + ``duration`` seconds; the merged
+    outcome, the measured seconds and where the CPU went meanwhile (server, PostgreSQL, the client, the whole
+    machine). The warm-up's actions are in the outcome's ``warm_up_*``; the CPU is counted after it."""
+    join_after = warm_up + duration + REQUEST_TIMEOUT + 30
     children = []
     if processes > 1:
         # Forked before the clock starts, each with its share of the users (and its own Outcome); they start
@@ -733,18 +761,31 @@ def simulate(
             share = simulated[number::processes]
             receiver, sender = context.Pipe(duplex=False)
             child = context.Process(
-                target=_child, args=(share, go, start_at, duration, think, join_after, sender), daemon=True
+                target=_child,
+                args=(share, go, start_at, warm_up, duration, think, join_after, sender),
+                daemon=True,
             )
             child.start()
             sender.close()
             children.append((child, receiver))
+    started = time.monotonic()
+    measure_from = started + warm_up
+    if children:
+        start_at.value = started
+        go.set()
+    else:
+        users = threading.Thread(
+            target=_run_users,
+            args=(simulated, measure_from + duration, think, join_after, measure_from),
+            daemon=True,
+        )
+        users.start()
+    time.sleep(max(0.0, measure_from - time.monotonic()))
     cpu_before, client_before = server.worker_cpu_seconds(), time.process_time()
     busy_before = machine_busy_seconds()
     postgres.start()
     began = time.monotonic()
     if children:
-        start_at.value = began
-        go.set()
         outcome, child_cpu = Outcome(), 0.0
         for child, receiver in children:
             if not receiver.poll(join_after + 30):
@@ -752,17 +793,19 @@ def simulate(
             part = receiver.recv()
             child.join(10)
             child_cpu += part.pop("cpu_s")
-            for action, values in part["latencies"].items():
-                outcome.latencies.setdefault(action, []).extend(values)
-            for action, errors in part["errors"].items():
-                outcome.errors.setdefault(action, Counter()).update(errors)
+            for name in ("latencies", "warm_up_latencies"):
+                for action, values in part[name].items():
+                    getattr(outcome, name).setdefault(action, []).extend(values)
+            for name in ("errors", "warm_up_errors"):
+                for action, errors in part[name].items():
+                    getattr(outcome, name).setdefault(action, Counter()).update(errors)
             outcome.accepted_events.update(part["accepted_events"])
             outcome.page_times.extend(part["page_times"])
             outcome.connection_errors.extend(part["connection_errors"])
         outcome.connection_errors.sort(key=lambda e: e["after_s"])
     else:
         child_cpu = 0.0
-        _run_users(simulated, began + duration, think, join_after)
+        users.join(join_after)
         outcome = simulated[0].outcome
     elapsed = time.monotonic() - began
     postgres_s = postgres.stop() if postgres.available else None
@@ -784,33 +827,52 @@ def simulate(
         "machine_capacity_s": round((os.cpu_count() or 1) * elapsed, 1),
     }
     cpu["other_s"] = round(busy - server_s - (postgres_s or 0.0) - client_s, 2)
-    cpu["began"] = began
+    cpu["began"] = started
     return outcome, elapsed, cpu
 
 
-def _run_users(simulated: list[SimulatedUser], deadline: float, think: float, join_after: float) -> None:
-    threads = [threading.Thread(target=u.run, args=(deadline, think), daemon=True) for u in simulated]
+def _run_users(
+    simulated: list[SimulatedUser],
+    deadline: float,
+    think: float,
+    join_after: float,
+    measure_from: float = 0.0,
+) -> None:
+    threads = [
+        threading.Thread(target=u.run, args=(deadline, think, measure_from), daemon=True) for u in simulated
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(join_after)
 
 
-def _child(share, go, start_at, duration: float, think: float, join_after: float, sender) -> None:
-    """A client process: its users' threads, then their outcome and this process's CPU through ``sender``."""
+def _child(
+    share, go, start_at, warm_up: float, duration: float, think: float, join_after: float, sender
+) -> None:
+    """A client process: its users' threads, then their outcome and this process's CPU after the warm-up
+    through ``sender``."""
     go.wait()
-    cpu_before = time.process_time()
-    _run_users(share, start_at.value + duration, think, join_after)
+    measure_from = start_at.value + warm_up
+    cpu_at_start: list[float] = []
+    timer = threading.Timer(
+        max(0.0, measure_from - time.monotonic()), lambda: cpu_at_start.append(time.process_time())
+    )
+    timer.start()
+    _run_users(share, measure_from + duration, think, join_after, measure_from)
+    timer.join()
     outcome = share[0].outcome
     with outcome.lock:
         sender.send(
             {
                 "latencies": outcome.latencies,
                 "errors": outcome.errors,
+                "warm_up_latencies": outcome.warm_up_latencies,
+                "warm_up_errors": outcome.warm_up_errors,
                 "accepted_events": outcome.accepted_events,
                 "page_times": outcome.page_times,
                 "connection_errors": outcome.connection_errors,
-                "cpu_s": time.process_time() - cpu_before,
+                "cpu_s": time.process_time() - cpu_at_start[0],
             }
         )
     sender.close()
@@ -1069,7 +1131,8 @@ def render(report: dict) -> str:
     result = report["load"]
     lines = common.header_lines(report, "mentorNET load run")
     lines.append(
-        f"{result['users']} users, {result['elapsed_s']} s, {result['server']['workers']} workers x "
+        f"{result['users']} users, {result['elapsed_s']} s measured after "
+        f"{result.get('warm_up', {}).get('seconds', 0):.0f} s of warm-up, {result['server']['workers']} workers x "
         f"{result['server']['threads_per_worker']} threads, {result['database']}"
     )
     lines.append("")
@@ -1083,6 +1146,18 @@ def render(report: dict) -> str:
     lines.append(
         f"{'all page views':<18}{'':>7}{'':>8}{_fmt(pages['p50_ms'])}{_fmt(pages['p99_ms'])}{_fmt(pages['max_ms'])}"
     )
+    warm = result.get("warm_up")
+    if warm and warm["seconds"]:
+        pages = warm["pages"]
+        errors = (
+            ", ".join(f"{a}: {r} x{n}" for a, e in warm["errors"].items() for r, n in e.items())
+            or "no errors"
+        )
+        lines.append(
+            f"{'warm-up page views':<18}{'':>7}{'':>8}{_fmt(pages['p50_ms'])}{_fmt(pages['p99_ms'])}"
+            f"{_fmt(pages['max_ms'])}  the first {warm['seconds']:.0f} s after the server started "
+            f"({warm['actions']} actions, {errors}), not in the figures above"
+        )
     if result.get("timeline"):
         lines.append("")
         lines.append(
@@ -1091,7 +1166,7 @@ def render(report: dict) -> str:
         for w in result["timeline"]:
             lines.append(
                 f"  {w['from_s']:>5.0f} s {w['views']:>6}{_fmt(w['p50_ms'])}{_fmt(w['p99_ms'])}{_fmt(w['max_ms'])}"
-                f"{w['over_250_ms']:>7}"
+                f"{w['over_250_ms']:>7}{'  (warm-up)' if w.get('warm_up') else ''}"
             )
     lines.append("")
     lines.append(f"throughput: {result['requests_per_s']} successful actions/s")
@@ -1136,7 +1211,18 @@ def add_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None:
     """Standalone: --users, --duration, ...; inside bench/run.py (prefix "load-"): --load-users, ..."""
     parser.add_argument(f"--{prefix}users", dest="load_users", type=int, default=200, help="users at once")
     parser.add_argument(
-        f"--{prefix}duration", dest="load_duration", type=float, default=60.0, help="seconds of load (60)"
+        f"--{prefix}duration",
+        dest="load_duration",
+        type=float,
+        default=60.0,
+        help="measured seconds of load, after the warm-up (60)",
+    )
+    parser.add_argument(
+        f"--{prefix}warm-up",
+        dest="load_warm_up",
+        type=float,
+        default=WARM_UP_SECONDS,
+        help=f"seconds of load before the measured part, reported apart ({WARM_UP_SECONDS:.0f}; 0: none)",
     )
     parser.add_argument(
         f"--{prefix}think", dest="load_think", type=float, default=1.0, help="mean seconds between actions"
