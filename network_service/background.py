@@ -2,7 +2,11 @@
 received completion events, then delivering e-mail ("drains", run in the order they were added).
 
 Without a broker, one daemon thread per web process runs the drains; it wakes when a transaction that left work
-commits, and every ``POLL_SECONDS`` to pick up retries. With ``MENTORNET_BROKER_URL`` a Celery task runs them
+commits, and every ``POLL_SECONDS`` to pick up retries. After a pass that did something it pauses
+``BATCH_SECONDS``: what requests commit meanwhile is done together in the next pass. Work after a quiet time is
+done at once; under a stream of completion events, each pass invites a batch of graduates in one transaction
+instead of one or two per pass, and the shared caches of every page (which such a transaction invalidates:
+``page_cache``, the ``structure`` domain) are rebuilt about once a second instead of 15 times (docs/performance.md). With ``MENTORNET_BROKER_URL`` a Celery task runs them
 (see ``network_service.tasks``), and the thread is only the fallback when the broker cannot be reached. Several
 processes may drain at once: each piece of work is claimed in the database first.
 """
@@ -22,6 +26,7 @@ from network_service.db import session as db_session
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 30.0
+BATCH_SECONDS = 1.0  # the pause after a pass that did work (an invitation or a mail goes out at most this later)
 EXTENSION_KEY = "mentornet.background"
 DRAINS_KEY = "mentornet.drains"
 _WAKE_KEY = "mentornet.wake"
@@ -76,11 +81,15 @@ class BackgroundWorker:
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()
+            done = 0
             try:
                 with self.app.app_context():
-                    drain_all(self.app)
+                    done = drain_all(self.app)
             except Exception:  # the thread must survive a database or programming error and try again later
                 log.exception("background work failed")
+            if done:
+                # Work that arrives meanwhile waits for one batch instead of a pass of its own each.
+                self._stop.wait(BATCH_SECONDS)
             self._wake.wait(POLL_SECONDS)
 
 
