@@ -26,7 +26,8 @@ from network_service.db import session as db_session
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 30.0
-BATCH_SECONDS = 1.0  # the pause after a pass that did work (an invitation or a mail goes out at most this later)
+# The pause after a pass that did work: an invitation or a mail goes out at most this much later.
+BATCH_SECONDS = 1.0
 EXTENSION_KEY = "mentornet.background"
 DRAINS_KEY = "mentornet.drains"
 _WAKE_KEY = "mentornet.wake"
