@@ -722,7 +722,9 @@ def run(args: argparse.Namespace, directory: Path) -> dict:
         )
         pages = [v for a in PAGE_ACTIONS for v in outcome.latencies.get(a, [])]
         result["pages"] = _latency(pages)
-        result["timeline"] = timeline(outcome.page_times, cpu.pop("began"), args.load_warm_up)
+        # CLOCK_MONOTONIC when the users started: lines up the timeline with the server's own logs
+        result["started_monotonic"] = cpu.pop("began")
+        result["timeline"] = timeline(outcome.page_times, result["started_monotonic"], args.load_warm_up)
         result["connection_errors"] = outcome.connection_errors[:20]
         result["server_log"] = server_events(server.log_path)
     except Exception:
