@@ -45,6 +45,7 @@ SLUG = "bench-network"
 NETWORK_NAME = "Bench Mentor Network"
 CHANNEL = "general"
 PAGE_TARGET_P99_MS = 100.0
+WARM_UP_PER_URL = 4  # unmeasured requests per URL before each round (2 workers: about two each)
 MATCHING_TARGET_P99_MS = 50.0
 
 LANGUAGES = [  # (name, weight): who speaks what in a German mentoring network
@@ -827,6 +828,7 @@ def measure_http(app, settings: dict, database_url: str, server_settings: dict, 
             sessions[who] = group
         phases: dict[str, list[http_load.Phase]] = {page["name"]: [] for page in pages}
         warm_errors: dict[str, dict] = {}
+        warm_phases: dict[str, list[http_load.Phase]] = {page["name"]: [] for page in pages}
         per_round = max(1, settings["requests"] // settings["rounds"])
         for round_number in range(settings["rounds"]):
             for page in pages:
@@ -835,9 +837,15 @@ def measure_http(app, settings: dict, database_url: str, server_settings: dict, 
                 _progress(f"HTTP round {round_number + 1}/{settings['rounds']}: {page['name']}")
                 # Fresh connections: gunicorn closed the ones left idle (2 s keep-alive) while other pages ran.
                 http_load.drop_connections(group)
-                warm = http_load.run_count(urls, group, max(2, clients // 2), max_seconds=5)
+                # Unmeasured first: half as many requests as clients, and for a page that takes turns over
+                # several URLs (the help request page: 20), each URL about twice per worker, so that no worker
+                # renders a URL for the first time while measured, as the single-URL pages never do.
+                warm = http_load.run_count(
+                    urls, group, max(2, clients // 2, WARM_UP_PER_URL * len(urls)), max_seconds=5
+                )
                 for kind, n in warm.errors.items():
                     warm_errors.setdefault(page["name"], Counter())[kind] += n
+                warm_phases[page["name"]].append(warm)
                 phases[page["name"]].append(
                     http_load.run_count(
                         urls,
@@ -874,6 +882,12 @@ def measure_http(app, settings: dict, database_url: str, server_settings: dict, 
         summary["baseline"] = bool(page.get("baseline"))
         summary["requested"] = settings["requests"]
         summary["warmup_error_kinds"] = dict(warm_errors.get(page["name"], {}))
+        warmed = http_load.summarise(warm_phases[page["name"]])
+        # the unmeasured requests before each round: first views of each URL in each worker among them
+        summary["warm_up"] = {
+            "requests": warmed["requests"],
+            "latency_ms": {q: warmed["latency_ms"][q] for q in ("p50", "p99", "max")},
+        }
         alone = http_load.summarise([solo[page["name"]]])
         summary["one_client"] = {
             "requests": alone["requests"],
