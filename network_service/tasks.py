@@ -8,6 +8,7 @@ Imported only when a broker is configured: Celery is an optional dependency (the
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from celery import Celery
@@ -64,16 +65,34 @@ BROKER_RETRY_SECONDS = 30.0
 def publish_drain(app: Flask) -> bool:
     """Ask a worker to do the work just committed (completions, mail); False when the broker cannot be reached.
 
+    As the in-process thread does (``background.BATCH_SECONDS``), a stream of commits is drained in batches: the
+    first task after a quiet time runs at once; a commit within ``BATCH_SECONDS`` of it sends one task due when
+    that time is over, and further commits until then send nothing (that task, due after their commit, drains
+    their work too). A lost task, or one a worker with its clock ahead ran early, is made up by the next
+    commit's task or the ``background.drain`` job (every minute).
+
     After a failure the broker is not asked again for ``BROKER_RETRY_SECONDS``, so an outage costs one slow
     request per half minute rather than every request a connection timeout.
     """
-    state = app.extensions.setdefault("mentornet.broker", {"down_until": 0.0})
-    if time.monotonic() < state["down_until"]:
-        return False
-    try:
-        celery_for(app).send_task(DRAIN, retry=False)
-    except Exception as exc:  # the broker is down: the caller falls back, the mail is safe in the database
-        state["down_until"] = time.monotonic() + BROKER_RETRY_SECONDS
-        log.warning("broker unreachable, delivering in-process for %ss: %s", BROKER_RETRY_SECONDS, exc)
-        return False
+    from network_service.background import BATCH_SECONDS
+
+    state = app.extensions.setdefault(
+        "mentornet.broker", {"down_until": 0.0, "sent_for": -BATCH_SECONDS, "lock": threading.Lock()}
+    )
+    with state["lock"]:
+        now = time.monotonic()
+        if now < state["down_until"]:
+            return False
+        due = max(now, state["sent_for"] + BATCH_SECONDS)
+        if state["sent_for"] > now:
+            return True  # a task due later will drain this commit's work as well
+        try:
+            celery_for(app).send_task(DRAIN, retry=False, countdown=(due - now) if due > now else None)
+        except (
+            Exception
+        ) as exc:  # the broker is down: the caller falls back, the mail is safe in the database
+            state["down_until"] = now + BROKER_RETRY_SECONDS
+            log.warning("broker unreachable, delivering in-process for %ss: %s", BROKER_RETRY_SECONDS, exc)
+            return False
+        state["sent_for"] = due
     return True
