@@ -233,6 +233,11 @@ class Database:
                 session.connection(execution_options={"read_only": True})
         return session
 
+    def new_session(self) -> Session:
+        """A session apart from the request's (its own connection and transaction): the caller commits and
+        closes it. Bound as the request's sessions are, so tests that bind them (``bound_to``) bind this too."""
+        return self._state().sessionmaker()
+
     @staticmethod
     def _remove_session(_exc=None) -> None:
         session = g.pop(_SESSION_KEY, None)

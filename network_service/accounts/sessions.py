@@ -128,7 +128,7 @@ def _write(statement, parameters: dict | None = None) -> int:
     connection = session.connection()
     if not connection.get_execution_options().get("read_only", False):
         return session.execute(statement, parameters).rowcount
-    side = db._state().sessionmaker()
+    side = db.new_session()
     try:
         touched = side.execute(statement, parameters).rowcount
         side.commit()
