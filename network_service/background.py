@@ -6,9 +6,10 @@ commits, and every ``POLL_SECONDS`` to pick up retries. After a pass that did so
 ``BATCH_SECONDS``: what requests commit meanwhile is done together in the next pass. Work after a quiet time is
 done at once; under a stream of completion events, each pass invites a batch of graduates in one transaction
 instead of one or two per pass, and the shared caches of every page (which such a transaction invalidates:
-``page_cache``, the ``structure`` domain) are rebuilt about once a second instead of 15 times (docs/performance.md). With ``MENTORNET_BROKER_URL`` a Celery task runs them
-(see ``network_service.tasks``), and the thread is only the fallback when the broker cannot be reached. Several
-processes may drain at once: each piece of work is claimed in the database first.
+``page_cache``, the ``structure`` domain) are rebuilt about once a second instead of 15 times
+(docs/performance.md). With ``MENTORNET_BROKER_URL`` a Celery task runs them (see ``network_service.tasks``,
+batched the same way), and the thread is only the fallback when the broker cannot be reached. Several processes
+may drain at once: each piece of work is claimed in the database first.
 """
 
 from __future__ import annotations

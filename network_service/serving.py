@@ -76,9 +76,8 @@ def prepare_worker(app) -> None:
     for name in environment.list_templates():
         try:
             environment.get_template(name)
-        except (
-            Exception
-        ):  # a template that does not compile fails its own requests, as before, not the worker
+        except Exception:
+            # a template that does not compile fails its own requests, as before, not the worker
             log.exception("template %s does not compile", name)
     gc.collect()
     gc.freeze()

@@ -83,14 +83,13 @@ def publish_drain(app: Flask) -> bool:
         now = time.monotonic()
         if now < state["down_until"]:
             return False
-        due = max(now, state["sent_for"] + BATCH_SECONDS)
         if state["sent_for"] > now:
             return True  # a task due later will drain this commit's work as well
+        due = max(now, state["sent_for"] + BATCH_SECONDS)
         try:
             celery_for(app).send_task(DRAIN, retry=False, countdown=(due - now) if due > now else None)
-        except (
-            Exception
-        ) as exc:  # the broker is down: the caller falls back, the mail is safe in the database
+        except Exception as exc:
+            # the broker is down: the caller falls back, the mail is safe in the database
             state["down_until"] = now + BROKER_RETRY_SECONDS
             log.warning("broker unreachable, delivering in-process for %ss: %s", BROKER_RETRY_SECONDS, exc)
             return False
