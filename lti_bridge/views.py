@@ -62,7 +62,9 @@ def _unauthorized(reason: str, *, challenge: str | None = None):
     if now - throttle.get(key, -AUDIT_FAILURES_EVERY) >= AUDIT_FAILURES_EVERY:
         throttle[key] = now
         session.rollback()
-        record("bridge.auth_failed", reason=reason, path=request.path, ip=request.remote_addr)
+        # No client address in the entry: the service stores none (docs/privacy.md); the throttle above keeps it
+        # in memory for the throttle's window only.
+        record("bridge.auth_failed", reason=reason, path=request.path)
         session.commit()
     response = problem(401, "Unauthorized", f"The request is not authenticated ({reason}).")
     if challenge:

@@ -142,6 +142,9 @@ def test_bad_signature_is_401_and_stores_only_an_audit_entry(client, run, world,
         lambda: session.scalars(sa.select(AuditLog).where(AuditLog.action == "bridge.auth_failed")).all()
     )
     assert len(audit) == 1 and audit[0].detail["path"] == "/bridge/openedx/events"
+    # no IP address is stored anywhere (docs/privacy.md): not in the audit entry either
+    assert set(audit[0].detail) == {"reason", "path"}
+    assert "127.0.0.1" not in json.dumps(audit[0].detail)
 
 
 def test_signature_from_another_secret_is_refused(client, run, world):

@@ -62,3 +62,37 @@ def test_constraints_follow_the_naming_convention(app):
         assert inspector.get_pk_constraint("membership")["name"] == "pk_membership"
         names = {u["name"] for u in inspector.get_unique_constraints("membership")}
         assert "uq_membership_network_id_person_id" in names
+
+
+def test_earlier_failed_bridge_authentications_lose_their_client_address(empty_database):
+    from network_service.audit.models import AuditLog
+
+    app = create_app(app_config(empty_database))
+    try:
+        with app.app_context():
+            migrations.upgrade(app)
+            migrations.downgrade(app, "audit_without_addresses@base")
+            with db.engine.begin() as connection:
+                connection.execute(
+                    sa.insert(AuditLog.__table__),
+                    [
+                        {
+                            "action": "bridge.auth_failed",
+                            "detail": {"reason": "bad signature", "ip": "203.0.113.7"},
+                        },
+                        {"action": "network.created", "detail": {"ip": "kept: not a failed authentication"}},
+                    ],
+                )
+            migrations.upgrade(app)
+            with db.engine.connect() as connection:
+                details = dict(
+                    connection.execute(
+                        sa.select(AuditLog.action, AuditLog.detail).order_by(AuditLog.id)
+                    ).all()
+                )
+            assert details == {
+                "bridge.auth_failed": {"reason": "bad signature"},
+                "network.created": {"ip": "kept: not a failed authentication"},
+            }
+    finally:
+        db.dispose(app)
