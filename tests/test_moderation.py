@@ -7,6 +7,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from network_service.accounts.operations import get_or_create_person
 from network_service.audit.models import AuditLog
 from network_service.conversations import operations as conversations
 from network_service.conversations.models import Channel, ChannelKind, Message
@@ -15,6 +16,7 @@ from network_service.errors import Forbidden
 from network_service.moderation import operations
 from network_service.moderation.models import Block, Report, ReportStatus
 from network_service.networks.models import Membership, MembershipStatus
+from network_service.networks.operations import create_network, create_organisation
 from network_service.notifications.models import Notification
 from tests.conv_helpers import EMAILS, bearer_for, build_cast, network, person
 from tests.helpers import csrf_from, sign_in_as
@@ -419,3 +421,45 @@ def test_api_reports_validate_their_input(client, run, cast):
         == 422
     )
     assert client.get(url).status_code == 401
+
+
+def test_lifting_a_block_through_another_networks_address_writes_nothing_into_its_audit_log(
+    client, run, cast
+):
+    """Blocks are a person's own; the slug in the address does not make the entry another network's."""
+
+    def other_network():
+        coordinator, _created = get_or_create_person("uma@example.org", display_name="Uma Unrelated")
+        return create_network(
+            "unrelated-net",
+            "Unrelated Network",
+            create_organisation("Unrelated Org", "IT"),
+            coordinator=coordinator,
+        ).id
+
+    other_id = run(other_network)
+    novice = bearer_for(run, "novice")
+    blocked = cast.ids["experienced"]
+    created = client.post(f"/api/v1/networks/{cast.slug}/blocks", json={"person_id": blocked}, headers=novice)
+    assert created.status_code == 201
+    assert (
+        client.delete(f"/api/v1/networks/unrelated-net/blocks/{blocked}", headers=novice).status_code == 204
+    )
+    assert run(lambda: session.scalar(sa.select(sa.func.count(Block.id)))) == 0
+    entry = run(lambda: session.scalars(sa.select(AuditLog).order_by(AuditLog.id.desc())).first())
+    assert entry.action == "moderation.unblock" and entry.network_id is None
+    in_other = sa.select(AuditLog.action).where(AuditLog.network_id == other_id)
+    assert not [
+        action for action in run(lambda: list(session.scalars(in_other))) if action.startswith("moderation.")
+    ]
+
+    # through the member's own network, the entry is that network's
+    assert (
+        client.post(
+            f"/api/v1/networks/{cast.slug}/blocks", json={"person_id": blocked}, headers=novice
+        ).status_code
+        == 201
+    )
+    assert client.delete(f"/api/v1/networks/{cast.slug}/blocks/{blocked}", headers=novice).status_code == 204
+    entry = run(lambda: session.scalars(sa.select(AuditLog).order_by(AuditLog.id.desc())).first())
+    assert entry.action == "moderation.unblock" and entry.network_id == cast.network_id

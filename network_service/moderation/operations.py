@@ -457,13 +457,18 @@ def block(network: Network, person: Person, *, actor: Person) -> Block:
 
 
 def unblock(network: Network, person: Person, *, actor: Person) -> None:
+    """``actor`` stops blocking ``person``. Blocks are the actor's own, not a network's: anyone may lift theirs
+    through any network's address (a member who has left every network too). The audit entry names the network
+    only when the actor belongs to it, so that nobody can write into another network's audit log."""
     if actor is None:
         raise Forbidden(_("Sign in first."))
     deleted = session.execute(
         sa.delete(Block).where(Block.blocker_id == actor.id, Block.blocked_id == person.id)
     ).rowcount
     if deleted:
-        record("moderation.unblock", actor=actor, target=person, network=network)
+        membership = _membership(network, actor)
+        belongs = membership is not None and membership.status != MembershipStatus.invited
+        record("moderation.unblock", actor=actor, target=person, network=network if belongs else None)
 
 
 def blocks_of(actor: Person) -> list[Block]:
