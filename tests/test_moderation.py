@@ -463,3 +463,39 @@ def test_lifting_a_block_through_another_networks_address_writes_nothing_into_it
     assert client.delete(f"/api/v1/networks/{cast.slug}/blocks/{blocked}", headers=novice).status_code == 204
     entry = run(lambda: session.scalars(sa.select(AuditLog).order_by(AuditLog.id.desc())).first())
     assert entry.action == "moderation.unblock" and entry.network_id == cast.network_id
+
+
+def test_the_last_active_coordinator_cannot_be_suspended(run, cast, monkeypatch):
+    """An LMS instructor acts as the coordinator without a membership (a role grant): suspending the network's
+    only active coordinator would leave it with none, as leaving or a change of role would."""
+    from network_service.errors import Conflict
+    from network_service.networks import permissions
+    from network_service.networks.models import Role
+
+    instructor_id = cast.ids["outsider"]
+    monkeypatch.setattr(
+        permissions,
+        "ROLE_GRANTS",
+        [lambda who, _net: frozenset({Role.coordinator}) if who.id == instructor_id else frozenset()],
+    )
+
+    def suspend_the_coordinator():
+        return operations.suspend_member(
+            network(cast), person("coordinator"), actor=person("outsider"), reason="test"
+        )
+
+    with pytest.raises(Conflict, match="only active coordinator"):
+        run(suspend_the_coordinator)
+    assert membership_status(run, cast.ids["coordinator"]) == MembershipStatus.active
+
+    def second_coordinator():
+        membership = session.scalar(
+            sa.select(Membership).where(
+                Membership.network_id == cast.network_id, Membership.person_id == cast.ids["office"]
+            )
+        )
+        membership.role = Role.coordinator
+
+    run(second_coordinator)
+    run(suspend_the_coordinator)  # another coordinator stays
+    assert membership_status(run, cast.ids["coordinator"]) == MembershipStatus.suspended

@@ -22,6 +22,7 @@ from network_service.federations import access as federation_access
 from network_service.moderation.models import Block, Report, ReportReason, ReportStatus
 from network_service.networks.models import Membership, MembershipStatus, Network, Role
 from network_service.networks.operations import people_in_roles
+from network_service.networks.organise import active_coordinator_ids
 from network_service.networks.permissions import LEADERS, has_role, is_member
 from network_service.notifications.operations import notify, register_kind
 
@@ -379,7 +380,8 @@ def hide_message(message: Message, *, actor: Person, hidden: bool = True, reason
 
 def suspend_member(network: Network, person: Person, *, actor: Person, reason: str) -> Membership:
     """A moderator suspends an active member: they lose every access to the network at once (has_role counts
-    only active memberships). Only a coordinator suspends a coordinator; nobody suspends themselves."""
+    only active memberships). Only a coordinator suspends a coordinator, never the last active one; nobody
+    suspends themselves."""
     if not is_moderator(actor, network):
         raise Forbidden(_("Only the coordinator and the Meta-Mentor can suspend members."))
     if person.id == actor.id:
@@ -392,6 +394,12 @@ def suspend_member(network: Network, person: Person, *, actor: Person, reason: s
         actor, network, {Role.coordinator}, site_admin=False
     ):
         raise Forbidden(_("Only a coordinator can suspend a coordinator."))
+    if membership.role == Role.coordinator and not (active_coordinator_ids(network) - {membership.id}):
+        # an LMS instructor acting as coordinator has no membership: the network would be left without one
+        raise Conflict(
+            _("This is the network's only active coordinator. Appoint another coordinator first."),
+            field="person_id",
+        )
     reason = _clean_note(reason, "reason")
     if not reason:
         raise InvalidInput(_("Say why, for the record."), field="reason")

@@ -519,8 +519,10 @@ def update_settings(network: Network, actor: Person | None, **changes) -> Networ
 # Leaving
 
 
-def _active_coordinator_ids(network: Network) -> set[int]:
-    # Locked (PostgreSQL) so that two coordinators leaving at once cannot both count the other as remaining.
+def active_coordinator_ids(network: Network) -> set[int]:
+    """The memberships of the network's active coordinators (leaving and suspending keep one of them).
+
+    Locked (PostgreSQL) so that two coordinators leaving at once cannot both count the other as remaining."""
     return set(
         session.scalars(
             sa.select(Membership.id)
@@ -538,7 +540,7 @@ def is_last_coordinator(person: Person | None, network: Network) -> bool:
     membership = permissions.active_membership(person, network)
     if membership is None or membership.role != Role.coordinator:
         return False
-    return not (_active_coordinator_ids(network) - {membership.id})
+    return not (active_coordinator_ids(network) - {membership.id})
 
 
 def leave(person: Person | None, network: Network) -> Membership:
@@ -546,7 +548,7 @@ def leave(person: Person | None, network: Network) -> Membership:
     membership = permissions.active_membership(person, network)
     if membership is None:
         raise Forbidden(_("You are not an active member of this network."))
-    if membership.role == Role.coordinator and not (_active_coordinator_ids(network) - {membership.id}):
+    if membership.role == Role.coordinator and not (active_coordinator_ids(network) - {membership.id}):
         raise Conflict(
             _("You are the network's only coordinator. Appoint another coordinator before you leave."),
             field="role",
