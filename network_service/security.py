@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, has_request_context, redirect, request, session, url_for
@@ -35,6 +36,8 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+
+log = logging.getLogger(__name__)
 
 
 def exempt_from_csrf(view):
@@ -110,16 +113,23 @@ def _is_https(base_url: str) -> bool:
 def init_rate_limits(app: Flask) -> None:
     """One limiter per application (Flask-Limiter keeps its switches on the instance), applied to the
     endpoints in RATE_LIMITS once every blueprint is registered. Redis in production, memory in the demo."""
+    storage = rate_limit_storage(app.config)
+    enabled = (
+        not app.config.get("TESTING")
+        if app.config.get("RATELIMIT_ENABLED") is None
+        else bool(app.config["RATELIMIT_ENABLED"])
+    )
+    if enabled and storage == "memory://" and app.config.get("ENV") == "production":
+        log.warning(
+            "Rate limits are counted in each process's memory: with several workers or hosts every limit is "
+            "multiplied by their number. Set MENTORNET_RATELIMIT_STORAGE_URL (or a Redis MENTORNET_BROKER_URL)."
+        )
     limiter = Limiter(
         key_func=get_remote_address,
         app=app,
-        storage_uri=rate_limit_storage(app.config),
+        storage_uri=storage,
         key_prefix=app.config.get("RATELIMIT_KEY_PREFIX") or "",
-        enabled=(
-            not app.config.get("TESTING")
-            if app.config.get("RATELIMIT_ENABLED") is None
-            else bool(app.config["RATELIMIT_ENABLED"])
-        ),
+        enabled=enabled,
         headers_enabled=True,  # X-RateLimit-* on every limited answer, Retry-After on a 429
         # Redis down: count in this process's memory until it is back, and never fail a request for it
         swallow_errors=True,

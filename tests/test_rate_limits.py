@@ -131,3 +131,56 @@ def test_redis_unreachable_never_fails_a_request(limited_app):
     statuses = [client.get("/api/v1/directory").status_code for _ in range(3)]
     assert statuses == [200, 200, 200]
     assert client.get("/sign-in/x").status_code == 410
+
+
+def test_guessing_the_webhook_secrets_is_limited_and_signed_traffic_never(limited_app):
+    import json
+
+    from tests import bridge_payloads as payloads
+
+    client = limited_app().test_client()
+    for path in ("/bridge/openedx/events", "/bridge/xapi/statements"):
+        statuses = [
+            client.post(path, data=b"{}", headers={"Content-Type": "application/json"}).status_code
+            for _ in range(31)
+        ]
+        assert statuses[:30] == [401] * 30 and statuses[30] == 429, (path, statuses)
+        refused = client.post(path, data=b"{}", headers={"Content-Type": "application/json"})
+        assert refused.status_code == 429 and refused.mimetype == "application/problem+json"
+        assert int(refused.headers["Retry-After"]) > 0
+
+    # a source that signs its events is never slowed down, however many it sends (another client address)
+    signed = limited_app().test_client()
+    for number in range(40):
+        body = json.dumps(payloads.passing_status(email=f"learner{number}@example.org")).encode()
+        response = signed.post(
+            "/bridge/openedx/events",
+            data=body,
+            headers={
+                "Content-Type": "application/json",
+                payloads.SIGNATURE_HEADER: payloads.sign(body, payloads.WEBHOOK_SECRET),
+            },
+            environ_base={"REMOTE_ADDR": "192.0.2.10"},
+        )
+        assert response.status_code == 202, (number, response.status_code)
+
+
+def test_production_without_a_shared_store_says_so_at_start(tmp_path, caplog):
+    settings = {
+        "ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'p.sqlite'}",
+        "OUTBOX_WORKER": False,
+        "JOBS_IN_PROCESS": False,
+    }
+    warning = "Rate limits are counted in each process's memory"
+    apps = [create_app(settings, use_environment=False)]
+    assert warning in caplog.text
+    caplog.clear()
+    apps.append(
+        create_app({**settings, "RATELIMIT_STORAGE_URL": "redis://127.0.0.1:6379/0"}, use_environment=False)
+    )
+    apps.append(create_app({**settings, "ENV": "development"}, use_environment=False))
+    assert warning not in caplog.text
+    for application in apps:
+        db.dispose(application)
