@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 
 from network_service.demo import DEMO_MODULES, build_demo, demo_config
@@ -26,6 +28,16 @@ def test_the_demo_builds_a_lively_network(tmp_path):
             assert count("notification") >= 1
             assert count("channel") >= 2 and count("message") >= 5
             assert count("help_request") >= 3 and count("help_response") >= 1
+            # what a visitor sees now: an open help request, a meeting still to come, threads with replies
+            assert count("help_request", "status = 'open'") >= 1
+            assert (
+                connection.execute(
+                    sa.text("SELECT count(*) FROM meeting WHERE starts_at > :now AND cancelled_at IS NULL"),
+                    {"now": dt.datetime.now(dt.UTC).replace(tzinfo=None)},
+                ).scalar_one()
+                >= 1
+            )
+            assert count("message", "parent_id IS NOT NULL") >= 1
             assert count("goal") >= 2 and count("resource") >= 3
             assert count("directory_entry") >= 30
             assert count("network_application", "status = 'pending'") >= 1  # growth: someone applied

@@ -294,6 +294,17 @@ def test_immediate_mail_carries_unsubscribe_link_and_headers(run, world):
     assert f'href="{link}"' in html and "Test Network" in text
 
 
+def test_immediate_mail_is_in_the_members_language(run, world):
+    run(lambda: setattr(session.get(Person, world.meta_mentor_id), "locale", "de"))
+    set_frequency(run, world.meta_mentor_id, EmailFrequency.immediately)
+    run(lambda: notify([session.get(Person, world.meta_mentor_id)], "test.note", url="/x", who="Carla"))
+    [(subject, text, html, _headers)] = digests(run, "meta@example.org")
+    assert subject == "Hallo Carla,"
+    assert 'lang="de"' in html
+    # the frame of the mail too, not only the notification's own words
+    assert "Hallo Marco Meta," in text and "abbestellen" in text and "Hello" not in text
+
+
 def test_daily_digest_once_per_day_from_seven_and_never_repeating(run, world):
     note(run, world.mentor_id, when=at(MONDAY, 2), n=1)  # Monday 02:00
 
