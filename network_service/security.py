@@ -38,6 +38,7 @@ CSP = (
 )
 
 log = logging.getLogger(__name__)
+LIMIT_STORAGE_TIMEOUT = 1.0  # seconds a rate-limit storage (Redis) may take to connect or to answer
 
 
 def exempt_from_csrf(view):
@@ -128,6 +129,13 @@ def init_rate_limits(app: Flask) -> None:
         key_func=get_remote_address,
         app=app,
         storage_uri=storage,
+        # A Redis that accepts connections and never answers (a hung host, a firewall dropping packets) must not
+        # hang the requests it limits: give up after a second, then count in memory (below) until it is back.
+        storage_options=(
+            {"socket_timeout": LIMIT_STORAGE_TIMEOUT, "socket_connect_timeout": LIMIT_STORAGE_TIMEOUT}
+            if storage.startswith(("redis://", "rediss://"))
+            else {}
+        ),
         key_prefix=app.config.get("RATELIMIT_KEY_PREFIX") or "",
         enabled=enabled,
         headers_enabled=True,  # X-RateLimit-* on every limited answer, Retry-After on a 429

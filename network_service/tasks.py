@@ -35,6 +35,9 @@ def celery_for(app: Flask) -> Celery:
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=3,
+        # a broker that accepts connections and never answers (a hung host) must not hang the request that
+        # publishes: give up after 3 s (publish_drain then falls back to the web process's own thread)
+        broker_transport_options={"socket_timeout": 3, "socket_connect_timeout": 3},
         task_default_queue=app.config.get("CELERY_QUEUE", "mentornet"),
         beat_schedule={
             job.name: {"task": RUN_JOB, "schedule": job.every.total_seconds(), "args": (job.name,)}

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -141,3 +142,45 @@ def test_rate_limited_pages_answer_while_the_limit_storage_is_down(tmp_path):
             limiter.reset()
             after = sign_in_attempts(7)
             assert 500 not in after and after[-1] == 429
+
+
+@needs_redis
+def test_a_hung_limit_storage_slows_no_page_for_long(tmp_path):
+    """Redis accepts the connection and never answers (a hung host, a firewall dropping packets): the limiter
+    gives up after its socket timeout, counts in memory, and the pages answer."""
+    with FaultProxy(REDIS_HOST, REDIS_PORT) as proxy:
+        proxy.blackhole()
+        storage = f"redis://127.0.0.1:{proxy.port}/0"
+        with live_service(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URL=storage) as live:
+            browser = requests.Session()
+            began = time.monotonic()
+            token = csrf_from(browser.get(f"{live.base_url}/sign-in", timeout=30).text)
+            statuses = [
+                browser.post(
+                    f"{live.base_url}/sign-in",
+                    data={"email": "x@example.org", "csrf_token": token},
+                    allow_redirects=False,
+                    timeout=30,
+                ).status_code
+                for _ in range(6)
+            ]
+            assert time.monotonic() - began < 15  # a few socket timeouts at most, not a hang per request
+            assert 500 not in statuses and statuses[-1] == 429, statuses
+
+
+@needs_redis
+def test_with_a_hung_broker_events_are_accepted_at_once_and_mail_goes_out_in_process(tmp_path):
+    with FaultProxy(REDIS_HOST, REDIS_PORT) as proxy:
+        proxy.blackhole()
+        broker = f"redis://127.0.0.1:{proxy.port}/0"
+        queue = f"mentornet-faults-{uuid.uuid4().hex}"
+        with live_service(tmp_path, BROKER_URL=broker, CELERY_QUEUE=queue) as live:
+            began = time.monotonic()
+            for number in range(3):
+                answer = payloads.post_signed(
+                    live.base_url, payloads.passing_status(email=f"hung{number}@example.org")
+                )
+                assert answer.status_code == 202
+            assert time.monotonic() - began < 15
+            messages = live.smtp.inbox.wait_for(3)
+            assert sorted(m["To"] for m in messages) == [f"hung{n}@example.org" for n in range(3)]
