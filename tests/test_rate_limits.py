@@ -9,9 +9,11 @@ import secrets
 
 import pytest
 import redis
+import sqlalchemy as sa
 
 from network_service import security
 from network_service.app import create_app
+from network_service.courses.models import CompletionEvent
 from network_service.db import db
 from tests.databases import app_config
 
@@ -150,19 +152,27 @@ def test_guessing_the_webhook_secrets_is_limited_and_signed_traffic_never(limite
         assert int(refused.headers["Retry-After"]) > 0
 
     # a source that signs its events is never slowed down, however many it sends (another client address)
-    signed = limited_app().test_client()
-    for number in range(40):
-        body = json.dumps(payloads.passing_status(email=f"learner{number}@example.org")).encode()
-        response = signed.post(
-            "/bridge/openedx/events",
-            data=body,
-            headers={
-                "Content-Type": "application/json",
-                payloads.SIGNATURE_HEADER: payloads.sign(body, payloads.WEBHOOK_SECRET),
-            },
-            environ_base={"REMOTE_ADDR": "192.0.2.10"},
-        )
-        assert response.status_code == 202, (number, response.status_code)
+    application = limited_app()
+    signed = application.test_client()
+    stored = []
+    try:
+        for number in range(40):
+            body = json.dumps(payloads.passing_status(email=f"learner{number}@example.org")).encode()
+            response = signed.post(
+                "/bridge/openedx/events",
+                data=body,
+                headers={
+                    "Content-Type": "application/json",
+                    payloads.SIGNATURE_HEADER: payloads.sign(body, payloads.WEBHOOK_SECRET),
+                },
+                environ_base={"REMOTE_ADDR": "192.0.2.10"},
+            )
+            assert response.status_code == 202, (number, response.status_code)
+            stored.append(response.get_json()["id"])
+    finally:
+        # this app commits for real (no test transaction): later tests must not find these events waiting
+        with application.app_context(), db.engine.begin() as connection:
+            connection.execute(sa.delete(CompletionEvent.__table__).where(CompletionEvent.id.in_(stored)))
 
 
 def test_production_without_a_shared_store_says_so_at_start(tmp_path, caplog):
