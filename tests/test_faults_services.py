@@ -118,26 +118,32 @@ def test_with_the_broker_cut_or_hung_events_are_accepted_and_mail_goes_out_in_pr
             assert live.app.extensions["mentornet.broker"]["down_until"] > 0  # the outage was noticed
 
 
+def _sign_in_attempts(base_url: str):
+    """A browser with the sign-in form's token; calling the result with N posts the form N times (statuses)."""
+    browser = requests.Session()
+    token = csrf_from(browser.get(f"{base_url}/sign-in", timeout=30).text)
+
+    def attempts(count: int) -> list[int]:
+        return [
+            browser.post(
+                f"{base_url}/sign-in",
+                data={"email": "x@example.org", "csrf_token": token},
+                allow_redirects=False,
+                timeout=30,
+            ).status_code
+            for _ in range(count)
+        ]
+
+    return attempts
+
+
 @needs_redis
 def test_rate_limited_pages_answer_while_the_limit_storage_is_down(tmp_path):
     with FaultProxy(REDIS_HOST, REDIS_PORT) as proxy:
         storage = f"redis://127.0.0.1:{proxy.port}/0"
         with live_service(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URL=storage) as live:
             limiter = live.app.extensions["mentornet.limiter"]
-            browser = requests.Session()
-            token = csrf_from(browser.get(f"{live.base_url}/sign-in", timeout=60).text)
-
-            def sign_in_attempts(count: int) -> list[int]:
-                return [
-                    browser.post(
-                        f"{live.base_url}/sign-in",
-                        data={"email": "x@example.org", "csrf_token": token},
-                        allow_redirects=False,
-                        timeout=60,
-                    ).status_code
-                    for _ in range(count)
-                ]
-
+            sign_in_attempts = _sign_in_attempts(live.base_url)
             proxy.refuse()
             statuses = sign_in_attempts(8)
             # No 500: the limiter counts in memory while Redis is away (5 per minute still holds).
@@ -157,17 +163,7 @@ def test_a_hung_limit_storage_slows_no_page_for_long(tmp_path):
         proxy.blackhole()
         storage = f"redis://127.0.0.1:{proxy.port}/0"
         with live_service(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URL=storage) as live:
-            browser = requests.Session()
             began = time.monotonic()
-            token = csrf_from(browser.get(f"{live.base_url}/sign-in", timeout=30).text)
-            statuses = [
-                browser.post(
-                    f"{live.base_url}/sign-in",
-                    data={"email": "x@example.org", "csrf_token": token},
-                    allow_redirects=False,
-                    timeout=30,
-                ).status_code
-                for _ in range(6)
-            ]
+            statuses = _sign_in_attempts(live.base_url)(6)
             assert time.monotonic() - began < 15  # a few socket timeouts at most, not a hang per request
             assert 500 not in statuses and statuses[-1] == 429, statuses
