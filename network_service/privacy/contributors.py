@@ -90,7 +90,10 @@ register_exporter("accounts", _export_accounts)
 def _export_networks(person: Person) -> dict:
     pid = person.id
     memberships = []
-    for membership in session.scalars(sa.select(Membership).where(Membership.person_id == pid)):
+    # in the order they were made (without ORDER BY, PostgreSQL's order changed from one export to the next)
+    for membership in session.scalars(
+        sa.select(Membership).where(Membership.person_id == pid).order_by(Membership.id)
+    ):
         entry = row_dict(membership)
         entry["network"] = {"slug": membership.network.slug, "name": membership.network.name}
         memberships.append(entry)
@@ -99,6 +102,7 @@ def _export_networks(person: Person) -> dict:
         sa.select(AgreementAcceptance, Agreement)
         .join(Agreement, Agreement.id == AgreementAcceptance.agreement_id)
         .where(AgreementAcceptance.person_id == pid)
+        .order_by(AgreementAcceptance.id)
     ):
         entry = row_dict(acceptance)
         entry["agreement"] = {"title": agreement.title, "version": getattr(agreement, "version", None)}
