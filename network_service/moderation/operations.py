@@ -21,8 +21,7 @@ from network_service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from network_service.federations import access as federation_access
 from network_service.moderation.models import Block, Report, ReportReason, ReportStatus
 from network_service.networks.models import Membership, MembershipStatus, Network, Role
-from network_service.networks.operations import people_in_roles
-from network_service.networks.organise import active_coordinator_ids
+from network_service.networks.operations import leaves_no_coordinator, people_in_roles
 from network_service.networks.permissions import LEADERS, has_role, is_member
 from network_service.notifications.operations import notify, register_kind
 
@@ -394,7 +393,7 @@ def suspend_member(network: Network, person: Person, *, actor: Person, reason: s
         actor, network, {Role.coordinator}, site_admin=False
     ):
         raise Forbidden(_("Only a coordinator can suspend a coordinator."))
-    if membership.role == Role.coordinator and not (active_coordinator_ids(network) - {membership.id}):
+    if leaves_no_coordinator(membership, network):
         # an LMS instructor acting as coordinator has no membership: the network would be left without one
         raise Conflict(
             _("This is the network's only active coordinator. Appoint another coordinator first."),

@@ -1022,6 +1022,24 @@ def _accept(
     return membership
 
 
+def leaves_no_coordinator(membership: Membership, network: Network) -> bool:
+    """Whether the network would have no active coordinator left if ``membership`` stopped being one (a change
+    of role, leaving, a suspension). Locks the coordinators' rows (PostgreSQL; SQLite writes are serial) so that
+    two coordinators stepping down at once cannot both count the other as the one who remains."""
+    if membership.role != Role.coordinator:
+        return False
+    remaining = session.scalars(
+        sa.select(Membership.id)
+        .where(
+            Membership.network_id == network.id,
+            Membership.role == Role.coordinator,
+            Membership.status == MembershipStatus.active,
+        )
+        .with_for_update()
+    ).all()
+    return not set(remaining) - {membership.id}
+
+
 def appoint(
     network: Network, person: Person, *, actor: Person, role: Role | None = None, level: Level | None = None
 ) -> Membership:
@@ -1033,22 +1051,10 @@ def appoint(
     )
     if membership is None or membership.status not in (MembershipStatus.active, MembershipStatus.invited):
         raise NotFound(_("This person is not a member of the network."), field="person")
-    if role is not None and role != Role.coordinator and membership.role == Role.coordinator:
-        # Lock the coordinators' rows (PostgreSQL; SQLite writes are serial) so that two coordinators stepping
-        # down at once cannot both count the other as the one who remains.
-        remaining = session.scalars(
-            sa.select(Membership.id)
-            .where(
-                Membership.network_id == network.id,
-                Membership.role == Role.coordinator,
-                Membership.status == MembershipStatus.active,
-            )
-            .with_for_update()
-        ).all()
-        if not set(remaining) - {membership.id}:
-            raise Conflict(
-                _("A network needs at least one coordinator. Appoint another one first."), field="role"
-            )
+    if role is not None and role != Role.coordinator and leaves_no_coordinator(membership, network):
+        raise Conflict(
+            _("A network needs at least one coordinator. Appoint another one first."), field="role"
+        )
     before = {"role": membership.role.value, "level": membership.level.value}
     if role is not None:
         membership.role = role

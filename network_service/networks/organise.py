@@ -34,6 +34,7 @@ from network_service.networks.models import (
 from network_service.networks.operations import (
     accept_agreement,
     current_agreement,
+    leaves_no_coordinator,
     require_current_agreement,
 )
 from network_service.notifications.models import Notification
@@ -519,28 +520,9 @@ def update_settings(network: Network, actor: Person | None, **changes) -> Networ
 # Leaving
 
 
-def active_coordinator_ids(network: Network) -> set[int]:
-    """The memberships of the network's active coordinators (leaving and suspending keep one of them).
-
-    Locked (PostgreSQL) so that two coordinators leaving at once cannot both count the other as remaining."""
-    return set(
-        session.scalars(
-            sa.select(Membership.id)
-            .where(
-                Membership.network_id == network.id,
-                Membership.role == Role.coordinator,
-                Membership.status == MembershipStatus.active,
-            )
-            .with_for_update()
-        ).all()
-    )
-
-
 def is_last_coordinator(person: Person | None, network: Network) -> bool:
     membership = permissions.active_membership(person, network)
-    if membership is None or membership.role != Role.coordinator:
-        return False
-    return not (active_coordinator_ids(network) - {membership.id})
+    return membership is not None and leaves_no_coordinator(membership, network)
 
 
 def leave(person: Person | None, network: Network) -> Membership:
@@ -548,7 +530,7 @@ def leave(person: Person | None, network: Network) -> Membership:
     membership = permissions.active_membership(person, network)
     if membership is None:
         raise Forbidden(_("You are not an active member of this network."))
-    if membership.role == Role.coordinator and not (active_coordinator_ids(network) - {membership.id}):
+    if leaves_no_coordinator(membership, network):
         raise Conflict(
             _("You are the network's only coordinator. Appoint another coordinator before you leave."),
             field="role",
