@@ -68,6 +68,9 @@ class _State:
     sessionmaker: sessionmaker
 
 
+# The largest id an INTEGER column holds (PostgreSQL's, the smaller of the two): a number from outside beyond it
+# finds no row, and must not reach the database driver, which refuses to send it (a 500).
+MAX_ID = 2**31 - 1
 _SESSION_KEY = "_mentornet_db_session"
 # Endpoints whose GET writes (an LTI login initiation stores its nonce, a channel page moves the read marker, a
 # report fills its cache): on SQLite they begin IMMEDIATE too, since a deferred transaction that has read cannot

@@ -124,9 +124,10 @@ def build_demo(config: dict[str, Any]) -> list[tuple[str, str]]:
     )
     from network_service.privacy.operations import PROFILE_SHARING, set_consent
 
-    database = Path(config["DATABASE_URL"].removeprefix("sqlite:///"))
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    if config["DATABASE_URL"].startswith("sqlite:///"):  # another database is prepared by whoever passes it
+        database = Path(config["DATABASE_URL"].removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{database}{suffix}").unlink(missing_ok=True)
 
     app = create_app({**config, "OUTBOX_WORKER": False}, use_environment=False)
     with app.app_context():

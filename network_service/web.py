@@ -8,7 +8,7 @@ from flask import Blueprint, Flask, current_app, g, render_template, request
 from markupsafe import Markup, escape
 from sqlalchemy.exc import SQLAlchemyError
 
-from network_service.db import _SESSION_KEY
+from network_service.db import _SESSION_KEY, MAX_ID
 from network_service.errors import database_unavailable, unavailable_response
 from network_service.fragments import CSRF_MARK
 from network_service.markup import plain_text, render_markdown
@@ -85,3 +85,13 @@ def site_header() -> Markup:
     if person is None:
         return Markup(html)  # noqa: S704  # nosec B704 - rendered by our autoescaping template
     return Markup(html.replace(CSRF_MARK, str(escape(generate_csrf()))))  # noqa: S704  # nosec B704
+
+
+def cursor_arg(name: str) -> int | None:
+    """A keyset cursor from the query string (``?before=`` or ``?after=``: the id of the previous page's last
+    row), or None when there is none or it is no whole number. A number beyond every id is the largest id: the
+    same page, and nothing the database driver would refuse to send."""
+    value = request.args.get(name, "")
+    if not value.isdigit():
+        return None
+    return min(int(value), MAX_ID)

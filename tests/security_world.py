@@ -1,26 +1,40 @@
 """The demo network as a world for the security tests: every module's objects exist (goals, help requests,
 meetings, resources, conversations, directory entries), one person in every role, and a member of another
-network. Built once per test module on SQLite (the database is not what these tests are about); every request
-that writes runs inside a SAVEPOINT that is rolled back, so no request changes what the next one sees."""
+network. Built once per test run on the suite's database (SQLite, or a private schema of the PostgreSQL the suite
+runs against); every request that writes runs inside a SAVEPOINT that is rolled back, so no request changes what
+the next one sees."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
+import os
 import re
+import secrets
+import threading
 from pathlib import Path
 
 import pytest
+import requests
 import sqlalchemy as sa
+from werkzeug.serving import make_server
 
 from network_service.accounts.models import Person
 from network_service.accounts.operations import create_api_token, get_or_create_person
 from network_service.app import create_app
 from network_service.db import Base, db, session
 from network_service.demo import build_demo, demo_config
+from network_service.moderation.operations import suspend_member
 from network_service.networks.models import Network
-from network_service.networks.operations import accept_agreement, create_network, current_agreement
-from tests.databases import app_config
+from network_service.networks.operations import (
+    accept_agreement,
+    create_network,
+    current_agreement,
+    invite_person,
+)
+from tests.conftest import TEST_DATABASE_URL
+from tests.databases import app_config, drop_schema, reset_schema, with_private_schema
 from tests.helpers import add_member, csrf_from, link_in, mails, path_of
 
 SLUG = "berlin-mentors"
@@ -35,8 +49,67 @@ PEOPLE = {
     "coordinator": "coordinator@example.org",
     "outsider": "outsider@example.org",  # an active member (and coordinator) of another network only
     "site_admin": "admin@example.org",
+    "suspended": "suspended@example.org",  # a mentor of the demo network whom its coordinator suspended
+    "invited": "invited@example.org",  # invited into the demo network by its coordinator, not joined yet
 }
 ROLES = tuple(PEOPLE)
+
+
+class HttpResponse:
+    """A ``requests`` answer with the few attributes of Flask's test response the walks read."""
+
+    def __init__(self, response: requests.Response):
+        self.status_code = response.status_code
+        self.headers = response.headers
+        self._response = response
+
+    def get_data(self, as_text: bool = False):
+        return self._response.text if as_text else self._response.content
+
+    @property
+    def json(self):
+        return self._response.json()
+
+
+class HttpClient:
+    """A person's browser over real HTTP to the world's server on 127.0.0.1: cookies kept, redirects not
+    followed, the methods of Flask's test client that the walks use."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.session = requests.Session()
+
+    def open(self, path: str, method: str = "GET", *, data=None, json=None, headers=None, query_string=None):
+        fields, files = {}, {}
+        for name, value in (data or {}).items():
+            if isinstance(value, tuple):  # (file object, file name), as Flask's test client takes a file
+                files[name] = (value[1], value[0].read())
+            else:
+                fields[name] = value
+        response = self.session.request(
+            method,
+            self.base_url + path,
+            params=query_string,
+            data=fields or None,
+            files=files or None,
+            json=json,
+            headers=headers,
+            allow_redirects=False,
+            timeout=60,
+        )
+        return HttpResponse(response)
+
+    def get(self, path: str, **kwargs):
+        return self.open(path, "GET", **kwargs)
+
+    def post(self, path: str, **kwargs):
+        return self.open(path, "POST", **kwargs)
+
+    def save(self):
+        return self.session.cookies.copy()
+
+    def restore(self, saved) -> None:
+        self.session.cookies = saved.copy()
 
 
 @dataclasses.dataclass
@@ -46,7 +119,8 @@ class SecurityWorld:
     network_id: int
     ids: dict[str, int]
     tokens: dict[str, str]
-    clients: dict[str, object]
+    clients: dict[str, object]  # label -> Flask's test client, signed in
+    http: dict[str, HttpClient] = dataclasses.field(default_factory=dict)  # label -> over HTTP, signed in
 
     def run(self, function, *args, **kwargs):
         with self.app.test_request_context():
@@ -59,6 +133,7 @@ class SecurityWorld:
         """Whatever a request writes in here is undone afterwards (the client's cookies too)."""
         savepoint = self.connection.begin_nested()
         saved = {label: dict(client._cookies) for label, client in self.clients.items()}
+        saved_http = {label: client.save() for label, client in self.http.items()}
         try:
             yield
         finally:
@@ -66,13 +141,15 @@ class SecurityWorld:
             for label, client in self.clients.items():
                 client._cookies.clear()
                 client._cookies.update(saved[label])
+            for label, client in self.http.items():
+                client.restore(saved_http[label])
 
     def headers(self, label: str) -> dict:
         token = self.tokens.get(label)
         return {"Authorization": f"Bearer {token}"} if token else {}
 
-    def csrf(self, label: str) -> str:
-        client = self.clients[label]
+    def csrf(self, label: str, *, over_http: bool = False) -> str:
+        client = (self.http if over_http else self.clients)[label]
         return csrf_from(
             client.get("/sign-in" if label == "anonymous" else "/profile").get_data(as_text=True)
         )
@@ -89,18 +166,32 @@ def _sign_in(world: SecurityWorld, client, email: str) -> None:
     assert response.status_code == 302, response.get_data(as_text=True)
 
 
-def _add_outsider() -> None:
+def _add_people() -> None:
+    """The outsider with their network, the suspended and the invited mentor; and the novice mentor accepts the
+    agreement's current version (the demo leaves it for them to accept), so that each label stands for a role
+    alone: accepting is walked in tests/test_permission_matrix.py and tests/test_agreements.py."""
     demo = session.scalar(sa.select(Network).where(Network.slug == SLUG))
     outsider, _created = get_or_create_person(PEOPLE["outsider"], display_name="Oscar Outsider")
     other = create_network("other-net", "Other Network", demo.organisation, coordinator=outsider)
     add_member(other, "other-mentor@example.org", "Olivia Other")
     accept_agreement(outsider, current_agreement(other))
+    coordinator = session.scalar(sa.select(Person).where(Person.email == PEOPLE["coordinator"]))
+    novice = session.scalar(sa.select(Person).where(Person.email == PEOPLE["novice"]))
+    accept_agreement(novice, current_agreement(demo))
+    suspended = add_member(demo, PEOPLE["suspended"], "Sami Suspended")
+    suspend_member(demo, suspended, actor=coordinator, reason="Shared a mentee's address.")
+    invite_person(demo, PEOPLE["invited"], actor=coordinator, display_name="Ida Invited")
 
 
 @contextlib.contextmanager
 def security_world(directory: Path):
     config = demo_config("127.0.0.1", 5000, directory)
     config["UPLOAD_DIR"] = str(directory / "uploads")
+    if TEST_DATABASE_URL:
+        config["DATABASE_URL"] = with_private_schema(
+            TEST_DATABASE_URL, f"mentornet_world_{os.getpid()}_{secrets.token_hex(3)}"
+        )
+        reset_schema(config["DATABASE_URL"])
     build_demo(config)
     app = create_app(app_config(config["DATABASE_URL"], LANGUAGES=None, UPLOAD_DIR=config["UPLOAD_DIR"]))
     connection = db._state(app).engine.connect()
@@ -108,7 +199,7 @@ def security_world(directory: Path):
     try:
         with db.bound_to(app, connection):
             world = SecurityWorld(app, connection, 0, {}, {}, {})
-            world.run(_add_outsider)
+            world.run(_add_people)
 
             def people():
                 ids = {
@@ -124,16 +215,28 @@ def security_world(directory: Path):
                 return ids, tokens, network_id
 
             world.ids, world.tokens, world.network_id = world.run(people)
-            for label, email in PEOPLE.items():
-                client = app.test_client()
-                if email:
-                    _sign_in(world, client, email)
-                world.clients[label] = client
-            yield world
+            # The server runs one request at a time, so that its requests and the walker's SAVEPOINTs take turns
+            # on the one connection every session of the app joins.
+            server = make_server("127.0.0.1", 0, app, threaded=False)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            base_url = f"http://127.0.0.1:{server.server_port}"
+            try:
+                for label, email in PEOPLE.items():
+                    world.clients[label] = app.test_client()
+                    world.http[label] = HttpClient(base_url)
+                    if email:
+                        _sign_in(world, world.clients[label], email)
+                        _sign_in(world, world.http[label], email)
+                yield world
+            finally:
+                server.shutdown()
+                server.server_close()
     finally:
         transaction.rollback()
         connection.close()
         db.dispose(app)
+        if TEST_DATABASE_URL:
+            drop_schema(config["DATABASE_URL"])
 
 
 _ARGUMENT = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
@@ -150,12 +253,15 @@ TABLE_OF = {
 }
 
 
-def fill(world: SecurityWorld, rule) -> tuple[str, set[str]]:
+def fill(world: SecurityWorld, rule, given: dict[str, str] | None = None) -> tuple[str, set[str]]:
     """The rule's URL with every argument filled by an object of the demo network (or of the person, for a
-    notification); returns the path and the names of the arguments no object could fill."""
+    notification), or by ``given`` (argument name -> value); returns the path and the names of the arguments no
+    object could fill."""
     missing: set[str] = set()
 
     def value(converter: str | None, name: str) -> str:
+        if given and name in given:
+            return given[name]
         if name == "slug":
             return SLUG
         if name == "channel_slug":
@@ -270,18 +376,44 @@ def routes(app) -> list[tuple[object, str]]:
     )
 
 
-def request_as(world: SecurityWorld, label: str, method: str, path: str, csrf: dict[str, str]):
-    """One request as ``label``: the API with the person's bearer token, pages with their signed-in session
-    (writes carry the session's CSRF token and no other field); inside a rolled-back SAVEPOINT."""
+@dataclasses.dataclass(frozen=True)
+class Body:
+    """What a write sends: JSON, or a form (with a small file in ``file`` when the form takes one)."""
+
+    fields: dict = dataclasses.field(default_factory=dict)
+    form: bool = False
+
+
+def request_as(
+    world: SecurityWorld,
+    label: str,
+    method: str,
+    path: str,
+    csrf: dict[str, str],
+    body: Body | None = None,
+    *,
+    over_http: bool = False,
+):
+    """One request as ``label``, inside a rolled-back SAVEPOINT: the API with the person's bearer token, pages
+    with their signed-in session (writes carry the session's CSRF token). A write sends ``body`` (by default
+    ``{}`` to the API and the bridge, and a form with only the CSRF token to a page). ``over_http``: through the
+    world's server on 127.0.0.1 (``csrf`` then holds the tokens of the HTTP sessions)."""
+    body = body or Body()
+    clients = world.http if over_http else world.clients
     with world.rolled_back():
         if path.startswith("/api/"):
-            client = world.clients["anonymous"]
-            body = {"json": {}} if method in WRITE_METHODS else {}
-            return client.open(path, method=method, headers=world.headers(label), **body)
-        client = world.clients[label]
+            client = clients["anonymous"]
+            if method not in WRITE_METHODS:
+                sent = {}
+            elif body.form:
+                sent = {"data": {**body.fields, "file": (io.BytesIO(b"name,country\n"), "walk.csv")}}
+            else:
+                sent = {"json": body.fields}
+            return client.open(path, method=method, headers=world.headers(label), **sent)
+        client = clients[label]
         if path.startswith("/bridge/"):
             return client.open(path, method=method, json={})
-        data = {"data": {"csrf_token": csrf[label]}} if method in WRITE_METHODS else {}
+        data = {"data": {"csrf_token": csrf[label], **body.fields}} if method in WRITE_METHODS else {}
         return client.open(path, method=method, **data)
 
 
@@ -301,3 +433,52 @@ def demo_world(tmp_path_factory, request):
 
         request.session.config.add_cleanup(close)
     return _SHARED["world"]
+
+
+# -- a valid request body for each operation of the API ---------------------------------------------------------
+
+_ROUTE_ARGUMENT = re.compile(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>")
+
+
+def openapi_path(rule) -> str:
+    """``/api/v1/networks/<slug>/goals/<int:goal_id>`` -> ``/api/v1/networks/{slug}/goals/{goal_id}``."""
+    return _ROUTE_ARGUMENT.sub(r"{\1}", rule.rule)
+
+
+def smallest_instance(spec: dict, schema: dict):
+    """The smallest value the JSON schema accepts: every required field (and nothing else), each the least its
+    type and limits allow. The description's own check rejects what is wrong by shape, so a request carrying this
+    gets past the input's shape to the operation, which must refuse a person who may not."""
+    if "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        properties = schema.get("properties", {})
+        return {name: smallest_instance(spec, properties[name]) for name in schema.get("required", [])}
+    if kind == "array":
+        return [smallest_instance(spec, schema["items"]) for _ in range(schema.get("minItems", 0))]
+    if kind == "integer" or kind == "number":
+        return max(1, schema.get("minimum", 1))
+    if kind == "boolean":
+        return True
+    text = {"email": "someone@example.org", "date": "2030-01-01", "date-time": "2030-01-01T10:00:00Z"}
+    return text.get(schema.get("format"), "x" * max(1, schema.get("minLength", 1)))
+
+
+def valid_bodies(app) -> dict[tuple[str, str], Body]:
+    """(OpenAPI path, METHOD) -> the smallest valid body of each operation that takes one."""
+    spec = app.test_client().get("/api/v1/openapi.json").get_json()
+    bodies = {}
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            content = (
+                (operation.get("requestBody") or {}).get("content", {}) if isinstance(operation, dict) else {}
+            )
+            for media_type, media in content.items():
+                if media.get("schema"):
+                    bodies[(path, method.upper())] = Body(
+                        smallest_instance(spec, media["schema"]), form=media_type != "application/json"
+                    )
+    return bodies

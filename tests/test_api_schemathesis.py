@@ -72,6 +72,10 @@ def test_the_description_is_served_to_anyone(demo_world, path):  # noqa: F811
         ("GET", f"/api/v1/messages/{10**20}", None),
         ("POST", f"/api/v1/notifications/{2**40}/read", None),
         ("GET", f"/api/v1/networks/berlin-mentors/goals/{2**31}", None),
+        ("GET", f"/api/v1/audit?before={2**35}", None),  # keyset cursors are ids too (found on PostgreSQL)
+        ("GET", f"/api/v1/networks/berlin-mentors/resources?before={2**31}", None),
+        ("GET", f"/api/v1/networks/berlin-mentors/goals?before={2**31}", None),
+        ("GET", f"/api/v1/directory?after={2**31}", None),
     ],
 )
 def test_numbers_too_large_for_the_database_are_refused_not_a_server_error(demo_world, method, path, body):  # noqa: F811

@@ -121,7 +121,12 @@ def test_the_moderator_sees_a_reported_private_message_but_not_the_channel(clien
         )
     )
     message_id = post_as(run, cast, "experienced", "Rude words in private", channel_slug=group)
-    post_as(run, cast, "experienced", "Another private message", channel_slug=group)
+    other_id = post_as(run, cast, "experienced", "Another private message", channel_slug=group)
+    # Before anyone reports it, a private message is not the moderators' to reach: hiding it would have answered
+    # its text through the API.
+    hide_api = f"{API}/networks/{cast.slug}/messages/{message_id}/hidden"
+    refused = client.put(hide_api, json={"hidden": True}, headers=bearer_for(run, "coordinator"))
+    assert refused.status_code == 404 and "Rude words" not in refused.get_data(as_text=True)
     run(
         lambda: operations.report_message(
             session.get(Message, message_id), actor=person("novice"), reason="harassment"
@@ -129,6 +134,14 @@ def test_the_moderator_sees_a_reported_private_message_but_not_the_channel(clien
     )
 
     sign_in_as(client, run, EMAILS["coordinator"])
+    unreported = form_post(
+        client,
+        f"/networks/{cast.slug}/moderation",
+        f"/networks/{cast.slug}/conversations/messages/{other_id}/hide",
+        {"hidden": "1", "next": "queue"},
+    )
+    assert unreported.status_code == 404
+    assert run(lambda: session.get(Message, other_id).hidden_at) is None
     queue = client.get(f"/networks/{cast.slug}/moderation").get_data(as_text=True)
     assert "Rude words in private" in queue and "Another private message" not in queue
     assert "a private conversation" in queue and "Two of us" not in queue

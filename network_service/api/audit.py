@@ -32,7 +32,7 @@ class AuditArgsSchema(Strict):
     until = fields.Date(load_default=None, metadata={"description": "Up to and including this day (UTC)."})
     before = fields.Int(
         load_default=None,
-        validate=validate.Range(min=1, max=2**62),
+        validate=validate.Range(min=1),
         metadata={"description": "Keyset cursor: the `next_before` of the previous page."},
     )
     limit = fields.Int(

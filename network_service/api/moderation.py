@@ -203,7 +203,7 @@ class Hidden(MethodView):
         network = networks.get_network(slug)
         if not is_moderator(viewer, network):
             raise Forbidden(_("Only the coordinator and the Meta-Mentor can hide messages."))
-        message = operations.get_message_for_moderation(network, message_id)
+        message = operations.get_message_for_moderation(network, message_id, viewer)
         operations.hide_message(message, actor=viewer, hidden=data["hidden"], reason=data["reason"])
         return message_data(message, viewer)
 

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
+from network_service.db import MAX_ID
 from network_service.networks.models import Level, MembershipStatus, Origin, Role
 
 # The largest whole number a database column holds (PostgreSQL INTEGER): ids beyond it are refused
 # as input (422) instead of overflowing in the database driver (a 500).
-MAX_INT = 2**31 - 1
+MAX_INT = MAX_ID
+CURSORS = ("before", "after")  # keyset cursors: the id of the last row of the previous page
 
 
 class Strict(Schema):
@@ -16,8 +18,8 @@ class Strict(Schema):
     def _numbers_fit(self, data, **_kwargs) -> None:
         errors = {}
         for name, value in data.items():
-            if not (name == "id" or name.endswith(("_id", "_ids"))):
-                continue  # ids are looked up in the database; other numbers have their own ranges
+            if not (name in ("id", *CURSORS) or name.endswith(("_id", "_ids"))):
+                continue  # ids (and keyset cursors, which are ids) meet the database; other numbers have ranges
             values = value if isinstance(value, list | tuple) else [value]
             if any(
                 isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_INT

@@ -18,6 +18,7 @@ from network_service.networks import navigation
 from network_service.networks.models import Role
 from network_service.networks.permissions import has_role
 from network_service.security import current_person, login_required
+from network_service.web import cursor_arg
 
 bp = Blueprint("audit", __name__)
 
@@ -62,7 +63,7 @@ def index():
     errors: dict[str, str] = {}
     try:
         filters = filters_from_args()
-        before = request.args.get("before", type=int)
+        before = cursor_arg("before")
         page = operations.search(viewer, filters, before=before)
     except InvalidInput as exc:
         errors[exc.field or "form"] = exc.detail

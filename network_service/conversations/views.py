@@ -23,6 +23,7 @@ from network_service.networks import navigation
 from network_service.networks import operations as networks
 from network_service.networks.models import Network
 from network_service.security import current_person, login_required
+from network_service.web import cursor_arg
 
 bp = Blueprint("conversations", __name__, url_prefix="/networks/<slug>/conversations")
 
@@ -195,11 +196,6 @@ def _message_of(network: Network, message_id: int, viewer: Person | None) -> Mes
     return message
 
 
-def _cursor(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
-
-
 def _apply_error(form, exc: MentorNetError, default_field: str | None = None) -> None:
     """Show a refused input next to its field; a refusal of the person (403, 404) stays an error page."""
     if exc.status in (403, 404) and exc.field is None:
@@ -310,7 +306,9 @@ def _channel_page(
     state: operations.ReadState | None = None,
     blocked: frozenset[int] | None = None,
 ):
-    threads, older = operations.list_thread_rows(channel, viewer, before=_cursor("before"), blocked=blocked)
+    threads, older = operations.list_thread_rows(
+        channel, viewer, before=cursor_arg("before"), blocked=blocked
+    )
     if status == 200 and not request.args.get("before"):
         operations.mark_read(channel, viewer, state=state)
     can_post = permissions.can_post(viewer, channel)
@@ -322,7 +320,7 @@ def _channel_page(
         older=older,
         form=form,
         form_html=_new_thread_form() if form is None and can_post else None,  # GET: the empty form
-        before=_cursor("before"),
+        before=cursor_arg("before"),
         # the authors of the page came with whether the viewer blocked them
         view=MessageView(viewer, network, {m.author.id for m in threads if m.author and m.author.blocked}),
         can_post=can_post,
@@ -402,7 +400,7 @@ def archive(slug: str, channel_slug: str):
 
 
 def _thread_page(network, viewer, message_id: int, form: MessageForm, status: int = 200):
-    root, replies, newer = operations.get_thread(message_id, viewer, after=_cursor("after"))
+    root, replies, newer = operations.get_thread(message_id, viewer, after=cursor_arg("after"))
     if root.channel.network_id != network.id:
         raise NotFound(_("There is no such message, or it is not open to you."))
     if status == 200 and newer is None:
@@ -546,7 +544,7 @@ def search(slug: str):
     results, older, error = [], None, None
     if q.strip():
         try:
-            results, older = operations.search(network, viewer, q, before=_cursor("before"))
+            results, older = operations.search(network, viewer, q, before=cursor_arg("before"))
         except MentorNetError as exc:
             if exc.status != 422:
                 raise

@@ -27,6 +27,7 @@ from network_service.fragments import FragmentCache
 from network_service.networks import navigation
 from network_service.networks.operations import get_network
 from network_service.security import csrf, current_person, login_required
+from network_service.web import cursor_arg
 
 bp = Blueprint("directory", __name__)
 
@@ -191,9 +192,7 @@ def _index_html(query: search.Search, after: int | None, can_manage: bool) -> st
 @bp.get("/directory")
 def index():
     query = query_from(request.args)
-    after = request.args.get("after", type=int)
-    if after is not None and not 0 < after < 2**31:
-        after = None  # not an id: the first page (as search.search)
+    after = cursor_arg("after")
     can_manage = permissions.can_manage_directory(current_person())
     stamp = page_cache.current_stamp((page_cache.DIRECTORY,))
     if stamp is None:  # the cache is off, or this transaction wrote the directory

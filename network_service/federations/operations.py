@@ -264,6 +264,13 @@ def _activate(link: FederationLink, actor: Person) -> FederationLink:
 
 def accept_link(link: FederationLink, *, actor: Person) -> FederationLink:
     """The other side's coordinator accepts an invitation or a request."""
+    if not (
+        permissions.can_manage_links(actor, link.federation)
+        or permissions.can_manage_links(actor, link.member)
+    ):  # the person first: whether the link waits is none of a stranger's business
+        raise Forbidden(
+            _("Only the coordinator of %(network)s can accept this.", network=_deciding_side(link).name)
+        )
     if not link.pending:
         raise Conflict(_("There is nothing to accept: this link is not waiting for an answer."))
     if not may_accept(actor, link):

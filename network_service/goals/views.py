@@ -13,6 +13,7 @@ from network_service.goals.roadmap import roadmap_for
 from network_service.networks import navigation
 from network_service.networks.operations import get_network
 from network_service.security import current_person, login_required
+from network_service.web import cursor_arg
 
 bp = Blueprint("goals", __name__)
 
@@ -65,7 +66,7 @@ def goals(slug: str):
         if wanted in GoalStatus.__members__
         else GoalStatus.open
     )
-    before = request.args.get("before", type=int)
+    before = cursor_arg("before")
     items, next_cursor = operations.list_goals(network, viewer, status=status, before=before)
     return render_template(
         "goals/goals.html",

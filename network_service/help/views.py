@@ -26,6 +26,7 @@ from network_service.networks import navigation
 from network_service.networks.operations import get_network
 from network_service.security import current_person, login_required
 from network_service.text import split_list
+from network_service.web import cursor_arg
 
 bp = Blueprint("help", __name__)
 
@@ -149,7 +150,7 @@ def index(slug: str):
         scope=scope,
         status=status,
         urgency=urgency,
-        before=request.args.get("before", type=int),
+        before=cursor_arg("before"),
     )
 
 
@@ -162,7 +163,7 @@ def mine(slug: str):
         scope="all",
         status="any",
         urgency="",
-        before=request.args.get("before", type=int),
+        before=cursor_arg("before"),
     )
 
 

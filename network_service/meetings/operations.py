@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from network_service.accounts.models import Person
 from network_service.audit.operations import record
-from network_service.db import session, utcnow
+from network_service.db import MAX_ID, session, utcnow
 from network_service.errors import Forbidden, InvalidInput, NotFound
 from network_service.markup import MAX_MARKDOWN_CHARS
 from network_service.meetings import permissions
@@ -364,7 +364,7 @@ def _parse_cursor(cursor: str | None) -> tuple[dt.datetime, int] | None:
         return None
     try:
         seconds, meeting_id = cursor.split("-", 1)
-        return dt.datetime.fromtimestamp(int(seconds), dt.UTC), int(meeting_id)
+        return dt.datetime.fromtimestamp(int(seconds), dt.UTC), min(int(meeting_id), MAX_ID)
     except (ValueError, OverflowError, OSError):
         raise InvalidInput(_("This page link is not valid."), field="cursor") from None
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload, lazyload
 from network_service.accounts.models import Person
 from network_service.audit.operations import record
 from network_service.conversations import operations as conversations
+from network_service.conversations import permissions as conversation_permissions
 from network_service.conversations.models import Message
 from network_service.conversations.permissions import is_moderator
 from network_service.db import session, utcnow
@@ -496,10 +497,15 @@ def get_person(person_id: int) -> Person:
     return person
 
 
-def get_message_for_moderation(network: Network, message_id: int) -> Message:
-    """A message of ``network`` for a moderator, whatever channel it is in (they act on reported messages
-    without reading the private channel around them)."""
+def get_message_for_moderation(network: Network, message_id: int, viewer: Person) -> Message:
+    """A message of ``network`` for a moderator: one they may read, or one reported in ``network`` (they act on a
+    reported message without reading the private group or direct conversation around it). Any other message of
+    a private group or a direct conversation is not theirs to reach: 404, as for no message at all."""
     message = session.get(Message, message_id)
     if message is None or message.channel.network_id != network.id:
+        raise NotFound(_("There is no such message."))
+    if not conversation_permissions.can_read(viewer, message.channel) and not session.scalar(
+        sa.select(sa.exists().where(Report.message_id == message.id, Report.network_id == network.id))
+    ):
         raise NotFound(_("There is no such message."))
     return message

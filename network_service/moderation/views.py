@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from network_service.conversations import operations as conversations
 from network_service.conversations.forms import ConfirmForm
 from network_service.conversations.permissions import is_moderator, reads_as_member
-from network_service.conversations.views import _apply_error, _cursor, _form_errors_as_list, _message_of
+from network_service.conversations.views import _apply_error, _form_errors_as_list, _message_of
 from network_service.errors import MentorNetError
 from network_service.moderation import operations
 from network_service.moderation.forms import (
@@ -23,6 +23,7 @@ from network_service.networks import navigation
 from network_service.networks import operations as networks
 from network_service.networks.permissions import is_member
 from network_service.security import current_person, login_required
+from network_service.web import cursor_arg
 
 bp = Blueprint("moderation", __name__, url_prefix="/networks/<slug>")
 
@@ -53,7 +54,7 @@ def queue(slug: str):
         status = ReportStatus(request.args.get("status", "open"))
     except ValueError:
         status = ReportStatus.open
-    reports, older = operations.list_reports(network, viewer, status=status, before=_cursor("before"))
+    reports, older = operations.list_reports(network, viewer, status=status, before=cursor_arg("before"))
     return render_template(
         "moderation/queue.html",
         network=network,
@@ -153,7 +154,7 @@ def hide(slug: str, message_id: int):
         abort(400)
     if not is_moderator(viewer, network):
         abort(403)
-    message = operations.get_message_for_moderation(network, message_id)
+    message = operations.get_message_for_moderation(network, message_id, viewer)
     hidden = request.form.get("hidden", "1") == "1"
     operations.hide_message(message, actor=viewer, hidden=hidden)
     flash(_("The message is hidden.") if hidden else _("The message is shown again."), "success")

@@ -21,6 +21,7 @@ from network_service.networks.forms import (
 from network_service.networks.models import Level, Role
 from network_service.privacy.operations import profile_shared_among
 from network_service.security import current_person, login_required
+from network_service.web import cursor_arg
 
 bp = Blueprint("organise", __name__)
 
@@ -263,7 +264,7 @@ def members(slug: str):
     form = MembersFilterForm(request.args)
     role = Role(form.role.data) if form.role.data in set(Role) else None
     level = Level(form.level.data) if form.level.data in set(Level) else None
-    after = request.args.get("after", type=int)
+    after = cursor_arg("after")
     rows, next_after = organise.members_page(
         network, viewer, role=role, level=level, language=form.language.data or "", after=after
     )

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
 
 from network_service import page_cache
-from network_service.db import utcnow
+from network_service.db import MAX_ID, utcnow
 from network_service.errors import NotFound
 from network_service.notifications import operations
 from network_service.notifications.forms import FREQUENCY_LABELS, EmptyForm, SettingsForm
@@ -54,7 +54,7 @@ def _cursor() -> int | None:
         return None
     if not raw.isdigit() or len(raw) > 18:
         raise NotFound(_("This page of notifications does not exist."))
-    return int(raw)
+    return min(int(raw), MAX_ID)  # beyond every id: the first page
 
 
 @bp.get("/notifications")

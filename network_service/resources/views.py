@@ -11,6 +11,7 @@ from network_service.resources import operations, permissions, storage
 from network_service.resources.forms import KIND_LABELS, DeleteForm, EditForm, FileForm, LinkForm, NoteForm
 from network_service.resources.models import ResourceKind
 from network_service.security import csrf, current_person, login_required
+from network_service.web import cursor_arg
 
 bp = Blueprint("resources", __name__)
 
@@ -76,9 +77,7 @@ def library(slug: str):
         language=request.args.get("language", "")[:40],
         tag=request.args.get("tag", "")[:40],
     )
-    items, next_cursor = operations.search(
-        network, viewer, query, before=request.args.get("before", type=int)
-    )
+    items, next_cursor = operations.search(network, viewer, query, before=cursor_arg("before"))
     languages, tags = operations.facets(network)
     filtered = bool(query.text or query.kind or query.language or query.tag)
     return render_template(

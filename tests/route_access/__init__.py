@@ -8,7 +8,8 @@ Keys are an endpoint (every method of it) or ``(endpoint, METHOD)``. Values are 
 labels of tests/security_world.py's PEOPLE who may use the route in the demo network (shorthands below):
 
     anonymous, novice, experienced, office, meta_mentor, coordinator, outsider (a member and coordinator of
-    another network only), site_admin
+    another network only), site_admin, suspended (a mentor of the network, suspended), invited (invited into
+    the network, not joined yet)
 
 What the walk checks for each role (docs/permissions.md, "How the matrix is tested"):
 
@@ -42,7 +43,7 @@ def access(*labels: str, own: bool = False, query: str = "") -> Access:
 
 
 MEMBERS = frozenset({"novice", "experienced", "office", "meta_mentor", "coordinator"})
-ANYONE = frozenset({"anonymous", "outsider", "site_admin"}) | MEMBERS
+ANYONE = frozenset({"anonymous", "outsider", "site_admin", "suspended", "invited"}) | MEMBERS
 SIGNED_IN = ANYONE - {"anonymous"}
 MEMBERS_AND_ADMIN = MEMBERS | {"site_admin"}
 SITE_ADMIN = frozenset({"site_admin"})

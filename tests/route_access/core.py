@@ -139,7 +139,8 @@ ACCESS = {
     ("api_conversations.MessageDetail", "DELETE"): MODERATORS,
     "api_conversations.Replies": MEMBERS,
     ("api_conversations.Channels", "GET"): MEMBERS_AND_ADMIN,
-    ("api_conversations.Channels", "POST"): MEMBERS_AND_ADMIN,
+    # the walker's body creates an open channel, which a novice mentor may not (a private group they may)
+    ("api_conversations.Channels", "POST"): MEMBERS_AND_ADMIN - {"novice"},
     "api_conversations.SharedChannels": MEMBERS_AND_ADMIN,  # as the conversations page's "From the federation"
     "api_conversations.ChannelDetail": LEADERS,
     ("api_conversations.ChannelMessages", "GET"): MEMBERS_AND_ADMIN,
