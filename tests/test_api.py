@@ -13,7 +13,7 @@ from network_service.api.auth import PUBLIC_REQUESTS
 from network_service.db import session
 from network_service.networks.models import Membership, MembershipStatus, Network, Role
 from network_service.networks.operations import invite_person
-from tests.helpers import csrf_from, link_in, mails, sign_in_as
+from tests.helpers import assert_problem, csrf_from, link_in, mails, sign_in_as
 
 API = "/api/v1"
 HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
@@ -44,17 +44,6 @@ def as_meta_mentor(run, world):
 @pytest.fixture
 def as_mentor(run, world):
     return bearer(token_for(run, "mentor@example.org"))
-
-
-def assert_problem(response, status: int, field: str | None = None) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body = response.get_json()
-    assert body["status"] == status
-    assert body["title"]
-    if field is not None:
-        assert field in body.get("errors", {}), body
-    return body
 
 
 def person_by_email(run, email: str) -> Person:
