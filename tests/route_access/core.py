@@ -137,6 +137,7 @@ ACCESS = {
     ("api_conversations.MessageDetail", "GET"): MEMBERS_AND_ADMIN,
     ("api_conversations.MessageDetail", "PATCH"): access("coordinator"),  # the author
     ("api_conversations.MessageDetail", "DELETE"): MODERATORS,
+    "api_conversations.Revisions": MODERATORS,  # as conversations.history: the coordinator is also the author
     "api_conversations.Replies": MEMBERS,
     ("api_conversations.Channels", "GET"): MEMBERS_AND_ADMIN,
     ("api_conversations.Channels", "POST"): MEMBERS_AND_ADMIN,
