@@ -546,6 +546,59 @@ def test_api_version_history_is_for_members(client, bearer_as, roles, run, label
         assert "Rule 3" not in str(body) and "Carla" not in str(body)
 
 
+def reminder_audits(run) -> int:
+    return run(
+        lambda: session.scalar(
+            sa.select(sa.func.count(AuditLog.id)).where(AuditLog.action == "agreement.remind")
+        )
+    )
+
+
+def test_api_remind_now(client, bearer_as, roles, run):
+    publish(run, roles)
+    url = f"/api/v1/networks/{roles.slug}/agreement/reminders"
+    # the office has not accepted version 2 itself: it is asked to first, and nobody is reminded
+    refused = assert_problem(client.post(url, headers=bearer_as("office")), 403)
+    assert "accept the new version" in refused["detail"]
+    assert not notifications(run, "agreement.reminder")
+    run(lambda: organise.accept_current(person(roles, "office"), network_of(roles), version=2, accept=True))
+
+    response = client.post(url, headers=bearer_as("office"))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json() == {"version": 2, "reminded": 3, "already_reminded": 0}
+    reminded = {pid for pid, _ in notifications(run, "agreement.reminder")}
+    assert reminded == {roles.ids[label] for label in ("novice", "experienced", "meta_mentor")}  # not oneself
+    assert reminder_audits(run) == 1
+
+    # within 24 hours nobody is reminded again, through the API or the page
+    for label in ("coordinator", "site_admin"):
+        again = client.post(url, json={}, headers=bearer_as(label))
+        assert again.status_code == 200
+        assert again.get_json() == {"version": 2, "reminded": 0, "already_reminded": 3}
+    assert len(notifications(run, "agreement.reminder")) == 3 and reminder_audits(run) == 1
+
+
+@pytest.mark.parametrize(
+    "label, status",
+    [
+        ("novice", 403),
+        ("experienced", 403),
+        ("outsider", 403),
+        ("suspended", 403),
+        ("invited", 403),
+        ("anonymous", 401),
+    ],
+)
+def test_api_remind_now_is_for_leaders_and_office(client, bearer_as, roles, run, label, status):
+    publish(run, roles)
+    response = client.post(f"/api/v1/networks/{roles.slug}/agreement/reminders", headers=bearer_as(label))
+    body = assert_problem(response, status)
+    if status == 403:
+        assert "reminders" in body["detail"]
+    assert not notifications(run, "agreement.reminder")
+    assert reminder_audits(run) == 0
+
+
 # -- performance ----------------------------------------------------------------------------------------------------
 
 

@@ -185,6 +185,17 @@ class AgreementVersionDetailSchema(AgreementVersionSchema):
     )
 
 
+class RemindersSchema(Strict):
+    version = fields.Int(metadata={"description": "The current version the reminders are about."})
+    reminded = fields.Int(metadata={"description": "Members reminded now."})
+    already_reminded = fields.Int(
+        metadata={
+            "description": "Members who have not accepted either but were reminded in the last 24 hours "
+            "(automatically or by hand): not reminded again."
+        }
+    )
+
+
 class NetworkSettingsSchema(Strict):
     name = fields.Str(validate=validate.Length(min=1, max=200))
     description = fields.Str(validate=validate.Length(max=MAX_MARKDOWN_CHARS))
@@ -270,6 +281,22 @@ class AgreementPending(MethodView):
         """Active members who have not accepted the current version, with the days since it was published
         (coordinator, Meta-Mentor, network office)."""
         return organise.not_accepted(operations.get_network(slug), require_person())
+
+
+@blp.route("/networks/<slug>/agreement/reminders")
+class AgreementReminders(MethodView):
+    @blp.response(200, RemindersSchema)
+    def post(self, slug):
+        """Remind now every active member who has not accepted the current version, except those reminded in the
+        last 24 hours (coordinator, Meta-Mentor, network office; they must have accepted it themselves)."""
+        actor = require_person()
+        network = operations.get_network(slug)
+        reminded, skipped = organise.remind_now(network, actor)
+        return {
+            "version": operations.current_agreement(network).version,
+            "reminded": reminded,
+            "already_reminded": skipped,
+        }
 
 
 @blp.route("/networks/<slug>/settings")

@@ -99,6 +99,7 @@ ACCESS = {
     "api_networks.Agreements": LEADERS,
     ("api_networks.Agreements", "GET"): MEMBERS_AND_ADMIN,  # the versions, as organise.versions
     "api_networks.AgreementVersion": MEMBERS_AND_ADMIN,  # as organise.version
+    "api_networks.AgreementReminders": LEADERS_AND_OFFICE,  # as organise.remind
     "api_networks.Invitations": LEADERS_AND_OFFICE,
     "api_networks.Members": MEMBERS_AND_ADMIN,
     "api_networks.Member": COORDINATOR,
