@@ -116,6 +116,34 @@ def test_openapi_document_describes_errors_as_the_problem_documents_sent(client,
     assert set(sent) <= set(problem_schema["properties"])
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "properties"),
+    [
+        ("get", "/messages/{message_id}/revisions", {"message", "revisions"}),
+        (
+            "get",
+            "/networks/{slug}/agreements",
+            {"version", "title", "change_note", "published_by", "current"},
+        ),
+        ("get", "/networks/{slug}/agreements/{version}", {"body", "changes", "previous_version"}),
+        ("post", "/networks/{slug}/agreement/reminders", {"version", "reminded", "already_reminded"}),
+        ("get", "/networks/{slug}/suspensions", {"person", "role", "status"}),
+    ],
+)
+def test_openapi_document_describes_what_the_web_pages_also_show(client, method, path, properties):
+    """What the pages show (earlier texts, agreement versions, reminders, suspended members) is described in
+    the API with its fields, not as an untyped answer."""
+    spec = client.get(f"{API}/openapi.json").get_json()
+    operation = spec["paths"][f"{API}{path}"][method]
+    schema = _resolve(
+        spec, _resolve(spec, operation["responses"]["200"])["content"]["application/json"]["schema"]
+    )
+    if schema.get("type") == "array":
+        schema = _resolve(spec, schema["items"])
+    assert properties <= set(schema["properties"]), schema
+    assert operation["summary"]
+
+
 def test_openapi_document_says_accepting_an_invitation_needs_no_credentials(client):
     spec = client.get(f"{API}/openapi.json").get_json()
     assert spec["paths"][f"{API}/invitations/accept"]["post"]["security"] == []
