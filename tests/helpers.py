@@ -124,6 +124,18 @@ def act_on_received(run) -> int:
     return total
 
 
+def assert_problem(response, status: int, field: str | None = None) -> dict:
+    """An API answer that is an RFC 9457 problem document with ``status``; returns its body."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert body["status"] == status
+    assert body["title"]
+    if field is not None:
+        assert field in body.get("errors", {}), body
+    return body
+
+
 def assert_ok(result) -> str:
     """A click Result that succeeded; returns its output."""
     assert result.exit_code == 0, result.output + repr(result.exception)

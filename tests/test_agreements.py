@@ -18,7 +18,7 @@ from network_service.networks import operations, organise
 from network_service.networks.models import Agreement, AgreementAcceptance, AgreementReminder, Network
 from network_service.notifications.models import Notification
 from tests import organise_helpers
-from tests.helpers import add_member, csrf_from
+from tests.helpers import add_member, assert_problem, csrf_from
 from tests.organise_helpers import MEMBERS, build_roles_world
 
 roles = organise_helpers.roles
@@ -504,6 +504,99 @@ def test_api_accept_and_pending(client, bearer_as, roles, run):
         ).get_json()
     }
     assert "Mina Mentor" not in still
+
+
+@pytest.mark.parametrize("label", ["experienced", "novice", "office", "site_admin"])
+def test_api_version_history_and_one_version(client, bearer_as, roles, run, label):
+    first = run(lambda: (lambda v1: (v1.title, v1.body))(operations.current_agreement(network_of(roles))))
+    publish(run, roles)
+    headers = bearer_as(label)
+    url = f"/api/v1/networks/{roles.slug}/agreements"
+    listing = client.get(url, headers=headers)
+    assert listing.status_code == 200, listing.get_data(as_text=True)
+    versions = listing.get_json()
+    assert [v["version"] for v in versions] == [2, 1]
+    newest, oldest = versions
+    assert newest["title"] == "Agreement and communication rules" and newest["current"] is True
+    assert newest["change_note"] == "Rule 3 is new: answer within a week."
+    assert newest["published_by"]["display_name"] == "Carla Coordinator"
+    assert oldest["current"] is False and oldest["title"] == first[0]
+    assert "body" not in newest  # as the versions page: the text is on each version's own page
+
+    old = client.get(f"{url}/1", headers=headers)
+    assert old.status_code == 200
+    old = old.get_json()
+    assert old["body"] == first[1] and old["current"] is False and old["current_version"] == 2
+    assert old["previous_version"] is None and old["changes"] == []
+    new = client.get(f"{url}/2", headers=headers).get_json()
+    assert new["body"] == NEW_BODY.strip() and new["current"] is True and new["previous_version"] == 1
+    assert {"kind": "added", "text": "3. We answer messages in the network within a week."} in new["changes"]
+    assert {change["kind"] for change in new["changes"]} == {"added", "removed"}
+    assert "no agreement version 9" in assert_problem(client.get(f"{url}/9", headers=headers), 404)["detail"]
+
+
+@pytest.mark.parametrize(
+    "label, status", [("outsider", 403), ("suspended", 403), ("invited", 403), ("anonymous", 401)]
+)
+def test_api_version_history_is_for_members(client, bearer_as, roles, run, label, status):
+    publish(run, roles)
+    url = f"/api/v1/networks/{roles.slug}/agreements"
+    for path in (url, f"{url}/1", f"{url}/2"):
+        body = assert_problem(client.get(path, headers=bearer_as(label)), status)
+        assert "Rule 3" not in str(body) and "Carla" not in str(body)
+
+
+def reminder_audits(run) -> int:
+    return run(
+        lambda: session.scalar(
+            sa.select(sa.func.count(AuditLog.id)).where(AuditLog.action == "agreement.remind")
+        )
+    )
+
+
+def test_api_remind_now(client, bearer_as, roles, run):
+    publish(run, roles)
+    url = f"/api/v1/networks/{roles.slug}/agreement/reminders"
+    # the office has not accepted version 2 itself: it is asked to first, and nobody is reminded
+    refused = assert_problem(client.post(url, headers=bearer_as("office")), 403)
+    assert "accept the new version" in refused["detail"]
+    assert not notifications(run, "agreement.reminder")
+    run(lambda: organise.accept_current(person(roles, "office"), network_of(roles), version=2, accept=True))
+
+    response = client.post(url, headers=bearer_as("office"))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json() == {"version": 2, "reminded": 3, "already_reminded": 0}
+    reminded = {pid for pid, _ in notifications(run, "agreement.reminder")}
+    assert reminded == {roles.ids[label] for label in ("novice", "experienced", "meta_mentor")}  # not oneself
+    assert reminder_audits(run) == 1
+
+    # within 24 hours nobody is reminded again, through the API or the page
+    for label in ("coordinator", "site_admin"):
+        again = client.post(url, json={}, headers=bearer_as(label))
+        assert again.status_code == 200
+        assert again.get_json() == {"version": 2, "reminded": 0, "already_reminded": 3}
+    assert len(notifications(run, "agreement.reminder")) == 3 and reminder_audits(run) == 1
+
+
+@pytest.mark.parametrize(
+    "label, status",
+    [
+        ("novice", 403),
+        ("experienced", 403),
+        ("outsider", 403),
+        ("suspended", 403),
+        ("invited", 403),
+        ("anonymous", 401),
+    ],
+)
+def test_api_remind_now_is_for_leaders_and_office(client, bearer_as, roles, run, label, status):
+    publish(run, roles)
+    response = client.post(f"/api/v1/networks/{roles.slug}/agreement/reminders", headers=bearer_as(label))
+    body = assert_problem(response, status)
+    if status == 403:
+        assert "reminders" in body["detail"]
+    assert not notifications(run, "agreement.reminder")
+    assert reminder_audits(run) == 0
 
 
 # -- performance ----------------------------------------------------------------------------------------------------

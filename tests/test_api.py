@@ -13,7 +13,7 @@ from network_service.api.auth import PUBLIC_REQUESTS
 from network_service.db import session
 from network_service.networks.models import Membership, MembershipStatus, Network, Role
 from network_service.networks.operations import invite_person
-from tests.helpers import csrf_from, link_in, mails, sign_in_as
+from tests.helpers import assert_problem, csrf_from, link_in, mails, sign_in_as
 
 API = "/api/v1"
 HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
@@ -44,17 +44,6 @@ def as_meta_mentor(run, world):
 @pytest.fixture
 def as_mentor(run, world):
     return bearer(token_for(run, "mentor@example.org"))
-
-
-def assert_problem(response, status: int, field: str | None = None) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body = response.get_json()
-    assert body["status"] == status
-    assert body["title"]
-    if field is not None:
-        assert field in body.get("errors", {}), body
-    return body
 
 
 def person_by_email(run, email: str) -> Person:
@@ -125,6 +114,34 @@ def test_openapi_document_describes_errors_as_the_problem_documents_sent(client,
         assert problem_schema["properties"]["status"]["type"] == "integer"
     sent = assert_problem(client.patch(f"{API}/me", json={"regoin": "x"}), 401)
     assert set(sent) <= set(problem_schema["properties"])
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "properties"),
+    [
+        ("get", "/messages/{message_id}/revisions", {"message", "revisions"}),
+        (
+            "get",
+            "/networks/{slug}/agreements",
+            {"version", "title", "change_note", "published_by", "current"},
+        ),
+        ("get", "/networks/{slug}/agreements/{version}", {"body", "changes", "previous_version"}),
+        ("post", "/networks/{slug}/agreement/reminders", {"version", "reminded", "already_reminded"}),
+        ("get", "/networks/{slug}/suspensions", {"person", "role", "status"}),
+    ],
+)
+def test_openapi_document_describes_what_the_web_pages_also_show(client, method, path, properties):
+    """What the pages show (earlier texts, agreement versions, reminders, suspended members) is described in
+    the API with its fields, not as an untyped answer."""
+    spec = client.get(f"{API}/openapi.json").get_json()
+    operation = spec["paths"][f"{API}{path}"][method]
+    schema = _resolve(
+        spec, _resolve(spec, operation["responses"]["200"])["content"]["application/json"]["schema"]
+    )
+    if schema.get("type") == "array":
+        schema = _resolve(spec, schema["items"])
+    assert properties <= set(schema["properties"]), schema
+    assert operation["summary"]
 
 
 def test_openapi_document_says_accepting_an_invitation_needs_no_credentials(client):

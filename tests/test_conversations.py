@@ -14,7 +14,7 @@ from network_service.networks.models import Membership, MembershipStatus
 from network_service.networks.roadmap import checkpoints
 from network_service.notifications.models import Notification
 from tests.conv_helpers import EMAILS, bearer_for, build_cast, network, person
-from tests.helpers import csrf_from, sign_in_as
+from tests.helpers import assert_problem, csrf_from, sign_in_as
 
 API = "/api/v1"
 ROLES = ["coordinator", "meta_mentor", "office", "experienced", "novice", "outsider", "admin"]
@@ -609,6 +609,60 @@ def test_api_channel_creation_direct_messages_and_channel_updates(client, run, c
     assert client.post(direct, json={"person_ids": [cast.ids["outsider"]]}, headers=mina).status_code == 422
     listed = client.get(direct, headers=eva).get_json()
     assert listed[0]["unread"] == 1 and listed[0]["members"][0]["display_name"] == "Mina Mentor"
+
+
+def test_api_revisions_for_the_author_and_moderators(client, run, cast):
+    message_id = post_as(run, cast, "novice", "First text")
+    mina = bearer_for(run, "novice")
+    url = f"{API}/messages/{message_id}/revisions"
+    unedited = client.get(url, headers=mina)
+    assert unedited.status_code == 200 and unedited.get_json()["revisions"] == []
+    assert (
+        client.patch(f"{API}/messages/{message_id}", json={"body": "Second text"}, headers=mina).status_code
+        == 200
+    )
+
+    for label in ("novice", "meta_mentor", "coordinator"):
+        response = client.get(url, headers=bearer_for(run, label))
+        assert response.status_code == 200, (label, response.get_data(as_text=True))
+        history = response.get_json()
+        assert history["message"]["id"] == message_id and history["message"]["body"] == "Second text"
+        assert [r["body"] for r in history["revisions"]] == ["First text"]
+        assert history["revisions"][0]["editor"]["display_name"] == "Mina Mentor"
+        assert history["revisions"][0]["replaced_at"]
+
+    for label in ("experienced", "office", "admin"):  # they read the message, not its earlier texts
+        assert client.get(f"{API}/messages/{message_id}", headers=bearer_for(run, label)).status_code == 200
+        body = assert_problem(client.get(url, headers=bearer_for(run, label)), 403)
+        assert "First text" not in str(body)
+    assert "First text" not in str(assert_problem(client.get(url, headers=bearer_for(run, "outsider")), 404))
+    assert_problem(client.get(url), 401)
+    assert_problem(client.get(f"{API}/messages/999999/revisions", headers=mina), 404)
+
+    # deleted: the author and moderators still see every earlier text, newest first
+    assert client.delete(f"{API}/messages/{message_id}", headers=mina).status_code == 204
+    history = client.get(url, headers=bearer_for(run, "meta_mentor")).get_json()
+    assert history["message"]["state"] == "deleted" and history["message"]["body"] is None
+    assert [r["body"] for r in history["revisions"]] == ["Second text", "First text"]
+
+
+def test_api_revisions_of_a_private_group_message_are_as_hidden_as_the_message(client, run, cast):
+    group_slug = run(
+        lambda: (
+            operations.create_channel(
+                network(cast), actor=person("novice"), name="Small group", kind=ChannelKind.private
+            ).slug
+        )
+    )
+    message_id = post_as(run, cast, "novice", "private words", channel_slug=group_slug)
+    mina = bearer_for(run, "novice")
+    client.patch(f"{API}/messages/{message_id}", json={"body": "private, edited"}, headers=mina)
+    meta = bearer_for(run, "meta_mentor")
+    assert client.get(f"{API}/messages/{message_id}", headers=meta).status_code == 404  # as the thread
+    body = assert_problem(client.get(f"{API}/messages/{message_id}/revisions", headers=meta), 404)
+    assert "private" not in str(body)
+    own = client.get(f"{API}/messages/{message_id}/revisions", headers=mina).get_json()
+    assert [r["body"] for r in own["revisions"]] == ["private words"]
 
 
 @pytest.mark.parametrize("label", ROLES)

@@ -19,7 +19,7 @@ from network_service.networks.models import Membership, MembershipStatus
 from network_service.networks.operations import create_network, create_organisation
 from network_service.notifications.models import Notification
 from tests.conv_helpers import EMAILS, bearer_for, build_cast, network, person
-from tests.helpers import csrf_from, sign_in_as
+from tests.helpers import assert_problem, csrf_from, sign_in_as
 
 API = "/api/v1"
 ROLES = ["coordinator", "meta_mentor", "office", "experienced", "novice", "outsider", "admin"]
@@ -404,6 +404,37 @@ def test_api_authorisation_for_every_role(client, run, cast, label):
     assert listed.status_code == 200 and len(listed.get_json()) == (1 if member else 0)
     unblock = client.delete(f"{API}/networks/{cast.slug}/blocks/{cast.ids[target]}", headers=headers)
     assert unblock.status_code == 204
+
+
+def test_api_lists_suspended_members_for_moderators(client, run, cast):
+    url = f"{API}/networks/{cast.slug}/suspensions"
+    meta = bearer_for(run, "meta_mentor")
+    assert client.get(url, headers=meta).get_json() == []
+
+    def suspend_in_the_other_network():
+        session.scalar(
+            sa.select(Membership).where(Membership.person_id == cast.ids["outsider"])
+        ).status = MembershipStatus.suspended
+
+    run(suspend_in_the_other_network)  # not this network's business
+    suspension = f"{API}/networks/{cast.slug}/members/{cast.ids['novice']}/suspension"
+    assert client.put(suspension, json={"suspended": True, "reason": "spam"}, headers=meta).status_code == 200
+
+    for label in MODERATORS:
+        response = client.get(url, headers=bearer_for(run, label))
+        assert response.status_code == 200, response.get_data(as_text=True)
+        [member] = response.get_json()
+        assert member["person"]["id"] == cast.ids["novice"]
+        assert member["person"]["display_name"] == "Mina Mentor"
+        assert member["status"] == "suspended" and member["role"] == "mentor"
+    for label in ("office", "experienced", "admin", "outsider"):  # site administrators do not moderate
+        body = assert_problem(client.get(url, headers=bearer_for(run, label)), 403)
+        assert "Mina" not in str(body)
+    assert_problem(client.get(url), 401)
+    assert_problem(client.get(f"{API}/networks/no-such-net/suspensions", headers=meta), 404)
+
+    assert client.put(suspension, json={"suspended": False}, headers=meta).status_code == 200
+    assert client.get(url, headers=meta).get_json() == []
 
 
 def test_api_reports_validate_their_input(client, run, cast):

@@ -91,6 +91,20 @@ class ThreadSchema(Strict):
     next_cursor = fields.Int(allow_none=True)
 
 
+class RevisionSchema(Strict):
+    id = fields.Int()
+    body = fields.Str(metadata={"description": "The earlier text (Markdown source)"})
+    editor = fields.Nested(
+        AuthorSchema, allow_none=True, metadata={"description": "Who replaced it (an edit or the deletion)"}
+    )
+    replaced_at = fields.DateTime()
+
+
+class RevisionsSchema(Strict):
+    message = fields.Nested(MessageSchema, metadata={"description": "The message as it is now"})
+    revisions = fields.List(fields.Nested(RevisionSchema), metadata={"description": "Newest first"})
+
+
 class PostSchema(Strict):
     body = fields.Str(required=True, validate=validate.Length(max=MAX_MARKDOWN_CHARS))
 
@@ -271,6 +285,17 @@ class MessageDetail(MethodView):
         """Delete a message (its author, the coordinator, the Meta-Mentor)."""
         viewer = require_person()
         operations.delete_message(operations.get_message(message_id, viewer), actor=viewer)
+
+
+@blp.route("/messages/<int:message_id>/revisions")
+class Revisions(MethodView):
+    @blp.response(200, RevisionsSchema)
+    def get(self, message_id):
+        """The earlier texts of an edited or deleted message, newest first (its author while a member, the
+        coordinator, the Meta-Mentor); 404 for a message the caller cannot read."""
+        viewer = require_person()
+        message = operations.get_message(message_id, viewer)
+        return {"message": message_data(message, viewer), "revisions": operations.revisions(message, viewer)}
 
 
 @blp.route("/messages/<int:message_id>/replies")

@@ -9,7 +9,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from network_service.api.auth import authenticate, require_json_body, require_person
 from network_service.api.conversations import AuthorSchema, MessageSchema, message_data
-from network_service.api.schemas import Strict
+from network_service.api.schemas import MemberSchema, Strict
 from network_service.conversations import operations as conversations
 from network_service.conversations.permissions import is_moderator
 from network_service.errors import Forbidden
@@ -17,6 +17,7 @@ from network_service.moderation import operations
 from network_service.moderation.models import ReportReason, ReportStatus
 from network_service.networks import operations as networks
 from network_service.networks.models import MembershipStatus
+from network_service.privacy.operations import profile_shared_among
 
 blp = Blueprint("api_moderation", __name__, description="Moderation: reports, hiding, suspension, blocks")
 blp.before_request(authenticate)
@@ -206,6 +207,18 @@ class Hidden(MethodView):
         message = operations.get_message_for_moderation(network, message_id, viewer)
         operations.hide_message(message, actor=viewer, hidden=data["hidden"], reason=data["reason"])
         return message_data(message, viewer)
+
+
+@blp.route("/networks/<slug>/suspensions")
+class Suspensions(MethodView):
+    @blp.response(200, MemberSchema(many=True))
+    def get(self, slug):
+        """The network's suspended members, as the moderation queue lists them (coordinators and Meta-Mentors);
+        reinstate one with ``PUT /networks/{slug}/members/{person_id}/suspension``."""
+        viewer = require_person()
+        members = operations.suspended_members(networks.get_network(slug), viewer)
+        profile_shared_among(m.person_id for m in members)  # one query for the cards' profile_shared
+        return members
 
 
 @blp.route("/networks/<slug>/members/<int:person_id>/suspension")

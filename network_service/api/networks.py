@@ -7,6 +7,7 @@ from marshmallow import fields, validate
 
 from network_service.accounts.models import Person
 from network_service.api.auth import authenticate, require_json_body, require_person
+from network_service.api.conversations import AuthorSchema
 from network_service.api.schemas import (
     AcceptInvitationSchema,
     AgreementSchema,
@@ -154,6 +155,47 @@ class PendingSchema(Strict):
     reminders = fields.Int(metadata={"description": "Automatic reminders sent so far."})
 
 
+class AgreementVersionSchema(Strict):
+    version = fields.Int()
+    title = fields.Str()
+    change_note = fields.Str(metadata={"description": "What changed, and why (Markdown); may be empty."})
+    created_at = fields.DateTime(metadata={"description": "When the version was published."})
+    published_by = fields.Nested(
+        AuthorSchema, allow_none=True, metadata={"description": "Null when the publisher's account is gone."}
+    )
+    current = fields.Bool(metadata={"description": "Whether this is the current version."})
+
+
+class AgreementChangeSchema(Strict):
+    kind = fields.Str(validate=validate.OneOf(["added", "removed"]))
+    text = fields.Str(
+        metadata={"description": "A paragraph (or list item) of the title and text, as Markdown."}
+    )
+
+
+class AgreementVersionDetailSchema(AgreementVersionSchema):
+    body = fields.Str(metadata={"description": "The text of this version (Markdown)."})
+    current_version = fields.Int()
+    previous_version = fields.Int(allow_none=True, metadata={"description": "Null for the first version."})
+    changes = fields.List(
+        fields.Nested(AgreementChangeSchema),
+        metadata={
+            "description": "The paragraphs removed and added since the previous version, in reading order."
+        },
+    )
+
+
+class RemindersSchema(Strict):
+    version = fields.Int(metadata={"description": "The current version the reminders are about."})
+    reminded = fields.Int(metadata={"description": "Members reminded now."})
+    already_reminded = fields.Int(
+        metadata={
+            "description": "Members who have not accepted either but were reminded in the last 24 hours "
+            "(automatically or by hand): not reminded again."
+        }
+    )
+
+
 class NetworkSettingsSchema(Strict):
     name = fields.Str(validate=validate.Length(min=1, max=200))
     description = fields.Str(validate=validate.Length(max=MAX_MARKDOWN_CHARS))
@@ -164,8 +206,28 @@ class NetworkSettingsSchema(Strict):
     contact_hours = fields.Str(validate=validate.Length(max=200))
 
 
+def version_data(agreement, current_version: int) -> dict:
+    return {
+        "version": agreement.version,
+        "title": agreement.title,
+        "change_note": agreement.change_note,
+        "created_at": agreement.created_at,
+        "published_by": agreement.published_by,
+        "current": agreement.version == current_version,
+    }
+
+
 @blp.route("/networks/<slug>/agreements")
 class Agreements(MethodView):
+    @blp.response(200, AgreementVersionSchema(many=True))
+    def get(self, slug):
+        """Every version of the agreement, newest first, with its change note and publisher, without the text
+        (members; read one version for its text and changes)."""
+        viewer = require_person()
+        versions = organise.agreement_versions(operations.get_network(slug), viewer)
+        current = versions[0].version if versions else 0
+        return [version_data(agreement, current) for agreement in versions]
+
     @blp.arguments(PublishAgreementSchema)
     @blp.response(201, AgreementSchema)
     def post(self, data, slug):
@@ -179,6 +241,25 @@ class Agreements(MethodView):
             actor=actor,
             change_note=data["change_note"],
         )
+
+
+@blp.route("/networks/<slug>/agreements/<int:version>")
+class AgreementVersion(MethodView):
+    @blp.response(200, AgreementVersionDetailSchema)
+    def get(self, slug, version):
+        """One version of the agreement with its text and what changed since the version before (members)."""
+        viewer = require_person()
+        network = operations.get_network(slug)
+        agreement = organise.get_version(network, version, viewer)
+        previous = organise.previous_version(agreement)
+        current = operations.current_agreement(network).version
+        return {
+            **version_data(agreement, current),
+            "body": agreement.body,
+            "current_version": current,
+            "previous_version": previous.version if previous else None,
+            "changes": organise.changes_between(previous, agreement),
+        }
 
 
 @blp.route("/networks/<slug>/agreement/acceptance")
@@ -200,6 +281,22 @@ class AgreementPending(MethodView):
         """Active members who have not accepted the current version, with the days since it was published
         (coordinator, Meta-Mentor, network office)."""
         return organise.not_accepted(operations.get_network(slug), require_person())
+
+
+@blp.route("/networks/<slug>/agreement/reminders")
+class AgreementReminders(MethodView):
+    @blp.response(200, RemindersSchema)
+    def post(self, slug):
+        """Remind now every active member who has not accepted the current version, except those reminded in the
+        last 24 hours (coordinator, Meta-Mentor, network office; they must have accepted it themselves)."""
+        actor = require_person()
+        network = operations.get_network(slug)
+        reminded, skipped = organise.remind_now(network, actor)
+        return {
+            "version": operations.current_agreement(network).version,
+            "reminded": reminded,
+            "already_reminded": skipped,
+        }
 
 
 @blp.route("/networks/<slug>/settings")

@@ -97,6 +97,9 @@ ACCESS = {
     "api_networks.AgreementAcceptance": MEMBERS,
     "api_networks.AgreementPending": LEADERS_AND_OFFICE,
     "api_networks.Agreements": LEADERS,
+    ("api_networks.Agreements", "GET"): MEMBERS_AND_ADMIN,  # the versions, as organise.versions
+    "api_networks.AgreementVersion": MEMBERS_AND_ADMIN,  # as organise.version
+    "api_networks.AgreementReminders": LEADERS_AND_OFFICE,  # as organise.remind
     "api_networks.Invitations": LEADERS_AND_OFFICE,
     "api_networks.Members": MEMBERS_AND_ADMIN,
     "api_networks.Member": COORDINATOR,
@@ -137,6 +140,7 @@ ACCESS = {
     ("api_conversations.MessageDetail", "GET"): MEMBERS_AND_ADMIN,
     ("api_conversations.MessageDetail", "PATCH"): access("coordinator"),  # the author
     ("api_conversations.MessageDetail", "DELETE"): MODERATORS,
+    "api_conversations.Revisions": MODERATORS,  # as conversations.history: the coordinator is also the author
     "api_conversations.Replies": MEMBERS,
     ("api_conversations.Channels", "GET"): MEMBERS_AND_ADMIN,
     # the walker's body creates an open channel, which a novice mentor may not (a private group they may)

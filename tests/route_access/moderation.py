@@ -5,4 +5,5 @@ from tests.route_access import MODERATORS
 ACCESS = {
     "moderation.forward": MODERATORS,
     "api_moderation.ReportForward": MODERATORS,
+    "api_moderation.Suspensions": MODERATORS,  # the queue's list of suspended members (moderation.queue)
 }
