@@ -38,9 +38,7 @@ CONSTRAINT = "ck_completion_event_completion_status"
 
 
 def _status(values):
-    return sa.Enum(
-        *values, name="completion_status", native_enum=False, create_constraint=True, length=20
-    )
+    return sa.Enum(*values, name="completion_status", native_enum=False, create_constraint=True, length=20)
 
 
 def upgrade():
@@ -77,9 +75,7 @@ def _allow_statuses(before, after):
     place; SQLite cannot, so the table is copied (batch mode) with the new column type and its constraint."""
     if op.get_bind().dialect.name == "postgresql":
         op.drop_constraint(op.f(CONSTRAINT), "completion_event", type_="check")
-        op.create_check_constraint(
-            op.f(CONSTRAINT), "completion_event", sa.column("status").in_(after)
-        )
+        op.create_check_constraint(op.f(CONSTRAINT), "completion_event", sa.column("status").in_(after))
         return
     with op.batch_alter_table("completion_event") as batch_op:
         batch_op.alter_column(
