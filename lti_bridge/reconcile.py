@@ -3,15 +3,14 @@
 Pushes (our forwarder, openedx-webhooks, xAPI) can be lost; the LMS's grades are not. A run walks every page of
 the course's grades, keeps the learners who pass under the course link's rule, skips those already provisioned
 (one query up front, not one per learner), and provisions the rest through ``provision_graduate`` with an event
-id per course and username, so a rerun never invites anyone twice. Each page is committed before the next is
-fetched, with a cursor (the LMS's next page): a run that stops half-way keeps its work, and the next run goes on
-from where it stopped.
+id per course and learner (by the learner's pseudonym, never the username), so a rerun never invites anyone twice.
+Each page is committed before the next is fetched, with a cursor (the LMS's next page): a run that stops half-way
+keeps its work, and the next run goes on from where it stopped.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import time
 from typing import Any
@@ -28,10 +27,13 @@ from network_service.courses.operations import provision_graduate
 from network_service.db import session, utcnow
 from network_service.errors import InvalidInput, MentorNetError, NotFound
 from network_service.networks.models import Membership
+from network_service.privacy.pseudonyms import digest, learner_pseudonym
 
 log = logging.getLogger(__name__)
 
 SOURCE = "reconcile"
+PLATFORM = "openedx"
+PREFIX = "openedx-reconcile:"
 OPENEDX_PREFIX = "course-v1:"
 PROVISIONED = (CompletionStatus.invited, CompletionStatus.already_member)
 MAX_PROBLEMS = 20  # details kept for the report; the count covers them all
@@ -85,10 +87,12 @@ def linked_openedx_courses() -> list[str]:
 
 @dataclasses.dataclass
 class _Provisioned:
-    """Who already has their place: e-mails with a membership in the network, usernames with a stored pass."""
+    """Who already has their place: e-mails with a membership in the network, usernames with a stored pass (in
+    clear in passes younger than the retention period, as pseudonyms in older ones: privacy.pseudonyms)."""
 
     emails: set[str]
     usernames: set[str]
+    pseudonyms: set[str] = dataclasses.field(default_factory=set)
 
     @classmethod
     def load(cls, link: CourseLink) -> _Provisioned:
@@ -104,17 +108,22 @@ class _Provisioned:
                 CompletionEvent.status.in_(PROVISIONED),
             )
         )
-        usernames = {
-            str(identity["username"])
-            for identity in identities
-            if isinstance(identity, dict)
-            and identity.get("platform") == "openedx"
-            and identity.get("username")
-        }
-        return cls(set(emails), usernames)
+        usernames, pseudonyms = set(), set()
+        for identity in identities:
+            if not isinstance(identity, dict) or identity.get("platform") != PLATFORM:
+                continue
+            if identity.get("username"):
+                usernames.add(str(identity["username"]))
+            if identity.get("pseudonym"):
+                pseudonyms.add(str(identity["pseudonym"]))
+        return cls(set(emails), usernames, pseudonyms)
 
     def includes(self, username: str, email: str | None) -> bool:
-        return username in self.usernames or (email is not None and email in self.emails)
+        return (
+            username in self.usernames
+            or (email is not None and email in self.emails)
+            or (bool(self.pseudonyms) and learner_pseudonym(PLATFORM, username) in self.pseudonyms)
+        )
 
     def add(self, username: str, email: str | None) -> None:
         self.usernames.add(username)
@@ -250,17 +259,20 @@ def _email(raw: Any) -> str | None:
 
 
 def _event_id(course_key: str, username: str) -> str:
-    event_id = f"openedx-reconcile:{course_key}:{username}"
+    """One event per course and learner, naming the learner only by their pseudonym (privacy.pseudonyms), so the
+    id may stay after the retention period and a rerun then still finds the event. (Until sp9001 the username
+    itself was in the id; migration q0002 rewrote those ids to this form.)"""
+    pseudonym = learner_pseudonym(PLATFORM, username)
+    event_id = f"{PREFIX}{course_key}:{pseudonym}"
     if len(event_id) <= 255:
         return event_id
-    digest = hashlib.sha256(f"{course_key}\n{username}".encode()).hexdigest()
-    return f"openedx-reconcile:sha256:{digest}"
+    return PREFIX + "hmac:" + digest(course_key + "\n" + pseudonym)
 
 
 def _provision(
     link: CourseLink, graduate: _Graduate, provisioned: _Provisioned, report: ReconcileReport
 ) -> None:
-    identity = {"platform": "openedx", "username": graduate.username}
+    identity = {"platform": PLATFORM, "username": graduate.username}
     if graduate.email is not None:
         identity["email"] = graduate.email
     try:
@@ -284,9 +296,11 @@ def _provision(
         report.already_provisioned += 1
     else:
         detail = f" ({result.event.outcome_detail})" if result.event.outcome_detail else ""
-        report.problem(
-            f"{graduate.username}: event {result.event.id} is {status.value}{detail}; "
-            "`mentornet bridge replay` acts on it again"
+        again = (
+            "a run once the LMS shares the learner's e-mail address acts on it again"
+            if status == CompletionStatus.expired
+            else "`mentornet bridge replay` acts on it again"
         )
+        report.problem(f"{graduate.username}: event {result.event.id} is {status.value}{detail}; {again}")
         return
     provisioned.add(graduate.username, graduate.email)

@@ -106,6 +106,7 @@ IGNORED_TABLES = frozenset(
         "insight_cache",
         "insight_nudge",
         "completion_event",
+        "privacy_key",  # written once (the pseudonym key), read by no cached thing
         "message_revision",
         "meeting_reminder",
         "agreement_reminder",

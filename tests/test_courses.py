@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+from flask_babel import format_date
 
 from network_service.accounts.operations import add_site_admin
 from network_service.courses import operations as courses
@@ -109,6 +110,10 @@ def test_site_admin_sees_and_links_passes_of_unlinked_courses(client, run, world
     page = client.get("/admin/unlinked-passes")
     body = page.get_data(as_text=True)
     assert page.status_code == 200 and "course-v1:Orphan+O+1" in body and "1 pass" in body
+    # the page says that passes expire, and when this course's oldest one does (90 days after it arrived)
+    assert "A pass is kept for 90 days after it arrives" in body
+    expires = run(lambda: format_date(utcnow() + dt.timedelta(days=90), "medium"))
+    assert f"The oldest pass expires on {expires}." in body
     response = client.post(
         "/admin/unlinked-passes",
         data={"course_key": "course-v1:Orphan+O+1", "network": "test-net", "csrf_token": csrf_from(body)},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 
@@ -12,7 +13,7 @@ from alembic.migration import MigrationContext
 
 from network_service import migrations
 from network_service.app import create_app
-from network_service.db import Base, db
+from network_service.db import Base, db, utcnow
 from network_service.migrations import include_object
 from tests.conftest import TEST_DATABASE_URL
 from tests.databases import app_config, drop_schema, reset_schema, with_private_schema
@@ -94,5 +95,97 @@ def test_earlier_failed_bridge_authentications_lose_their_client_address(empty_d
                 "bridge.auth_failed": {"reason": "bad signature"},
                 "network.created": {"ip": "kept: not a failed authentication"},
             }
+    finally:
+        db.dispose(app)
+
+
+def test_completion_events_may_expire_and_the_pseudonym_key_is_made_once(empty_database):
+    from network_service.courses.models import CompletionEvent
+
+    app = create_app(app_config(empty_database))
+    row = {"event_id": "e-1", "source": "test", "course_key": "c", "identity": {}, "is_passing": True}
+    row |= {"kind": "passed", "received_at": utcnow(), "outcome_detail": "", "status": "expired"}
+    try:
+        with app.app_context():
+            migrations.upgrade(app)
+            with db.engine.connect() as connection:
+                secret = connection.execute(sa.text("SELECT secret FROM privacy_key")).scalar_one()
+            assert len(bytes.fromhex(secret)) == 32
+            migrations.downgrade(app, "completion_retention@base")
+            assert "privacy_key" not in sa.inspect(db.engine).get_table_names()
+            with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as connection:
+                connection.execute(sa.insert(CompletionEvent.__table__), row)
+            migrations.upgrade(app)
+            with db.engine.begin() as connection:
+                connection.execute(sa.insert(CompletionEvent.__table__), row)
+                assert connection.execute(sa.text("SELECT secret FROM privacy_key")).scalar_one() != secret
+    finally:
+        db.dispose(app)
+
+
+def test_reconciliation_event_ids_lose_the_username(empty_database):
+    from lti_bridge.reconcile import _event_id
+    from network_service.courses.models import CompletionEvent
+
+    long_course = "course-v1:" + "L" * 220
+    sha = hashlib.sha256(f"{long_course}\ngrace".encode()).hexdigest()
+    rows = [  # (event id, course, identity) as runs before q0002 stored them
+        (
+            "openedx-reconcile:course-v1:A+B+C:grace",
+            "course-v1:A+B+C",
+            {"platform": "openedx", "username": "grace"},
+        ),
+        (
+            "openedx-reconcile:course-v1:A+B+C:ada.l",
+            "course-v1:A+B+C",
+            {"platform": "openedx", "username": "ada.l"},
+        ),
+        (f"openedx-reconcile:sha256:{sha}", long_course, {"platform": "openedx", "username": "grace"}),
+        ("openedx-reconcile:course-v1:A+B+C:linus", "course-v1:A+B+C", {}),  # identity emptied, id kept
+        ("6f1c2a9e-uuid", "course-v1:A+B+C", {"platform": "openedx", "username": "fred"}),  # a push: not ours
+    ]
+    app = create_app(app_config(empty_database))
+    try:
+        with app.app_context():
+            migrations.upgrade(app)
+            migrations.downgrade(app, "q0001")
+            with db.engine.begin() as connection:
+                connection.execute(
+                    sa.insert(CompletionEvent.__table__),
+                    [
+                        {
+                            "event_id": event_id,
+                            "source": "reconcile",
+                            "course_key": course,
+                            "identity": identity,
+                            "is_passing": True,
+                            "kind": "passed",
+                            "received_at": utcnow(),
+                            "status": "invited",
+                            "outcome_detail": "",
+                        }
+                        for event_id, course, identity in rows
+                    ],
+                )
+            migrations.upgrade(app)
+            with db.engine.connect() as connection:
+                stored = (
+                    connection.execute(sa.select(CompletionEvent.event_id).order_by(CompletionEvent.id))
+                    .scalars()
+                    .all()
+                )
+        with app.test_request_context():
+            # exactly the ids a run makes now: it finds these events again
+            assert stored == [
+                _event_id("course-v1:A+B+C", "grace"),
+                _event_id("course-v1:A+B+C", "ada.l"),
+                _event_id(long_course, "grace"),
+                _event_id("course-v1:A+B+C", "linus"),
+                "6f1c2a9e-uuid",
+            ]
+        assert not [
+            event_id for event_id in stored if any(n in event_id for n in ("grace", "ada.l", "linus"))
+        ]
+        assert stored[2].startswith("openedx-reconcile:hmac:")
     finally:
         db.dispose(app)

@@ -17,6 +17,7 @@ from network_service.courses.models import CompletionEvent
 from network_service.db import Base, session, utcnow
 from network_service.notifications.operations import notify
 from network_service.privacy import operations
+from network_service.privacy.pseudonyms import learner_pseudonym
 from tests import privacy_support as ps
 from tests.helpers import csrf_from, mails, sign_in_as
 
@@ -346,13 +347,221 @@ def test_retention_purges_old_payloads_and_sent_mail_and_keeps_the_event_ids(wor
         }
 
     events = run(state)
-    assert events["evt-old"] == ({"platform": "openedx", "username": "u1"}, None)
-    assert events["evt-waiting"] == ({"email": "wait@example.org"}, None)
-    assert events["evt-new"][1] == {"x": 2}
+    pseudonym = run(lambda: learner_pseudonym("openedx", "u1"))
+    assert events["evt-old"] == ({"platform": "openedx", "pseudonym": pseudonym}, None)
+    assert events["evt-waiting"] == ({}, None)  # expired: see the next test
+    assert events["evt-new"] == ({"email": "new@example.org"}, {"x": 2})
     assert (
         run(lambda: record_completion(event_id="evt-old", source="xapi", course_key="c", identity={})[1])
         is False
     )
+
+
+def _completion(event_id, identity, *, days_old, status, course="course-v1:X+Y+Z", person_id=None):
+    from network_service.courses.operations import record_completion
+
+    event, _new = record_completion(
+        event_id=event_id,
+        source="test",
+        course_key=course,
+        identity=identity,
+        payload={"identity": identity, "event": event_id},
+    )
+    event.received_at = utcnow() - dt.timedelta(days=days_old)
+    event.status, event.person_id = status, person_id
+    session.flush()
+    return event.id
+
+
+def _events(run) -> dict[int, CompletionEvent]:
+    return run(lambda: {e.id: e for e in session.scalars(sa.select(CompletionEvent))})
+
+
+WAITING = ["received", "unknown_course", "unknown_identity", "failed"]
+
+
+def test_old_waiting_events_expire_and_lose_the_learner_and_recent_ones_wait(world, run, app):
+    from network_service.courses.operations import replay_completions
+
+    def store():
+        old = {
+            status: _completion(
+                f"old-{status}",
+                {"platform": "openedx", "username": f"learner-{status}", "email": f"{status}@example.org"},
+                days_old=91,
+                status=status,
+            )
+            for status in WAITING
+        }
+        recent = _completion(
+            "recent-waiting",
+            {"platform": "openedx", "username": "patient", "name": "Pat Ient"},
+            days_old=89,
+            status="unknown_identity",
+        )
+        return old, recent
+
+    old, recent = run(store)
+    assert run(operations.purge_completion_payloads) == 4
+    events = _events(run)
+    for status, event_id in old.items():
+        event = events[event_id]
+        assert event.status.value == "expired"
+        assert event.outcome_detail.startswith(f"expired: still {status} 90 days after it was received")
+        assert event.processed_at is not None and event.payload is None
+        pseudonym = run(lambda status=status: learner_pseudonym("openedx", f"learner-{status}"))
+        assert event.identity == {"platform": "openedx", "pseudonym": pseudonym}
+    waiting = events[recent]
+    assert (waiting.status.value, waiting.identity, waiting.payload["event"]) == (
+        "unknown_identity",
+        {"platform": "openedx", "username": "patient", "name": "Pat Ient"},
+        "recent-waiting",
+    )
+    # expired events are no longer acted on: a replay (linking the course) leaves them
+    assert run(replay_completions) == {"unknown_course": 1}  # only the recent one (its course is unlinked)
+    assert _events(run)[old["unknown_course"]].status.value == "expired"
+    entries = run(
+        lambda: [
+            e.detail
+            for e in session.scalars(sa.select(AuditLog).where(AuditLog.action == "privacy.retention"))
+        ]
+    )
+    assert entries == [
+        {
+            "purged": 4,
+            "expired": 4,
+            "expired_by_status": dict.fromkeys(WAITING, 1),
+            "event_ids_replaced": 0,
+            "days": 90,
+        }
+    ]
+    assert run(operations.purge_completion_payloads) == 0  # nothing left to do the next day
+
+
+def test_after_the_retention_period_no_completion_event_names_the_learner(world, run, app, db_connection):
+    from lti_bridge.reconcile import _event_id
+
+    username, email, name, sub, account = (
+        "dulcinea42",
+        "dulcinea@example.org",
+        "Dulcinea Toboso",
+        "sub-7f3e",
+        "acct-dt",
+    )
+    needles = [username, email, name, sub, account]
+
+    def store():
+        return [
+            # reconciliation (before sp9001 its ids held the username), an Open edX push, a manual provision, a
+            # gated LTI launch waiting for an address, an xAPI statement with an account
+            _completion(
+                f"openedx-reconcile:course-v1:X+Y+Z:{username}",
+                {"platform": "openedx", "username": username, "email": email},
+                days_old=120,
+                status="invited",
+            ),
+            _completion(
+                "6f1c2a9e-0b7d-4c55-9a41-2f8e0d3b7c11",
+                {"platform": "openedx", "user_id": 4242, "username": username, "email": email, "name": name},
+                days_old=95,
+                status="already_member",
+            ),
+            _completion(
+                f"manual:course-v1:X+Y+Z:{email}",
+                {"email": email, "name": name},
+                days_old=200,
+                status="invited",
+            ),
+            _completion(
+                f"lti:1:{sub}:course-v1:X+Y+Z",
+                {"lti_platform": 1, "lti_sub": sub, "name": name},
+                days_old=91,
+                status="unknown_identity",
+            ),
+            _completion(
+                "xapi-0001",
+                {"platform": "xapi", "account": {"homePage": "https://lms", "name": account}},
+                days_old=91,
+                status="not_passing",
+            ),
+            # purged by an earlier version: kept the username in clear, and an e-mail in its id
+            _completion(f"manual:course-v1:A+B+C:{email}", {}, days_old=400, status="invited"),
+        ]
+
+    ids = run(store)
+    assert _completion_rows_naming(db_connection, needles)  # the scan sees them before
+    assert run(operations.purge_completion_payloads) == 6
+    assert _completion_rows_naming(db_connection, needles) == []
+    events = _events(run)
+    pseudonym = run(lambda: learner_pseudonym("openedx", username))
+    assert (
+        events[ids[0]].identity == events[ids[1]].identity == {"platform": "openedx", "pseudonym": pseudonym}
+    )
+    # reconciliation's old id gave way; the source's own id (a UUID) stays, so a redelivery is still recognised
+    assert events[ids[0]].event_id.startswith("retained:")
+    assert events[ids[1]].event_id == "6f1c2a9e-0b7d-4c55-9a41-2f8e0d3b7c11"
+    assert events[ids[2]].event_id.startswith("retained:") and events[ids[5]].event_id.startswith("retained:")
+    assert events[ids[3]].identity == {} and events[ids[3]].status.value == "expired"
+    assert events[ids[4]].identity == {"platform": "xapi"}
+    assert len({e.event_id for e in events.values()}) == len(events)
+    # reconciliation's new ids name the learner by pseudonym only, and stay
+    assert (
+        run(lambda: _event_id("course-v1:X+Y+Z", username))
+        == f"openedx-reconcile:course-v1:X+Y+Z:{pseudonym}"
+    )
+
+
+def _completion_rows_naming(connection, needles) -> list[str]:
+    """Every completion_event row whose text (every column) holds one of the needles, any case."""
+    found = []
+    for row in connection.execute(sa.select(CompletionEvent.__table__)).mappings():
+        text = json.dumps(dict(row), default=str, ensure_ascii=False).lower()
+        found += [f"{row['event_id']}: {needle}" for needle in needles if needle.lower() in text]
+    return found
+
+
+def test_the_learner_pseudonym_is_keyed_by_a_stored_key_not_the_secret_key(world, run, app):
+    import hashlib
+    import hmac
+
+    from network_service.privacy.models import PrivacyKey
+
+    before = run(lambda: learner_pseudonym("openedx", "grace"))
+    stored = run(lambda: session.get(PrivacyKey, "completion_pseudonym").secret)
+    assert before == hmac.new(bytes.fromhex(stored), b"openedx\ngrace", hashlib.sha256).hexdigest()
+    assert before != run(lambda: learner_pseudonym("openedx", "grace2"))
+    assert before != run(lambda: learner_pseudonym("xapi", "grace"))
+    secret = app.config["SECRET_KEY"]
+    try:
+        app.config["SECRET_KEY"] = "rotated-" + secret
+        assert run(lambda: learner_pseudonym("openedx", "grace")) == before
+    finally:
+        app.config["SECRET_KEY"] = secret
+    app.extensions.pop("mentornet.privacy.keys", None)  # read again from the database: the same key
+    assert run(lambda: learner_pseudonym("openedx", "grace")) == before
+
+
+def test_an_erasure_finds_the_persons_events_kept_under_their_pseudonym(world, run, app, db_connection):
+    from network_service.accounts.operations import create_person
+
+    def store():
+        person = create_person("sancho@example.org", "Sancho Panza")
+        session.flush()
+        identity = {"platform": "openedx", "username": "sancho9", "email": "sancho@example.org"}
+        invited = _completion("p-1", identity, days_old=10, status="invited", person_id=person.id)
+        # the same learner's pass in another course, older than the retention period, not acted on for them
+        expired = _completion(
+            "p-2", identity, days_old=100, status="unknown_course", course="course-v1:O+T+H"
+        )
+        return person.id, invited, expired
+
+    person_id, invited, expired = run(store)
+    run(operations.purge_completion_payloads)
+    assert _events(run)[expired].identity["pseudonym"] == run(lambda: learner_pseudonym("openedx", "sancho9"))
+    run(lambda: operations.erase_person(session.get(Person, person_id), None, confirm="sancho@example.org"))
+    events = _events(run)
+    for event_id in (invited, expired):
+        assert events[event_id].identity == {} and events[event_id].event_id.startswith("erased:")
 
 
 def test_withdrawing_profile_sharing_hides_the_profile_from_others(world, client, run):

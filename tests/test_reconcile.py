@@ -3,6 +3,7 @@ invitation, and the LMS's failures (expired tokens, 5xx, hangs) are retried or r
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 
@@ -17,6 +18,8 @@ from network_service.courses.operations import link_course
 from network_service.db import session
 from network_service.errors import NotFound
 from network_service.networks.models import Network
+from network_service.privacy.operations import purge_completion_payloads
+from network_service.privacy.pseudonyms import learner_pseudonym
 from tests import bridge_payloads
 from tests.databases import WEBHOOK_SECRET
 from tests.fake_lms import FakeLms, certificate, grade, rows_for
@@ -89,7 +92,10 @@ def test_reconciliation_invites_a_pass_no_push_delivered_exactly_once(run, world
     events = reconcile_events(run)
     assert sorted(events) == sorted(PASSED)
     grace = events["grace"]
-    assert grace.event_id == f"openedx-reconcile:{COURSE}:grace" and grace.status.value == "invited"
+    # one event per course and learner, naming the learner by their keyed pseudonym only
+    pseudonym = run(lambda: learner_pseudonym("openedx", "grace"))
+    assert grace.event_id == f"openedx-reconcile:{COURSE}:{pseudonym}" and grace.status.value == "invited"
+    assert "grace" not in grace.event_id
     assert grace.identity == {"platform": "openedx", "username": "grace", "email": "grace@example.org"}
     assert grace.grade == pytest.approx(0.91)
     mail_count = len(run(lambda: mails()))
@@ -139,6 +145,94 @@ def test_a_learner_who_changed_e_mail_since_the_push_is_known_by_username(
     assert report.already_provisioned == 1
     assert "grace" not in reconcile_events(run)
     assert invited(run, "grace") == 0
+
+
+def _after_the_retention_period(run) -> None:
+    """Every stored completion event becomes 91 days old, and the daily retention job runs."""
+
+    def age():
+        for event in session.scalars(sa.select(CompletionEvent)):
+            event.received_at -= dt.timedelta(days=91)
+        session.flush()
+        return purge_completion_payloads()
+
+    assert run(age)
+
+
+def _change_lms_emails(lms) -> None:
+    """The learners changed their e-mail addresses in the LMS: only their usernames still say who they are."""
+    for row in lms.grades[COURSE]:
+        row["email"] = row["username"] + ".new@example.org"
+
+
+def test_a_rerun_after_the_retention_period_invites_nobody_again(run, world, lms, lms_client):
+    client = lms_client()
+    assert reconcile(run, client).provisioned == 4
+    _after_the_retention_period(run)
+    events = run(
+        lambda: session.scalars(sa.select(CompletionEvent).where(CompletionEvent.source == "reconcile")).all()
+    )
+    for event in events:  # the usernames are gone from the events, in clear
+        assert set(event.identity) == {"platform", "pseudonym"} and event.payload is None
+        assert event.event_id == f"openedx-reconcile:{COURSE}:{event.identity['pseudonym']}"
+    assert sorted(e.identity["pseudonym"] for e in events) == sorted(
+        run(lambda: [learner_pseudonym("openedx", name) for name in PASSED])
+    )
+    _change_lms_emails(lms)
+    mail_count = len(run(lambda: mails()))
+
+    again = reconcile(run, client)
+    assert (again.passed, again.provisioned, again.already_provisioned, again.errors) == (4, 0, 4, 0)
+    assert len(run(lambda: mails())) == mail_count
+    assert len(run(lambda: session.scalars(sa.select(CompletionEvent)).all())) == 4
+
+
+def test_a_learner_pushed_long_ago_is_known_by_pseudonym_after_changing_e_mail(
+    client, run, world, lms, lms_client
+):
+    body = json.dumps(bridge_payloads.passing_status(email="grace.old@example.org")).encode()
+    response = client.post(
+        "/bridge/openedx/events",
+        data=body,
+        headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, WEBHOOK_SECRET)},
+    )
+    assert response.get_json()["status"] == "received" and act_on_received(run) == 1
+    _after_the_retention_period(run)
+    pushed = run(lambda: session.scalars(sa.select(CompletionEvent)).one())
+    assert pushed.identity == {
+        "platform": "openedx",
+        "pseudonym": run(lambda: learner_pseudonym("openedx", "grace")),
+    }
+    _change_lms_emails(
+        lms
+    )  # the LMS now says grace.new@example.org: neither her username nor address is stored
+
+    report = reconcile(run, lms_client())
+    assert report.already_provisioned == 1 and report.provisioned == 3
+    assert "grace" not in reconcile_events(run)
+    assert invited(run, "grace.old") == 1 and invited(run, "grace.new") == 0
+
+
+def test_a_pass_that_expired_waiting_for_an_e_mail_is_acted_on_when_the_lms_shares_it(
+    run, world, lms, lms_client
+):
+    for row in lms.grades[COURSE]:
+        row["email"] = ""  # the LMS shares no addresses yet
+    client = lms_client()
+    report = reconcile(run, client)
+    assert report.provisioned == 0 and report.errors == 4  # each waits for an address
+    _after_the_retention_period(run)
+    expired = run(lambda: session.scalars(sa.select(CompletionEvent)).all())
+    assert {e.status.value for e in expired} == {"expired"} and all(
+        "email" not in e.identity for e in expired
+    )
+
+    lms.grades[COURSE] = rows_for(COURSE, LEARNERS)  # now it does
+    again = reconcile(run, client)
+    assert again.errors == 0 and again.already_provisioned == 4  # the same events, opened again and acted on
+    assert all(invited(run, name) == 1 for name in PASSED)
+    events = run(lambda: session.scalars(sa.select(CompletionEvent)).all())
+    assert len(events) == 4 and {e.status.value for e in events} == {"invited"}
 
 
 def test_a_learner_already_in_the_network_is_not_invited(run, world, lms, lms_client):

@@ -26,6 +26,10 @@ class CompletionStatus(enum.StrEnum):
     unknown_identity = "unknown_identity"  # no usable e-mail yet (kept: matched when the person appears)
     failed = "failed"  # acting on it raised; the error is in ``outcome_detail``
     ignored = "ignored"  # a kind of event that never provisions (kept for the record)
+    # still waiting (any of the four above) when the retention period ended: no longer acted on automatically, and
+    # without the learner's personal data (privacy.operations.purge_completion_payloads; ``outcome_detail`` says
+    # why). A later delivery of the same pass with an e-mail address opens it again (courses.operations).
+    expired = "expired"
 
 
 class CourseLink(TimestampMixin, Base):

@@ -643,9 +643,14 @@ def _invite_graduate(
 
 def learn_identity(event: CompletionEvent, identity: Mapping[str, Any]) -> bool:
     """A pass stored without an e-mail arrives again with one (reconciliation, once the LMS shares it): keep the
-    e-mail and let the event be acted on again. Returns whether the event is ready for that."""
+    e-mail and let the event be acted on again. Returns whether the event is ready for that.
+
+    An event that expired (it waited past the retention period and lost the learner's data) is opened again the
+    same way, as if received now: the new delivery is a fresh pass, and its data are kept for a new period."""
     if not _may_learn_identity(event.status, event.identity, identity):
         return False
+    if event.status == CompletionStatus.expired:
+        event.received_at, event.outcome_detail = utcnow(), ""
     event.identity = {**event.identity, **dict(identity)}
     event.status = CompletionStatus.received
     return True
@@ -654,7 +659,10 @@ def learn_identity(event: CompletionEvent, identity: Mapping[str, Any]) -> bool:
 def _may_learn_identity(
     status: CompletionStatus | None, stored: Mapping[str, Any] | None, identity: Mapping[str, Any]
 ) -> bool:
-    """A stored event waiting for an e-mail address (``unknown_identity``, none stored) and a delivery with one."""
+    """A stored event waiting for an e-mail address (``unknown_identity``, none stored) or expired, and a delivery
+    with one."""
+    if status == CompletionStatus.expired:
+        return _identity_email(identity) is not None
     return (
         status == CompletionStatus.unknown_identity
         and not _identity_email(stored or {})
@@ -776,10 +784,14 @@ class UnlinkedCourse:
     passes: int
     first_at: dt.datetime
     last_at: dt.datetime
+    expires_at: dt.datetime  # when the oldest of them expires, unless the course is linked before
 
 
 def unlinked_passes(*, viewer: Person) -> list[UnlinkedCourse]:
-    """Passes for courses no network has linked yet, kept so that linking the course invites them."""
+    """Passes for courses no network has linked yet, kept so that linking the course invites them: each until
+    the retention period after it arrived (then it expires, privacy.operations.purge_completion_payloads)."""
+    from network_service.privacy.operations import retention_days
+
     if not viewer.is_site_admin:
         raise Forbidden(_("Only site administrators can see passes of unlinked courses."))
     rows = session.execute(
@@ -793,4 +805,5 @@ def unlinked_passes(*, viewer: Person) -> list[UnlinkedCourse]:
         .group_by(CompletionEvent.course_key)
         .order_by(sa.func.count(CompletionEvent.id).desc(), CompletionEvent.course_key)
     ).all()
-    return [UnlinkedCourse(key, count, first, last) for key, count, first, last in rows]
+    period = dt.timedelta(days=retention_days())
+    return [UnlinkedCourse(key, count, first, last, first + period) for key, count, first, last in rows]

@@ -12,6 +12,7 @@ from network_service.errors import MentorNetError
 from network_service.networks import permissions
 from network_service.networks.models import Network
 from network_service.networks.operations import get_network
+from network_service.privacy.operations import retention_days
 from network_service.security import current_person, login_required
 
 bp = Blueprint("courses", __name__)
@@ -77,4 +78,10 @@ def unlinked_passes():
         return redirect(url_for("courses.unlinked_passes"), 303)
     if form.is_submitted() and form.errors:
         abort(400)
-    return render_template("courses/unlinked.html", courses=courses, form=form, networks=networks)
+    return render_template(
+        "courses/unlinked.html",
+        courses=courses,
+        form=form,
+        networks=networks,
+        retention_days=retention_days(),
+    )

@@ -492,13 +492,24 @@ def _export_courses(person: Person) -> dict:
 
 
 def _identifiers_from_completions(person: Person) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {"username": [], "account_name": []}
+    """The LMS usernames and xAPI account names of the person's completion events, and the keyed pseudonyms
+    of their usernames (which events older than the retention period keep instead: privacy.pseudonyms), so
+    that the erasure also finds their events that name no person (a pass that did not meet the rule, one that
+    expired)."""
+    from network_service.privacy.pseudonyms import learner_pseudonym
+
+    found: dict[str, list[str]] = {"username": [], "account_name": [], "learner_pseudonym": []}
     for identity in session.scalars(
         sa.select(CompletionEvent.identity).where(CompletionEvent.person_id == person.id)
     ):
         identity = identity or {}
         if identity.get("username"):
             found["username"].append(str(identity["username"]))
+            if identity.get("platform"):
+                pseudonym = learner_pseudonym(str(identity["platform"]), str(identity["username"]))
+                found["learner_pseudonym"].append(pseudonym)
+        if identity.get("pseudonym"):
+            found["learner_pseudonym"].append(str(identity["pseudonym"]))
         account = identity.get("account")
         if isinstance(account, dict) and account.get("name"):
             found["account_name"].append(str(account["name"]))

@@ -22,3 +22,15 @@ class ConsentRecord(Base):
     text_version: Mapped[str] = mapped_column(sa.String(20))
     via: Mapped[str] = mapped_column(sa.String(20), default="profile")  # profile | api | admin
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class PrivacyKey(Base):
+    """A secret the service makes once (by migration sp9001, or on first use) and keeps: the key of the learners'
+    pseudonyms in completion events (``privacy.pseudonyms``). Unlike keys derived from ``SECRET_KEY`` it does not
+    change when that is rotated: a pseudonym must stay the same for as long as events carry it."""
+
+    __tablename__ = "privacy_key"
+
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    secret: Mapped[str] = mapped_column(sa.String(128))  # hex
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

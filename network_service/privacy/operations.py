@@ -607,56 +607,149 @@ def set_consent(person: Person, purpose: str, given: bool, *, actor: Person, via
 
 # -- retention ------------------------------------------------------------------------------------------------------
 
-# What a completion event's identity keeps after the retention period: enough for reconciliation to recognise a
-# learner it has already provisioned (the event id, kept too, dedupes repeated deliveries).
-KEPT_IDENTITY_KEYS = ("platform", "username")
-PERSONAL_IDENTITY_KEYS = ("email", "name", "account", "mbox_sha1sum", "openid", "locale", "sub", "user_id")
+# After the retention period a completion event keeps no personal data in clear. Its identity keeps the platform
+# and, for a learner known by an LMS username, a keyed pseudonym of it (privacy.pseudonyms): enough for
+# reconciliation to recognise a learner it has already provisioned, and for an erasure to find the event.
+KEPT_IDENTITY_KEYS = ("platform", "pseudonym")
+# Every identity key a source writes (bridge: openedx.py, xapi.py, lti/gated.py, reconcile.py, plugin.py); an
+# old event with any of them has not been purged yet.
+PERSONAL_IDENTITY_KEYS = (
+    "email",
+    "name",
+    "username",
+    "account",
+    "mbox_sha1sum",
+    "openid",
+    "locale",
+    "sub",
+    "user_id",
+    "lti_sub",
+    "lti_platform",
+)
+# Identity values an event id may be built from (the others are too short or not names: platform, locale, ids).
+NAMING_IDENTITY_KEYS = ("email", "name", "username", "mbox_sha1sum", "openid", "sub", "lti_sub")
+# Event ids mentorNET builds from an e-mail address (`mentornet bridge provision`) or an LTI subject (gated
+# launches): after the retention period they give way to ``retained_event_id`` even when the identity that
+# named them was emptied before (by the purge of earlier versions, which kept no e-mail).
+NAMING_EVENT_ID_PREFIXES = ("manual:", "lti:")
 WAITING_STATUSES = ("received", "unknown_course", "unknown_identity", "failed")
 
 
+def retention_days() -> int:
+    return int(current_app.config["COMPLETION_PAYLOAD_RETENTION_DAYS"])
+
+
+def retained_event_id(event_id: str) -> str:
+    """What an event id that names the learner becomes after the retention period: unique (one per original id),
+    naming nobody, and not derived from ``SECRET_KEY``."""
+    from network_service.privacy.pseudonyms import digest
+
+    return "retained:" + digest(f"event-id\n{event_id}")
+
+
+def _kept_identity(identity: dict[str, Any]) -> dict[str, Any]:
+    from network_service.privacy.pseudonyms import learner_pseudonym
+
+    kept = {key: identity[key] for key in KEPT_IDENTITY_KEYS if identity.get(key)}
+    platform, username = identity.get("platform"), identity.get("username")
+    if platform and username:
+        kept["pseudonym"] = learner_pseudonym(str(platform), str(username))
+    return kept
+
+
+_OPAQUE = re.compile(r"[0-9a-f]{64}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _names_learner(event_id: str, identity: dict[str, Any]) -> bool:
+    if event_id.startswith(NAMING_EVENT_ID_PREFIXES):
+        return True
+    values = [identity.get(key) for key in NAMING_IDENTITY_KEYS]
+    account = identity.get("account")
+    if isinstance(account, dict):
+        values.append(account.get("name"))
+    # digests and UUIDs are made of hex digits: a short username such as "ada" may be in them by chance
+    lowered = _OPAQUE.sub("", event_id.lower())
+    return any(isinstance(v, str | int) and len(str(v)) >= 3 and str(v).lower() in lowered for v in values)
+
+
 def purge_completion_payloads(now: dt.datetime | None = None) -> int:
-    """The daily job: completion events older than ``COMPLETION_PAYLOAD_RETENTION_DAYS`` lose their raw payload;
-    those already acted on also lose every identity field but the platform and username. Events still waiting
-    (unknown course or identity, failed) keep their identity, which they need to be acted on later. The event id
-    stays, so a repeated delivery is still recognised. Returns how many events were purged."""
-    from network_service.courses.models import CompletionEvent
+    """The daily job: completion events received more than ``COMPLETION_PAYLOAD_RETENTION_DAYS`` ago keep no
+    personal data in clear (docs/privacy.md, "Retention").
+
+    * The raw payload goes.
+    * The identity keeps only the platform and, instead of an LMS username, its keyed pseudonym
+      (``privacy.pseudonyms``): reconciliation still recognises a learner it provisioned.
+    * An event id that names the learner (an e-mail address, username or LTI subject in it) becomes
+      ``retained_event_id``; others (source-issued UUIDs, reconciliation's pseudonymous ids) stay, so a repeated
+      delivery is still recognised.
+    * An event still waiting (received, unknown course or identity, failed) expires: status ``expired``, with
+      the reason in ``outcome_detail``. Without its identity it could not be acted on any more; a later delivery
+      of the same pass with an e-mail address opens it again (``courses.operations.learn_identity``).
+
+    One audit entry ``privacy.retention`` counts what was done. Returns how many events were purged."""
+    from network_service.courses.models import CompletionEvent, CompletionStatus
 
     now = now or utcnow()
-    days = int(current_app.config["COMPLETION_PAYLOAD_RETENTION_DAYS"])
+    days = retention_days()
     cutoff = now - dt.timedelta(days=days)
-    old = CompletionEvent.received_at < cutoff
-    purged = set(
-        session.scalars(sa.select(CompletionEvent.id).where(old, CompletionEvent.payload.is_not(None)))
-    )
-    if purged:
-        session.execute(
-            sa.update(CompletionEvent)
-            .where(CompletionEvent.id.in_(purged))
-            .values(payload=sa.null())
-            .execution_options(synchronize_session=False)
-        )
     identity_text = sa.cast(CompletionEvent.identity, sa.Text)
-    personal = sa.or_(*[identity_text.like(f'%"{key}"%') for key in PERSONAL_IDENTITY_KEYS])
-    for event_id, identity in session.execute(
-        sa.select(CompletionEvent.id, CompletionEvent.identity).where(
-            old, CompletionEvent.status.not_in(WAITING_STATUSES), personal
+    candidates = session.execute(
+        sa.select(
+            CompletionEvent.id,
+            CompletionEvent.event_id,
+            CompletionEvent.identity,
+            CompletionEvent.status,
+            CompletionEvent.payload.is_not(None),
+        ).where(
+            CompletionEvent.received_at < cutoff,
+            sa.or_(
+                CompletionEvent.payload.is_not(None),
+                CompletionEvent.status.in_(WAITING_STATUSES),
+                *[identity_text.like(f'%"{key}"%') for key in PERSONAL_IDENTITY_KEYS],
+                *[CompletionEvent.event_id.startswith(p, autoescape=True) for p in NAMING_EVENT_ID_PREFIXES],
+            ),
         )
-    ):
-        identity = identity or {}
-        kept = {k: identity[k] for k in KEPT_IDENTITY_KEYS if k in identity}
+    ).all()
+    purged, renamed, expired = 0, 0, {}
+    for row_id, event_id, identity, status, has_payload in candidates:
+        identity = identity if isinstance(identity, dict) else {}
+        values: dict[str, Any] = {}
+        if has_payload:
+            values["payload"] = sa.null()
+        kept = _kept_identity(identity)
         if kept != identity:
+            values["identity"] = kept
+        if _names_learner(event_id, identity):
+            values["event_id"] = retained_event_id(event_id)
+            renamed += 1
+        if status.value in WAITING_STATUSES:
+            values["status"] = CompletionStatus.expired
+            values["processed_at"] = now
+            values["outcome_detail"] = (
+                f"expired: still {status.value} {days} days after it was received; the learner's personal data "
+                "was removed"
+            )
+            expired[status.value] = expired.get(status.value, 0) + 1
+        if values:
             session.execute(
                 sa.update(CompletionEvent)
-                .where(CompletionEvent.id == event_id)
-                .values(identity=kept)
+                .where(CompletionEvent.id == row_id)
+                .values(**values)
                 .execution_options(synchronize_session=False)
             )
-            purged.add(event_id)
+            purged += 1
     session.expire_all()
     if purged:
-        record("privacy.retention", purged=len(purged), days=days)
+        record(
+            "privacy.retention",
+            purged=purged,
+            expired=sum(expired.values()),
+            expired_by_status=expired,
+            event_ids_replaced=renamed,
+            days=days,
+        )
     session.flush()
-    return len(purged)
+    return purged
 
 
 def purge_sent_mail(now: dt.datetime | None = None) -> int:
@@ -678,10 +771,10 @@ def run_retention(now: dt.datetime | None = None) -> str:
     """The daily job ``privacy.retention``."""
     from network_service.accounts.sessions import prune_sessions
 
-    payloads = purge_completion_payloads(now)
+    events = purge_completion_payloads(now)
     mails = purge_sent_mail(now)
     sessions = prune_sessions(now)
     return (
-        f"{payloads} completion payload(s) purged, {mails} sent e-mail(s) deleted, "
+        f"{events} completion event(s) purged, {mails} sent e-mail(s) deleted, "
         f"{sessions} expired session(s) deleted"
     )
