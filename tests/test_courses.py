@@ -13,6 +13,7 @@ from network_service.courses.models import CompletionEvent, CourseLink
 from network_service.db import session, utcnow
 from network_service.networks.models import Network
 from network_service.networks.operations import accept_invitation
+from network_service.privacy.operations import purge_completion_payloads
 from tests.helpers import COURSE, csrf_from, link_in, mails, sign_in_as
 
 
@@ -39,6 +40,11 @@ def test_funnel_follows_each_cohort_from_pass_to_active_member(world, ctx):
         assert rows == {now: (4, 3, 1, 1)}
     else:
         assert rows == {old: (2, 2, 1, 1), now: (2, 1, 0, 0)}
+    # After the retention period the pass without an e-mail expires (and loses the learner): still a pass.
+    assert purge_completion_payloads(now=utcnow() + dt.timedelta(days=400)) == 5
+    assert session.scalar(sa.select(CompletionEvent.status).where(CompletionEvent.event_id == "e4")) == "expired"
+    again = {row.cohort: (row.passed, row.invited, row.accepted, row.active) for row in courses.funnel(link)}
+    assert again == rows
 
 
 def test_site_admin_links_a_course_on_the_network_page_and_earlier_passes_are_invited(client, run, world):

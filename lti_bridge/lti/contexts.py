@@ -26,7 +26,7 @@ from lti_bridge.lti.services import ServiceError, ensure_joined_lineitem, fetch_
 from network_service.accounts.models import Person
 from network_service.audit.operations import record
 from network_service.courses.models import CompletionEvent, CourseLink
-from network_service.courses.operations import PASSED_STATUSES
+from network_service.courses.operations import passed_event
 from network_service.db import session, utcnow
 from network_service.errors import Conflict, Forbidden, NotFound
 from network_service.networks import permissions
@@ -239,7 +239,7 @@ def rosters_for(network: Network, *, viewer: Person) -> list[CourseRoster]:
             sa.select(CompletionEvent.course_key, CompletionEvent.person_id).where(
                 CompletionEvent.course_key.in_(course_keys),
                 CompletionEvent.person_id.in_(person_ids),
-                CompletionEvent.status.in_(PASSED_STATUSES),
+                passed_event(),
             )
         ).all()
     }

@@ -718,6 +718,15 @@ PASSED_STATUSES = (
 )
 
 
+def passed_event() -> sa.ColumnElement[bool]:
+    """A completion event that counts as a pass: acted on, or waiting for an e-mail address, or a passing event
+    that expired while it waited (after the retention period, privacy.operations.purge_completion_payloads)."""
+    return sa.or_(
+        CompletionEvent.status.in_(PASSED_STATUSES),
+        sa.and_(CompletionEvent.status == CompletionStatus.expired, CompletionEvent.is_passing),
+    )
+
+
 @dataclasses.dataclass
 class CohortFunnel:
     """How the graduates of one month moved on: passed → invited → accepted → active."""
@@ -756,7 +765,7 @@ def funnel(link: CourseLink) -> list[CohortFunnel]:
                 Membership.person_id == CompletionEvent.person_id, Membership.network_id == link.network_id
             ),
         )
-        .where(CompletionEvent.course_key == link.course_key, CompletionEvent.status.in_(PASSED_STATUSES))
+        .where(CompletionEvent.course_key == link.course_key, passed_event())
         .order_by(CompletionEvent.received_at, CompletionEvent.id)
     ).all()
     cohorts: dict[str, CohortFunnel] = {}
