@@ -60,6 +60,7 @@ import common  # noqa: E402
 import http_load  # noqa: E402
 from provisioning import DEFAULT_POSTGRES_URL, hide_password, prepare_database  # noqa: E402
 from server import (  # noqa: E402
+    CeleryWorker,
     PostgresCpu,
     Server,
     free_port,
@@ -503,6 +504,18 @@ def pass_event(event_id: str, email: str) -> dict:
 # -- after the run: every accepted event stored once and acted on once ----------------------------------------
 
 
+def forget_redis_keys(url: str, prefix: str) -> None:
+    """Remove a run's rate-limit counters and Celery queue from a shared Redis."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    try:
+        for key in client.scan_iter(match=f"*{prefix}*", count=500):
+            client.delete(key)
+    finally:
+        client.close()
+
+
 def check_events(url: str, accepted: dict[str, str], tag: str, wait: float = 120) -> dict:
     import sqlalchemy as sa
 
@@ -593,7 +606,26 @@ def timeline(page_times: list[tuple[float, float]], began: float, warm_up: float
     ]
 
 
-def server_environment(config: dict, database_url: str, secret: str) -> dict[str, str]:
+def server_environment(
+    config: dict, database_url: str, secret: str, production_redis: str | None = None, tag: str = ""
+) -> dict[str, str]:
+    """The server's MENTORNET_* settings. ``production_redis``: as in production, rate limits on and counted in
+    that Redis, and a Celery broker there (a queue and key prefix of this run's own, ``tag``); the web
+    processes' drain thread is then only the fallback for an unreachable broker."""
+    if production_redis:
+        return {
+            "MENTORNET_ENV": "development",  # the demo's mailbox; nothing else differs for the load
+            "MENTORNET_SECRET_KEY": config["SECRET_KEY"],
+            "MENTORNET_DATABASE_URL": with_application_name(database_url, APPLICATION_NAME),
+            "MENTORNET_BASE_URL": config["BASE_URL"],
+            "MENTORNET_WEBHOOK_SECRET": secret,
+            "MENTORNET_DEMO_MAILBOX": "true",
+            "MENTORNET_RATELIMIT_ENABLED": "true",
+            "MENTORNET_RATELIMIT_STORAGE_URL": production_redis,
+            "MENTORNET_RATELIMIT_KEY_PREFIX": f"mentornet-load-{tag}",
+            "MENTORNET_BROKER_URL": production_redis,
+            "MENTORNET_CELERY_QUEUE": f"mentornet-load-{tag}",
+        }
     return {
         "MENTORNET_ENV": "development",
         "MENTORNET_SECRET_KEY": config["SECRET_KEY"],
@@ -617,7 +649,8 @@ def run(args: argparse.Namespace, directory: Path) -> dict:
     database = prepare_database("postgresql", directory, args.postgres_url)
     result: dict = {"database": database.label, "users": args.load_users, "duration_s": args.load_duration}
     platform = Platform()
-    server = None
+    server = worker = None
+    run_tag = secrets.token_hex(4)  # this run's Celery queue and rate-limit keys in a shared Redis
     try:
         port = free_port(HOST)
         config = demo_config(HOST, port, directory=directory)
@@ -626,7 +659,13 @@ def run(args: argparse.Namespace, directory: Path) -> dict:
         _progress(f"building the demo network and {args.load_users} members in {database.label} ...")
         users = build_world(config, args.load_users, platform)
         result["setup_s"] = round(time.perf_counter() - started, 1)
-        environment = server_environment(config, database.url, secret)
+        redis_url = args.load_redis_url if args.load_production else None
+        environment = server_environment(config, database.url, secret, redis_url, run_tag)
+        if redis_url:
+            result["production"] = {"rate_limits": "redis", "broker": "redis (Celery)", "redis": redis_url}
+            _progress("starting `mentornet worker --beat` (Celery) ...")
+            worker = CeleryWorker(environment, directory / "worker.log")
+            worker.start()
         server = Server(
             database_url=database.url,
             base_url=config["BASE_URL"],
@@ -673,6 +712,7 @@ def run(args: argparse.Namespace, directory: Path) -> dict:
                 server,
                 postgres,
                 warm_up=args.load_warm_up,
+                worker=worker,
             )
         finally:
             postgres.close()
@@ -680,6 +720,10 @@ def run(args: argparse.Namespace, directory: Path) -> dict:
         result["cpu"] = cpu
         _progress("waiting for the drain, checking every accepted event ...")
         result["events"] = check_events(database.url, outcome.accepted_events, tag)
+        if worker is not None and (
+            result["events"]["lost"] or result["events"]["provisioned_not_exactly_once"]
+        ):
+            print(f"--- Celery worker log (last lines) ---\n{worker.log_tail()}", file=sys.stderr)
         result["memory"] = [
             {"pid": m["pid"], "rss_mb": round(m["rss_kb"] / 1024, 1), "peak_mb": round(m["hwm_kb"] / 1024, 1)}
             for m in server.worker_memory()
@@ -688,11 +732,18 @@ def run(args: argparse.Namespace, directory: Path) -> dict:
             len(outcome.latencies.get(a, [])) + sum(outcome.errors.get(a, Counter()).values())
             for a in ACTIONS
         )
-        for side in ("server", "postgres", "client"):
+        for side in ("server", "postgres", "client", "worker"):
             seconds = cpu[f"{side}_s"]
             cpu[f"{side}_ms_per_action"] = (
                 round(1000 * seconds / attempted, 2) if attempted and seconds is not None else None
             )
+        # answers 429: with the production limits, legitimate traffic must never be limited
+        result["rate_limited"] = sum(
+            n
+            for errors in (*outcome.errors.values(), *outcome.warm_up_errors.values())
+            for reason, n in errors.items()
+            if "HTTP 429" in reason
+        )
         endpoints = {}
         for action in ACTIONS:
             latencies = outcome.latencies.get(action, [])
@@ -734,6 +785,9 @@ def run(args: argparse.Namespace, directory: Path) -> dict:
     finally:
         if server is not None:
             server.stop()
+        if worker is not None:
+            worker.stop()
+            forget_redis_keys(args.load_redis_url, f"mentornet-load-{run_tag}")
         platform.stop()
         database.drop()
     result["targets"] = evaluate(result)
@@ -748,10 +802,12 @@ def simulate(
     server: Server,
     postgres: PostgresCpu,
     warm_up: float = 0.0,
+    worker: CeleryWorker | None = None,
 ) -> tuple[Outcome, float, dict]:
     """Run the users (their threads in ``processes`` processes) for ``warm_up`` + ``duration`` seconds; the merged
-    outcome, the measured seconds and where the CPU went meanwhile (server, PostgreSQL, the client, the whole
-    machine). The warm-up's actions are in the outcome's ``warm_up_*``; the CPU is counted after it."""
+    outcome, the measured seconds and where the CPU went meanwhile (server, PostgreSQL, the client, the Celery
+    worker if any, the whole machine). The warm-up's actions are in the outcome's ``warm_up_*``; the CPU is
+    counted after it."""
     join_after = warm_up + duration + REQUEST_TIMEOUT + 30
     children = []
     if processes > 1:
@@ -784,6 +840,7 @@ def simulate(
         users.start()
     time.sleep(max(0.0, measure_from - time.monotonic()))
     cpu_before, client_before = server.worker_cpu_seconds(), time.process_time()
+    worker_before = worker.cpu_seconds() if worker else 0.0
     busy_before = machine_busy_seconds()
     postgres.start()
     began = time.monotonic()
@@ -813,6 +870,7 @@ def simulate(
     postgres_s = postgres.stop() if postgres.available else None
     busy = machine_busy_seconds() - busy_before
     server_s = server.worker_cpu_seconds() - cpu_before
+    worker_s = worker.cpu_seconds() - worker_before if worker else None
     client_s = time.process_time() - client_before + child_cpu
     cpu = {
         "server_s": round(server_s, 2),
@@ -827,8 +885,9 @@ def simulate(
         ),  # the /proc sampling for PostgreSQL's share (in client_s)
         "machine_busy_s": round(busy, 2),  # all cores, everything (other users of the machine too)
         "machine_capacity_s": round((os.cpu_count() or 1) * elapsed, 1),
+        "worker_s": round(worker_s, 2) if worker_s is not None else None,  # `mentornet worker` (Celery)
     }
-    cpu["other_s"] = round(busy - server_s - (postgres_s or 0.0) - client_s, 2)
+    cpu["other_s"] = round(busy - server_s - (postgres_s or 0.0) - client_s - (worker_s or 0.0), 2)
     cpu["began"] = started
     return outcome, elapsed, cpu
 
@@ -1101,7 +1160,20 @@ def evaluate(result: dict) -> list[dict]:
     events = result["events"]
     rss = max((m["rss_mb"] for m in result["memory"]), default=None)
     p99 = result["pages"]["p99_ms"]
+    production = (
+        [
+            {
+                "target": "production limits: no simulated user refused (429)",
+                "value": result["rate_limited"],
+                "unit": "",
+                "pass": result["rate_limited"] == 0,
+            }
+        ]
+        if "production" in result
+        else []
+    )
     return [
+        *production,
         {
             "target": "no 5xx answer",
             "value": result["server_5xx"],
@@ -1137,6 +1209,12 @@ def render(report: dict) -> str:
         f"{result.get('warm_up', {}).get('seconds', 0):.0f} s of warm-up, {result['server']['workers']} workers x "
         f"{result['server']['threads_per_worker']} threads, {result['database']}"
     )
+    production = result.get("production")
+    if production:
+        lines.append(
+            f"as in production: rate limits counted in {production['rate_limits']}, a {production['broker']} "
+            f"worker (`mentornet worker --beat`); answers 429: {result['rate_limited']}"
+        )
     lines.append("")
     lines.append(f"{'action':<18}{'ok':>7}{'/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}  errors")
     for action, e in result["endpoints"].items():
@@ -1180,7 +1258,13 @@ def render(report: dict) -> str:
             f"CPU over the run (s; ms per action): server {cpu['server_s']} ({cpu['server_ms_per_action']}), "
             f"PostgreSQL {pg} ({cpu['postgres_ms_per_action']}), "
             f"client {cpu['client_s']} ({cpu['client_ms_per_action']}; {client.get('kind')} in "
-            f"{client.get('processes')} process(es)), other {cpu['other_s']}; "
+            f"{client.get('processes')} process(es)), "
+            + (
+                f"Celery worker {cpu['worker_s']} ({cpu['worker_ms_per_action']}), "
+                if cpu.get("worker_s") is not None
+                else ""
+            )
+            + f"other {cpu['other_s']}; "
             f"machine busy {cpu['machine_busy_s']} of {cpu['machine_capacity_s']}"
         )
     events = result["events"]
@@ -1242,6 +1326,18 @@ def add_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None:
         choices=CLIENTS,
         default="fast",
         help="fast: http.client keep-alive connections (default); requests: python-requests, the same requests",
+    )
+    parser.add_argument(
+        f"--{prefix}production",
+        dest="load_production",
+        action="store_true",
+        help="as in production: rate limits on, counted in Redis, and a Celery worker on a Redis broker",
+    )
+    parser.add_argument(
+        f"--{prefix}redis-url",
+        dest="load_redis_url",
+        default="redis://127.0.0.1:6379/0",
+        help="--production: the Redis for the limits and the broker (keys of the run's own, removed after)",
     )
     parser.add_argument(
         f"--{prefix}processes",

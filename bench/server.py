@@ -216,6 +216,73 @@ class Server:
         return "\n".join(text.splitlines()[-lines:])
 
 
+# -- `mentornet worker`: the Celery worker of a production set-up -------------------------------------------------
+
+
+@dataclass
+class CeleryWorker:
+    """`mentornet worker --beat` in a subprocess (its own session), configured by MENTORNET_* variables."""
+
+    environment: dict[str, str]
+    log_path: Path
+    concurrency: int = 2
+    process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30) -> None:
+        command = [mentornet_executable(), "worker", "--concurrency", str(self.concurrency), "--beat"]
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(  # noqa: S603 - a fixed command line
+                command,
+                env=environment_with(self.environment),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=self.log_path.parent,  # beat keeps its schedule file (celerybeat-schedule) where it runs
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:  # Celery logs "ready." once it consumes its queue
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"the worker exited with status {self.process.returncode}:\n{self.log_tail()}"
+                )
+            if b" ready." in self.log_path.read_bytes():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"the worker was not ready within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def cpu_seconds(self) -> float:
+        """The worker's CPU and that of its descendants (the embedded beat)."""
+        if self.process is None:
+            return 0.0
+        total, pending = 0.0, [self.process.pid]
+        while pending:
+            pid = pending.pop()
+            stat = proc_stat(pid)
+            if stat is not None:
+                total += stat.cpu_seconds
+            pending.extend(child.pid for child in children(pid))
+        return total
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)  # a warm shutdown: running tasks finish
+        try:
+            self.process.wait(timeout=25)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return "(no worker log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+
 # -- PostgreSQL's share: the backends that serve the server's connections --------------------------------------
 
 

@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_URL": None,  # smtp://user:pass@host:port, smtps://... or smtp+starttls://...; None: local mailbox
     "MAIL_FROM": "mentorNET <no-reply@localhost>",
     "BROKER_URL": None,  # None: background jobs run in-process
+    "CELERY_QUEUE": "mentornet",  # the broker's queue: services sharing one broker each name their own
     "WEBHOOK_SECRET": None,  # nosec B105  # no default secret: set by the operator
     # None: the broker's Redis (BROKER_URL redis://...) when there is one, else memory:// (counts per process)
     "RATELIMIT_STORAGE_URL": None,

@@ -170,8 +170,9 @@ def rate_limit_storage(config) -> str:
 
 
 def api_rate_key() -> str:
-    """Whose API budget a request spends: a bearer token's (by its hash), the signed-in person's, or the
-    client address's."""
+    """Whose budget a request spends: a bearer token's (by its hash), the signed-in person's, or the client
+    address's. For the API, and for what signed-in people do often (posting): many of them may share one
+    address (an organisation's office, a mobile network's NAT), and must not share one budget."""
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         return "token:" + hashlib.sha256(header[7:].strip().encode()).hexdigest()[:32]

@@ -25,6 +25,9 @@ RUN_JOB = "mentornet.run_job"
 
 def celery_for(app: Flask) -> Celery:
     """The application's Celery app, created once; its tasks run inside an app context."""
+    # The application itself, not ``current_app``: a worker's threads run the tasks outside any context, and a
+    # proxy captured below would have no application to give them (`mentornet worker` passed one until session 9).
+    app = app._get_current_object() if hasattr(app, "_get_current_object") else app
     existing = app.extensions.get(EXTENSION_KEY)
     if existing is not None:
         return existing
@@ -38,7 +41,7 @@ def celery_for(app: Flask) -> Celery:
         # a broker that accepts connections and never answers (a hung host) must not hang the request that
         # publishes: give up after 3 s (publish_drain then falls back to the web process's own thread)
         broker_transport_options={"socket_timeout": 3, "socket_connect_timeout": 3},
-        task_default_queue=app.config.get("CELERY_QUEUE", "mentornet"),
+        task_default_queue=app.config["CELERY_QUEUE"],
         beat_schedule={
             job.name: {"task": RUN_JOB, "schedule": job.every.total_seconds(), "args": (job.name,)}
             for job in jobs.jobs_of(app).values()

@@ -4,6 +4,9 @@ broker down, nothing is lost."""
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import subprocess
 import time
 import uuid
 
@@ -17,6 +20,7 @@ from network_service.jobs import JobRun
 from network_service.tasks import DRAIN, RUN_JOB, celery_for
 from tests import bridge_payloads as payloads
 from tests.live import live_service
+from tests.test_cli import MENTORNET_SCRIPT, environment_without_settings
 
 pytestmark = pytest.mark.live
 
@@ -114,3 +118,41 @@ def test_a_stream_of_commits_is_drained_in_batches_not_a_task_each(celery_live, 
     assert 2 <= len(sent) < len(emails)
     assert all(countdown is not None and 0 < countdown <= BATCH_SECONDS for countdown in sent[1:])
     assert celery_live.app.extensions["mentornet.background"]._thread is None
+
+
+def test_the_mentornet_worker_command_delivers_the_invitation(tmp_path):
+    """`mentornet worker` as an operator runs it: a process of its own, set up by MENTORNET_* variables. Found by
+    bench/load.py --production: the command gave its tasks `current_app`, which the worker's threads do not
+    have, so every task failed ("Working outside of application context") and no pass was ever acted on."""
+    queue = f"mentornet-test-{uuid.uuid4().hex}"
+    with live_service(tmp_path, BROKER_URL=REDIS, CELERY_QUEUE=queue) as live:
+        environment = environment_without_settings(
+            MENTORNET_ENV="development",
+            MENTORNET_SECRET_KEY=live.app.config["SECRET_KEY"],
+            MENTORNET_DATABASE_URL=live.app.config["DATABASE_URL"],
+            MENTORNET_BASE_URL=live.base_url,
+            MENTORNET_SMTP_URL=live.smtp.url,
+            MENTORNET_DEMO_MAILBOX="false",
+            MENTORNET_BROKER_URL=REDIS,
+            MENTORNET_CELERY_QUEUE=queue,
+        )
+        log = tmp_path / "worker.log"
+        with log.open("wb") as output:
+            worker = subprocess.Popen(  # noqa: S603 - our own command
+                [str(MENTORNET_SCRIPT), "worker", "--concurrency", "1", "--no-beat"],
+                env=environment,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            assert payloads.post_signed(live.base_url, payloads.passing_status()).status_code == 202
+            try:
+                [message] = live.smtp.inbox.wait_for(1, timeout=45)
+            except AssertionError:
+                raise AssertionError(log.read_text(errors="replace")[-3000:]) from None
+            assert message["To"] == "grace@example.org"
+            assert live.app.extensions["mentornet.background"]._thread is None  # the worker did it
+        finally:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(timeout=30)

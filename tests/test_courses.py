@@ -42,7 +42,9 @@ def test_funnel_follows_each_cohort_from_pass_to_active_member(world, ctx):
         assert rows == {old: (2, 2, 1, 1), now: (2, 1, 0, 0)}
     # After the retention period the pass without an e-mail expires (and loses the learner): still a pass.
     assert purge_completion_payloads(now=utcnow() + dt.timedelta(days=400)) == 5
-    assert session.scalar(sa.select(CompletionEvent.status).where(CompletionEvent.event_id == "e4")) == "expired"
+    assert (
+        session.scalar(sa.select(CompletionEvent.status).where(CompletionEvent.event_id == "e4")) == "expired"
+    )
     again = {row.cohort: (row.passed, row.invited, row.accepted, row.active) for row in courses.funnel(link)}
     assert again == rows
 

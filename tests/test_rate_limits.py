@@ -194,3 +194,45 @@ def test_production_without_a_shared_store_says_so_at_start(tmp_path, caplog):
     assert warning not in caplog.text
     for application in apps:
         db.dispose(application)
+
+
+def test_posting_is_limited_per_person_not_per_shared_address(limited_app):
+    """Found by bench/load.py --production: posting counted 30 a minute per client address, so every mentor
+    behind one address (an organisation's office, a mobile network's NAT) shared those 30. Each person has
+    their own 30 now, whatever the address."""
+    from network_service.accounts.models import DeviceSession, Person
+    from network_service.accounts.operations import get_or_create_person
+    from network_service.db import session
+    from tests.helpers import act_as_person, csrf_from
+
+    application = limited_app()
+    emails = [f"poster-{secrets.token_hex(4)}@example.org" for _ in range(2)]
+    with application.app_context():
+        ids = [get_or_create_person(email, display_name="Poster")[0].id for email in emails]
+        session.commit()
+    try:
+        clients = []
+        for person_id in ids:
+            client = application.test_client()
+            act_as_person(client, person_id)
+            token = csrf_from(client.get("/profile").get_data(as_text=True))
+            clients.append((client, token))
+
+        def post(client, token) -> int:  # to a network that does not exist: counted, nothing written
+            response = client.post(
+                "/networks/no-such-network/conversations/c/general",
+                data={"csrf_token": token, "body": "Hello"},
+                environ_base={"REMOTE_ADDR": "198.51.100.7"},  # both from one address
+            )
+            return response.status_code
+
+        first = [post(*clients[0]) for _ in range(16)]
+        second = [post(*clients[1]) for _ in range(16)]
+        assert 429 not in first + second, (first, second)  # 32 from the address, 16 each
+        more = [post(*clients[0]) for _ in range(15)]
+        assert more[:14] == [404] * 14 and more[14] == 429  # the person's own 31st
+    finally:
+        with application.app_context():
+            session.execute(sa.delete(DeviceSession).where(DeviceSession.person_id.in_(ids)))
+            session.execute(sa.delete(Person).where(Person.id.in_(ids)))
+            session.commit()

@@ -27,9 +27,19 @@ from network_service.web import cursor_arg
 
 bp = Blueprint("conversations", __name__, url_prefix="/networks/<slug>/conversations")
 
-# Posting is also limited per person in the operation (operations.FLOOD_LIMIT); this limit is per client address.
-for _endpoint in ("conversations.channel", "conversations.thread", "conversations.new_direct"):
-    security.RATE_LIMITS[_endpoint] = ("30 per minute", ["POST"])
+# Posting is limited per person: here, before any work (the person, never the client address: many mentors share
+# one, behind an office's or a mobile network's NAT; found by bench/load.py --production), and in the operation
+# (operations.FLOOD_LIMIT).
+POST_RATE_LIMIT = "30 per minute"
+POST_ENDPOINTS = ("conversations.channel", "conversations.thread", "conversations.new_direct")
+
+
+@bp.record_once
+def _limits(state) -> None:
+    limits = state.app.extensions.setdefault("mentornet.rate_limits", [])
+    for endpoint in POST_ENDPOINTS:
+        limits.append((endpoint, POST_RATE_LIMIT, ["POST"], {"key_func": security.api_rate_key}))
+
 
 navigation.register_section(
     navigation.Section(

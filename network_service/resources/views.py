@@ -10,7 +10,7 @@ from network_service.networks.operations import get_network
 from network_service.resources import operations, permissions, storage
 from network_service.resources.forms import KIND_LABELS, DeleteForm, EditForm, FileForm, LinkForm, NoteForm
 from network_service.resources.models import ResourceKind
-from network_service.security import csrf, current_person, login_required
+from network_service.security import api_rate_key, csrf, current_person, login_required
 from network_service.web import cursor_arg
 
 bp = Blueprint("resources", __name__)
@@ -40,7 +40,7 @@ def allow_large_upload() -> None:
 bp.before_request(allow_large_upload)
 
 UPLOAD_RATE_LIMIT = (
-    "60 per hour"  # per client address: enough for an office sharing one address, not for a flood
+    "60 per hour"  # per person (or token): members sharing an office's address each have theirs
 )
 
 
@@ -49,7 +49,7 @@ def _limit_uploads(state) -> None:
     # applied by security.init_rate_limits once every blueprint is registered
     limits = state.app.extensions.setdefault("mentornet.rate_limits", [])
     for endpoint in sorted(UPLOAD_ENDPOINTS):
-        limits.append((endpoint, UPLOAD_RATE_LIMIT, ["POST"], {}))
+        limits.append((endpoint, UPLOAD_RATE_LIMIT, ["POST"], {"key_func": api_rate_key}))
 
 
 @bp.app_context_processor
