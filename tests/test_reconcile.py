@@ -81,6 +81,17 @@ def relink(run, world, **options):
     run(lambda: link_course(COURSE, session.get(Network, world.network_id), actor=None, **options))
 
 
+def _pushed(client, run, *args, **kwargs) -> None:
+    """Open edX pushed a pass (signed, as its webhook does) and the drain acted on it."""
+    body = json.dumps(bridge_payloads.passing_status(*args, **kwargs)).encode()
+    response = client.post(
+        "/bridge/openedx/events",
+        data=body,
+        headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, WEBHOOK_SECRET)},
+    )
+    assert response.get_json()["status"] == "received" and act_on_received(run) == 1
+
+
 # -- finding the passes ----------------------------------------------------------------------------------
 
 
@@ -116,13 +127,7 @@ def test_learners_who_did_not_pass_are_skipped(run, world, lms, lms_client):
 
 
 def test_a_learner_invited_by_a_push_is_not_invited_again(client, run, world, lms, lms_client):
-    body = json.dumps(bridge_payloads.passing_status()).encode()  # grace, pushed by the forwarder
-    response = client.post(
-        "/bridge/openedx/events",
-        data=body,
-        headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, WEBHOOK_SECRET)},
-    )
-    assert response.get_json()["status"] == "received" and act_on_received(run) == 1
+    _pushed(client, run)  # grace, pushed by the forwarder
 
     report = reconcile(run, lms_client())
     assert report.already_provisioned == 1 and report.provisioned == 3
@@ -133,13 +138,7 @@ def test_a_learner_invited_by_a_push_is_not_invited_again(client, run, world, lm
 def test_a_learner_who_changed_e_mail_since_the_push_is_known_by_username(
     client, run, world, lms, lms_client
 ):
-    body = json.dumps(bridge_payloads.passing_status(email="grace.old@example.org")).encode()
-    response = client.post(
-        "/bridge/openedx/events",
-        data=body,
-        headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, WEBHOOK_SECRET)},
-    )
-    assert response.get_json()["status"] == "received" and act_on_received(run) == 1
+    _pushed(client, run, email="grace.old@example.org")
 
     report = reconcile(run, lms_client())  # the LMS now says grace@example.org
     assert report.already_provisioned == 1
@@ -190,13 +189,7 @@ def test_a_rerun_after_the_retention_period_invites_nobody_again(run, world, lms
 def test_a_learner_pushed_long_ago_is_known_by_pseudonym_after_changing_e_mail(
     client, run, world, lms, lms_client
 ):
-    body = json.dumps(bridge_payloads.passing_status(email="grace.old@example.org")).encode()
-    response = client.post(
-        "/bridge/openedx/events",
-        data=body,
-        headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, WEBHOOK_SECRET)},
-    )
-    assert response.get_json()["status"] == "received" and act_on_received(run) == 1
+    _pushed(client, run, email="grace.old@example.org")
     _after_the_retention_period(run)
     pushed = run(lambda: session.scalars(sa.select(CompletionEvent)).one())
     assert pushed.identity == {
