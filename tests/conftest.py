@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 
 import pytest
+from werkzeug.serving import make_server
 
 from network_service import migrations
 from network_service.app import create_app
 from network_service.db import db
 from tests import helpers
 from tests.databases import app_config, check_reachable, drop_schema, reset_schema, with_private_schema
+from tests.http_client import HttpClient
 
 TEST_DATABASE_URL = os.environ.get("MENTORNET_TEST_DATABASE_URL") or ""
 
@@ -79,6 +82,23 @@ def ctx(app, db_connection):
 @pytest.fixture
 def client(app, db_connection):
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def app_server(app):
+    """The suite's app served over HTTP on 127.0.0.1, one request at a time: its requests and the test's own
+    statements take turns on the one connection a test's sessions join (``db_connection``)."""
+    server = make_server("127.0.0.1", 0, app, threaded=False)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def http_client(app_server, db_connection):
+    """Make a browser over real HTTP (tests/http_client.py) to the suite's app, inside this test's transaction."""
+    return lambda: HttpClient(app_server)
 
 
 @pytest.fixture

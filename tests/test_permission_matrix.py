@@ -1,4 +1,4 @@
-"""The permission matrix, walked over every page of a network.
+"""The permission matrix, walked over every page of a network, over real HTTP (the suite's app on 127.0.0.1).
 
 Every GET route under ``/networks/<slug>`` that the application has (this module's and those other modules add) is
 requested as each way of standing towards the test network. The rules that hold for every route:
@@ -109,9 +109,11 @@ def walk(app, run):
 
 
 @pytest.fixture
-def clients(app, run):
+def clients(http_client, run):
+    """A browser over real HTTP for a role, signed in through the real flow."""
+
     def make(label: str):
-        client = app.test_client()
+        client = http_client()
         if PEOPLE[label]:
             sign_in_as(client, run, PEOPLE[label])
         return client
