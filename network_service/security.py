@@ -8,6 +8,7 @@ import logging
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, has_request_context, redirect, request, session, url_for
+from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
@@ -15,6 +16,7 @@ from werkzeug.routing import IntegerConverter
 
 from network_service.accounts import sessions
 from network_service.accounts.models import Person
+from network_service.errors import MentorNetError
 
 csrf = CSRFProtect()
 
@@ -58,6 +60,8 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     app.url_map.converters["int"] = BoundedIntegerConverter  # before any blueprint adds its routes
 
+    app.before_request(refuse_nul_characters)
+
     @app.after_request
     def _secure_headers(response):
         frame_ancestors, form_action = g.get("frame_ancestors"), g.get("form_action")
@@ -89,6 +93,29 @@ def init_app(app: Flask) -> None:
         ) and "cache-control" not in present:
             add("Cache-Control", "no-store")
         return response
+
+
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
+def refuse_nul_characters() -> None:
+    """Before every request: no text we keep may hold a NUL character (PostgreSQL refuses it in text and JSON,
+    deep inside a query: a 500). Refused at the door instead (400), wherever it comes: the path, the query, an
+    urlencoded form or a JSON body. (Multipart forms are parsed by their views, under their own size limit.)"""
+    found = "\x00" in request.path or _holds_nul(request.args.to_dict(flat=False))
+    if not found and request.mimetype == "application/x-www-form-urlencoded":
+        found = _holds_nul(request.form.to_dict(flat=False))
+    if not found and request.is_json:
+        found = _holds_nul(request.get_json(silent=True))
+    if found:
+        raise MentorNetError(_("The request holds a NUL character (0x00), which no field accepts."))
 
 
 # Set on every response unless the view set them (after CSP and X-Frame-Options, before HSTS and Cache-Control).

@@ -64,6 +64,7 @@ class SecurityWorld:
     tokens: dict[str, str]
     clients: dict[str, object]  # label -> Flask's test client, signed in
     http: dict[str, HttpClient] = dataclasses.field(default_factory=dict)  # label -> over HTTP, signed in
+    base_url: str = ""  # the world's server on 127.0.0.1
 
     def run(self, function, *args, **kwargs):
         with self.app.test_request_context():
@@ -162,7 +163,7 @@ def security_world(directory: Path):
             # on the one connection every session of the app joins.
             server = make_server("127.0.0.1", 0, app, threaded=False)
             threading.Thread(target=server.serve_forever, daemon=True).start()
-            base_url = f"http://127.0.0.1:{server.server_port}"
+            base_url = world.base_url = f"http://127.0.0.1:{server.server_port}"
             try:
                 for label, email in PEOPLE.items():
                     world.clients[label] = app.test_client()
