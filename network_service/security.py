@@ -7,7 +7,7 @@ import hashlib
 import logging
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, has_request_context, redirect, request, session, url_for
+from flask import Flask, Request, current_app, g, has_request_context, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -60,6 +60,7 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     app.url_map.converters["int"] = BoundedIntegerConverter  # before any blueprint adds its routes
 
+    app.request_class = MentorNetRequest
     app.before_request(refuse_nul_characters)
 
     @app.after_request
@@ -105,19 +106,37 @@ def _holds_nul(value) -> bool:
     return False
 
 
+def _refuse_nul() -> None:
+    raise MentorNetError(_("The request holds a NUL character (0x00), which no field accepts."))
+
+
+class MentorNetRequest(Request):
+    """Flask's request, whose form (urlencoded or multipart, whoever parses it first: CSRF, a view, the hook
+    below) is refused when a field or an uploaded file's name holds a NUL character."""
+
+    def _load_form_data(self) -> None:
+        parsing = "form" not in self.__dict__  # called again by ``files`` and ``stream``: check once
+        super()._load_form_data()
+        if parsing and (
+            _holds_nul(self.form.to_dict(flat=False))
+            or any("\x00" in (upload.filename or "") for upload in self.files.values())
+        ):
+            _refuse_nul()
+
+
 def refuse_nul_characters() -> None:
     """Before every request: no text we keep may hold a NUL character (PostgreSQL refuses it in text and JSON,
-    deep inside a query: a 500). Refused at the door instead (400), wherever it comes: the path, the query, an
-    urlencoded form or a JSON body. (Multipart forms are parsed by their views, under their own size limit.)"""
+    deep inside a query: a 500). Refused at the door instead (400), wherever it comes: the path, the query, a
+    JSON body, or a form (``MentorNetRequest``; a multipart form is parsed by its view, under the view's size
+    limit, and refused then)."""
     # In a query string a NUL can only come as "%00" (HTTP carries no raw NUL byte there): look for that in the
-    # raw bytes instead of decoding every value on every request. (A form is parsed already: CSRF read it.)
-    found = "\x00" in request.path or b"%00" in request.query_string
-    if not found and request.mimetype == "application/x-www-form-urlencoded":
-        found = _holds_nul(request.form.to_dict(flat=False))
-    if not found and request.is_json:
-        found = _holds_nul(request.get_json(silent=True))
-    if found:
-        raise MentorNetError(_("The request holds a NUL character (0x00), which no field accepts."))
+    # raw bytes instead of decoding every value on every request.
+    if "\x00" in request.path or b"%00" in request.query_string:
+        _refuse_nul()
+    if request.mimetype == "application/x-www-form-urlencoded":
+        request.form  # noqa: B018 - parsed (and checked) now, even for a view that never reads it
+    elif request.is_json and _holds_nul(request.get_json(silent=True)):
+        _refuse_nul()
 
 
 # Set on every response unless the view set them (after CSP and X-Frame-Options, before HSTS and Cache-Control).

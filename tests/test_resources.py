@@ -713,6 +713,30 @@ def test_api_upload_over_the_request_limit_is_413(app, client, run, world, cast,
     assert files_in(uploads) == [] and count(run) == 0
 
 
+@pytest.mark.parametrize(
+    ("fields", "filename"),
+    [({"title": "Guide\x00"}, "guide.pdf"), ({"tags": "housing\x00"}, "guide.pdf"), ({}, "guide\x00.pdf")],
+    ids=["title", "tags", "file name"],
+)
+def test_a_nul_character_in_an_upload_form_is_refused(client, run, world, cast, uploads, fields, filename):
+    """A multipart form is parsed by its view (under the upload's size limit), after the NUL check at the door:
+    its fields and file names are checked when parsed (security.MentorNetRequest). PostgreSQL keeps no NUL in
+    text; the page and the API answer 400 and keep nothing."""
+    token = act_as(client, cast, "novice")
+    response = upload(client, world, token, PDF, filename, **fields)
+    assert response.status_code == 400, response.get_data(as_text=True)[:300]
+    assert "NUL character" in response.get_data(as_text=True)
+    response = client.post(
+        f"{API}/networks/{world.slug}/resources/upload",
+        data={"file": (io.BytesIO(PDF), filename), **fields},
+        content_type="multipart/form-data",
+        headers=bearer(cast, "novice"),
+    )
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    assert "NUL character" in response.get_json()["detail"]
+    assert files_in(uploads) == [] and count(run) == 0
+
+
 @pytest.mark.parametrize("label", ROLES)
 def test_api_permissions_for_every_role(client, run, world, cast, uploads, label):
     own = add(run, world, cast, "file", by="experienced")
