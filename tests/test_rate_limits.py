@@ -236,3 +236,38 @@ def test_posting_is_limited_per_person_not_per_shared_address(limited_app):
             session.execute(sa.delete(DeviceSession).where(DeviceSession.person_id.in_(ids)))
             session.execute(sa.delete(Person).where(Person.id.in_(ids)))
             session.commit()
+
+
+def test_requests_no_limit_applies_to_skip_the_limiter_and_no_limited_one_does(limited_app):
+    """``security._no_limit_applies`` lets a page view skip Flask-Limiter's bookkeeping. For every route and
+    method, it must say "no limit" only where Flask-Limiter itself resolves no limit (endpoint, blueprint,
+    application or default limits that apply to the method): a wrong answer would switch a limit off."""
+    from flask import request
+    from flask_limiter.util import get_qualified_name
+
+    application = limited_app()
+    limiter = application.extensions["mentornet.limiter"]
+    skipped = limited = 0
+    for rule in application.url_map.iter_rules():
+        view = application.view_functions[rule.endpoint]
+        for method in sorted(rule.methods - {"OPTIONS"}):
+            with application.test_request_context(method=method):
+                request.url_rule = rule
+                defaults, decorated = limiter.limit_manager.resolve_limits(
+                    application, rule.endpoint, request.blueprint, get_qualified_name(view), False, True
+                )
+                applies = [each for each in [*defaults, *decorated] if not each.method_exempt]
+                applies += limiter.limit_manager.application_limits
+                if security._no_limit_applies():
+                    assert not applies, (rule.rule, method, applies)
+                    skipped += 1
+                else:
+                    limited += 1
+                    assert applies or rule.endpoint.startswith("api_"), (rule.rule, method)
+    # what the filter is for: the pages (and the form posts with no limit of their own) skip the limiter
+    assert skipped > 200 and limited > 100, (skipped, limited)
+    for endpoint, (_limit, methods) in security.RATE_LIMITS.items():
+        for method in methods:
+            with application.test_request_context(method=method):
+                request.url_rule = next(application.url_map.iter_rules(endpoint))
+                assert not security._no_limit_applies(), (endpoint, method)
