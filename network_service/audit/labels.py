@@ -37,7 +37,7 @@ ACTION_LABELS = {
     "directory.update": _l("Directory entry changed"),
     "federations.accept": _l("Federation membership accepted"),
     "federations.end": _l("Federation membership ended or declined"),
-    "federations.invite": _l("Network invited into a federation"),
+    "federations.invite": _l("Network invited to join a federation"),
     "federations.request": _l("Asked to join a federation"),
     "federations.share_channel": _l("Channel shared with a federation"),
     "federations.share_resource": _l("Library item shared with a federation"),
