@@ -211,7 +211,6 @@ def resource(slug: str, resource_id: int):
         network=network,
         resource=item,
         can_change=permissions.can_change_resource(viewer, item),
-        delete_form=DeleteForm(),
     )
 
 
