@@ -345,7 +345,7 @@ def test_api_goal_lifecycle(client, run, world, cast):
     assert update.status_code == 201
     assert client.get(url, headers=bearer(cast, "novice")).get_json()["percent"] == 50
     updates = client.get(f"{url}/updates", headers=bearer(cast, "novice")).get_json()
-    assert [u["value"] for u in updates] == [6]
+    assert [u["value"] for u in updates["items"]] == [6] and updates["next_cursor"] is None
     patched = client.patch(url, json={"target_value": 24}, headers=headers)
     assert patched.get_json()["percent"] == 25
     listing = client.get(f"{API}/networks/{world.slug}/goals", headers=bearer(cast, "experienced")).get_json()
@@ -406,6 +406,63 @@ def test_api_permissions_for_every_role(client, run, world, cast, label):
     new = {"title": "G", "target_value": 2, "unit": "meetings", "owner_id": cast.ids["novice"]}
     expect(client.post(base, json=new, headers=headers), label in MANAGE, 201)
     expect(client.delete(f"{base}/{goal_id}", headers=headers), label in MANAGE, 200)
+
+
+# -- paging the progress updates ---------------------------------------------------------------------------
+
+
+def _add_updates(run, goal_id, cast, count) -> list[int]:
+    """``count`` progress updates (values 1, 2, ...), written straight to the table; their ids, oldest first."""
+
+    def add():
+        updates = [
+            GoalUpdate(goal_id=goal_id, author_id=cast.ids["novice"], value=i + 1, note=f"Step {i + 1}.")
+            for i in range(count)
+        ]
+        session.add_all(updates)
+        session.flush()
+        return [update.id for update in updates]
+
+    return run(add)
+
+
+def test_older_progress_updates_are_a_link_away(client, run, world, cast):
+    goal_id = make_goal(run, world, cast, target=1000)
+    ids = _add_updates(run, goal_id, cast, operations.UPDATES_SHOWN + 3)
+    act_as(client, cast, "novice")
+    url = f"/networks/{world.slug}/goals/{goal_id}"
+    first = client.get(url).get_data(as_text=True)
+    assert first.count('<li class="goal-update">') == operations.UPDATES_SHOWN
+    assert "Step 53." in first and "Step 4." in first and "Step 3." not in first
+    assert f'start="{operations.UPDATES_SHOWN + 3}"' in first  # numbered from the first report ever
+    older = f"{url}?before={ids[3]}#progress-reports"
+    assert f'href="{older}">Older progress reports</a>' in first and "Newest progress reports" not in first
+    second = client.get(older.split("#")[0]).get_data(as_text=True)
+    assert second.count('<li class="goal-update">') == 3
+    assert "Step 3." in second and "Step 1." in second and "Step 4." not in second
+    assert 'start="3"' in second
+    assert "Older progress reports" not in second
+    assert f'href="{url}#progress-reports">Newest progress reports</a>' in second
+    # past the oldest, or a cursor that is no number: a page saying so, or the newest page
+    beyond = client.get(f"{url}?before={ids[0]}")
+    assert beyond.status_code == 200 and "There are no older progress reports." in beyond.get_data(
+        as_text=True
+    )
+    assert client.get(f"{url}?before=abc").get_data(as_text=True).count('<li class="goal-update">') == 50
+
+
+def test_api_pages_the_progress_updates(client, run, world, cast):
+    goal_id = make_goal(run, world, cast, target=1000)
+    ids = _add_updates(run, goal_id, cast, operations.UPDATES_SHOWN + 3)
+    url = f"{API}/networks/{world.slug}/goals/{goal_id}/updates"
+    headers = bearer(cast, "novice")
+    first = client.get(url, headers=headers).get_json()
+    assert [u["id"] for u in first["items"]] == ids[::-1][: operations.UPDATES_SHOWN]
+    assert first["next_cursor"] == ids[3]
+    second = client.get(f"{url}?before={first['next_cursor']}", headers=headers).get_json()
+    assert [u["id"] for u in second["items"]] == [ids[2], ids[1], ids[0]] and second["next_cursor"] is None
+    assert client.get(f"{url}?before=abc", headers=headers).status_code == 422
+    assert client.get(f"{url}?before={2**40}", headers=headers).status_code == 422
 
 
 # -- statement counts ---------------------------------------------------------------------------------------

@@ -390,6 +390,67 @@ def test_deleting_a_resource_removes_its_file_only_when_committed(app, client, r
     assert not path.exists() and count(run) == 0 and count(run, ResourceTag) == 0
 
 
+def test_deleting_asks_first_and_says_what_goes(client, run, world, cast, uploads):
+    """One tap on the resource page does not delete: it opens a page saying what goes, whose button posts."""
+    resource_id = add(run, world, cast, "file", filename="welcome-guide.pdf", title="Welcome guide")
+    token = act_as(client, cast, "novice")
+    url = f"/networks/{world.slug}/resources/{resource_id}"
+    page = client.get(url).get_data(as_text=True)
+    button = re.search(r'<a class="button button-secondary" href="([^"]+)">([^<]+)</a>', page)
+    assert button and button.groups() == (f"{url}/delete", "Delete from the library")
+    assert f'action="{url}/delete"' not in page  # no form on the resource page deletes anything
+    response = client.get(f"{url}/delete")
+    assert response.status_code == 200
+    assert count(run) == 1 and len(files_in(uploads)) == 1  # asking deletes nothing
+    confirm = response.get_data(as_text=True)
+    assert "<h1>Delete “Welcome guide” from the library?</h1>" in confirm
+    assert "The file welcome-guide.pdf, its title and its description are deleted for good" in confirm
+    assert "This cannot be undone." in confirm and "shared with" not in confirm
+    form = re.search(
+        rf'<form method="post" action="({re.escape(url)}/delete)"[^>]*>(.*?)</form>', confirm, re.S
+    )
+    assert form and 'name="csrf_token"' in form.group(2)
+    assert '<button type="submit" class="button-danger">Delete for good</button>' in form.group(2)
+    assert f'href="{url}">No, keep it</a>' in form.group(2)
+    assert "<script" not in confirm.split("</header>")[-1] and " style=" not in confirm  # strict CSP
+    response = client.post(f"{url}/delete", data={"csrf_token": token})
+    assert response.status_code == 303 and count(run) == 0 and files_in(uploads) == []
+    assert client.get(f"{url}/delete").status_code == 404
+
+
+@pytest.mark.parametrize("kind", ["link", "note"])
+def test_the_confirmation_names_the_kind_and_the_federations_that_lose_it(
+    client, run, world, cast, uploads, kind
+):
+    from network_service.federations.models import SharedResource
+    from network_service.networks.operations import create_network
+
+    resource_id = add(run, world, cast, kind)
+
+    def share():
+        network = get_network(world.slug)
+        coordinator = session.get(Person, cast.ids["coordinator"])
+        federation = create_network(
+            "refugee-federation", "Refugee Federation", network.organisation, actor=coordinator,
+            coordinator=coordinator, agreement_body="Be kind.",
+        )  # fmt: skip
+        session.add(SharedResource(federation_id=federation.id, resource_id=resource_id))
+        session.flush()
+
+    act_as(client, cast, "novice")
+    url = f"/networks/{world.slug}/resources/{resource_id}/delete"
+    page = client.get(url).get_data(as_text=True)
+    expected = {
+        "link": "The link, its title and its description are deleted for good",
+        "note": "The note is deleted for good",
+    }[kind]
+    assert expected in page and "shared with" not in page
+    run(share)
+    page = client.get(url).get_data(as_text=True)
+    assert "It is also shared with 1 federation, whose member networks lose it too:" in page
+    assert "<li>Refugee Federation</li>" in page
+
+
 def test_missing_file_on_disk_is_404_with_a_message(client, run, world, cast, uploads):
     resource_id = add(run, world, cast, "file")
     for path in files_in(uploads):
@@ -607,6 +668,8 @@ def test_page_permissions_for_every_role(client, run, world, cast, uploads, labe
         label in CHANGE,
         303,
     )
+    expect(client.get(f"{base}/{other}/delete"), label in CHANGE, 200)  # the confirmation step
+    expect(client.get(f"{base}/{own}/delete"), may_change_own, 200)
     expect(client.post(f"{base}/{other}/delete", data={"csrf_token": token}), label in CHANGE, 303)
     expect(client.post(f"{base}/{own}/delete", data={"csrf_token": token}), may_change_own, 303)
     remaining = run(lambda: set(session.scalars(sa.select(Resource.id).where(Resource.id.in_([own, other])))))

@@ -79,6 +79,24 @@ class GoalUpdateSchema(Strict):
     created_at = fields.DateTime(dump_only=True)
 
 
+class GoalUpdatePageSchema(Strict):
+    items = fields.List(
+        fields.Nested(GoalUpdateSchema),
+        metadata={"description": f"At most {operations.UPDATES_SHOWN}, newest first."},
+    )
+    next_cursor = fields.Int(
+        allow_none=True,
+        metadata={"description": "Pass as `before` for the next (older) page; null on the last page."},
+    )
+
+
+class GoalUpdateListQuerySchema(Strict):
+    before = fields.Int(
+        load_default=None,
+        metadata={"description": "`next_cursor` of the previous page: only updates older than this one."},
+    )
+
+
 class CheckpointSchema(Strict):
     key = fields.Str()
     label = fields.Str()
@@ -138,11 +156,13 @@ class GoalDetail(MethodView):
 
 @blp.route("/networks/<slug>/goals/<int:goal_id>/updates")
 class GoalUpdates(MethodView):
-    @blp.response(200, GoalUpdateSchema(many=True))
-    def get(self, slug, goal_id):
-        """The latest progress updates of a goal, newest first (members)."""
+    @blp.arguments(GoalUpdateListQuerySchema, location="query")
+    @blp.response(200, GoalUpdatePageSchema)
+    def get(self, args, slug, goal_id):
+        """A page of a goal's progress updates, newest first (members); `before` pages to older ones."""
         goal = operations.get_goal(get_network(slug), goal_id, require_person())
-        return operations.list_updates(goal)
+        items, next_cursor = operations.list_updates(goal, before=args["before"])
+        return {"items": items, "next_cursor": next_cursor}
 
     @blp.arguments(GoalUpdateSchema)
     @blp.response(201, GoalUpdateSchema)

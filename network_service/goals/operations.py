@@ -289,13 +289,29 @@ def status_counts(network: Network) -> dict[GoalStatus, int]:
     return counts
 
 
-def list_updates(goal: Goal, limit: int = UPDATES_SHOWN) -> list[GoalUpdate]:
-    return list(
-        session.scalars(
-            sa.select(GoalUpdate)
-            .options(selectinload(GoalUpdate.author))
-            .where(GoalUpdate.goal_id == goal.id)
-            .order_by(GoalUpdate.id.desc())
-            .limit(limit)
-        )
+def list_updates(
+    goal: Goal, *, before: int | None = None, limit: int = UPDATES_SHOWN
+) -> tuple[list[GoalUpdate], int | None]:
+    """A page of the goal's progress updates, newest first, and the cursor of the next (older) page: pass it as
+    ``before``; None on the last page. Keyset paging on the index (goal_id, id)."""
+    query = (
+        sa.select(GoalUpdate)
+        .options(selectinload(GoalUpdate.author))
+        .where(GoalUpdate.goal_id == goal.id)
+        .order_by(GoalUpdate.id.desc())
+        .limit(limit + 1)
     )
+    if before is not None:
+        query = query.where(GoalUpdate.id < before)
+    updates = list(session.scalars(query))
+    next_cursor = updates[limit - 1].id if len(updates) > limit else None
+    return updates[:limit], next_cursor
+
+
+def count_updates(goal: Goal, *, before: int | None = None) -> int:
+    """How many updates the goal has (older than ``before``, when given): the number of the newest one on a page,
+    so that the numbered list counts down across pages."""
+    query = sa.select(sa.func.count(GoalUpdate.id)).where(GoalUpdate.goal_id == goal.id)
+    if before is not None:
+        query = query.where(GoalUpdate.id < before)
+    return session.scalar(query) or 0

@@ -127,11 +127,16 @@ def _goal_page(network, goal, update_form, status: int = 200):
     viewer = current_person()
     if not update_form.is_submitted():
         update_form.value.data = goal.current_value
+    before = cursor_arg("before")  # ?before=<update id>: older progress updates
+    updates, older = operations.list_updates(goal, before=before)
     return render_template(
         "goals/goal.html",
         network=network,
         goal=goal,
-        updates=operations.list_updates(goal),
+        updates=updates,
+        older_updates=older,
+        newest_updates=before is None,
+        first_number=operations.count_updates(goal, before=before) if updates else 0,
         update_form=update_form,
         drop_form=DropForm(),
         status_labels=STATUS_LABELS,

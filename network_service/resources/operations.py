@@ -257,6 +257,20 @@ def delete_resource(resource: Resource, *, actor: Person) -> None:
     session.flush()
 
 
+def federations_sharing(resource: Resource) -> list[Network]:
+    """The federations the resource is shared with (its members lose it too when it is deleted), by name."""
+    from network_service.federations.models import SharedResource
+
+    return list(
+        session.scalars(
+            sa.select(Network)
+            .join(SharedResource, SharedResource.federation_id == Network.id)
+            .where(SharedResource.resource_id == resource.id)
+            .order_by(Network.name)
+        )
+    )
+
+
 def get_resource(network: Network, resource_id: int, viewer: Person | None) -> Resource:
     resource = session.scalar(
         sa.select(Resource)

@@ -211,7 +211,6 @@ def resource(slug: str, resource_id: int):
         network=network,
         resource=item,
         can_change=permissions.can_change_resource(viewer, item),
-        delete_form=DeleteForm(),
     )
 
 
@@ -282,6 +281,24 @@ def edit(slug: str, resource_id: int):
             return redirect(url_for("resources.resource", slug=slug, resource_id=item.id), 303)
     status = 422 if form.errors or form.form_errors else 200
     return render_template("resources/edit.html", network=network, resource=item, form=form), status
+
+
+@bp.get("/networks/<slug>/resources/<int:resource_id>/delete")
+@login_required
+def confirm_delete(slug: str, resource_id: int):
+    """The step before deleting: what goes, for whom; its button posts to ``delete``."""
+    network = get_network(slug)
+    viewer = current_person()
+    item = operations.get_resource(network, resource_id, viewer)
+    if not permissions.can_change_resource(viewer, item):
+        abort(403)
+    return render_template(
+        "resources/delete.html",
+        network=network,
+        resource=item,
+        federations=operations.federations_sharing(item),
+        delete_form=DeleteForm(),
+    )
 
 
 @bp.post("/networks/<slug>/resources/<int:resource_id>/delete")
