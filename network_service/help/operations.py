@@ -728,6 +728,25 @@ def resolve(
     return request
 
 
+def reopen(request: HelpRequest, actor: Person) -> HelpRequest:
+    """Return a resolved or closed request to the open state: whoever may resolve or close it (its author, the
+    coordinator, the Meta-Mentor). Its history stays: the answers, their count and the time of the first answer
+    are kept (so the time to the first answer is unchanged); the time and author of the resolution are cleared,
+    and a later resolution sets them anew. The audit log keeps the resolution and the reopening (``help.open``,
+    with the status it left). Nobody is notified, and nobody is asked again automatically."""
+    if not permissions.can_resolve(actor, request):
+        raise Forbidden(_("Only the author, the coordinator or the Meta-Mentor can reopen a request."))
+    if request.is_open:
+        raise Conflict(_("This help request is already open."))
+    previous = request.status
+    request.status = HelpStatus.open
+    request.resolved_at = None
+    request.resolved_by = None
+    session.flush()
+    record("help.open", actor=actor, target=request, network=request.network, previous=previous.value)
+    return request
+
+
 # -- matching -------------------------------------------------------------------------------------------------
 
 

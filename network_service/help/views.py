@@ -9,7 +9,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
 from network_service import page_cache
-from network_service.errors import Forbidden, InvalidInput, MentorNetError
+from network_service.errors import Conflict, Forbidden, InvalidInput, MentorNetError
 from network_service.fragments import CSRF_MARK, FragmentCache, kept_form, reader_context
 from network_service.help import operations, permissions, privacy
 from network_service.help.forms import (
@@ -314,6 +314,7 @@ def _can(viewer, help_request) -> dict[str, bool]:
     return {
         "can_respond": permissions.can_respond(viewer, help_request),
         "can_resolve": permissions.can_resolve(viewer, help_request) and help_request.is_open,
+        "can_reopen": permissions.can_reopen(viewer, help_request),
         "can_edit": permissions.can_edit(viewer, help_request),
         "can_notify": permissions.can_notify_more(viewer, help_request),
         "can_suggest": permissions.can_see_suggestions(viewer, help_request),
@@ -510,12 +511,38 @@ def respond(slug: str, request_id: int):
     return _show(network, help_request, viewer, response_form=form, findings=findings, status=422)
 
 
-@bp.post("/networks/<slug>/help/<int:request_id>/resolve")
+_ENDINGS = (HelpStatus.resolved.value, HelpStatus.closed.value)
+
+
+@bp.route("/networks/<slug>/help/<int:request_id>/resolve", methods=["GET", "POST"])
 @login_required
 def resolve(slug: str, request_id: int):
+    """GET: the confirmation page (what resolving or closing does; the request page's buttons lead here), whose
+    button posts here. POST: resolve or close."""
     network = get_network(slug)
     viewer = current_person()
     help_request = operations.get_request(network, request_id, viewer)
+    if request.method == "GET":
+        status = request.args.get("status", HelpStatus.resolved.value)
+        if status not in _ENDINGS:
+            raise InvalidInput(_("Choose resolved or closed."), field="status")
+        if not permissions.can_resolve(viewer, help_request):
+            raise Forbidden(
+                _("Only the author, the coordinator or the Meta-Mentor can resolve or close a request.")
+            )
+        if not help_request.is_open:
+            raise Conflict(_("This help request is already resolved or closed."))
+        form = ResolveForm(formdata=None, status=status)
+        responders = len({r.author_id for r in help_request.responses if r.author_id is not None}
+                         - {help_request.author_id})  # fmt: skip
+        return render_template(
+            "help/confirm.html",
+            network=network,
+            help_request=help_request,
+            form=form,
+            status=status,
+            responders=responders,
+        )
     form = ResolveForm()
     if not form.validate_on_submit():
         raise InvalidInput(_("Choose resolved or closed."), field="status")
@@ -524,6 +551,17 @@ def resolve(slug: str, request_id: int):
         flash(_("The request is resolved. Everyone who answered has been thanked."), "success")
     else:
         flash(_("The request is closed."), "success")
+    return redirect(url_for("help.show", slug=slug, request_id=request_id), 303)
+
+
+@bp.post("/networks/<slug>/help/<int:request_id>/reopen")
+@login_required
+def reopen(slug: str, request_id: int):
+    network = get_network(slug)
+    viewer = current_person()
+    help_request = operations.get_request(network, request_id, viewer)  # the CSRF token is checked before
+    operations.reopen(help_request, viewer)
+    flash(_("The request is open again. Members can answer it."), "success")
     return redirect(url_for("help.show", slug=slug, request_id=request_id), 303)
 
 
