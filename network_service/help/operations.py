@@ -237,6 +237,7 @@ def update_request(
     """The author edits an open request; the text is scanned again."""
     if not permissions.can_edit(actor, request):
         raise Forbidden(_("Only the author can edit a help request, and only while it is open."))
+    require_current_agreement(actor, request.network)  # like asking and answering: the current rules first
     allowed = {"topic", "body", "languages", "region", "tags", "urgency"}
     unknown = set(changes) - allowed
     if unknown:
