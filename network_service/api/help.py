@@ -101,6 +101,10 @@ class ResolveSchema(Strict):
     status = fields.Str(load_default="resolved", validate=validate.OneOf(["resolved", "closed"]))
 
 
+class ReopenSchema(Strict):
+    """No fields: reopening takes no input (an empty object)."""
+
+
 class ListArgsSchema(Strict):
     status = fields.Str(load_default="open", validate=validate.OneOf(["open", "resolved", "closed", "any"]))
     urgency = fields.Enum(Urgency, load_default=None)
@@ -260,6 +264,19 @@ class ResolveRequest(MethodView):
         actor = require_person()
         help_request = operations.get_request(get_network(slug), request_id, actor)
         return operations.resolve(help_request, actor, data["status"])
+
+
+@blp.route("/networks/<slug>/help-requests/<int:request_id>/reopen")
+class ReopenRequest(MethodView):
+    @blp.arguments(ReopenSchema)
+    @blp.response(200, HelpRequestSchema)
+    @blp.alt_response(409, description="The request is already open")
+    def post(self, _data, slug, request_id):
+        """Reopen a resolved or closed request (author, coordinator, Meta-Mentor: who may resolve it). Its
+        answers and the time of its first answer are kept; `resolved_at` and `resolved_by` are cleared."""
+        actor = require_person()
+        help_request = operations.get_request(get_network(slug), request_id, actor)
+        return operations.reopen(help_request, actor)
 
 
 @blp.route("/networks/<slug>/help-requests/<int:request_id>/suggestions")

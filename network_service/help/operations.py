@@ -66,6 +66,28 @@ class PersonalDataFound(InvalidInput):
         ]
 
 
+class AgreementPending(Forbidden):
+    """The actor must accept the network's current agreement first: ``require_current_agreement`` refused (a
+    plain ``Forbidden``, which this wraps; its text is kept as ``detail``). Still a ``Forbidden``, so the API
+    answers 403 as before; the help pages recognise it and show the form again, with what was typed and a link
+    to the agreement (``agreement_path``). Help's own class: other modules' use of ``require_current_agreement``
+    is not changed."""
+
+    def __init__(self, network: Network, detail: str):
+        super().__init__(detail)
+        self.network_name = network.name
+        self.agreement_path = f"/networks/{network.slug}/agreement"
+
+
+def _require_agreement(actor: Person, network: Network) -> None:
+    """``require_current_agreement``, its refusal raised as ``AgreementPending``. Call it after the permission
+    check and before anything is written."""
+    try:
+        require_current_agreement(actor, network)
+    except Forbidden as exc:
+        raise AgreementPending(network, exc.detail) from exc
+
+
 def request_path(request: HelpRequest) -> str:
     return f"/networks/{request.network.slug}/help/{request.id}"
 
@@ -189,7 +211,7 @@ def create_request(
     """Ask the network for help; the best-matching members are notified at once."""
     if not permissions.can_ask(actor, network):
         raise Forbidden(_("Only active members of this network can ask for help."))
-    require_current_agreement(actor, network)
+    _require_agreement(actor, network)
     fields = {
         "topic": _text(
             topic, "topic", required=True, limit=MAX_TOPIC, message=_("Say in a line what you need.")
@@ -237,6 +259,7 @@ def update_request(
     """The author edits an open request; the text is scanned again."""
     if not permissions.can_edit(actor, request):
         raise Forbidden(_("Only the author can edit a help request, and only while it is open."))
+    _require_agreement(actor, request.network)  # like asking and answering: the current rules accepted first
     allowed = {"topic", "body", "languages", "region", "tags", "urgency"}
     unknown = set(changes) - allowed
     if unknown:
@@ -663,7 +686,7 @@ def respond(
         raise Conflict(_("This help request is no longer open."))
     if not permissions.can_respond(actor, request):
         raise Forbidden(_("Only active members of this network can answer help requests."))
-    require_current_agreement(actor, request.network)
+    _require_agreement(actor, request.network)
     text = _text(body, "body", required=True, limit=MAX_MARKDOWN_CHARS, message=_("Write your answer."))
     texts, masked, findings = _screen(
         request.network, {"body": text}, mask=mask, confirm=confirm_no_personal_data
@@ -725,6 +748,25 @@ def resolve(
             actor=actor,
             topic=request.topic,
         )
+    return request
+
+
+def reopen(request: HelpRequest, actor: Person) -> HelpRequest:
+    """Return a resolved or closed request to the open state: whoever may resolve or close it (its author, the
+    coordinator, the Meta-Mentor). Its history stays: the answers, their count and the time of the first answer
+    are kept (so the time to the first answer is unchanged); the time and author of the resolution are cleared,
+    and a later resolution sets them anew. The audit log keeps the resolution and the reopening (``help.open``,
+    with the status it left). Nobody is notified, and nobody is asked again automatically."""
+    if not permissions.can_resolve(actor, request):
+        raise Forbidden(_("Only the author, the coordinator or the Meta-Mentor can reopen a request."))
+    if request.is_open:
+        raise Conflict(_("This help request is already open."))
+    previous = request.status
+    request.status = HelpStatus.open
+    request.resolved_at = None
+    request.resolved_by = None
+    session.flush()
+    record("help.open", actor=actor, target=request, network=request.network, previous=previous.value)
     return request
 
 

@@ -6,6 +6,7 @@
 | ask for help, respond                    | no         | yes         | yes         | yes    | yes    |
 | edit a request while open                | no         | author      | author      | author | author |
 | resolve or close a request               | no         | yes         | yes         | author | author |
+| reopen a resolved or closed request      | no         | yes         | yes         | author | author |
 | see suggestions and reasons              | yes (read) | yes         | yes         | author | author |
 | notify more members                      | no         | yes         | yes         | author | author |
 | see the network's help metrics           | yes        | yes         | yes         | no     | no     |
@@ -44,6 +45,11 @@ def can_resolve(person: Person | None, request: HelpRequest) -> bool:
     if _is_author(person, request) and is_member(person, network):
         return True
     return has_role(person, network, LEADERS, site_admin=False)
+
+
+def can_reopen(person: Person | None, request: HelpRequest) -> bool:
+    """Reopen a resolved or closed request: whoever may resolve or close it (the same rule)."""
+    return not request.is_open and can_resolve(person, request)
 
 
 def can_see_suggestions(person: Person | None, request: HelpRequest) -> bool:

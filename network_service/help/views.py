@@ -9,7 +9,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
 from network_service import page_cache
-from network_service.errors import Forbidden, InvalidInput, MentorNetError
+from network_service.errors import Conflict, Forbidden, InvalidInput, MentorNetError
 from network_service.fragments import CSRF_MARK, FragmentCache, kept_form, reader_context
 from network_service.help import operations, permissions, privacy
 from network_service.help.forms import (
@@ -119,6 +119,19 @@ def _submit(form, call):
     except InvalidInput as exc:
         _attach(form, exc)
         return None, []
+    except operations.AgreementPending as exc:
+        # The agreement changed while the form was filled in: the form comes back with what was typed, and
+        # the page says so and links to the agreement (help/_agreement_pending.html); nothing was written.
+        form.agreement_pending = exc
+        return None, []
+
+
+def _refusal(form, findings) -> int:
+    """The status of a form page that comes back: 403 when the agreement must be accepted first, 422 with
+    errors or findings, else 200."""
+    if getattr(form, "agreement_pending", None) is not None:
+        return 403
+    return 422 if form.errors or form.form_errors or findings else 200
 
 
 def _language_choices(network, viewer) -> list[tuple[str, str]]:
@@ -257,10 +270,14 @@ def new(slug: str):
             else:
                 flash(_("Your request is posted. Members who match it have been told."), "success")
             return redirect(url_for("help.show", slug=slug, request_id=created.id), 303)
-    status = 422 if form.errors or form.form_errors or findings else 200
     return render_template(
-        "help/form.html", network=network, form=form, findings=findings, help_request=None
-    ), status
+        "help/form.html",
+        network=network,
+        form=form,
+        findings=findings,
+        help_request=None,
+        agreement_pending=getattr(form, "agreement_pending", None),
+    ), _refusal(form, findings)
 
 
 @bp.route("/networks/<slug>/help/<int:request_id>/edit", methods=["GET", "POST"])
@@ -303,10 +320,14 @@ def edit(slug: str, request_id: int):
         if updated is not None:
             flash(_("Your changes are saved."), "success")
             return redirect(url_for("help.show", slug=slug, request_id=help_request.id), 303)
-    status = 422 if form.errors or form.form_errors or findings else 200
     return render_template(
-        "help/form.html", network=network, form=form, findings=findings, help_request=help_request
-    ), status
+        "help/form.html",
+        network=network,
+        form=form,
+        findings=findings,
+        help_request=help_request,
+        agreement_pending=getattr(form, "agreement_pending", None),
+    ), _refusal(form, findings)
 
 
 def _can(viewer, help_request) -> dict[str, bool]:
@@ -314,6 +335,7 @@ def _can(viewer, help_request) -> dict[str, bool]:
     return {
         "can_respond": permissions.can_respond(viewer, help_request),
         "can_resolve": permissions.can_resolve(viewer, help_request) and help_request.is_open,
+        "can_reopen": permissions.can_reopen(viewer, help_request),
         "can_edit": permissions.can_edit(viewer, help_request),
         "can_notify": permissions.can_notify_more(viewer, help_request),
         "can_suggest": permissions.can_see_suggestions(viewer, help_request),
@@ -374,6 +396,7 @@ def _content(
     notify_form=None,
     candidates_mark=None,
     made=None,
+    agreement_pending=None,
 ):
     """The page below its navigation (help/_request_content.html). ``candidates_mark``: the next candidates are
     left out and this text stands where they go (``show`` puts them in, kept apart); ``made``: a dict given the
@@ -387,7 +410,7 @@ def _content(
     )
     if made is not None:
         made.update(request=help_request, notified=notified)
-    fresh = response_form is None and notify_form is None and not findings
+    fresh = response_form is None and notify_form is None and not findings and agreement_pending is None
     return render_template(
         "help/_request_content.html",
         network=network,
@@ -403,6 +426,7 @@ def _content(
         candidates_mark=candidates_mark,
         show_next=show_next,
         urgency_labels=URGENCY_LABELS,
+        agreement_pending=agreement_pending,
         **can,
     )
 
@@ -427,7 +451,9 @@ def _page(network, topic, content: str, status=200):
 
 
 def _show(network, help_request, viewer, *, response_form=None, findings=(), notify_form=None, status=200):
-    """The request page with a form that came back (errors, findings): rendered for this request alone."""
+    """The request page with a form that came back (errors, findings, the agreement to accept first): rendered
+    for this request alone."""
+    agreement_pending = getattr(response_form, "agreement_pending", None)
     content = _content(
         network,
         help_request,
@@ -437,8 +463,9 @@ def _show(network, help_request, viewer, *, response_form=None, findings=(), not
         response_form=response_form,
         findings=findings,
         notify_form=notify_form,
+        agreement_pending=agreement_pending,
     )
-    return _page(network, help_request.topic, content, status)
+    return _page(network, help_request.topic, content, 403 if agreement_pending is not None else status)
 
 
 # Who would be asked next depends on the clock (recent sign-ins, answers of the last 30 days, notifications of
@@ -510,12 +537,38 @@ def respond(slug: str, request_id: int):
     return _show(network, help_request, viewer, response_form=form, findings=findings, status=422)
 
 
-@bp.post("/networks/<slug>/help/<int:request_id>/resolve")
+_ENDINGS = (HelpStatus.resolved.value, HelpStatus.closed.value)
+
+
+@bp.route("/networks/<slug>/help/<int:request_id>/resolve", methods=["GET", "POST"])
 @login_required
 def resolve(slug: str, request_id: int):
+    """GET: the confirmation page (what resolving or closing does; the request page's buttons lead here), whose
+    button posts here. POST: resolve or close."""
     network = get_network(slug)
     viewer = current_person()
     help_request = operations.get_request(network, request_id, viewer)
+    if request.method == "GET":
+        status = request.args.get("status", HelpStatus.resolved.value)
+        if status not in _ENDINGS:
+            raise InvalidInput(_("Choose resolved or closed."), field="status")
+        if not permissions.can_resolve(viewer, help_request):
+            raise Forbidden(
+                _("Only the author, the coordinator or the Meta-Mentor can resolve or close a request.")
+            )
+        if not help_request.is_open:
+            raise Conflict(_("This help request is already resolved or closed."))
+        form = ResolveForm(formdata=None, status=status)
+        responders = len({r.author_id for r in help_request.responses if r.author_id is not None}
+                         - {help_request.author_id})  # fmt: skip
+        return render_template(
+            "help/confirm.html",
+            network=network,
+            help_request=help_request,
+            form=form,
+            status=status,
+            responders=responders,
+        )
     form = ResolveForm()
     if not form.validate_on_submit():
         raise InvalidInput(_("Choose resolved or closed."), field="status")
@@ -524,6 +577,17 @@ def resolve(slug: str, request_id: int):
         flash(_("The request is resolved. Everyone who answered has been thanked."), "success")
     else:
         flash(_("The request is closed."), "success")
+    return redirect(url_for("help.show", slug=slug, request_id=request_id), 303)
+
+
+@bp.post("/networks/<slug>/help/<int:request_id>/reopen")
+@login_required
+def reopen(slug: str, request_id: int):
+    network = get_network(slug)
+    viewer = current_person()
+    help_request = operations.get_request(network, request_id, viewer)  # the CSRF token is checked before
+    operations.reopen(help_request, viewer)
+    flash(_("The request is open again. Members can answer it."), "success")
     return redirect(url_for("help.show", slug=slug, request_id=request_id), 303)
 
 
