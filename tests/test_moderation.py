@@ -7,6 +7,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from network_service.accounts.models import Person
 from network_service.accounts.operations import get_or_create_person
 from network_service.audit.models import AuditLog
 from network_service.conversations import operations as conversations
@@ -543,3 +544,46 @@ def test_the_last_active_coordinator_cannot_be_suspended(run, cast, monkeypatch)
     run(second_coordinator)
     run(suspend_the_coordinator)  # another coordinator stays
     assert membership_status(run, cast.ids["coordinator"]) == MembershipStatus.suspended
+
+
+def test_only_a_coordinator_reinstates_a_coordinator(client, run, cast):
+    """Reinstating follows the rule of suspending: a Meta-Mentor cannot undo a coordinator's suspension of
+    another coordinator, neither through the page nor the API; the queue offers them no button for it."""
+    from network_service.networks.models import Level, Role
+    from tests.helpers import add_member
+
+    second = run(
+        lambda: (
+            add_member(
+                network(cast), "coord2@example.org", "Second Coordinator", Role.coordinator, Level.experienced
+            ).id
+        )
+    )
+    run(
+        lambda: operations.suspend_member(
+            network(cast), session.get(Person, second), actor=person("coordinator"), reason="left the org"
+        )
+    )
+    with pytest.raises(Forbidden):
+        run(
+            lambda: operations.reinstate_member(
+                network(cast), session.get(Person, second), actor=person("meta_mentor")
+            )
+        )
+    api = f"{API}/networks/{cast.slug}/members/{second}/suspension"
+    refused = client.put(api, json={"suspended": False}, headers=bearer_for(run, "meta_mentor"))
+    assert_problem(refused, 403)
+    sign_in_as(client, run, EMAILS["meta_mentor"])
+    queue = client.get(f"/networks/{cast.slug}/moderation").get_data(as_text=True)
+    assert "Second Coordinator" in queue and "Reinstate Second Coordinator" not in queue
+    web = client.post(
+        f"/networks/{cast.slug}/members/{second}/reinstate", data={"csrf_token": csrf_from(queue)}
+    )
+    assert web.status_code == 403
+    assert membership_status(run, second) == MembershipStatus.suspended
+    assert "moderation.reinstate" not in audit_actions(run)
+
+    allowed = client.put(api, json={"suspended": False}, headers=bearer_for(run, "coordinator"))
+    assert allowed.status_code == 200
+    assert membership_status(run, second) == MembershipStatus.active
+    assert audit_actions(run)[-1] == "moderation.reinstate"

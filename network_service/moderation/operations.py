@@ -409,12 +409,26 @@ def suspend_member(network: Network, person: Person, *, actor: Person, reason: s
     return membership
 
 
+def may_reinstate(actor: Person | None, network: Network, membership: Membership) -> bool:
+    """Whether ``actor`` may reinstate the suspended ``membership``: a moderator, and for a coordinator only a
+    coordinator (by membership or an LMS grant; a site admin only as a member), as for suspending."""
+    if not is_moderator(actor, network):
+        return False
+    return membership.role != Role.coordinator or has_role(
+        actor, network, {Role.coordinator}, site_admin=False
+    )
+
+
 def reinstate_member(network: Network, person: Person, *, actor: Person, reason: str = "") -> Membership:
+    """Undoing a suspension follows the rule of suspending: only a coordinator reinstates a coordinator (else a
+    Meta-Mentor could undo a coordinator's suspension of another coordinator)."""
     if not is_moderator(actor, network):
         raise Forbidden(_("Only the coordinator and the Meta-Mentor can reinstate members."))
     membership = _membership(network, person)
     if membership is None or membership.status != MembershipStatus.suspended:
         raise Conflict(_("This person is not suspended."), field="person_id")
+    if not may_reinstate(actor, network, membership):
+        raise Forbidden(_("Only a coordinator can reinstate a coordinator."))
     membership.status = MembershipStatus.active
     session.flush()
     record(

@@ -55,6 +55,7 @@ def queue(slug: str):
     except ValueError:
         status = ReportStatus.open
     reports, older = operations.list_reports(network, viewer, status=status, before=cursor_arg("before"))
+    suspended = operations.suspended_members(network, viewer)
     return render_template(
         "moderation/queue.html",
         network=network,
@@ -65,7 +66,8 @@ def queue(slug: str):
         forward_form=ForwardForm(),
         confirm_form=ConfirmForm(),
         actions=operations.queue_actions(network, reports),
-        suspended=operations.suspended_members(network, viewer),
+        suspended=suspended,
+        reinstatable={m.person_id for m in suspended if operations.may_reinstate(viewer, network, m)},
     )
 
 
