@@ -587,3 +587,34 @@ def test_only_a_coordinator_reinstates_a_coordinator(client, run, cast):
     assert allowed.status_code == 200
     assert membership_status(run, second) == MembershipStatus.active
     assert audit_actions(run)[-1] == "moderation.reinstate"
+
+
+def test_hiding_and_deleting_check_themselves_that_a_private_message_was_reported(run, cast, ctx):
+    """The operations, not only their callers, keep moderators away from an unreported message of a private
+    group or direct conversation (any future way in gets the same answer)."""
+    from network_service.errors import NotFound
+
+    group = conversations.create_channel(
+        network(cast),
+        actor=person("novice"),
+        name="Two of us",
+        kind=ChannelKind.private,
+        member_ids=[cast.ids["experienced"]],
+    )
+    message = conversations.post_message(group, actor=person("experienced"), body="Private words")
+    for label in MODERATORS:
+        with pytest.raises(NotFound):
+            operations.hide_message(message, actor=person(label), reason="x")
+        with pytest.raises(NotFound):
+            conversations.delete_message(message, actor=person(label))
+    assert message.hidden_at is None and message.deleted_at is None and message.body == "Private words"
+
+    operations.report_message(message, actor=person("novice"), reason="harassment")
+    operations.hide_message(message, actor=person("meta_mentor"), reason="insults")
+    assert message.hidden_at is not None
+    conversations.delete_message(message, actor=person("coordinator"))
+    assert message.deleted_at is not None
+    # the author still deletes their own message in their group
+    own = conversations.post_message(group, actor=person("novice"), body="mine")
+    conversations.delete_message(own, actor=person("novice"))
+    assert own.deleted_at is not None

@@ -358,6 +358,9 @@ def hide_message(message: Message, *, actor: Person, hidden: bool = True, reason
     network = message.channel.network
     if not is_moderator(actor, network):
         raise Forbidden(_("Only the coordinator and the Meta-Mentor can hide messages."))
+    if not conversation_permissions.reaches_for_moderation(actor, message):
+        # a private group's or direct conversation's message, not reported in the network
+        raise NotFound(_("There is no such message."))
     if hidden:
         message.hidden_at = message.hidden_at or utcnow()
         message.hidden_by_id = actor.id
@@ -518,8 +521,6 @@ def get_message_for_moderation(network: Network, message_id: int, viewer: Person
     message = session.get(Message, message_id)
     if message is None or message.channel.network_id != network.id:
         raise NotFound(_("There is no such message."))
-    if not conversation_permissions.can_read(viewer, message.channel) and not session.scalar(
-        sa.select(sa.exists().where(Report.message_id == message.id, Report.network_id == network.id))
-    ):
+    if not conversation_permissions.reaches_for_moderation(viewer, message):
         raise NotFound(_("There is no such message."))
     return message
