@@ -618,3 +618,29 @@ def test_hiding_and_deleting_check_themselves_that_a_private_message_was_reporte
     own = conversations.post_message(group, actor=person("novice"), body="mine")
     conversations.delete_message(own, actor=person("novice"))
     assert own.deleted_at is not None
+
+
+def test_the_hide_form_records_its_reason_in_the_audit_log(client, run, cast):
+    message_id = post_as(run, cast, "experienced", "Buy cheap watches")
+    run(
+        lambda: operations.report_message(
+            session.get(Message, message_id), actor=person("novice"), reason="spam"
+        )
+    )
+    sign_in_as(client, run, EMAILS["meta_mentor"])
+    queue_url = f"/networks/{cast.slug}/moderation"
+    queue = client.get(queue_url).get_data(as_text=True)
+    assert 'name="reason" maxlength="2000"' in queue and "Reason (optional, kept in the audit log)" in queue
+    hide_url = f"/networks/{cast.slug}/conversations/messages/{message_id}/hide"
+    too_long = form_post(client, queue_url, hide_url, {"hidden": "1", "next": "queue", "reason": "x" * 2001})
+    assert too_long.status_code == 303
+    assert run(lambda: session.get(Message, message_id).hidden_at) is None
+    assert "moderation.hide" not in audit_actions(run)
+
+    hidden = form_post(
+        client, queue_url, hide_url, {"hidden": "1", "next": "queue", "reason": "Advertising, twice"}
+    )
+    assert hidden.status_code == 303
+    assert run(lambda: session.get(Message, message_id).hidden_at) is not None
+    entry = run(lambda: session.scalars(sa.select(AuditLog).order_by(AuditLog.id.desc())).first())
+    assert entry.action == "moderation.hide" and entry.detail["reason"] == "Advertising, twice"

@@ -361,6 +361,7 @@ def hide_message(message: Message, *, actor: Person, hidden: bool = True, reason
     if not conversation_permissions.reaches_for_moderation(actor, message):
         # a private group's or direct conversation's message, not reported in the network
         raise NotFound(_("There is no such message."))
+    reason = _clean_note(reason, "reason")  # judged before anything changes
     if hidden:
         message.hidden_at = message.hidden_at or utcnow()
         message.hidden_by_id = actor.id
@@ -373,7 +374,7 @@ def hide_message(message: Message, *, actor: Person, hidden: bool = True, reason
         actor=actor,
         target=message,
         network=network,
-        reason=_clean_note(reason, "reason"),
+        reason=reason,
     )
     return message
 
