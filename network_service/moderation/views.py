@@ -56,13 +56,15 @@ def queue(slug: str):
     except ValueError:
         status = ReportStatus.open
     reports, older = operations.list_reports(network, viewer, status=status, before=cursor_arg("before"))
-    suspended = operations.suspended_members(network, viewer)
+    moderator = is_moderator(viewer, network)  # else a site administrator, for reports nobody else handles
+    suspended = operations.suspended_members(network, viewer) if moderator else []
     return render_template(
         "moderation/queue.html",
         network=network,
         reports=reports,
         older=older,
         status=status,
+        moderator=moderator,
         handle_form=HandleReportForm(),
         forward_form=ForwardForm(),
         hide_form=HideForm(),
