@@ -239,7 +239,7 @@ def test_a_report_about_the_only_moderator_reaches_the_site_administrators(clien
     ))) == MembershipStatus.active  # fmt: skip
 
 
-def test_a_moderator_does_not_hide_or_show_again_their_own_message(client, run, cast):
+def test_a_moderator_does_not_show_again_their_own_message_another_moderator_hid(client, run, cast):
     message_id = post(run, cast, "meta_mentor", "Hurry up, all of you")
     run(
         lambda: operations.report_message(
@@ -257,3 +257,54 @@ def test_a_moderator_does_not_hide_or_show_again_their_own_message(client, run, 
     sign_in_as(client, run, EMAILS["meta_mentor"])
     page = client.get(f"/networks/{cast.slug}/conversations/c/{cast.general}").get_data(as_text=True)
     assert f"messages/{message_id}/hide" not in page
+
+
+# -- 5. the reported text is kept as evidence --------------------------------------------------------------
+
+
+def test_the_reported_text_survives_an_edit_and_a_deletion_by_its_author(client, run, cast):
+    from network_service.conversations import operations as conversations
+    from network_service.conversations.models import Message
+
+    message_id = post(run, cast, "experienced", "You are all idiots")
+    created = client.post(
+        f"{API}/networks/{cast.slug}/reports",
+        json={"message_id": message_id, "reason": "harassment"},
+        headers=bearer_for(run, "novice"),
+    )
+    assert created.status_code == 201 and created.get_json()["message"] is None  # the reporter learns nothing
+    report_id = created.get_json()["id"]
+    report = run(lambda: session.get(Report, report_id))
+    assert report.snapshot_body == "You are all idiots" and report.snapshot_at is not None
+
+    run(
+        lambda: conversations.edit_message(
+            session.get(Message, message_id), actor=person("experienced"), body="Have a nice day"
+        )
+    )
+    meta = bearer_for(run, "meta_mentor")
+    [listed] = client.get(f"{API}/networks/{cast.slug}/reports", headers=meta).get_json()["reports"]
+    assert listed["message"]["reported_body"] == "You are all idiots"
+    assert listed["message"]["body"] == "Have a nice day" and listed["message"]["edited_since"] is True
+    assert listed["message"]["reported_at"]
+    sign_in_as(client, run, EMAILS["meta_mentor"])
+    queue = client.get(f"/networks/{cast.slug}/moderation").get_data(as_text=True)
+    assert "Text at the time of the report" in queue and "You are all idiots" in queue
+    assert "edited since the report" in queue and "Have a nice day" in queue
+
+    run(lambda: conversations.delete_message(session.get(Message, message_id), actor=person("experienced")))
+    [listed] = client.get(f"{API}/networks/{cast.slug}/reports", headers=meta).get_json()["reports"]
+    assert listed["message"]["body"] is None and listed["message"]["deleted"] is True
+    assert listed["message"]["reported_body"] == "You are all idiots"
+    queue = client.get(f"/networks/{cast.slug}/moderation").get_data(as_text=True)
+    assert "You are all idiots" in queue and "deleted since the report" in queue
+
+    # a report about a member keeps no text
+    member_report = _report_about(run, cast, "office")
+    assert run(lambda: session.get(Report, member_report).snapshot_body) is None
+    # nobody else sees it: the author, the reporter, the office (no queue), the reported moderator (no report)
+    for label in ("experienced", "novice", "office"):
+        assert (
+            client.get(f"{API}/networks/{cast.slug}/reports", headers=bearer_for(run, label)).status_code
+            == 403
+        )

@@ -145,6 +145,32 @@ def _tell_moderators(report: Report, actor: Person) -> None:
     )
 
 
+@dataclasses.dataclass
+class Evidence:
+    """The reported text as it was when reported, and what became of the message since."""
+
+    body: str
+    taken_at: object
+    edited_since: bool
+    deleted_since: bool
+
+
+def evidence(report: Report) -> Evidence | None:
+    """For those who handle ``report`` only (callers have checked ``may_handle``); None for a report of a
+    member, or one made before reports kept the text."""
+    if report.snapshot_body is None or report.snapshot_at is None:
+        return None
+    message = report.message
+    return Evidence(
+        body=report.snapshot_body,
+        taken_at=report.snapshot_at,
+        edited_since=message is not None
+        and message.edited_at is not None
+        and message.edited_at > report.snapshot_at,
+        deleted_since=message is None or message.deleted_at is not None,
+    )
+
+
 # -- reports ----------------------------------------------------------------------------------------------
 
 
@@ -169,6 +195,8 @@ def report_message(message: Message, *, actor: Person, reason, note: str = "") -
         person_id=message.author_id,
         reason=_reason(reason),
         note=_clean_note(note),
+        snapshot_body=message.body,  # the evidence, should the author edit or delete the message
+        snapshot_at=utcnow(),
     )
     session.add(report)
     session.flush()
@@ -390,6 +418,8 @@ def forward_report(report: Report, *, actor: Person, to_network: Network, note: 
         person_id=person.id,
         reason=report.reason,
         note=f"{passed_on}\n\n{note}" if note else passed_on,
+        snapshot_body=report.snapshot_body,  # the text as first reported
+        snapshot_at=report.snapshot_at,
     )
     session.add(forwarded)
     session.flush()
@@ -468,7 +498,7 @@ def hide_message(message: Message, *, actor: Person, hidden: bool = True, reason
     if not conversation_permissions.reaches_for_moderation(actor, message):
         # a private group's or direct conversation's message, not reported in the network
         raise NotFound(_("There is no such message."))
-    if message.author_id == actor.id:
+    if not hidden and message.author_id == actor.id and message.hidden_by_id not in (None, actor.id):
         # a reported moderator would show again their own message another moderator hid
         raise Forbidden(_("Another moderator decides whether your own message is hidden."))
     reason = _clean_note(reason, "reason")  # judged before anything changes

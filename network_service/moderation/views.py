@@ -65,6 +65,7 @@ def queue(slug: str):
         older=older,
         status=status,
         moderator=moderator,
+        evidence=operations.evidence,
         handle_form=HandleReportForm(),
         forward_form=ForwardForm(),
         hide_form=HideForm(),
