@@ -121,6 +121,20 @@ def build_everything(world, upload_dir) -> Everything:
             person_id=pid,
             reason=ReportReason.spam,
             handled_by_id=pid,
+            snapshot_body=f"Hello from the new mentor, {NAME} ({EMAIL})",  # the reported text, kept as evidence
+            snapshot_at=now,
+        )
+    )
+    thanks = post_message(channel, actor=mentor, body="Welcome! Write to me any time.")
+    session.add(
+        Report(  # another's message reported by them, whose kept text names them
+            network_id=network.id,
+            reporter_id=pid,
+            message_id=thanks.id,
+            person_id=mentor.id,
+            reason=ReportReason.other,
+            snapshot_body=f"Welcome, {NAME}! Write to me any time.",
+            snapshot_at=now,
         )
     )
     session.add(Block(blocker_id=pid, blocked_id=mentor.id))

@@ -7,6 +7,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from network_service.accounts.models import Person
 from network_service.accounts.operations import get_or_create_person
 from network_service.audit.models import AuditLog
 from network_service.conversations import operations as conversations
@@ -543,3 +544,103 @@ def test_the_last_active_coordinator_cannot_be_suspended(run, cast, monkeypatch)
     run(second_coordinator)
     run(suspend_the_coordinator)  # another coordinator stays
     assert membership_status(run, cast.ids["coordinator"]) == MembershipStatus.suspended
+
+
+def test_only_a_coordinator_reinstates_a_coordinator(client, run, cast):
+    """Reinstating follows the rule of suspending: a Meta-Mentor cannot undo a coordinator's suspension of
+    another coordinator, neither through the page nor the API; the queue offers them no button for it."""
+    from network_service.networks.models import Level, Role
+    from tests.helpers import add_member
+
+    second = run(
+        lambda: (
+            add_member(
+                network(cast), "coord2@example.org", "Second Coordinator", Role.coordinator, Level.experienced
+            ).id
+        )
+    )
+    run(
+        lambda: operations.suspend_member(
+            network(cast), session.get(Person, second), actor=person("coordinator"), reason="left the org"
+        )
+    )
+    with pytest.raises(Forbidden):
+        run(
+            lambda: operations.reinstate_member(
+                network(cast), session.get(Person, second), actor=person("meta_mentor")
+            )
+        )
+    api = f"{API}/networks/{cast.slug}/members/{second}/suspension"
+    refused = client.put(api, json={"suspended": False}, headers=bearer_for(run, "meta_mentor"))
+    assert_problem(refused, 403)
+    sign_in_as(client, run, EMAILS["meta_mentor"])
+    queue = client.get(f"/networks/{cast.slug}/moderation").get_data(as_text=True)
+    assert "Second Coordinator" in queue and "Reinstate Second Coordinator" not in queue
+    web = client.post(
+        f"/networks/{cast.slug}/members/{second}/reinstate", data={"csrf_token": csrf_from(queue)}
+    )
+    assert web.status_code == 403
+    assert membership_status(run, second) == MembershipStatus.suspended
+    assert "moderation.reinstate" not in audit_actions(run)
+
+    allowed = client.put(api, json={"suspended": False}, headers=bearer_for(run, "coordinator"))
+    assert allowed.status_code == 200
+    assert membership_status(run, second) == MembershipStatus.active
+    assert audit_actions(run)[-1] == "moderation.reinstate"
+
+
+def test_hiding_and_deleting_check_themselves_that_a_private_message_was_reported(run, cast, ctx):
+    """The operations, not only their callers, keep moderators away from an unreported message of a private
+    group or direct conversation (any future way in gets the same answer)."""
+    from network_service.errors import NotFound
+
+    group = conversations.create_channel(
+        network(cast),
+        actor=person("novice"),
+        name="Two of us",
+        kind=ChannelKind.private,
+        member_ids=[cast.ids["experienced"]],
+    )
+    message = conversations.post_message(group, actor=person("experienced"), body="Private words")
+    for label in MODERATORS:
+        with pytest.raises(NotFound):
+            operations.hide_message(message, actor=person(label), reason="x")
+        with pytest.raises(NotFound):
+            conversations.delete_message(message, actor=person(label))
+    assert message.hidden_at is None and message.deleted_at is None and message.body == "Private words"
+
+    operations.report_message(message, actor=person("novice"), reason="harassment")
+    operations.hide_message(message, actor=person("meta_mentor"), reason="insults")
+    assert message.hidden_at is not None
+    conversations.delete_message(message, actor=person("coordinator"))
+    assert message.deleted_at is not None
+    # the author still deletes their own message in their group
+    own = conversations.post_message(group, actor=person("novice"), body="mine")
+    conversations.delete_message(own, actor=person("novice"))
+    assert own.deleted_at is not None
+
+
+def test_the_hide_form_records_its_reason_in_the_audit_log(client, run, cast):
+    message_id = post_as(run, cast, "experienced", "Buy cheap watches")
+    run(
+        lambda: operations.report_message(
+            session.get(Message, message_id), actor=person("novice"), reason="spam"
+        )
+    )
+    sign_in_as(client, run, EMAILS["meta_mentor"])
+    queue_url = f"/networks/{cast.slug}/moderation"
+    queue = client.get(queue_url).get_data(as_text=True)
+    assert 'name="reason" maxlength="2000"' in queue and "Reason (optional, kept in the audit log)" in queue
+    hide_url = f"/networks/{cast.slug}/conversations/messages/{message_id}/hide"
+    too_long = form_post(client, queue_url, hide_url, {"hidden": "1", "next": "queue", "reason": "x" * 2001})
+    assert too_long.status_code == 303
+    assert run(lambda: session.get(Message, message_id).hidden_at) is None
+    assert "moderation.hide" not in audit_actions(run)
+
+    hidden = form_post(
+        client, queue_url, hide_url, {"hidden": "1", "next": "queue", "reason": "Advertising, twice"}
+    )
+    assert hidden.status_code == 303
+    assert run(lambda: session.get(Message, message_id).hidden_at) is not None
+    entry = run(lambda: session.scalars(sa.select(AuditLog).order_by(AuditLog.id.desc())).first())
+    assert entry.action == "moderation.hide" and entry.detail["reason"] == "Advertising, twice"

@@ -38,9 +38,17 @@ class ReportCreateSchema(Strict):
 
 class ReportedMessageSchema(Strict):
     id = fields.Int()
-    body = fields.Str(allow_none=True)
+    body = fields.Str(allow_none=True, metadata={"description": "The text now (null once deleted)."})
     deleted = fields.Bool()
     hidden = fields.Bool()
+    reported_body = fields.Str(
+        allow_none=True,
+        metadata={
+            "description": "The text at the time of the report (null for reports made before it was kept)."
+        },
+    )
+    reported_at = fields.DateTime(allow_none=True, metadata={"description": "When reported_body was taken."})
+    edited_since = fields.Bool(metadata={"description": "The author edited the message after the report."})
 
 
 class ReportSchema(Strict):
@@ -102,7 +110,9 @@ class BlockSchema(Strict):
 
 
 def report_data(report) -> dict:
+    """A report for those who handle it (callers blank ``message`` for anyone else, the reporter included)."""
     message = report.message
+    evidence = operations.evidence(report)
     return {
         "id": report.id,
         "reason": report.reason,
@@ -118,6 +128,9 @@ def report_data(report) -> dict:
             "body": message.body if message.deleted_at is None else None,
             "deleted": message.deleted_at is not None,
             "hidden": message.hidden_at is not None,
+            "reported_body": evidence.body if evidence else None,
+            "reported_at": evidence.taken_at if evidence else None,
+            "edited_since": bool(evidence and evidence.edited_since),
         },
         "handled_by": report.handled_by,
         "handled_at": report.handled_at,

@@ -1285,7 +1285,14 @@ def edit_message(message: Message, *, actor: Person, body: str) -> Message:
 
 def delete_message(message: Message, *, actor: Person) -> Message:
     """The author or a moderator deletes a message: others see "message deleted"; the text stays only in a
-    revision, for moderators and the author."""
+    revision, for moderators and the author. A moderator deletes only a message they reach: one they may read,
+    or a reported one (``permissions.reaches_for_moderation``); any other is 404, as for no message at all."""
+    if (
+        actor is not None
+        and message.author_id != actor.id
+        and not permissions.reaches_for_moderation(actor, message)
+    ):
+        raise NotFound(_("There is no such message."))
     if not permissions.can_delete(actor, message):
         raise Forbidden(_("Only the author, the coordinator and the Meta-Mentor can delete a message."))
     session.add(MessageRevision(message_id=message.id, body=message.body, editor_id=actor.id))

@@ -28,6 +28,7 @@ from network_service.accounts.models import Person
 from network_service.conversations.models import Channel, ChannelKind, ChannelMember, Message
 from network_service.db import session
 from network_service.federations import access as federation_access
+from network_service.moderation.models import Report
 from network_service.networks.models import Network, Role
 from network_service.networks.permissions import ALL_ROLES, LEADERS, has_role, is_member
 
@@ -113,6 +114,25 @@ def reads_as_member(person: Person | None, channel: Channel) -> bool:
 def is_moderator(person: Person | None, network: Network) -> bool:
     """Coordinators and Meta-Mentors moderate; site administrators do not."""
     return has_role(person, network, LEADERS, site_admin=False)
+
+
+def reaches_for_moderation(person: Person | None, message: Message) -> bool:
+    """The rule of every moderator action on a message (hide, show, delete): a message one may read, or one
+    reported in its network. A private group's or direct conversation's message is reached only once it was
+    reported, and then without the conversation around it. Callers check ``is_moderator`` (or authorship)."""
+    if person is None:
+        return False
+    if can_read(person, message.channel):
+        return True
+    return bool(
+        session.scalar(
+            sa.select(
+                sa.exists().where(
+                    Report.message_id == message.id, Report.network_id == message.channel.network_id
+                )
+            )
+        )
+    )
 
 
 def can_edit(person: Person | None, message: Message) -> bool:

@@ -5,6 +5,8 @@ from wtforms.validators import DataRequired, InputRequired, Length
 
 from network_service.moderation.models import ReportReason
 
+MAX_NOTE_CHARS = 2000  # as moderation.operations.MAX_NOTE_CHARS and the API's
+
 REASON_LABELS = {
     ReportReason.harassment: _l("Harassment or disrespect"),
     ReportReason.personal_data: _l("Personal data of someone else (for example a person being mentored)"),
@@ -44,3 +46,11 @@ class ForwardForm(FlaskForm):
 
     network = StringField()
     note = TextAreaField(_l("Note for their moderators (optional)"))
+
+
+class HideForm(FlaskForm):
+    """Hide or show again a message; the reason goes to the audit log (as the API's ``reason``)."""
+
+    reason = TextAreaField(
+        _l("Reason (optional, kept in the audit log)"), validators=[Length(max=MAX_NOTE_CHARS)]
+    )

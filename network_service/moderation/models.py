@@ -47,6 +47,10 @@ class Report(TimestampMixin, Base):
     handled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"))
     handled_at: Mapped[dt.datetime | None]
     resolution: Mapped[str] = mapped_column(sa.Text, default="")
+    # Evidence: the reported message's text when the report was made (its author may edit or delete it later).
+    # Shown only to those who handle the report; blanked when the reported person is erased.
+    snapshot_body: Mapped[str | None] = mapped_column(sa.Text)
+    snapshot_at: Mapped[dt.datetime | None]
 
     network: Mapped[Network] = relationship()
     reporter: Mapped[Person | None] = relationship(foreign_keys=[reporter_id])

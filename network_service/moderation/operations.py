@@ -38,6 +38,12 @@ register_kind(
 )
 
 
+register_kind(
+    "moderation.report",
+    lambda p: _("A new report awaits the moderators of %(network)s.", network=p.get("network_name", "")),
+)
+
+
 def _clean_note(note: str | None, field: str = "note") -> str:
     note = (note or "").strip()
     if len(note) > MAX_NOTE_CHARS:
@@ -55,6 +61,113 @@ def _reason(reason) -> ReportReason:
 def _membership(network: Network, person: Person) -> Membership | None:
     return session.scalar(
         sa.select(Membership).where(Membership.network_id == network.id, Membership.person_id == person.id)
+    )
+
+
+# -- who handles a report ---------------------------------------------------------------------------------
+#
+# A report goes to the network's moderators (coordinators and Meta-Mentors), except the person it is about (the
+# reported member, or the author of the reported message): they do not see it, its reporter or its badge, and
+# cannot close it (404, as for no report). When nobody else moderates the network (a single coordinator is
+# reported, say), site administrators see and close it instead: only such reports, never the network's others.
+
+
+def is_about(person: Person | None, report: Report) -> bool:
+    """Whether ``report`` is about ``person``: the reported member, or the author of the reported message."""
+    if person is None:
+        return False
+    if report.person_id == person.id:
+        return True
+    return report.message is not None and report.message.author_id == person.id
+
+
+def _not_about(viewer: Person) -> sa.ColumnElement[bool]:
+    return sa.or_(Report.person_id.is_(None), Report.person_id != viewer.id)
+
+
+def _another_moderator() -> sa.ColumnElement[bool]:
+    """(Correlated to ``Report``.) The report's network has an active coordinator or Meta-Mentor who is not the
+    report's person."""
+    return sa.exists().where(
+        Membership.network_id == Report.network_id,
+        Membership.status == MembershipStatus.active,
+        Membership.role.in_(list(LEADERS)),
+        sa.or_(Report.person_id.is_(None), Membership.person_id != Report.person_id),
+    )
+
+
+def _reports_for(viewer: Person | None, network: Network) -> sa.ColumnElement[bool] | None:
+    """Which of ``network``'s reports ``viewer`` handles, as a WHERE clause; None: no report at all."""
+    if viewer is None:
+        return None
+    if is_moderator(viewer, network):
+        return _not_about(viewer)
+    if viewer.is_site_admin:
+        return sa.and_(_not_about(viewer), ~_another_moderator())
+    return None
+
+
+def may_handle(viewer: Person | None, report: Report) -> bool:
+    """Whether ``viewer`` sees and handles ``report`` (see above)."""
+    if viewer is None or is_about(viewer, report):
+        return False
+    if is_moderator(viewer, report.network):
+        return True
+    return viewer.is_site_admin and not session.scalar(
+        sa.select(_another_moderator()).select_from(Report).where(Report.id == report.id)
+    )
+
+
+def _recipients_of(report: Report, actor: Person) -> list[Person]:
+    """Who is told of a new report: the network's coordinators and Meta-Mentors but the person it is about and
+    the reporter; when no moderator but the reported person exists, the site administrators."""
+    network = report.network or session.get(Network, report.network_id)
+    leaders = people_in_roles(network, LEADERS)
+    if not [p for p in leaders if not is_about(p, report)]:
+        leaders = list(
+            session.scalars(
+                sa.select(Person).where(Person.is_site_admin.is_(True)).options(lazyload(Person.memberships))
+            )
+        )
+    return [p for p in leaders if not is_about(p, report) and p.id != actor.id]
+
+
+def _tell_moderators(report: Report, actor: Person) -> None:
+    """A notification (no text of the report: the e-mail carries only a link to the queue), under each
+    recipient's e-mail choice."""
+    network = report.network or session.get(Network, report.network_id)
+    notify(
+        _recipients_of(report, actor),
+        "moderation.report",
+        url=f"/networks/{network.slug}/moderation#r{report.id}",
+        network=network,
+        network_name=network.name,
+    )
+
+
+@dataclasses.dataclass
+class Evidence:
+    """The reported text as it was when reported, and what became of the message since."""
+
+    body: str
+    taken_at: object
+    edited_since: bool
+    deleted_since: bool
+
+
+def evidence(report: Report) -> Evidence | None:
+    """For those who handle ``report`` only (callers have checked ``may_handle``); None for a report of a
+    member, or one made before reports kept the text."""
+    if report.snapshot_body is None or report.snapshot_at is None:
+        return None
+    message = report.message
+    return Evidence(
+        body=report.snapshot_body,
+        taken_at=report.snapshot_at,
+        edited_since=message is not None
+        and message.edited_at is not None
+        and message.edited_at > report.snapshot_at,
+        deleted_since=message is None or message.deleted_at is not None,
     )
 
 
@@ -82,10 +195,13 @@ def report_message(message: Message, *, actor: Person, reason, note: str = "") -
         person_id=message.author_id,
         reason=_reason(reason),
         note=_clean_note(note),
+        snapshot_body=message.body,  # the evidence, should the author edit or delete the message
+        snapshot_at=utcnow(),
     )
     session.add(report)
     session.flush()
     record("moderation.report", actor=actor, target=report, network=network, message_id=message.id)
+    _tell_moderators(report, actor)
     return report
 
 
@@ -107,6 +223,7 @@ def report_member(network: Network, person: Person, *, actor: Person, reason, no
     session.add(report)
     session.flush()
     record("moderation.report", actor=actor, target=report, network=network, person_id=person.id)
+    _tell_moderators(report, actor)
     return report
 
 
@@ -117,12 +234,18 @@ def list_reports(
     status: ReportStatus = ReportStatus.open,
     before: int | None = None,
 ) -> tuple[list[Report], int | None]:
-    """The moderation queue (coordinators and Meta-Mentors): newest first, with each reported message."""
-    if not is_moderator(viewer, network):
+    """The moderation queue (coordinators and Meta-Mentors): newest first, with each reported message. Reports
+    about the viewer are left out. A site administrator sees the reports nobody else can handle (see
+    ``may_handle``), and gets 403 while the network has none."""
+    visible = _reports_for(viewer, network)
+    if visible is None or (
+        not is_moderator(viewer, network)
+        and not session.scalar(sa.select(sa.exists().where(Report.network_id == network.id, visible)))
+    ):
         raise Forbidden(_("Only the coordinator and the Meta-Mentor see the moderation queue."))
     query = (
         sa.select(Report)
-        .where(Report.network_id == network.id, Report.status == ReportStatus(status))
+        .where(Report.network_id == network.id, Report.status == ReportStatus(status), visible)
         .options(
             joinedload(Report.reporter).lazyload(Person.memberships),
             joinedload(Report.person).lazyload(Person.memberships),
@@ -148,27 +271,38 @@ def open_report_query(viewer: Person, network: Network) -> tuple[sa.Select, dict
     """The moderation badge (open reports, for a moderator) as (statement, parameters), or 0 for anyone else."""
     if not is_moderator(viewer, network):
         return 0
-    return _OPEN_REPORTS, {"network_id": network.id}
+    return _OPEN_REPORTS, {"network_id": network.id, "viewer_id": viewer.id}
 
 
 _OPEN_REPORTS = sa.select(sa.func.count(Report.id)).where(  # built once: asked on every moderator's page
-    Report.network_id == sa.bindparam("network_id", type_=sa.Integer), Report.status == ReportStatus.open
+    Report.network_id == sa.bindparam("network_id", type_=sa.Integer),
+    Report.status == ReportStatus.open,
+    sa.or_(Report.person_id.is_(None), Report.person_id != sa.bindparam("viewer_id", type_=sa.Integer)),
 )
 
 
+def _require_handler(viewer: Person | None, report: Report) -> None:
+    """404, as for no report, for a report about ``viewer``; 403 for anyone else who may not handle it (a site
+    administrator while someone else moderates the network)."""
+    if is_about(viewer, report):
+        raise NotFound(_("There is no such report."))
+    if not may_handle(viewer, report):
+        raise Forbidden(_("Only the coordinator and the Meta-Mentor handle reports."))
+
+
 def get_report(network: Network, report_id: int, viewer: Person | None) -> Report:
-    if not is_moderator(viewer, network):
+    if not is_moderator(viewer, network) and not (viewer is not None and viewer.is_site_admin):
         raise Forbidden(_("Only the coordinator and the Meta-Mentor handle reports."))
     report = session.get(Report, report_id)
     if report is None or report.network_id != network.id:
         raise NotFound(_("There is no such report."))
+    _require_handler(viewer, report)
     return report
 
 
 def handle_report(report: Report, *, actor: Person, status, resolution: str = "") -> Report:
     network = report.network
-    if not is_moderator(actor, network):
-        raise Forbidden(_("Only the coordinator and the Meta-Mentor handle reports."))
+    _require_handler(actor, report)
     try:
         status = ReportStatus(status)
     except ValueError:
@@ -219,6 +353,7 @@ def forward_report(report: Report, *, actor: Person, to_network: Network, note: 
     network = report.network
     if not is_moderator(actor, network):
         raise Forbidden(_("Only the coordinator and the Meta-Mentor pass reports on."))
+    _require_handler(actor, report)
     if report.status != ReportStatus.open:
         raise Conflict(_("This report is already handled."), field="report")
     person, message = report.person, report.message
@@ -283,6 +418,8 @@ def forward_report(report: Report, *, actor: Person, to_network: Network, note: 
         person_id=person.id,
         reason=report.reason,
         note=f"{passed_on}\n\n{note}" if note else passed_on,
+        snapshot_body=report.snapshot_body,  # the text as first reported
+        snapshot_at=report.snapshot_at,
     )
     session.add(forwarded)
     session.flush()
@@ -306,7 +443,7 @@ def forward_report(report: Report, *, actor: Person, to_network: Network, note: 
         message_id=message.id,
     )
     notify(
-        people_in_roles(to_network, LEADERS),
+        _recipients_of(forwarded, actor),  # not the person reported, even if they moderate there
         "moderation.forwarded",
         url=f"/networks/{to_network.slug}/moderation#r{forwarded.id}",
         network=to_network,
@@ -358,6 +495,13 @@ def hide_message(message: Message, *, actor: Person, hidden: bool = True, reason
     network = message.channel.network
     if not is_moderator(actor, network):
         raise Forbidden(_("Only the coordinator and the Meta-Mentor can hide messages."))
+    if not conversation_permissions.reaches_for_moderation(actor, message):
+        # a private group's or direct conversation's message, not reported in the network
+        raise NotFound(_("There is no such message."))
+    if not hidden and message.author_id == actor.id and message.hidden_by_id not in (None, actor.id):
+        # a reported moderator would show again their own message another moderator hid
+        raise Forbidden(_("Another moderator decides whether your own message is hidden."))
+    reason = _clean_note(reason, "reason")  # judged before anything changes
     if hidden:
         message.hidden_at = message.hidden_at or utcnow()
         message.hidden_by_id = actor.id
@@ -370,7 +514,7 @@ def hide_message(message: Message, *, actor: Person, hidden: bool = True, reason
         actor=actor,
         target=message,
         network=network,
-        reason=_clean_note(reason, "reason"),
+        reason=reason,
     )
     return message
 
@@ -409,12 +553,26 @@ def suspend_member(network: Network, person: Person, *, actor: Person, reason: s
     return membership
 
 
+def may_reinstate(actor: Person | None, network: Network, membership: Membership) -> bool:
+    """Whether ``actor`` may reinstate the suspended ``membership``: a moderator, and for a coordinator only a
+    coordinator (by membership or an LMS grant; a site admin only as a member), as for suspending."""
+    if not is_moderator(actor, network):
+        return False
+    return membership.role != Role.coordinator or has_role(
+        actor, network, {Role.coordinator}, site_admin=False
+    )
+
+
 def reinstate_member(network: Network, person: Person, *, actor: Person, reason: str = "") -> Membership:
+    """Undoing a suspension follows the rule of suspending: only a coordinator reinstates a coordinator (else a
+    Meta-Mentor could undo a coordinator's suspension of another coordinator)."""
     if not is_moderator(actor, network):
         raise Forbidden(_("Only the coordinator and the Meta-Mentor can reinstate members."))
     membership = _membership(network, person)
     if membership is None or membership.status != MembershipStatus.suspended:
         raise Conflict(_("This person is not suspended."), field="person_id")
+    if not may_reinstate(actor, network, membership):
+        raise Forbidden(_("Only a coordinator can reinstate a coordinator."))
     membership.status = MembershipStatus.active
     session.flush()
     record(
@@ -504,8 +662,6 @@ def get_message_for_moderation(network: Network, message_id: int, viewer: Person
     message = session.get(Message, message_id)
     if message is None or message.channel.network_id != network.id:
         raise NotFound(_("There is no such message."))
-    if not conversation_permissions.can_read(viewer, message.channel) and not session.scalar(
-        sa.select(sa.exists().where(Report.message_id == message.id, Report.network_id == network.id))
-    ):
+    if not conversation_permissions.reaches_for_moderation(viewer, message):
         raise NotFound(_("There is no such message."))
     return message

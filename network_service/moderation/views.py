@@ -15,6 +15,7 @@ from network_service.moderation.forms import (
     REASON_LABELS,
     ForwardForm,
     HandleReportForm,
+    HideForm,
     ReportForm,
     SuspendForm,
 )
@@ -55,17 +56,23 @@ def queue(slug: str):
     except ValueError:
         status = ReportStatus.open
     reports, older = operations.list_reports(network, viewer, status=status, before=cursor_arg("before"))
+    moderator = is_moderator(viewer, network)  # else a site administrator, for reports nobody else handles
+    suspended = operations.suspended_members(network, viewer) if moderator else []
     return render_template(
         "moderation/queue.html",
         network=network,
         reports=reports,
         older=older,
         status=status,
+        moderator=moderator,
+        evidence=operations.evidence,
         handle_form=HandleReportForm(),
         forward_form=ForwardForm(),
+        hide_form=HideForm(),
         confirm_form=ConfirmForm(),
         actions=operations.queue_actions(network, reports),
-        suspended=operations.suspended_members(network, viewer),
+        suspended=suspended,
+        reinstatable={m.person_id for m in suspended if operations.may_reinstate(viewer, network, m)},
     )
 
 
@@ -150,18 +157,25 @@ def report_member(slug: str, person_id: int):
 def hide(slug: str, message_id: int):
     network = networks.get_network(slug)
     viewer = current_person()
-    if not ConfirmForm().validate_on_submit():
+    form = HideForm()
+    valid = form.validate_on_submit()
+    if form.csrf_token.errors:
         abort(400)
     if not is_moderator(viewer, network):
         abort(403)
     message = operations.get_message_for_moderation(network, message_id, viewer)
+    back = (
+        url_for("moderation.queue", slug=slug)
+        if request.form.get("next", "") == "queue"
+        else conversations.thread_url(message)
+    )
+    if not valid:  # a reason too long: nothing changes
+        flash(" ".join(form.reason.errors), "error")
+        return redirect(back, 303)
     hidden = request.form.get("hidden", "1") == "1"
-    operations.hide_message(message, actor=viewer, hidden=hidden)
+    operations.hide_message(message, actor=viewer, hidden=hidden, reason=form.reason.data)
     flash(_("The message is hidden.") if hidden else _("The message is shown again."), "success")
-    target = request.form.get("next", "")
-    if target == "queue":
-        return redirect(url_for("moderation.queue", slug=slug), 303)
-    return redirect(conversations.thread_url(message), 303)
+    return redirect(back, 303)
 
 
 @bp.route("/members/<int:person_id>/suspend", methods=["GET", "POST"])

@@ -444,13 +444,31 @@ register_eraser("mail", _erase_mail)
 def _export_moderation(person: Person) -> dict:
     pid = person.id
     return {
-        "reports_filed": rows(sa.select(Report).where(Report.reporter_id == pid)),
+        # not the reported text: it is someone else's (kept as evidence for the moderators)
+        "reports_filed": [
+            row_dict(report, exclude=("snapshot_body",))
+            for report in session.scalars(sa.select(Report).where(Report.reporter_id == pid))
+        ],
         "people_blocked": rows(sa.select(Block).where(Block.blocker_id == pid)),
     }
 
 
 def _erase_moderation(erasure) -> None:
     pid = erasure.person.id
+    # The reported text of their messages goes (the reports about them go with the person row); others' reported
+    # texts that name them keep their words but not the name.
+    session.execute(
+        sa.update(Report)
+        .where(
+            sa.or_(
+                Report.person_id == pid,
+                Report.message_id.in_(sa.select(Message.id).where(Message.author_id == pid)),
+            )
+        )
+        .values(snapshot_body=None, snapshot_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    _scrub_mentions(erasure, Report, "snapshot_body")
     session.execute(
         sa.delete(Block)
         .where(sa.or_(Block.blocker_id == pid, Block.blocked_id == pid))
