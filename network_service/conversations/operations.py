@@ -169,6 +169,7 @@ def create_channel(
         )
     if kind == ChannelKind.private and not permissions.can_create_private_group(actor, network):
         raise Forbidden(_("Only active members of this network can start a group."))
+    require_current_agreement(actor, network)  # site administrators without a membership are not asked
     name = _clean_name(name)
     description = _clean_description(description)
     others = _active_people(network, member_ids, "members") if kind == ChannelKind.private else []
@@ -405,6 +406,41 @@ def blocked_between(person_id: int, other_ids) -> set[int]:
         )
     ).all()
     return {blocked if blocker == person_id else blocker for blocker, blocked in rows}
+
+
+def blocked_in_direct_text() -> str:
+    """Why someone may not write in a direct conversation (a block); the page says it instead of the form too."""
+    return _(
+        "You cannot write in this conversation: you blocked someone in it, or someone in it blocked you."
+    )
+
+
+def blocks_in_direct(channel: Channel, person: Person | None) -> bool:
+    """Whether a block stands between ``person`` and another member of the direct conversation ``channel``, in
+    either direction (one query): then they cannot continue it (docs/conversations.md, "Report, block")."""
+    if person is None or channel.kind != ChannelKind.direct:
+        return False
+    others = (
+        sa.select(ChannelMember.person_id)
+        .where(
+            ChannelMember.channel_id == channel.id,
+            ChannelMember.member.is_(True),
+            ChannelMember.person_id != person.id,
+        )
+        .scalar_subquery()
+    )
+    return bool(
+        session.scalar(
+            sa.select(
+                sa.exists().where(
+                    sa.or_(
+                        sa.and_(Block.blocker_id == person.id, Block.blocked_id.in_(others)),
+                        sa.and_(Block.blocked_id == person.id, Block.blocker_id.in_(others)),
+                    )
+                )
+            )
+        )
+    )
 
 
 def blocked_by(person: Person | None) -> set[int]:
@@ -1050,10 +1086,9 @@ def post_message(channel: Channel, *, actor: Person, body: str, parent: Message 
         if channel.archived_at is not None:
             raise Conflict(_("This channel is archived: it takes no new messages."))
         raise Forbidden(_("Only active members of this conversation can write in it."))
-    if is_member(actor, channel.network):
-        require_current_agreement(actor, channel.network)
-    else:
-        _require_agreement_of_sharing_network(actor, channel)
+    _require_agreement_to_write(actor, channel)
+    if channel.kind == ChannelKind.direct and blocks_in_direct(channel, actor):
+        raise Forbidden(blocked_in_direct_text(), field="body")
     body = _clean_body(body)
     root = None
     if parent is not None:
@@ -1187,6 +1222,16 @@ def _insert_message(
     return message, moved
 
 
+def _require_agreement_to_write(actor: Person, channel: Channel) -> None:
+    """Writing (a new message, a reply, an edit) needs the current agreement: of the channel's network for its
+    members, of a network through which one writes for a reader from the federation. Site administrators who are
+    not members are not asked (``require_current_agreement``)."""
+    if is_member(actor, channel.network):
+        require_current_agreement(actor, channel.network)
+    else:
+        _require_agreement_of_sharing_network(actor, channel)
+
+
 def _require_agreement_of_sharing_network(actor: Person, channel: Channel) -> None:
     """Writing in a channel shared with a federation needs what writing at home needs: the current agreement of
     a network through which the writer may write there (their own network; docs/federations.md, "Agreement").
@@ -1273,6 +1318,7 @@ def edit_message(message: Message, *, actor: Person, body: str) -> Message:
     """The author changes the text; the earlier text is kept as a revision."""
     if not permissions.can_edit(actor, message):
         raise Forbidden(_("Only the author can edit a message, while they may write in its conversation."))
+    _require_agreement_to_write(actor, message.channel)
     body = _clean_body(body)
     if body == message.body:
         return message

@@ -322,6 +322,7 @@ def _channel_page(
     if status == 200 and not request.args.get("before"):
         operations.mark_read(channel, viewer, state=state)
     can_post = permissions.can_post(viewer, channel)
+    blocked_here = can_post and operations.blocks_in_direct(channel, viewer)
     return render_template(
         "conversations/channel.html",
         network=network,
@@ -329,7 +330,8 @@ def _channel_page(
         threads=threads,
         older=older,
         form=form,
-        form_html=_new_thread_form() if form is None and can_post else None,  # GET: the empty form
+        form_html=_new_thread_form() if form is None and can_post and not blocked_here else None,  # GET
+        blocked_here=blocked_here,
         before=cursor_arg("before"),
         # the authors of the page came with whether the viewer blocked them
         view=MessageView(viewer, network, {m.author.id for m in threads if m.author and m.author.blocked}),
@@ -415,6 +417,7 @@ def _thread_page(network, viewer, message_id: int, form: MessageForm, status: in
         raise NotFound(_("There is no such message, or it is not open to you."))
     if status == 200 and newer is None:
         operations.mark_thread_read(root, viewer, upto=replies[-1].id if replies else root.id)
+    can_post = permissions.can_post(viewer, root.channel) and root.deleted_at is None
     return render_template(
         "conversations/thread.html",
         network=network,
@@ -424,7 +427,8 @@ def _thread_page(network, viewer, message_id: int, form: MessageForm, status: in
         newer=newer,
         form=form,
         view=MessageView(viewer, network),
-        can_post=permissions.can_post(viewer, root.channel) and root.deleted_at is None,
+        can_post=can_post,
+        blocked_here=can_post and operations.blocks_in_direct(root.channel, viewer),
         confirm_form=ConfirmForm(),
     ), status
 
