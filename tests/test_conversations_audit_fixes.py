@@ -4,6 +4,8 @@ added, removed and leave, and deleting a message is confirmed first."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -163,3 +165,89 @@ def test_the_api_refuses_edits_and_channels_until_the_agreement_is_accepted(clie
     created = client.post(f"{API}/networks/{cast.slug}/channels", json={"name": "New"}, headers=eva)
     assert_problem(created, 403)
     assert run(lambda: session.scalar(sa.select(Channel.id).where(Channel.name == "New"))) is None
+
+
+# -- 3. the agreement changed while typing: the text is kept, with a link to the agreement ------------------------
+
+
+def _agreement_form_refusal(response, cast, typed: str, back_to: str) -> None:
+    assert response.status_code == 403
+    html = response.get_data(as_text=True)
+    assert "must be accepted first" in html
+    assert typed in html  # what was typed is in the form again
+    link = f'href="/networks/{cast.slug}/agreement?next={back_to.replace("/", "%2F")}"'
+    assert link in html, html
+
+
+def test_the_agreement_changing_while_typing_keeps_the_text_of_every_form(client, run, cast):
+    sign_in_as(client, run, EMAILS["experienced"])
+    channel_url = f"{base(cast)}/c/{cast.general}"
+    token = csrf_from(client.get(channel_url).get_data(as_text=True))
+    assert client.post(channel_url, data={"body": "First words", "csrf_token": token}).status_code == 303
+    root = run(lambda: session.scalar(sa.select(sa.func.max(Message.id))))
+    edit_url = f"{base(cast)}/messages/{root}/edit"
+    thread_url = f"{base(cast)}/threads/{root}"
+    direct_url = f"{base(cast)}/direct/new"
+    new_url = f"{base(cast)}/new"
+    edit_token = csrf_from(client.get(edit_url).get_data(as_text=True))
+    publish_new_agreement(run, cast)  # meanwhile
+
+    sent = client.post(channel_url, data={"body": "A long thread text", "csrf_token": token})
+    _agreement_form_refusal(sent, cast, "A long thread text", channel_url)
+    reply = client.post(thread_url, data={"body": "A careful reply", "csrf_token": token})
+    _agreement_form_refusal(reply, cast, "A careful reply", thread_url)
+    edit = client.post(edit_url, data={"body": "Better words", "csrf_token": edit_token})
+    _agreement_form_refusal(edit, cast, "Better words", edit_url)
+    direct = client.post(
+        direct_url,
+        data={"members": str(cast.ids["novice"]), "body": "Just to you", "csrf_token": token},
+    )
+    _agreement_form_refusal(direct, cast, "Just to you", direct_url)
+    assert re.search(rf'<input checked[^>]*value="{cast.ids["novice"]}"', direct.get_data(as_text=True))
+    group = client.post(new_url, data={"name": "Our group", "kind": "private", "csrf_token": token})
+    _agreement_form_refusal(group, cast, "Our group", new_url)
+    assert run(lambda: session.scalar(sa.select(sa.func.count(Message.id)))) == 1  # nothing saved
+    assert run(lambda: session.get(Message, root).body) == "First words"
+
+    # the link leads to the agreement and, once accepted, back to the conversation
+    agreement = f"/networks/{cast.slug}/agreement?next={channel_url.replace('/', '%2F')}"
+    page = client.get(agreement).get_data(as_text=True)
+    version = run(lambda: networks.current_agreement(network(cast)).version)
+    accepted = client.post(
+        agreement,
+        data={"accept_agreement": "y", "agreement_version": str(version), "csrf_token": csrf_from(page)},
+    )
+    assert accepted.status_code == 303 and accepted.headers["Location"].endswith(channel_url)
+    again = client.post(channel_url, data={"body": "A long thread text", "csrf_token": token})
+    assert again.status_code == 303
+
+
+@pytest.mark.parametrize("next_url", ["https://evil.example/x", "//evil.example/x", "/\\evil.example", "x"])
+def test_the_agreement_page_goes_back_only_to_a_local_path(client, run, cast, next_url):
+    sign_in_as(client, run, EMAILS["experienced"])
+    publish_new_agreement(run, cast)
+    from urllib.parse import quote
+
+    agreement = f"/networks/{cast.slug}/agreement?next={quote(next_url, safe='')}"
+    page = client.get(agreement).get_data(as_text=True)
+    version = run(lambda: networks.current_agreement(network(cast)).version)
+    accepted = client.post(
+        agreement,
+        data={"accept_agreement": "y", "agreement_version": str(version), "csrf_token": csrf_from(page)},
+    )
+    assert accepted.status_code == 303
+    assert accepted.headers["Location"].endswith(f"/networks/{cast.slug}/agreement")
+
+
+def test_the_api_answers_a_pending_agreement_with_a_403_problem(client, run, cast):
+    publish_new_agreement(run, cast)
+    eva = bearer_for(run, "experienced")
+    refused = client.post(
+        f"{API}/networks/{cast.slug}/channels/{cast.general}/messages", json={"body": "Hi"}, headers=eva
+    )
+    body = assert_problem(refused, 403)
+    assert body["title"] == "You are not allowed to do this" and "errors" not in body
+    assert body["detail"] == (
+        "The agreement of Test Network has changed. Please read and accept the new version first: "
+        f"/networks/{cast.slug}/agreement"
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -22,6 +24,7 @@ from network_service.fragments import FragmentCache, kept_form, reader_context
 from network_service.networks import navigation
 from network_service.networks import operations as networks
 from network_service.networks.models import Network
+from network_service.networks.operations import AgreementPending
 from network_service.security import current_person, login_required
 from network_service.web import cursor_arg
 
@@ -207,13 +210,26 @@ def _message_of(network: Network, message_id: int, viewer: Person | None) -> Mes
 
 
 def _apply_error(form, exc: MentorNetError, default_field: str | None = None) -> None:
-    """Show a refused input next to its field; a refusal of the person (403, 404) stays an error page."""
+    """Show a refused input next to its field; a refusal of the person (403, 404) stays an error page, but for a
+    new version of the agreement to accept first: the form is shown again with what was typed and a link to the
+    agreement, which brings the person back here once they accepted it (``_agreement_needed.html``)."""
+    if isinstance(exc, AgreementPending):
+        form.agreement_url = f"{exc.agreement_url}?{urlencode({'next': request.path})}"
+        form.agreement_network = exc.network_name
+        return
     if exc.status in (403, 404) and exc.field is None:
         raise exc
     field = getattr(form, exc.field, None) if exc.field else None
     if field is None and default_field:
         field = getattr(form, default_field, None)
     (field.errors if field is not None else form.form_errors).append(exc.detail)
+
+
+def _status_of(form) -> int:
+    """A form page's status: 403 while the agreement must be accepted first, 422 for refused input, else 200."""
+    if getattr(form, "agreement_url", None):
+        return 403
+    return 422 if form.errors or form.form_errors else 200
 
 
 def _form_errors_as_list(form) -> None:
@@ -289,7 +305,7 @@ def new_channel(slug: str):
         else:
             flash(_("%(name)s is ready.", name=channel.name), "success")
             return redirect(url_for("conversations.channel", slug=slug, channel_slug=channel.slug), 303)
-    status = 422 if form.errors or form.form_errors else 200
+    status = _status_of(form)
     return render_template("conversations/new_channel.html", network=network, form=form), status
 
 
@@ -474,7 +490,7 @@ def edit(slug: str, message_id: int):
         else:
             flash(_("Your message is changed."), "success")
             return redirect(operations.thread_url(message), 303)
-    status = 422 if form.errors or form.form_errors else 200
+    status = _status_of(form)
     return render_template("conversations/edit.html", network=network, message=message, form=form), status
 
 
