@@ -9,8 +9,9 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from network_service.audit.models import AuditLog
 from network_service.conversations import operations
-from network_service.conversations.models import Channel, ChannelKind, Message
+from network_service.conversations.models import Channel, ChannelKind, ChannelMember, Message
 from network_service.db import session
 from network_service.errors import Forbidden
 from network_service.moderation import operations as moderation
@@ -251,3 +252,181 @@ def test_the_api_answers_a_pending_agreement_with_a_403_problem(client, run, cas
         "The agreement of Test Network has changed. Please read and accept the new version first: "
         f"/networks/{cast.slug}/agreement"
     )
+
+
+# -- 4. members of private groups: add, remove, leave --------------------------------------------------------------
+
+
+def make_group(run, cast, creator: str, *others: str) -> str:
+    return run(
+        lambda: (
+            operations.create_channel(
+                network(cast),
+                actor=person(creator),
+                name="Housing help",
+                kind="private",
+                member_ids=[cast.ids[o] for o in others],
+            ).slug
+        )
+    )
+
+
+def audit_of(run, action: str) -> list[dict]:
+    return run(
+        lambda: [
+            entry.detail
+            for entry in session.scalars(
+                sa.select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id)
+            )
+        ]
+    )
+
+
+def test_the_creator_adds_a_member_found_by_name_who_sees_the_group_at_once(client, run, cast):
+    slug = make_group(run, cast, "novice", "experienced")
+    olga = signed_in(client, run, "office")
+    index = f"{base(cast)}"
+    assert "Housing help" not in olga.get(index).get_data(as_text=True)  # and the page is now kept
+    assert olga.get(f"{base(cast)}/c/{slug}").status_code == 404
+
+    sign_in_as(client, run, EMAILS["novice"])
+    settings = f"{base(cast)}/c/{slug}/settings"
+    page = client.get(settings).get_data(as_text=True)
+    assert "Eva Experienced" in page and 'type="checkbox"' not in page  # no list of the whole network
+    found = client.get(f"{settings}?q=olg").get_data(as_text=True)
+    assert "Add Olga Office to the group" in found and "Add Marco Meta" not in found
+    assert "Add Eva Experienced" not in client.get(f"{settings}?q=eva").get_data(
+        as_text=True
+    )  # in it already
+    assert client.get(f"{settings}?q=x").status_code == 422
+    added = client.post(
+        f"{base(cast)}/c/{slug}/members",
+        data={"person_id": cast.ids["office"], "csrf_token": csrf_from(found)},
+    )
+    assert added.status_code == 303
+    assert audit_of(run, "conversations.group_member_add") == [{"person_id": cast.ids["office"]}]
+
+    assert "Housing help" in olga.get(index).get_data(as_text=True)  # not the list kept before
+    assert olga.get(f"{base(cast)}/c/{slug}").status_code == 200
+
+    outsider = client.post(
+        f"{base(cast)}/c/{slug}/members",
+        data={"person_id": cast.ids["outsider"], "csrf_token": csrf_from(found)},
+    )
+    assert outsider.status_code == 422 and "active members of this network" in outsider.get_data(as_text=True)
+
+
+def test_a_removed_member_loses_the_group_at_once_and_others_may_not_remove(client, run, cast):
+    slug = make_group(run, cast, "novice", "experienced", "office")
+    eva = signed_in(client, run, "experienced")
+    assert "Housing help" in eva.get(base(cast)).get_data(as_text=True)
+    assert eva.get(f"{base(cast)}/c/{slug}").status_code == 200
+    assert eva.get(f"{base(cast)}/c/{slug}/settings").status_code == 403  # Eva does not manage it
+    token = csrf_from(eva.get(f"{base(cast)}/c/{slug}").get_data(as_text=True))
+    refused = eva.post(
+        f"{base(cast)}/c/{slug}/members/{cast.ids['office']}/remove", data={"csrf_token": token}
+    )
+    assert refused.status_code == 403
+
+    sign_in_as(client, run, EMAILS["novice"])
+    page = client.get(f"{base(cast)}/c/{slug}/settings").get_data(as_text=True)
+    removed = client.post(
+        f"{base(cast)}/c/{slug}/members/{cast.ids['experienced']}/remove",
+        data={"csrf_token": csrf_from(page)},
+    )
+    assert removed.status_code == 303
+    assert audit_of(run, "conversations.group_member_remove") == [{"person_id": cast.ids["experienced"]}]
+    assert "Housing help" not in eva.get(base(cast)).get_data(as_text=True)
+    assert eva.get(f"{base(cast)}/c/{slug}").status_code == 404
+
+
+def test_members_leave_and_the_last_one_leaving_archives_the_group(client, run, cast):
+    slug = make_group(run, cast, "novice", "experienced")
+    eva = signed_in(client, run, "experienced")
+    channel_page = eva.get(f"{base(cast)}/c/{slug}").get_data(as_text=True)
+    assert f"/c/{slug}/leave" in channel_page
+    confirm = eva.get(f"{base(cast)}/c/{slug}/leave")
+    assert confirm.status_code == 200
+    left = eva.post(
+        f"{base(cast)}/c/{slug}/leave", data={"csrf_token": csrf_from(confirm.get_data(as_text=True))}
+    )
+    assert left.status_code == 303 and left.headers["Location"].endswith(base(cast))
+    assert eva.get(f"{base(cast)}/c/{slug}").status_code == 404
+    assert audit_of(run, "conversations.group_leave") == [{"person_id": cast.ids["experienced"]}]
+
+    sign_in_as(client, run, EMAILS["novice"])
+    confirm = client.get(f"{base(cast)}/c/{slug}/leave").get_data(as_text=True)
+    assert "the group will be archived" in confirm
+    assert (
+        client.post(f"{base(cast)}/c/{slug}/leave", data={"csrf_token": csrf_from(confirm)}).status_code
+        == 303
+    )
+    archived = run(lambda: session.scalar(sa.select(Channel.archived_at).where(Channel.slug == slug)))
+    assert archived is not None
+    assert (
+        run(
+            lambda: session.scalar(
+                sa.select(sa.func.count(ChannelMember.id)).where(
+                    ChannelMember.member.is_(True),
+                    ChannelMember.channel_id
+                    == sa.select(Channel.id).where(Channel.slug == slug).scalar_subquery(),
+                )
+            )
+        )
+        == 0
+    )
+    # an open channel is not left
+    assert client.get(f"{base(cast)}/c/{cast.general}/leave").status_code == 404
+
+
+def test_the_api_lists_adds_and_removes_group_members(client, run, cast):
+    slug = make_group(run, cast, "novice", "experienced")
+    mina, eva, olga = bearer_for(run, "novice"), bearer_for(run, "experienced"), bearer_for(run, "office")
+    members = f"{API}/networks/{cast.slug}/channels/{slug}/members"
+    listed = client.get(members, headers=eva)
+    assert listed.status_code == 200
+    assert [m["display_name"] for m in listed.get_json()] == ["Eva Experienced", "Mina Mentor"]
+    assert client.get(members, headers=olga).status_code == 404  # not in it: not even its name
+    assert client.get(members, headers=bearer_for(run, "coordinator")).status_code == 404
+
+    assert_problem(client.post(members, json={"person_id": cast.ids["office"]}, headers=eva), 403)
+    assert_problem(
+        client.post(members, json={"person_id": cast.ids["outsider"]}, headers=mina), 422, "person_id"
+    )
+    assert_problem(client.post(members, json={}, headers=mina), 422)
+    added = client.post(members, json={"person_id": cast.ids["office"]}, headers=mina)
+    assert added.status_code == 201 and added.get_json() == {
+        "id": cast.ids["office"],
+        "display_name": "Olga Office",
+    }
+    assert (
+        client.post(members, json={"person_id": cast.ids["office"]}, headers=mina).status_code == 201
+    )  # again
+    assert len(audit_of(run, "conversations.group_member_add")) == 1
+    assert slug in [
+        c["slug"] for c in client.get(f"{API}/networks/{cast.slug}/channels", headers=olga).get_json()
+    ]
+
+    assert client.delete(f"{members}/{cast.ids['novice']}", headers=eva).status_code == 403
+    assert client.delete(f"{members}/{cast.ids['office']}", headers=mina).status_code == 204
+    assert client.get(members, headers=olga).status_code == 404
+    assert client.delete(f"{members}/{cast.ids['office']}", headers=mina).status_code == 404
+    assert client.delete(f"{members}/{cast.ids['experienced']}", headers=eva).status_code == 204  # leaves
+    assert client.delete(f"{members}/{cast.ids['novice']}", headers=mina).status_code == 204  # the last one
+    general = f"{API}/networks/{cast.slug}/channels/{cast.general}/members"
+    assert client.get(general, headers=mina).get_json() == []
+    assert_problem(
+        client.post(general, json={"person_id": cast.ids["office"]}, headers=bearer_for(run, "coordinator")),
+        409,
+    )
+
+
+def test_adding_to_a_group_needs_the_current_agreement(client, run, cast):
+    slug = make_group(run, cast, "experienced", "novice")
+    publish_new_agreement(run, cast)
+    eva = bearer_for(run, "experienced")
+    members = f"{API}/networks/{cast.slug}/channels/{slug}/members"
+    assert_problem(client.post(members, json={"person_id": cast.ids["office"]}, headers=eva), 403)
+    # leaving is never held back by it
+    assert client.delete(f"{members}/{cast.ids['experienced']}", headers=eva).status_code == 204
+

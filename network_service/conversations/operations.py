@@ -193,6 +193,132 @@ def create_channel(
     return channel
 
 
+MAX_GROUP_MEMBERS = 200  # the creator included
+
+
+def _group_to_change(channel: Channel) -> None:
+    if channel.kind != ChannelKind.private:
+        raise Conflict(_("Only private groups have members to add or remove."))
+    if channel.archived_at is not None:
+        raise Conflict(_("This group is archived: its members do not change."))
+
+
+def add_group_member(channel: Channel, *, actor: Person, person_id) -> Person:
+    """Whoever manages the private group (its creator, the network's coordinators and Meta-Mentors, while they
+    read it) adds an active member of the network. Adding someone who is in it already changes nothing."""
+    if not permissions.can_read(actor, channel):
+        raise NotFound(_("There is no such conversation, or it is not open to you."))
+    if not permissions.can_manage_channel(actor, channel):
+        raise Forbidden(_("Only the group's creator, the coordinator and the Meta-Mentor can add members."))
+    _group_to_change(channel)
+    require_current_agreement(actor, channel.network)
+    try:
+        wanted = int(person_id)
+    except (TypeError, ValueError):
+        raise InvalidInput(_("Choose an active member of this network."), field="person_id") from None
+    added = _active_people(channel.network, [wanted], "person_id")[0]
+    row = session.scalar(
+        sa.select(ChannelMember).where(
+            ChannelMember.channel_id == channel.id, ChannelMember.person_id == wanted
+        )
+    )
+    if row is not None and row.member:
+        return added
+    members = session.scalar(
+        sa.select(sa.func.count(ChannelMember.id)).where(
+            ChannelMember.channel_id == channel.id, ChannelMember.member.is_(True)
+        )
+    )
+    if members >= MAX_GROUP_MEMBERS:
+        raise Conflict(_("A group has at most %(max)s members.", max=MAX_GROUP_MEMBERS), field="person_id")
+    if row is None:
+        session.add(ChannelMember(channel_id=channel.id, person_id=wanted, member=True))
+    else:  # a former member: their read marker is kept
+        row.member = True
+        row.joined_at = utcnow()
+    session.flush()
+    record(
+        "conversations.group_member_add",
+        actor=actor,
+        target=channel,
+        network=channel.network,
+        person_id=wanted,
+    )
+    return added
+
+
+def remove_group_member(channel: Channel, *, actor: Person, person_id) -> bool:
+    """A member leaves the private group (``person_id`` is their own), or whoever manages it removes a member.
+    When the last member leaves, the group is archived: nobody reads it any more, and it takes no new messages
+    nor members. Returns whether the group was archived."""
+    if not permissions.can_read(actor, channel):
+        raise NotFound(_("There is no such conversation, or it is not open to you."))
+    leaving = int(person_id) == actor.id
+    if leaving and channel.kind != ChannelKind.private:
+        raise NotFound(_("Only a private group can be left."))
+    if not leaving:
+        if not permissions.can_manage_channel(actor, channel):
+            raise Forbidden(
+                _("Only the group's creator, the coordinator and the Meta-Mentor can remove members.")
+            )
+        _group_to_change(channel)
+        require_current_agreement(actor, channel.network)  # leaving is never held back by it
+    row = session.scalar(
+        sa.select(ChannelMember).where(
+            ChannelMember.channel_id == channel.id,
+            ChannelMember.person_id == int(person_id),
+            ChannelMember.member.is_(True),
+        )
+    )
+    if row is None:
+        raise NotFound(_("This person is not a member of the group."), field="person_id")
+    row.member = False
+    session.flush()
+    remaining = session.scalar(
+        sa.select(sa.func.count(ChannelMember.id)).where(
+            ChannelMember.channel_id == channel.id, ChannelMember.member.is_(True)
+        )
+    )
+    action = "conversations.group_leave" if leaving else "conversations.group_member_remove"
+    record(action, actor=actor, target=channel, network=channel.network, person_id=int(person_id))
+    if remaining == 0 and channel.archived_at is None:
+        channel.archived_at = utcnow()
+        session.flush()
+        record(
+            "conversations.channel_archive", actor=actor, target=channel, network=channel.network, empty=True
+        )
+        return True
+    return False
+
+
+def group_candidates(channel: Channel, viewer: Person, q: str, limit: int = 20) -> list[Person]:
+    """Active members of the network whose name contains ``q`` (2 to 80 characters, case does not matter) and who
+    are not in the private group yet, by name, at most ``limit``: whom its manager may add."""
+    if not permissions.can_manage_channel(viewer, channel) or not permissions.can_read(viewer, channel):
+        raise Forbidden(_("Only the group's creator, the coordinator and the Meta-Mentor can add members."))
+    q = " ".join((q or "").split())
+    if len(q) < 2 or len(q) > MAX_NAME_CHARS:
+        raise InvalidInput(_("Search for 2 to 80 characters of a name."), field="q")
+    in_group = sa.select(ChannelMember.person_id).where(
+        ChannelMember.channel_id == channel.id, ChannelMember.member.is_(True)
+    )
+    return list(
+        session.scalars(
+            sa.select(Person)
+            .join(Membership, Membership.person_id == Person.id)
+            .where(
+                Membership.network_id == channel.network_id,
+                Membership.status == MembershipStatus.active,
+                Person.display_name.ilike(_like_pattern(q), escape="\\"),
+                Person.id.not_in(in_group),
+            )
+            .order_by(sa.func.lower(Person.display_name), Person.id)
+            .limit(limit)
+            .options(lazyload(Person.memberships))
+        )
+    )
+
+
 def create_default_channels(network: Network, *, actor: Person | None = None) -> list[Channel]:
     """The open channel "general" every network starts with (idempotent). Called when a network is created;
     the conversations page offers it to coordinators of a network that has none."""

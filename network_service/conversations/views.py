@@ -353,7 +353,8 @@ def _channel_page(
         view=MessageView(viewer, network, {m.author.id for m in threads if m.author and m.author.blocked}),
         can_post=can_post,
         can_manage=permissions.can_manage_channel(viewer, channel),
-        members=operations.channel_members(channel, viewer),
+        members=(members := operations.channel_members(channel, viewer)),
+        can_leave=channel.kind == ChannelKind.private and any(p.id == viewer.id for p in members),
         confirm_form=_LazyConfirmForm(),
     ), status
 
@@ -407,10 +408,109 @@ def settings(slug: str, channel_slug: str):
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("conversations.channel", slug=slug, channel_slug=channel.slug), 303)
-    status = 422 if form.errors or form.form_errors else 200
+    return _settings_page(network, channel, viewer, form, _status_of(form))
+
+
+def _settings_page(network, channel, viewer, form, status: int = 200, member_error: str | None = None):
+    """The channel's settings; for a private group also its members (remove) and a search by name (add)."""
+    q = request.args.get("q", "").strip()
+    candidates, search_error = [], None
+    is_group = channel.kind == ChannelKind.private
+    if is_group and q and channel.archived_at is None:
+        try:
+            candidates = operations.group_candidates(channel, viewer, q)
+        except MentorNetError as exc:
+            if exc.status != 422:
+                raise
+            search_error = exc.detail
     return render_template(
-        "conversations/settings.html", network=network, channel=channel, form=form, confirm_form=ConfirmForm()
-    ), status
+        "conversations/settings.html",
+        network=network,
+        channel=channel,
+        form=form,
+        confirm_form=ConfirmForm(),
+        members=operations.channel_members(channel, viewer) if is_group else [],
+        q=q,
+        candidates=candidates,
+        search_error=search_error,
+        member_error=member_error,
+        viewer=viewer,
+    ), (422 if search_error and status == 200 else status)
+
+
+@bp.post("/c/<channel_slug>/members")
+@login_required
+def add_member(slug: str, channel_slug: str):
+    """Add a member to a private group (the search on the settings page offers them)."""
+    network = _network(slug)
+    viewer = current_person()
+    channel = operations.get_channel(network, channel_slug, viewer)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        added = operations.add_group_member(channel, actor=viewer, person_id=request.form.get("person_id"))
+    except MentorNetError as exc:
+        if exc.status in (403, 404) and not isinstance(exc, AgreementPending):
+            raise
+        return _settings_page(
+            network, channel, viewer, ChannelSettingsForm(obj=channel), exc.status, member_error=exc.detail
+        )
+    flash(_("%(name)s is a member of the group now.", name=added.name_or_email), "success")
+    return redirect(url_for("conversations.settings", slug=slug, channel_slug=channel.slug), 303)
+
+
+@bp.post("/c/<channel_slug>/members/<int:person_id>/remove")
+@login_required
+def remove_member(slug: str, channel_slug: str, person_id: int):
+    """Remove a member from a private group (whoever manages it; leaving oneself: ``leave``)."""
+    network = _network(slug)
+    viewer = current_person()
+    channel = operations.get_channel(network, channel_slug, viewer)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        operations.remove_group_member(channel, actor=viewer, person_id=person_id)
+    except MentorNetError as exc:
+        if exc.status in (403, 404) and not isinstance(exc, AgreementPending):
+            raise
+        return _settings_page(
+            network, channel, viewer, ChannelSettingsForm(obj=channel), exc.status, member_error=exc.detail
+        )
+    if person_id == viewer.id:
+        flash(_("You left the group."), "success")
+        return redirect(url_for("conversations.index", slug=slug), 303)
+    flash(_("The member is removed from the group."), "success")
+    return redirect(url_for("conversations.settings", slug=slug, channel_slug=channel.slug), 303)
+
+
+@bp.route("/c/<channel_slug>/leave", methods=["GET", "POST"])
+@login_required
+def leave(slug: str, channel_slug: str):
+    """Leave a private group one belongs to: a page that asks first, then the button posts here."""
+    network = _network(slug)
+    viewer = current_person()
+    channel = operations.get_channel(network, channel_slug, viewer)
+    if channel.kind != ChannelKind.private:
+        raise NotFound(_("Only a private group can be left."))
+    form = ConfirmForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        archived = operations.remove_group_member(channel, actor=viewer, person_id=viewer.id)
+        flash(
+            _("You left the group. Nobody was left in it: it is archived.")
+            if archived
+            else _("You left the group."),
+            "success",
+        )
+        return redirect(url_for("conversations.index", slug=slug), 303)
+    return render_template(
+        "conversations/leave.html",
+        network=network,
+        channel=channel,
+        confirm_form=form,
+        last=len(operations.channel_members(channel, viewer)) == 1,
+    )
 
 
 @bp.post("/c/<channel_slug>/archive")
