@@ -430,3 +430,33 @@ def test_adding_to_a_group_needs_the_current_agreement(client, run, cast):
     # leaving is never held back by it
     assert client.delete(f"{members}/{cast.ids['experienced']}", headers=eva).status_code == 204
 
+
+# -- 5. deleting one's message is confirmed first ------------------------------------------------------------------
+
+
+def test_delete_leads_to_a_page_that_asks_first(client, run, cast):
+    sign_in_as(client, run, EMAILS["novice"])
+    channel_url = f"{base(cast)}/c/{cast.general}"
+    token = csrf_from(client.get(channel_url).get_data(as_text=True))
+    client.post(channel_url, data={"body": "Oops, a typo", "csrf_token": token})
+    message_id = run(lambda: session.scalar(sa.select(sa.func.max(Message.id))))
+    delete_url = f"{base(cast)}/messages/{message_id}/delete"
+    page = client.get(channel_url).get_data(as_text=True)
+    # the Delete button is a link to the confirmation, not a form that deletes at once
+    assert f'<a href="{delete_url}">Delete</a>' in page
+    assert f'action="{delete_url}"' not in page
+    confirm = client.get(delete_url)
+    assert confirm.status_code == 200
+    html = confirm.get_data(as_text=True)
+    assert "Delete this message?" in html and "Oops, a typo" in html and f'action="{delete_url}"' in html
+    assert "<script" not in html.split("<main")[1]
+    assert run(lambda: session.get(Message, message_id).deleted_at) is None  # asking deletes nothing
+    done = client.post(delete_url, data={"csrf_token": csrf_from(html)})
+    assert done.status_code == 303
+    assert run(lambda: session.get(Message, message_id).deleted_at) is not None
+    assert client.get(delete_url).status_code == 403  # deleted already
+
+    eva = signed_in(client, run, "experienced")  # neither the author nor a moderator
+    other = post_form(eva, channel_url, {"body": "Mine"})
+    assert other.status_code == 303
+    assert client.get(f"{base(cast)}/messages/{message_id + 1}/delete").status_code == 403

@@ -594,13 +594,21 @@ def edit(slug: str, message_id: int):
     return render_template("conversations/edit.html", network=network, message=message, form=form), status
 
 
-@bp.post("/messages/<int:message_id>/delete")
+@bp.route("/messages/<int:message_id>/delete", methods=["GET", "POST"])
 @login_required
 def delete(slug: str, message_id: int):
+    """The "Delete" link of a message leads here (GET): a page that asks first; its button posts here."""
     network = _network(slug)
     viewer = current_person()
     message = _message_of(network, message_id, viewer)
-    if not ConfirmForm().validate_on_submit():
+    form = ConfirmForm()
+    if request.method == "GET":
+        if not permissions.can_delete(viewer, message):
+            abort(403)
+        return render_template(
+            "conversations/delete.html", network=network, message=message, confirm_form=form
+        )
+    if not form.validate_on_submit():
         abort(400)
     operations.delete_message(message, actor=viewer)
     flash(_("The message is deleted."), "success")
