@@ -282,11 +282,17 @@ def audit_of(run, action: str) -> list[dict]:
     )
 
 
-def test_the_creator_adds_a_member_found_by_name_who_sees_the_group_at_once(client, run, cast):
+def test_the_creator_adds_a_member_found_by_name_who_sees_the_group_at_once(client, run, cast, page_cache_on):
     slug = make_group(run, cast, "novice", "experienced")
+    run(
+        lambda: operations.post_message(
+            operations.get_channel(network(cast), slug, person("novice")), actor=person("novice"), body="Hi"
+        )
+    )
     olga = signed_in(client, run, "office")
     index = f"{base(cast)}"
-    assert "Housing help" not in olga.get(index).get_data(as_text=True)  # and the page is now kept
+    before = olga.get(index).get_data(as_text=True)  # the navigation and what it counts are kept now
+    assert "Housing help" not in before and 'class="badge badge-count"' not in before
     assert olga.get(f"{base(cast)}/c/{slug}").status_code == 404
 
     sign_in_as(client, run, EMAILS["novice"])
@@ -306,7 +312,10 @@ def test_the_creator_adds_a_member_found_by_name_who_sees_the_group_at_once(clie
     assert added.status_code == 303
     assert audit_of(run, "conversations.group_member_add") == [{"person_id": cast.ids["office"]}]
 
-    assert "Housing help" in olga.get(index).get_data(as_text=True)  # not the list kept before
+    after = olga.get(index).get_data(as_text=True)
+    assert "Housing help" in after  # not the list kept before
+    assert '1<span class="visually-hidden"> unread message</span>' in after
+    assert '1<span class="visually-hidden"> new</span>' in after  # the section's badge in the navigation
     assert olga.get(f"{base(cast)}/c/{slug}").status_code == 200
 
     outsider = client.post(
@@ -316,7 +325,7 @@ def test_the_creator_adds_a_member_found_by_name_who_sees_the_group_at_once(clie
     assert outsider.status_code == 422 and "active members of this network" in outsider.get_data(as_text=True)
 
 
-def test_a_removed_member_loses_the_group_at_once_and_others_may_not_remove(client, run, cast):
+def test_a_removed_member_loses_the_group_at_once_and_others_may_not_remove(client, run, cast, page_cache_on):
     slug = make_group(run, cast, "novice", "experienced", "office")
     eva = signed_in(client, run, "experienced")
     assert "Housing help" in eva.get(base(cast)).get_data(as_text=True)
