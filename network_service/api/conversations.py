@@ -127,6 +127,12 @@ class SearchSchema(Strict):
     before = fields.Int(load_default=None, validate=validate.Range(min=1))
 
 
+class GroupMemberAddSchema(Strict):
+    person_id = fields.Int(
+        required=True, metadata={"description": "An active member of the network, not in the group yet"}
+    )
+
+
 class ReadSchema(Strict):
     last_read_message_id = fields.Int(allow_none=True)
 
@@ -224,6 +230,37 @@ class ChannelDetail(MethodView):
         if "archived" in data:
             operations.archive_channel(channel, actor=viewer, archived=data["archived"])
         return channel_data(operations.ChannelRow(channel, 0, []))
+
+
+@blp.route("/networks/<slug>/channels/<channel_slug>/members")
+class GroupMembers(MethodView):
+    @blp.response(200, AuthorSchema(many=True))
+    def get(self, slug, channel_slug):
+        """The members of a private group, by name (an empty list for an open channel): for its members only."""
+        viewer = require_person()
+        channel = operations.get_channel(networks.get_network(slug), channel_slug, viewer)
+        return operations.channel_members(channel, viewer)
+
+    @blp.arguments(GroupMemberAddSchema)
+    @blp.response(201, AuthorSchema)
+    def post(self, data, slug, channel_slug):
+        """Add an active member of the network to a private group (its creator, the coordinator, the
+        Meta-Mentor, while they are in it). 409 for an open channel or an archived group; adding a member
+        again changes nothing."""
+        viewer = require_person()
+        channel = operations.get_channel(networks.get_network(slug), channel_slug, viewer)
+        return operations.add_group_member(channel, actor=viewer, person_id=data["person_id"])
+
+
+@blp.route("/networks/<slug>/channels/<channel_slug>/members/<int:person_id>")
+class GroupMember(MethodView):
+    @blp.response(204)
+    def delete(self, slug, channel_slug, person_id):
+        """Leave a private group (``person_id`` is the caller's own id), or remove a member (its creator, the
+        coordinator, the Meta-Mentor). When the last member leaves, the group is archived."""
+        viewer = require_person()
+        channel = operations.get_channel(networks.get_network(slug), channel_slug, viewer)
+        operations.remove_group_member(channel, actor=viewer, person_id=person_id)
 
 
 @blp.route("/networks/<slug>/channels/<channel_slug>/messages")

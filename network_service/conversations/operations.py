@@ -169,6 +169,7 @@ def create_channel(
         )
     if kind == ChannelKind.private and not permissions.can_create_private_group(actor, network):
         raise Forbidden(_("Only active members of this network can start a group."))
+    require_current_agreement(actor, network)  # site administrators without a membership are not asked
     name = _clean_name(name)
     description = _clean_description(description)
     others = _active_people(network, member_ids, "members") if kind == ChannelKind.private else []
@@ -190,6 +191,132 @@ def create_channel(
         session.flush()
     record("conversations.channel_create", actor=actor, target=channel, network=network, kind=kind.value)
     return channel
+
+
+MAX_GROUP_MEMBERS = 200  # the creator included
+
+
+def _group_to_change(channel: Channel) -> None:
+    if channel.kind != ChannelKind.private:
+        raise Conflict(_("Only private groups have members to add or remove."))
+    if channel.archived_at is not None:
+        raise Conflict(_("This group is archived: its members do not change."))
+
+
+def add_group_member(channel: Channel, *, actor: Person, person_id) -> Person:
+    """Whoever manages the private group (its creator, the network's coordinators and Meta-Mentors, while they
+    read it) adds an active member of the network. Adding someone who is in it already changes nothing."""
+    if not permissions.can_read(actor, channel):
+        raise NotFound(_("There is no such conversation, or it is not open to you."))
+    if not permissions.can_manage_channel(actor, channel):
+        raise Forbidden(_("Only the group's creator, the coordinator and the Meta-Mentor can add members."))
+    _group_to_change(channel)
+    require_current_agreement(actor, channel.network)
+    try:
+        wanted = int(person_id)
+    except (TypeError, ValueError):
+        raise InvalidInput(_("Choose an active member of this network."), field="person_id") from None
+    added = _active_people(channel.network, [wanted], "person_id")[0]
+    row = session.scalar(
+        sa.select(ChannelMember).where(
+            ChannelMember.channel_id == channel.id, ChannelMember.person_id == wanted
+        )
+    )
+    if row is not None and row.member:
+        return added
+    members = session.scalar(
+        sa.select(sa.func.count(ChannelMember.id)).where(
+            ChannelMember.channel_id == channel.id, ChannelMember.member.is_(True)
+        )
+    )
+    if members >= MAX_GROUP_MEMBERS:
+        raise Conflict(_("A group has at most %(max)s members.", max=MAX_GROUP_MEMBERS), field="person_id")
+    if row is None:
+        session.add(ChannelMember(channel_id=channel.id, person_id=wanted, member=True))
+    else:  # a former member: their read marker is kept
+        row.member = True
+        row.joined_at = utcnow()
+    session.flush()
+    record(
+        "conversations.group_member_add",
+        actor=actor,
+        target=channel,
+        network=channel.network,
+        person_id=wanted,
+    )
+    return added
+
+
+def remove_group_member(channel: Channel, *, actor: Person, person_id) -> bool:
+    """A member leaves the private group (``person_id`` is their own), or whoever manages it removes a member.
+    When the last member leaves, the group is archived: nobody reads it any more, and it takes no new messages
+    nor members. Returns whether the group was archived."""
+    if not permissions.can_read(actor, channel):
+        raise NotFound(_("There is no such conversation, or it is not open to you."))
+    leaving = int(person_id) == actor.id
+    if leaving and channel.kind != ChannelKind.private:
+        raise NotFound(_("Only a private group can be left."))
+    if not leaving:
+        if not permissions.can_manage_channel(actor, channel):
+            raise Forbidden(
+                _("Only the group's creator, the coordinator and the Meta-Mentor can remove members.")
+            )
+        _group_to_change(channel)
+        require_current_agreement(actor, channel.network)  # leaving is never held back by it
+    row = session.scalar(
+        sa.select(ChannelMember).where(
+            ChannelMember.channel_id == channel.id,
+            ChannelMember.person_id == int(person_id),
+            ChannelMember.member.is_(True),
+        )
+    )
+    if row is None:
+        raise NotFound(_("This person is not a member of the group."), field="person_id")
+    row.member = False
+    session.flush()
+    remaining = session.scalar(
+        sa.select(sa.func.count(ChannelMember.id)).where(
+            ChannelMember.channel_id == channel.id, ChannelMember.member.is_(True)
+        )
+    )
+    action = "conversations.group_leave" if leaving else "conversations.group_member_remove"
+    record(action, actor=actor, target=channel, network=channel.network, person_id=int(person_id))
+    if remaining == 0 and channel.archived_at is None:
+        channel.archived_at = utcnow()
+        session.flush()
+        record(
+            "conversations.channel_archive", actor=actor, target=channel, network=channel.network, empty=True
+        )
+        return True
+    return False
+
+
+def group_candidates(channel: Channel, viewer: Person, q: str, limit: int = 20) -> list[Person]:
+    """Active members of the network whose name contains ``q`` (2 to 80 characters, case does not matter) and who
+    are not in the private group yet, by name, at most ``limit``: whom its manager may add."""
+    if not permissions.can_manage_channel(viewer, channel) or not permissions.can_read(viewer, channel):
+        raise Forbidden(_("Only the group's creator, the coordinator and the Meta-Mentor can add members."))
+    q = " ".join((q or "").split())
+    if len(q) < 2 or len(q) > MAX_NAME_CHARS:
+        raise InvalidInput(_("Search for 2 to 80 characters of a name."), field="q")
+    in_group = sa.select(ChannelMember.person_id).where(
+        ChannelMember.channel_id == channel.id, ChannelMember.member.is_(True)
+    )
+    return list(
+        session.scalars(
+            sa.select(Person)
+            .join(Membership, Membership.person_id == Person.id)
+            .where(
+                Membership.network_id == channel.network_id,
+                Membership.status == MembershipStatus.active,
+                Person.display_name.ilike(_like_pattern(q), escape="\\"),
+                Person.id.not_in(in_group),
+            )
+            .order_by(sa.func.lower(Person.display_name), Person.id)
+            .limit(limit)
+            .options(lazyload(Person.memberships))
+        )
+    )
 
 
 def create_default_channels(network: Network, *, actor: Person | None = None) -> list[Channel]:
@@ -405,6 +532,41 @@ def blocked_between(person_id: int, other_ids) -> set[int]:
         )
     ).all()
     return {blocked if blocker == person_id else blocker for blocker, blocked in rows}
+
+
+def blocked_in_direct_text() -> str:
+    """Why someone may not write in a direct conversation (a block); the page says it instead of the form too."""
+    return _(
+        "You cannot write in this conversation: you blocked someone in it, or someone in it blocked you."
+    )
+
+
+def blocks_in_direct(channel: Channel, person: Person | None) -> bool:
+    """Whether a block stands between ``person`` and another member of the direct conversation ``channel``, in
+    either direction (one query): then they cannot continue it (docs/conversations.md, "Report, block")."""
+    if person is None or channel.kind != ChannelKind.direct:
+        return False
+    others = (
+        sa.select(ChannelMember.person_id)
+        .where(
+            ChannelMember.channel_id == channel.id,
+            ChannelMember.member.is_(True),
+            ChannelMember.person_id != person.id,
+        )
+        .scalar_subquery()
+    )
+    return bool(
+        session.scalar(
+            sa.select(
+                sa.exists().where(
+                    sa.or_(
+                        sa.and_(Block.blocker_id == person.id, Block.blocked_id.in_(others)),
+                        sa.and_(Block.blocked_id == person.id, Block.blocker_id.in_(others)),
+                    )
+                )
+            )
+        )
+    )
 
 
 def blocked_by(person: Person | None) -> set[int]:
@@ -1050,10 +1212,9 @@ def post_message(channel: Channel, *, actor: Person, body: str, parent: Message 
         if channel.archived_at is not None:
             raise Conflict(_("This channel is archived: it takes no new messages."))
         raise Forbidden(_("Only active members of this conversation can write in it."))
-    if is_member(actor, channel.network):
-        require_current_agreement(actor, channel.network)
-    else:
-        _require_agreement_of_sharing_network(actor, channel)
+    _require_agreement_to_write(actor, channel)
+    if channel.kind == ChannelKind.direct and blocks_in_direct(channel, actor):
+        raise Forbidden(blocked_in_direct_text(), field="body")
     body = _clean_body(body)
     root = None
     if parent is not None:
@@ -1187,6 +1348,16 @@ def _insert_message(
     return message, moved
 
 
+def _require_agreement_to_write(actor: Person, channel: Channel) -> None:
+    """Writing (a new message, a reply, an edit) needs the current agreement: of the channel's network for its
+    members, of a network through which one writes for a reader from the federation. Site administrators who are
+    not members are not asked (``require_current_agreement``)."""
+    if is_member(actor, channel.network):
+        require_current_agreement(actor, channel.network)
+    else:
+        _require_agreement_of_sharing_network(actor, channel)
+
+
 def _require_agreement_of_sharing_network(actor: Person, channel: Channel) -> None:
     """Writing in a channel shared with a federation needs what writing at home needs: the current agreement of
     a network through which the writer may write there (their own network; docs/federations.md, "Agreement").
@@ -1273,6 +1444,7 @@ def edit_message(message: Message, *, actor: Person, body: str) -> Message:
     """The author changes the text; the earlier text is kept as a revision."""
     if not permissions.can_edit(actor, message):
         raise Forbidden(_("Only the author can edit a message, while they may write in its conversation."))
+    _require_agreement_to_write(actor, message.channel)
     body = _clean_body(body)
     if body == message.body:
         return message

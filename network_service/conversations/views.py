@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -22,6 +24,7 @@ from network_service.fragments import FragmentCache, kept_form, reader_context
 from network_service.networks import navigation
 from network_service.networks import operations as networks
 from network_service.networks.models import Network
+from network_service.networks.operations import AgreementPending
 from network_service.security import current_person, login_required
 from network_service.web import cursor_arg
 
@@ -207,13 +210,26 @@ def _message_of(network: Network, message_id: int, viewer: Person | None) -> Mes
 
 
 def _apply_error(form, exc: MentorNetError, default_field: str | None = None) -> None:
-    """Show a refused input next to its field; a refusal of the person (403, 404) stays an error page."""
+    """Show a refused input next to its field; a refusal of the person (403, 404) stays an error page, but for a
+    new version of the agreement to accept first: the form is shown again with what was typed and a link to the
+    agreement, which brings the person back here once they accepted it (``_agreement_needed.html``)."""
+    if isinstance(exc, AgreementPending):
+        form.agreement_url = f"{exc.agreement_url}?{urlencode({'next': request.path})}"
+        form.agreement_network = exc.network_name
+        return
     if exc.status in (403, 404) and exc.field is None:
         raise exc
     field = getattr(form, exc.field, None) if exc.field else None
     if field is None and default_field:
         field = getattr(form, default_field, None)
     (field.errors if field is not None else form.form_errors).append(exc.detail)
+
+
+def _status_of(form) -> int:
+    """A form page's status: 403 while the agreement must be accepted first, 422 for refused input, else 200."""
+    if getattr(form, "agreement_url", None):
+        return 403
+    return 422 if form.errors or form.form_errors else 200
 
 
 def _form_errors_as_list(form) -> None:
@@ -289,7 +305,7 @@ def new_channel(slug: str):
         else:
             flash(_("%(name)s is ready.", name=channel.name), "success")
             return redirect(url_for("conversations.channel", slug=slug, channel_slug=channel.slug), 303)
-    status = 422 if form.errors or form.form_errors else 200
+    status = _status_of(form)
     return render_template("conversations/new_channel.html", network=network, form=form), status
 
 
@@ -322,6 +338,7 @@ def _channel_page(
     if status == 200 and not request.args.get("before"):
         operations.mark_read(channel, viewer, state=state)
     can_post = permissions.can_post(viewer, channel)
+    blocked_here = can_post and operations.blocks_in_direct(channel, viewer)
     return render_template(
         "conversations/channel.html",
         network=network,
@@ -329,13 +346,15 @@ def _channel_page(
         threads=threads,
         older=older,
         form=form,
-        form_html=_new_thread_form() if form is None and can_post else None,  # GET: the empty form
+        form_html=_new_thread_form() if form is None and can_post and not blocked_here else None,  # GET
+        blocked_here=blocked_here,
         before=cursor_arg("before"),
         # the authors of the page came with whether the viewer blocked them
         view=MessageView(viewer, network, {m.author.id for m in threads if m.author and m.author.blocked}),
         can_post=can_post,
         can_manage=permissions.can_manage_channel(viewer, channel),
-        members=operations.channel_members(channel, viewer),
+        members=(members := operations.channel_members(channel, viewer)),
+        can_leave=channel.kind == ChannelKind.private and any(p.id == viewer.id for p in members),
         confirm_form=_LazyConfirmForm(),
     ), status
 
@@ -389,10 +408,109 @@ def settings(slug: str, channel_slug: str):
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("conversations.channel", slug=slug, channel_slug=channel.slug), 303)
-    status = 422 if form.errors or form.form_errors else 200
+    return _settings_page(network, channel, viewer, form, _status_of(form))
+
+
+def _settings_page(network, channel, viewer, form, status: int = 200, member_error: str | None = None):
+    """The channel's settings; for a private group also its members (remove) and a search by name (add)."""
+    q = request.args.get("q", "").strip()
+    candidates, search_error = [], None
+    is_group = channel.kind == ChannelKind.private
+    if is_group and q and channel.archived_at is None:
+        try:
+            candidates = operations.group_candidates(channel, viewer, q)
+        except MentorNetError as exc:
+            if exc.status != 422:
+                raise
+            search_error = exc.detail
     return render_template(
-        "conversations/settings.html", network=network, channel=channel, form=form, confirm_form=ConfirmForm()
-    ), status
+        "conversations/settings.html",
+        network=network,
+        channel=channel,
+        form=form,
+        confirm_form=ConfirmForm(),
+        members=operations.channel_members(channel, viewer) if is_group else [],
+        q=q,
+        candidates=candidates,
+        search_error=search_error,
+        member_error=member_error,
+        viewer=viewer,
+    ), (422 if search_error and status == 200 else status)
+
+
+@bp.post("/c/<channel_slug>/members")
+@login_required
+def add_member(slug: str, channel_slug: str):
+    """Add a member to a private group (the search on the settings page offers them)."""
+    network = _network(slug)
+    viewer = current_person()
+    channel = operations.get_channel(network, channel_slug, viewer)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        added = operations.add_group_member(channel, actor=viewer, person_id=request.form.get("person_id"))
+    except MentorNetError as exc:
+        if exc.status in (403, 404) and not isinstance(exc, AgreementPending):
+            raise
+        return _settings_page(
+            network, channel, viewer, ChannelSettingsForm(obj=channel), exc.status, member_error=exc.detail
+        )
+    flash(_("%(name)s is a member of the group now.", name=added.name_or_email), "success")
+    return redirect(url_for("conversations.settings", slug=slug, channel_slug=channel.slug), 303)
+
+
+@bp.post("/c/<channel_slug>/members/<int:person_id>/remove")
+@login_required
+def remove_member(slug: str, channel_slug: str, person_id: int):
+    """Remove a member from a private group (whoever manages it; leaving oneself: ``leave``)."""
+    network = _network(slug)
+    viewer = current_person()
+    channel = operations.get_channel(network, channel_slug, viewer)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        operations.remove_group_member(channel, actor=viewer, person_id=person_id)
+    except MentorNetError as exc:
+        if exc.status in (403, 404) and not isinstance(exc, AgreementPending):
+            raise
+        return _settings_page(
+            network, channel, viewer, ChannelSettingsForm(obj=channel), exc.status, member_error=exc.detail
+        )
+    if person_id == viewer.id:
+        flash(_("You left the group."), "success")
+        return redirect(url_for("conversations.index", slug=slug), 303)
+    flash(_("The member is removed from the group."), "success")
+    return redirect(url_for("conversations.settings", slug=slug, channel_slug=channel.slug), 303)
+
+
+@bp.route("/c/<channel_slug>/leave", methods=["GET", "POST"])
+@login_required
+def leave(slug: str, channel_slug: str):
+    """Leave a private group one belongs to: a page that asks first, then the button posts here."""
+    network = _network(slug)
+    viewer = current_person()
+    channel = operations.get_channel(network, channel_slug, viewer)
+    if channel.kind != ChannelKind.private:
+        raise NotFound(_("Only a private group can be left."))
+    form = ConfirmForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        archived = operations.remove_group_member(channel, actor=viewer, person_id=viewer.id)
+        flash(
+            _("You left the group. Nobody was left in it: it is archived.")
+            if archived
+            else _("You left the group."),
+            "success",
+        )
+        return redirect(url_for("conversations.index", slug=slug), 303)
+    return render_template(
+        "conversations/leave.html",
+        network=network,
+        channel=channel,
+        confirm_form=form,
+        last=len(operations.channel_members(channel, viewer)) == 1,
+    )
 
 
 @bp.post("/c/<channel_slug>/archive")
@@ -415,6 +533,7 @@ def _thread_page(network, viewer, message_id: int, form: MessageForm, status: in
         raise NotFound(_("There is no such message, or it is not open to you."))
     if status == 200 and newer is None:
         operations.mark_thread_read(root, viewer, upto=replies[-1].id if replies else root.id)
+    can_post = permissions.can_post(viewer, root.channel) and root.deleted_at is None
     return render_template(
         "conversations/thread.html",
         network=network,
@@ -424,7 +543,8 @@ def _thread_page(network, viewer, message_id: int, form: MessageForm, status: in
         newer=newer,
         form=form,
         view=MessageView(viewer, network),
-        can_post=permissions.can_post(viewer, root.channel) and root.deleted_at is None,
+        can_post=can_post,
+        blocked_here=can_post and operations.blocks_in_direct(root.channel, viewer),
         confirm_form=ConfirmForm(),
     ), status
 
@@ -470,17 +590,25 @@ def edit(slug: str, message_id: int):
         else:
             flash(_("Your message is changed."), "success")
             return redirect(operations.thread_url(message), 303)
-    status = 422 if form.errors or form.form_errors else 200
+    status = _status_of(form)
     return render_template("conversations/edit.html", network=network, message=message, form=form), status
 
 
-@bp.post("/messages/<int:message_id>/delete")
+@bp.route("/messages/<int:message_id>/delete", methods=["GET", "POST"])
 @login_required
 def delete(slug: str, message_id: int):
+    """The "Delete" link of a message leads here (GET): a page that asks first; its button posts here."""
     network = _network(slug)
     viewer = current_person()
     message = _message_of(network, message_id, viewer)
-    if not ConfirmForm().validate_on_submit():
+    form = ConfirmForm()
+    if request.method == "GET":
+        if not permissions.can_delete(viewer, message):
+            abort(403)
+        return render_template(
+            "conversations/delete.html", network=network, message=message, confirm_form=form
+        )
+    if not form.validate_on_submit():
         abort(400)
     operations.delete_message(message, actor=viewer)
     flash(_("The message is deleted."), "success")

@@ -703,19 +703,32 @@ def agreement_pending_query(person: Person, network: Network) -> tuple[sa.Select
     return _PENDING, {"network_id": network.id, "viewer_id": person.id}
 
 
+class AgreementPending(Forbidden):
+    """``require_current_agreement``'s refusal: a ``Forbidden`` (403, the same detail as ever, no field) that also
+    says which agreement to accept (``agreement_url``, a local path), so that a form can keep what was typed and
+    link to it. Code that catches ``Forbidden`` sees no difference."""
+
+    def __init__(self, detail: str, *, network: Network):
+        super().__init__(detail)
+        self.network_name = network.name
+        self.agreement_url = f"/networks/{network.slug}/agreement"
+
+
 def require_current_agreement(person: Person | None, network: Network) -> None:
     """For write operations: an active member must have accepted the current agreement and communication rules
-    first. Site administrators act without a membership and are not asked. Call it after the permission check."""
+    first. Site administrators act without a membership and are not asked. Call it after the permission check.
+    Raises ``AgreementPending`` (a ``Forbidden``)."""
     if person is not None and person.is_site_admin and not permissions.is_member(person, network):
         return
     if agreement_pending(person, network):
-        raise Forbidden(
+        raise AgreementPending(
             _(
                 "The agreement of %(network)s has changed. Please read and accept the new version first: "
                 "%(url)s",
                 network=network.name,
                 url=f"/networks/{network.slug}/agreement",
-            )
+            ),
+            network=network,
         )
 
 

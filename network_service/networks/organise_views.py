@@ -108,6 +108,15 @@ def _network_and_viewer(slug: str):
 # -- the agreement -------------------------------------------------------------------------------------------
 
 
+def _back_to() -> str | None:
+    """``?next=``: where a page that sent the person here to accept the agreement takes them back (a form they were
+    filling in, e.g. a conversation); only a path on this site, never another host."""
+    from network_service.notifications.operations import is_local_path  # noqa: PLC0415 - keeps imports one-way
+
+    wanted = request.args.get("next", "")
+    return wanted[:500] if is_local_path(wanted) else None
+
+
 @bp.route("/networks/<slug>/agreement", methods=["GET", "POST"])
 @login_required
 def agreement(slug: str):
@@ -127,7 +136,7 @@ def agreement(slug: str):
                 status = _form_error(form, exc)
             else:
                 flash(_("Thank you: you accepted version %(version)s.", version=current.version), "success")
-                return redirect(url_for("organise.agreement", slug=slug), 303)
+                return redirect(_back_to() or url_for("organise.agreement", slug=slug), 303)
         else:
             status = 422
     form.agreement_version.data = str(current.version)
