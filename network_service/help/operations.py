@@ -31,7 +31,10 @@ from network_service.help.models import (
 from network_service.markup import MAX_MARKDOWN_CHARS
 from network_service.networks import roadmap
 from network_service.networks.models import Membership, MembershipStatus, Network
-from network_service.networks.operations import require_current_agreement
+from network_service.networks.operations import (  # noqa: F401 - AgreementPending: the help pages catch it
+    AgreementPending,
+    require_current_agreement,
+)
 from network_service.notifications.operations import notify, register_kind
 from network_service.text import split_list
 
@@ -64,28 +67,6 @@ class PersonalDataFound(InvalidInput):
         return [
             dict(finding.as_dict(), field=name) for name, found in self.findings.items() for finding in found
         ]
-
-
-class AgreementPending(Forbidden):
-    """The actor must accept the network's current agreement first: ``require_current_agreement`` refused (a
-    plain ``Forbidden``, which this wraps; its text is kept as ``detail``). Still a ``Forbidden``, so the API
-    answers 403 as before; the help pages recognise it and show the form again, with what was typed and a link
-    to the agreement (``agreement_path``). Help's own class: other modules' use of ``require_current_agreement``
-    is not changed."""
-
-    def __init__(self, network: Network, detail: str):
-        super().__init__(detail)
-        self.network_name = network.name
-        self.agreement_path = f"/networks/{network.slug}/agreement"
-
-
-def _require_agreement(actor: Person, network: Network) -> None:
-    """``require_current_agreement``, its refusal raised as ``AgreementPending``. Call it after the permission
-    check and before anything is written."""
-    try:
-        require_current_agreement(actor, network)
-    except Forbidden as exc:
-        raise AgreementPending(network, exc.detail) from exc
 
 
 def request_path(request: HelpRequest) -> str:
@@ -211,7 +192,7 @@ def create_request(
     """Ask the network for help; the best-matching members are notified at once."""
     if not permissions.can_ask(actor, network):
         raise Forbidden(_("Only active members of this network can ask for help."))
-    _require_agreement(actor, network)
+    require_current_agreement(actor, network)
     fields = {
         "topic": _text(
             topic, "topic", required=True, limit=MAX_TOPIC, message=_("Say in a line what you need.")
@@ -259,7 +240,9 @@ def update_request(
     """The author edits an open request; the text is scanned again."""
     if not permissions.can_edit(actor, request):
         raise Forbidden(_("Only the author can edit a help request, and only while it is open."))
-    _require_agreement(actor, request.network)  # like asking and answering: the current rules accepted first
+    require_current_agreement(
+        actor, request.network
+    )  # like asking and answering: the current rules accepted first
     allowed = {"topic", "body", "languages", "region", "tags", "urgency"}
     unknown = set(changes) - allowed
     if unknown:
@@ -686,7 +669,7 @@ def respond(
         raise Conflict(_("This help request is no longer open."))
     if not permissions.can_respond(actor, request):
         raise Forbidden(_("Only active members of this network can answer help requests."))
-    _require_agreement(actor, request.network)
+    require_current_agreement(actor, request.network)
     text = _text(body, "body", required=True, limit=MAX_MARKDOWN_CHARS, message=_("Write your answer."))
     texts, masked, findings = _screen(
         request.network, {"body": text}, mask=mask, confirm=confirm_no_personal_data
