@@ -117,6 +117,9 @@ def collect_actions() -> tuple[dict[str, list[str]], set[str]]:
                     if key not in BUILT_NAMES:
                         unreadable.append(f"{where}: {key!r}")
                         continue
+                    if key in met:  # a second call under the same text: its names may differ, unseen
+                        unreadable.append(f"{where}: {key!r} (a second call site; write its names out)")
+                        continue
                     met.add(key)
                     names = BUILT_NAMES[key]
                 for name in names:

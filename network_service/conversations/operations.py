@@ -279,8 +279,13 @@ def remove_group_member(channel: Channel, *, actor: Person, person_id) -> bool:
             ChannelMember.channel_id == channel.id, ChannelMember.member.is_(True)
         )
     )
-    action = "conversations.group_leave" if leaving else "conversations.group_member_remove"
-    record(action, actor=actor, target=channel, network=channel.network, person_id=int(person_id))
+    record(
+        "conversations.group_leave" if leaving else "conversations.group_member_remove",
+        actor=actor,
+        target=channel,
+        network=channel.network,
+        person_id=int(person_id),
+    )
     if remaining == 0 and channel.archived_at is None:
         channel.archived_at = utcnow()
         session.flush()
