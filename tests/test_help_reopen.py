@@ -96,7 +96,7 @@ def test_resolving_asks_for_confirmation_and_reopening_through_the_page(client, 
     assert response.status_code == 200
     assert (
         "Mark this request as resolved?" in html
-        and "The member who answered will be told and thanked." in html
+        and "1 member answered: they will be told and thanked." in html
     )
     assert f'action="{path}/resolve"' in html and 'name="status" type="hidden" value="resolved"' in html
     assert run(lambda: session.get(HelpRequest, request_id).status) == HelpStatus.open  # only asked
