@@ -247,6 +247,33 @@ def test_members_page_pages_by_name(roles, run):
     assert len(seen) == len(set(seen)) == 12  # 5 in the world + 7
 
 
+def _card_links(html: str, kind: str) -> set[str]:
+    """The people a members page offers ``kind`` ("report" or "suspend") for, by the links' person ids."""
+    import re
+
+    return set(re.findall(rf"/members/(\d+)/{kind}\"", html))
+
+
+def test_members_page_offers_report_to_members_and_suspend_to_moderators(client_as, roles, run):
+    """Found by the session-10 audit: suspending was reachable only from a report in the queue."""
+    ids = {
+        label: str(roles.ids[label])
+        for label in ("novice", "experienced", "office", "meta_mentor", "coordinator")
+    }
+    page = f"/networks/{roles.slug}/members"
+    novice = client_as("novice").get(page).get_data(as_text=True)
+    assert _card_links(novice, "report") == set(ids.values()) - {ids["novice"]}  # everyone but oneself
+    assert _card_links(novice, "suspend") == set()
+    meta = client_as("meta_mentor").get(page).get_data(as_text=True)
+    # a Meta-Mentor suspends mentors and the office, never a coordinator nor themself (suspend_member's rule)
+    assert _card_links(meta, "suspend") == {ids["novice"], ids["experienced"], ids["office"]}
+    coordinator = client_as("coordinator").get(page).get_data(as_text=True)
+    assert _card_links(coordinator, "suspend") == set(ids.values()) - {ids["coordinator"]}
+    # each link leads to the form the moderation module already has
+    link = f"/networks/{roles.slug}/members/{ids['office']}/suspend"
+    assert client_as("meta_mentor").get(link).status_code == 200
+
+
 @pytest.mark.parametrize("label", ["outsider", "suspended", "invited"])
 def test_members_page_is_for_members(client_as, roles, label):
     assert client_as(label).get(f"/networks/{roles.slug}/members").status_code == 403

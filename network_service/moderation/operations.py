@@ -563,6 +563,17 @@ def may_reinstate(actor: Person | None, network: Network, membership: Membership
     )
 
 
+def may_suspend(actor: Person | None, network: Network, membership: Membership) -> bool:
+    """Whether to offer ``actor`` to suspend ``membership`` (the members page): an active member other than
+    themself, by the rule of ``suspend_member`` (which decides, and also keeps the last coordinator)."""
+    return (
+        actor is not None
+        and membership.person_id != actor.id
+        and membership.status == MembershipStatus.active
+        and may_reinstate(actor, network, membership)
+    )
+
+
 def reinstate_member(network: Network, person: Person, *, actor: Person, reason: str = "") -> Membership:
     """Undoing a suspension follows the rule of suspending: only a coordinator reinstates a coordinator (else a
     Meta-Mentor could undo a coordinator's suspension of another coordinator)."""

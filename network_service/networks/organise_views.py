@@ -293,7 +293,19 @@ def members(slug: str):
         first_url=url_for("organise.members", slug=slug, **filters) if after else None,
         can_appoint=permissions.can_appoint(viewer, network),
         appoint_form=AppointForm(),
+        member_actions=_member_actions(viewer, network),
     )
+
+
+def _member_actions(viewer, network) -> dict:
+    """What the members page offers on each card beside the role form: reporting a member (any member) and
+    suspending one (the moderators, by ``may_suspend``); the moderation operations decide when asked."""
+    from network_service.moderation.operations import may_suspend  # noqa: PLC0415 - moderation builds on networks
+
+    return {
+        "report": permissions.is_member(viewer, network),
+        "suspend": lambda membership: may_suspend(viewer, network, membership),
+    }
 
 
 # -- settings ------------------------------------------------------------------------------------------------
