@@ -17,6 +17,7 @@ from network_service.goals import permissions
 from network_service.goals.models import Goal, GoalStatus, GoalUpdate
 from network_service.markup import MAX_MARKDOWN_CHARS
 from network_service.networks.models import Membership, MembershipStatus, Network
+from network_service.networks.operations import require_current_agreement
 from network_service.notifications.operations import notify, register_kind
 
 PAGE_SIZE = 30
@@ -119,6 +120,7 @@ def create_goal(
 ) -> Goal:
     if not permissions.can_manage_goals(actor, network):
         raise Forbidden(_("Only the coordinator or the Meta-Mentor can set goals for the network."))
+    require_current_agreement(actor, network)
     goal = Goal(
         network=network,
         title=_title(title),
@@ -158,6 +160,7 @@ def edit_goal(
     network = goal.network
     if not permissions.can_manage_goals(actor, network):
         raise Forbidden(_("Only the coordinator or the Meta-Mentor can change the network's goals."))
+    require_current_agreement(actor, network)
     changed: dict = {}
     if title is not _UNSET:
         goal.title = _title(title)
@@ -219,6 +222,7 @@ def post_update(goal: Goal, *, actor: Person, value: int, note: str = "") -> Goa
                 "Only the person responsible for the goal, the coordinator or the Meta-Mentor can report progress."
             )
         )
+    require_current_agreement(actor, goal.network)
     if goal.status == GoalStatus.dropped:
         raise Conflict(_("This goal was dropped; reopen it before reporting progress."))
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TARGET * 10:

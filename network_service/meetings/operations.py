@@ -21,6 +21,7 @@ from network_service.meetings import permissions
 from network_service.meetings.models import Meeting, MeetingReminder, ReminderKind, Rsvp, RsvpAnswer
 from network_service.meetings.timezones import to_utc, validate_timezone
 from network_service.networks.models import Membership, MembershipStatus, Network
+from network_service.networks.operations import require_current_agreement
 from network_service.networks.roadmap import Checkpoint, Phase, register_checkpoint
 from network_service.notifications.operations import notify, register_kind
 
@@ -175,6 +176,7 @@ def create_meeting(
                 "Only the coordinator, the Meta-Mentor, the network office and experienced mentors can plan meetings."
             )
         )
+    require_current_agreement(actor, network)
     now = now or utcnow()
     values = _validate(data, now=now, new=True)
     meeting = Meeting(network=network, organiser=actor, sequence=0, created_at=now, updated_at=now, **values)
@@ -219,6 +221,7 @@ def update_meeting(
         raise Forbidden(_("Only the organiser, the coordinator or the Meta-Mentor can change this meeting."))
     if meeting.is_cancelled:
         raise InvalidInput(_("This meeting is cancelled and cannot be changed any more."))
+    require_current_agreement(actor, meeting.network)
     now = now or utcnow()
     # A meeting already planned may keep its start even once it has passed (fixing a typo in the title).
     values = _validate(data, now=now, new=False)

@@ -19,6 +19,7 @@ from network_service.errors import Forbidden, InvalidInput, NotFound
 from network_service.federations import access as federation_access
 from network_service.markup import MAX_MARKDOWN_CHARS
 from network_service.networks.models import Network
+from network_service.networks.operations import require_current_agreement
 from network_service.networks.roadmap import Checkpoint, Phase, register_checkpoint
 from network_service.resources import permissions, storage
 from network_service.resources.models import Resource, ResourceKind, ResourceTag
@@ -126,6 +127,7 @@ def parse_tags(tags) -> list[str]:
 def _check_add(network: Network, actor: Person) -> None:
     if not permissions.can_add_resource(actor, network):
         raise Forbidden(_("Only members of this network can add to its library."))
+    require_current_agreement(actor, network)
 
 
 def _finish(resource: Resource, tags: list[str], actor: Person) -> Resource:
@@ -221,6 +223,7 @@ def edit_resource(
         raise Forbidden(
             _("Only the author or the network's coordinator, Meta-Mentor or office can change this.")
         )
+    require_current_agreement(actor, resource.network)
     if title is not _UNSET:
         resource.title = _title(title)
     if body is not _UNSET:
