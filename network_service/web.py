@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, current_app, g, render_template, request
 from markupsafe import Markup, escape
@@ -95,3 +96,23 @@ def cursor_arg(name: str) -> int | None:
     if not value.isdigit():
         return None
     return min(int(value), MAX_ID)
+
+
+def keep_form_for_agreement(form, exc: Exception) -> bool:
+    """Whether ``exc`` is ``require_current_agreement``'s refusal (``AgreementPending``): then the form is shown
+    again with what was typed, and ``_agreement_needed.html`` says so and links to the agreement, which brings
+    the person back to this page once accepted. Any other refusal is the caller's to handle."""
+    from network_service.networks.operations import AgreementPending  # noqa: PLC0415 - networks builds on web
+
+    if not isinstance(exc, AgreementPending):
+        return False
+    form.agreement_url = f"{exc.agreement_url}?{urlencode({'next': request.path})}"
+    form.agreement_network = exc.network_name
+    return True
+
+
+def form_status(form) -> int:
+    """A form page's status: 403 while the agreement must be accepted first, 422 for refused input, else 200."""
+    if getattr(form, "agreement_url", None):
+        return 403
+    return 422 if form.errors or form.form_errors else 200

@@ -115,3 +115,41 @@ def test_the_api_answers_403_and_keeps_nothing(client, run, world, cast):
     assert response.status_code == 403 and response.mimetype == "application/problem+json"
     assert f"/networks/{world.slug}/agreement" in response.get_json()["detail"]
     assert run(_counts) == before
+
+
+def test_the_pages_keep_what_was_typed_and_link_to_the_agreement(client, run, world, cast):
+    """As the conversation and help forms do: the form comes back (403) with the text, a notice and a link to
+    the agreement that returns here (web.keep_form_for_agreement, _agreement_needed.html)."""
+    from tests.goals_roles import act_as
+    from tests.test_meetings import form_data
+
+    goal_id = run(
+        lambda: goals.create_goal(
+            get_network(world.slug), actor=_who(cast, "coordinator"), title="Ten mentors", target_value=10,
+            unit="mentors", owner_id=cast.ids["experienced"],
+        ).id
+    )  # fmt: skip
+    run(
+        lambda: publish_agreement(
+            get_network(world.slug), "Agreement", "1. New rules.\n", actor=_who(cast, "coordinator")
+        )
+    )
+    token = act_as(client, cast, "experienced")
+    base = f"/networks/{world.slug}"
+    before = run(_counts)
+    page = client.get(f"{base}/meetings/new").get_data(as_text=True)
+    sent = {
+        f"{base}/meetings/new": (form_data(page, title="Typed meeting title"), "Typed meeting title"),
+        f"{base}/resources/new/note": (
+            {"csrf_token": token, "title": "Typed note title", "body": "Typed note body"},
+            "Typed note body",
+        ),
+        f"{base}/goals/{goal_id}/updates": ({"csrf_token": token, "value": "4", "note": "Typed progress"}, "Typed progress"),
+    }  # fmt: skip
+    for path, (data, typed) in sent.items():
+        response = client.post(path, data=data)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 403, (path, html[:300])
+        assert typed in html, path
+        assert f'href="{base}/agreement?next=' in html, path
+    assert run(_counts) == before

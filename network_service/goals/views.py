@@ -13,7 +13,7 @@ from network_service.goals.roadmap import roadmap_for
 from network_service.networks import navigation
 from network_service.networks.operations import get_network
 from network_service.security import current_person, login_required
-from network_service.web import cursor_arg
+from network_service.web import cursor_arg, form_status, keep_form_for_agreement
 
 bp = Blueprint("goals", __name__)
 
@@ -106,13 +106,14 @@ def new_goal(slug: str):
                 due_date=form.due_date.data,
             )
         except MentorNetError as exc:
-            if exc.status != 422:
-                raise
-            _field_error(form, exc)
+            if not keep_form_for_agreement(form, exc):
+                if exc.status != 422:
+                    raise
+                _field_error(form, exc)
         else:
             flash(_("The goal is set."), "success")
             return redirect(url_for("goals.goal", slug=slug, goal_id=goal.id), 303)
-    status = 422 if form.errors or form.form_errors else 200
+    status = form_status(form)
     return render_template("goals/form.html", network=network, form=form, goal=None), status
 
 
@@ -159,13 +160,14 @@ def post_update(slug: str, goal_id: int):
         try:
             operations.post_update(goal, actor=viewer, value=form.value.data, note=form.note.data or "")
         except MentorNetError as exc:
-            if exc.status != 422:
-                raise
-            _field_error(form, exc)
+            if not keep_form_for_agreement(form, exc):
+                if exc.status != 422:
+                    raise
+                _field_error(form, exc)
         else:
             flash(_("Thank you: the progress is recorded."), "success")
             return redirect(url_for("goals.goal", slug=slug, goal_id=goal.id), 303)
-    return _goal_page(network, goal, form, 422)
+    return _goal_page(network, goal, form, form_status(form))
 
 
 @bp.route("/networks/<slug>/goals/<int:goal_id>/edit", methods=["GET", "POST"])
@@ -198,13 +200,14 @@ def edit_goal(slug: str, goal_id: int):
                 status=form.status.data,
             )
         except MentorNetError as exc:
-            if exc.status != 422:
-                raise
-            _field_error(form, exc)
+            if not keep_form_for_agreement(form, exc):
+                if exc.status != 422:
+                    raise
+                _field_error(form, exc)
         else:
             flash(_("The goal is saved."), "success")
             return redirect(url_for("goals.goal", slug=slug, goal_id=goal.id), 303)
-    status = 422 if form.errors or form.form_errors else 200
+    status = form_status(form)
     return render_template("goals/form.html", network=network, form=form, goal=goal), status
 
 

@@ -14,6 +14,7 @@ from network_service.meetings.timezones import default_timezone, zone
 from network_service.networks import navigation
 from network_service.networks.operations import get_network
 from network_service.security import current_person, exempt_from_csrf, login_required
+from network_service.web import form_status, keep_form_for_agreement
 
 bp = Blueprint("meetings", __name__)
 
@@ -150,11 +151,12 @@ def new(slug: str):
         try:
             meeting = operations.create_meeting(network, _input_from(form), actor=viewer)
         except MentorNetError as exc:
-            _show_error(form, exc)
+            if not keep_form_for_agreement(form, exc):
+                _show_error(form, exc)
         else:
             flash(_("The meeting is planned. The members have been told."), "success")
             return redirect(url_for("meetings.show", slug=slug, meeting_id=meeting.id), 303)
-    status = 422 if form.errors or form.form_errors else 200
+    status = form_status(form)
     return render_template("meetings/form.html", network=network, form=form, meeting=None), status
 
 
@@ -185,11 +187,12 @@ def edit(slug: str, meeting_id: int):
         try:
             operations.update_meeting(meeting, _input_from(form), actor=viewer)
         except MentorNetError as exc:
-            _show_error(form, exc)
+            if not keep_form_for_agreement(form, exc):
+                _show_error(form, exc)
         else:
             flash(_("The meeting is updated."), "success")
             return redirect(url_for("meetings.show", slug=slug, meeting_id=meeting.id), 303)
-    status = 422 if form.errors or form.form_errors else 200
+    status = form_status(form)
     return render_template("meetings/form.html", network=network, form=form, meeting=meeting), status
 
 
@@ -205,11 +208,12 @@ def cancel(slug: str, meeting_id: int):
         try:
             operations.cancel_meeting(meeting, actor=viewer, reason=form.reason.data or "")
         except MentorNetError as exc:
-            _show_error(form, exc)
+            if not keep_form_for_agreement(form, exc):
+                _show_error(form, exc)
         else:
             flash(_("The meeting is cancelled. Those who wanted to come have been told."), "success")
             return redirect(url_for("meetings.show", slug=slug, meeting_id=meeting.id), 303)
-    status = 422 if form.errors or form.form_errors else 200
+    status = form_status(form)
     return render_template("meetings/cancel.html", network=network, form=form, meeting=meeting), status
 
 

@@ -11,7 +11,7 @@ from network_service.resources import operations, permissions, storage
 from network_service.resources.forms import KIND_LABELS, DeleteForm, EditForm, FileForm, LinkForm, NoteForm
 from network_service.resources.models import ResourceKind
 from network_service.security import api_rate_key, csrf, current_person, login_required
-from network_service.web import cursor_arg
+from network_service.web import cursor_arg, form_status, keep_form_for_agreement
 
 bp = Blueprint("resources", __name__)
 
@@ -103,9 +103,10 @@ def _add(slug: str, kind: ResourceKind, form, add):
         try:
             resource = add(network, viewer, form)
         except MentorNetError as exc:
-            if exc.status != 422:
-                raise
-            _field_error(form, exc)
+            if not keep_form_for_agreement(form, exc):
+                if exc.status != 422:
+                    raise
+                _field_error(form, exc)
         else:
             flash(_("Thank you: “%(title)s” is in the library.", title=resource.title), "success")
             return redirect(url_for("resources.resource", slug=slug, resource_id=resource.id), 303)
@@ -113,7 +114,7 @@ def _add(slug: str, kind: ResourceKind, form, add):
         form.form_errors.append(
             _("This form has expired. Choose the file again and send the form once more.")
         )
-    status = 422 if form.errors or form.form_errors else 200
+    status = form_status(form)
     return _form_page(network, kind, form, status)
 
 
@@ -273,13 +274,14 @@ def edit(slug: str, resource_id: int):
         try:
             operations.edit_resource(item, actor=viewer, **changes)
         except MentorNetError as exc:
-            if exc.status != 422:
-                raise
-            _field_error(form, exc)
+            if not keep_form_for_agreement(form, exc):
+                if exc.status != 422:
+                    raise
+                _field_error(form, exc)
         else:
             flash(_("The resource is saved."), "success")
             return redirect(url_for("resources.resource", slug=slug, resource_id=item.id), 303)
-    status = 422 if form.errors or form.form_errors else 200
+    status = form_status(form)
     return render_template("resources/edit.html", network=network, resource=item, form=form), status
 
 
