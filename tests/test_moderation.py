@@ -296,8 +296,12 @@ def test_blocking_stops_direct_messages_and_mentions_and_collapses_messages(clie
     new = f"/networks/{cast.slug}/conversations/direct/new"
     refused = form_post(eva, new, new, {"members": str(cast.ids["novice"]), "body": "please answer"})
     assert refused.status_code == 403
-    offered = re.findall(r'name="members" type="checkbox" value="(\d+)"', eva.get(new).get_data(as_text=True))
+    assert "You cannot write directly to someone who blocked you" in refused.get_data(as_text=True)
+    offered = re.findall(r'name="add" value="(\d+)"', eva.get(new).get_data(as_text=True))
     assert str(cast.ids["office"]) in offered and str(cast.ids["novice"]) not in offered
+    # chosen through the address anyway: left out, with a word why
+    forged = eva.get(f"{new}?to={cast.ids['novice']}").get_data(as_text=True)
+    assert 'name="to" value=' not in forged and "cannot be chosen here" in forged
     with pytest.raises(Forbidden):
         run(
             lambda: conversations.open_direct(
