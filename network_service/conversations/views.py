@@ -284,11 +284,6 @@ def new_channel(slug: str):
         form.kind.choices = [c for c in form.kind.choices if c[0] == ChannelKind.open.value]
         if not form.is_submitted():
             form.kind.data = ChannelKind.open.value
-    form.members.choices = [
-        (m.person.id, m.person.name_or_email)
-        for m in networks.list_members(network, viewer)
-        if m.person.id != viewer.id
-    ]
     if form.validate_on_submit():
         try:
             channel = operations.create_channel(
@@ -306,7 +301,15 @@ def new_channel(slug: str):
             flash(_("%(name)s is ready.", name=channel.name), "success")
             return redirect(url_for("conversations.channel", slug=slug, channel_slug=channel.slug), 303)
     status = _status_of(form)
-    return render_template("conversations/new_channel.html", network=network, form=form), status
+    picker = None
+    if permissions.can_create_private_group(viewer, network):  # the members of a private group (``Picker``)
+        posted = (form.members.data or []) if request.method == "POST" else None
+        picker = Picker(network, viewer, direct=False, most=operations.MAX_GROUP_MEMBERS - 1, posted=posted)
+        if picker.error and status == 200:
+            status = 422
+    return render_template(
+        "conversations/new_channel.html", network=network, form=form, picker=picker
+    ), status
 
 
 # The channel page's empty "New thread" form, rendered once per language; the session's CSRF token put in.
