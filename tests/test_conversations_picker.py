@@ -74,6 +74,8 @@ def test_a_search_finds_members_by_part_of_the_name_and_keeps_the_chosen_ones(mi
     # choose Member 41, then search again for someone else: Member 41 stays chosen
     page = mina.get(new, query_string={"q": "mber 4", "add": many[41]}).get_data(as_text=True)
     assert chosen(page) == [many[41]] and many[41] not in offered(page)
+    search_form = page.split('role="search"', 1)[1].split("</form>", 1)[0]
+    assert f'<input type="hidden" name="to" value="{many[41]}">' in search_form  # the next search keeps them
     page = mina.get(new, query_string={"q": "eva", "to": many[41]}).get_data(as_text=True)
     assert chosen(page) == [many[41]] and offered(page) == [cast.ids["experienced"]]
     page = mina.get(new, query_string={"q": "eva", "to": many[41], "add": cast.ids["experienced"]})
