@@ -296,8 +296,12 @@ def test_blocking_stops_direct_messages_and_mentions_and_collapses_messages(clie
     new = f"/networks/{cast.slug}/conversations/direct/new"
     refused = form_post(eva, new, new, {"members": str(cast.ids["novice"]), "body": "please answer"})
     assert refused.status_code == 403
-    offered = re.findall(r'name="members" type="checkbox" value="(\d+)"', eva.get(new).get_data(as_text=True))
+    assert "You cannot write directly to someone who blocked you" in refused.get_data(as_text=True)
+    offered = re.findall(r'name="add" value="(\d+)"', eva.get(new).get_data(as_text=True))
     assert str(cast.ids["office"]) in offered and str(cast.ids["novice"]) not in offered
+    # chosen through the address anyway: left out, with a word why
+    forged = eva.get(f"{new}?to={cast.ids['novice']}").get_data(as_text=True)
+    assert 'name="to" value=' not in forged and "cannot be chosen here" in forged
     with pytest.raises(Forbidden):
         run(
             lambda: conversations.open_direct(
@@ -644,3 +648,45 @@ def test_the_hide_form_records_its_reason_in_the_audit_log(client, run, cast):
     assert run(lambda: session.get(Message, message_id).hidden_at) is not None
     entry = run(lambda: session.scalars(sa.select(AuditLog).order_by(AuditLog.id.desc())).first())
     assert entry.action == "moderation.hide" and entry.detail["reason"] == "Advertising, twice"
+
+
+# -- the blocks page chooses among the members with a search by name --------------------------------------
+
+
+def test_the_blocks_page_shows_a_page_of_members_and_finds_them_by_name(http_client, run, cast):
+    from network_service.conversations.operations import PICK_PAGE_SIZE
+    from tests.helpers import add_member
+
+    many = run(
+        lambda: [add_member(network(cast), f"m{i}@example.org", f"Member {i:02d}").id for i in range(60)]
+    )
+    mina = http_client()
+    sign_in_as(mina, run, EMAILS["novice"])
+    blocks = f"/networks/{cast.slug}/blocks"
+
+    def offered(html: str) -> list[int]:
+        results = html.split('id="picker-results"', 1)[-1]  # not the list of the people blocked already
+        return [int(pid) for pid in re.findall(r"/members/(\d+)/block", results)]
+
+    first = mina.get(blocks).get_data(as_text=True)
+    assert len(offered(first)) == PICK_PAGE_SIZE and "20 members shown." in first
+    more = re.search(r'<a href="([^"]+)">Show the next members</a>', first).group(1).replace("&amp;", "&")
+    assert not set(offered(first)) & set(offered(mina.get(more).get_data(as_text=True)))
+    found = mina.get(blocks, query_string={"q": "MBER 3"}).get_data(as_text=True)
+    assert sorted(offered(found)) == many[30:40]
+
+    response = form_post(mina, blocks, f"/networks/{cast.slug}/members/{many[33]}/block", {"blocked": "1"})
+    assert response.status_code == 303
+    again = mina.get(blocks, query_string={"q": "member 3"}).get_data(as_text=True)
+    assert many[33] not in offered(again) and "Unblock Member 33" in again  # listed once, among the blocked
+    assert cast.ids["novice"] not in offered(
+        mina.get(blocks, query_string={"q": "mina"}).get_data(as_text=True)
+    )
+    short = mina.get(blocks, query_string={"q": "m"})
+    assert short.status_code == 422 and "Search for 2 to 80 characters" in short.get_data(as_text=True)
+    # a forged block of someone outside the network is still refused, and nothing is kept
+    assert (
+        form_post(mina, blocks, f"/networks/{cast.slug}/members/{cast.ids['outsider']}/block", {}).status_code
+        == 404
+    )
+    assert run(lambda: session.scalar(sa.select(sa.func.count(Block.id)))) == 1

@@ -301,27 +301,128 @@ def group_candidates(channel: Channel, viewer: Person, q: str, limit: int = 20) 
     are not in the private group yet, by name, at most ``limit``: whom its manager may add."""
     if not permissions.can_manage_channel(viewer, channel) or not permissions.can_read(viewer, channel):
         raise Forbidden(_("Only the group's creator, the coordinator and the Meta-Mentor can add members."))
-    q = " ".join((q or "").split())
-    if len(q) < 2 or len(q) > MAX_NAME_CHARS:
+    q = search_text(q)
+    if not q:
         raise InvalidInput(_("Search for 2 to 80 characters of a name."), field="q")
     in_group = sa.select(ChannelMember.person_id).where(
         ChannelMember.channel_id == channel.id, ChannelMember.member.is_(True)
     )
-    return list(
-        session.scalars(
+    return find_members(channel.network_id, q, excluded=[Person.id.in_(in_group)], limit=limit)[0]
+
+
+# -- choosing people (new direct message, new private group, blocks) ------------------------------------------
+
+PICK_PAGE_SIZE = 20  # people shown at a time on the pages that choose among the members
+
+
+def search_text(q: str | None) -> str:
+    """The name searched for, spaces collapsed: empty (everyone), else 2 to 80 characters."""
+    q = " ".join((q or "").split())
+    if q and (len(q) < 2 or len(q) > MAX_NAME_CHARS):
+        raise InvalidInput(_("Search for 2 to 80 characters of a name."), field="q")
+    return q
+
+
+def find_members(
+    network_id: int, q: str, *, excluded=(), after: int | None = None, limit: int = PICK_PAGE_SIZE
+) -> tuple[list[Person], int | None]:
+    """Active members of the network whose display name contains ``q`` (case does not matter, as in
+    ``group_candidates``; everyone for an empty ``q``), but those meeting any condition of ``excluded``, by name
+    then id, ``limit`` at a time after the person ``after`` (keyset, as the members page): one statement.
+    Returns the people and the cursor of the next page (None on the last)."""
+    name_key = sa.func.lower(Person.display_name)
+    query = (
+        sa.select(Person)
+        .join(Membership, Membership.person_id == Person.id)
+        .where(
+            Membership.network_id == network_id,
+            Membership.status == MembershipStatus.active,
+            *(sa.not_(condition) for condition in excluded),
+        )
+        .options(lazyload(Person.memberships))
+    )
+    if q:
+        query = query.where(Person.display_name.ilike(_like_pattern(q), escape="\\"))
+    if after is not None:
+        last = sa.orm.aliased(Person)
+        cursor = sa.select(sa.func.lower(last.display_name)).where(last.id == after).scalar_subquery()
+        query = query.where(sa.or_(name_key > cursor, sa.and_(name_key == cursor, Person.id > after)))
+    rows = list(session.scalars(query.order_by(name_key, Person.id).limit(limit + 1)))
+    return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
+
+
+def _blocked_either_way(person_id: int) -> list:
+    """Conditions on ``Person.id``: blocked by ``person_id``, or blocking them."""
+    return [
+        Person.id.in_(sa.select(Block.blocked_id).where(Block.blocker_id == person_id)),
+        Person.id.in_(sa.select(Block.blocker_id).where(Block.blocked_id == person_id)),
+    ]
+
+
+def _pick_conditions(network: Network, viewer: Person, direct: bool) -> list:
+    """Whom the viewer may not choose, as conditions on ``Person.id``; refuses who may not choose at all. The
+    same rules as ``open_direct`` (active members, no block either way) and ``create_channel`` (active
+    members)."""
+    if direct and not permissions.can_write_directly(viewer, network):
+        raise Forbidden(_("Only active members of this network can send direct messages."))
+    if not direct and not permissions.can_create_private_group(viewer, network):
+        raise Forbidden(_("Only active members of this network can start a group."))
+    return [Person.id == viewer.id, *(_blocked_either_way(viewer.id) if direct else ())]
+
+
+def pick_candidates(
+    network: Network,
+    viewer: Person,
+    q: str,
+    *,
+    direct: bool,
+    chosen=(),
+    after: int | None = None,
+    limit: int = PICK_PAGE_SIZE,
+) -> tuple[list[Person], int | None]:
+    """A page of the people the viewer may choose for a direct conversation (``direct``) or a new private group,
+    whose name contains ``q``, but those ``chosen`` already (ids checked by ``chosen_people``)."""
+    excluded = _pick_conditions(network, viewer, direct)
+    ids = [pid for pid in chosen if isinstance(pid, int)]
+    if ids:
+        excluded.append(Person.id.in_(ids))
+    return find_members(network.id, search_text(q), excluded=excluded, after=after, limit=limit)
+
+
+def chosen_people(
+    network: Network, viewer: Person, ids, *, direct: bool, most: int
+) -> tuple[list[Person], bool]:
+    """Of ``ids`` (from the page's address or form: never trusted), the people the viewer may choose, in the
+    order given, at most ``most``: active members of the network but the viewer, and for a direct conversation
+    nobody blocked either way (one statement). Returns them and whether any id was left out."""
+    wanted: list[int] = []
+    for raw in ids:
+        try:
+            pid = int(raw)
+        except (TypeError, ValueError):
+            continue
+        if pid not in wanted:
+            wanted.append(pid)
+    wanted = wanted[:most]
+    if not wanted:
+        return [], bool(ids)
+    excluded = _pick_conditions(network, viewer, direct)
+    found = {
+        p.id: p
+        for p in session.scalars(
             sa.select(Person)
             .join(Membership, Membership.person_id == Person.id)
             .where(
-                Membership.network_id == channel.network_id,
+                Membership.network_id == network.id,
                 Membership.status == MembershipStatus.active,
-                Person.display_name.ilike(_like_pattern(q), escape="\\"),
-                Person.id.not_in(in_group),
+                Person.id.in_(wanted),
+                *(sa.not_(condition) for condition in excluded),
             )
-            .order_by(sa.func.lower(Person.display_name), Person.id)
-            .limit(limit)
             .options(lazyload(Person.memberships))
         )
-    )
+    }
+    people = [found[pid] for pid in wanted if pid in found]
+    return people, len(people) != len(ids)
 
 
 def create_default_channels(network: Network, *, actor: Person | None = None) -> list[Channel]:

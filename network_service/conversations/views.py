@@ -284,11 +284,6 @@ def new_channel(slug: str):
         form.kind.choices = [c for c in form.kind.choices if c[0] == ChannelKind.open.value]
         if not form.is_submitted():
             form.kind.data = ChannelKind.open.value
-    form.members.choices = [
-        (m.person.id, m.person.name_or_email)
-        for m in networks.list_members(network, viewer)
-        if m.person.id != viewer.id
-    ]
     if form.validate_on_submit():
         try:
             channel = operations.create_channel(
@@ -306,7 +301,15 @@ def new_channel(slug: str):
             flash(_("%(name)s is ready.", name=channel.name), "success")
             return redirect(url_for("conversations.channel", slug=slug, channel_slug=channel.slug), 303)
     status = _status_of(form)
-    return render_template("conversations/new_channel.html", network=network, form=form), status
+    picker = None
+    if permissions.can_create_private_group(viewer, network):  # the members of a private group (``Picker``)
+        posted = (form.members.data or []) if request.method == "POST" else None
+        picker = Picker(network, viewer, direct=False, most=operations.MAX_GROUP_MEMBERS - 1, posted=posted)
+        if picker.error and status == 200:
+            status = 422
+    return render_template(
+        "conversations/new_channel.html", network=network, form=form, picker=picker
+    ), status
 
 
 # The channel page's empty "New thread" form, rendered once per language; the session's CSRF token put in.
@@ -642,35 +645,97 @@ def direct(slug: str):
     )
 
 
+class Picker:
+    """What ``conversations/_picker.html`` shows: the people chosen so far, and a page of people to choose from.
+
+    The chosen people travel in the page's address (``to``, repeated; ``add`` one more, ``remove`` one) while
+    searching, then in the final form (``members``); both are only ids sent by the browser, so they are checked
+    again here (``operations.chosen_people``) and by the operation that creates the conversation."""
+
+    def __init__(self, network: Network, viewer: Person, *, direct: bool, most: int, posted=None):
+        if posted is None:
+            ids = request.args.getlist("to")
+            if request.args.get("add"):
+                ids.append(request.args["add"])
+            ids = [pid for pid in ids if pid != request.args.get("remove")]
+        else:
+            ids = [str(pid) for pid in posted]
+        self.most = most
+        self.chosen, self.dropped = operations.chosen_people(network, viewer, ids, direct=direct, most=most)
+        self.q = request.args.get("q", "").strip()[: operations.MAX_NAME_CHARS * 2]
+        self.found: list[Person] = []
+        self.more_url: str | None = None
+        self.error: str | None = None
+        if self.full:
+            return
+        try:
+            self.found, more = operations.pick_candidates(
+                network,
+                viewer,
+                self.q,
+                direct=direct,
+                chosen=[p.id for p in self.chosen],
+                after=cursor_arg("after"),
+            )
+        except MentorNetError as exc:
+            if exc.status != 422:
+                raise
+            self.error = exc.detail
+            return
+        if more is not None:
+            self.more_url = self.url(after=more, _anchor="picker-results")
+
+    @property
+    def full(self) -> bool:
+        return len(self.chosen) >= self.most
+
+    @property
+    def ids(self) -> list[int]:
+        return [p.id for p in self.chosen]
+
+    def url(self, **args) -> str:
+        """This page's address with the chosen people and the search kept."""
+        return url_for(
+            request.endpoint,
+            **request.view_args,
+            to=self.ids,
+            **({"q": self.q} if self.q else {}),
+            **args,
+        )
+
+
+def _direct_page(network: Network, viewer: Person, form: DirectForm, status: int, posted=None):
+    picker = Picker(network, viewer, direct=True, most=operations.MAX_DIRECT_PEOPLE - 1, posted=posted)
+    return render_template("conversations/direct_new.html", network=network, form=form, picker=picker), (
+        422 if picker.error and status == 200 else status
+    )
+
+
 @bp.route("/direct/new", methods=["GET", "POST"])
 @login_required
 def new_direct(slug: str):
+    """Choose people with a search by name (``Picker``), then write the first message."""
     network = _network(slug)
     viewer = current_person()
     if not permissions.can_write_directly(viewer, network):
         abort(403)
     form = DirectForm()
-    members = networks.list_members(network, viewer)
-    blocked = operations.blocked_between(viewer.id, [m.person_id for m in members])
-    form.members.choices = [
-        (m.person.id, m.person.name_or_email)
-        for m in members
-        if m.person.id != viewer.id and m.person.id not in blocked
-    ]
-    if request.method == "GET" and request.args.get("to", "").isdigit():
-        form.members.data = [int(request.args["to"])]
+    if request.method == "GET":
+        return _direct_page(network, viewer, form, 200)
     if form.validate_on_submit():
         try:
             channel = operations.open_direct(network, actor=viewer, person_ids=form.members.data or [])
             operations.post_message(channel, actor=viewer, body=form.body.data)
         except MentorNetError as exc:
             _form_errors_as_list(form)
-            _apply_error(form, exc, "members")
+            if exc.status == 403 and exc.field is None and not isinstance(exc, AgreementPending):
+                form.members.errors.append(exc.detail)  # someone blocked, either way: said by the list
+            else:
+                _apply_error(form, exc, "members")
             status = exc.status if exc.status in (403, 429) else 422
-            return render_template("conversations/direct_new.html", network=network, form=form), status
+            return _direct_page(network, viewer, form, status, posted=form.members.data or [])
         return redirect(url_for("conversations.channel", slug=slug, channel_slug=channel.slug), 303)
-    status = 422 if form.errors or form.form_errors else 200
-    return render_template("conversations/direct_new.html", network=network, form=form), status
+    return _direct_page(network, viewer, form, 422, posted=form.members.data or [])
 
 
 @bp.get("/search")

@@ -659,6 +659,27 @@ def blocks_of(actor: Person) -> list[Block]:
     )
 
 
+def block_candidates(
+    network: Network,
+    actor: Person,
+    q: str,
+    *,
+    after: int | None = None,
+    limit: int = conversations.PICK_PAGE_SIZE,
+) -> tuple[list[Person], int | None]:
+    """A page of the active members of ``network`` whose name contains ``q`` (everyone for an empty ``q``) that
+    ``actor`` may block and does not block yet, by name (the blocks page; ``conversations.find_members``)."""
+    if not is_member(actor, network):
+        raise Forbidden(_("Only active members of this network can block someone."))
+    excluded = [
+        Person.id == actor.id,
+        Person.id.in_(sa.select(Block.blocked_id).where(Block.blocker_id == actor.id)),
+    ]
+    return conversations.find_members(
+        network.id, conversations.search_text(q), excluded=excluded, after=after, limit=limit
+    )
+
+
 def get_person(person_id: int) -> Person:
     person = session.get(Person, person_id)
     if person is None:

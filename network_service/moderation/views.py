@@ -221,13 +221,29 @@ def blocks(slug: str):
     viewer = current_person()
     if not is_member(viewer, network):
         abort(403)
+    q = request.args.get("q", "").strip()[:160]
+    found, more, error = [], None, None
+    try:  # a page of the members not blocked yet, searched by name (as the new direct message page)
+        found, more = operations.block_candidates(network, viewer, q, after=cursor_arg("after"))
+    except MentorNetError as exc:
+        if exc.status != 422:
+            raise
+        error = exc.detail
+    more_url = None
+    if more is not None:
+        more_url = url_for(
+            "moderation.blocks", slug=slug, after=more, _anchor="picker-results", **({"q": q} if q else {})
+        )
     return render_template(
         "moderation/blocks.html",
         network=network,
         blocks=operations.blocks_of(viewer),
-        members=[m for m in networks.list_members(network, viewer) if m.person_id != viewer.id],
+        q=q,
+        found=found,
+        more_url=more_url,
+        search_error=error,
         confirm_form=ConfirmForm(),
-    )
+    ), (422 if error else 200)
 
 
 @bp.post("/members/<int:person_id>/block")
