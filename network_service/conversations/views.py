@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -26,7 +24,7 @@ from network_service.networks import operations as networks
 from network_service.networks.models import Network
 from network_service.networks.operations import AgreementPending
 from network_service.security import current_person, login_required
-from network_service.web import cursor_arg
+from network_service.web import cursor_arg, form_status, keep_form_for_agreement
 
 bp = Blueprint("conversations", __name__, url_prefix="/networks/<slug>/conversations")
 
@@ -213,9 +211,7 @@ def _apply_error(form, exc: MentorNetError, default_field: str | None = None) ->
     """Show a refused input next to its field; a refusal of the person (403, 404) stays an error page, but for a
     new version of the agreement to accept first: the form is shown again with what was typed and a link to the
     agreement, which brings the person back here once they accepted it (``_agreement_needed.html``)."""
-    if isinstance(exc, AgreementPending):
-        form.agreement_url = f"{exc.agreement_url}?{urlencode({'next': request.path})}"
-        form.agreement_network = exc.network_name
+    if keep_form_for_agreement(form, exc):
         return
     if exc.status in (403, 404) and exc.field is None:
         raise exc
@@ -223,13 +219,6 @@ def _apply_error(form, exc: MentorNetError, default_field: str | None = None) ->
     if field is None and default_field:
         field = getattr(form, default_field, None)
     (field.errors if field is not None else form.form_errors).append(exc.detail)
-
-
-def _status_of(form) -> int:
-    """A form page's status: 403 while the agreement must be accepted first, 422 for refused input, else 200."""
-    if getattr(form, "agreement_url", None):
-        return 403
-    return 422 if form.errors or form.form_errors else 200
 
 
 def _form_errors_as_list(form) -> None:
@@ -300,7 +289,7 @@ def new_channel(slug: str):
         else:
             flash(_("%(name)s is ready.", name=channel.name), "success")
             return redirect(url_for("conversations.channel", slug=slug, channel_slug=channel.slug), 303)
-    status = _status_of(form)
+    status = form_status(form)
     picker = None
     if permissions.can_create_private_group(viewer, network):  # the members of a private group (``Picker``)
         posted = (form.members.data or []) if request.method == "POST" else None
@@ -411,7 +400,7 @@ def settings(slug: str, channel_slug: str):
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("conversations.channel", slug=slug, channel_slug=channel.slug), 303)
-    return _settings_page(network, channel, viewer, form, _status_of(form))
+    return _settings_page(network, channel, viewer, form, form_status(form))
 
 
 def _settings_page(network, channel, viewer, form, status: int = 200, member_error: str | None = None):
@@ -593,7 +582,7 @@ def edit(slug: str, message_id: int):
         else:
             flash(_("Your message is changed."), "success")
             return redirect(operations.thread_url(message), 303)
-    status = _status_of(form)
+    status = form_status(form)
     return render_template("conversations/edit.html", network=network, message=message, form=form), status
 
 
