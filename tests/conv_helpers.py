@@ -12,7 +12,7 @@ from network_service.conversations import operations
 from network_service.db import session
 from network_service.networks.models import Level, Network, Role
 from network_service.networks.operations import create_network, get_organisation_by_name
-from tests.helpers import add_member
+from tests.helpers import add_member, csrf_from
 
 EMAILS = {
     "coordinator": "coord@example.org",
@@ -71,3 +71,13 @@ def bearer_for(run, label: str) -> dict:
         return create_api_token(someone, "test")[1]
 
     return {"Authorization": f"Bearer {run(create)}"}
+
+
+# The conversations pages' address and a form post with the page's CSRF token.
+def base(cast) -> str:
+    return f"/networks/{cast.slug}/conversations"
+
+
+def post_form(client, page_url: str, data: dict, action: str | None = None):
+    html = client.get(page_url).get_data(as_text=True)
+    return client.post(action or page_url, data={**data, "csrf_token": csrf_from(html)})

@@ -13,11 +13,8 @@ from network_service.markup import MAX_MARKDOWN_CHARS
 from network_service.networks.models import Membership, MembershipStatus
 from network_service.networks.roadmap import checkpoints
 from network_service.notifications.models import Notification
-from tests.conv_helpers import EMAILS, bearer_for, build_cast, network, person
+from tests.conv_helpers import EMAILS, base, bearer_for, build_cast, network, person, post_form
 from tests.helpers import assert_problem, csrf_from, sign_in_as
-
-API = "/api/v1"
-ROLES = ["coordinator", "meta_mentor", "office", "experienced", "novice", "outsider", "admin"]
 
 
 @pytest.fixture
@@ -25,13 +22,8 @@ def cast(run, world):
     return run(build_cast, world)
 
 
-def base(cast) -> str:
-    return f"/networks/{cast.slug}/conversations"
-
-
-def post_form(client, page_url: str, data: dict, action: str | None = None):
-    html = client.get(page_url).get_data(as_text=True)
-    return client.post(action or page_url, data={**data, "csrf_token": csrf_from(html)})
+API = "/api/v1"
+ROLES = ["coordinator", "meta_mentor", "office", "experienced", "novice", "outsider", "admin"]
 
 
 def post_as(run, cast, label: str, body: str, channel_slug: str | None = None, parent_id: int | None = None):

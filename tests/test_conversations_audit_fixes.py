@@ -14,10 +14,8 @@ from network_service.db import session
 from network_service.errors import Forbidden
 from network_service.moderation import operations as moderation
 from network_service.networks import operations as networks
-from tests.conv_helpers import EMAILS, bearer_for, build_cast, network, person
+from tests.conv_helpers import EMAILS, base, bearer_for, build_cast, network, person, post_form
 from tests.helpers import assert_problem, csrf_from, sign_in_as
-
-API = "/api/v1"
 
 
 @pytest.fixture
@@ -25,13 +23,7 @@ def cast(run, world):
     return run(build_cast, world)
 
 
-def base(cast) -> str:
-    return f"/networks/{cast.slug}/conversations"
-
-
-def post_form(client, page_url: str, data: dict, action: str | None = None):
-    html = client.get(page_url).get_data(as_text=True)
-    return client.post(action or page_url, data={**data, "csrf_token": csrf_from(html)})
+API = "/api/v1"
 
 
 def signed_in(client, run, label: str):
