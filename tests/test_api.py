@@ -274,18 +274,40 @@ def test_mentor_sees_active_members_only(client, run, world, as_mentor):
     invite_by_system(run, world, "newcomer@example.org")
     response = client.get(f"{API}/networks/{world.slug}/members", headers=as_mentor)
     assert response.status_code == 200
-    members = response.get_json()
-    assert {m["status"] for m in members} == {"active"}
-    assert [m["role"] for m in members] == ["coordinator", "meta_mentor", "mentor"]
+    page = response.get_json()
+    members = page["items"]
+    assert {m["status"] for m in members} == {"active"} and page["next_cursor"] is None
+    assert sorted(m["role"] for m in members) == ["coordinator", "mentor", "meta_mentor"]
+    # the invitees are for those who may invite
+    response = client.get(f"{API}/networks/{world.slug}/members?status=invited", headers=as_mentor)
+    assert response.status_code == 403
+
+
+def test_the_members_list_comes_a_page_at_a_time(client, run, world, as_mentor):
+    for number in range(5):
+        invite_by_system(run, world, f"page{number}@example.org")  # invitees do not count among the active
+    first = client.get(f"{API}/networks/{world.slug}/members?limit=2", headers=as_mentor).get_json()
+    assert len(first["items"]) == 2 and first["next_cursor"] is not None
+    rest = client.get(
+        f"{API}/networks/{world.slug}/members?limit=2&after={first['next_cursor']}", headers=as_mentor
+    ).get_json()
+    assert len(rest["items"]) == 1 and rest["next_cursor"] is None
+    ids = [m["person"]["id"] for m in first["items"] + rest["items"]]
+    assert len(set(ids)) == 3
+    for bad in ("limit=0", "limit=201", "status=suspended", f"after={2**40}"):
+        response = client.get(f"{API}/networks/{world.slug}/members?{bad}", headers=as_mentor)
+        assert response.status_code == 422, bad
 
 
 def test_coordinator_also_sees_invited_members(client, run, world, as_coordinator):
     invite_by_system(run, world, "newcomer@example.org")
     newcomer = person_by_email(run, "newcomer@example.org")
-    members = client.get(f"{API}/networks/{world.slug}/members", headers=as_coordinator).get_json()
-    invited = [m for m in members if m["status"] == "invited"]
-    assert [m["person"]["id"] for m in invited] == [newcomer.id]
-    assert len(members) == 4
+    page = client.get(
+        f"{API}/networks/{world.slug}/members?status=invited", headers=as_coordinator
+    ).get_json()
+    assert [(m["person"]["id"], m["status"]) for m in page["items"]] == [(newcomer.id, "invited")]
+    active = client.get(f"{API}/networks/{world.slug}/members", headers=as_coordinator).get_json()["items"]
+    assert len(active) == 3 and newcomer.id not in {m["person"]["id"] for m in active}
 
 
 def test_agreement_for_a_member(client, world, as_mentor):

@@ -12,6 +12,7 @@ from network_service.audit.models import AuditLog
 from network_service.db import session, utcnow
 from network_service.errors import Conflict, Forbidden, InvalidInput, LinkInvalid
 from network_service.networks import operations as ops
+from network_service.networks import organise
 from network_service.networks.models import Invitation, Level, Membership, MembershipStatus, Network, Role
 from tests.helpers import link_in, mails
 
@@ -32,9 +33,7 @@ def person(id_):
 def test_network_starts_with_agreement_version_one_and_an_active_coordinator(net, world):
     agreement = ops.current_agreement(net)
     assert agreement.version == 1 and agreement.body
-    [coordinator] = [
-        m for m in ops.list_members(net, person(world.coordinator_id)) if m.role == Role.coordinator
-    ]
+    [coordinator] = organise.members_page(net, person(world.coordinator_id), role=Role.coordinator)[0]
     assert coordinator.status == MembershipStatus.active
 
 
@@ -53,12 +52,19 @@ def test_organisation_country_is_a_two_letter_code(ctx):
     assert ops.create_organisation("Good Country", "de").country == "DE"
 
 
-def test_members_are_ordered_by_role_and_hidden_from_outsiders(net, world):
-    roles = [m.role for m in ops.list_members(net, person(world.mentor_id))]
-    assert roles == [Role.coordinator, Role.meta_mentor, Role.mentor]
+def test_members_are_listed_by_name_and_hidden_from_outsiders(net, world):
+    rows, _next = organise.members_page(net, person(world.mentor_id))
+    names = [m.person.display_name.lower() for m in rows]
+    assert names == sorted(names) and {m.role for m in rows} == {
+        Role.coordinator,
+        Role.meta_mentor,
+        Role.mentor,
+    }
     outsider, _ = ops.get_or_create_person("outsider@example.org")
     with pytest.raises(Forbidden):
-        ops.list_members(net, outsider)
+        organise.members_page(net, outsider)
+    with pytest.raises(Forbidden):  # invitees: only for those who may invite
+        organise.members_page(net, person(world.mentor_id), status=MembershipStatus.invited)
 
 
 def test_invitation_then_acceptance_makes_an_active_member_who_accepted_the_agreement(net, world):

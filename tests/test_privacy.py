@@ -592,7 +592,7 @@ def test_withdrawing_profile_sharing_hides_the_profile_from_others(world, client
     sign_in_as(client, run, "coord@example.org")
     members = client.get(f"/networks/{world.slug}/members").get_data(as_text=True)
     assert "Mina Mentor" in members and "Arabic" not in members
-    api = client.get(f"/api/v1/networks/{world.slug}/members").json
+    api = client.get(f"/api/v1/networks/{world.slug}/members").json["items"]
     mina = [m["person"] for m in api if m["person"]["display_name"] == "Mina Mentor"][0]
     assert mina["languages"] == [] and mina["region"] == ""
 

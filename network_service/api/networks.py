@@ -24,7 +24,7 @@ from network_service.db import session
 from network_service.errors import Forbidden, NotFound
 from network_service.markup import MAX_MARKDOWN_CHARS
 from network_service.networks import operations, organise, permissions
-from network_service.networks.models import Level, Role
+from network_service.networks.models import Level, MembershipStatus, Role
 from network_service.privacy.operations import profile_shared_among
 
 blp = Blueprint("api_networks", __name__, description="Networks, members and invitations")
@@ -52,15 +52,43 @@ class NetworkDetail(MethodView):
         return network
 
 
+class MemberPageSchema(Strict):
+    items = fields.List(fields.Nested(MemberSchema), metadata={"description": "By name, then id."})
+    next_cursor = fields.Int(
+        allow_none=True,
+        metadata={"description": "Pass as `after` for the next page; null on the last page."},
+    )
+
+
+class MemberListQuerySchema(Strict):
+    status = fields.Enum(
+        MembershipStatus,
+        load_default=MembershipStatus.active,
+        validate=validate.OneOf([MembershipStatus.active, MembershipStatus.invited]),
+        metadata={"description": "`active` (default), or `invited`: only for those who may invite."},
+    )
+    role = fields.Enum(Role, load_default=None)
+    level = fields.Enum(Level, load_default=None)
+    language = fields.Str(
+        load_default="",
+        validate=validate.Length(max=60),
+        metadata={"description": "Members who speak it, among those who share their profile."},
+    )
+    after = fields.Int(load_default=None, metadata={"description": "`next_cursor` of the previous page."})
+    limit = fields.Int(load_default=organise.MEMBERS_PAGE_SIZE, validate=validate.Range(min=1, max=200))
+
+
 @blp.route("/networks/<slug>/members")
 class Members(MethodView):
-    @blp.response(200, MemberSchema(many=True))
-    def get(self, slug):
-        """Active members with their roles; people who may invite also see pending invitees."""
+    @blp.arguments(MemberListQuerySchema, location="query")
+    @blp.response(200, MemberPageSchema)
+    def get(self, args, slug):
+        """Members with their roles, by name, a page at a time (`after`: the previous page's `next_cursor`);
+        `status=invited` lists pending invitees, for those who may invite."""
         viewer = require_person()
-        members = operations.list_members(operations.get_network(slug), viewer, include_invited=True)
+        members, next_cursor = organise.members_page(operations.get_network(slug), viewer, **args)
         profile_shared_among(m.person_id for m in members)  # one query for the cards' profile_shared
-        return members
+        return {"items": members, "next_cursor": next_cursor}
 
 
 @blp.route("/networks/<slug>/members/<int:person_id>")

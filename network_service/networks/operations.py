@@ -360,22 +360,6 @@ _ROLE_ORDER = sa.case(
 )
 
 
-def list_members(network: Network, viewer: Person | None, include_invited: bool = False) -> list[Membership]:
-    if not permissions.can_view_members(viewer, network):
-        raise Forbidden(_("Only members of this network can see who belongs to it."))
-    statuses = [MembershipStatus.active]
-    if include_invited and permissions.can_invite(viewer, network):
-        statuses.append(MembershipStatus.invited)
-    return list(
-        session.scalars(
-            sa.select(Membership)
-            .join(Person)
-            .where(Membership.network_id == network.id, Membership.status.in_(statuses))
-            .order_by(_ROLE_ORDER, sa.func.lower(Person.display_name), Person.id)
-        )
-    )
-
-
 OVERVIEW_NEWEST = 12  # newest mentors shown on the network page; the members page pages through everyone
 OVERVIEW_INVITED = 20
 

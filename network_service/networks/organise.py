@@ -383,15 +383,21 @@ def members_page(
     language: str = "",
     after: int | None = None,
     limit: int = MEMBERS_PAGE_SIZE,
+    status: MembershipStatus = MembershipStatus.active,
 ) -> tuple[list[Membership], int | None]:
-    """Active members matching the filters, by name, ``limit`` at a time. ``after`` is the id of the last
-    membership of the previous page (keyset pagination). Returns the members and the cursor of the next page."""
+    """Members matching the filters, by name, ``limit`` at a time: the active ones, or (``status``) the invited
+    ones, whom only those who may invite see. ``after`` is the id of the last membership of the previous page
+    (keyset pagination). Returns the members and the cursor of the next page."""
     if not permissions.can_view_members(viewer, network):
         raise Forbidden(_("Only members of this network can see who belongs to it."))
+    if status not in (MembershipStatus.active, MembershipStatus.invited):
+        raise InvalidInput(_("List the active or the invited members."), field="status")
+    if status == MembershipStatus.invited and not permissions.can_invite(viewer, network):
+        raise Forbidden(_("Only those who may invite see who is invited."))
     query = (
         sa.select(Membership)
         .join(Person, Person.id == Membership.person_id)
-        .where(Membership.network_id == network.id, Membership.status == MembershipStatus.active)
+        .where(Membership.network_id == network.id, Membership.status == status)
     )
     if role is not None:
         query = query.where(Membership.role == role)
