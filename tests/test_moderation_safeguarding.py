@@ -308,3 +308,33 @@ def test_the_reported_text_survives_an_edit_and_a_deletion_by_its_author(client,
             client.get(f"{API}/networks/{cast.slug}/reports", headers=bearer_for(run, label)).status_code
             == 403
         )
+
+
+def test_the_audit_log_keeps_a_report_from_the_coordinator_it_is_about(client, run, cast):
+    """Found by the second audit of session 10: the queue hid a report from the coordinator it was about, but the
+    audit log (page, CSV, API) still showed "Report made" with the reporter's name. Entries about a report on
+    the viewer (as the member reported or the author of the reported message) are left out for them."""
+    from network_service.audit import operations as audit
+    from network_service.audit.models import AuditLog
+    from network_service.conversations.models import Message
+
+    about_coordinator = _report_about(run, cast, "coordinator")
+    message_id = post(run, cast, "coordinator", "A message someone will report")
+    about_message = run(
+        lambda: (
+            operations.report_message(
+                session.get(Message, message_id), actor=person("novice"), reason="harassment"
+            ).id
+        )
+    )
+    about_other = _report_about(run, cast, "experienced")
+
+    def report_targets(viewer) -> set[int]:
+        entries = audit.export_rows(person(viewer), audit.AuditFilter())
+        return {e.target_id for e in entries if e.target_type == "report"}
+
+    assert run(lambda: report_targets("coordinator")) == {about_other}
+    assert run(lambda: report_targets("admin")) == {about_coordinator, about_message, about_other}
+    assert run(lambda: session.scalar(sa.select(sa.func.count(AuditLog.id)).where(AuditLog.action == "moderation.report"))) == 3  # fmt: skip
+    page = client.get(f"{API}/audit?network={cast.slug}", headers=bearer_for(run, "coordinator")).get_json()
+    assert {e["target_id"] for e in page["entries"] if e["target_type"] == "report"} == {about_other}

@@ -84,11 +84,31 @@ def can_read_audit(viewer: Person | None) -> bool:
     return True
 
 
+def _not_about_reports_on(viewer: Person) -> sa.ColumnElement[bool]:
+    """Leaves out the entries about a report on the viewer (as the reported member or the author of the reported
+    message): made, closed, passed on. The moderation queue keeps such reports from the person they are about,
+    and who reported them; the log must not tell either (docs/permissions.md, footnote ³)."""
+    from network_service.conversations.models import Message  # noqa: PLC0415 - audit is imported by everyone
+    from network_service.moderation.models import Report  # noqa: PLC0415
+
+    about_viewer = sa.select(Report.id).where(
+        sa.or_(
+            Report.person_id == viewer.id,
+            Report.message_id.in_(sa.select(Message.id).where(Message.author_id == viewer.id)),
+        )
+    )
+    return sa.or_(
+        AuditLog.target_type != "report",
+        AuditLog.target_id.is_(None),
+        AuditLog.target_id.not_in(about_viewer),
+    )
+
+
 def _query(viewer: Person, filters: AuditFilter) -> tuple[sa.Select, list[int] | None]:
     from network_service.errors import InvalidInput
 
     scope = audit_scope(viewer)
-    query = sa.select(AuditLog)
+    query = sa.select(AuditLog).where(_not_about_reports_on(viewer))
     if scope is not None:
         query = query.where(AuditLog.network_id.in_(scope))
     if filters.action:
