@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, current_app, g, render_template, request
 from markupsafe import Markup, escape
@@ -100,13 +99,14 @@ def cursor_arg(name: str) -> int | None:
 
 def keep_form_for_agreement(form, exc: Exception) -> bool:
     """Whether ``exc`` is ``require_current_agreement``'s refusal (``AgreementPending``): then the form is shown
-    again with what was typed, and ``_agreement_needed.html`` says so and links to the agreement, which brings
-    the person back to this page once accepted. Any other refusal is the caller's to handle."""
+    again with what was typed, and ``_agreement_needed.html`` says so and links to the agreement in a new window,
+    so that this page keeps the text until it is sent again (a way back from the agreement page would land on an
+    empty form, or on a POST-only address). Any other refusal is the caller's to handle."""
     from network_service.networks.operations import AgreementPending  # noqa: PLC0415 - networks builds on web
 
     if not isinstance(exc, AgreementPending):
         return False
-    form.agreement_url = f"{exc.agreement_url}?{urlencode({'next': request.path})}"
+    form.agreement_url = exc.agreement_url
     form.agreement_network = exc.network_name
     return True
 

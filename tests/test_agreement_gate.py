@@ -151,5 +151,5 @@ def test_the_pages_keep_what_was_typed_and_link_to_the_agreement(client, run, wo
         html = response.get_data(as_text=True)
         assert response.status_code == 403, (path, html[:300])
         assert typed in html, path
-        assert f'href="{base}/agreement?next=' in html, path
+        assert f'href="{base}/agreement" target="_blank"' in html, path
     assert run(_counts) == before
