@@ -461,3 +461,40 @@ def test_delete_leads_to_a_page_that_asks_first(client, run, cast):
     other = post_form(eva, channel_url, {"body": "Mine"})
     assert other.status_code == 303
     assert client.get(f"{base(cast)}/messages/{message_id + 1}/delete").status_code == 403
+
+
+# -- found by the second audit of session 10 ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("blocker", ["novice", "experienced"])
+def test_a_block_stops_rewriting_old_messages_of_a_direct_conversation_too(run, cast, blocker):
+    slug = open_direct(run, cast, "novice", "experienced")
+    block(run, cast, blocker, "experienced" if blocker == "novice" else "novice")
+
+    def rewrite():
+        message = session.scalar(
+            sa.select(Message)
+            .join(Channel, Channel.id == Message.channel_id)
+            .where(Channel.network_id == cast.network_id, Channel.slug == slug)
+        )
+        with pytest.raises(Forbidden, match="blocked"):
+            operations.edit_message(message, actor=person("novice"), body="Rewritten after the block")
+        return message.body
+
+    assert run(rewrite) == "Hello there"
+
+
+def test_a_new_group_has_at_most_its_limit_of_members_the_creator_included(run, cast, monkeypatch):
+    from network_service.errors import InvalidInput
+
+    monkeypatch.setattr(operations, "MAX_GROUP_MEMBERS", 3)
+    with pytest.raises(InvalidInput) as refused:
+        make_group(run, cast, "novice", "experienced", "office", "meta_mentor")  # 4 others and the creator
+    assert refused.value.field == "members"
+    assert (
+        run(
+            lambda: session.scalar(sa.select(sa.func.count(Channel.id)).where(Channel.name == "Housing help"))
+        )
+        == 0
+    )
+    make_group(run, cast, "novice", "experienced", "office")  # 3 in all

@@ -338,3 +338,58 @@ def test_the_audit_log_keeps_a_report_from_the_coordinator_it_is_about(client, r
     assert run(lambda: session.scalar(sa.select(sa.func.count(AuditLog.id)).where(AuditLog.action == "moderation.report"))) == 3  # fmt: skip
     page = client.get(f"{API}/audit?network={cast.slug}", headers=bearer_for(run, "coordinator")).get_json()
     assert {e["target_id"] for e in page["entries"] if e["target_type"] == "report"} == {about_other}
+
+
+def test_a_second_open_report_of_the_same_message_or_member_is_refused(run, cast):
+    """Each report notifies every moderator: one open report per reporter and message (or member)."""
+    from network_service.conversations.models import Message
+    from network_service.errors import Conflict
+
+    message_id = post(run, cast, "experienced", "Something someone will report")
+
+    def report_message():
+        return operations.report_message(
+            session.get(Message, message_id), actor=person("novice"), reason="spam"
+        ).id
+
+    first = run(report_message)
+    with pytest.raises(Conflict):
+        run(report_message)
+    second_member = _report_about(run, cast, "office")
+    with pytest.raises(Conflict):
+        _report_about(run, cast, "office")
+    # once the moderators closed it, the same member may report again
+    run(
+        lambda: operations.handle_report(
+            session.get(Report, first), actor=person("coordinator"), status="dismissed"
+        )
+    )
+    assert run(report_message) != first
+    assert run(lambda: session.scalar(sa.select(sa.func.count(Report.id)))) == 3 and second_member
+
+
+def test_reporting_is_rate_limited_per_person_on_the_pages_and_in_the_api(app):
+    """Found by the second audit of session 10: reports had no limit, and each one mails the moderators."""
+    from flask_limiter.util import get_qualified_name
+
+    from network_service.app import create_app
+    from network_service.db import db as database
+    from network_service.moderation.views import REPORT_ENDPOINTS
+    from tests.databases import app_config
+
+    limited = create_app(app_config(app.config["DATABASE_URL"], RATELIMIT_ENABLED=True))
+    try:
+        known = limited.extensions["mentornet.limited_endpoints"]
+        assert {endpoint: known.get(endpoint) for endpoint in REPORT_ENDPOINTS} == dict.fromkeys(
+            REPORT_ENDPOINTS, frozenset({"POST"})
+        )
+        limiter = limited.extensions["mentornet.limiter"]
+        for endpoint in REPORT_ENDPOINTS:
+            name = get_qualified_name(limited.view_functions[endpoint])
+            limits = {
+                (each.limit.amount, each.limit.get_expiry(), each.methods)
+                for each in limiter.limit_manager.decorated_limits(name)
+            }
+            assert {(10, 3600, ("post",)), (30, 86400, ("post",))} <= limits, (endpoint, limits)
+    finally:
+        database.dispose(limited)

@@ -149,6 +149,9 @@ def _active_people(network: Network, person_ids, field: str) -> list[Person]:
     return people
 
 
+MAX_GROUP_MEMBERS = 200  # the creator included
+
+
 def create_channel(
     network: Network,
     *,
@@ -173,8 +176,8 @@ def create_channel(
     name = _clean_name(name)
     description = _clean_description(description)
     others = _active_people(network, member_ids, "members") if kind == ChannelKind.private else []
-    if kind == ChannelKind.private and len(others) > 200:
-        raise InvalidInput(_("A group has at most 200 members."), field="members")
+    if kind == ChannelKind.private and len({p.id for p in others} | {actor.id}) > MAX_GROUP_MEMBERS:
+        raise InvalidInput(_("A group has at most %(max)s members.", max=MAX_GROUP_MEMBERS), field="members")
     channel = Channel(
         network=network,
         slug=_free_slug(network, _slugify(name)),
@@ -191,9 +194,6 @@ def create_channel(
         session.flush()
     record("conversations.channel_create", actor=actor, target=channel, network=network, kind=kind.value)
     return channel
-
-
-MAX_GROUP_MEMBERS = 200  # the creator included
 
 
 def _group_to_change(channel: Channel) -> None:
@@ -1551,6 +1551,10 @@ def edit_message(message: Message, *, actor: Person, body: str) -> Message:
     if not permissions.can_edit(actor, message):
         raise Forbidden(_("Only the author can edit a message, while they may write in its conversation."))
     _require_agreement_to_write(actor, message.channel)
+    if message.channel.kind == ChannelKind.direct and blocks_in_direct(message.channel, actor):
+        raise Forbidden(
+            blocked_in_direct_text(), field="body"
+        )  # as for a new message: a block stops rewriting too
     body = _clean_body(body)
     if body == message.body:
         return message

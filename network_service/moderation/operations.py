@@ -188,6 +188,7 @@ def report_message(message: Message, *, actor: Person, reason, note: str = "") -
         raise InvalidInput(
             _("You cannot report your own message; edit or delete it instead."), field="message"
         )
+    _refuse_a_second_open_report(network, actor, message_id=message.id)
     report = Report(
         network_id=network.id,
         reporter_id=actor.id,
@@ -205,6 +206,21 @@ def report_message(message: Message, *, actor: Person, reason, note: str = "") -
     return report
 
 
+def _refuse_a_second_open_report(network: Network, actor: Person, **about) -> None:
+    """One open report per reporter and message (or member): the moderators have it already, and each report
+    notifies them all."""
+    known = session.scalar(
+        sa.select(Report.id).where(
+            Report.network_id == network.id,
+            Report.reporter_id == actor.id,
+            Report.status == ReportStatus.open,
+            *(getattr(Report, column) == value for column, value in about.items()),
+        )
+    )
+    if known is not None:
+        raise Conflict(_("You have reported this already: the moderators have your report."))
+
+
 def report_member(network: Network, person: Person, *, actor: Person, reason, note: str = "") -> Report:
     if not is_member(actor, network):
         raise Forbidden(_("Only active members of this network can report members."))
@@ -213,6 +229,7 @@ def report_member(network: Network, person: Person, *, actor: Person, reason, no
         raise NotFound(_("This person is not a member of this network."), field="person_id")
     if person.id == actor.id:
         raise InvalidInput(_("You cannot report yourself."), field="person_id")
+    _refuse_a_second_open_report(network, actor, person_id=person.id)
     report = Report(
         network_id=network.id,
         reporter_id=actor.id,

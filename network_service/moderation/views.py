@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from network_service import security
 from network_service.conversations import operations as conversations
 from network_service.conversations.forms import ConfirmForm
 from network_service.conversations.permissions import is_moderator, reads_as_member
@@ -27,6 +28,19 @@ from network_service.security import current_person, login_required
 from network_service.web import cursor_arg
 
 bp = Blueprint("moderation", __name__, url_prefix="/networks/<slug>")
+
+# Each report notifies every moderator (by e-mail for those who chose "immediately"): reporting is limited per
+# person, on the pages and in the API, so that nobody can flood the coordinators' mailboxes (found by the second
+# audit of session 10). The operations also refuse a second open report of the same message or member.
+REPORT_RATE_LIMIT = "10 per hour;30 per day"
+REPORT_ENDPOINTS = ("moderation.report_message", "moderation.report_member", "api_moderation.Reports")
+
+
+@bp.record_once
+def _limits(state) -> None:
+    limits = state.app.extensions.setdefault("mentornet.rate_limits", [])
+    for endpoint in REPORT_ENDPOINTS:
+        limits.append((endpoint, REPORT_RATE_LIMIT, ["POST"], {"key_func": security.api_rate_key}))
 
 navigation.register_section(
     navigation.Section(
