@@ -42,6 +42,7 @@ def _limits(state) -> None:
     for endpoint in REPORT_ENDPOINTS:
         limits.append((endpoint, REPORT_RATE_LIMIT, ["POST"], {"key_func": security.api_rate_key}))
 
+
 navigation.register_section(
     navigation.Section(
         key="moderation",
