@@ -158,6 +158,16 @@ def test_the_api_refuses_edits_and_channels_until_the_agreement_is_accepted(clie
     assert run(lambda: session.scalar(sa.select(Channel.id).where(Channel.name == "New"))) is None
 
 
+def accept_on_the_page(client, run, cast, agreement_url: str):
+    """Accept the current agreement through its page (``agreement_url``, with a ``?next=`` or not)."""
+    page = client.get(agreement_url).get_data(as_text=True)
+    version = run(lambda: networks.current_agreement(network(cast)).version)
+    return client.post(
+        agreement_url,
+        data={"accept_agreement": "y", "agreement_version": str(version), "csrf_token": csrf_from(page)},
+    )
+
+
 # -- 3. the agreement changed while typing: the text is kept, with a link to the agreement ------------------------
 
 
@@ -203,13 +213,7 @@ def test_the_agreement_changing_while_typing_keeps_the_text_of_every_form(client
     assert run(lambda: session.get(Message, root).body) == "First words"
 
     # the link leads to the agreement (in another window); once accepted, the kept text is sent again
-    agreement = f"/networks/{cast.slug}/agreement"
-    page = client.get(agreement).get_data(as_text=True)
-    version = run(lambda: networks.current_agreement(network(cast)).version)
-    accepted = client.post(
-        agreement,
-        data={"accept_agreement": "y", "agreement_version": str(version), "csrf_token": csrf_from(page)},
-    )
+    accepted = accept_on_the_page(client, run, cast, f"/networks/{cast.slug}/agreement")
     assert accepted.status_code == 303
     again = client.post(channel_url, data={"body": "A long thread text", "csrf_token": token})
     assert again.status_code == 303
@@ -221,12 +225,8 @@ def test_the_agreement_page_goes_back_only_to_a_local_path(client, run, cast, ne
     publish_new_agreement(run, cast)
     from urllib.parse import quote
 
-    agreement = f"/networks/{cast.slug}/agreement?next={quote(next_url, safe='')}"
-    page = client.get(agreement).get_data(as_text=True)
-    version = run(lambda: networks.current_agreement(network(cast)).version)
-    accepted = client.post(
-        agreement,
-        data={"accept_agreement": "y", "agreement_version": str(version), "csrf_token": csrf_from(page)},
+    accepted = accept_on_the_page(
+        client, run, cast, f"/networks/{cast.slug}/agreement?next={quote(next_url, safe='')}"
     )
     assert accepted.status_code == 303
     assert accepted.headers["Location"].endswith(f"/networks/{cast.slug}/agreement")
