@@ -400,9 +400,10 @@ def test_the_api_lists_adds_and_removes_group_members(client, run, cast):
         "id": cast.ids["office"],
         "display_name": "Olga Office",
     }
+    again = client.post(members, json={"person_id": cast.ids["office"]}, headers=mina)
     assert (
-        client.post(members, json={"person_id": cast.ids["office"]}, headers=mina).status_code == 201
-    )  # again
+        again.status_code == 200 and again.get_json()["id"] == cast.ids["office"]
+    )  # nothing changed: no 201
     assert len(audit_of(run, "conversations.group_member_add")) == 1
     assert slug in [
         c["slug"] for c in client.get(f"{API}/networks/{cast.slug}/channels", headers=olga).get_json()
@@ -430,6 +431,41 @@ def test_adding_to_a_group_needs_the_current_agreement(client, run, cast):
     assert_problem(client.post(members, json={"person_id": cast.ids["office"]}, headers=eva), 403)
     # leaving is never held back by it
     assert client.delete(f"{members}/{cast.ids['experienced']}", headers=eva).status_code == 204
+
+
+def test_the_settings_page_links_to_the_agreement_when_a_change_waits_for_it(client, run, cast):
+    slug = make_group(run, cast, "novice", "experienced")
+    sign_in_as(client, run, EMAILS["novice"])
+    settings = f"{base(cast)}/c/{slug}/settings"
+    found = client.get(f"{settings}?q=olg").get_data(as_text=True)
+    publish_new_agreement(run, cast)
+    for url, data in (
+        (f"{base(cast)}/c/{slug}/members", {"person_id": cast.ids["office"]}),
+        (f"{base(cast)}/c/{slug}/members/{cast.ids['experienced']}/remove", {}),
+    ):
+        refused = client.post(url, data={**data, "csrf_token": csrf_from(found)})
+        page = refused.get_data(as_text=True)
+        assert refused.status_code == 403
+        assert "Nothing is changed in the group." in page
+        assert f'href="/networks/{cast.slug}/agreement" target="_blank"' in page
+        assert (
+            "accept the new version first: /networks/" not in page
+        )  # the refusal's text with its raw address
+    assert audit_of(run, "conversations.group_member_add") == []
+    assert audit_of(run, "conversations.group_member_remove") == []
+
+
+def test_adding_a_member_of_the_group_again_says_so_on_the_page(client, run, cast):
+    slug = make_group(run, cast, "novice", "experienced")
+    sign_in_as(client, run, EMAILS["novice"])
+    page = client.get(f"{base(cast)}/c/{slug}/settings").get_data(as_text=True)
+    again = client.post(
+        f"{base(cast)}/c/{slug}/members",
+        data={"person_id": cast.ids["experienced"], "csrf_token": csrf_from(page)},
+        follow_redirects=True,
+    )
+    assert "Eva Experienced was a member of the group already." in again.get_data(as_text=True)
+    assert audit_of(run, "conversations.group_member_add") == []
 
 
 # -- 5. deleting one's message is confirmed first ------------------------------------------------------------------

@@ -242,14 +242,18 @@ class GroupMembers(MethodView):
         return operations.channel_members(channel, viewer)
 
     @blp.arguments(GroupMemberAddSchema)
-    @blp.response(201, AuthorSchema)
+    @blp.response(201, AuthorSchema, description="The person is added to the group.")
+    @blp.alt_response(
+        200, schema=AuthorSchema, description="The person was a member already: nothing changed."
+    )
     def post(self, data, slug, channel_slug):
         """Add an active member of the network to a private group (its creator, the coordinator, the
-        Meta-Mentor, while they are in it). 409 for an open channel or an archived group; adding a member
-        again changes nothing."""
+        Meta-Mentor, while they are in it). 201 when added; 200 when they were a member already (nothing
+        changes); 409 for an open channel or an archived group."""
         viewer = require_person()
         channel = operations.get_channel(networks.get_network(slug), channel_slug, viewer)
-        return operations.add_group_member(channel, actor=viewer, person_id=data["person_id"])
+        person, added = operations.add_group_member(channel, actor=viewer, person_id=data["person_id"])
+        return person, (201 if added else 200)
 
 
 @blp.route("/networks/<slug>/channels/<channel_slug>/members/<int:person_id>")

@@ -128,22 +128,26 @@ def _clean_description(description: str | None) -> str:
     return description
 
 
+def _active_members(network_id: int, *conditions) -> sa.Select:
+    """The active members of the network meeting every condition (on ``Person``): the one query behind choosing,
+    finding and checking people in conversations (``_active_people``, ``find_members``, ``chosen_people``)."""
+    return (
+        sa.select(Person)
+        .join(Membership, Membership.person_id == Person.id)
+        .where(
+            Membership.network_id == network_id,
+            Membership.status == MembershipStatus.active,
+            *conditions,
+        )
+        .options(lazyload(Person.memberships))
+    )
+
+
 def _active_people(network: Network, person_ids, field: str) -> list[Person]:
     ids = {int(pid) for pid in person_ids or []}
     if not ids:
         return []
-    people = list(
-        session.scalars(
-            sa.select(Person)
-            .join(Membership, Membership.person_id == Person.id)
-            .where(
-                Membership.network_id == network.id,
-                Membership.status == MembershipStatus.active,
-                Person.id.in_(ids),
-            )
-            .options(lazyload(Person.memberships))
-        )
-    )
+    people = list(session.scalars(_active_members(network.id, Person.id.in_(ids))))
     if len(people) != len(ids):
         raise InvalidInput(_("Choose only active members of this network."), field=field)
     return people
@@ -203,9 +207,10 @@ def _group_to_change(channel: Channel) -> None:
         raise Conflict(_("This group is archived: its members do not change."))
 
 
-def add_group_member(channel: Channel, *, actor: Person, person_id) -> Person:
+def add_group_member(channel: Channel, *, actor: Person, person_id) -> tuple[Person, bool]:
     """Whoever manages the private group (its creator, the network's coordinators and Meta-Mentors, while they
-    read it) adds an active member of the network. Adding someone who is in it already changes nothing."""
+    read it) adds an active member of the network. Adding someone who is in it already changes nothing. Returns
+    the person and whether they were added (False: they were a member already)."""
     if not permissions.can_read(actor, channel):
         raise NotFound(_("There is no such conversation, or it is not open to you."))
     if not permissions.can_manage_channel(actor, channel):
@@ -223,7 +228,7 @@ def add_group_member(channel: Channel, *, actor: Person, person_id) -> Person:
         )
     )
     if row is not None and row.member:
-        return added
+        return added, False
     members = session.scalar(
         sa.select(sa.func.count(ChannelMember.id)).where(
             ChannelMember.channel_id == channel.id, ChannelMember.member.is_(True)
@@ -244,7 +249,7 @@ def add_group_member(channel: Channel, *, actor: Person, person_id) -> Person:
         network=channel.network,
         person_id=wanted,
     )
-    return added
+    return added, True
 
 
 def remove_group_member(channel: Channel, *, actor: Person, person_id) -> bool:
@@ -331,16 +336,7 @@ def find_members(
     then id, ``limit`` at a time after the person ``after`` (keyset, as the members page): one statement.
     Returns the people and the cursor of the next page (None on the last)."""
     name_key = sa.func.lower(Person.display_name)
-    query = (
-        sa.select(Person)
-        .join(Membership, Membership.person_id == Person.id)
-        .where(
-            Membership.network_id == network_id,
-            Membership.status == MembershipStatus.active,
-            *(sa.not_(condition) for condition in excluded),
-        )
-        .options(lazyload(Person.memberships))
-    )
+    query = _active_members(network_id, *(sa.not_(condition) for condition in excluded))
     if q:
         query = query.where(Person.display_name.ilike(_like_pattern(q), escape="\\"))
     if after is not None:
@@ -410,15 +406,9 @@ def chosen_people(
     found = {
         p.id: p
         for p in session.scalars(
-            sa.select(Person)
-            .join(Membership, Membership.person_id == Person.id)
-            .where(
-                Membership.network_id == network.id,
-                Membership.status == MembershipStatus.active,
-                Person.id.in_(wanted),
-                *(sa.not_(condition) for condition in excluded),
+            _active_members(
+                network.id, Person.id.in_(wanted), *(sa.not_(condition) for condition in excluded)
             )
-            .options(lazyload(Person.memberships))
         )
     }
     people = [found[pid] for pid in wanted if pid in found]

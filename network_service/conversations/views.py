@@ -440,15 +440,27 @@ def add_member(slug: str, channel_slug: str):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        added = operations.add_group_member(channel, actor=viewer, person_id=request.form.get("person_id"))
-    except MentorNetError as exc:
-        if exc.status in (403, 404) and not isinstance(exc, AgreementPending):
-            raise
-        return _settings_page(
-            network, channel, viewer, ChannelSettingsForm(obj=channel), exc.status, member_error=exc.detail
+        person, added = operations.add_group_member(
+            channel, actor=viewer, person_id=request.form.get("person_id")
         )
-    flash(_("%(name)s is a member of the group now.", name=added.name_or_email), "success")
+    except MentorNetError as exc:
+        return _member_change_refused(network, channel, viewer, exc)
+    if added:
+        flash(_("%(name)s is a member of the group now.", name=person.name_or_email), "success")
+    else:
+        flash(_("%(name)s was a member of the group already.", name=person.name_or_email), "info")
     return redirect(url_for("conversations.settings", slug=slug, channel_slug=channel.slug), 303)
+
+
+def _member_change_refused(network, channel, viewer, exc: MentorNetError):
+    """The settings page again, saying why a member could not be added or removed: for the agreement, with a link
+    to it (opens in a new window); a refusal of the person themselves (403, 404) is the error page's."""
+    form = ChannelSettingsForm(obj=channel)
+    if keep_form_for_agreement(form, exc):
+        return _settings_page(network, channel, viewer, form, 403)
+    if exc.status in (403, 404):
+        raise exc
+    return _settings_page(network, channel, viewer, form, exc.status, member_error=exc.detail)
 
 
 @bp.post("/c/<channel_slug>/members/<int:person_id>/remove")
@@ -463,11 +475,7 @@ def remove_member(slug: str, channel_slug: str, person_id: int):
     try:
         operations.remove_group_member(channel, actor=viewer, person_id=person_id)
     except MentorNetError as exc:
-        if exc.status in (403, 404) and not isinstance(exc, AgreementPending):
-            raise
-        return _settings_page(
-            network, channel, viewer, ChannelSettingsForm(obj=channel), exc.status, member_error=exc.detail
-        )
+        return _member_change_refused(network, channel, viewer, exc)
     if person_id == viewer.id:
         flash(_("You left the group."), "success")
         return redirect(url_for("conversations.index", slug=slug), 303)
