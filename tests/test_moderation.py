@@ -636,8 +636,16 @@ def test_the_hide_form_records_its_reason_in_the_audit_log(client, run, cast):
     queue = client.get(queue_url).get_data(as_text=True)
     assert 'name="reason" maxlength="2000"' in queue and "Reason (optional, kept in the audit log)" in queue
     hide_url = f"/networks/{cast.slug}/conversations/messages/{message_id}/hide"
-    too_long = form_post(client, queue_url, hide_url, {"hidden": "1", "next": "queue", "reason": "x" * 2001})
-    assert too_long.status_code == 303
+    too_long = form_post(
+        client, queue_url, hide_url, {"hidden": "1", "next": "queue", "reason": "Advertising " + "x" * 2000}
+    )
+    assert (
+        too_long.status_code == 422
+    )  # the page again, with the reason as typed: nothing lost, nothing hidden
+    page = too_long.get_data(as_text=True)
+    assert "Hide this message?" in page and "Buy cheap watches" in page
+    assert "Advertising " + "x" * 2000 + "</textarea>" in page
+    assert 'name="next" value="queue"' in page  # sent again, it goes back to the queue
     assert run(lambda: session.get(Message, message_id).hidden_at) is None
     assert "moderation.hide" not in audit_actions(run)
 
@@ -690,3 +698,33 @@ def test_the_blocks_page_shows_a_page_of_members_and_finds_them_by_name(http_cli
         == 404
     )
     assert run(lambda: session.scalar(sa.select(sa.func.count(Block.id)))) == 1
+
+
+def test_hide_on_a_channel_asks_first_with_a_reason_and_show_again_too(client, run, cast):
+    message_id = post_as(run, cast, "experienced", "Buy cheap watches")
+    sign_in_as(client, run, EMAILS["meta_mentor"])
+    thread_url = f"/networks/{cast.slug}/conversations/threads/{message_id}"
+    hide_url = f"/networks/{cast.slug}/conversations/messages/{message_id}/hide"
+    channel = client.get(f"/networks/{cast.slug}/conversations/c/{cast.general}").get_data(as_text=True)
+    assert (
+        f'<a href="{hide_url}">Hide</a>' in channel
+    )  # a link to the page that asks, no button that hides at once
+    asked = client.get(hide_url)
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Hide this message?" in page and "Buy cheap watches" in page
+    assert run(lambda: session.get(Message, message_id).hidden_at) is None  # asking changes nothing
+    done = form_post(client, hide_url, hide_url, {"hidden": "1", "reason": "Advertising"})
+    assert done.status_code == 303 and done.headers["Location"].endswith(f"#m{message_id}")
+    assert run(lambda: session.get(Message, message_id).hidden_at) is not None
+    entry = run(lambda: session.scalars(sa.select(AuditLog).order_by(AuditLog.id.desc())).first())
+    assert entry.action == "moderation.hide" and entry.detail["reason"] == "Advertising"
+
+    again = client.get(hide_url).get_data(as_text=True)
+    assert "Show this message again?" in again and 'name="hidden" value="0"' in again
+    shown = form_post(client, hide_url, hide_url, {"hidden": "0", "reason": ""})
+    assert shown.status_code == 303
+    assert run(lambda: session.get(Message, message_id).hidden_at) is None
+    assert client.get(thread_url).status_code == 200
+
+    sign_in_as(client, run, EMAILS["novice"])
+    assert client.get(hide_url).status_code == 403

@@ -167,30 +167,37 @@ def report_member(slug: str, person_id: int):
     return _report_page(network, ReportForm(), person=operations.get_person(person_id))
 
 
-@bp.post("/conversations/messages/<int:message_id>/hide")
+@bp.route("/conversations/messages/<int:message_id>/hide", methods=["GET", "POST"])
 @login_required
 def hide(slug: str, message_id: int):
+    """Hide a message, or show it again: a page that shows it and asks for an optional reason (for the audit
+    log), then its button posts here. The moderation queue posts its own form here (``next=queue``). A reason
+    that is refused (too long) comes back on the page as typed; nothing changes."""
     network = networks.get_network(slug)
     viewer = current_person()
     form = HideForm()
     valid = form.validate_on_submit()
-    if form.csrf_token.errors:
+    if request.method == "POST" and form.csrf_token.errors:
         abort(400)
     if not is_moderator(viewer, network):
         abort(403)
     message = operations.get_message_for_moderation(network, message_id, viewer)
-    back = (
-        url_for("moderation.queue", slug=slug)
-        if request.form.get("next", "") == "queue"
-        else conversations.thread_url(message)
-    )
-    if not valid:  # a reason too long: nothing changes
-        flash(" ".join(form.reason.errors), "error")
+    from_queue = request.values.get("next", "") == "queue"
+    back = url_for("moderation.queue", slug=slug) if from_queue else conversations.thread_url(message)
+    hidden = request.values.get("hidden", "0" if message.hidden_at else "1") == "1"
+    if valid:
+        operations.hide_message(message, actor=viewer, hidden=hidden, reason=form.reason.data)
+        flash(_("The message is hidden.") if hidden else _("The message is shown again."), "success")
         return redirect(back, 303)
-    hidden = request.form.get("hidden", "1") == "1"
-    operations.hide_message(message, actor=viewer, hidden=hidden, reason=form.reason.data)
-    flash(_("The message is hidden.") if hidden else _("The message is shown again."), "success")
-    return redirect(back, 303)
+    return render_template(
+        "moderation/hide.html",
+        network=network,
+        message=message,
+        form=form,
+        hidden=hidden,
+        from_queue=from_queue,
+        back=back,
+    ), (422 if form.errors else 200)
 
 
 @bp.route("/members/<int:person_id>/suspend", methods=["GET", "POST"])
