@@ -95,3 +95,35 @@ def test_meta_mentor_reads_the_roadmap_and_the_goals(new_tour, outbox, live, wid
     _open_section(tour, "Goals", "goals")
     _open_section(tour, "Meetings", "meetings")
     _open_section(tour, "Resources", "resources")
+
+
+def test_a_direct_message_typed_before_choosing_the_person_is_kept(new_tour, outbox, live, width, request):
+    """The new direct message page chooses people with a search by GET (each choice loads the page again):
+    js/draft.js keeps what was typed below it in the tab until it is sent."""
+    email = _member(live, request, width, Role.mentor, Level.novice, "Rania Saleh")
+    with live.app.test_request_context():
+        helpers.add_member(
+            get_network("test-net"), f"tomasz-draft-{width}@example.org", f"Tomasz Draftwidth{width[:-2]}"
+        )
+        session.commit()
+    tour = new_tour()
+    page = tour.page
+    sign_in(tour, outbox, email)
+    page.goto("/networks/test-net/conversations/direct/new")
+    tour.check("direct-new")
+    text = f"Could we meet before the training on Friday? ({width})"
+    page.get_by_label("Message").fill(text)
+    page.get_by_label("Part of their name").fill(f"Draftwidth{width[:-2]}")
+    submit(tour, "Search")
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("button", name=f"Choose Tomasz Draftwidth{width[:-2]}").click()
+    tour.check("direct-new-chosen")
+    expect(page.get_by_role("list", name="Chosen")).to_contain_text("Tomasz")
+    expect(page.get_by_label("Message")).to_have_value(text)
+    submit(tour, "Send")
+    expect(page.get_by_text("Could we meet before the training", exact=False).first).to_be_visible()
+    assert (
+        page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('mentornet-draft:')).length") == 0
+    )
+    with live.app.app_context():
+        assert session.scalar(sa.select(sa.func.count(Message.id)).where(Message.body == text)) == 1
