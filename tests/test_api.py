@@ -90,6 +90,19 @@ def test_openapi_document_lists_every_api_path_with_its_methods(app, client):
         assert methods <= documented[path], f"{path}: {methods - documented[path]} not documented"
 
 
+def test_openapi_document_names_the_revision_of_the_latest_listed_change(client):
+    """docs/api-changes.md lists every change a client could notice; its newest date is the revision that
+    info.version names, so that a change listed there without moving the revision (or the reverse) fails."""
+    from pathlib import Path
+
+    from network_service.api import API_REVISION
+
+    changes = (Path(__file__).resolve().parents[1] / "docs" / "api-changes.md").read_text()
+    dates = re.findall(r"^### (\d{4}-\d{2}-\d{2})$", changes, re.MULTILINE)
+    assert dates and max(dates) == dates[0] == API_REVISION
+    assert client.get(f"{API}/openapi.json").get_json()["info"]["version"] == f"v1 (revision {API_REVISION})"
+
+
 def test_openapi_document_declares_bearer_authentication(client):
     spec = client.get(f"{API}/openapi.json").get_json()
     assert spec["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}

@@ -11,6 +11,9 @@ from network_service.api.schemas import ProblemSchema
 from network_service.security import csrf
 
 PROBLEM_JSON = "application/problem+json"
+# The date of the latest change a client could notice (docs/api-changes.md, which lists each one and the rule);
+# the OpenAPI description's info.version names it.
+API_REVISION = "2026-11-29"
 
 
 class ProblemApi(Api):
@@ -37,7 +40,7 @@ class ProblemApi(Api):
 
 def init_api(app: Flask) -> None:
     app.config.setdefault("API_TITLE", "mentorNET network service")
-    app.config.setdefault("API_VERSION", "v1")
+    app.config.setdefault("API_VERSION", f"v1 (revision {API_REVISION})")
     app.config.setdefault("OPENAPI_VERSION", "3.0.3")
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
@@ -48,7 +51,9 @@ def init_api(app: Flask) -> None:
                 "description": "The network service's JSON API. Authenticate with `Authorization: Bearer <token>` "
                 "(create one with `mentornet token create EMAIL`) or with the browser session; session "
                 "requests that change data must send the CSRF token in `X-CSRFToken`. Errors are RFC 9457 "
-                "problem documents; `errors` maps each invalid field to its messages.",
+                "problem documents; `errors` maps each invalid field to its messages. Until mentorNET 1.0, v1 may "
+                "still change; each change other than an addition is listed, with its date, in docs/api-changes.md "
+                "(the revision in `info.version` is the latest).",
             },
             "components": {
                 "securitySchemes": {
