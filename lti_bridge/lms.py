@@ -9,7 +9,10 @@ naming the URL and the status. Neither the client secret nor a token ever reache
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -17,13 +20,16 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 log = logging.getLogger(__name__)
 
 TIMEOUT = (5.0, 30.0)  # seconds: connect, read (a page of grades is computed while we wait)
 # seconds: a whole answer, however slowly it trickles in (the read timeout is per chunk: an LMS that sends a
 # byte every few seconds would otherwise hold a run for ever)
-TOTAL_TIMEOUT = 90.0
+TOTAL_TIMEOUT = 90.0  # covers the status line and headers too (``_Watchdog``), not only the body
 ATTEMPTS = 4
 BACKOFF = 0.5  # seconds before the first retry; doubled for each further one
 MAX_RETRY_AFTER = 30.0  # seconds: the longest Retry-After we honour before trying again
@@ -81,6 +87,8 @@ class OpenEdxClient:
         self._sleep = sleep
         self._http = requests.Session()
         self._http.headers["User-Agent"] = "mentorNET-reconcile"
+        for prefix in ("http://", "https://"):
+            self._http.mount(prefix, _WatchedAdapter())
         self._token: str | None = None
         self._token_renew_at = 0.0
 
@@ -244,8 +252,19 @@ class OpenEdxClient:
         for attempt in range(1, self.attempts + 1):
             delay = self.backoff * 2 ** (attempt - 1)
             try:
-                response = self._http.request(method, url, timeout=self.timeout, stream=True, **kwargs)
-                _read_within(response, time.monotonic() + self.total_timeout)
+                with _Watchdog(self.total_timeout) as watchdog:
+                    try:
+                        response = self._http.request(
+                            method, url, timeout=self.timeout, stream=True, **kwargs
+                        )
+                        _read_within(response, time.monotonic() + self.total_timeout)
+                    except requests.RequestException:
+                        if watchdog.fired:  # the watchdog cut the connection: the answer was too slow
+                            raise _TooSlow from None
+                        raise
+                    if watchdog.fired:  # cut in the headers, which http.client then takes as ended early
+                        response.close()
+                        raise _TooSlow
             except _TooSlow:
                 problem, status = f"the answer took longer than {self.total_timeout:g} s", None
             except requests.Timeout:
@@ -281,6 +300,89 @@ class OpenEdxClient:
 
 class _TooSlow(Exception):
     pass
+
+
+# -- the whole answer within the total timeout, headers included ----------------------------------------------
+#
+# requests' read timeout is per socket read, so an LMS that sends its status line and headers a byte at a time
+# would hold ``request()`` for as long as it likes, before ``_read_within`` could look at the clock. The
+# connections of ``OpenEdxClient``'s session note their socket (in a thread-local) when they start reading an
+# answer, and a timer per attempt shuts that socket down once the total timeout is over: the blocked read then
+# fails at once, and ``_send`` counts it as too slow.
+
+_watched = threading.local()
+
+
+class _Watchdog:
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.fired = False
+        self._sock: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        _watched.watchdog = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._timer.cancel()
+        _watched.watchdog = None
+        with self._lock:
+            self._sock = None
+
+    def watch(self, sock: socket.socket | None) -> None:
+        with self._lock:
+            self._sock = sock
+            fired = self.fired
+        if fired and sock is not None:  # over time before the answer began
+            _shut(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            sock = self._sock
+        if sock is not None:
+            _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # closed already
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _note_socket(connection: HTTPConnection) -> None:
+    watchdog = getattr(_watched, "watchdog", None)
+    if watchdog is not None:
+        watchdog.watch(connection.sock)
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def getresponse(self, *args, **kwargs):
+        _note_socket(self)
+        return super().getresponse(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def getresponse(self, *args, **kwargs):
+        _note_socket(self)
+        return super().getresponse(*args, **kwargs)
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _WatchedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
 
 
 def _read_within(response: requests.Response, deadline: float) -> None:
