@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "BASE_URL": "http://127.0.0.1:5000",
     "SMTP_URL": None,  # smtp://user:pass@host:port, smtps://... or smtp+starttls://...; None: local mailbox
     "MAIL_FROM": "mentorNET <no-reply@localhost>",
+    "SMTP_TIMEOUT": 15,  # seconds to connect to the SMTP server and for each of its answers
     "BROKER_URL": None,  # None: background jobs run in-process
     "CELERY_QUEUE": "mentornet",  # the broker's queue: services sharing one broker each name their own
     "WEBHOOK_SECRET": None,  # nosec B105  # no default secret: set by the operator
@@ -95,6 +96,7 @@ _TYPED = {
     "PRIVACY_EXPORTS_PER_DAY",
     "PRIVACY_EXPORT_MAX_BYTES",
     "SENT_MAIL_RETENTION_DAYS",
+    "SMTP_TIMEOUT",
 }
 
 
@@ -139,6 +141,11 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
     ):
         raise ConfigurationError(
             f"MENTORNET_DATABASE_POOL_SIZE must be a whole number of at least 1, not {pool_size!r}"
+        )
+    smtp_timeout = config["SMTP_TIMEOUT"]
+    if isinstance(smtp_timeout, bool) or not isinstance(smtp_timeout, int | float) or smtp_timeout <= 0:
+        raise ConfigurationError(
+            f"MENTORNET_SMTP_TIMEOUT must be a number of seconds above 0, not {smtp_timeout!r}"
         )
     return config
 

@@ -33,6 +33,13 @@ def test_malformed_typed_setting_is_named():
         load_config(environ={"MENTORNET_INVITATION_DAYS": "two weeks"})
 
 
+@pytest.mark.parametrize("raw", ["0", "-1", "soon", "true"])
+def test_an_smtp_timeout_must_be_seconds_above_zero(raw):
+    with pytest.raises(ConfigurationError, match="MENTORNET_SMTP_TIMEOUT"):
+        load_config(environ={"MENTORNET_SMTP_TIMEOUT": raw})
+    assert load_config(environ={"MENTORNET_SMTP_TIMEOUT": "2.5"})["SMTP_TIMEOUT"] == 2.5
+
+
 @pytest.mark.parametrize("secret", [DEFAULT_SECRET_KEY, "short", ""])
 def test_production_refuses_a_weak_or_default_secret(tmp_path, secret):
     with pytest.raises(ConfigurationError, match="MENTORNET_SECRET_KEY"):

@@ -52,6 +52,7 @@ def test_notification_and_digest_mail_wait_out_an_smtp_outage(tmp_path):
     with FaultProxy("127.0.0.1", 1) as proxy, live_service(tmp_path, smtp_running=True) as live:
         proxy.target = ("127.0.0.1", live.smtp.port)
         live.app.config["SMTP_URL"] = f"smtp://127.0.0.1:{proxy.port}"
+        live.app.config["SMTP_TIMEOUT"] = 2  # the black-holed attempt below waits this long (15 s by default)
         with live.app.app_context():
             mentor, meta = _person("mentor@example.org"), _person("meta@example.org")
             set_frequency(mentor, EmailFrequency.immediately, actor=mentor)

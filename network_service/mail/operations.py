@@ -264,7 +264,11 @@ def deliver_due(limit: int = 50) -> int:
     Without ``SMTP_URL`` the mail is delivered to the local mailbox (the demo's /mailbox page) instead.
     """
     config = current_app.config
-    transport = SmtpTransport(config["SMTP_URL"], config["MAIL_FROM"]) if config["SMTP_URL"] else None
+    transport = (
+        SmtpTransport(config["SMTP_URL"], config["MAIL_FROM"], timeout=float(config["SMTP_TIMEOUT"]))
+        if config["SMTP_URL"]
+        else None
+    )
     if transport is None and not config["DEMO_MAILBOX"]:
         # Nowhere to deliver: keep every mail waiting until MENTORNET_SMTP_URL is set.
         log.warning("MENTORNET_SMTP_URL is not set: e-mails wait in the outbox")
