@@ -45,7 +45,13 @@ browser: ## Chromium from Debian's packages for the browser tests (installed onc
 demo: requirements ## serve the demo on SQLite at http://$(HOST):$(PORT)/
 	$(BIN)/mentornet demo --host $(HOST) --port $(PORT)
 
-test: test-sqlite test-postgres ## run the whole suite on SQLite, then on PostgreSQL
+# Both runs at once, one per core (CI's time is about halved): each run's output is held back and printed whole
+# when that run ends (GNU make's --output-sync), so the two never interleave. Each run has its own database (a
+# temporary SQLite file, a private PostgreSQL schema), its own servers on free ports and its own Redis queue
+# names and key prefixes. `make test-sqlite` or `make test-postgres` runs one of them alone.
+test: requirements browser ## run the whole suite on SQLite and on PostgreSQL, both at once
+	@echo "Running the suite on SQLite (with the browser tests) and on PostgreSQL at once; each run's output comes when it ends."
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 # The browser tests (marker `browser`) run in the SQLite run only: they test pages, not the database.
 test-sqlite: requirements browser
