@@ -170,16 +170,21 @@ def html_in_markdown(source: str | None) -> list[str]:
     return list(dict.fromkeys(_findings(source)))
 
 
-def refuse_html_in_markdown(source: str | None, field: str) -> None:
-    """Raise ``InvalidInput`` on ``field`` when ``source`` holds HTML, naming at most three of the findings."""
+def html_refusal(source: str | None) -> str | None:
+    """What to tell the member when ``source`` holds HTML, naming at most three findings; None when it has none."""
     found = html_in_markdown(source)
-    if found:
-        listed = ", ".join(found[:HTML_LISTED_AT_MOST]) + (", …" if len(found) > HTML_LISTED_AT_MOST else "")
-        raise InvalidInput(
-            _(
-                "HTML is not used here. Write Markdown instead (for example **bold** or [a link](https://example.org)),"
-                " or put the HTML between backticks (`like this`) to show it as code. Found: %(tags)s",
-                tags=listed,
-            ),
-            field=field,
-        )
+    if not found:
+        return None
+    listed = ", ".join(found[:HTML_LISTED_AT_MOST]) + (", …" if len(found) > HTML_LISTED_AT_MOST else "")
+    return _(
+        "HTML is not used here. Write Markdown instead (for example **bold** or [a link](https://example.org)),"
+        " or put the HTML between backticks (`like this`) to show it as code. Found: %(tags)s",
+        tags=listed,
+    )
+
+
+def refuse_html_in_markdown(source: str | None, field: str) -> None:
+    """Raise ``InvalidInput`` on ``field`` when ``source`` holds HTML (``html_refusal`` says what)."""
+    message = html_refusal(source)
+    if message:
+        raise InvalidInput(message, field=field)
