@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 import pytest
 import sqlalchemy as sa
 
+from network_service.accounts.operations import get_or_create_person
 from network_service.conversations.models import Channel, Message, MessageRevision
 from network_service.db import session
 from network_service.directory.models import DirectoryEntry, NetworkPublicPage
@@ -22,7 +23,7 @@ from network_service.meetings.models import Meeting
 from network_service.networks.models import Agreement, Network
 from network_service.resources.models import Resource
 from tests.conv_helpers import EMAILS, bearer_for, build_cast
-from tests.helpers import sign_in_as
+from tests.helpers import csrf_from, sign_in_as
 
 API = "/api/v1"
 SCRIPT = "Hello <script>alert(1)</script>"
@@ -545,3 +546,34 @@ def test_the_public_page_and_directory_suggestions_refuse_html(browser, http_cli
     response = visitor.open(f"{API}/directory/suggestions", "POST", json=suggestion)
     assert_refused_by_api(response, "description")
     assert count(run, DirectoryEntry) == entries
+
+
+# -- starting a network (growth): its description and its first agreement ---------------------------------------
+
+
+def test_starting_a_network_refuses_html_in_its_description_and_agreement(http_client, run, cast):
+    run(lambda: get_or_create_person("founder@example.org", display_name="Fatima Founder"))
+    founder = http_client()
+    sign_in_as(founder, run, "founder@example.org")
+    intro = founder.get("/start").get_data(as_text=True)
+    assert founder.post("/start", data={"csrf_token": csrf_from(intro)}).status_code == 303
+    response = submit(founder, "/start/organisation", "name", "Neue Nachbarn e.V.", country="DE")
+    assert response.status_code == 303, response.get_data(as_text=True)
+    networks = count(run, Network)
+    response = submit(
+        founder, "/start/network", "description", SCRIPT, name="Leipzig Mentors", slug="leipzig-mentors"
+    )
+    assert_refused_on_page(response, "description", SCRIPT, "<script>")
+    response = submit(
+        founder, "/start/network", "description", ACCEPTED, name="Leipzig Mentors", slug="leipzig-mentors"
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)
+    response = submit(founder, "/start/agreement", "body", SCRIPT, title="Our rules")
+    assert_refused_on_page(response, "body", SCRIPT, "<script>")
+    assert count(run, Network) == networks
+    response = submit(founder, "/start/agreement", "body", "1. Be kind.", title="Our rules")
+    assert response.status_code == 303, response.get_data(as_text=True)
+    assert count(run, Network) == networks + 1
+    assert run(
+        lambda: session.scalar(sa.select(Network.description).where(Network.slug == "leipzig-mentors"))
+    ) == (ACCEPTED)
