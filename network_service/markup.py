@@ -104,6 +104,18 @@ HTML_ELEMENTS = frozenset(
     """.split()  # noqa: SIM905 - the list reads as the standard prints it
 )
 
+# Elements whose names are also ordinary words a volunteer writes as a placeholder ("send it to <address>",
+# "the <title> of the meeting", "at <time>"). Such a tag alone, without attributes and never closed in the text,
+# is a word in brackets, not HTML; closed (``<title>x</title>``) or with attributes, it is HTML. Letting these
+# through is safe: rendering never passes raw HTML on (html off, then nh3).
+PLACEHOLDER_WORDS = frozenset(
+    """
+    address area article aside body button caption center cite code data details dialog dir figure font footer
+    form frame head header image input label legend link main map mark menu meter nav option output picture
+    progress search section select slot small source summary table template time title track var
+    """.split()  # noqa: SIM905 - a list of words
+)
+
 HTML_LISTED_AT_MOST = 3  # how many distinct findings the refusal names
 
 # Markdown as CommonMark reads it with raw HTML on: the parser finds the HTML, the rest of this module decides.
@@ -113,13 +125,26 @@ _html_parser = (
     .enable(["table", "strikethrough"])
     .disable("text_join")
 )
-_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)(?=[\s/>]|$)")
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)(?=[\s/>]|$)([^<>]*)")
+_CLOSING_TAG = re.compile(r"</([A-Za-z][A-Za-z0-9-]*)\s*>")
 # Text that CommonMark leaves as text but a browser reads as a tag with attributes: ``<svg/onload=...>``.
 _SLASHED_TAG = re.compile(r"<([A-Za-z][A-Za-z0-9-]*)/[A-Za-z]")
 
 
-def _findings_in_html(content: str) -> tuple[list[str], bool]:
-    """What ``content`` (one HTML token) holds, and whether it starts with HTML (not a bracketed word)."""
+def _is_html_tag(slash: str, name: str, rest: str, closed: frozenset[str]) -> bool:
+    """Whether ``<name rest`` (``slash``: a closing tag) is HTML: a known element, but a placeholder word alone
+    (no attributes, not closed anywhere in the text) is a word in brackets."""
+    name = name.lower()
+    if name not in HTML_ELEMENTS:
+        return False
+    if name not in PLACEHOLDER_WORDS or slash:
+        return True
+    return bool(rest.strip().strip("/").strip()) or name in closed
+
+
+def _findings_in_html(content: str, closed: frozenset[str] = frozenset()) -> tuple[list[str], bool]:
+    """What ``content`` (one HTML token) holds, and whether it starts with HTML (not a bracketed word);
+    ``closed``: the names of the closing tags anywhere in the text."""
     text = content.lstrip()
     if text.startswith("<!--"):
         return ["<!-- -->"], True
@@ -129,16 +154,20 @@ def _findings_in_html(content: str) -> tuple[list[str], bool]:
         return ["<![CDATA[ ]]>"], True
     if re.match(r"<![A-Za-z]", text):
         return [f"<!{re.match(r'<!([A-Za-z]+)', text).group(1).upper()}>"], True
-    found = [f"<{name.lower()}>" for _slash, name in _TAG.findall(text) if name.lower() in HTML_ELEMENTS]
+    found = [
+        f"<{name.lower()}>"
+        for slash, name, rest in _TAG.findall(text)
+        if _is_html_tag(slash, name, rest, closed)
+    ]
     first = _TAG.match(text)
-    return found, bool(first and first.group(2).lower() in HTML_ELEMENTS)
+    return found, bool(first and _is_html_tag(*first.groups(), closed))
 
 
-def _findings(source: str) -> list[str]:
+def _findings(source: str, closed: frozenset[str]) -> list[str]:
     found: list[str] = []
     for token in _html_parser.parse(source):
         if token.type == "html_block":
-            block_found, starts_with_html = _findings_in_html(token.content)
+            block_found, starts_with_html = _findings_in_html(token.content, closed)
             if starts_with_html:
                 found += block_found
             else:
@@ -147,10 +176,10 @@ def _findings(source: str) -> list[str]:
                 first = _TAG.match(token.content.lstrip())
                 rest = token.content.lstrip()[first.end() :] if first else ""
                 rest = rest.split(">", 1)[1] if ">" in rest else ""
-                found += _findings(rest) if rest.strip() else []
+                found += _findings(rest, closed) if rest.strip() else []
         for child in token.children or []:
             if child.type == "html_inline":
-                inline_found, starts_with_html = _findings_in_html(child.content)
+                inline_found, starts_with_html = _findings_in_html(child.content, closed)
                 if starts_with_html:
                     found += inline_found
             elif child.type == "text":
@@ -167,7 +196,8 @@ def html_in_markdown(source: str | None) -> list[str]:
     when there is none. Code spans and code blocks are not looked at: members show HTML there as code."""
     if not source or "<" not in source:
         return []
-    return list(dict.fromkeys(_findings(source)))
+    closed = frozenset(name.lower() for name in _CLOSING_TAG.findall(source))
+    return list(dict.fromkeys(_findings(source, closed)))
 
 
 def html_refusal(source: str | None) -> str | None:

@@ -56,6 +56,10 @@ ALLOWED = [
     "<Ana Silva>\nuse `<b>` for bold",
     "-> arrows <- and <=>",
     "<scr\nipt>",
+    "Please send the form to <address> before <time>.",
+    "The <title> of the meeting, in <section> 2",
+    "Fill in the <form>, then press <button>",
+    "<address>\nBerlin",
     "",
     "plain text without brackets",
 ]
@@ -104,6 +108,10 @@ REFUSED = [
     ("[text <b>x</b>](https://example.org)", ["<b>"]),
     ("**bold** <marquee>old</marquee>", ["<marquee>"]),
     ("<title>x</title>", ["<title>"]),
+    ("Send it to <address> and </address>", ["<address>"]),
+    ('<address class="x">Berlin', ["<address>"]),
+    ("<time datetime=2026-01-01>", ["<time>"]),
+    ("before <time> then <script>x</script>", ["<script>"]),
 ]
 
 
