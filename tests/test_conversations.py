@@ -57,16 +57,22 @@ def notifications_of(run, label: str, kind: str) -> list[Notification]:
 def test_a_member_starts_a_thread_with_a_mention_and_others_reply(client, run, cast):
     sign_in_as(client, run, EMAILS["novice"])
     channel_url = f"{base(cast)}/c/{cast.general}"
-    response = post_form(
+    refused = post_form(
         client,
         channel_url,
         {"body": "Who knows the **housing** office? @[marco meta] <script>alert(1)</script>"},
+    )
+    assert refused.status_code == 422 and "Found: &lt;script&gt;" in refused.get_data(as_text=True)
+    response = post_form(
+        client,
+        channel_url,
+        {"body": "Who knows the **housing** office? @[marco meta] `<script>alert(1)</script>`"},
     )
     assert response.status_code == 303
     html = client.get(channel_url).get_data(as_text=True)
     assert "<strong>housing</strong>" in html
     assert "<strong>@marco meta</strong>" in html
-    assert "<script>alert" not in html and "&lt;script&gt;" in html
+    assert "<script>alert" not in html and "<code>&lt;script&gt;" in html
 
     mention = notifications_of(run, "meta_mentor", "conversations.mention")
     assert len(mention) == 1 and mention[0].params["author"] == "Mina Mentor"
@@ -100,8 +106,11 @@ def test_bad_input_is_refused_with_the_reason_next_to_the_field(client, run, cas
     no_csrf = client.post(channel_url, data={"body": "hello"})
     assert no_csrf.status_code in (400, 422)
     assert run(lambda: session.scalar(sa.select(sa.func.count(Message.id)))) == 0
+    html_tag = post_form(client, channel_url, {"body": "look <img src=x onerror=alert(1)>"})
+    assert html_tag.status_code == 422 and 'id="body-error"' in html_tag.get_data(as_text=True)
+    assert run(lambda: session.scalar(sa.select(sa.func.count(Message.id)))) == 0
     link = post_form(
-        client, channel_url, {"body": "[click](javascript:alert(1)) <img src=x onerror=alert(1)>"}
+        client, channel_url, {"body": "[click](javascript:alert(1)) `<img src=x onerror=alert(1)>`"}
     )
     assert link.status_code == 303
     html = client.get(channel_url).get_data(as_text=True)

@@ -222,7 +222,9 @@ def test_public_pages_work_without_signing_in(client, run, sample):
 
 
 def test_markdown_in_a_description_is_sanitised(client, run):
-    add_entries(run, [entry("Script Test", description="<script>alert(1)</script> [x](javascript:alert(1))")])
+    add_entries(
+        run, [entry("Script Test", description="`<script>alert(1)</script>` [x](javascript:alert(1))")]
+    )
     html = client.get(f"/directory/{entry_id(run, 'Script Test')}").get_data(as_text=True)
     assert "<script>alert" not in html and 'href="javascript:' not in html
 

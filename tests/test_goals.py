@@ -168,7 +168,7 @@ def test_script_in_markdown_is_neutralised(client, run, world, cast):
             session.get(Goal, goal_id),
             actor=_person(cast, "coordinator"),
             value=1,
-            note='<script>alert(1)</script> [x](javascript:alert(2)) <img src=x onerror="alert(3)">',
+            note='`<script>alert(1)</script>` [x](javascript:alert(2)) `<img src=x onerror="alert(3)">`',
         )
     )
     act_as(client, cast, "novice")

@@ -220,7 +220,9 @@ def test_a_meeting_past_midnight_ends_the_next_day(client, run, mw, start, end, 
 
 
 def test_script_in_the_description_is_not_executed(client, run, mw):
-    meeting_id = run(lambda: plan(description="<script>alert(1)</script> [x](javascript:alert(2)) **ok**").id)
+    meeting_id = run(
+        lambda: plan(description="`<script>alert(1)</script>` [x](javascript:alert(2)) **ok**").id
+    )
     sign_in_as(client, run, ROLES["novice"])
     page = client.get(f"/networks/test-net/meetings/{meeting_id}").get_data(as_text=True)
     assert "<script>alert" not in page

@@ -103,13 +103,19 @@ def test_bad_settings_are_refused_next_to_the_field_and_nothing_is_saved(client_
 
 
 def test_script_in_the_description_is_not_executed(client_as, roles, run):
+    before = settings_of(run, roles)
+    refused = post_settings(
+        client_as("coordinator"), roles.slug, **{**VALID, "description": "Hello <script>alert(1)</script>"}
+    )
+    assert refused.status_code == 422 and 'id="description-error"' in refused.get_data(as_text=True)
+    assert settings_of(run, roles) == before
     post_settings(
         client_as("coordinator"),
         roles.slug,
-        **{**VALID, "description": "<script>alert(1)</script> [x](javascript:alert(1))"},
+        **{**VALID, "description": "`<script>alert(1)</script>` [x](javascript:alert(1))"},
     )
     html = client_as("novice").get(f"/networks/{roles.slug}").get_data(as_text=True)
-    assert "<script>alert" not in html and 'href="javascript' not in html
+    assert "<script>alert" not in html and 'href="javascript' not in html and "&lt;script&gt;" in html
 
 
 def test_empty_contact_hides_the_office_box(client_as, roles):

@@ -129,7 +129,7 @@ def test_link_must_be_http_or_https(client, run, world, cast, uploads, url):
 
 def test_note_with_script_is_shown_sanitised(client, run, world, cast, uploads):
     resource_id = add(
-        run, world, cast, "note", body="<script>alert(1)</script>\n\n[x](javascript:alert(2)) **ok**"
+        run, world, cast, "note", body="`<script>alert(1)</script>`\n\n[x](javascript:alert(2)) **ok**"
     )
     act_as(client, cast, "office")
     page = client.get(f"/networks/{world.slug}/resources/{resource_id}").get_data(as_text=True)

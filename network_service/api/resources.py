@@ -122,10 +122,15 @@ class Resources(MethodView):
         actor = require_person()
         network = get_network(slug)
         if data["kind"] == "link":
-            return operations.add_link(
-                network, actor=actor, title=data["title"], url=data["url"], description=data["body"],
-                language=data["language"], tags=data["tags"],
-            )  # fmt: skip
+            try:
+                return operations.add_link(
+                    network, actor=actor, title=data["title"], url=data["url"], description=data["body"],
+                    language=data["language"], tags=data["tags"],
+                )  # fmt: skip
+            except InvalidInput as exc:
+                if exc.field == "description":  # a link's description comes as ``body`` here
+                    exc.field = "body"
+                raise
         return operations.add_note(
             network, actor=actor, title=data["title"], body=data["body"], language=data["language"],
             tags=data["tags"],

@@ -37,7 +37,7 @@ from network_service.db import db, flushed_connection, session, utcnow
 from network_service.errors import Conflict, Forbidden, InvalidInput, MentorNetError, NotFound
 from network_service.federations import access as federation_access
 from network_service.federations.models import SharedChannel
-from network_service.markup import MAX_MARKDOWN_CHARS, render_markdown
+from network_service.markup import MAX_MARKDOWN_CHARS, refuse_html_in_markdown, render_markdown
 from network_service.moderation.models import Block
 from network_service.networks.models import Membership, MembershipStatus, Network
 from network_service.networks.operations import has_accepted_current, require_current_agreement
@@ -1271,6 +1271,7 @@ def _clean_body(body: str | None) -> str:
         raise InvalidInput(
             _("A message has at most %(max)s characters.", max=MAX_MARKDOWN_CHARS), field="body"
         )
+    refuse_html_in_markdown(body, "body")
     return body
 
 

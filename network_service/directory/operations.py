@@ -26,7 +26,7 @@ from network_service.directory.models import (
 )
 from network_service.directory.vocabulary import country_codes, language_code
 from network_service.errors import Forbidden, InvalidInput, NotFound
-from network_service.markup import MAX_MARKDOWN_CHARS
+from network_service.markup import MAX_MARKDOWN_CHARS, html_refusal, refuse_html_in_markdown
 from network_service.networks.models import Network
 from network_service.notifications.operations import notify, register_kind
 
@@ -141,6 +141,8 @@ def validate(data: dict) -> tuple[dict, dict[str, str]]:
         errors["description"] = _(
             "Keep the text under %(limit)s characters.", limit=format_decimal(MAX_MARKDOWN_CHARS)
         )
+    elif refusal := html_refusal(description):
+        errors["description"] = refusal
     values["description"] = description
     return values, errors
 
@@ -350,6 +352,7 @@ def update_public_page(
             _("Keep the text under %(limit)s characters.", limit=format_decimal(MAX_MARKDOWN_CHARS)),
             field="how_to_join",
         )
+    refuse_html_in_markdown(how_to_join, "how_to_join")
     country = (country or "").strip().upper()
     if country and country not in country_codes():
         raise InvalidInput(_("Give the country as its two-letter code, like DE, IT or GR."), field="country")

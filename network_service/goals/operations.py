@@ -15,7 +15,7 @@ from network_service.db import session, utcnow
 from network_service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from network_service.goals import permissions
 from network_service.goals.models import Goal, GoalStatus, GoalUpdate
-from network_service.markup import MAX_MARKDOWN_CHARS
+from network_service.markup import MAX_MARKDOWN_CHARS, refuse_html_in_markdown
 from network_service.networks.models import Membership, MembershipStatus, Network
 from network_service.networks.operations import require_current_agreement
 from network_service.notifications.operations import notify, register_kind
@@ -46,6 +46,7 @@ def _markdown(text: str | None, field: str) -> str:
             _("Keep the text under %(limit)s characters.", limit=format_decimal(MAX_MARKDOWN_CHARS)),
             field=field,
         )
+    refuse_html_in_markdown(text, field)
     return text
 
 

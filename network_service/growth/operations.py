@@ -30,7 +30,7 @@ from network_service.growth.models import (
     StartStatus,
 )
 from network_service.mail.operations import queue_mail
-from network_service.markup import MAX_MARKDOWN_CHARS
+from network_service.markup import MAX_MARKDOWN_CHARS, refuse_html_in_markdown
 from network_service.networks import roadmap
 from network_service.networks.models import (
     Level,
@@ -116,12 +116,22 @@ def _names(p: dict) -> dict:
     return {"organisation": p.get("organisation", ""), "network": p.get("network_name", "")}
 
 
-def _text(value: str | None, field: str, maximum: int, *, required: bool = False, label: str = "") -> str:
+def _text(
+    value: str | None,
+    field: str,
+    maximum: int,
+    *,
+    required: bool = False,
+    label: str = "",
+    markdown: bool = False,
+) -> str:
     value = (value or "").strip()
     if required and not value:
         raise InvalidInput(label or _("This field is required."), field=field)
     if len(value) > maximum:
         raise InvalidInput(_("Keep this to %(max)s characters or fewer.", max=maximum), field=field)
+    if markdown:
+        refuse_html_in_markdown(value, field)
     return value
 
 
@@ -693,7 +703,7 @@ def save_network(
         slug=slug,
         languages=clean_languages(languages),
         region=_text(region, "region", 120),
-        description=_text(description, "description", MAX_MARKDOWN_CHARS),
+        description=_text(description, "description", MAX_MARKDOWN_CHARS, markdown=True),
     )
     start.data = data
     if start.status == StartStatus.draft and start_policy() == "approval" and not actor.is_site_admin:
@@ -748,7 +758,14 @@ def save_agreement(start: NetworkStart, actor: Person | None, *, title: str, bod
     if "agreement" not in reached_steps(start):
         raise InvalidInput(_("Finish the earlier steps first."), field="step")
     title = _text(title, "title", 200, required=True, label=_("Give the agreement a title."))
-    body = _text(body, "body", MAX_MARKDOWN_CHARS, required=True, label=_("Write the text of the agreement."))
+    body = _text(
+        body,
+        "body",
+        MAX_MARKDOWN_CHARS,
+        required=True,
+        label=_("Write the text of the agreement."),
+        markdown=True,
+    )
     if start.network_id is not None:
         raise Conflict(_("The agreement is published. Later versions are made on the agreement page."))
     data = start.data or {}

@@ -28,7 +28,7 @@ from network_service.help.models import (
     HelpSuggestion,
     Urgency,
 )
-from network_service.markup import MAX_MARKDOWN_CHARS
+from network_service.markup import MAX_MARKDOWN_CHARS, refuse_html_in_markdown
 from network_service.networks import roadmap
 from network_service.networks.models import Membership, MembershipStatus, Network
 from network_service.networks.operations import (  # noqa: F401 - AgreementPending: the help pages catch it
@@ -76,7 +76,7 @@ def request_path(request: HelpRequest) -> str:
 # -- validation and the privacy screen ------------------------------------------------------------------------
 
 
-def _text(value, field: str, *, required: bool, limit: int, message: str) -> str:
+def _text(value, field: str, *, required: bool, limit: int, message: str, markdown: bool = False) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
@@ -86,6 +86,8 @@ def _text(value, field: str, *, required: bool, limit: int, message: str) -> str
         raise InvalidInput(message, field=field)
     if len(value) > limit:
         raise InvalidInput(_("Use at most %(limit)s characters.", limit=limit), field=field)
+    if markdown:
+        refuse_html_in_markdown(value, field)
     return value
 
 
@@ -197,7 +199,7 @@ def create_request(
         "topic": _text(
             topic, "topic", required=True, limit=MAX_TOPIC, message=_("Say in a line what you need.")
         ),
-        "body": _text(body, "body", required=False, limit=MAX_MARKDOWN_CHARS, message=""),
+        "body": _text(body, "body", required=False, limit=MAX_MARKDOWN_CHARS, message="", markdown=True),
     }
     languages = _items(languages, "languages")
     tags = _items(tags, "tags")
@@ -252,7 +254,10 @@ def update_request(
             changes.get("topic", request.topic), "topic", required=True, limit=MAX_TOPIC,
             message=_("Say in a line what you need."),
         ),
-        "body": _text(changes.get("body", request.body), "body", required=False, limit=MAX_MARKDOWN_CHARS, message=""),
+        "body": _text(
+            changes.get("body", request.body), "body", required=False, limit=MAX_MARKDOWN_CHARS, message="",
+            markdown=True,
+        ),
     }  # fmt: skip
     languages = _items(changes.get("languages", request.languages), "languages")
     tags = _items(changes.get("tags", request.tags), "tags")
@@ -670,7 +675,9 @@ def respond(
     if not permissions.can_respond(actor, request):
         raise Forbidden(_("Only active members of this network can answer help requests."))
     require_current_agreement(actor, request.network)
-    text = _text(body, "body", required=True, limit=MAX_MARKDOWN_CHARS, message=_("Write your answer."))
+    text = _text(
+        body, "body", required=True, limit=MAX_MARKDOWN_CHARS, message=_("Write your answer."), markdown=True
+    )
     texts, masked, findings = _screen(
         request.network, {"body": text}, mask=mask, confirm=confirm_no_personal_data
     )

@@ -16,7 +16,7 @@ from network_service.accounts.models import Person
 from network_service.audit.operations import record
 from network_service.db import MAX_ID, session, utcnow
 from network_service.errors import Forbidden, InvalidInput, NotFound
-from network_service.markup import MAX_MARKDOWN_CHARS
+from network_service.markup import MAX_MARKDOWN_CHARS, refuse_html_in_markdown
 from network_service.meetings import permissions
 from network_service.meetings.models import Meeting, MeetingReminder, ReminderKind, Rsvp, RsvpAnswer
 from network_service.meetings.timezones import to_utc, validate_timezone
@@ -105,6 +105,7 @@ def _validate(data: MeetingInput, *, now: dt.datetime, new: bool) -> dict:
             _("The description can have at most %(max)s characters.", max=MAX_MARKDOWN_CHARS),
             field="description",
         )
+    refuse_html_in_markdown(description, "description")
     tzname = validate_timezone(data.timezone)
     if data.starts_at is None:
         raise InvalidInput(_("Enter when the meeting starts."), field="starts_at")

@@ -20,7 +20,7 @@ from network_service.audit.operations import record
 from network_service.db import session, utcnow
 from network_service.errors import Conflict, Forbidden, InvalidInput, LinkInvalid, NotFound
 from network_service.mail.operations import queue_mail
-from network_service.markup import MAX_MARKDOWN_CHARS
+from network_service.markup import MAX_MARKDOWN_CHARS, refuse_html_in_markdown
 from network_service.networks import permissions
 from network_service.networks.models import (
     Agreement,
@@ -612,6 +612,8 @@ def publish_agreement(
             _("Keep the change note to %(max)s characters or fewer.", max=MAX_CHANGE_NOTE),
             field="change_note",
         )
+    refuse_html_in_markdown(body, "body")
+    refuse_html_in_markdown(change_note, "change_note")  # shown as Markdown above the text
     previous = current_agreement(network)
     if previous.title == title and previous.body == body:
         raise InvalidInput(

@@ -19,7 +19,7 @@ from network_service.accounts.models import Person
 from network_service.audit.operations import record
 from network_service.db import session, utcnow
 from network_service.errors import Conflict, Forbidden, InvalidInput, NotFound
-from network_service.markup import MAX_MARKDOWN_CHARS
+from network_service.markup import MAX_MARKDOWN_CHARS, refuse_html_in_markdown
 from network_service.networks import permissions, roadmap
 from network_service.networks.models import (
     Agreement,
@@ -488,6 +488,7 @@ def update_settings(network: Network, actor: Person | None, **changes) -> Networ
                     _("The text is too long: at most %(max)s characters.", max=MAX_MARKDOWN_CHARS),
                     field="description",
                 )
+            refuse_html_in_markdown(value, "description")
         elif key == "region":
             if len(value) > 120:
                 raise InvalidInput(

@@ -17,7 +17,7 @@ from network_service.audit.operations import record
 from network_service.db import session, utcnow
 from network_service.errors import Forbidden, InvalidInput, NotFound
 from network_service.federations import access as federation_access
-from network_service.markup import MAX_MARKDOWN_CHARS
+from network_service.markup import MAX_MARKDOWN_CHARS, refuse_html_in_markdown
 from network_service.networks.models import Network
 from network_service.networks.operations import require_current_agreement
 from network_service.networks.roadmap import Checkpoint, Phase, register_checkpoint
@@ -63,15 +63,17 @@ def _title(title: str | None) -> str:
     return title
 
 
-def _body(text: str | None, *, required: bool = False) -> str:
+def _body(text: str | None, *, required: bool = False, field: str = "body") -> str:
+    """The Markdown of a note, or of a link's or file's description (``field`` names it in a refusal)."""
     text = (text or "").strip()
     if required and not text:
-        raise InvalidInput(_("Write the note."), field="body")
+        raise InvalidInput(_("Write the note."), field=field)
     if len(text) > MAX_MARKDOWN_CHARS:
         raise InvalidInput(
             _("Keep the text under %(limit)s characters.", limit=format_decimal(MAX_MARKDOWN_CHARS)),
-            field="body",
+            field=field,
         )
+    refuse_html_in_markdown(text, field)
     return text
 
 
@@ -157,7 +159,7 @@ def add_link(
         kind=ResourceKind.link,
         title=_title(title),
         url=_url(url),
-        body=_body(description),
+        body=_body(description, field="description"),
         language=_language(language),
         created_by_id=actor.id,
     )
@@ -199,7 +201,7 @@ def add_file(
         network=network,
         kind=ResourceKind.file,
         title=_title(title or cleaned_name),
-        body=_body(description),
+        body=_body(description, field="description"),
         language=_language(language),
         created_by_id=actor.id,
     )
