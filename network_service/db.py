@@ -95,6 +95,15 @@ def _sqlite_pragmas(dbapi_connection, _record):
     # WAL lets readers go on while one writer commits (several gunicorn threads); harmless for :memory:.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+    # SQLite's own lower() changes only A-Z, so "Übersicht", "Олена" or "Ömer" never met their lower-case
+    # search or @mention; Python's str.lower is Unicode-aware, like PostgreSQL's lower() in a UTF-8 database.
+    # SQLAlchemy's ilike() on SQLite is lower(x) LIKE lower(y), so it follows too. No index uses lower() on
+    # SQLite (the one expression index with lower() is PostgreSQL's directory search document).
+    dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
+
+
+def _unicode_lower(value):
+    return value.lower() if isinstance(value, str) else value
 
 
 def _sqlite_begin(connection):

@@ -70,7 +70,9 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!<>|~&])")
 
 
 def mentioned_names(body: str) -> set[str]:
-    return {name.strip().casefold() for name in MENTION.findall(body or "") if name.strip()}
+    """The names mentioned (``@[Name]``), lower-cased as the database's ``lower()`` does (``_readers_named``
+    compares them with it): ``str.lower``, not ``casefold``, which turns a final "ς" into "σ" and "ß" into "ss"."""
+    return {name.strip().lower() for name in MENTION.findall(body or "") if name.strip()}
 
 
 def render_message(body: str) -> Markup:
