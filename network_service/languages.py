@@ -68,3 +68,10 @@ def language_key(name: str) -> str:
     if folded in codes:
         return folded
     return names.get(_without_accents(folded), folded)
+
+
+def language_code(name: str) -> str | None:
+    """The ISO 639 code ``name`` stands for (as ``language_key`` finds it), or None when it is not a known
+    language name or code."""
+    key = language_key(name)
+    return key if key in _tables()[0] else None

@@ -12,7 +12,7 @@ from network_service.db import session
 from network_service.help import matching
 from network_service.help import operations as ops
 from network_service.help.models import HelpRequestLanguage
-from network_service.languages import UI_LOCALES, language_key
+from network_service.languages import UI_LOCALES, language_code, language_key
 from network_service.networks.models import Network
 from tests.helpers import sign_in_as
 from tests.test_help_matching import ask, member
@@ -45,6 +45,13 @@ def test_accents_and_spaces_do_not_matter_but_unknown_names_keep_their_text():
     assert language_key("Dari") == "dari"  # not folded into Persian: a name of its own
     # a code wins over a name that happens to read the same ("ga" is Irish, not Ga)
     assert language_key("ga") == "ga" and language_key("Irish") == "ga"
+
+
+def test_the_directory_takes_names_in_every_interface_language_as_codes():
+    assert [language_code(name) for name in ("Arabisch", "arabo", "العربية", "AR", "Irish")] == [
+        "ar", "ar", "ar", "ar", "ga",
+    ]  # fmt: skip
+    assert language_code("Kurmanji") is None and language_code("") is None
 
 
 def test_every_shipped_interface_language_names_languages():
