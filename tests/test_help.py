@@ -165,7 +165,7 @@ def test_editing_rescans_and_only_the_author_may(roles, ctx):
     ops.update_request(
         request, person("mentor@example.org"), topic="Enrolment mid-year", languages=["German"]
     )
-    assert request.topic == "Enrolment mid-year" and [k.language for k in request.language_keys] == ["german"]
+    assert request.topic == "Enrolment mid-year" and [k.language for k in request.language_keys] == ["de"]
     ops.resolve(request, person("mentor@example.org"), "closed")
     with pytest.raises(Forbidden):
         ops.update_request(request, person("mentor@example.org"), topic="Again")

@@ -189,3 +189,56 @@ def test_reconciliation_event_ids_lose_the_username(empty_database):
         assert stored[2].startswith("openedx-reconcile:hmac:")
     finally:
         db.dispose(app)
+
+
+def test_help_language_keys_become_codes_and_back(empty_database):
+    from network_service.help.models import HelpRequest, HelpRequestLanguage
+    from network_service.networks.operations import create_network, create_organisation
+
+    written = {  # a request's languages as written -> its keys before h0002 and after
+        ("Arabisch", "arabo"): (["arabisch", "arabo"], ["ar"]),
+        ("العربية", "  Syrian   Arabic "): (["syrian arabic", "العربية"], ["ar", "syrian arabic"]),
+        ("Deutsch", "EN"): (["deutsch", "en"], ["de", "en"]),
+        (): ([], []),
+    }
+    language = HelpRequestLanguage.__table__
+
+    def stored(connection) -> dict[tuple, list[str]]:
+        rows = connection.execute(
+            sa.select(HelpRequest.languages, language.c.language)
+            .outerjoin(language, language.c.request_id == HelpRequest.id)
+            .order_by(HelpRequest.id, language.c.language)
+        ).all()
+        found: dict[tuple, list[str]] = {}
+        for languages, key in rows:
+            found.setdefault(tuple(languages), [])
+            if key is not None:
+                found[tuple(languages)].append(key)
+        return {languages: sorted(keys) for languages, keys in found.items()}  # not the database's collation
+
+    app = create_app(app_config(empty_database))
+    try:
+        with app.app_context():
+            migrations.upgrade(app)
+            migrations.downgrade(app, "h0001")
+            with app.test_request_context():
+                network_id = create_network("mig-net", "Migration Network", create_organisation("Org")).id
+                db.session.commit()
+            with db.engine.begin() as connection:
+                for languages, (old, _new) in written.items():
+                    request_id = connection.execute(
+                        sa.insert(HelpRequest.__table__).returning(HelpRequest.id),
+                        {"network_id": network_id, "topic": "t", "languages": list(languages)},
+                    ).scalar_one()
+                    for key in old:
+                        connection.execute(sa.insert(language), {"request_id": request_id, "language": key})
+            migrations.upgrade(app)
+            with db.engine.connect() as connection:
+                assert stored(connection) == {languages: new for languages, (_old, new) in written.items()}
+            migrations.downgrade(app, "h0001")
+            with db.engine.connect() as connection:
+                assert stored(connection) == {
+                    languages: sorted(old) for languages, (old, _new) in written.items()
+                }
+    finally:
+        db.dispose(app)

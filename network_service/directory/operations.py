@@ -24,8 +24,9 @@ from network_service.directory.models import (
     NetworkPublicPage,
     Service,
 )
-from network_service.directory.vocabulary import country_codes, language_code
+from network_service.directory.vocabulary import country_codes
 from network_service.errors import Forbidden, InvalidInput, NotFound
+from network_service.languages import language_code
 from network_service.markup import MAX_MARKDOWN_CHARS, html_refusal, refuse_html_in_markdown
 from network_service.networks.models import Network
 from network_service.notifications.operations import notify, register_kind

@@ -34,22 +34,6 @@ def country_codes() -> frozenset[str]:
     )
 
 
-@functools.cache
-def _language_codes() -> dict[str, str]:
-    """Every way of writing a language we accept (its ISO 639 code, its English name), folded, to its code."""
-    names: dict[str, str] = {}
-    for code, name in Locale("en").languages.items():
-        if "_" in code or len(code) > 3 or not code.isalpha():
-            continue
-        names.setdefault(code.lower(), code.lower())
-        names.setdefault(name.casefold(), code.lower())
-    return names
-
-
-def language_code(text: str) -> str | None:
-    return _language_codes().get(" ".join(text.split()).casefold())
-
-
 def _viewer_locale() -> Locale:
     try:
         return get_locale() or Locale("en")

@@ -11,7 +11,8 @@ still reach the top (``_rank``, exact by bounds on what the members left out can
 ==========================  =========================================================================
 language                    +40 when the member speaks one of the request's languages, +5 for each
                             further shared language (at most +10). The strongest signal: help in a
-                            language the asker (and the person they accompany) speaks.
+                            language the asker (and the person they accompany) speaks. Languages are
+                            compared by ``language_key``: "Arabisch", "arabo" and "Arabic" are one.
 expertise                   +12 for each of the member's areas of expertise that matches a tag or a
                             word of the topic (at most +24).
 region                      +15 when the member's region is the request's region.
@@ -48,6 +49,7 @@ from network_service import page_cache
 from network_service.accounts.models import Person
 from network_service.db import session, utcnow
 from network_service.help.models import HelpRequest, HelpResponse, HelpStatus, HelpSuggestion, Urgency
+from network_service.languages import language_key
 from network_service.networks.models import Level, Membership, MembershipStatus
 
 LANGUAGE = 40
@@ -211,7 +213,7 @@ def _members_query(network_id) -> sa.Select:
 @dataclass
 class Members:
     """The active members of a network as (person id, experienced?, languages, expertise, region, last
-    sign-in), and the same rows by each language they speak (normalised as ``score`` compares them)."""
+    sign-in), and the same rows by each language they speak (by ``language_key``, as ``score`` compares them)."""
 
     rows: list[tuple]
     by_language: dict[str, list[tuple]]
@@ -223,7 +225,7 @@ class Members:
         for row in rows:
             norms = known.get(row[2])
             if norms is None:
-                norms = known[row[2]] = tuple({norm for _entry, norm, _words in _entries(row[2])})
+                norms = known[row[2]] = tuple({key for _entry, key in _language_entries(row[2])})
             for norm in norms:
                 found = by_language.get(norm)
                 if found is None:
@@ -233,7 +235,7 @@ class Members:
         return cls(rows, by_language)
 
     def speaking(self, wanted: list[str]) -> list[tuple]:
-        """Everyone who speaks one of ``wanted`` (normalised), once each."""
+        """Everyone who speaks one of ``wanted`` (language keys), once each."""
         if len(wanted) == 1:
             return self.by_language.get(wanted[0], [])
         seen: set[int] = set()
@@ -475,7 +477,7 @@ def _rank(
         "sign_ins": sign_ins,
         "counted": counted,
     }
-    wanted = sorted({_norm(lang) for lang in request.languages or () if lang.strip()})
+    wanted = sorted({language_key(lang) for lang in request.languages or () if lang.strip()})
     if limit and wanted:
         # First the speakers whom the request's region, tags or topic give points: everyone else can score at
         # most ``bound`` (a speaker without those points, or anyone without the language), so when the last of
@@ -573,6 +575,14 @@ def _entries(raw: str | tuple | None) -> tuple[tuple[str, str, frozenset[str]], 
     return tuple((value, _norm(value), frozenset(_words(_norm(value)))) for value in values)
 
 
+@functools.lru_cache(maxsize=65536)
+def _language_entries(raw: str | tuple | None) -> tuple[tuple[str, str], ...]:
+    """A member's languages (JSON text, or a tuple) as (what they wrote, its ``language_key``), kept for the
+    process like ``_entries``."""
+    values = _as_list(list(raw) if isinstance(raw, tuple) else raw)
+    return tuple((value, language_key(value)) for value in values if value.strip())
+
+
 def score(
     request: HelpRequest,
     candidates: Iterable[tuple],
@@ -590,7 +600,7 @@ def score(
     signed in within 30 days?), languages and expertise as lists or as their JSON text. With
     ``signed_in_since``, the last item is the time of the last sign-in instead (None: never), and ``sign_ins``
     (person id -> time) has newer times for some of them."""
-    wanted_languages = {_norm(lang) for lang in request.languages or () if lang.strip()}
+    wanted_languages = {language_key(lang) for lang in request.languages or () if lang.strip()}
     tags = {_norm(tag) for tag in request.tags or () if tag.strip()}
     words = _words(request.topic) | _words(" ".join(request.tags or ()))
     region = _norm(request.region or "")
@@ -607,9 +617,13 @@ def score(
     region_memo: dict = {}
 
     def judge_languages(raw) -> tuple[int, list[str] | None]:
-        shared = (
-            [lang for lang, norm, _ in _entries(raw) if norm in wanted_languages] if wanted_languages else []
-        )
+        shared: list[str] = []
+        if wanted_languages:
+            keys: set[str] = set()
+            for lang, key in _language_entries(raw):
+                if key in wanted_languages and key not in keys:  # "Arabic, arabo" is one shared language
+                    keys.add(key)
+                    shared.append(lang)
         if not shared:
             return 0, None
         return LANGUAGE + min(LANGUAGE_EXTRA * (len(shared) - 1), LANGUAGE_EXTRA_MAX), shared

@@ -70,7 +70,8 @@ class HelpRequest(Base):
 
 
 class HelpRequestLanguage(Base):
-    """The request's languages, case-folded, one row each: lets lists and badges filter by language in SQL."""
+    """The request's languages by ``network_service.languages.language_key`` (an ISO 639 code, else the text
+    case-folded), one row each: lets lists and badges filter by language in SQL."""
 
     __tablename__ = "help_request_language"
 

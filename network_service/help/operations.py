@@ -28,6 +28,7 @@ from network_service.help.models import (
     HelpSuggestion,
     Urgency,
 )
+from network_service.languages import language_key
 from network_service.markup import MAX_MARKDOWN_CHARS, refuse_html_in_markdown
 from network_service.networks import roadmap
 from network_service.networks.models import Membership, MembershipStatus, Network
@@ -174,7 +175,7 @@ def _audit_unmasked(action_target, actor, network, findings) -> None:
 
 
 def _set_languages(request: HelpRequest, languages: list[str]) -> None:
-    keys = {" ".join(lang.split()).casefold()[:MAX_ITEM_CHARS] for lang in languages}
+    keys = {language_key(lang)[:MAX_ITEM_CHARS] for lang in languages if lang.strip()}
     request.language_keys = [HelpRequestLanguage(language=key) for key in sorted(keys)]
 
 
@@ -468,8 +469,9 @@ def request_head(network: Network, request_id: int, viewer: Person | None) -> Re
 
 
 def language_keys(person: Person) -> list[str]:
-    """The person's languages as the filters compare them (case and spaces folded), sorted."""
-    return sorted({" ".join(lang.split()).casefold() for lang in person.languages or () if lang.strip()})
+    """The person's languages as the filters compare them (``language_key``: "Arabisch" and "Arabic" are both
+    "ar"), sorted."""
+    return sorted({language_key(lang)[:MAX_ITEM_CHARS] for lang in person.languages or () if lang.strip()})
 
 
 def _in_languages(keys):

@@ -1,0 +1,77 @@
+"""One key per language, for comparing the languages people write as free text.
+
+Members and help requests name their languages in whatever language the form was shown in: "Arabic",
+"Arabisch", "arabo", "العربية" or "ar". ``language_key`` turns each of those into the same ISO 639 code, so that
+matching and the "in my languages" filters compare languages rather than spellings. What people wrote is kept
+for display; only comparisons use the key.
+
+The names come from Babel's CLDR data (installed with Flask-Babel, nothing is fetched at run time): the name of
+every language in each locale the interface ships (``UI_LOCALES``), English included. A name is compared with
+spaces collapsed, case folded and, failing that, without accents ("Ελληνικα" finds "Ελληνικά"). A text that
+is neither a known name nor a code keeps its old key, the text case-folded, so dialects and names CLDR does not
+know ("Kurmanji", "Dari") still match themselves.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+
+from babel import Locale
+
+# The interface's languages (network_service/translations, plus the source language English): a test checks
+# that every shipped catalog is here.
+UI_LOCALES = ("en", "ar", "de", "el", "it", "pl", "uk")
+
+# Names people use that CLDR does not list in these locales (kept short on purpose: CLDR is the list).
+ALIASES = {"farsi": "fa"}
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _without_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def _is_code(code: str) -> bool:
+    # plain ISO 639 codes only: not regional or script variants ("en_GB", "zh_Hant", "ar_001")
+    return code.isascii() and code.isalpha() and 2 <= len(code) <= 3
+
+
+@functools.cache
+def _tables() -> tuple[frozenset[str], dict[str, str]]:
+    """(the known codes, every known name folded and without accents -> its code). Built once per process;
+    where two languages share a name, the first locale of UI_LOCALES that names it decides."""
+    codes: set[str] = set()
+    names: dict[str, str] = {}
+    for ui in UI_LOCALES:
+        for code, name in Locale.parse(ui).languages.items():
+            if not _is_code(code):
+                continue
+            code = code.lower()
+            codes.add(code)
+            names.setdefault(_without_accents(_folded(name)), code)
+    for alias, code in ALIASES.items():
+        names.setdefault(alias, code)
+    return frozenset(codes), names
+
+
+@functools.lru_cache(maxsize=4096)
+def language_key(name: str) -> str:
+    """The key ``name`` is compared by: its ISO 639 code when it is a code ("ar") or the name of a language in
+    English or one of the interface's languages ("Arabic", "Arabisch", "arabo", "العربية"), else the name with
+    spaces collapsed and case folded (as all languages were compared before)."""
+    folded = _folded(name)
+    codes, names = _tables()
+    if folded in codes:
+        return folded
+    return names.get(_without_accents(folded), folded)
+
+
+def language_code(name: str) -> str | None:
+    """The ISO 639 code ``name`` stands for (as ``language_key`` finds it), or None when it is not a known
+    language name or code."""
+    key = language_key(name)
+    return key if key in _tables()[0] else None

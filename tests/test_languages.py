@@ -1,0 +1,105 @@
+"""Languages are compared by one key: "Arabisch", "arabo", "Arabic", "العربية" and "ar" are one language."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from network_service.accounts.models import Person
+from network_service.db import session
+from network_service.help import matching
+from network_service.help import operations as ops
+from network_service.help.models import HelpRequestLanguage
+from network_service.languages import UI_LOCALES, language_code, language_key
+from network_service.networks.models import Network
+from tests.helpers import sign_in_as
+from tests.test_help_matching import ask, member
+
+# Arabic, German and Greek as each interface language names them (CLDR), with odd case and spaces
+NAMES = {
+    "ar": ["Arabic", "Arabisch", "arabo", "arabski", "  АРАБСЬКА ", "Αραβικά", "العربية", "ar", "AR"],
+    "de": ["German", "Deutsch", "tedesco", "niemiecki", "німецька", "Γερμανικά", "الألمانية", "de"],
+    "el": ["Greek", "Griechisch", "greco", "grecki", "грецька", "Ελληνικά", "اليونانية", "el"],
+    "fa": ["Persian", "Persisch", "persiano", "perski", "перська", "Περσικά", "الفارسية", "Farsi", "fa"],
+}
+
+
+@pytest.fixture
+def net(world, ctx):
+    return session.get(Network, world.network_id)
+
+
+@pytest.mark.parametrize("code", sorted(NAMES))
+def test_names_in_every_interface_language_and_the_code_have_one_key(code):
+    assert {language_key(name) for name in NAMES[code]} == {code}
+
+
+def test_accents_and_spaces_do_not_matter_but_unknown_names_keep_their_text():
+    assert language_key("Ελληνικα") == "el"  # without the tonos
+    assert language_key("Ukrainian\u00a0Sign   Language") == language_key("ukrainian sign language") != "uk"
+    # names CLDR does not know (dialects, other spellings) are compared as before: case and spaces folded
+    assert language_key("  Syrian   ARABIC ") == "syrian arabic"
+    assert language_key("Kurmanji") == "kurmanji"
+    assert language_key("Dari") == "dari"  # not folded into Persian: a name of its own
+    # a code wins over a name that happens to read the same ("ga" is Irish, not Ga)
+    assert language_key("ga") == "ga" and language_key("Irish") == "ga"
+
+
+def test_the_directory_takes_names_in_every_interface_language_as_codes():
+    assert [language_code(name) for name in ("Arabisch", "arabo", "العربية", "AR", "Irish")] == [
+        "ar", "ar", "ar", "ar", "ga",
+    ]  # fmt: skip
+    assert language_code("Kurmanji") is None and language_code("") is None
+
+
+def test_every_shipped_interface_language_names_languages():
+    shipped = {p.name for p in (Path(ops.__file__).parents[1] / "translations").iterdir() if p.is_dir()}
+    assert shipped | {"en"} <= set(UI_LOCALES)
+
+
+def test_a_request_in_arabisch_ranks_a_member_who_speaks_arabic_with_the_language_reason(net, world, app):
+    app.config["HELP_NOTIFY_COUNT"] = 0
+    speaker = member(net, 1, languages=["Arabic", "arabo"])
+    other = member(net, 2, languages=["Deutsch"])
+    author = session.get(Person, world.coordinator_id)
+    request = ask(net, author, languages=["Arabisch"])
+    ranked = matching.rank(request)
+    assert [s.person_id for s in ranked].index(speaker.id) < [s.person_id for s in ranked].index(other.id)
+    [best] = [s for s in ranked if s.person_id == speaker.id]
+    [language] = [r for r in best.reasons if r["code"] == "language"]
+    # one language however often it is written; shown as the member wrote it
+    assert language == {"code": "language", "value": ["Arabic"], "points": matching.LANGUAGE}
+    with app.test_request_context():
+        assert ops.describe_reason(language) == "speaks Arabic"
+    assert [k.language for k in request.language_keys] == ["ar"]
+    assert request.languages == ["Arabisch"]  # what the author wrote is kept
+
+
+def test_in_my_languages_list_and_badge_meet_across_spellings(client, run, world):
+    def seed():
+        network = session.get(Network, world.network_id)
+        reader = member(network, 1, languages=["العربية"])
+        author = member(network, 2, languages=["English"])
+        ask(network, author, topic="Written in English as Arabic", languages=["Arabic"])
+        ask(network, author, topic="Written as Polish", languages=["Polish"])
+        ask(network, author, topic="Written as a dialect", languages=["Syrian Arabic"])
+        return reader.email
+
+    email = run(seed)
+    sign_in_as(client, run, email)
+    html = client.get("/networks/test-net/help").get_data(as_text=True)
+    assert "Written in English as Arabic" in html
+    assert "Written as Polish" not in html and "Written as a dialect" not in html
+    assert '<span class="badge badge-count">1<' in html
+
+
+def test_the_keys_are_what_the_list_filters_on(net, world):
+    author = session.get(Person, world.coordinator_id)
+    member(net, 1)
+    ask(net, author, languages=["Arabic", "arabo", "Kurmanji"])
+    keys = session.scalars(sa.select(HelpRequestLanguage.language).order_by(HelpRequestLanguage.language))
+    assert list(keys) == ["ar", "kurmanji"]
+    reader = member(net, 3, languages=["Arabisch", "kurmanji "])
+    assert ops.language_keys(reader) == ["ar", "kurmanji"]
