@@ -25,7 +25,7 @@ from network_service.notifications import operations as notifications
 from tests.conv_helpers import build_cast
 from tests.databases import app_config, drop_schema, reset_schema, with_private_schema
 from tests.goals_roles import count_statements
-from tests.helpers import COURSE, add_member, sign_in_as
+from tests.helpers import COURSE, add_member, share_profile, sign_in_as
 
 HOME = "/networks/test-net"
 
@@ -78,12 +78,20 @@ def test_a_new_graduate_keeps_everyone_s_navigation_and_shows_in_the_member_list
     """A new graduate's person, membership and invitation change the network's members and the graduate's own
     scope only: the Meta-Mentor's badges, banner, sections and header count stay kept (no statement of theirs),
     and the invitee shows in the member list at once."""
-    sign_in_as(client, run, "meta@example.org")  # may invite (sees invitees), may not appoint (page kept)
+    # may invite (sees invitees), may not appoint, shares their profile: the member list is the kept one
+    run(lambda: share_profile(by_email("meta@example.org")))
+    sign_in_as(client, run, "meta@example.org")
     page(client)
     assert "greta@example.org" not in page(client)
     before = run(versions)
     run(lambda: invite("greta@example.org"))
     after = run(versions)
+    with count_statements(app) as statements:
+        html = page(client)
+    assert "greta@example.org" in html  # the network's invitees: at once
+    # the viewer's own kept values were used: the badges and banner (one statement), the header count
+    assert not any("agreement_acceptance" in s or "rsvp" in s for s in statements), statements
+    assert not any("FROM notification" in s for s in statements), statements
     new_id, network_id = run(lambda: (by_email("greta@example.org").id, net().id))
     meta_id = run(lambda: by_email("meta@example.org").id)
     changed = {name for name in after if after[name] != before.get(name)}
@@ -92,13 +100,7 @@ def test_a_new_graduate_keeps_everyone_s_navigation_and_shows_in_the_member_list
         f"structure@m:{network_id}",
         f"structure@p:{new_id}",
     }, changed
-    assert after[f"structure@p:{meta_id}"] == before[f"structure@p:{meta_id}"]
-    with count_statements(app) as statements:
-        html = page(client)
-    assert "greta@example.org" in html  # the network's invitees: at once
-    # the viewer's own kept values were used: the badges and banner (one statement), the header count
-    assert not any("agreement_acceptance" in s or "rsvp" in s for s in statements), statements
-    assert not any("FROM notification" in s for s in statements), statements
+    assert after.get(f"structure@p:{meta_id}") == before.get(f"structure@p:{meta_id}")
 
 
 def test_my_own_new_membership_shows_at_once(client, run, cast):
@@ -131,6 +133,7 @@ def test_a_notification_for_someone_else_keeps_my_count_and_theirs_shows_at_once
 
 
 def test_a_new_member_of_another_network_keeps_this_network_s_member_list(client, run, cast, app):
+    run(lambda: share_profile(by_email("meta@example.org")))  # the member list kept for them too
     sign_in_as(client, run, "meta@example.org")
     page(client)
     page(client)
