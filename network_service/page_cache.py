@@ -5,8 +5,8 @@ in my languages, unanswered meetings, open reports), the agreement banner, the h
 the network page's member list. They change far less often than they are read, so each worker keeps them in
 memory (``cached``), keyed by what they depend on and by the *versions* of the data domains they read.
 
-The versions live in the database (table ``cache_version``, one row per domain), so that both gunicorn workers
-(and every other process on the database) see a write at once:
+The versions live in the database (table ``cache_version``, one row per domain, and per scope: "Scopes" below),
+so that both gunicorn workers (and every other process on the database) see a write at once:
 
 - every INSERT, UPDATE or DELETE sent through an engine made by ``db.make_engine`` is noted by table on its
   connection (the dialect's ``do_execute`` events; forgotten when the connection goes back to the pool);
@@ -14,13 +14,45 @@ The versions live in the database (table ``cache_version``, one row per domain),
   (``before_commit``), so the new version becomes visible exactly when the data does; a rolled-back transaction
   changes nothing (and a database restored to an earlier state brings back an earlier version together with
   the earlier data);
-- a request reads all versions once, with one statement, the first time it asks the cache.
+- a request reads the versions once, with one statement, the first time it asks the cache.
 
 A request that has written but not committed yet (a channel page that moved its read marker, a form that saved
 something and renders at once) bypasses the cache for the domains it wrote: it sees its own writes, as without
 the cache. A table that is not listed below belongs to every domain (a new table invalidates everything until
 it is listed), and a domain missing from ``cache_version`` is never cached. Entries also expire after
 ``MAX_AGE`` seconds (values that depend on the clock, such as "upcoming meetings", pass ``max_age`` lower).
+
+Scopes (session 11). A domain's version changes with every write of the domain, and a value kept for one viewer
+was computed again whenever anyone wrote anything of it: the Celery worker's new graduates (a person, a
+membership and an invitation) changed ``structure`` several times a second, every help request's notifications
+changed ``notifications``, so the badges, sections, banner and unread count of each viewer were almost never
+found. The scoped domains (``SCOPED_DOMAINS``: structure, notifications) therefore have more versions than one:
+
+- ``structure@p:<person>`` and ``notifications@p:<person>``: the writes attributed to one person;
+  ``structure@m:<network>``: the memberships and invitations attributed to one network (its members);
+- ``structure@`` and ``notifications@`` (rows of migration sp11001): every write of the domain that was *not*
+  attributed — an UPDATE, a DELETE, a write of any other table of the domain, an INSERT whose rows do not say
+  whom they are for;
+- the domain's own version (``structure``), changed by every write as before: a value that asks for the
+  domain (and not for scopes) is exactly as correct as before.
+
+Only INSERTs are attributed (``INSERT_SCOPES``), from the values they insert (the compiled statement's
+parameters, every row of an executemany; not the SQL text): a membership or invitation to its person and its
+network, a notification to its person, a new person to no scope at all (no kept value can have read a row that
+did not exist; a value reads people through memberships, invitations, messages or requests, whose own writes
+count). The graduates' batch writes through Core executemany, the ORM's flush through the same compiled
+statements: both are attributed alike. An INSERT ... SELECT, an upsert, a multi-row VALUES or a statement without
+compiled parameters is unattributed.
+
+A value kept per person asks ``of_person(domain, person_id)`` (the unattributed version and the person's); one
+kept per network that reads its members asks ``of_members(network_id)``; one that reads neither people nor
+memberships (a network's federation links) asks ``unattributed(domain)``. Each must then read, of the domain,
+nothing a write attributed elsewhere could change: per viewer, only the viewer's own person, memberships,
+invitations and notifications and rows never attributed (networks, agreements and acceptances, links, blocks,
+LTI grants...); per network, its members through their memberships and invitations. A scope's row is made by its
+first write (``_BUMP_SCOPED``, an upsert in the same transaction as the data); no row reads as version 0. A
+request reads the global versions and its signed-in person's scopes (theirs, the members of their networks, and
+the scopes of the first question asked) in one statement, other scopes when first asked.
 
 See docs/performance.md for the list of cached things and their invalidation rules.
 """
