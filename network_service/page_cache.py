@@ -30,6 +30,7 @@ found. The scoped domains (``SCOPED_DOMAINS``: structure, notifications) therefo
 
 - ``structure@p:<person>`` and ``notifications@p:<person>``: the writes attributed to one person;
   ``structure@m:<network>``: the memberships and invitations attributed to one network (its members);
+  ``structure@a:<network>``: its memberships inserted as anything but invited (its active members);
 - ``structure@`` and ``notifications@`` (rows of migration sp11001): every write of the domain that was *not*
   attributed — an UPDATE, a DELETE, a write of any other table of the domain, an INSERT whose rows do not say
   whom they are for;
@@ -38,14 +39,15 @@ found. The scoped domains (``SCOPED_DOMAINS``: structure, notifications) therefo
 
 Only INSERTs are attributed (``INSERT_SCOPES``), from the values they insert (the compiled statement's
 parameters, every row of an executemany; not the SQL text): a membership or invitation to its person and its
-network, a notification to its person, a new person to no scope at all (no kept value can have read a row that
-did not exist; a value reads people through memberships, invitations, messages or requests, whose own writes
-count). The graduates' batch writes through Core executemany, the ORM's flush through the same compiled
+network (a membership not inserted as invited to the network's active members too), a notification to its
+person, a new person to no scope at all (no kept value can have read a row that did not exist; a value reads
+people through memberships, invitations, messages or requests, whose own writes count). The graduates' batch writes through Core executemany, the ORM's flush through the same compiled
 statements: both are attributed alike. An INSERT ... SELECT, an upsert, a multi-row VALUES or a statement without
 compiled parameters is unattributed.
 
 A value kept per person asks ``of_person(domain, person_id)`` (the unattributed version and the person's); one
-kept per network that reads its members asks ``of_members(network_id)``; one that reads neither people nor
+kept per network that reads its members asks ``of_members(network_id)`` (``of_active_members`` if it reads only
+the active ones: a new graduate, invited, changes nothing of it); one that reads neither people nor
 memberships (a network's federation links) asks ``unattributed(domain)``. Each must then read, of the domain,
 nothing a write attributed elsewhere could change: per viewer, only the viewer's own person, memberships,
 invitations and notifications and rows never attributed (networks, agreements and acceptances, links, blocks,
@@ -140,6 +142,12 @@ def for_person(domains: Iterable[str], person_id: int | None) -> tuple[str, ...]
     return tuple(found)
 
 
+def of_active_members(network_id: int) -> tuple[str, ...]:
+    """As ``of_members``, for a value that reads only the network's *active* members (an invitation, or a
+    membership inserted as invited, changes nothing of it: the graduates the Celery worker invites)."""
+    return (STRUCTURE + UNATTRIBUTED, f"{STRUCTURE}@a:{network_id}")
+
+
 def unattributed(domain: str) -> tuple[str, ...]:
     """The version of scoped ``domain``'s unattributed writes alone: for a value that reads no row a write is
     attributed for (a network's federation links), or only rows that exist before any value could name them."""
@@ -147,14 +155,21 @@ def unattributed(domain: str) -> tuple[str, ...]:
 
 
 # An INSERT into these tables is attributed when every row it inserts gives these columns as plain values:
-# (domain, scope, column) -> the version ``{domain}@{scope}:{value}``. A new person is attributed to no scope
+# (domain, scope, column) -> the version ``{domain}@{scope}:{value}``; with a fourth element, only the rows for
+# which it says yes (given the row's values) count for that scope. A new person is attributed to no scope
 # at all: no kept value can have read a row that did not exist, and a value that reads a person reads them
 # through a membership or an invitation, whose own INSERT is attributed (or through another row, a message or
 # a help request, whose own domain changes). Anything else written to these tables (an UPDATE, a DELETE, an
 # INSERT ... SELECT, an upsert, a statement without compiled parameters) is unattributed.
-INSERT_SCOPES: dict[str, tuple[tuple[str, str, str], ...]] = {
+INSERT_SCOPES: dict[str, tuple[tuple, ...]] = {
     "person": (),
-    "membership": ((STRUCTURE, "p", "person_id"), (STRUCTURE, "m", "network_id")),
+    "membership": (
+        (STRUCTURE, "p", "person_id"),
+        (STRUCTURE, "m", "network_id"),
+        # the active members' (of_active_members) unless the row says "invited" (no status: the model's default
+        # is invited, but an INSERT without the column counts as active, to be safe)
+        (STRUCTURE, "a", "network_id", lambda row: row.get("status") != "invited"),
+    ),
     "invitation": ((STRUCTURE, "p", "person_id"), (STRUCTURE, "m", "network_id")),
     "notification": ((NOTIFICATIONS, "p", "person_id"),),
 }
@@ -281,11 +296,12 @@ def _attributed_insert(table: str, statement: str, context) -> set[str] | None:
     scopes = INSERT_SCOPES[table]
     names: set[str] = set()
     for row in context.compiled_parameters or ():
-        for domain, scope, column in scopes:
+        for domain, scope, column, *only in scopes:
             value = row.get(column)
             if type(value) is not int:
                 return None
-            names.add(f"{domain}@{scope}:{value}")
+            if not only or only[0](row):
+                names.add(f"{domain}@{scope}:{value}")
     if scopes and not names:
         return None
     return names
@@ -567,7 +583,8 @@ def versions(scopes: Iterable[str] = ()) -> dict[str, int]:
         if person is not None and person.id is not None:
             names += [f"{domain}@p:{person.id}" for domain in SCOPED_DOMAINS]
             # the memberships loaded with the person (never loaded here for this)
-            names += [f"{STRUCTURE}@m:{m.network_id}" for m in person.__dict__.get("memberships") or ()]
+            for membership in person.__dict__.get("memberships") or ():
+                names += [f"{STRUCTURE}@m:{membership.network_id}", f"{STRUCTURE}@a:{membership.network_id}"]
         known = {name: 0 for name in names if _is_scope(name)}  # a scope without a row: version 0
         known.update(db.session.connection().execute(_VERSIONS, {"names": names}).all())
         setattr(g, _VERSIONS_KEY, known)

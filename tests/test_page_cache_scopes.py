@@ -187,6 +187,13 @@ def test_how_each_kind_of_write_is_attributed(app, database_url):
             assert noted() == {"structure", "structure@"}  # a DELETE: not attributed
             side.execute(sa.insert(memberships).values(**row))  # a Core INSERT of one row
             assert noted() == mine
+            side.execute(sa.delete(memberships).where(memberships.c.person_id == person.id))
+            noted()
+            side.execute(sa.insert(memberships).values(**{**row, "status": MembershipStatus.active}))
+            assert noted() == {
+                *mine,
+                f"structure@a:{network.id}",
+            }  # an active member: the active members' too
             side.execute(sa.update(memberships).where(sa.false()).values(status=MembershipStatus.active))
             assert noted() == {"structure", "structure@"}  # an UPDATE: not attributed
             side.execute(
@@ -281,6 +288,14 @@ def test_another_worker_s_writes_are_seen_at_once_and_others_keep_their_values(t
             computed.append("notifications")
             return notifications.unread_count(session.get(Person, viewer_id))
 
+        def active():
+            computed.append("active")
+            return session.scalar(
+                sa.select(sa.func.count()).where(
+                    Membership.network_id == second_id, Membership.status == MembershipStatus.active
+                )
+            )
+
         return (
             page_cache.cached(
                 "t_viewer", viewer_id, page_cache.of_person("structure", viewer_id), memberships
@@ -290,17 +305,18 @@ def test_another_worker_s_writes_are_seen_at_once_and_others_keep_their_values(t
                 for n in (first_id, second_id)
             ),
             page_cache.cached("t_notes", viewer_id, page_cache.of_person("notifications", viewer_id), notes),
+            page_cache.cached("t_active", second_id, page_cache.of_active_members(second_id), active),
         )
 
     def seen():
         computed.clear()
         return committed(one, probes), set(computed)
 
-    assert seen()[1] == {"viewer", f"members {first_id}", f"members {second_id}", "notifications"}
+    assert seen()[1] == {"viewer", f"members {first_id}", f"members {second_id}", "notifications", "active"}
     start = seen()
     assert start[1] == set()  # kept
 
-    # another person's new membership in network B (worker two): B's members only
+    # another person's new membership in network B (worker two), invited: B's members only (not its active ones)
     committed(
         two, lambda: invite_person(session.get(Network, second_id), f"g-{slug}@example.org", actor=None)
     )
@@ -327,6 +343,13 @@ def test_another_worker_s_writes_are_seen_at_once_and_others_keep_their_values(t
     assert again == {"viewer", f"members {second_id}"}
     assert values[0] == start[0][0] + 1
 
+    # a new active member of B: B's members and its active members
+    active = MembershipStatus.active
+    committed(two, lambda: session.add(Membership(network_id=second_id, person_id=other_id, status=active)))
+    values, again = seen()
+    assert again == {f"members {second_id}", "active"}
+    assert values[4] == start[0][4] + 1
+
     # a status change (an UPDATE, not attributed): every value of the domain, at once
     def suspend():
         membership = session.scalar(
@@ -335,7 +358,7 @@ def test_another_worker_s_writes_are_seen_at_once_and_others_keep_their_values(t
         membership.status = MembershipStatus.suspended
 
     committed(two, suspend)
-    assert seen()[1] == {"viewer", f"members {first_id}", f"members {second_id}"}
+    assert seen()[1] == {"viewer", f"members {first_id}", f"members {second_id}", "active"}
 
     # a rolled-back transaction changes nothing
     with two.test_request_context():

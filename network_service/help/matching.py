@@ -438,7 +438,7 @@ def kept_inputs(network_id: int, now: dt.datetime | None = None) -> Inputs:
     loaded_at, index = page_cache.kept(
         "help_matching_members",
         network_id,
-        page_cache.of_members(network_id),
+        page_cache.of_active_members(network_id),
         members,
         max_entries=KEPT_NETWORKS,
     )
