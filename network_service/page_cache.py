@@ -464,7 +464,8 @@ def pending_domains(session: Session) -> set[str]:
     if known is None or known[0] is not transaction:
         known = (transaction, session.connection())
         session.info[_CONNECTION_KEY] = known
-    return {name.partition(UNATTRIBUTED)[0] for name in known[1].info.get(_DIRTY_KEY, ())}
+    dirty = known[1].info.get(_DIRTY_KEY)
+    return {name.partition(UNATTRIBUTED)[0] for name in dirty} if dirty else set()
 
 
 _CONNECTION_KEY = "mentornet.page_cache.connection"
@@ -622,18 +623,32 @@ def current_stamp(domains: Iterable[str]) -> tuple | None:
         if not session.is_active:
             return None
         pending = pending_domains(session)
-        if pending and pending.intersection(domain.partition(UNATTRIBUTED)[0] for domain in domains):
+        if pending and not pending.isdisjoint(_bases(domains)):
             return None  # this transaction changed them (or failed): show what it sees
         known = versions(domains)
-        unread = [domain for domain in domains if domain not in known and _is_scope(domain)]
-        if unread:
+        try:
+            return tuple(known[domain] for domain in domains)
+        except KeyError:
+            unread = [domain for domain in domains if domain not in known and _is_scope(domain)]
+            if not unread:
+                return None  # a domain without a row: never cached
             _read_scopes(known, unread)
+            return tuple(known[domain] for domain in domains)
     except SQLAlchemyError:  # an error page after a failed transaction: as without the cache
         return None
-    try:
-        return tuple(known[domain] for domain in domains)
-    except KeyError:
-        return None  # a domain without a row: never cached
+
+
+_BASES: dict[tuple[str, ...], frozenset[str]] = {}
+
+
+def _bases(domains: tuple[str, ...]) -> frozenset[str]:
+    """The domains of ``domains`` without their scopes (``structure@p:12`` is ``structure``)."""
+    found = _BASES.get(domains)
+    if found is None:
+        found = frozenset(domain.partition(UNATTRIBUTED)[0] for domain in domains)
+        if len(_BASES) < 10_000:  # a few shapes per person and network: bounded all the same
+            _BASES[domains] = found
+    return found
 
 
 def cached(

@@ -150,6 +150,22 @@ def test_a_new_member_of_another_network_keeps_this_network_s_member_list(client
     assert len(statements) == len(warm), (statements, warm)  # this network's member list was kept
 
 
+_SECTION_LINK = re.compile(r'<li><a href="/networks/test-net/?([a-z-]*)"')
+
+
+def test_each_viewer_gets_their_own_navigation(app, run, cast):
+    """The navigation is kept per viewer (and, shown alike, shared): the coordinator's sections never reach a
+    mentor of the same network in the same language, nor the other way round."""
+    coordinator, mentor = app.test_client(), app.test_client()
+    sign_in_as(coordinator, run, "coord@example.org")
+    sign_in_as(mentor, run, "mentor@example.org")
+    for _round in range(2):  # computed, then kept
+        led = set(_SECTION_LINK.findall(page(coordinator)))
+        mine = set(_SECTION_LINK.findall(page(mentor)))
+        assert {"settings", "moderation"} <= led, led
+        assert not {"settings", "moderation"} & mine, mine
+
+
 def test_how_each_kind_of_write_is_attributed(app, database_url):
     """On an engine of its own (no test transaction around it): what each statement notes on its connection,
     and nothing once the transaction is rolled back."""

@@ -221,16 +221,40 @@ def sections_for(viewer: Person | None, network: Network) -> list[dict]:
     ]
 
 
+def _nav_domains() -> tuple[str, ...]:
+    domains = {page_cache.STRUCTURE}
+    for section in _SECTIONS.values():
+        if section.badge is not None:
+            domains.update(section.badge_domains or BADGE_DOMAINS.get(section.key) or page_cache.DOMAINS)
+    for known in _FACTS.values():
+        domains.update(known.domains)
+    return tuple(sorted(domains))
+
+
 def network_nav(network: Network, section: str | None) -> Markup:
-    """The navigation of a network's page and the agreement banner, as HTML kept under exactly what it shows
-    (content-addressed): the sections the viewer may open with their labels, addresses and badges, the banner,
-    the network's name and address, the language and the current section. The values are the kept ones above
-    (each invalidated as it says); the HTML is rendered again only when one of them changed, and is shared by
-    every viewer who sees the same (until session 11 it was kept per viewer under the versions of every badge's
-    domain: any post anywhere rendered everyone's navigation again)."""
+    """The navigation of a network's page and the agreement banner, as HTML.
+
+    Kept twice: per viewer, network, language and current section under the versions of everything it shows
+    (the viewer's scopes of ``structure`` and every badge's and fact's domain; a minute at most, since "upcoming
+    meetings" follows the clock), the whole navigation in one question while nothing changed; and, when that
+    is gone, under exactly what it shows (content-addressed): the sections the viewer may open with their
+    labels, addresses and badges (each kept as it says), the banner, the network's name and address, the
+    language and the current section. In a busy network (a post changes every reader's conversations badge)
+    the first is mostly gone, and the second renders again only when a value shown changed, shared by every
+    viewer who sees the same. Until session 11 only the first existed, under the global ``structure``."""
     from network_service.security import current_person
 
     viewer = current_person()
+    viewer_id = viewer.id if viewer is not None else None
+    key = (viewer_id, network.id, network.slug, network.name, str(get_locale()), request.script_root, section)
+    domains = page_cache.for_person(_nav_domains(), viewer_id)
+    max_age = min(BADGE_MAX_AGE.values(), default=page_cache.MAX_AGE)
+    return page_cache.cached(
+        "network_nav", key, domains, lambda: _nav_shown(viewer, network, section), max_age=max_age
+    )
+
+
+def _nav_shown(viewer: Person | None, network: Network, section: str | None) -> Markup:
     visible = _visible_sections(viewer, network)
     keys = [key for key, _label, _url in visible] + list(_FACTS)
     counts = badges(viewer, network, keys) if viewer is not None else {}
@@ -250,7 +274,7 @@ def network_nav(network: Network, section: str | None) -> Markup:
         return Markup(html)  # noqa: S704  # nosec B704 - rendered by our autoescaping template
 
     return page_cache.cached(
-        "network_nav",
+        "network_nav_shown",
         (network.slug, network.name, str(get_locale()), request.script_root, section, items, pending),
         (),  # the key is all it shows
         compute,
