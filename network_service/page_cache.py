@@ -41,9 +41,10 @@ Only INSERTs are attributed (``INSERT_SCOPES``), from the values they insert (th
 parameters, every row of an executemany; not the SQL text): a membership or invitation to its person and its
 network (a membership not inserted as invited to the network's active members too), a notification to its
 person, a new person to no scope at all (no kept value can have read a row that did not exist; a value reads
-people through memberships, invitations, messages or requests, whose own writes count). The graduates' batch writes through Core executemany, the ORM's flush through the same compiled
-statements: both are attributed alike. An INSERT ... SELECT, an upsert, a multi-row VALUES or a statement without
-compiled parameters is unattributed.
+people through memberships, invitations, messages or requests, whose own writes count). The graduates' batch
+writes through Core executemany, the ORM's flush through the same compiled statements: both are attributed
+alike. An INSERT ... SELECT, an upsert, a multi-row VALUES or a statement without compiled parameters is
+unattributed.
 
 A value kept per person asks ``of_person(domain, person_id)`` (the unattributed version and the person's); one
 kept per network that reads its members asks ``of_members(network_id)`` (``of_active_members`` if it reads only
@@ -567,9 +568,8 @@ def _read_versions(connection, names: list[str]) -> list:
             "named": lambda i: f":n{i}",
             "pyformat": lambda i: f"%(n{i})s",
         }[style]
-        placeholders = ", ".join(
-            marks(i) for i in range(len(names))
-        )  # parameters only: the names are never in it
+        # parameters only: no name is ever written into the statement
+        placeholders = ", ".join(marks(i) for i in range(len(names)))
         sql = f"SELECT name, token FROM cache_version WHERE name IN ({placeholders})"  # noqa: S608
         if len(_VERSIONS_SQL) < 1_000:
             _VERSIONS_SQL[style, len(names)] = sql
@@ -651,16 +651,19 @@ def current_stamp(domains: Iterable[str]) -> tuple | None:
         if pending and not pending.isdisjoint(_bases(domains)):
             return None  # this transaction changed them (or failed): show what it sees
         known = versions(domains)
-        try:
-            return tuple(known[domain] for domain in domains)
-        except KeyError:
-            unread = [domain for domain in domains if domain not in known and _is_scope(domain)]
-            if not unread:
-                return None  # a domain without a row: never cached
+        unread = (
+            ()
+            if all(domain in known for domain in domains)
+            else [domain for domain in domains if domain not in known and _is_scope(domain)]
+        )
+        if unread:
             _read_scopes(known, unread)
-            return tuple(known[domain] for domain in domains)
     except SQLAlchemyError:  # an error page after a failed transaction: as without the cache
         return None
+    try:
+        return tuple(known[domain] for domain in domains)
+    except KeyError:
+        return None  # a domain without a row: never cached
 
 
 _BASES: dict[tuple[str, ...], frozenset[str]] = {}

@@ -383,3 +383,14 @@ def test_another_worker_s_writes_are_seen_at_once_and_others_keep_their_values(t
         db.session.flush()
         db.session.rollback()
     assert seen()[1] == set()
+
+
+def test_without_the_unattributed_row_a_scoped_value_is_never_kept(app, ctx, world, page_cache_on):
+    """The unattributed versions are rows of a migration: without one (a database the migration did not reach)
+    nothing under it is kept, and asking is no error, also when the person's scope is read later."""
+    session.connection().exec_driver_sql("DELETE FROM cache_version WHERE name = 'structure@'")
+    values = iter(range(100))
+    page_cache.cached("t_first", 1, (page_cache.CONVERSATIONS,), lambda: 0)  # the request's versions are read
+    domains = page_cache.of_person(page_cache.STRUCTURE, 123_456)  # a scope not read with them
+    first = page_cache.cached("t_unattributed", 1, domains, lambda: next(values))
+    assert page_cache.cached("t_unattributed", 1, domains, lambda: next(values)) == first + 1
