@@ -5,8 +5,8 @@ in my languages, unanswered meetings, open reports), the agreement banner, the h
 the network page's member list. They change far less often than they are read, so each worker keeps them in
 memory (``cached``), keyed by what they depend on and by the *versions* of the data domains they read.
 
-The versions live in the database (table ``cache_version``, one row per domain), so that both gunicorn workers
-(and every other process on the database) see a write at once:
+The versions live in the database (table ``cache_version``, one row per domain, and per scope: "Scopes" below),
+so that both gunicorn workers (and every other process on the database) see a write at once:
 
 - every INSERT, UPDATE or DELETE sent through an engine made by ``db.make_engine`` is noted by table on its
   connection (the dialect's ``do_execute`` events; forgotten when the connection goes back to the pool);
@@ -14,13 +14,48 @@ The versions live in the database (table ``cache_version``, one row per domain),
   (``before_commit``), so the new version becomes visible exactly when the data does; a rolled-back transaction
   changes nothing (and a database restored to an earlier state brings back an earlier version together with
   the earlier data);
-- a request reads all versions once, with one statement, the first time it asks the cache.
+- a request reads the versions once, with one statement, the first time it asks the cache.
 
 A request that has written but not committed yet (a channel page that moved its read marker, a form that saved
 something and renders at once) bypasses the cache for the domains it wrote: it sees its own writes, as without
 the cache. A table that is not listed below belongs to every domain (a new table invalidates everything until
 it is listed), and a domain missing from ``cache_version`` is never cached. Entries also expire after
 ``MAX_AGE`` seconds (values that depend on the clock, such as "upcoming meetings", pass ``max_age`` lower).
+
+Scopes (session 11). A domain's version changes with every write of the domain, and a value kept for one viewer
+was computed again whenever anyone wrote anything of it: the Celery worker's new graduates (a person, a
+membership and an invitation) changed ``structure`` several times a second, every help request's notifications
+changed ``notifications``, so the badges, sections, banner and unread count of each viewer were almost never
+found. The scoped domains (``SCOPED_DOMAINS``: structure, notifications) therefore have more versions than one:
+
+- ``structure@p:<person>`` and ``notifications@p:<person>``: the writes attributed to one person;
+  ``structure@m:<network>``: the memberships and invitations attributed to one network (its members);
+  ``structure@a:<network>``: its memberships inserted as anything but invited (its active members);
+- ``structure@`` and ``notifications@`` (rows of migration sp11001): every write of the domain that was *not*
+  attributed — an UPDATE, a DELETE, a write of any other table of the domain, an INSERT whose rows do not say
+  whom they are for;
+- the domain's own version (``structure``), changed by every write as before: a value that asks for the
+  domain (and not for scopes) is exactly as correct as before.
+
+Only INSERTs are attributed (``INSERT_SCOPES``), from the values they insert (the compiled statement's
+parameters, every row of an executemany; not the SQL text): a membership or invitation to its person and its
+network (a membership not inserted as invited to the network's active members too), a notification to its
+person, a new person to no scope at all (no kept value can have read a row that did not exist; a value reads
+people through memberships, invitations, messages or requests, whose own writes count). The graduates' batch
+writes through Core executemany, the ORM's flush through the same compiled statements: both are attributed
+alike. An INSERT ... SELECT, an upsert, a multi-row VALUES or a statement without compiled parameters is
+unattributed.
+
+A value kept per person asks ``of_person(domain, person_id)`` (the unattributed version and the person's); one
+kept per network that reads its members asks ``of_members(network_id)`` (``of_active_members`` if it reads only
+the active ones: a new graduate, invited, changes nothing of it); one that reads neither people nor
+memberships (a network's federation links) asks ``unattributed(domain)``. Each must then read, of the domain,
+nothing a write attributed elsewhere could change: per viewer, only the viewer's own person, memberships,
+invitations and notifications and rows never attributed (networks, agreements and acceptances, links, blocks,
+LTI grants...); per network, its members through their memberships and invitations. A scope's row is made by its
+first write (``_BUMP_SCOPED``, an upsert in the same transaction as the data); no row reads as version 0. A
+request reads the global versions and its signed-in person's scopes (theirs, the members of their networks, and
+the scopes of the first question asked) in one statement, other scopes when first asked.
 
 See docs/performance.md for the list of cached things and their invalidation rules.
 """
@@ -69,6 +104,76 @@ DOMAINS = (
     DIRECTORY,
     READ_MARKERS,
 )
+
+# Domains whose writes are attributed, where the statement itself says to whom (see "Scopes" in the module's
+# docstring): a write to them changes the domain's version (``structure``) and either the versions of the scopes
+# it was attributed to (``structure@p:12``, ``structure@m:3``) or, when it could not be attributed, the domain's
+# unattributed version (``structure@``).
+SCOPED_DOMAINS = (STRUCTURE, NOTIFICATIONS)
+UNATTRIBUTED = "@"  # the suffix of a scoped domain's unattributed version
+# The rows read at a request's first question to the cache (and those a missing row of which means "never cached").
+GLOBAL_VERSIONS = DOMAINS + tuple(domain + UNATTRIBUTED for domain in SCOPED_DOMAINS)
+
+
+def of_person(domain: str, person_id: int | None) -> tuple[str, ...]:
+    """The versions a value kept for one person depends on in scoped ``domain``: its unattributed writes and
+    the writes attributed to that person (``person_id`` None: only the unattributed ones).
+
+    For STRUCTURE this covers only what the person's own rows say (the person, their memberships and
+    invitations) and rows no write is attributed for (networks, agreements and acceptances, links, blocks, LTI
+    grants...): never another person's row or membership (see "Scopes")."""
+    if person_id is None:
+        return (domain + UNATTRIBUTED,)
+    return (domain + UNATTRIBUTED, f"{domain}@p:{person_id}")
+
+
+def of_members(network_id: int) -> tuple[str, ...]:
+    """The STRUCTURE versions a value kept for a network that reads its members (their memberships,
+    invitations and people) depends on: its unattributed writes and the memberships and invitations written in
+    the network."""
+    return (STRUCTURE + UNATTRIBUTED, f"{STRUCTURE}@m:{network_id}")
+
+
+def for_person(domains: Iterable[str], person_id: int | None) -> tuple[str, ...]:
+    """``domains`` for a value kept per person (with the person in its key): each scoped domain as
+    ``of_person``, the others as they are."""
+    found: list[str] = []
+    for domain in domains:
+        found.extend(of_person(domain, person_id) if domain in SCOPED_DOMAINS else (domain,))
+    return tuple(found)
+
+
+def of_active_members(network_id: int) -> tuple[str, ...]:
+    """As ``of_members``, for a value that reads only the network's *active* members (an invitation, or a
+    membership inserted as invited, changes nothing of it: the graduates the Celery worker invites)."""
+    return (STRUCTURE + UNATTRIBUTED, f"{STRUCTURE}@a:{network_id}")
+
+
+def unattributed(domain: str) -> tuple[str, ...]:
+    """The version of scoped ``domain``'s unattributed writes alone: for a value that reads no row a write is
+    attributed for (a network's federation links), or only rows that exist before any value could name them."""
+    return (domain + UNATTRIBUTED,)
+
+
+# An INSERT into these tables is attributed when every row it inserts gives these columns as plain values:
+# (domain, scope, column) -> the version ``{domain}@{scope}:{value}``; with a fourth element, only the rows for
+# which it says yes (given the row's values) count for that scope. A new person is attributed to no scope
+# at all: no kept value can have read a row that did not exist, and a value that reads a person reads them
+# through a membership or an invitation, whose own INSERT is attributed (or through another row, a message or
+# a help request, whose own domain changes). Anything else written to these tables (an UPDATE, a DELETE, an
+# INSERT ... SELECT, an upsert, a statement without compiled parameters) is unattributed.
+INSERT_SCOPES: dict[str, tuple[tuple, ...]] = {
+    "person": (),
+    "membership": (
+        (STRUCTURE, "p", "person_id"),
+        (STRUCTURE, "m", "network_id"),
+        # the active members' (of_active_members) unless the row says "invited" (no status: the model's default
+        # is invited, but an INSERT without the column counts as active, to be safe)
+        (STRUCTURE, "a", "network_id", lambda row: row.get("status") != "invited"),
+    ),
+    "invitation": ((STRUCTURE, "p", "person_id"), (STRUCTURE, "m", "network_id")),
+    "notification": ((NOTIFICATIONS, "p", "person_id"),),
+}
 
 # Tables whose writes change a domain other than STRUCTURE.
 TABLE_DOMAINS: dict[str, tuple[str, ...]] = {
@@ -161,6 +266,48 @@ def domains_of(table: str) -> tuple[str, ...]:
     return TABLE_DOMAINS.get(table, DOMAINS if table not in _STRUCTURE_ONLY else (STRUCTURE,))
 
 
+_NOTED: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _unattributed_write(domains: tuple[str, ...]) -> tuple[str, ...]:
+    """The versions an unattributed write of ``domains`` changes: each domain's, and the unattributed version
+    of each scoped one."""
+    noted = _NOTED.get(domains)
+    if noted is None:
+        extra = tuple(domain + UNATTRIBUTED for domain in domains if domain in SCOPED_DOMAINS)
+        noted = _NOTED[domains] = tuple(domains) + extra
+    return noted
+
+
+def _attributed_insert(table: str, statement: str, context) -> set[str] | None:
+    """The scoped versions an INSERT into ``table`` (one of ``INSERT_SCOPES``) changes, from the values it
+    inserts (the compiled statement's parameters, every row of an executemany), or None when it cannot be
+    attributed."""
+    compiled = context.compiled
+    if compiled is None or not context.isinsert or "ON CONFLICT" in statement.upper():
+        return None
+    insert = compiled.statement
+    if (
+        getattr(insert, "select", None) is not None
+        or getattr(getattr(insert, "table", None), "name", None) != table
+    ):
+        return None
+    if re.match(r"\s*INSERT\s+OR\s", statement, re.IGNORECASE):
+        return None  # SQLite's INSERT OR REPLACE replaces an existing row
+    scopes = INSERT_SCOPES[table]
+    names: set[str] = set()
+    for row in context.compiled_parameters or ():
+        for domain, scope, column, *only in scopes:
+            value = row.get(column)
+            if type(value) is not int:
+                return None
+            if not only or only[0](row):
+                names.add(f"{domain}@{scope}:{value}")
+    if scopes and not names:
+        return None
+    return names
+
+
 # Tables read by the structure-domain caches (and by nothing else cached); written rarely.
 _STRUCTURE_ONLY = frozenset(
     {
@@ -222,11 +369,21 @@ def _note_write(_cursor, statement, _parameters, context) -> None:
             return
         narrower = COLUMN_DOMAINS.get(table)
         if narrower is not None and _sets_only(statement, narrower[0]):
-            domains = narrower[1]
+            domains = _unattributed_write(narrower[1])
         else:
             domains = domains_of(table)
+            scoped = _attributed_insert(table, statement, context) if table in INSERT_SCOPES else None
+            if scoped is not None:
+                # the domain's own version (for values that follow every write of it) and the scopes'
+                context.root_connection.info.setdefault(_DIRTY_KEY, set()).update(domains, scoped)
+                return
+            domains = _unattributed_write(domains)
     elif _WITH.match(statement):
-        domains = {d for table in _WRITE_IN_WITH.findall(statement) for d in domains_of(table.lower())}
+        domains = _unattributed_write(
+            tuple(
+                sorted({d for table in _WRITE_IN_WITH.findall(statement) for d in domains_of(table.lower())})
+            )
+        )
     else:
         return
     if domains:
@@ -262,6 +419,18 @@ _BUMP = (
     .where(CacheVersion.__table__.c.name.in_(sa.bindparam("names", expanding=True)))
     .values(token=sa.bindparam("token", type_=sa.BigInteger))
 )
+# A scope's version: its row is made by the first write attributed to it (no row reads as version 0). The same
+# SQL on PostgreSQL and SQLite; the rows are taken in the order of their names, so two commits never wait for
+# each other in opposite orders.
+_BUMP_SCOPED = sa.text(
+    "INSERT INTO cache_version (name, token) VALUES (:name, :token) "
+    "ON CONFLICT (name) DO UPDATE SET token = excluded.token"
+).bindparams(sa.bindparam("name", type_=sa.String), sa.bindparam("token", type_=sa.BigInteger))
+
+
+def _is_scope(name: str) -> bool:
+    """Whether ``name`` is a scope's version (``structure@p:12``), not a domain's or an unattributed one."""
+    return UNATTRIBUTED in name and not name.endswith(UNATTRIBUTED)
 
 
 @event.listens_for(Session, "before_commit")
@@ -273,15 +442,19 @@ def _bump_versions(session: Session) -> None:
     dirty = conn.info.pop(_DIRTY_KEY, None)
     if not dirty:
         return
+    token = secrets.randbits(62)
     # on the connection, built once: the ORM's bulk UPDATE path cost about a tenth of a post's CPU
-    conn.execute(_BUMP, {"names": sorted(dirty), "token": secrets.randbits(62)})
-    conn.info.pop(_DIRTY_KEY, None)  # the UPDATE above is not a write to note
+    conn.execute(_BUMP, {"names": sorted(name for name in dirty if not _is_scope(name)), "token": token})
+    scopes = sorted(name for name in dirty if _is_scope(name))
+    if scopes:
+        conn.execute(_BUMP_SCOPED, [{"name": name, "token": token} for name in scopes])
+    conn.info.pop(_DIRTY_KEY, None)  # the statements above are not writes to note
     if has_app_context():
         g.pop(_VERSIONS_KEY, None)  # a page rendered after the commit reads the new versions
 
 
 def pending_domains(session: Session) -> set[str]:
-    """The domains this session's transaction wrote and has not committed yet."""
+    """The domains this session's transaction wrote and has not committed yet (whatever the scope)."""
     transaction = session.get_transaction()
     if transaction is None:
         return set()
@@ -292,7 +465,8 @@ def pending_domains(session: Session) -> set[str]:
     if known is None or known[0] is not transaction:
         known = (transaction, session.connection())
         session.info[_CONNECTION_KEY] = known
-    return set(known[1].info.get(_DIRTY_KEY, ()))
+    dirty = known[1].info.get(_DIRTY_KEY)
+    return {name.partition(UNATTRIBUTED)[0] for name in dirty} if dirty else set()
 
 
 _CONNECTION_KEY = "mentornet.page_cache.connection"
@@ -378,7 +552,33 @@ class _Store(BoundedLRU):
 
 _ENTRY_OVERHEAD = 200  # the slot's tuple, the stamp, the time and the dict's share, in bytes (about)
 _MISSING = object()
-_VERSIONS_SQL = "SELECT name, token FROM cache_version"
+
+
+def _read_versions(connection, names: list[str]) -> list:
+    """The rows of ``names`` in ``cache_version``: one statement per number of names, written out for the
+    driver's own parameter style (every request sends it; through SQLAlchemy's expanding IN it cost about 150 more
+    Python calls and 0.04 ms, measured on PostgreSQL)."""
+    style = connection.dialect.paramstyle
+    sql = _VERSIONS_SQL.get((style, len(names)))
+    if sql is None:
+        marks = {
+            "qmark": lambda i: "?",
+            "format": lambda i: "%s",
+            "numeric": lambda i: f":{i + 1}",
+            "named": lambda i: f":n{i}",
+            "pyformat": lambda i: f"%(n{i})s",
+        }[style]
+        # parameters only: no name is ever written into the statement
+        placeholders = ", ".join(marks(i) for i in range(len(names)))
+        sql = f"SELECT name, token FROM cache_version WHERE name IN ({placeholders})"  # noqa: S608
+        if len(_VERSIONS_SQL) < 1_000:
+            _VERSIONS_SQL[style, len(names)] = sql
+    if style in ("named", "pyformat"):
+        return connection.exec_driver_sql(sql, {f"n{i}": name for i, name in enumerate(names)}).all()
+    return connection.exec_driver_sql(sql, tuple(names)).all()
+
+
+_VERSIONS_SQL: dict[tuple[str, int], str] = {}
 
 
 def _store() -> _Store:
@@ -395,15 +595,35 @@ def clear() -> None:
         store.clear()
 
 
-def versions() -> dict[str, int]:
-    """Every domain's version, read once per request (one statement)."""
+def versions(scopes: Iterable[str] = ()) -> dict[str, int]:
+    """Every domain's version and the versions of the signed-in person's scopes (theirs, and the members of
+    their networks) and of ``scopes``, read once per request (one statement). Other scopes are read when asked
+    (``_read_scopes``)."""
     known = g.get(_VERSIONS_KEY)
     if known is None:
         from network_service.db import db
 
-        known = dict(db.session.connection().exec_driver_sql(_VERSIONS_SQL).all())
+        names = list(GLOBAL_VERSIONS)
+        names += [name for name in scopes if _is_scope(name)]
+        person = g.get("current_person")
+        if person is not None and person.id is not None:
+            names += [f"{domain}@p:{person.id}" for domain in SCOPED_DOMAINS]
+            # the memberships loaded with the person (never loaded here for this)
+            for membership in person.__dict__.get("memberships") or ():
+                names += [f"{STRUCTURE}@m:{membership.network_id}", f"{STRUCTURE}@a:{membership.network_id}"]
+        known = {name: 0 for name in names if _is_scope(name)}  # a scope without a row: version 0
+        known.update(_read_versions(db.session.connection(), names))
         setattr(g, _VERSIONS_KEY, known)
     return known
+
+
+def _read_scopes(known: dict[str, int], names: list[str]) -> None:
+    """Read the versions of scopes ``names`` into ``known`` (a scope without a row: version 0)."""
+    from network_service.db import db
+
+    rows = dict(_read_versions(db.session.connection(), names))
+    for name in names:
+        known[name] = rows.get(name, 0)
 
 
 def enabled() -> bool:
@@ -425,15 +645,38 @@ def current_stamp(domains: Iterable[str]) -> tuple | None:
     session = db.session  # the request's session itself, not the proxy (asked several times below)
     domains = tuple(domains)
     try:
-        if not session.is_active or pending_domains(session).intersection(domains):
+        if not session.is_active:
+            return None
+        pending = pending_domains(session)
+        if pending and not pending.isdisjoint(_bases(domains)):
             return None  # this transaction changed them (or failed): show what it sees
-        known = versions()
+        known = versions(domains)
+        unread = (
+            ()
+            if all(domain in known for domain in domains)
+            else [domain for domain in domains if domain not in known and _is_scope(domain)]
+        )
+        if unread:
+            _read_scopes(known, unread)
     except SQLAlchemyError:  # an error page after a failed transaction: as without the cache
         return None
     try:
         return tuple(known[domain] for domain in domains)
     except KeyError:
         return None  # a domain without a row: never cached
+
+
+_BASES: dict[tuple[str, ...], frozenset[str]] = {}
+
+
+def _bases(domains: tuple[str, ...]) -> frozenset[str]:
+    """The domains of ``domains`` without their scopes (``structure@p:12`` is ``structure``)."""
+    found = _BASES.get(domains)
+    if found is None:
+        found = frozenset(domain.partition(UNATTRIBUTED)[0] for domain in domains)
+        if len(_BASES) < 10_000:  # a few shapes per person and network: bounded all the same
+            _BASES[domains] = found
+    return found
 
 
 def cached(

@@ -1091,7 +1091,10 @@ def blocked_ids(person: Person | None) -> frozenset[int]:
     if person is None:
         return frozenset()
     return page_cache.cached(
-        "blocked_by", person.id, (page_cache.STRUCTURE,), lambda: frozenset(blocked_by(person))
+        "blocked_by",
+        person.id,
+        page_cache.of_person(page_cache.STRUCTURE, person.id),
+        lambda: frozenset(blocked_by(person)),
     )
 
 

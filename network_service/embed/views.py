@@ -95,7 +95,13 @@ def _networks_for(person: Person, course_key: str | None) -> tuple[tuple[PanelNe
             (PanelNetwork(id, slug, name), status.value) for id, slug, name, status in session.execute(query)
         )
 
-    return page_cache.cached("embed_networks", (person.id, course_key), (page_cache.STRUCTURE,), compute)
+    # the person's memberships, the networks and the course links: no other person's rows
+    return page_cache.cached(
+        "embed_networks",
+        (person.id, course_key),
+        page_cache.of_person(page_cache.STRUCTURE, person.id),
+        compute,
+    )
 
 
 def _next_meeting(person: Person, network: PanelNetwork) -> NextMeeting | None:

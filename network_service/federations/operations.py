@@ -478,11 +478,14 @@ def in_a_federation(network: Network) -> bool:
     the Federation section): asked on every network page, so kept for the request until the next flush."""
     cache = session.info.setdefault(_LINKED_KEY, {})
     if network.id not in cache:
-        # and kept for the worker until a link (or another part of page_cache.STRUCTURE) changes: the answer is
-        # the same for every viewer of the network
+        # and kept for the worker until a link (or another unattributed write of page_cache.STRUCTURE: a new
+        # member or a notification changes no link) changes: the answer is the same for every viewer
         network_id = network.id
         cache[network_id] = page_cache.cached(
-            "in_a_federation", network_id, (page_cache.STRUCTURE,), lambda: _linked(network)
+            "in_a_federation",
+            network_id,
+            page_cache.unattributed(page_cache.STRUCTURE),
+            lambda: _linked(network),
         )
     return cache[network.id]
 

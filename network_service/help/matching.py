@@ -438,7 +438,11 @@ def kept_inputs(network_id: int, now: dt.datetime | None = None) -> Inputs:
         return utcnow(), _read_members(network_id)
 
     loaded_at, index = page_cache.kept(
-        "help_matching_members", network_id, (page_cache.STRUCTURE,), members, max_entries=KEPT_NETWORKS
+        "help_matching_members",
+        network_id,
+        page_cache.of_active_members(network_id),
+        members,
+        max_entries=KEPT_NETWORKS,
     )
     activity_since = now - dt.timedelta(days=ACTIVITY_DAYS)
     fairness_since = now - dt.timedelta(days=FAIRNESS_DAYS)

@@ -140,7 +140,9 @@ def colleague_names(network: Network) -> list[str]:
             )
         )
 
-    return list(page_cache.cached("colleague_names", network.id, (page_cache.STRUCTURE,), names))
+    return list(
+        page_cache.cached("colleague_names", network.id, page_cache.of_active_members(network.id), names)
+    )
 
 
 def _screen(

@@ -231,7 +231,10 @@ def _list_page(network, *, mine: bool, scope: str, status: str, urgency: str, be
         can_ask,
         has_languages,
     )
-    content = page_cache.cached("help_list", key, (page_cache.HELP, page_cache.STRUCTURE), render)
+    # the requests, their authors (people of the network) and the viewer's standing (in the key)
+    content = page_cache.cached(
+        "help_list", key, (page_cache.HELP, *page_cache.of_members(network.id)), render
+    )
     return render_template("help/index.html", network=network, mine=mine, content=content)
 
 

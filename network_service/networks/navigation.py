@@ -29,7 +29,9 @@ class Section:
     visible: Callable[[Person | None, Network], bool]
     badge: Callable[[Person, Network], int] | None = None  # e.g. unread messages; 0 shows nothing
     # The data the badge counts (page_cache domains): the badge is kept per viewer and network until one of
-    # them (or the networks, memberships and roles, page_cache.STRUCTURE) changes. None: counted every time.
+    # them (or the viewer's own people rows, their memberships and roles, the network, page_cache.STRUCTURE as
+    # ``page_cache.of_person`` has it) changes. None: counted every time. A badge must not read another
+    # person's row or membership (a new member of the network changes no one else's badge).
     badge_domains: tuple[str, ...] | None = None
     # The badge as a count the navigation asks together with the other sections' (one statement for every badge
     # of a page instead of one each): ``badge_query(viewer, network)`` gives (a scalar SELECT built once, its
@@ -46,8 +48,9 @@ _SECTIONS: dict[str, Section] = {}
 @dataclass(frozen=True)
 class Fact:
     """Something else the navigation shows per viewer (the agreement banner), asked with the badges: kept per
-    viewer and network until one of ``domains`` changes. ``query`` as a Section's ``badge_query``; ``compute``
-    the value alone."""
+    viewer and network until one of ``domains`` changes (a scoped domain as ``page_cache.for_person`` has it
+    for the viewer: as a badge, a fact must not read another person's rows). ``query`` as a Section's
+    ``badge_query``; ``compute`` the value alone."""
 
     key: str
     domains: tuple[str, ...]
@@ -84,13 +87,14 @@ def register_section(section: Section) -> None:
 
 def _visible_sections(viewer: Person | None, network: Network) -> tuple[tuple[str, str, str], ...]:
     """(key, label, url) of the sections the viewer may open. Which ones depends on their roles and the
-    network's links (page_cache.STRUCTURE): kept per viewer and network. Their labels and addresses depend only on
+    network's links (page_cache.STRUCTURE, the viewer's own rows and unattributed writes: another person's new
+    membership changes nothing here): kept per viewer and network. Their labels and addresses depend only on
     which they are, the network's address, the language and where the application is mounted: kept for every
     viewer who may open the same sections."""
     visible = page_cache.cached(
         "network_sections",
         (viewer.id if viewer is not None else None, network.id),
-        (page_cache.STRUCTURE,),
+        page_cache.of_person(page_cache.STRUCTURE, viewer.id if viewer is not None else None),
         lambda: tuple(
             section.key
             for section in sorted(_SECTIONS.values(), key=lambda s: (s.order, s.key))
@@ -121,7 +125,7 @@ def badge(viewer: Person, network: Network | int, key: str, load: Callable[[], N
     def compute() -> int:
         return section.badge(viewer, row())
 
-    domains = _badge_domains(section)
+    domains = _badge_domains(section, viewer.id)
     if domains is None:
         return compute()
     return page_cache.cached(
@@ -133,9 +137,9 @@ def badge(viewer: Person, network: Network | int, key: str, load: Callable[[], N
     )
 
 
-def _badge_domains(section: Section) -> tuple[str, ...] | None:
+def _badge_domains(section: Section, viewer_id: int) -> tuple[str, ...] | None:
     domains = section.badge_domains or BADGE_DOMAINS.get(section.key)
-    return None if domains is None else (page_cache.STRUCTURE, *domains)
+    return None if domains is None else page_cache.for_person((page_cache.STRUCTURE, *domains), viewer_id)
 
 
 def badges(viewer: Person, network: Network, keys: Iterable[str]) -> dict[str, int | bool]:
@@ -149,10 +153,11 @@ def badges(viewer: Person, network: Network, keys: Iterable[str]) -> dict[str, i
     for key in keys:
         section, known = _SECTIONS.get(key), _FACTS.get(key)
         if known is not None:
-            name, domains, max_age = f"fact:{key}", known.domains, page_cache.MAX_AGE
+            name, max_age = f"fact:{key}", page_cache.MAX_AGE
+            domains = page_cache.for_person(known.domains, viewer.id)
             make_query, alone = known.query, known.compute
         elif section is not None and section.badge is not None:
-            name, domains = f"badge:{key}", _badge_domains(section)
+            name, domains = f"badge:{key}", _badge_domains(section, viewer.id)
             max_age = BADGE_MAX_AGE.get(key, page_cache.MAX_AGE)
             make_query, alone = section.badge_query, section.badge
             if domains is None or make_query is None:
@@ -221,32 +226,56 @@ def _nav_domains() -> tuple[str, ...]:
     for section in _SECTIONS.values():
         if section.badge is not None:
             domains.update(section.badge_domains or BADGE_DOMAINS.get(section.key) or page_cache.DOMAINS)
+    for known in _FACTS.values():
+        domains.update(known.domains)
     return tuple(sorted(domains))
 
 
 def network_nav(network: Network, section: str | None) -> Markup:
-    """The navigation of a network's page and the agreement banner, as HTML kept per viewer, network, language
-    and current section until the sections, a badge or the banner may have changed (the domains of every
-    badge and page_cache.STRUCTURE; a minute at most, since "upcoming meetings" follows the clock)."""
+    """The navigation of a network's page and the agreement banner, as HTML.
+
+    Kept twice: per viewer, network, language and current section under the versions of everything it shows
+    (the viewer's scopes of ``structure`` and every badge's and fact's domain; a minute at most, since "upcoming
+    meetings" follows the clock), the whole navigation in one question while nothing changed; and, when that
+    is gone, under exactly what it shows (content-addressed): the sections the viewer may open with their
+    labels, addresses and badges (each kept as it says), the banner, the network's name and address, the
+    language and the current section. In a busy network (a post changes every reader's conversations badge)
+    the first is mostly gone, and the second renders again only when a value shown changed, shared by every
+    viewer who sees the same. Until session 11 only the first existed, under the global ``structure``."""
     from network_service.security import current_person
 
     viewer = current_person()
+    viewer_id = viewer.id if viewer is not None else None
+    key = (viewer_id, network.id, network.slug, network.name, str(get_locale()), request.script_root, section)
+    domains = page_cache.for_person(_nav_domains(), viewer_id)
+    max_age = min(BADGE_MAX_AGE.values(), default=page_cache.MAX_AGE)
+    return page_cache.cached(
+        "network_nav", key, domains, lambda: _nav_shown(viewer, network, section), max_age=max_age
+    )
+
+
+def _nav_shown(viewer: Person | None, network: Network, section: str | None) -> Markup:
+    visible = _visible_sections(viewer, network)
+    keys = [key for key, _label, _url in visible] + list(_FACTS)
+    counts = badges(viewer, network, keys) if viewer is not None else {}
+    items = tuple((key, label, url, counts.get(key, 0)) for key, label, url in visible)
+    pending = section != "agreement" and bool(counts.get("agreement_pending", False))
 
     def compute() -> Markup:
-        html = render_template("networks/_nav_render.html", network=network, section=section)
+        html = render_template(
+            "networks/_nav_render.html",
+            network=network,
+            section=section,
+            nav_items=[
+                {"key": k, "label": label, "url": url, "badge": badge} for k, label, url, badge in items
+            ],
+            nav_agreement_pending=pending,
+        )
         return Markup(html)  # noqa: S704  # nosec B704 - rendered by our autoescaping template
 
     return page_cache.cached(
-        "network_nav",
-        (
-            viewer.id if viewer is not None else None,
-            network.id,
-            network.slug,
-            network.name,
-            str(get_locale()),
-            section,
-        ),
-        _nav_domains(),
+        "network_nav_shown",
+        (network.slug, network.name, str(get_locale()), request.script_root, section, items, pending),
+        (),  # the key is all it shows
         compute,
-        max_age=min(BADGE_MAX_AGE.values(), default=page_cache.MAX_AGE),
     )

@@ -96,7 +96,7 @@ def network(slug: str):
         html, hidden_shown = page_cache.cached(
             "network_overview",
             (network.id, str(get_locale()), tuple(sorted(can.items()))),
-            (page_cache.STRUCTURE,),
+            page_cache.of_members(network.id),
             lambda: _overview_html(network, viewer, can, shared=True),
         )
         if viewer.id in hidden_shown:

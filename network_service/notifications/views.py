@@ -32,7 +32,8 @@ def _unread_notifications() -> int:
                 page_cache.cached(
                     "unread_notifications",
                     person.id,
-                    (page_cache.NOTIFICATIONS,),
+                    # a notification for someone else changes nothing here (page_cache, "Scopes")
+                    page_cache.of_person(page_cache.NOTIFICATIONS, person.id),
                     lambda: operations.unread_count(person),
                 )
                 if person is not None
