@@ -205,6 +205,7 @@ def generate(url: str, scale: int, seed: int) -> dict:
     import sqlalchemy as sa
 
     from network_service.db import make_engine
+    from network_service.languages import language_key
 
     rng = random.Random(seed * 100 + scale)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -490,7 +491,10 @@ def generate(url: str, scale: int, seed: int) -> dict:
                 )  # fmt: skip
                 if is_open:
                     open_ids.append(rid)
-                language_rows.extend((rid, lang.casefold()) for lang in langs)
+                # the keys the application writes (help.operations): one per language, as it compares them
+                language_rows.extend(
+                    (rid, key) for key in dict.fromkeys(language_key(lang) for lang in langs)
+                )
                 for pid in rng.sample(active, 5):
                     if pid == author:
                         continue
