@@ -17,8 +17,6 @@ from __future__ import annotations
 import functools
 import unicodedata
 
-from babel import Locale
-
 # The interface's languages (network_service/translations, plus the source language English): a test checks
 # that every shipped catalog is here.
 UI_LOCALES = ("en", "ar", "de", "el", "it", "pl", "uk")
@@ -40,12 +38,24 @@ def _is_code(code: str) -> bool:
     return code.isascii() and code.isalpha() and 2 <= len(code) <= 3
 
 
-@functools.cache
 def _tables() -> tuple[frozenset[str], dict[str, str]]:
-    """(the known codes, every known name folded and without accents -> its code). Built once per process;
-    where two languages share a name, the first locale of UI_LOCALES that names it decides."""
+    """(the known codes, every known name folded and without accents -> its code), from
+    ``network_service/language_names.py``: ``build_tables`` run once and written out, because loading the CLDR
+    data of seven locales in each web worker cost about 12 MB of memory (issue 9's target is 150 MB per worker).
+    ``tests/test_languages.py`` checks that the file is what the installed Babel gives; after a Babel upgrade
+    that changes a name, run ``python tools/make_language_names.py``."""
+    from network_service import language_names  # noqa: PLC0415 - 80 KB of data, loaded on first use
+
+    return language_names.CODES, language_names.NAMES
+
+
+def build_tables() -> tuple[frozenset[str], dict[str, str]]:
+    """The tables of ``_tables`` from Babel's CLDR data: where two languages share a name, the first locale of
+    UI_LOCALES that names it decides."""
     codes: set[str] = set()
     names: dict[str, str] = {}
+    from babel import Locale  # noqa: PLC0415 - only to build the table (tools/make_language_names.py, a test)
+
     for ui in UI_LOCALES:
         for code, name in Locale.parse(ui).languages.items():
             if not _is_code(code):

@@ -103,3 +103,14 @@ def test_the_keys_are_what_the_list_filters_on(net, world):
     assert list(keys) == ["ar", "kurmanji"]
     reader = member(net, 3, languages=["Arabisch", "kurmanji "])
     assert ops.language_keys(reader) == ["ar", "kurmanji"]
+
+
+def test_the_shipped_language_names_are_what_the_installed_babel_gives():
+    """network_service/language_names.py is generated (tools/make_language_names.py) so that web workers need
+    not load the CLDR data of seven locales; it must stay what Babel gives."""
+    from network_service import language_names
+    from network_service.languages import build_tables
+
+    codes, names = build_tables()
+    assert codes == language_names.CODES, "run: .venv/bin/python tools/make_language_names.py"
+    assert names == language_names.NAMES, "run: .venv/bin/python tools/make_language_names.py"
