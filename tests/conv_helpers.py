@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from network_service.accounts.models import Person
 from network_service.accounts.operations import add_site_admin, create_api_token, get_or_create_person
 from network_service.conversations import operations
+from network_service.conversations.models import Channel
 from network_service.db import session
 from network_service.networks.models import Level, Network, Role
 from network_service.networks.operations import create_network, get_organisation_by_name
@@ -63,6 +64,13 @@ def person(label: str) -> Person:
 
 def network(cast: Cast) -> Network:
     return session.get(Network, cast.network_id)
+
+
+def general_channel(cast: Cast) -> Channel:
+    """The cast's open channel "general" (inside an app context)."""
+    return session.scalar(
+        sa.select(Channel).where(Channel.network_id == cast.network_id, Channel.slug == cast.general)
+    )
 
 
 def bearer_for(run, label: str) -> dict:

@@ -16,6 +16,7 @@ from network_service.db import session
 from network_service.moderation import operations as moderation
 from network_service.networks.models import Network
 from tests.conv_helpers import build_cast
+from tests.conv_helpers import general_channel as general
 from tests.goals_roles import count_statements
 from tests.helpers import csrf_from, sign_in_as, without_csrf_tokens
 from tests.test_page_cache import badges, by_email, page
@@ -31,12 +32,6 @@ def cache_on(page_cache_on):
 @pytest.fixture
 def cast(run, world):
     return run(build_cast, world)
-
-
-def general(cast) -> Channel:
-    return session.scalar(
-        sa.select(Channel).where(Channel.network_id == cast.network_id, Channel.slug == cast.general)
-    )
 
 
 def post(run, cast, email: str, body: str) -> None:

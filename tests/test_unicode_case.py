@@ -8,11 +8,10 @@ import pytest
 import sqlalchemy as sa
 
 from network_service.conversations import operations as conversations
-from network_service.conversations.models import Channel
 from network_service.db import session
 from network_service.notifications.models import Notification
 from network_service.resources import operations as resources
-from tests.conv_helpers import build_cast, network, person
+from tests.conv_helpers import build_cast, general_channel, network, person
 from tests.helpers import add_member
 
 NAMES = ["Олена Коваль", "Ömer Yılmaz", "Γιώργος Παππάς", "Łucja Żak"]
@@ -23,18 +22,12 @@ def cast(run, world):
     return run(build_cast, world)
 
 
-def _general(cast) -> Channel:
-    return session.scalar(
-        sa.select(Channel).where(Channel.network_id == cast.network_id, Channel.slug == cast.general)
-    )
-
-
 def test_mentions_of_names_outside_a_to_z_notify_those_members(run, cast):
     people = run(
         lambda: [add_member(network(cast), f"u{i}@example.org", name).id for i, name in enumerate(NAMES)]
     )
     body = "Welcome " + " ".join(f"@[{name}]" for name in NAMES) + " and @[ΌΜΕΡ YILMAZ]"  # one in other case
-    run(lambda: conversations.post_message(_general(cast), actor=person("novice"), body=body))
+    run(lambda: conversations.post_message(general_channel(cast), actor=person("novice"), body=body))
     mentioned = run(
         lambda: set(
             session.scalars(
@@ -65,7 +58,7 @@ def test_the_library_search_finds_words_with_capitals_outside_a_to_z(run, cast):
 def test_the_conversation_search_and_the_name_search_ignore_case_outside_a_to_z(run, cast):
     run(
         lambda: conversations.post_message(
-            _general(cast), actor=person("novice"), body="Die Übersicht zum Jobcenter ist im Ordner."
+            general_channel(cast), actor=person("novice"), body="Die Übersicht zum Jobcenter ist im Ordner."
         )
     )
     for text in ("übersicht", "ÜBERSICHT"):
