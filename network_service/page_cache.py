@@ -570,7 +570,7 @@ def _read_versions(connection, names: list[str]) -> list:
         }[style]
         # parameters only: no name is ever written into the statement
         placeholders = ", ".join(marks(i) for i in range(len(names)))
-        sql = f"SELECT name, token FROM cache_version WHERE name IN ({placeholders})"  # noqa: S608
+        sql = f"SELECT name, token FROM cache_version WHERE name IN ({placeholders})"  # noqa: S608  # nosec B608
         if len(_VERSIONS_SQL) < 1_000:
             _VERSIONS_SQL[style, len(names)] = sql
     if style in ("named", "pyformat"):
