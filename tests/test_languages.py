@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,33 @@ def test_the_shipped_language_names_are_what_the_installed_babel_gives():
     codes, names = build_tables()
     assert codes == language_names.CODES, "run: .venv/bin/python tools/make_language_names.py"
     assert names == language_names.NAMES, "run: .venv/bin/python tools/make_language_names.py"
+
+
+def test_the_help_form_offers_one_checkbox_per_language_and_checks_the_members_own(client, run, world):
+    """The network writes "Arabic", a German member "Arabisch, Deutsch": one Arabic checkbox, checked."""
+
+    def seed():
+        network = session.get(Network, world.network_id)
+        network.languages = ["Arabic", "English"]
+        writer = member(network, 1, languages=["Arabisch", "Deutsch"])
+        author = member(network, 2, languages=["English"])
+        request = ask(network, author, topic="An old request", languages=["English"])
+        request_id = request.id
+        request.author_id = writer.id
+        request.languages = ["Arabisch"]
+        return writer.email, request_id
+
+    email, request_id = run(seed)
+    sign_in_as(client, run, email)
+
+    def boxes(html: str) -> dict[str, bool]:
+        found = {}
+        for tag in re.findall(r'<input[^>]*name="languages"[^>]*>', html):
+            value = re.search(r'value="([^"]*)"', tag).group(1)
+            found[value] = "checked" in tag
+        return found
+
+    new = client.get("/networks/test-net/help/new").get_data(as_text=True)
+    assert boxes(new) == {"Arabic": True, "English": False, "Deutsch": True}
+    edit = client.get(f"/networks/test-net/help/{request_id}/edit").get_data(as_text=True)
+    assert boxes(edit) == {"Arabic": True, "English": False, "Deutsch": False}

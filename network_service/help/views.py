@@ -22,6 +22,7 @@ from network_service.help.forms import (
     ResponseForm,
 )
 from network_service.help.models import HelpStatus, Urgency
+from network_service.languages import language_key
 from network_service.networks import navigation
 from network_service.networks.operations import get_network
 from network_service.security import current_person, login_required
@@ -135,12 +136,22 @@ def _refusal(form, findings) -> int:
 
 
 def _language_choices(network, viewer) -> list[tuple[str, str]]:
+    """The network's languages, then the viewer's own, one checkbox per language (``language_key``: the
+    network's "Arabic" and a German member's "Arabisch" are one)."""
     seen, choices = set(), []
     for language in list(network.languages or []) + list(viewer.languages or []):
-        if language.casefold() not in seen:
-            seen.add(language.casefold())
+        key = language_key(language)
+        if key not in seen:
+            seen.add(key)
             choices.append((language, language))
     return choices
+
+
+def _as_choices(languages, choices) -> list[str]:
+    """``languages`` written as the checkboxes of ``choices`` name them (the viewer's "Arabisch" checks the
+    network's "Arabic")."""
+    by_key = {language_key(value): value for value, _label in choices}
+    return list(dict.fromkeys(by_key.get(language_key(language), language) for language in languages or []))
 
 
 def _form_languages(form) -> list[str]:
@@ -248,7 +259,7 @@ def new(slug: str):
     form = HelpRequestForm()
     form.languages.choices = _language_choices(network, viewer)
     if not form.is_submitted():
-        form.languages.data = list(viewer.languages or [])
+        form.languages.data = _as_choices(viewer.languages, form.languages.choices)
         form.region.data = viewer.region or network.region or ""
     findings = []
     if form.validate_on_submit():
@@ -293,13 +304,15 @@ def edit(slug: str, request_id: int):
         raise Forbidden(_("Only the author can edit a help request, and only while it is open."))
     form = HelpRequestForm()
     form.languages.choices = _language_choices(network, viewer)
+    offered = {language_key(value) for value, _label in form.languages.choices}
     for value in help_request.languages:
-        if value not in dict(form.languages.choices):
+        if language_key(value) not in offered:
+            offered.add(language_key(value))
             form.languages.choices.append((value, value))
     if not form.is_submitted():
         form.topic.data = help_request.topic
         form.body.data = help_request.body
-        form.languages.data = list(help_request.languages)
+        form.languages.data = _as_choices(help_request.languages, form.languages.choices)
         form.region.data = help_request.region
         form.tags.data = ", ".join(help_request.tags)
         form.urgency.data = help_request.urgency.value
