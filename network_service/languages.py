@@ -68,6 +68,35 @@ def build_tables() -> tuple[frozenset[str], dict[str, str]]:
     return frozenset(codes), names
 
 
+def build_spellings() -> dict[str, tuple[str, ...]]:
+    """For each code, the names of its language as the interface's locales write them (lower case, accents kept),
+    and its aliases: what people who follow the form's hint type. From Babel's CLDR data, like ``build_tables``;
+    ``tools/make_language_names.py`` writes them to ``network_service/language_spellings.py``."""
+    from babel import Locale  # noqa: PLC0415 - only to build the table
+
+    spellings: dict[str, set[str]] = {}
+    for ui in UI_LOCALES:
+        for code, name in Locale.parse(ui).languages.items():
+            if _is_code(code):
+                spellings.setdefault(code.lower(), set()).add(" ".join(name.split()).lower())
+    for alias, code in ALIASES.items():
+        spellings.setdefault(code, set()).add(alias)
+    return {code: tuple(sorted(names)) for code, names in sorted(spellings.items())}
+
+
+def spellings_of(name: str) -> list[str]:
+    """The ways people write the language ``name`` stands for: ``name`` itself, its code and, for a known
+    language, its name in every interface language (for searching text as people typed it, such as the members'
+    profiles). An unknown name is only itself."""
+    written = " ".join(name.split())
+    code = language_code(written)
+    if code is None:
+        return [written]
+    from network_service import language_spellings  # noqa: PLC0415 - only the members filter needs them
+
+    return list(dict.fromkeys([written, code, *language_spellings.SPELLINGS.get(code, ())]))
+
+
 @functools.lru_cache(maxsize=4096)
 def language_key(name: str) -> str:
     """The key ``name`` is compared by: its ISO 639 code when it is a code ("ar") or the name of a language in

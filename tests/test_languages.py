@@ -145,3 +145,48 @@ def test_the_help_form_offers_one_checkbox_per_language_and_checks_the_members_o
     assert boxes(new) == {"Arabic": True, "English": False, "Deutsch": True}
     edit = client.get(f"/networks/test-net/help/{request_id}/edit").get_data(as_text=True)
     assert boxes(edit) == {"Arabic": True, "English": False, "Deutsch": False}
+
+
+def test_the_members_filter_finds_a_language_however_it_was_written(client, run, world):
+    """The coordinators' filter of the members page by language: "Arabic" finds the member who wrote "Arabisch"
+    and the one who wrote "العربية", not a dialect or another language (only profiles shared with the network)."""
+    from network_service.languages import spellings_of
+    from tests.helpers import share_profile
+
+    def seed():
+        network = session.get(Network, world.network_id)
+        for number, (name, languages) in enumerate(
+            [
+                ("Karim Arabisch", ["Deutsch", "Arabisch"]),
+                ("Lina Arabic", ["العربية"]),
+                ("Omar Dialect", ["Syrian Arabic"]),
+                ("Piotr Polish", ["polski"]),
+            ],
+            start=10,
+        ):
+            person = member(network, number, languages=languages)
+            person.display_name = name
+            share_profile(person)
+
+    run(seed)
+    assert spellings_of("Unknown tongue") == ["Unknown tongue"]
+    assert {"arabic", "arabisch", "العربية", "ar"} <= set(spellings_of("Arabic"))
+    sign_in_as(client, run, "coord@example.org")
+    for asked in ("Arabic", "arabisch", "ar", "Αραβικά"):
+        page = client.get(f"/networks/{world.slug}/members", query_string={"language": asked}).get_data(
+            as_text=True
+        )
+        assert "Karim Arabisch" in page and "Lina Arabic" in page, asked
+        assert "Omar Dialect" not in page and "Piotr Polish" not in page, asked
+    dialect = client.get(f"/networks/{world.slug}/members", query_string={"language": "Syrian Arabic"})
+    page = dialect.get_data(as_text=True)
+    assert "Omar Dialect" in page and "Karim Arabisch" not in page
+
+
+def test_the_shipped_spellings_are_what_the_installed_babel_gives():
+    from network_service import language_spellings
+    from network_service.languages import build_spellings
+
+    assert build_spellings() == language_spellings.SPELLINGS, (
+        "run: .venv/bin/python tools/make_language_names.py"
+    )

@@ -19,6 +19,7 @@ from network_service.accounts.models import Person
 from network_service.audit.operations import record
 from network_service.db import session, utcnow
 from network_service.errors import Conflict, Forbidden, InvalidInput, NotFound
+from network_service.languages import spellings_of
 from network_service.markup import MAX_MARKDOWN_CHARS, refuse_html_in_markdown
 from network_service.networks import permissions, roadmap
 from network_service.networks.models import (
@@ -368,10 +369,12 @@ MEMBERS_PAGE_SIZE = 50
 
 def _language_match(language: str):
     """Person.languages is a JSON list; match one entry, case-insensitively, on SQLite and PostgreSQL alike
-    (the JSON text holds the name as typed on PostgreSQL, \\u-escaped for non-ASCII letters on SQLite)."""
+    (the JSON text holds the name as typed on PostgreSQL, \\u-escaped for non-ASCII letters on SQLite). A known
+    language matches however the interface's languages write it ("Arabic" finds "Arabisch" and "العربية":
+    ``languages.spellings_of``), as the help matching compares languages."""
     text = sa.cast(Person.languages, sa.String)
-    forms = {f'"{language}"', json.dumps(language)}
-    return sa.or_(*(text.icontains(form, autoescape=True) for form in forms))
+    forms = {form for written in spellings_of(language) for form in (f'"{written}"', json.dumps(written))}
+    return sa.or_(*(text.icontains(form, autoescape=True) for form in sorted(forms)))
 
 
 def members_page(
