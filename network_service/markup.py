@@ -132,14 +132,15 @@ _SLASHED_TAG = re.compile(r"<([A-Za-z][A-Za-z0-9-]*)/[A-Za-z]")
 
 
 def _is_html_tag(slash: str, name: str, rest: str, closed: frozenset[str]) -> bool:
-    """Whether ``<name rest`` (``slash``: a closing tag) is HTML: a known element, but a placeholder word alone
-    (no attributes, not closed anywhere in the text) is a word in brackets."""
+    """Whether ``<name rest`` (``slash``: a closing tag) is HTML: a known element, but a placeholder word (no
+    attribute with a value, not closed anywhere in the text) is a word in brackets."""
     name = name.lower()
     if name not in HTML_ELEMENTS:
         return False
     if name not in PLACEHOLDER_WORDS or slash:
         return True
-    return bool(rest.strip().strip("/").strip()) or name in closed
+    # attributes have a value ("<address class=x>"); more words are the rest of a placeholder ("<Image of me>")
+    return any(mark in rest for mark in "=\"'") or name in closed
 
 
 def _findings_in_html(content: str, closed: frozenset[str] = frozenset()) -> tuple[list[str], bool]:
@@ -166,28 +167,38 @@ def _findings_in_html(content: str, closed: frozenset[str] = frozenset()) -> tup
 def _findings(source: str, closed: frozenset[str]) -> list[str]:
     found: list[str] = []
     for token in _html_parser.parse(source):
-        if token.type == "html_block":
-            block_found, starts_with_html = _findings_in_html(token.content, closed)
+        found += _token_findings(token, closed)
+    return found
+
+
+def _token_findings(token, closed: frozenset[str]) -> list[str]:
+    found: list[str] = []
+    if token.type == "html_block":
+        block_found, starts_with_html = _findings_in_html(token.content, closed)
+        if starts_with_html:
+            found += block_found
+        else:
+            # A block that starts with a bracketed word (``<Ana Silva>`` alone on a line) runs to the next blank
+            # line; what follows the word is read again as inline Markdown, so code spans stay code. Inline only:
+            # read as blocks, each further bracketed line would start a block of its own to read again (a text of
+            # 20,000 characters of "<xy>" lines went 4,000 levels deep: RecursionError, found in review).
+            first = _TAG.match(token.content.lstrip())
+            rest = token.content.lstrip()[first.end() :] if first else ""
+            rest = rest.split(">", 1)[1] if ">" in rest else ""
+            if rest.strip():
+                for inline in _html_parser.parseInline(rest):
+                    found += _token_findings(inline, closed)
+    for child in token.children or []:
+        if child.type == "html_inline":
+            inline_found, starts_with_html = _findings_in_html(child.content, closed)
             if starts_with_html:
-                found += block_found
-            else:
-                # A block that starts with a bracketed word (``<Ana Silva>`` alone on a line) runs to the next
-                # blank line; what follows the word is read again as Markdown, so code spans stay code.
-                first = _TAG.match(token.content.lstrip())
-                rest = token.content.lstrip()[first.end() :] if first else ""
-                rest = rest.split(">", 1)[1] if ">" in rest else ""
-                found += _findings(rest, closed) if rest.strip() else []
-        for child in token.children or []:
-            if child.type == "html_inline":
-                inline_found, starts_with_html = _findings_in_html(child.content, closed)
-                if starts_with_html:
-                    found += inline_found
-            elif child.type == "text":
-                found += [
-                    f"<{name.lower()}>"
-                    for name in _SLASHED_TAG.findall(child.content)
-                    if name.lower() in HTML_ELEMENTS
-                ]
+                found += inline_found
+        elif child.type == "text":
+            found += [
+                f"<{name.lower()}>"
+                for name in _SLASHED_TAG.findall(child.content)
+                if name.lower() in HTML_ELEMENTS
+            ]
     return found
 
 
@@ -213,8 +224,12 @@ def html_refusal(source: str | None) -> str | None:
     )
 
 
-def refuse_html_in_markdown(source: str | None, field: str) -> None:
-    """Raise ``InvalidInput`` on ``field`` when ``source`` holds HTML (``html_refusal`` says what)."""
+def refuse_html_in_markdown(source: str | None, field: str, *, stored: str | None = None) -> None:
+    """Raise ``InvalidInput`` on ``field`` when ``source`` holds HTML (``html_refusal`` says what). ``stored``: the
+    text saved already; sent again unchanged (an edit of another field), it is not judged again, so that a text
+    saved before this rule (session 11) does not block changing anything else."""
+    if stored is not None and (source or "").strip() == stored.strip():
+        return
     message = html_refusal(source)
     if message:
         raise InvalidInput(message, field=field)

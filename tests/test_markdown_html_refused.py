@@ -60,6 +60,8 @@ ALLOWED = [
     "The <title> of the meeting, in <section> 2",
     "Fill in the <form>, then press <button>",
     "<address>\nBerlin",
+    "<Image of me> and <Title of your talk>",
+    "<Address of the office>\n<Input your name>",
     "",
     "plain text without brackets",
 ]
@@ -124,6 +126,17 @@ def test_bracketed_words_autolinks_and_code_are_not_html(source):
 @pytest.mark.parametrize(("source", "found"), REFUSED)
 def test_real_html_is_found_and_named(source, found):
     assert html_in_markdown(source) == found
+
+
+def test_many_bracketed_lines_are_read_in_linear_time_without_recursion():
+    """A text of bracketed words, one a line, up to the length limit (each line once started a block read again:
+    a RecursionError, so a 500, after seconds of CPU)."""
+    from network_service.markup import MAX_MARKDOWN_CHARS
+
+    lines = "<xy>\n" * (MAX_MARKDOWN_CHARS // 5)
+    assert html_in_markdown(lines) == []
+    assert html_in_markdown(lines + "<b>x</b>") == ["<b>"]
+    assert html_in_markdown("<ab c>\n" * (MAX_MARKDOWN_CHARS // 7)) == []
 
 
 def test_none_is_no_html():
@@ -499,6 +512,38 @@ def test_meetings_refuse_html_in_the_description(browser, http_client, run, cast
     response = submit(carla, f"/networks/{cast.slug}/meetings/{meeting_id}/edit", "description", SCRIPT)
     assert_refused_on_page(response, "description", SCRIPT, "<script>")
     assert run(lambda: session.get(Meeting, meeting_id).description) == ACCEPTED
+
+
+def test_text_saved_before_the_rule_does_not_block_changing_other_fields(http_client, run, cast):
+    """HTML saved before session 11 (a help request's body, a meeting's description) stays until its field is
+    changed: a PATCH of another field, or the same text sent again, is accepted; a new text with HTML is not."""
+    raw = http_client()
+    created = api(
+        raw, run, "novice", "POST", f"/networks/{cast.slug}/help-requests", {"topic": "Forms", "body": "x"}
+    )
+    request_id = created.json["id"]
+    old = "Line one<br>line two, <b>urgent</b>"
+    run(lambda: setattr(session.get(HelpRequest, request_id), "body", old))
+    url = f"/networks/{cast.slug}/help-requests/{request_id}"
+    assert api(raw, run, "novice", "PATCH", url, {"urgency": "high"}).status_code == 200
+    assert api(raw, run, "novice", "PATCH", url, {"body": old, "region": "Berlin"}).status_code == 200
+    assert_refused_by_api(api(raw, run, "novice", "PATCH", url, {"body": old + " " + SCRIPT}), "body")
+    assert run(lambda: session.get(HelpRequest, request_id).body) == old
+
+    day = (dt.date.today() + dt.timedelta(days=5)).isoformat()
+    meeting = {
+        "title": "Monthly exchange",
+        "starts_at": f"{day}T18:00:00",
+        "ends_at": f"{day}T19:00:00",
+        "timezone": "UTC",
+        "place": "Community centre",
+    }
+    meeting_id = api(raw, run, "coordinator", "POST", f"/networks/{cast.slug}/meetings", meeting).json["id"]
+    run(lambda: setattr(session.get(Meeting, meeting_id), "description", old))
+    url = f"/networks/{cast.slug}/meetings/{meeting_id}"
+    assert api(raw, run, "coordinator", "PATCH", url, {"place": "Room 2"}).status_code == 200
+    assert_refused_by_api(api(raw, run, "coordinator", "PATCH", url, {"description": SCRIPT}), "description")
+    assert run(lambda: session.get(Meeting, meeting_id).place) == "Room 2"
 
 
 # -- the agreement, the network's description, its public page, the directory --------------------------------

@@ -353,7 +353,8 @@ def update_public_page(
             _("Keep the text under %(limit)s characters.", limit=format_decimal(MAX_MARKDOWN_CHARS)),
             field="how_to_join",
         )
-    refuse_html_in_markdown(how_to_join, "how_to_join")
+    earlier = public_page(network)
+    refuse_html_in_markdown(how_to_join, "how_to_join", stored=earlier.how_to_join if earlier else None)
     country = (country or "").strip().upper()
     if country and country not in country_codes():
         raise InvalidInput(_("Give the country as its two-letter code, like DE, IT or GR."), field="country")

@@ -39,14 +39,14 @@ def _title(title: str | None) -> str:
     return title
 
 
-def _markdown(text: str | None, field: str) -> str:
+def _markdown(text: str | None, field: str, stored: str | None = None) -> str:
     text = (text or "").strip()
     if len(text) > MAX_MARKDOWN_CHARS:
         raise InvalidInput(
             _("Keep the text under %(limit)s characters.", limit=format_decimal(MAX_MARKDOWN_CHARS)),
             field=field,
         )
-    refuse_html_in_markdown(text, field)
+    refuse_html_in_markdown(text, field, stored=stored)
     return text
 
 
@@ -166,7 +166,7 @@ def edit_goal(
     if title is not _UNSET:
         goal.title = _title(title)
     if description is not _UNSET:
-        goal.description = _markdown(description, "description")
+        goal.description = _markdown(description, "description", stored=goal.description)
     if target_value is not _UNSET:
         goal.target_value = _target(target_value)
     if unit is not _UNSET:

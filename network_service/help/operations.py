@@ -77,7 +77,16 @@ def request_path(request: HelpRequest) -> str:
 # -- validation and the privacy screen ------------------------------------------------------------------------
 
 
-def _text(value, field: str, *, required: bool, limit: int, message: str, markdown: bool = False) -> str:
+def _text(
+    value,
+    field: str,
+    *,
+    required: bool,
+    limit: int,
+    message: str,
+    markdown: bool = False,
+    stored: str | None = None,
+) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
@@ -88,7 +97,7 @@ def _text(value, field: str, *, required: bool, limit: int, message: str, markdo
     if len(value) > limit:
         raise InvalidInput(_("Use at most %(limit)s characters.", limit=limit), field=field)
     if markdown:
-        refuse_html_in_markdown(value, field)
+        refuse_html_in_markdown(value, field, stored=stored)
     return value
 
 
@@ -259,7 +268,7 @@ def update_request(
         ),
         "body": _text(
             changes.get("body", request.body), "body", required=False, limit=MAX_MARKDOWN_CHARS, message="",
-            markdown=True,
+            markdown=True, stored=request.body,
         ),
     }  # fmt: skip
     languages = _items(changes.get("languages", request.languages), "languages")

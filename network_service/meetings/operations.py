@@ -93,7 +93,9 @@ class MeetingInput:
     place: str = ""
 
 
-def _validate(data: MeetingInput, *, now: dt.datetime, new: bool) -> dict:
+def _validate(
+    data: MeetingInput, *, now: dt.datetime, new: bool, stored_description: str | None = None
+) -> dict:
     title = " ".join((data.title or "").split())
     if not title:
         raise InvalidInput(_("Give the meeting a title."), field="title")
@@ -105,7 +107,7 @@ def _validate(data: MeetingInput, *, now: dt.datetime, new: bool) -> dict:
             _("The description can have at most %(max)s characters.", max=MAX_MARKDOWN_CHARS),
             field="description",
         )
-    refuse_html_in_markdown(description, "description")
+    refuse_html_in_markdown(description, "description", stored=stored_description)
     tzname = validate_timezone(data.timezone)
     if data.starts_at is None:
         raise InvalidInput(_("Enter when the meeting starts."), field="starts_at")
@@ -225,7 +227,7 @@ def update_meeting(
     require_current_agreement(actor, meeting.network)
     now = now or utcnow()
     # A meeting already planned may keep its start even once it has passed (fixing a typo in the title).
-    values = _validate(data, now=now, new=False)
+    values = _validate(data, now=now, new=False, stored_description=meeting.description)
     if values["starts_at"] != meeting.starts_at and values["starts_at"] < now:
         raise InvalidInput(_("The start time has passed. Choose a time in the future."), field="starts_at")
     before = {

@@ -491,7 +491,7 @@ def update_settings(network: Network, actor: Person | None, **changes) -> Networ
                     _("The text is too long: at most %(max)s characters.", max=MAX_MARKDOWN_CHARS),
                     field="description",
                 )
-            refuse_html_in_markdown(value, "description")
+            refuse_html_in_markdown(value, "description", stored=network.description)
         elif key == "region":
             if len(value) > 120:
                 raise InvalidInput(

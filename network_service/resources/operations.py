@@ -63,7 +63,7 @@ def _title(title: str | None) -> str:
     return title
 
 
-def _body(text: str | None, *, required: bool = False, field: str = "body") -> str:
+def _body(text: str | None, *, required: bool = False, field: str = "body", stored: str | None = None) -> str:
     """The Markdown of a note, or of a link's or file's description (``field`` names it in a refusal)."""
     text = (text or "").strip()
     if required and not text:
@@ -73,7 +73,7 @@ def _body(text: str | None, *, required: bool = False, field: str = "body") -> s
             _("Keep the text under %(limit)s characters.", limit=format_decimal(MAX_MARKDOWN_CHARS)),
             field=field,
         )
-    refuse_html_in_markdown(text, field)
+    refuse_html_in_markdown(text, field, stored=stored)
     return text
 
 
@@ -229,7 +229,7 @@ def edit_resource(
     if title is not _UNSET:
         resource.title = _title(title)
     if body is not _UNSET:
-        resource.body = _body(body, required=resource.kind == ResourceKind.note)
+        resource.body = _body(body, required=resource.kind == ResourceKind.note, stored=resource.body)
     if url is not _UNSET:
         if resource.kind != ResourceKind.link:
             raise InvalidInput(_("Only a link has a web address."), field="url")
