@@ -258,6 +258,7 @@ class OpenEdxClient:
                             method, url, timeout=self.timeout, stream=True, **kwargs
                         )
                         _read_within(response, time.monotonic() + self.total_timeout)
+                        watchdog.done()
                     except requests.RequestException:
                         if watchdog.fired:  # the watchdog cut the connection: the answer was too slow
                             raise _TooSlow from None
@@ -317,6 +318,7 @@ class _Watchdog:
     def __init__(self, seconds: float):
         self.seconds = seconds
         self.fired = False
+        self._done = False
         self._sock: socket.socket | None = None
         self._lock = threading.Lock()
         self._timer = threading.Timer(seconds, self._fire)
@@ -333,6 +335,12 @@ class _Watchdog:
         with self._lock:
             self._sock = None
 
+    def done(self) -> None:
+        """The whole answer is in: from now on the timer changes nothing (it fired before, or never will)."""
+        with self._lock:
+            self._done = True
+            self._sock = None
+
     def watch(self, sock: socket.socket | None) -> None:
         with self._lock:
             self._sock = sock
@@ -342,6 +350,8 @@ class _Watchdog:
 
     def _fire(self) -> None:
         with self._lock:
+            if self._done:  # the answer was complete just before: nothing to cut, and not too slow
+                return
             self.fired = True
             sock = self._sock
         if sock is not None:

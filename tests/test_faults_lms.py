@@ -133,3 +133,24 @@ def test_a_run_stops_when_its_time_budget_is_used_up_and_the_next_goes_on(run, w
     report = run(reconcile_course, COURSE, _client(lms, proxy, []))
     assert (report.resumed_after, report.pages, report.provisioned) == (1, 3, 3)
     assert _reconciled(run) == sorted(PASSED) and _cursor(run) is None
+
+
+def test_the_watchdog_leaves_an_answer_alone_once_it_is_complete():
+    """The timer of an attempt that ends just after the answer came in whole neither cuts the connection nor
+    counts the answer as too slow (it would be asked again: for a POST, sent twice)."""
+    import socket as socketlib
+
+    from lti_bridge.lms import _Watchdog
+
+    left, right = socketlib.socketpair()
+    try:
+        with _Watchdog(0.05) as watchdog:
+            watchdog.watch(left)
+            watchdog.done()
+            watchdog._timer.join(timeout=5)  # the timer ran out after done()
+        assert not watchdog.fired
+        right.sendall(b"still open")
+        assert left.recv(16) == b"still open"  # not shut down
+    finally:
+        left.close()
+        right.close()
