@@ -144,7 +144,7 @@ def test_the_help_form_offers_one_checkbox_per_language_and_checks_the_members_o
     new = client.get("/networks/test-net/help/new").get_data(as_text=True)
     assert boxes(new) == {"Arabic": True, "English": False, "Deutsch": True}
     edit = client.get(f"/networks/test-net/help/{request_id}/edit").get_data(as_text=True)
-    assert boxes(edit) == {"Arabic": True, "English": False, "Deutsch": False}
+    assert boxes(edit) == {"Arabisch": True, "English": False, "Deutsch": False}  # as its author wrote it
 
 
 def test_the_members_filter_finds_a_language_however_it_was_written(client, run, world):
@@ -161,6 +161,7 @@ def test_the_members_filter_finds_a_language_however_it_was_written(client, run,
                 ("Lina Arabic", ["العربية"]),
                 ("Omar Dialect", ["Syrian Arabic"]),
                 ("Piotr Polish", ["polski"]),
+                ("Olha Ukrainian", ["Українська"]),
             ],
             start=10,
         ):
@@ -178,6 +179,11 @@ def test_the_members_filter_finds_a_language_however_it_was_written(client, run,
         )
         assert "Karim Arabisch" in page and "Lina Arabic" in page, asked
         assert "Omar Dialect" not in page and "Piotr Polish" not in page, asked
+    for asked in ("Ukrainian", "українська"):  # capital Cyrillic letters, \u-escaped on SQLite
+        page = client.get(f"/networks/{world.slug}/members", query_string={"language": asked}).get_data(
+            as_text=True
+        )
+        assert "Olha Ukrainian" in page and "Karim Arabisch" not in page, asked
     dialect = client.get(f"/networks/{world.slug}/members", query_string={"language": "Syrian Arabic"})
     page = dialect.get_data(as_text=True)
     assert "Omar Dialect" in page and "Karim Arabisch" not in page

@@ -1504,7 +1504,7 @@ def _readers_named(channel: Channel, names: set[str]) -> list[Person]:
                 ChannelMember.member.is_(True),
             ),
         )
-    # lower() in SQL and casefold() here agree for the names people write; ß and the like may not match.
+    # lower() in SQL (on SQLite Python's str.lower, network_service.db) and str.lower in mentioned_names agree.
     return list(session.scalars(query))
 
 

@@ -135,11 +135,11 @@ def _refusal(form, findings) -> int:
     return 422 if form.errors or form.form_errors or findings else 200
 
 
-def _language_choices(network, viewer) -> list[tuple[str, str]]:
-    """The network's languages, then the viewer's own, one checkbox per language (``language_key``: the
-    network's "Arabic" and a German member's "Arabisch" are one)."""
+def _language_choices(network, viewer, first=()) -> list[tuple[str, str]]:
+    """``first`` (an edited request's languages, as written), the network's languages, then the viewer's own: one
+    checkbox per language (``language_key``: the network's "Arabic" and a German member's "Arabisch" are one)."""
     seen, choices = set(), []
-    for language in list(network.languages or []) + list(viewer.languages or []):
+    for language in [*first, *(network.languages or []), *(viewer.languages or [])]:
         key = language_key(language)
         if key not in seen:
             seen.add(key)
@@ -303,16 +303,12 @@ def edit(slug: str, request_id: int):
     if not permissions.can_edit(viewer, help_request):
         raise Forbidden(_("Only the author can edit a help request, and only while it is open."))
     form = HelpRequestForm()
-    form.languages.choices = _language_choices(network, viewer)
-    offered = {language_key(value) for value, _label in form.languages.choices}
-    for value in help_request.languages:
-        if language_key(value) not in offered:
-            offered.add(language_key(value))
-            form.languages.choices.append((value, value))
+    # the request's languages as its author wrote them, then the others the form offers (one box a language)
+    form.languages.choices = _language_choices(network, viewer, first=help_request.languages)
     if not form.is_submitted():
         form.topic.data = help_request.topic
         form.body.data = help_request.body
-        form.languages.data = _as_choices(help_request.languages, form.languages.choices)
+        form.languages.data = list(help_request.languages)
         form.region.data = help_request.region
         form.tags.data = ", ".join(help_request.tags)
         form.urgency.data = help_request.urgency.value

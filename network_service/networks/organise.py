@@ -373,7 +373,14 @@ def _language_match(language: str):
     language matches however the interface's languages write it ("Arabic" finds "Arabisch" and "العربية":
     ``languages.spellings_of``), as the help matching compares languages."""
     text = sa.cast(Person.languages, sa.String)
-    forms = {form for written in spellings_of(language) for form in (f'"{written}"', json.dumps(written))}
+    # SQLite's JSON text writes "Українська" as \\u0423..., and an escape keeps the letter's case, which lower()
+    # cannot undo: the escaped form is looked for as written, in lower case and with a capital first letter.
+    written = {
+        variant
+        for name in spellings_of(language)
+        for variant in (name, name.lower(), name[:1].upper() + name[1:].lower())
+    }
+    forms = {form for name in written for form in (f'"{name}"', json.dumps(name))}
     return sa.or_(*(text.icontains(form, autoescape=True) for form in sorted(forms)))
 
 

@@ -8,9 +8,13 @@ Create Date: 2026-11-29
 them with the reader's languages by ``network_service.languages.language_key`` now, which gives the ISO 639
 code of a language named in English or an interface language. This recomputes every request's keys from its
 ``languages``. The key function is copied here as it was written (the locales, the alias, the folding), so
-that a later change to the application's function does not change what this revision does; the names
-themselves come from the installed Babel's CLDR data, as the application's do. Downgrade writes the old keys
-(case and spaces folded) back.
+that a later change to the application's function does not change what this revision does. The names come
+from the installed Babel's CLDR data; the application reads the same names from ``network_service/
+language_names.py``, generated from Babel 2.19.0 (``tools/make_language_names.py``). With another Babel a
+language CLDR renamed since could get a different key here than in the application; ``tests/
+test_languages.py`` fails when the installed Babel no longer gives the generated table, the signal to
+regenerate it and recompute the keys as this revision does. Downgrade writes the old keys (case and spaces
+folded) back.
 """
 
 import unicodedata
