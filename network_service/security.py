@@ -93,6 +93,9 @@ def init_app(app: Flask) -> None:
             "person_id" in session or request.endpoint in _PRIVATE_ENDPOINTS
         ) and "cache-control" not in present:
             add("Cache-Control", "no-store")
+        if g.get("clear_browser_storage") and "clear-site-data" not in present:
+            # "storage" only: "cookies" would clear every cookie of the registrable domain, other sites under it too
+            add("Clear-Site-Data", '"storage"')
         return response
 
 
@@ -280,6 +283,9 @@ def sign_out() -> None:
     sessions.end_session(session.get("sid"))
     session.clear()
     g.pop("current_person", None)
+    # What this tab kept in the browser's storage goes too (a draft typed on the new direct message page,
+    # static/js/draft.js): on a shared phone or an office computer, the next person must not find it.
+    g.clear_browser_storage = True
 
 
 def current_person() -> Person | None:
@@ -297,6 +303,7 @@ def current_person() -> Person | None:
         person = sessions.person_for_session(person_id, session.get("sid"))
         if person is None:  # signed out elsewhere, expired, or the account is gone: forget the session
             session.clear()
+            g.clear_browser_storage = True  # and what the tab kept (sign_out)
     g.current_person = person
     return person
 
