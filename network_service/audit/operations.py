@@ -84,10 +84,17 @@ def can_read_audit(viewer: Person | None) -> bool:
     return True
 
 
-def _not_about_reports_on(viewer: Person) -> sa.ColumnElement[bool]:
-    """Leaves out the entries about a report on the viewer (as the reported member or the author of the reported
-    message): made, closed, passed on. The moderation queue keeps such reports from the person they are about,
-    and who reported them; the log must not tell either (docs/permissions.md, footnote ³)."""
+# A member's block of another is not told to the person blocked (docs/conversations.md): nor is its entry.
+_NOT_TOLD_TO_TARGET = ("moderation.block", "moderation.unblock")
+
+
+def _not_hidden_from(viewer: Person) -> sa.ColumnElement[bool]:
+    """Leaves out what the log must not tell the viewer.
+
+    - The entries about a report on the viewer (as the reported member or the author of the reported message):
+      made, closed, passed on. The moderation queue keeps such reports from the person they are about, and who
+      reported them; the log must not tell either (docs/permissions.md, footnote ³).
+    - Someone's block or unblock of the viewer: the person blocked is not told, nor who blocked them."""
     from network_service.conversations.models import Message  # noqa: PLC0415 - audit is imported by everyone
     from network_service.moderation.models import Report  # noqa: PLC0415
 
@@ -97,18 +104,25 @@ def _not_about_reports_on(viewer: Person) -> sa.ColumnElement[bool]:
             Report.message_id.in_(sa.select(Message.id).where(Message.author_id == viewer.id)),
         )
     )
-    return sa.or_(
+    not_about_a_report = sa.or_(
         AuditLog.target_type != "report",
         AuditLog.target_id.is_(None),
         AuditLog.target_id.not_in(about_viewer),
     )
+    not_a_block_of_the_viewer = sa.or_(
+        AuditLog.action.not_in(_NOT_TOLD_TO_TARGET),
+        AuditLog.target_type != "person",
+        AuditLog.target_id.is_(None),
+        AuditLog.target_id != viewer.id,
+    )
+    return sa.and_(not_about_a_report, not_a_block_of_the_viewer)
 
 
 def _query(viewer: Person, filters: AuditFilter) -> tuple[sa.Select, list[int] | None]:
     from network_service.errors import InvalidInput
 
     scope = audit_scope(viewer)
-    query = sa.select(AuditLog).where(_not_about_reports_on(viewer))
+    query = sa.select(AuditLog).where(_not_hidden_from(viewer))
     if scope is not None:
         query = query.where(AuditLog.network_id.in_(scope))
     if filters.action:
