@@ -15,6 +15,14 @@ from network_service.networks.operations import accept_agreement, current_agreem
 from tests.helpers import share_profile
 
 
+@pytest.fixture(autouse=True)
+def _notify_count_restored(app):
+    """Tests here set HELP_NOTIFY_COUNT on the suite's one app: put it back, or later files notify nobody."""
+    before = app.config["HELP_NOTIFY_COUNT"]
+    yield
+    app.config["HELP_NOTIFY_COUNT"] = before
+
+
 @pytest.fixture
 def net(world, ctx):
     return session.get(Network, world.network_id)

@@ -60,8 +60,10 @@ def test_every_shipped_interface_language_names_languages():
     assert shipped | {"en"} <= set(UI_LOCALES)
 
 
-def test_a_request_in_arabisch_ranks_a_member_who_speaks_arabic_with_the_language_reason(net, world, app):
-    app.config["HELP_NOTIFY_COUNT"] = 0
+def test_a_request_in_arabisch_ranks_a_member_who_speaks_arabic_with_the_language_reason(
+    net, world, app, monkeypatch
+):
+    monkeypatch.setitem(app.config, "HELP_NOTIFY_COUNT", 0)
     speaker = member(net, 1, languages=["Arabic", "arabo"])
     other = member(net, 2, languages=["Deutsch"])
     author = session.get(Person, world.coordinator_id)

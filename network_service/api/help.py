@@ -287,12 +287,13 @@ class Suggestions(MethodView):
         viewer = require_person()
         help_request = operations.get_request(get_network(slug), request_id, viewer)
         notified, candidates = operations.suggestions(help_request, viewer)
+        shared = operations.sharing_among((s.person_id for s in notified), viewer)
         return {
             "notified": [
                 {
                     "person": s.person,
                     "score": s.score,
-                    "reasons": _reasons(s.reasons),
+                    "reasons": _reasons(operations.shown_reasons(s.reasons, s.person_id in shared)),
                     "notified_at": s.notified_at,
                 }
                 for s in notified

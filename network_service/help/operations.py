@@ -37,6 +37,7 @@ from network_service.networks.operations import (  # noqa: F401 - AgreementPendi
     require_current_agreement,
 )
 from network_service.notifications.operations import notify, register_kind
+from network_service.privacy.operations import profile_shared_among
 from network_service.text import split_list
 
 MAX_TOPIC = 200
@@ -864,6 +865,28 @@ def suggestions(request: HelpRequest, viewer: Person | None, *, more: int = 5):
     return notified, candidates
 
 
+# Reasons drawn from the person's profile: shown only while the person shares it (docs/privacy.md).
+PROFILE_REASONS = frozenset({"language", "expertise", "region"})
+
+
+def shown_reasons(reasons: list[dict], shared: bool) -> list[dict]:
+    """A suggestion's stored reasons as they may be shown now. They were written when the person was asked, from
+    what they shared then; a person who has since withdrawn their consent to share their profile is shown
+    without their languages, expertise and region (as matching now leaves them out, matching.py)."""
+    if shared:
+        return reasons
+    return [reason for reason in reasons if reason.get("code") not in PROFILE_REASONS]
+
+
+def sharing_among(person_ids: Iterable[int], viewer: Person | None) -> set[int]:
+    """Of ``person_ids``, those whose profile-drawn reasons may be shown to ``viewer`` (their own always)."""
+    ids = set(person_ids)
+    shared = profile_shared_among(ids) if ids else set()
+    if viewer is not None and viewer.id in ids:
+        shared.add(viewer.id)
+    return shared
+
+
 @dataclass(frozen=True, slots=True)
 class NotifiedRow:
     """A ``HelpSuggestion`` as the request page shows it: who, when, why."""
@@ -902,11 +925,13 @@ def page_suggestions(request: HelpRequest, viewer: Person | None, *, more: int =
         raise Forbidden(_("Only the author, the coordinator or the Meta-Mentor can see who was asked."))
     connection = session.connection()  # prebuilt statements, Core rows
     if notified is None:
+        rows = connection.execute(_NOTIFIED_ROWS, {"request_id": request.id}).all()
+        shared = sharing_among((row.person_id for row in rows), viewer)
         notified = [
-            NotifiedRow(person_id, Named(name, email), score, reasons, notified_at)
-            for person_id, name, email, score, reasons, notified_at in connection.execute(
-                _NOTIFIED_ROWS, {"request_id": request.id}
+            NotifiedRow(
+                person_id, Named(name, email), score, shown_reasons(reasons, person_id in shared), notified_at
             )
+            for person_id, name, email, score, reasons, notified_at in rows
         ]
     candidates: list[tuple[Named, matching.Suggestion]] = []
     if request.is_open and more > 0:
