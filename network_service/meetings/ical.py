@@ -222,8 +222,8 @@ def _event(meeting: Meeting, answer, attendee: Person | None) -> icalendar.Event
 
 def render_calendar(items, *, name: str, attendee: Person | None = None) -> bytes:
     """``items``: (meeting, answer) pairs; answer None leaves out the answer (network feeds)."""
-    # Imported here: icalendar (with dateutil and its time zone tables) costs every web worker about a
-    # megabyte of memory, for the few requests that ask for a calendar (docs/performance.md, session 12).
+    # Imported here: icalendar (with dateutil and six) costs every web worker about 2 MB of memory, for the
+    # few requests that ask for a calendar (docs/performance.md, session 12).
     import icalendar  # noqa: PLC0415
 
     calendar = icalendar.Calendar()
