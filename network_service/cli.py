@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
+import traceback
 
 import click
 from flask import current_app
@@ -344,16 +346,51 @@ def worker(concurrency, beat):
 @click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int, show_default="5000")
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes.")
 @click.option("--threads", default=4, show_default=True, type=int, help="Threads per worker.")
-@with_appcontext
 def serve(host, port, workers, threads):
     """Serve the network service with gunicorn."""
-    from network_service import migrations
     from network_service.serving import run_gunicorn
 
-    if migrations.pending_heads(current_app):
-        _fail("The database schema is not up to date: run `mentornet db upgrade` first.")
+    app = _create_app()  # the settings are checked here, before any worker starts
+    try:
+        current = _schema_is_current(app)
+    finally:
+        app.extensions["mentornet.db"].engine.dispose()
+    # gunicorn forks its workers from this process and each builds its own application: this one, kept, would
+    # be carried along unused in every worker's memory (docs/performance.md, session 12).
+    del app
+    gc.collect()
+    if not current:
+        raise click.ClickException("The database schema is not up to date: run `mentornet db upgrade` first.")
     click.echo(f"mentorNET serving on http://{host}:{port}/")
     run_gunicorn(host, port, workers, threads)
+
+
+_SCHEMA_CURRENT, _SCHEMA_BEHIND = 0, 3
+
+
+def _schema_is_current(app) -> bool:
+    """Whether the database has every migration, asked by a child process.
+
+    Alembic (with Mako and the revision scripts) takes about 7 MB once imported; imported in this process, it
+    would stay in every gunicorn worker forked from it, which never use it. The child answers with its exit
+    status and ends."""
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            from network_service import migrations
+
+            status = _SCHEMA_BEHIND if migrations.pending_heads(app) else _SCHEMA_CURRENT
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            app.extensions["mentornet.db"].engine.dispose()
+            sys.stderr.flush()
+            os._exit(status)  # never back into click: the command goes on in the parent only
+    status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    if status not in (_SCHEMA_CURRENT, _SCHEMA_BEHIND):
+        raise click.ClickException("The database schema could not be checked (see above).")
+    return status == _SCHEMA_CURRENT
 
 
 @main.command()

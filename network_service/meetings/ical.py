@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import icalendar
 import nh3
 import sqlalchemy as sa
 from flask import current_app
@@ -30,6 +30,9 @@ from network_service.meetings.operations import meeting_path
 from network_service.networks.models import Membership, MembershipStatus, Network
 from network_service.tokens import hash_token, new_token
 from network_service.urls import public_url
+
+if TYPE_CHECKING:
+    import icalendar
 
 FEED_WINDOW = dt.timedelta(days=90)  # feeds carry the meetings of the last 90 days and all future ones
 PARTSTAT = {RsvpAnswer.yes: "ACCEPTED", RsvpAnswer.maybe: "TENTATIVE", RsvpAnswer.no: "DECLINED"}
@@ -170,6 +173,8 @@ def plain_description(source: str) -> str:
 
 
 def _event(meeting: Meeting, answer, attendee: Person | None) -> icalendar.Event:
+    import icalendar  # noqa: PLC0415 - see render_calendar
+
     event = icalendar.Event()
     event.add("uid", uid_of(meeting))
     event.add("dtstamp", meeting.updated_at.astimezone(dt.UTC))
@@ -217,6 +222,10 @@ def _event(meeting: Meeting, answer, attendee: Person | None) -> icalendar.Event
 
 def render_calendar(items, *, name: str, attendee: Person | None = None) -> bytes:
     """``items``: (meeting, answer) pairs; answer None leaves out the answer (network feeds)."""
+    # Imported here: icalendar (with dateutil and six) costs every web worker about 2 MB of memory, for the
+    # few requests that ask for a calendar (docs/performance.md, session 12).
+    import icalendar  # noqa: PLC0415
+
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//mentorNET//Meetings//EN")
     calendar.add("version", "2.0")
