@@ -53,10 +53,12 @@ def sleeps() -> list[float]:
 
 @pytest.fixture
 def lms_client(lms, sleeps):
-    """A client of the stand-in LMS whose back-off is recorded instead of slept through."""
+    """A client of the stand-in LMS whose back-off is recorded instead of slept through. Its timeouts are far
+    above what a healthy LMS on 127.0.0.1 needs even on a starved machine: the tests count requests and
+    back-offs, and a healthy answer given up on would be retried, one more of each."""
 
     def make(**options) -> OpenEdxClient:
-        options = {"timeout": (2.0, 2.0), "sleep": sleeps.append, **options}
+        options = {"timeout": (10.0, 10.0), "sleep": sleeps.append, **options}
         return OpenEdxClient(lms.url, lms.client_id, lms.client_secret, **options)
 
     return make
