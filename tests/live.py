@@ -65,7 +65,7 @@ def live_service(
         http.shutdown()
         worker = app.extensions.get("mentornet.background")  # absent when OUTBOX_WORKER=False
         if worker is not None:
-            worker.stop()
+            worker.stop(timeout=60)  # as soon as its pass is over; a starved machine may take more than 5 s
         smtp.stop()
         db.dispose(app)
         if TEST_DATABASE_URL:

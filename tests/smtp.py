@@ -50,7 +50,8 @@ class SmtpServer:
         return f"smtp://127.0.0.1:{self.port}"
 
     def start(self) -> SmtpServer:
-        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        # aiosmtpd waits at most 5 s by default for its thread to serve; a starved machine may take longer.
+        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, ready_timeout=60)
         self._controller.start()
         return self
 

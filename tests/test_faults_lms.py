@@ -49,8 +49,11 @@ def proxy(lms):
         yield proxy
 
 
+# A healthy LMS on 127.0.0.1 answers in milliseconds, but on a starved machine (both suites at once on 2 cores, a
+# browser too) an answer can take a second or more. The default timeouts are far above that; a test that needs a
+# short timeout to run into (a black hole) sets it, and its healthy requests then have a retry to fall back on.
 def _client(lms, proxy, sleeps, **options) -> OpenEdxClient:
-    options = {"timeout": (1.0, 0.5), "attempts": 2, "backoff": 0.01, "sleep": sleeps.append, **options}
+    options = {"timeout": (5.0, 5.0), "attempts": 2, "backoff": 0.01, "sleep": sleeps.append, **options}
     return OpenEdxClient(f"http://127.0.0.1:{proxy.port}", lms.client_id, lms.client_secret, **options)
 
 
@@ -79,10 +82,12 @@ def _resume_and_finish(run, lms, proxy) -> None:
 def test_a_black_holed_lms_ends_the_run_and_the_next_run_resumes_from_its_cursor(run, world, lms, proxy):
     proxy.cut_on(PAGE_3, then="blackhole")  # page 3's request is taken and never answered, nor any after it
     sleeps: list[float] = []
+    # Each attempt at page 3 waits out the read timeout: short enough for the test, long enough (with a retry)
+    # that the token request and pages 1 and 2 are not given up on a starved machine.
     with pytest.raises(ReconcileStopped) as caught:
-        run(reconcile_course, COURSE, _client(lms, proxy, sleeps))
+        run(reconcile_course, COURSE, _client(lms, proxy, sleeps, timeout=(5.0, 1.5)))
     assert proxy.tripped.is_set()
-    assert "failed 2 times; last: no answer within 0.5 s" in str(caught.value)
+    assert "failed 2 times; last: no answer within 1.5 s" in str(caught.value)
     assert caught.value.report.pages == 2 and caught.value.report.provisioned == 2
     assert _reconciled(run) == ["fred", "grace"]  # pages 1 and 2 are kept
     cursor = _cursor(run)
@@ -93,19 +98,21 @@ def test_a_black_holed_lms_ends_the_run_and_the_next_run_resumes_from_its_cursor
 def test_a_slow_drip_answer_is_cut_off_by_the_total_timeout(lms, proxy):
     from lti_bridge.lms import LmsError
 
-    client = _client(lms, proxy, [], total_timeout=1.0)
+    client = _client(lms, proxy, [], total_timeout=1.5)
     pages = client.grade_pages(COURSE)
     next(pages), next(pages)
-    # Then the LMS answers at one byte per 0.05 s: each byte well within the read timeout (0.5 s), the whole
-    # answer (several hundred bytes) far beyond the total timeout (1 s). The status line and headers drip too:
-    # the total timeout covers them (lms._Watchdog), so each attempt ends after about 1 s, not after the ~10 s
-    # the headers alone take to trickle in (as before the watchdog: 18 s for the two attempts).
+    # Then the LMS answers at one byte per 0.05 s: each byte far within the read timeout (5 s, so that even a
+    # starved dripping thread cannot run into it), the whole answer (several hundred bytes) far beyond the total
+    # timeout (1.5 s). The status line and headers drip too: the total timeout covers them (lms._Watchdog), so
+    # each attempt ends after about 1.5 s, not after the ~10 s the headers alone take to trickle in (as before
+    # the watchdog: 18 s for the two attempts).
     proxy.drip(0.05)
     started = time.monotonic()
-    with pytest.raises(LmsError, match="failed 2 times; last: the answer took longer than 1 s"):
+    with pytest.raises(LmsError, match="failed 2 times; last: the answer took longer than 1.5 s"):
         next(pages)
-    # A bound on behaviour, not a speed target: 2 attempts of 1 s, with ample room for a busy machine.
-    assert time.monotonic() - started < 7
+    # A bound on behaviour, not a speed target: 2 attempts of 1.5 s, with ample room for a busy machine, and
+    # well below the 18 s without the watchdog.
+    assert time.monotonic() - started < 10
 
 
 def test_a_dripping_lms_stops_the_run_which_resumes_later(run, world, lms, proxy):
@@ -113,7 +120,8 @@ def test_a_dripping_lms_stops_the_run_which_resumes_later(run, world, lms, proxy
     with pytest.raises(ReconcileStopped):
         run(reconcile_course, COURSE, _client(lms, proxy, []))
     # The next run meets an LMS that drips: its answers (hundreds of bytes at 0.02 s each) take far longer
-    # than the total timeout of 2.5 s, so the run stops, and the cursor stays where it was.
+    # than the total timeout of 2.5 s, so the run stops, and the cursor stays where it was. (The read timeout,
+    # 5 s, is above the total timeout: a starved dripping thread cannot make the run stop for another reason.)
     proxy.drip(0.02)
     with pytest.raises(ReconcileStopped) as caught:
         run(reconcile_course, COURSE, _client(lms, proxy, [], total_timeout=2.5))
@@ -144,10 +152,14 @@ def test_the_watchdog_leaves_an_answer_alone_once_it_is_complete():
 
     left, right = socketlib.socketpair()
     try:
-        with _Watchdog(0.05) as watchdog:
-            watchdog.watch(left)
-            watchdog.done()
-            watchdog._timer.join(timeout=5)  # the timer ran out after done()
+        # The answer is watched and complete before the timer starts, so the timer surely runs out after
+        # done(): a starved test thread cannot let it run out first (which is a real "too slow").
+        watchdog = _Watchdog(0.05)
+        watchdog.watch(left)
+        watchdog.done()
+        with watchdog:
+            watchdog._timer.join(timeout=60)
+            assert not watchdog._timer.is_alive()  # the timer ran out after done()
         assert not watchdog.fired
         right.sendall(b"still open")
         assert left.recv(16) == b"still open"  # not shut down

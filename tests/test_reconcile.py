@@ -53,10 +53,12 @@ def sleeps() -> list[float]:
 
 @pytest.fixture
 def lms_client(lms, sleeps):
-    """A client of the stand-in LMS whose back-off is recorded instead of slept through."""
+    """A client of the stand-in LMS whose back-off is recorded instead of slept through. Its timeouts are far
+    above what a healthy LMS on 127.0.0.1 needs even on a starved machine: the tests count requests and
+    back-offs, and a healthy answer given up on would be retried, one more of each."""
 
     def make(**options) -> OpenEdxClient:
-        options = {"timeout": (2.0, 2.0), "sleep": sleeps.append, **options}
+        options = {"timeout": (10.0, 10.0), "sleep": sleeps.append, **options}
         return OpenEdxClient(lms.url, lms.client_id, lms.client_secret, **options)
 
     return make
@@ -379,16 +381,14 @@ def test_a_hanging_lms_times_out_and_is_retried(run, world, lms, lms_client, sle
     lms.hang(3.0, path="/api/grades/")
     report = reconcile(run, lms_client(timeout=(2.0, 1.0), backoff=0.01))
     assert report.pages == 4 and report.provisioned == 4
-    # The hung grade page is given up after the read timeout and asked once more. Only its retries are
-    # counted: on a starved machine (both suites run at once on 2 cores) the token request can also be
-    # slower than a read timeout and be retried, which is right, and not what this test is about.
-    retried = [
-        record.getMessage()
-        for record in caplog.records
-        if "no answer within 1 s" in record.getMessage() and "/api/grades/" in record.getMessage()
-    ]
-    assert len(retried) == 1 and "attempt 1 of 4" in retried[0]
-    assert sleeps and set(sleeps) == {0.01}
+    # The hung grade page (the first one, its first attempt) is given up after the read timeout and asked once
+    # more. Only that attempt is looked at: on a starved machine (both suites run at once on 2 cores) any other
+    # request, the hung page's retry included, can also be slower than a read timeout and be retried, which is
+    # right, and not what this test is about.
+    first_page = f"GET {lms.url}/api/grades/v1/courses/{COURSE}/: "
+    retried = [record.getMessage() for record in caplog.records if first_page in record.getMessage()]
+    assert retried and "no answer within 1 s" in retried[0] and "(attempt 1 of 4)" in retried[0], retried
+    assert sleeps and sleeps[0] == 0.01  # the back-off was asked for (and recorded), not slept through
 
 
 def test_an_unreachable_lms_is_a_clear_error_naming_the_url(lms_client):

@@ -35,6 +35,12 @@ window.addEventListener("message", function (event) {
     event.source.postMessage({subject: "lti.capabilities.response", message_id: data.message_id,
       supported_messages: [{subject: "lti.put_data", frame: "post_message_forwarding"},
                            {subject: "lti.get_data", frame: "post_message_forwarding"}]}, event.origin);
+  } else if (data.subject === "storage-ready") {
+    // The tool's frame comes once the storage frame listens, as on a platform whose storage frame is part of
+    // the course page: a tool asking before that would get no answer (on a starved machine the storage frame
+    // can load after the tool's login page, which then rightly falls back to the new window).
+    var waiting = document.getElementById("tool-frame");
+    if (waiting) { document.body.appendChild(waiting.content.cloneNode(true)); waiting.remove(); }
   }
 });
 """
@@ -93,8 +99,11 @@ class FramingPlatform(TestPlatform):
             if self.storage:
                 params["lti_storage_target"] = "post_message_forwarding"
             frames = f'<iframe name="tool" title="mentorNET" src="{html.escape(self.tool)}/lti/login?{html.escape(urlencode(params))}"></iframe>'
-            if self.storage:
-                frames = '<iframe name="post_message_forwarding" src="/storage-frame"></iframe>' + frames
+            if self.storage:  # the tool's frame is added once the storage frame is ready (PLATFORM_JS)
+                frames = (
+                    '<iframe name="post_message_forwarding" src="/storage-frame"></iframe>'
+                    f'<template id="tool-frame">{frames}</template>'
+                )
             return Response(
                 f'<!doctype html><title>Course</title><script src="/platform.js"></script>{frames}',
                 mimetype="text/html",
