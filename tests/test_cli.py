@@ -270,7 +270,7 @@ def test_outbox_retry_requeues_failed_mail(mentornet, run, world):
     assert "1 e-mail(s) delivered" in mentornet("outbox", "send").output
 
 
-def test_commands_leave_mail_to_the_serving_processes(database_url):
+def test_commands_leave_mail_to_the_serving_processes(app, database_url):  # app: the schema exists
     import threading
 
     from click.testing import CliRunner
