@@ -161,7 +161,8 @@ def _retry_after_seconds() -> int:
 def _too_many_writes_page():
     """A form refused by a rate limit (429): what was typed is kept, ready to send again, and the page says when.
     Only the form's text fields come back (never a file, never the old CSRF token: the page has a fresh one);
-    the limit is checked after the CSRF check, so the text is the person's own."""
+    the limit is checked after the CSRF check, so the text is the person's own. For the endpoints listed with
+    security.keep_form_when_limited only."""
     seconds = _retry_after_seconds()
     fields = [
         (name, value)
@@ -219,6 +220,7 @@ def register_error_handlers(app: Flask) -> None:
                 if name.lower() not in {"content-type", "content-length"}:
                     response.headers[name] = value
             return response
-        if exc.code == 429 and request.method == "POST":
+        kept = current_app.extensions.get("mentornet.kept_form_endpoints", ())
+        if exc.code == 429 and request.method == "POST" and request.endpoint in kept:
             return _too_many_writes_page()
         return _error_page("errors/error.html", status=exc.code, title=exc.name, detail=exc.description)

@@ -251,6 +251,14 @@ def declare_shared_limit(app: Flask, scope: str, limit: str, endpoints) -> None:
     limits = app.extensions.setdefault("mentornet.rate_limits", [])
     for endpoint, methods in endpoints:
         limits.append((endpoint, limit, list(methods), {"key_func": person_rate_key, "shared_scope": scope}))
+    keep_form_when_limited(app, [endpoint for endpoint, _methods in endpoints])
+
+
+def keep_form_when_limited(app: Flask, endpoints) -> None:
+    """A form of these endpoints refused by a rate limit answers a page that keeps what was typed, ready to send
+    again (errors._too_many_writes_page). Only for the signed-in person's own CSRF-checked forms: never for a
+    post from elsewhere (an LTI launch, whose body is a credential) or a link's secret."""
+    app.extensions.setdefault("mentornet.kept_form_endpoints", set()).update(endpoints)
 
 
 def rate_limit(app: Flask, endpoint: str, limit: str, methods: list[str] | None = None, **options) -> None:

@@ -274,3 +274,19 @@ def test_meetings_and_edits_are_limited_per_person(two_people, path, api_path, m
     ]
     assert 429 not in statuses, statuses
     assert client.post(path, data={"csrf_token": csrf, "body": "x"}, environ_base=ADDRESS).status_code == 429
+
+
+def test_only_the_persons_own_forms_come_back_on_a_refusal(limited_app):
+    """The sign-in form (and an LTI launch, whose body is a credential) is not one of them: a refused post gets
+    the plain page, which repeats nothing that was posted."""
+    from tests.helpers import csrf_from
+
+    client = limited_app().test_client()
+    csrf = csrf_from(client.get("/sign-in").get_data(as_text=True))
+    answers = [
+        client.post("/sign-in", data={"csrf_token": csrf, "email": "someone-else@example.org"})
+        for _ in range(6)
+    ]
+    assert [answer.status_code for answer in answers[:5]].count(429) == 0 and answers[5].status_code == 429
+    html = answers[5].get_data(as_text=True)
+    assert "Too Many Requests" in html and "someone-else@example.org" not in html
