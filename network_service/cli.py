@@ -252,6 +252,66 @@ def token_create(email, name):
     click.echo(secret)
 
 
+def _token_owner(email: str):
+    from network_service.accounts.operations import find_person_by_email
+    from network_service.errors import NotFound
+
+    person = find_person_by_email(email)
+    if person is None:
+        raise NotFound(f"No person has the e-mail address {email}.", field="email")
+    return person
+
+
+@token.command("list")
+@click.argument("email")
+@click.option("--revoked", is_flag=True, help="Also list the tokens that were revoked.")
+@with_appcontext
+def token_list(email, revoked):
+    """List EMAIL's API tokens: id, name, created, last used (never the secret, which is not stored)."""
+    from network_service.accounts.operations import list_api_tokens
+
+    tokens = _run(lambda: list_api_tokens(_token_owner(email), revoked=revoked))
+    if not tokens:
+        click.echo("No API tokens.")
+    for api_token in tokens:
+        used = api_token.last_used_at.isoformat(timespec="minutes") if api_token.last_used_at else "never"
+        line = (
+            f"{api_token.id}\t{api_token.name}\tcreated {api_token.created_at.isoformat(timespec='minutes')}"
+        )
+        line += f"\tlast used {used}"
+        if api_token.revoked_at is not None:
+            line += f"\trevoked {api_token.revoked_at.isoformat(timespec='minutes')}"
+        click.echo(line)
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int, required=False)
+@click.option("--all", "all_of", metavar="EMAIL", help="Revoke every API token of this person.")
+@with_appcontext
+def token_revoke(token_id, all_of):
+    """Revoke the API token TOKEN_ID (see `mentornet token list`), or with --all EMAIL every token of a person.
+    A revoked token stops working at its next request; the audit log keeps it (actor: the operator)."""
+    from network_service.accounts.models import ApiToken
+    from network_service.accounts.operations import revoke_api_token, revoke_api_tokens
+    from network_service.errors import NotFound
+
+    if (token_id is None) == (all_of is None):
+        raise click.UsageError("Give either a TOKEN_ID or --all EMAIL.")
+    if all_of is not None:
+        count = _run(lambda: revoke_api_tokens(_token_owner(all_of), actor=None))
+        click.echo(f"{count} API token(s) revoked.")
+        return
+
+    def revoke():
+        api_token = session.get(ApiToken, token_id)
+        if api_token is None:
+            raise NotFound(f"There is no API token {token_id}.")
+        return revoke_api_token(api_token.person, token_id, actor=None)
+
+    api_token = _run(revoke)
+    click.echo(f"API token {api_token.id} ({api_token.name}) revoked.")
+
+
 @main.group()
 def outbox():
     """Outgoing e-mail."""

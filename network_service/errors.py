@@ -143,6 +143,47 @@ def _error_page(template: str, *, status: int, **context):
         return unavailable_response()
 
 
+MAX_KEPT_FIELD_CHARS = 50_000  # a form field longer than any form accepts is not shown again
+
+
+def _retry_after_seconds() -> int:
+    """How long until the limit that refused this request lets the next one through (Flask-Limiter's own
+    reckoning, which also sets Retry-After); a minute when it cannot tell."""
+    import time
+
+    limiter = current_app.extensions.get("mentornet.limiter")
+    current = limiter.current_limit if limiter is not None else None
+    if current is None:
+        return 60
+    return max(1, int(current.reset_at - time.time()) + 1)
+
+
+def _too_many_writes_page():
+    """A form refused by a rate limit (429): what was typed is kept, ready to send again, and the page says when.
+    Only the form's text fields come back (never a file, never the old CSRF token: the page has a fresh one);
+    the limit is checked after the CSRF check, so the text is the person's own. For the endpoints listed with
+    security.keep_form_when_limited only."""
+    seconds = _retry_after_seconds()
+    fields = [
+        (name, value)
+        for name, value in request.form.items(multi=True)
+        if name != "csrf_token" and len(value) <= MAX_KEPT_FIELD_CHARS
+    ]
+    texts = [value for _name, value in fields if len(value.strip()) > 40 or "\n" in value]
+    response = _error_page(
+        "errors/too_many_writes.html",
+        status=429,
+        minutes=max(1, -(-seconds // 60)),
+        fields=fields,
+        texts=texts,
+        action=request.path,
+    )
+    if isinstance(response, tuple):
+        response = current_app.make_response(response)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(sa.exc.SQLAlchemyError)
     def _database_error(exc: sa.exc.SQLAlchemyError):
@@ -179,4 +220,7 @@ def register_error_handlers(app: Flask) -> None:
                 if name.lower() not in {"content-type", "content-length"}:
                     response.headers[name] = value
             return response
+        kept = current_app.extensions.get("mentornet.kept_form_endpoints", ())
+        if exc.code == 429 and request.method == "POST" and request.endpoint in kept:
+            return _too_many_writes_page()
         return _error_page("errors/error.html", status=exc.code, title=exc.name, detail=exc.description)

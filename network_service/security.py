@@ -235,11 +235,44 @@ def api_rate_key() -> str:
     return "address:" + (get_remote_address() or "")
 
 
+def person_rate_key() -> str:
+    """Whose budget a write spends when a page and its API share one (``shared_scope``): the person, however
+    they came (the API's bearer token was resolved to its owner before the view, api/auth.py; a page's session
+    names the person), so that switching from the page to the API, or to a second token, buys no more."""
+    person = g.get("current_person")
+    if person is not None:
+        return f"person:{person.id}"
+    return api_rate_key()
+
+
+def declare_shared_limit(app: Flask, scope: str, limit: str, endpoints) -> None:
+    """Declare one per-person budget, ``limit``, that the ``endpoints`` (``(endpoint, methods)`` pairs: a page
+    and its API counterparts) spend together; applied by ``init_rate_limits`` once every blueprint is there."""
+    limits = app.extensions.setdefault("mentornet.rate_limits", [])
+    for endpoint, methods in endpoints:
+        limits.append((endpoint, limit, list(methods), {"key_func": person_rate_key, "shared_scope": scope}))
+    keep_form_when_limited(app, [endpoint for endpoint, _methods in endpoints])
+
+
+def keep_form_when_limited(app: Flask, endpoints) -> None:
+    """A form of these endpoints refused by a rate limit answers a page that keeps what was typed, ready to send
+    again (errors._too_many_writes_page). Only for the signed-in person's own CSRF-checked forms: never for a
+    post from elsewhere (an LTI launch, whose body is a credential) or a link's secret."""
+    app.extensions.setdefault("mentornet.kept_form_endpoints", set()).update(endpoints)
+
+
 def rate_limit(app: Flask, endpoint: str, limit: str, methods: list[str] | None = None, **options) -> None:
-    """Limit one endpoint; ``options`` go to Flask-Limiter (e.g. ``deduct_when`` to count only failures)."""
+    """Limit one endpoint; ``options`` go to Flask-Limiter (e.g. ``deduct_when`` to count only failures), except
+    ``shared_scope``: the name of one budget that every endpoint declared with it spends together (a page and
+    its API counterpart)."""
     view = app.view_functions.get(endpoint)
     if view is not None:
-        limited = app.extensions["mentornet.limiter"].limit(limit, methods=methods, **options)(view)
+        limiter = app.extensions["mentornet.limiter"]
+        shared = options.pop("shared_scope", None)
+        if shared:
+            limited = limiter.shared_limit(limit, scope=shared, methods=methods, **options)(view)
+        else:
+            limited = limiter.limit(limit, methods=methods, **options)(view)
         app.view_functions[endpoint] = limited
         known = app.extensions["mentornet.limited_endpoints"]
         if not methods or known.get(endpoint, ()) is None:  # Flask-Limiter: no methods, every method

@@ -234,6 +234,14 @@ def test_posting_is_limited_per_person_not_per_shared_address(limited_app):
         assert 429 not in first + second, (first, second)  # 32 from the address, 16 each
         more = [post(*clients[0]) for _ in range(15)]
         assert more[:14] == [404] * 14 and more[14] == 429  # the person's own 31st
+        refused = clients[0][0].post(
+            "/networks/no-such-network/conversations/c/general",
+            data={"csrf_token": clients[0][1], "body": "Hello"},
+            environ_base={"REMOTE_ADDR": "198.51.100.7"},
+        )
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+        # the message is kept, ready to send again
+        assert 'name="body" value="Hello"' in refused.get_data(as_text=True)
     finally:
         with application.app_context():
             session.execute(sa.delete(DeviceSession).where(DeviceSession.person_id.in_(ids)))

@@ -136,6 +136,35 @@ def test_a_member_signs_out_one_other_device(app, run, world):
         assert "person_id" not in flask_session
 
 
+def test_signing_out_one_device_is_audited_like_the_others_without_its_id(app, run, world):
+    from network_service.audit.labels import action_label
+
+    laptop = _client(app, run, MENTOR)
+    phone = _client(app, run, MENTOR, PHONE)
+    phone_sid = _sid(phone)
+    laptop.post(f"/profile/sessions/{phone_sid}/sign-out", data={"csrf_token": _csrf(laptop)})
+    [entry] = run(
+        lambda: list(session.scalars(sa.select(AuditLog).where(AuditLog.action == "sessions.revoke_one")))
+    )
+    assert (entry.actor_id, entry.target_id) == (world.mentor_id, world.mentor_id)
+    assert entry.detail == {"browser": "Chrome", "system": "Android"}
+    assert phone_sid not in str(entry.detail)  # the id is the cookie's secret: never in the log
+    assert action_label("sessions.revoke_one") == "One device signed out"
+    # a refused attempt (already signed out) writes nothing more
+    again = laptop.post(f"/profile/sessions/{phone_sid}/sign-out", data={"csrf_token": _csrf(laptop)})
+    assert again.status_code == 404
+    assert (
+        run(
+            lambda: session.scalar(
+                sa.select(sa.func.count())
+                .select_from(AuditLog)
+                .where(AuditLog.action == "sessions.revoke_one")
+            )
+        )
+        == 1
+    )
+
+
 def test_someone_elses_session_cannot_be_signed_out(app, run, world):
     mentor = _client(app, run, MENTOR)
     coordinator = _client(app, run, "coord@example.org")

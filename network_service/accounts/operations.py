@@ -12,13 +12,15 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.attributes import set_committed_value
 
 from network_service.accounts.models import ApiToken, Person, SignInToken
 from network_service.accounts.sessions import write
+from network_service.audit.labels import ACTION_LABELS
 from network_service.audit.operations import record
 from network_service.db import session, utcnow
-from network_service.errors import Forbidden, InvalidInput, LinkInvalid
+from network_service.errors import Forbidden, InvalidInput, LinkInvalid, NotFound
 from network_service.mail.operations import queue_mail
 from network_service.text import split_list
 from network_service.tokens import hash_token, new_token
@@ -227,6 +229,60 @@ def create_api_token(person: Person, name: str) -> tuple[ApiToken, str]:
 
 
 API_TOKEN_USE_PRECISION = dt.timedelta(minutes=5)
+
+# The readable names of these audit actions (the audit module's table, audit/labels.py; move them there when it
+# is next edited)
+ACTION_LABELS.setdefault("api_token.revoke", _l("API token revoked"))
+ACTION_LABELS.setdefault("api_token.revoke_all", _l("Every API token of an account revoked"))
+
+
+def _may_revoke_tokens(person: Person, actor: Person | None) -> None:
+    """The person themself, a site administrator, or ``actor=None``: the operator (``mentornet token``)."""
+    if actor is not None and actor.id != person.id and not actor.is_site_admin:
+        raise Forbidden(_("Only site administrators can revoke someone else's API tokens."))
+
+
+def list_api_tokens(person: Person, *, revoked: bool = False) -> list[ApiToken]:
+    """The person's API tokens that still work (with ``revoked``, also those that no longer do), oldest first.
+    Only their names and dates: the secret itself is never stored (only its hash)."""
+    query = sa.select(ApiToken).where(ApiToken.person_id == person.id)
+    if not revoked:
+        query = query.where(ApiToken.revoked_at.is_(None))
+    return list(session.scalars(query.order_by(ApiToken.created_at, ApiToken.id)))
+
+
+def revoke_api_token(person: Person, token_id, *, actor: Person | None) -> ApiToken:
+    """Revoke one of ``person``'s tokens: it stops working at its next request. Someone else's token, or one
+    revoked already, is "not found", like an unknown one."""
+    _may_revoke_tokens(person, actor)
+    api_token = None
+    if isinstance(token_id, int) and not isinstance(token_id, bool):
+        api_token = session.scalar(
+            sa.select(ApiToken).where(
+                ApiToken.id == token_id, ApiToken.person_id == person.id, ApiToken.revoked_at.is_(None)
+            )
+        )
+    if api_token is None:
+        raise NotFound(_("This API token does not exist or is revoked already."))
+    api_token.revoked_at = utcnow()
+    session.flush()
+    record("api_token.revoke", actor=actor, target=api_token, name=api_token.name, person_id=person.id)
+    return api_token
+
+
+def revoke_api_tokens(person: Person, *, actor: Person | None, reason: str = "") -> int:
+    """Revoke every token of ``person`` that still works (a site administrator's emergency sign-out, the
+    operator); returns how many. Audited when there was any."""
+    _may_revoke_tokens(person, actor)
+    count = session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.person_id == person.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if count:
+        record("api_token.revoke_all", actor=actor, target=person, count=count, reason=reason[:500])
+    return count
 
 
 @functools.cache

@@ -20,14 +20,20 @@ import secrets
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from network_service.accounts.models import DeviceSession, Person
+from network_service.audit.labels import ACTION_LABELS
 from network_service.audit.operations import record
 from network_service.db import db, session, utcnow
 from network_service.errors import Forbidden, NotFound
 
 # Like API tokens: "last seen" needs no more precision, and a write per request would churn the row.
 LAST_SEEN_PRECISION = dt.timedelta(minutes=5)
+
+# The readable names of this module's audit actions (the audit module's table; move them there when it is next
+# edited: audit/labels.py).
+ACTION_LABELS.setdefault("sessions.revoke_one", _l("One device signed out"))
 
 # First match wins: Edge and Opera also say Chrome, Chrome also says Safari.
 _BROWSERS = (
@@ -222,13 +228,20 @@ def revoke_session(person: Person, sid: str, *, actor: Person) -> None:
     """Sign out one of ``person``'s devices. Someone else's session id is "not found", like an unknown one."""
     if actor.id != person.id:
         raise Forbidden(_("You can only sign out your own devices."))
+    device = session.execute(
+        sa.select(DeviceSession.browser, DeviceSession.system).where(
+            DeviceSession.id == sid, DeviceSession.person_id == person.id
+        )
+    ).first()
     result = session.execute(
         sa.delete(DeviceSession)
         .where(DeviceSession.id == sid, DeviceSession.person_id == person.id)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if device is None or result.rowcount != 1:
         raise NotFound(_("This device is already signed out."))
+    # like revoke_others and revoke_all; the device by its browser and system, never its id (the cookie's secret)
+    record("sessions.revoke_one", actor=actor, target=person, browser=device.browser, system=device.system)
 
 
 def revoke_other_sessions(person: Person, current_sid: str | None, *, actor: Person) -> int:

@@ -111,7 +111,21 @@ def sessions_page():
         },
         current_sid=session.get("sid"),
         form=SessionsForm(),
+        # names and dates only: a token's secret is shown once, when it is made, and never stored
+        api_tokens=operations.list_api_tokens(person),
     )
+
+
+@bp.post("/profile/tokens/<int:token_id>/revoke", endpoint="revoke_token")
+@login_required
+def revoke_token(token_id: int):
+    """Revoke one of the person's own API tokens (a script or integration using it stops at its next request)."""
+    if not SessionsForm().validate_on_submit():
+        abort(400)
+    person = current_person()
+    api_token = operations.revoke_api_token(person, token_id, actor=person)
+    flash(_("The API token “%(name)s” is revoked: it no longer works.", name=api_token.name), "success")
+    return redirect(url_for("accounts.sessions"))
 
 
 @bp.post("/profile/sessions/<sid>/sign-out", endpoint="revoke_session")
@@ -177,7 +191,10 @@ def admin_sessions():
         if person is None and not form.email.errors:
             form.email.errors.append(_("There is no account with this address."))
         elif person is not None:
-            count = sessions.revoke_all_sessions(person, actor=admin, reason=form.reason.data.strip())
+            reason = form.reason.data.strip()
+            count = sessions.revoke_all_sessions(person, actor=admin, reason=reason)
+            # a stolen bearer token must stop too: every API token of the account is revoked (and audited)
+            tokens = operations.revoke_api_tokens(person, actor=admin, reason=reason)
             if person.id == admin.id:
                 sign_out()
                 flash(_("You are signed out on every device."), "success")
@@ -191,6 +208,15 @@ def admin_sessions():
                 ),
                 "success",
             )
+            if tokens:
+                flash(
+                    ngettext(
+                        "%(num)d API token of theirs is revoked.",
+                        "%(num)d API tokens of theirs are revoked.",
+                        tokens,
+                    ),
+                    "success",
+                )
             return redirect(url_for("accounts.admin_sessions"))
     status = 422 if form.errors else 200
     return render_template("accounts/admin_sessions.html", form=form), status

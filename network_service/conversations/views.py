@@ -33,6 +33,14 @@ bp = Blueprint("conversations", __name__, url_prefix="/networks/<slug>/conversat
 # (operations.FLOOD_LIMIT).
 POST_RATE_LIMIT = "30 per minute"
 POST_ENDPOINTS = ("conversations.channel", "conversations.thread", "conversations.new_direct")
+# Each edit keeps a revision; each new channel and each added member is a row every member's pages read (and a
+# channel's list grows for everyone): limited per person, the pages and the API one budget (docs/security.md).
+EDIT_RATE_LIMIT = "60 per hour;300 per day"
+EDIT_ENDPOINTS = (("conversations.edit", ["POST"]), ("api_conversations.MessageDetail", ["PATCH"]))
+CHANNEL_RATE_LIMIT = "10 per hour;30 per day"
+CHANNEL_ENDPOINTS = (("conversations.new_channel", ["POST"]), ("api_conversations.Channels", ["POST"]))
+MEMBER_RATE_LIMIT = "150 per hour;400 per day"
+MEMBER_ENDPOINTS = (("conversations.add_member", ["POST"]), ("api_conversations.GroupMembers", ["POST"]))
 
 
 @bp.record_once
@@ -40,6 +48,10 @@ def _limits(state) -> None:
     limits = state.app.extensions.setdefault("mentornet.rate_limits", [])
     for endpoint in POST_ENDPOINTS:
         limits.append((endpoint, POST_RATE_LIMIT, ["POST"], {"key_func": security.api_rate_key}))
+    security.keep_form_when_limited(state.app, POST_ENDPOINTS)  # a refused message is kept, ready to send
+    security.declare_shared_limit(state.app, "message-edits", EDIT_RATE_LIMIT, EDIT_ENDPOINTS)
+    security.declare_shared_limit(state.app, "channels", CHANNEL_RATE_LIMIT, CHANNEL_ENDPOINTS)
+    security.declare_shared_limit(state.app, "channel-members", MEMBER_RATE_LIMIT, MEMBER_ENDPOINTS)
 
 
 navigation.register_section(

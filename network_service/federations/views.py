@@ -24,9 +24,24 @@ from network_service.networks import navigation
 from network_service.networks.models import Network
 from network_service.networks.operations import get_network
 from network_service.resources.models import Resource
-from network_service.security import current_person, login_required
+from network_service.security import current_person, declare_shared_limit, login_required
 
 bp = Blueprint("federations", __name__, url_prefix="/networks/<slug>/federation")
+
+# Inviting a network into the federation and asking to join one notify the other network's coordinators:
+# limited per person, the pages and the API spending one budget (docs/security.md).
+FEDERATION_RATE_LIMIT = "20 per hour;50 per day"
+FEDERATION_ENDPOINTS = (
+    ("federations.invite", ["POST"]),
+    ("federations.join", ["POST"]),
+    ("api_federations.Members", ["POST"]),
+    ("api_federations.Memberships", ["POST"]),
+)
+
+
+@bp.record_once
+def _limits(state) -> None:
+    declare_shared_limit(state.app, "federation-requests", FEDERATION_RATE_LIMIT, FEDERATION_ENDPOINTS)
 
 
 def _visible(viewer, network: Network) -> bool:

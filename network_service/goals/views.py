@@ -12,10 +12,29 @@ from network_service.goals.models import GoalStatus
 from network_service.goals.roadmap import roadmap_for
 from network_service.networks import navigation
 from network_service.networks.operations import get_network
-from network_service.security import current_person, login_required
+from network_service.security import current_person, declare_shared_limit, login_required
 from network_service.web import cursor_arg, form_status, keep_form_for_agreement
 
 bp = Blueprint("goals", __name__)
+
+# Goals assigned, reassigned or achieved notify their owner or mentors, and every change is kept: per person,
+# the pages and the API spending one budget (docs/security.md).
+GOAL_RATE_LIMIT = "60 per hour;300 per day"
+GOAL_ENDPOINTS = (
+    ("goals.new_goal", ["POST"]),
+    ("goals.edit_goal", ["POST"]),
+    ("goals.drop_goal", ["POST"]),
+    ("goals.post_update", ["POST"]),
+    ("api_goals.Goals", ["POST"]),
+    ("api_goals.GoalDetail", ["PATCH", "DELETE"]),
+    ("api_goals.GoalUpdates", ["POST"]),
+)
+
+
+@bp.record_once
+def _limits(state) -> None:
+    declare_shared_limit(state.app, "goals", GOAL_RATE_LIMIT, GOAL_ENDPOINTS)
+
 
 navigation.register_section(
     navigation.Section(

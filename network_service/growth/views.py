@@ -19,7 +19,7 @@ from network_service.growth.models import (
 from network_service.networks import navigation
 from network_service.networks.models import Level, Network
 from network_service.networks.operations import default_agreement_body, get_network
-from network_service.security import current_person, login_required
+from network_service.security import current_person, declare_shared_limit, login_required
 
 bp = Blueprint("growth", __name__)
 
@@ -34,11 +34,18 @@ LIMITED_ENDPOINTS = (
 )
 
 
+# The last step of starting a network invites up to MAX_INVITATIONS people by e-mail at once: per person.
+START_STEP_RATE_LIMIT = "20 per hour;50 per day"
+
+
 @bp.record_once
 def _limits(state) -> None:
     limits = state.app.extensions.setdefault("mentornet.rate_limits", [])
     for endpoint in LIMITED_ENDPOINTS:
         limits.append((endpoint, WRITE_RATE_LIMIT, ["POST"], {}))
+    declare_shared_limit(
+        state.app, "network-start", START_STEP_RATE_LIMIT, (("growth.start_step", ["POST"]),)
+    )
 
 
 # The widget may be framed by any page: it shows only public figures, sets no cookie and posts nothing.

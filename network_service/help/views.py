@@ -25,11 +25,40 @@ from network_service.help.models import HelpStatus, Urgency
 from network_service.languages import language_key
 from network_service.networks import navigation
 from network_service.networks.operations import get_network
-from network_service.security import current_person, login_required
+from network_service.security import current_person, declare_shared_limit, login_required
 from network_service.text import split_list
 from network_service.web import cursor_arg
 
 bp = Blueprint("help", __name__)
+
+# Each new request notifies HELP_NOTIFY_COUNT members and each answer notifies the author (by e-mail for those
+# who chose it): limited per person, the page and the API spending one budget (docs/security.md).
+HELP_REQUEST_RATE_LIMIT = "10 per hour;30 per day"
+HELP_REQUEST_ENDPOINTS = (("help.new", ["POST"]), ("api_help.HelpRequests", ["POST"]))
+HELP_RESPONSE_RATE_LIMIT = "30 per hour;100 per day"
+HELP_RESPONSE_ENDPOINTS = (("help.respond", ["POST"]), ("api_help.HelpResponses", ["POST"]))
+# Asking more members notifies up to MAX_NOTIFY_MORE each time; resolving notifies those who answered (and a
+# request can be reopened and resolved again).
+HELP_NOTIFY_MORE_RATE_LIMIT = "10 per hour;30 per day"
+HELP_NOTIFY_MORE_ENDPOINTS = (("help.notify_more", ["POST"]), ("api_help.Suggestions", ["POST"]))
+HELP_STATUS_RATE_LIMIT = "30 per hour;100 per day"
+HELP_STATUS_ENDPOINTS = (
+    ("help.resolve", ["POST"]),
+    ("help.reopen", ["POST"]),
+    ("api_help.ResolveRequest", ["POST"]),
+    ("api_help.ReopenRequest", ["POST"]),
+)
+
+
+@bp.record_once
+def _limits(state) -> None:
+    declare_shared_limit(state.app, "help-requests", HELP_REQUEST_RATE_LIMIT, HELP_REQUEST_ENDPOINTS)
+    declare_shared_limit(state.app, "help-responses", HELP_RESPONSE_RATE_LIMIT, HELP_RESPONSE_ENDPOINTS)
+    declare_shared_limit(
+        state.app, "help-notify-more", HELP_NOTIFY_MORE_RATE_LIMIT, HELP_NOTIFY_MORE_ENDPOINTS
+    )
+    declare_shared_limit(state.app, "help-status", HELP_STATUS_RATE_LIMIT, HELP_STATUS_ENDPOINTS)
+
 
 navigation.register_section(
     navigation.Section(

@@ -13,10 +13,28 @@ from network_service.meetings.models import Meeting, RsvpAnswer
 from network_service.meetings.timezones import default_timezone, zone
 from network_service.networks import navigation
 from network_service.networks.operations import get_network
-from network_service.security import current_person, exempt_from_csrf, login_required
+from network_service.security import current_person, declare_shared_limit, exempt_from_csrf, login_required
 from network_service.web import form_status, keep_form_for_agreement
 
 bp = Blueprint("meetings", __name__)
+
+# Planning, changing and cancelling a meeting notifies every active member or every attendee: limited per
+# person, the pages and the API spending one budget (docs/security.md).
+MEETING_RATE_LIMIT = "30 per hour;100 per day"
+MEETING_ENDPOINTS = (
+    ("meetings.new", ["POST"]),
+    ("meetings.edit", ["POST"]),
+    ("meetings.cancel", ["POST"]),
+    ("api_meetings.Meetings", ["POST"]),
+    ("api_meetings.MeetingDetail", ["PATCH"]),
+    ("api_meetings.CancelMeeting", ["POST"]),
+)
+
+
+@bp.record_once
+def _limits(state) -> None:
+    declare_shared_limit(state.app, "meetings", MEETING_RATE_LIMIT, MEETING_ENDPOINTS)
+
 
 navigation.register_section(
     navigation.Section(

@@ -20,10 +20,21 @@ from network_service.networks.forms import (
 )
 from network_service.networks.models import Level, Role
 from network_service.privacy.operations import profile_shared_among
-from network_service.security import current_person, login_required
+from network_service.security import current_person, declare_shared_limit, login_required
 from network_service.web import cursor_arg
 
 bp = Blueprint("organise", __name__)
+
+# Publishing an agreement notifies every member, who must accept it again: a few a day at most, per person,
+# the page and the API spending one budget (docs/security.md).
+AGREEMENT_RATE_LIMIT = "5 per hour;10 per day"
+AGREEMENT_ENDPOINTS = (("organise.publish", ["POST"]), ("api_networks.Agreements", ["POST"]))
+
+
+@bp.record_once
+def _limits(state) -> None:
+    declare_shared_limit(state.app, "agreements", AGREEMENT_RATE_LIMIT, AGREEMENT_ENDPOINTS)
+
 
 navigation.register_section(
     navigation.Section(

@@ -19,9 +19,19 @@ from network_service.networks.forms import (
     InviteForm,
 )
 from network_service.networks.models import Level, Role
-from network_service.security import current_person, login_required, sign_in
+from network_service.security import current_person, declare_shared_limit, login_required, sign_in
 
 bp = Blueprint("networks", __name__)
+
+# Each invitation mails an address nobody has confirmed, at once: limited per person (page and API, one
+# budget), generously enough for a coordinator inviting a course cohort of 50 to 100 one by one in an hour.
+INVITE_RATE_LIMIT = "150 per hour;400 per day"
+INVITE_ENDPOINTS = (("networks.invite", ["POST"]), ("api_networks.Invitations", ["POST"]))
+
+
+@bp.record_once
+def _limits(state) -> None:
+    declare_shared_limit(state.app, "invitations", INVITE_RATE_LIMIT, INVITE_ENDPOINTS)
 
 
 @bp.app_context_processor

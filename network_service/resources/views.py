@@ -10,7 +10,7 @@ from network_service.networks.operations import get_network
 from network_service.resources import operations, permissions, storage
 from network_service.resources.forms import KIND_LABELS, DeleteForm, EditForm, FileForm, LinkForm, NoteForm
 from network_service.resources.models import ResourceKind
-from network_service.security import api_rate_key, csrf, current_person, login_required
+from network_service.security import api_rate_key, csrf, current_person, declare_shared_limit, login_required
 from network_service.web import cursor_arg, form_status, keep_form_for_agreement
 
 bp = Blueprint("resources", __name__)
@@ -44,12 +44,23 @@ UPLOAD_RATE_LIMIT = (
 )
 
 
+# Links and notes are written for the whole network to read: limited per person, the pages and the API one
+# budget (docs/security.md).
+RESOURCE_RATE_LIMIT = "60 per hour;300 per day"
+RESOURCE_ENDPOINTS = (
+    ("resources.new_link", ["POST"]),
+    ("resources.new_note", ["POST"]),
+    ("api_resources.Resources", ["POST"]),
+)
+
+
 @bp.record_once
 def _limit_uploads(state) -> None:
     # applied by security.init_rate_limits once every blueprint is registered
     limits = state.app.extensions.setdefault("mentornet.rate_limits", [])
     for endpoint in sorted(UPLOAD_ENDPOINTS):
         limits.append((endpoint, UPLOAD_RATE_LIMIT, ["POST"], {"key_func": api_rate_key}))
+    declare_shared_limit(state.app, "resources", RESOURCE_RATE_LIMIT, RESOURCE_ENDPOINTS)
 
 
 @bp.app_context_processor
