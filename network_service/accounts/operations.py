@@ -12,12 +12,10 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.attributes import set_committed_value
 
 from network_service.accounts.models import ApiToken, Person, SignInToken
 from network_service.accounts.sessions import write
-from network_service.audit.labels import ACTION_LABELS
 from network_service.audit.operations import record
 from network_service.db import session, utcnow
 from network_service.errors import Forbidden, InvalidInput, LinkInvalid, NotFound
@@ -229,11 +227,6 @@ def create_api_token(person: Person, name: str) -> tuple[ApiToken, str]:
 
 
 API_TOKEN_USE_PRECISION = dt.timedelta(minutes=5)
-
-# The readable names of these audit actions (the audit module's table, audit/labels.py; move them there when it
-# is next edited)
-ACTION_LABELS.setdefault("api_token.revoke", _l("API token revoked"))
-ACTION_LABELS.setdefault("api_token.revoke_all", _l("Every API token of an account revoked"))
 
 
 def _may_revoke_tokens(person: Person, actor: Person | None) -> None:

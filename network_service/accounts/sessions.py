@@ -20,20 +20,14 @@ import secrets
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from network_service.accounts.models import DeviceSession, Person
-from network_service.audit.labels import ACTION_LABELS
 from network_service.audit.operations import record
 from network_service.db import db, session, utcnow
 from network_service.errors import Forbidden, NotFound
 
 # Like API tokens: "last seen" needs no more precision, and a write per request would churn the row.
 LAST_SEEN_PRECISION = dt.timedelta(minutes=5)
-
-# The readable names of this module's audit actions (the audit module's table; move them there when it is next
-# edited: audit/labels.py).
-ACTION_LABELS.setdefault("sessions.revoke_one", _l("One device signed out"))
 
 # First match wins: Edge and Opera also say Chrome, Chrome also says Safari.
 _BROWSERS = (

@@ -112,6 +112,9 @@ ACTION_LABELS = {
     "resource.delete": _l("Library item deleted"),
     "resource.edit": _l("Library item changed"),
     "sessions.revoke_all": _l("Signed out on every device"),
+    "sessions.revoke_one": _l("One device signed out"),
+    "api_token.revoke": _l("API token revoked"),
+    "api_token.revoke_all": _l("Every API token of an account revoked"),
     "sessions.revoke_others": _l("Other devices signed out"),
     "site_admin.add": _l("Site administrator added"),
 }
