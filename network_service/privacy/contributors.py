@@ -16,7 +16,10 @@ Erasure policy (docs/privacy.md explains it for members):
   LTI logins in progress that name them; kept without them ("former member"): networks they started (the
   organisation's), partner and course-link requests, federation links and shares they asked, decided or made;
 - pseudonymised: audit entries about them (actor/target replaced by a keyed pseudonym, their e-mail and
-  name removed from the details); others' notifications and e-mails that name them ("former member").
+  name removed from the details); others' notifications and e-mails that name them ("former member");
+- scrubbed last, everywhere: their e-mail address, name and identifiers in every free-text column of every
+  table (anyone's texts, the public pages, the organisations' descriptions...) become "former member"
+  (``privacy.scrubbing``: the columns come from the metadata, with a short list of exceptions).
 """
 
 from __future__ import annotations
@@ -50,8 +53,9 @@ from network_service.networks.models import (
 )
 from network_service.notifications.models import Notification, NotificationSetting
 from network_service.privacy.models import ConsentRecord
-from network_service.privacy.operations import contains_any, plain, row_dict, rows, scrub, scrub_mentions
+from network_service.privacy.operations import contains_any, plain, row_dict, rows, scrub
 from network_service.privacy.registry import register_eraser, register_exporter, register_identifiers
+from network_service.privacy.scrubbing import scrub_everywhere
 from network_service.resources.models import Resource
 
 
@@ -200,20 +204,6 @@ def _erase_conversations(erasure) -> None:
         .where(ChannelMember.person_id == pid)
         .execution_options(synchronize_session=False)
     )
-    _scrub_mentions(erasure, Message, "body")
-    _scrub_mentions(erasure, MessageRevision, "body")
-
-
-def _scrub_mentions(erasure, model, column: str) -> None:
-    """Others' texts that name the person ("thanks, @Zelda Quixote") keep their words but not the name."""
-    name = erasure.name.strip()
-    if len(name) < 4:
-        return
-    attribute = getattr(model, column)
-    pattern = f"%{_like_escape(name)}%"
-    for obj in session.scalars(sa.select(model).where(attribute.ilike(pattern, escape="\\"))):
-        setattr(obj, column, scrub_mentions(getattr(obj, column), name, erasure.placeholder))
-        erasure.count("mentions_scrubbed", 1)
 
 
 register_exporter("conversations", _export_conversations)
@@ -252,8 +242,6 @@ def _erase_help(erasure) -> None:
             .execution_options(synchronize_session=False)
         )
         erasure.count("help_requests_deleted", result.rowcount)
-    _scrub_mentions(erasure, HelpRequest, "body")
-    _scrub_mentions(erasure, HelpResponse, "body")
 
 
 register_exporter("help", _export_help)
@@ -281,7 +269,6 @@ def _erase_goals(erasure) -> None:
             .execution_options(synchronize_session=False)
         )
         erasure.count("goal_updates_deleted", result.rowcount)
-    _scrub_mentions(erasure, GoalUpdate, "note")
 
 
 register_exporter("goals", _export_goals)
@@ -468,7 +455,6 @@ def _erase_moderation(erasure) -> None:
         .values(snapshot_body=None, snapshot_at=None)
         .execution_options(synchronize_session=False)
     )
-    _scrub_mentions(erasure, Report, "snapshot_body")
     session.execute(
         sa.delete(Block)
         .where(sa.or_(Block.blocker_id == pid, Block.blocked_id == pid))
@@ -680,9 +666,6 @@ def _erase_growth(erasure) -> None:
             .values(message="")
             .execution_options(synchronize_session=False)
         )
-    _scrub_needles(erasure, NetworkApplication, ("motivation", "experience", "region", "decision_message"))
-    _scrub_needles(erasure, NetworkPartner, ("message", "decision_message"))
-    _scrub_needles(erasure, Network, ("description",))
 
 
 def _forget_actor(erasure, column) -> None:
@@ -694,22 +677,6 @@ def _forget_actor(erasure, column) -> None:
         .execution_options(synchronize_session=False)
     )
     erasure.count(f"{column.class_.__tablename__}.{column.key}", result.rowcount)
-
-
-def _scrub_needles(erasure, model, columns: tuple[str, ...]) -> None:
-    """Free text (anyone's) holding the person's e-mail, name or identifiers keeps its words, not those."""
-    needles = erasure.needles()
-    if not needles:
-        return
-    matches = [
-        getattr(model, column).ilike(f"%{_like_escape(needle)}%", escape="\\")
-        for column in columns
-        for needle in needles
-    ]
-    for obj in session.scalars(sa.select(model).where(sa.or_(*matches))):
-        for column in columns:
-            setattr(obj, column, scrub(getattr(obj, column), needles, erasure.placeholder))
-        erasure.count("mentions_scrubbed", 1)
 
 
 register_exporter("growth", _export_growth)
@@ -779,3 +746,9 @@ def _erase_accounts(erasure) -> None:
 
 
 register_eraser("accounts", _erase_accounts, order=95)
+
+
+# -- every free-text column -----------------------------------------------------------------------------------------
+
+# Last, after every module's eraser (plugins' too: they find rows by the identifiers this replaces).
+register_eraser("text", scrub_everywhere, order=1000)
