@@ -555,6 +555,12 @@ register_eraser("courses", _erase_courses, order=80)
 # -- audit ----------------------------------------------------------------------------------------------------------
 
 
+# Entries about a person that person is not told of: who blocked them (docs/conversations.md, "They are not
+# told"). Their actor's export has them. (Reports are about the report, not the person: not in the reported
+# person's export either.)
+NOT_SHOWN_TO_TARGET = ("moderation.block", "moderation.unblock")
+
+
 def _export_audit(person: Person) -> dict:
     pid = person.id
     return {
@@ -563,7 +569,11 @@ def _export_audit(person: Person) -> dict:
             .where(
                 sa.or_(
                     AuditLog.actor_id == pid,
-                    sa.and_(AuditLog.target_type == "person", AuditLog.target_id == pid),
+                    sa.and_(
+                        AuditLog.target_type == "person",
+                        AuditLog.target_id == pid,
+                        AuditLog.action.not_in(NOT_SHOWN_TO_TARGET),
+                    ),
                 )
             )
             .order_by(AuditLog.id)
