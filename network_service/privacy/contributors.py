@@ -171,7 +171,14 @@ def _export_conversations(person: Person) -> dict:
         "messages_written": messages,
         "channel_memberships": rows(sa.select(ChannelMember).where(ChannelMember.person_id == pid)),
         "channels_created": rows(sa.select(Channel).where(Channel.created_by_id == pid)),
-        "message_versions_replaced": rows(sa.select(MessageRevision).where(MessageRevision.editor_id == pid)),
+        # earlier texts of their own messages (edited or deleted, by them or by a moderator); not the texts of
+        # others' messages they deleted as a moderator (MessageRevision.editor_id): those words are not theirs
+        "message_versions_replaced": rows(
+            sa.select(MessageRevision)
+            .join(Message, Message.id == MessageRevision.message_id)
+            .where(Message.author_id == pid)
+            .order_by(MessageRevision.id)
+        ),
     }
 
 
