@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 
 import sqlalchemy as sa
 
@@ -763,6 +764,37 @@ def _erase_accounts(erasure) -> None:
 
 
 register_eraser("accounts", _erase_accounts, order=95)
+
+
+# -- the page cache's versions --------------------------------------------------------------------------------------
+
+
+def _erase_cache_versions(erasure) -> None:
+    """The page cache's per-person versions (``structure@p:<id>``, ``notifications@p:<id>``, page_cache.py) hold
+    only an internal id and a random number, but they go with the person. Deleting them must not let a stale
+    kept value be served: a missing row reads as version 0, the version a value computed for this person before
+    their first attributed write was stamped with. Such a value was also stamped with the domains' unattributed
+    versions (``structure@``, ``notifications@``), which get a new random number here, in the same transaction
+    (the DELETE of the person's row would change them at commit anyway); a row made again later gets a new
+    random version too."""
+    from network_service.page_cache import SCOPED_DOMAINS, UNATTRIBUTED, CacheVersion
+
+    names = [f"{domain}@p:{erasure.person.id}" for domain in SCOPED_DOMAINS]
+    result = session.execute(
+        sa.delete(CacheVersion)
+        .where(CacheVersion.name.in_(names))
+        .execution_options(synchronize_session=False)
+    )
+    erasure.count("cache_versions", result.rowcount)
+    session.execute(
+        sa.update(CacheVersion)
+        .where(CacheVersion.name.in_([domain + UNATTRIBUTED for domain in SCOPED_DOMAINS]))
+        .values(token=secrets.randbits(62))
+        .execution_options(synchronize_session=False)
+    )
+
+
+register_eraser("page_cache", _erase_cache_versions, order=96)
 
 
 # -- every free-text column -----------------------------------------------------------------------------------------
