@@ -77,3 +77,15 @@ def test_erasure_scrubs_every_text_column_and_the_public_page(
     public = visitor.get(f"/n/{slug}").get_data(as_text=True)
     assert ps.EMAIL.upper() not in public and ps.NAME not in public
     assert "Ask former member (write to former member) before the first meeting." in public
+
+
+def test_identifiers_and_names_are_replaced_as_whole_words_in_any_case():
+    pattern = scrubbing._words(["anna77", "zelda.quixote@example.org"])
+    text = {
+        "a": "Mail ZELDA.QUIXOTE@example.org or mailto:zelda.quixote@example.org, ask @Zelda Quixoté",
+        "b": ["anna77 and Savanna77h", "xzelda.quixote@example.org is someone else"],
+    }
+    assert scrubbing.scrub_text(text, pattern, "Zelda Quixoté", "former member") == {
+        "a": "Mail former member or mailto:former member, ask former member",
+        "b": ["former member and Savanna77h", "xzelda.quixote@example.org is someone else"],
+    }

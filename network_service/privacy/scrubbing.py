@@ -11,22 +11,24 @@ How: per column, one SELECT finds the rows whose text holds a needle (LIKE, case
 can: ILIKE on PostgreSQL, ASCII letters on SQLite), only those rows are read, changed in Python and written back
 by primary key. Rows without a match are never loaded, so a big network costs one scan per column.
 
-What replaces what (as before, for others' texts that name the person):
-- the e-mail address and the identifiers (LMS username, LTI subject...) anywhere in the text, any case;
-- the display name as a whole word, any case, with a leading "@" of a mention (``operations.scrub_mentions``;
-  a name shorter than four characters is left alone: it would match too many ordinary words);
-each by ``erasure.placeholder`` ("former member").
+What replaces what (as before, for others' texts that name the person), each as a whole word (not inside a
+longer word: an LMS username "anna" leaves "Savannah" alone), in any case:
+- the e-mail address and the identifiers (LMS username, LTI subject, xAPI account name, learner pseudonym);
+- the display name, with a leading "@" of a mention (``operations.scrub_mentions``);
+each by ``erasure.placeholder`` ("former member"). A name or identifier shorter than four characters is left
+alone: it would match too many ordinary words.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import sqlalchemy as sa
 
 from network_service.db import Base, session
-from network_service.privacy.operations import scrub, scrub_mentions
+from network_service.privacy.operations import scrub_mentions
 
 # Whole tables or single columns ("table" or "table.column") that are not scrubbed, and why.
 NOT_SCRUBBED: dict[str, str] = {
@@ -118,11 +120,20 @@ def _conditions(column: sa.Column, needles: list[str]) -> list:
     return [text.ilike(f"%{like_escape(v)}%", escape="\\") for v in variants]
 
 
-def scrub_text(value: Any, identifiers: list[str], name: str, placeholder: str) -> Any:
-    """``value`` (a string, or JSON: through dicts and lists) without the identifiers (anywhere, any case) and
-    the name (as a word, as ``scrub_mentions`` does)."""
+def _words(needles: list[str]) -> re.Pattern | None:
+    """A pattern of the needles as whole words (not inside a longer word), any case, longest first."""
+    if not needles:
+        return None
+    alternatives = "|".join(re.escape(n) for n in sorted(needles, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+
+def scrub_text(value: Any, identifiers: re.Pattern | None, name: str, placeholder: str) -> Any:
+    """``value`` (a string, or JSON: through dicts and lists) without the identifiers and the name (each as a
+    whole word, any case; the name also as an @mention, as ``scrub_mentions`` does)."""
     if isinstance(value, str):
-        value = scrub(value, identifiers, placeholder)
+        if identifiers is not None:
+            value = identifiers.sub(placeholder, value)
         return scrub_mentions(value, name, placeholder) if name else value
     if isinstance(value, dict):
         return {k: scrub_text(v, identifiers, name, placeholder) for k, v in value.items()}
@@ -136,10 +147,12 @@ def scrub_everywhere(erasure) -> None:
     name = erasure.name.strip()
     if len(name) < 4:
         name = ""
-    identifiers = [n for n in erasure.needles() if n != erasure.name]
+    # as for names, identifiers shorter than four characters would match too many ordinary words
+    identifiers = [n for n in erasure.needles() if n != erasure.name and len(n) >= 4]
     needles = identifiers + ([name] if name else [])
     if not needles:
         return
+    pattern = _words(identifiers)
     for column in scrubbed_columns():
         table = column.table
         keys = list(table.primary_key.columns)
@@ -149,7 +162,7 @@ def scrub_everywhere(erasure) -> None:
         found = session.execute(sa.select(*keys, column).where(sa.or_(*_conditions(column, needles)))).all()
         for row in found:
             value = row[-1]
-            scrubbed = scrub_text(value, identifiers, name, erasure.placeholder)
+            scrubbed = scrub_text(value, pattern, name, erasure.placeholder)
             if scrubbed == value:
                 continue  # the name inside a longer word: not a mention
             if isinstance(scrubbed, str) and length and len(scrubbed) > length:
