@@ -85,9 +85,36 @@ def test_identifiers_and_names_are_replaced_as_whole_words_in_any_case():
     pattern = scrubbing._words(["anna77", "zelda.quixote@example.org"])
     text = {
         "a": "Mail ZELDA.QUIXOTE@example.org or mailto:zelda.quixote@example.org, ask @Zelda Quixoté",
-        "b": ["anna77 and Savanna77h", "xzelda.quixote@example.org is someone else"],
+        "b": ["anna77 and Savanna77h.", "xzelda.quixote@example.org is someone else"],
+        "c": "not ada.zelda.quixote@example.org, a+zelda.quixote@example.org, zelda.quixote@example.org.uk",
+        "d": "but zelda.quixote@example.org. And (zelda.quixote@example.org)",
     }
     assert scrubbing.scrub_text(text, pattern, "Zelda Quixoté", "former member") == {
         "a": "Mail former member or mailto:former member, ask former member",
-        "b": ["former member and Savanna77h", "xzelda.quixote@example.org is someone else"],
+        "b": ["former member and Savanna77h.", "xzelda.quixote@example.org is someone else"],
+        "c": text["c"],
+        "d": "but former member. And (former member)",
     }
+
+
+def test_a_namesake_keeps_their_name_and_address(world, http_client, run):
+    from network_service.accounts.models import Person
+    from network_service.networks.models import Network
+    from tests.helpers import add_member
+
+    def two():
+        network = ps.session.get(Network, world.network_id)
+        add_member(network, ps.EMAIL, ps.NAME)
+        other = add_member(network, "a+" + ps.EMAIL, ps.NAME)
+        other.bio = f"Not the {ps.NAME} of {ps.EMAIL}."
+        return other.id
+
+    other_id = run(two)
+    browser = http_client()
+    sign_in_as(browser, run, ps.EMAIL)
+    page = browser.get("/profile/erase")
+    data = {"csrf_token": csrf_from(page.get_data(as_text=True)), "confirm": ps.EMAIL}
+    assert browser.post("/profile/erase", data=data).status_code == 302
+    other = run(lambda: ps.session.get(Person, other_id))
+    assert (other.display_name, other.email) == (ps.NAME, "a+" + ps.EMAIL)
+    assert other.bio == "Not the former member of former member."  # their texts about others are scrubbed

@@ -32,7 +32,10 @@ from network_service.privacy.operations import scrub_mentions
 
 # Whole tables or single columns ("table" or "table.column") that are not scrubbed, and why.
 NOT_SCRUBBED: dict[str, str] = {
-    "person": "the person's own row is deleted by the erasure itself (other people's rows hold no free text)",
+    # others' texts about themselves (about-me, region, expertise) are scrubbed; not their own name and address
+    "person.email": "another account's own address (the erased person's row is deleted)",
+    "person.display_name": "another member's own name, even the same as the erased person's (theirs is deleted)",
+    "lti_roster_entry.name": "a learner's own name from the LMS (the erased person's entries are deleted)",
     "cache_version": "names of internal versions (domain names and numeric ids, never a name or an address)",
     "privacy_key": "random secret keys",
     "network.slug": "a slug (letters, digits, hyphens) in every link to the network",
@@ -125,7 +128,9 @@ def _words(needles: list[str]) -> re.Pattern | None:
     if not needles:
         return None
     alternatives = "|".join(re.escape(n) for n in sorted(needles, key=len, reverse=True))
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+    # not inside a longer address either: "ada.zelda@example.org" is not "zelda@example.org", but the full stop
+    # that ends a sentence after one is not part of it
+    return re.compile(rf"(?<![\w.+-])(?:{alternatives})(?![\w@]|[.-]\w)", re.IGNORECASE)
 
 
 def scrub_text(value: Any, identifiers: re.Pattern | None, name: str, placeholder: str) -> Any:
