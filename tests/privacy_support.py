@@ -403,3 +403,84 @@ def rows_pointing_at(connection, metadata, person_id: int) -> dict[str, int]:
             sa.select(sa.func.count()).select_from(table).where(condition)
         ).scalar()
     return counts
+
+
+# -- every free-text column ----------------------------------------------------------------------------------------
+
+IDENTIFIERS = (EMAIL, NAME, LTI_SUB, LMS_USERNAME, XAPI_ACCOUNT)
+
+
+def mention_for(column) -> str:
+    """The person's name and address, or what of them fits in ``column``."""
+    length = getattr(column.type, "length", None)
+    for text in (f"{NAME} {EMAIL}", EMAIL, NAME):
+        if not length or len(text) <= length:
+            return text
+    raise AssertionError(f"{column.table.name}.{column.name} is too short for a name: add it to NOT_SCRUBBED")
+
+
+def _holds_identifier(value) -> bool:
+    import json
+
+    text = (value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)).lower()
+    return any(needle.lower() in text for needle in IDENTIFIERS)
+
+
+def write_everywhere() -> list[str]:
+    """Write the person's name and address into every column the erasure scrubs (privacy.scrubbing), in one row
+    of each table: the first that does not hold one of their identifiers already (an LTI subject the LTI eraser
+    looks up stays as it is). Returns the tables that have no row (the caller adds one first)."""
+    from network_service.privacy.scrubbing import is_json, scrubbed_columns
+
+    empty = []
+    for column in scrubbed_columns():
+        table = column.table
+        keys = list(table.primary_key.columns)
+        found = session.execute(sa.select(*keys, column).order_by(*keys)).all()
+        if not found:
+            empty.append(table.name)
+            continue
+        row = next((r for r in found if not _holds_identifier(r[-1])), None)
+        if row is None:
+            continue  # every row holds one of the person's identifiers already
+        value, text = row[-1], mention_for(column)
+        if is_json(column):
+            if isinstance(value, dict):
+                new = {**value, "mention": text}
+            elif isinstance(value, list):
+                new = [*value, text]
+            else:
+                new = [text]
+        else:
+            length = getattr(column.type, "length", None)
+            joined = f"{value} {text}" if value else text
+            new = joined if not length or len(joined) <= length else text
+        session.execute(
+            table.update().where(*[key == row[i] for i, key in enumerate(keys)]).values({column.name: new})
+        )
+    return sorted(set(empty))
+
+
+HOW_TO_JOIN = f"Ask {NAME} (write to {EMAIL.upper()}) before the first meeting."  # any case
+
+
+def fill_empty_tables(network_id: int) -> None:
+    """A row in each table ``build_everything`` leaves empty and whose text the erasure scrubs: the network's
+    public page (shown to anyone at /n/<slug>), a job's outcome, a library tag, the bridge's source and cursor."""
+    from network_service.directory.models import NetworkPublicPage
+    from network_service.jobs import JobRun
+    from network_service.resources.models import ResourceTag
+
+    session.add(NetworkPublicPage(network_id=network_id, public=True, how_to_join=HOW_TO_JOIN, services=[]))
+    session.add(JobRun(name="mail.drain", last_outcome="3 sent"))
+    resource = session.scalar(sa.select(Resource).order_by(Resource.id))
+    session.add(ResourceTag(resource_id=resource.id, tag="housing"))
+    try:
+        from lti_bridge.models import CompletionSource, ReconcileCursor, SourceKind
+    except ImportError:
+        return
+    session.add(
+        CompletionSource(name="Our LMS", kind=list(SourceKind)[0], username="lms", secret_hash="8" * 64)
+    )
+    session.add(ReconcileCursor(course_key="course-v1:X+Y+Z", next_url="https://lms/api?page=2"))
+    session.flush()

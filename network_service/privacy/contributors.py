@@ -16,13 +16,17 @@ Erasure policy (docs/privacy.md explains it for members):
   LTI logins in progress that name them; kept without them ("former member"): networks they started (the
   organisation's), partner and course-link requests, federation links and shares they asked, decided or made;
 - pseudonymised: audit entries about them (actor/target replaced by a keyed pseudonym, their e-mail and
-  name removed from the details); others' notifications and e-mails that name them ("former member").
+  name removed from the details); others' notifications and e-mails that name them ("former member");
+- scrubbed last, everywhere: their e-mail address, name and identifiers in every free-text column of every
+  table (anyone's texts, the public pages, the organisations' descriptions...) become "former member"
+  (``privacy.scrubbing``: the columns come from the metadata, with a short list of exceptions).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 
 import sqlalchemy as sa
 
@@ -50,8 +54,9 @@ from network_service.networks.models import (
 )
 from network_service.notifications.models import Notification, NotificationSetting
 from network_service.privacy.models import ConsentRecord
-from network_service.privacy.operations import contains_any, plain, row_dict, rows, scrub, scrub_mentions
+from network_service.privacy.operations import contains_any, plain, row_dict, rows, scrub
 from network_service.privacy.registry import register_eraser, register_exporter, register_identifiers
+from network_service.privacy.scrubbing import scrub_everywhere
 from network_service.resources.models import Resource
 
 
@@ -167,7 +172,14 @@ def _export_conversations(person: Person) -> dict:
         "messages_written": messages,
         "channel_memberships": rows(sa.select(ChannelMember).where(ChannelMember.person_id == pid)),
         "channels_created": rows(sa.select(Channel).where(Channel.created_by_id == pid)),
-        "message_versions_replaced": rows(sa.select(MessageRevision).where(MessageRevision.editor_id == pid)),
+        # earlier texts of their own messages (edited or deleted, by them or by a moderator); not the texts of
+        # others' messages they deleted as a moderator (MessageRevision.editor_id): those words are not theirs
+        "message_versions_replaced": rows(
+            sa.select(MessageRevision)
+            .join(Message, Message.id == MessageRevision.message_id)
+            .where(Message.author_id == pid)
+            .order_by(MessageRevision.id)
+        ),
     }
 
 
@@ -200,20 +212,6 @@ def _erase_conversations(erasure) -> None:
         .where(ChannelMember.person_id == pid)
         .execution_options(synchronize_session=False)
     )
-    _scrub_mentions(erasure, Message, "body")
-    _scrub_mentions(erasure, MessageRevision, "body")
-
-
-def _scrub_mentions(erasure, model, column: str) -> None:
-    """Others' texts that name the person ("thanks, @Zelda Quixote") keep their words but not the name."""
-    name = erasure.name.strip()
-    if len(name) < 4:
-        return
-    attribute = getattr(model, column)
-    pattern = f"%{_like_escape(name)}%"
-    for obj in session.scalars(sa.select(model).where(attribute.ilike(pattern, escape="\\"))):
-        setattr(obj, column, scrub_mentions(getattr(obj, column), name, erasure.placeholder))
-        erasure.count("mentions_scrubbed", 1)
 
 
 register_exporter("conversations", _export_conversations)
@@ -252,8 +250,6 @@ def _erase_help(erasure) -> None:
             .execution_options(synchronize_session=False)
         )
         erasure.count("help_requests_deleted", result.rowcount)
-    _scrub_mentions(erasure, HelpRequest, "body")
-    _scrub_mentions(erasure, HelpResponse, "body")
 
 
 register_exporter("help", _export_help)
@@ -281,7 +277,6 @@ def _erase_goals(erasure) -> None:
             .execution_options(synchronize_session=False)
         )
         erasure.count("goal_updates_deleted", result.rowcount)
-    _scrub_mentions(erasure, GoalUpdate, "note")
 
 
 register_exporter("goals", _export_goals)
@@ -468,7 +463,6 @@ def _erase_moderation(erasure) -> None:
         .values(snapshot_body=None, snapshot_at=None)
         .execution_options(synchronize_session=False)
     )
-    _scrub_mentions(erasure, Report, "snapshot_body")
     session.execute(
         sa.delete(Block)
         .where(sa.or_(Block.blocker_id == pid, Block.blocked_id == pid))
@@ -569,6 +563,12 @@ register_eraser("courses", _erase_courses, order=80)
 # -- audit ----------------------------------------------------------------------------------------------------------
 
 
+# Entries about a person that person is not told of: who blocked them (docs/conversations.md, "They are not
+# told"). Their actor's export has them. (Reports are about the report, not the person: not in the reported
+# person's export either.)
+NOT_SHOWN_TO_TARGET = ("moderation.block", "moderation.unblock")
+
+
 def _export_audit(person: Person) -> dict:
     pid = person.id
     return {
@@ -577,7 +577,11 @@ def _export_audit(person: Person) -> dict:
             .where(
                 sa.or_(
                     AuditLog.actor_id == pid,
-                    sa.and_(AuditLog.target_type == "person", AuditLog.target_id == pid),
+                    sa.and_(
+                        AuditLog.target_type == "person",
+                        AuditLog.target_id == pid,
+                        AuditLog.action.not_in(NOT_SHOWN_TO_TARGET),
+                    ),
                 )
             )
             .order_by(AuditLog.id)
@@ -680,9 +684,6 @@ def _erase_growth(erasure) -> None:
             .values(message="")
             .execution_options(synchronize_session=False)
         )
-    _scrub_needles(erasure, NetworkApplication, ("motivation", "experience", "region", "decision_message"))
-    _scrub_needles(erasure, NetworkPartner, ("message", "decision_message"))
-    _scrub_needles(erasure, Network, ("description",))
 
 
 def _forget_actor(erasure, column) -> None:
@@ -694,22 +695,6 @@ def _forget_actor(erasure, column) -> None:
         .execution_options(synchronize_session=False)
     )
     erasure.count(f"{column.class_.__tablename__}.{column.key}", result.rowcount)
-
-
-def _scrub_needles(erasure, model, columns: tuple[str, ...]) -> None:
-    """Free text (anyone's) holding the person's e-mail, name or identifiers keeps its words, not those."""
-    needles = erasure.needles()
-    if not needles:
-        return
-    matches = [
-        getattr(model, column).ilike(f"%{_like_escape(needle)}%", escape="\\")
-        for column in columns
-        for needle in needles
-    ]
-    for obj in session.scalars(sa.select(model).where(sa.or_(*matches))):
-        for column in columns:
-            setattr(obj, column, scrub(getattr(obj, column), needles, erasure.placeholder))
-        erasure.count("mentions_scrubbed", 1)
 
 
 register_exporter("growth", _export_growth)
@@ -779,3 +764,40 @@ def _erase_accounts(erasure) -> None:
 
 
 register_eraser("accounts", _erase_accounts, order=95)
+
+
+# -- the page cache's versions --------------------------------------------------------------------------------------
+
+
+def _erase_cache_versions(erasure) -> None:
+    """The page cache's per-person versions (``structure@p:<id>``, ``notifications@p:<id>``, page_cache.py) hold
+    only an internal id and a random number, but they go with the person. Deleting them must not let a stale
+    kept value be served: a missing row reads as version 0, the version a value computed for this person before
+    their first attributed write was stamped with. Such a value was also stamped with the domains' unattributed
+    versions (``structure@``, ``notifications@``), which get a new random number here, in the same transaction
+    (the DELETE of the person's row would change them at commit anyway); a row made again later gets a new
+    random version too."""
+    from network_service.page_cache import SCOPED_DOMAINS, UNATTRIBUTED, CacheVersion
+
+    names = [f"{domain}@p:{erasure.person.id}" for domain in SCOPED_DOMAINS]
+    result = session.execute(
+        sa.delete(CacheVersion)
+        .where(CacheVersion.name.in_(names))
+        .execution_options(synchronize_session=False)
+    )
+    erasure.count("cache_versions", result.rowcount)
+    session.execute(
+        sa.update(CacheVersion)
+        .where(CacheVersion.name.in_([domain + UNATTRIBUTED for domain in SCOPED_DOMAINS]))
+        .values(token=secrets.randbits(62))
+        .execution_options(synchronize_session=False)
+    )
+
+
+register_eraser("page_cache", _erase_cache_versions, order=96)
+
+
+# -- every free-text column -----------------------------------------------------------------------------------------
+
+# Last, after every module's eraser (plugins' too: they find rows by the identifiers this replaces).
+register_eraser("text", scrub_everywhere, order=1000)

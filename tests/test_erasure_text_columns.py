@@ -1,0 +1,120 @@
+"""Erasure scrubs every free-text column: the columns come from the metadata (privacy.scrubbing), so a column
+added later is scrubbed too, or this test fails."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from network_service.db import Base
+from network_service.networks.models import Network
+from network_service.privacy import scrubbing
+from tests import privacy_support as ps
+from tests.helpers import csrf_from, sign_in_as
+
+
+@pytest.fixture
+def written_everywhere(run, world, app, tmp_path):
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    everything = run(ps.build_everything, world, tmp_path / "uploads")
+    run(ps.fill_empty_tables, everything.network_id)
+    assert run(ps.write_everywhere) == []  # every scrubbed table has a row to write into
+    yield everything
+    app.config["UPLOAD_DIR"] = None
+
+
+def _columns_holding(connection, needles) -> set[str]:
+    """Every "table.column" whose value, in some row, holds one of ``needles`` (any case)."""
+    found = set()
+    for table in Base.metadata.sorted_tables:
+        for row in connection.execute(sa.select(table)).mappings():
+            for column, value in row.items():
+                if value is None:
+                    continue
+                text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
+                if any(needle.lower() in text.lower() for needle in needles):
+                    found.add(f"{table.name}.{column}")
+    return found
+
+
+def test_the_exceptions_name_real_tables_and_columns(app):  # the app loads the plugins and their tables
+    names = {t.name for t in Base.metadata.sorted_tables} | {
+        f"{t.name}.{c.name}" for t in Base.metadata.sorted_tables for c in t.columns
+    }
+    assert sorted(set(scrubbing.NOT_SCRUBBED) - names) == []
+    columns = {c.name for t in Base.metadata.sorted_tables for c in t.columns}
+    assert sorted(set(scrubbing.NOT_SCRUBBED_ANYWHERE) - columns) == []
+    # the erasure writes scrubbed texts back by primary key
+    assert [c.table.name for c in scrubbing.scrubbed_columns() if not c.table.primary_key.columns] == []
+
+
+@pytest.mark.parametrize("delete_contributions", [False, True])
+def test_erasure_scrubs_every_text_column_and_the_public_page(
+    written_everywhere, db_connection, http_client, run, delete_contributions
+):
+    scrubbed = {f"{c.table.name}.{c.name}" for c in scrubbing.scrubbed_columns()}
+    assert len(scrubbed) > 100
+    slug = run(lambda: ps.session.get(Network, written_everywhere.network_id).slug)
+    visitor = http_client()
+    public = visitor.get(f"/n/{slug}")
+    assert public.status_code == 200
+    assert "(write to ZELDA.QUIXOTE@EXAMPLE.ORG) before" in public.get_data(as_text=True)  # "how to join"
+    before = _columns_holding(db_connection, ps.IDENTIFIERS)
+    assert sorted(scrubbed - before) == []  # the fixture reached every scrubbed column
+    assert len(scrubbed & _columns_holding(db_connection, [ps.EMAIL])) > 100
+
+    browser = http_client()
+    sign_in_as(browser, run, ps.EMAIL)
+    page = browser.get("/profile/erase")
+    data = {"csrf_token": csrf_from(page.get_data(as_text=True)), "confirm": ps.EMAIL}
+    if delete_contributions:
+        data["delete_contributions"] = "y"
+    response = browser.post("/profile/erase", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+    left = sorted(_columns_holding(db_connection, ps.IDENTIFIERS))
+    assert left == [], left
+    public = visitor.get(f"/n/{slug}").get_data(as_text=True)
+    assert ps.EMAIL.upper() not in public and ps.NAME not in public
+    assert "Ask former member (write to former member) before the first meeting." in public
+
+
+def test_identifiers_and_names_are_replaced_as_whole_words_in_any_case():
+    pattern = scrubbing._words(["anna77", "zelda.quixote@example.org"])
+    text = {
+        "a": "Mail ZELDA.QUIXOTE@example.org or mailto:zelda.quixote@example.org, ask @Zelda Quixoté",
+        "b": ["anna77 and Savanna77h.", "xzelda.quixote@example.org is someone else"],
+        "c": "not ada.zelda.quixote@example.org, a+zelda.quixote@example.org, zelda.quixote@example.org.uk",
+        "d": "but zelda.quixote@example.org. And (zelda.quixote@example.org)",
+    }
+    assert scrubbing.scrub_text(text, pattern, "Zelda Quixoté", "former member") == {
+        "a": "Mail former member or mailto:former member, ask former member",
+        "b": ["former member and Savanna77h.", "xzelda.quixote@example.org is someone else"],
+        "c": text["c"],
+        "d": "but former member. And (former member)",
+    }
+
+
+def test_a_namesake_keeps_their_name_and_address(world, http_client, run):
+    from network_service.accounts.models import Person
+    from network_service.networks.models import Network
+    from tests.helpers import add_member
+
+    def two():
+        network = ps.session.get(Network, world.network_id)
+        add_member(network, ps.EMAIL, ps.NAME)
+        other = add_member(network, "a+" + ps.EMAIL, ps.NAME)
+        other.bio = f"Not the {ps.NAME} of {ps.EMAIL}."
+        return other.id
+
+    other_id = run(two)
+    browser = http_client()
+    sign_in_as(browser, run, ps.EMAIL)
+    page = browser.get("/profile/erase")
+    data = {"csrf_token": csrf_from(page.get_data(as_text=True)), "confirm": ps.EMAIL}
+    assert browser.post("/profile/erase", data=data).status_code == 302
+    other = run(lambda: ps.session.get(Person, other_id))
+    assert (other.display_name, other.email) == (ps.NAME, "a+" + ps.EMAIL)
+    assert other.bio == "Not the former member of former member."  # their texts about others are scrubbed
