@@ -104,6 +104,9 @@ def test_the_devices_page_lists_the_persons_tokens_and_revokes_one(app, client, 
     assert "Never used" in page and secret not in page and kept not in page
     assert "coordinator&#39;s token" not in page and "coordinator's token" not in page  # only one's own
     assert "your API tokens below keep working until you revoke them" in page
+    # each "Revoke this token" button is described by its token's name (a screen reader hears which one)
+    assert f'<p id="api-token-{token_id}"><strong>laptop script</strong>' in page
+    assert f'aria-describedby="api-token-{token_id}">Revoke this token</button>' in page
 
     response = browser.post(f"/profile/tokens/{token_id}/revoke", data={"csrf_token": csrf_from(page)})
     assert response.status_code == 302 and response.headers["Location"] == "/profile/sessions"
