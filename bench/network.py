@@ -979,12 +979,31 @@ def run_scale(scale: int, settings: dict, directory: Path) -> dict:
             result["http"], result["memory"] = measure_http(
                 app, settings, database.url, server_settings, pages, people, directory
             )
+        _progress(f"{scale}x: erasing the measured member ...")  # last: it changes the data
+        result["erasure"] = time_erasure(app, data["viewer_id"])
     finally:
         if app is not None:
             db.dispose(app)
         database.drop()
     result["duration_s"] = round(time.perf_counter() - began, 1)
     return result
+
+
+def time_erasure(app, person_id: int) -> dict:
+    """One member's erasure (their posts kept as "former member"), as the operator's command does it: every
+    module's eraser, then the scrub of every free-text column of every table (privacy/scrubbing.py, a scan of
+    each). Measured once, in process; a figure for the operator, not a target."""
+    from network_service.accounts.models import Person
+    from network_service.db import session
+    from network_service.privacy.operations import erase_person
+
+    with app.test_request_context():
+        person = session.get(Person, person_id)
+        started = time.perf_counter()
+        summary = erase_person(person, None, confirm=person.email)
+        session.commit()
+        seconds = time.perf_counter() - started
+    return {"seconds": round(seconds, 2), "summary": dict(summary["counts"])}
 
 
 def run(settings: dict, directory: Path) -> dict:
@@ -1168,6 +1187,13 @@ def render(report: dict) -> list[str]:
             f"p50 {m['latency_ms']['p50']} ms, p99 {m['latency_ms']['p99']} ms, max {m['latency_ms']['max']} ms; "
             f"{m['statements_per_call']} statements per call"
         )
+        erasure = result.get("erasure")
+        if erasure:
+            scrubbed = erasure["summary"].get("mentions_scrubbed", 0)
+            lines.append(
+                f"{label}: erasing the measured member (posts kept): {erasure['seconds']} s, "
+                f"{scrubbed} texts scrubbed of their name and address"
+            )
     comparison = report.get("comparison")
     if comparison:
         lines.append("")
