@@ -133,6 +133,22 @@ def world(run):
 
 
 @pytest.fixture
+def limited_app(app, database_url):  # app: the schema exists
+    """Make apps of the suite's database with the rate limits on (``overrides``: more settings); each is
+    disposed of after the test."""
+    apps = []
+
+    def make(**overrides):
+        application = create_app(app_config(database_url, RATELIMIT_ENABLED=True, **overrides))
+        apps.append(application)
+        return application
+
+    yield make
+    for application in apps:
+        db.dispose(application)
+
+
+@pytest.fixture
 def page_cache_on(app):
     """The suite runs without the page cache (statement counts stay comparable); tests of what it keeps turn it
     on with this fixture (network_service/page_cache.py)."""

@@ -15,23 +15,8 @@ from network_service import security
 from network_service.app import create_app
 from network_service.courses.models import CompletionEvent
 from network_service.db import db
-from tests.databases import app_config
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-def limited_app(app, database_url):  # app: the schema exists
-    apps = []
-
-    def make(**overrides):
-        application = create_app(app_config(database_url, RATELIMIT_ENABLED=True, **overrides))
-        apps.append(application)
-        return application
-
-    yield make
-    for application in apps:
-        db.dispose(application)
 
 
 def test_sign_in_links_are_limited_with_retry_after_and_a_page(limited_app):

@@ -16,9 +16,6 @@ import pytest
 import sqlalchemy as sa
 
 from network_service import security
-from network_service.app import create_app
-from network_service.db import db
-from tests.databases import app_config
 
 PACKAGE = pathlib.Path(security.__file__).parent
 SENDERS = {"notify", "queue_mail"}  # notifications.operations.notify, mail.operations.queue_mail
@@ -58,20 +55,6 @@ UNLIMITED_SENDERS = {
     ("courses.unlinked_passes", "POST"): "recorded passes, once each",
     ("growth.decide_course_request", "POST"): "site administrators",
 }
-
-
-@pytest.fixture
-def limited_app(app, database_url):  # app: the schema exists
-    apps = []
-
-    def make(**overrides):
-        application = create_app(app_config(database_url, RATELIMIT_ENABLED=True, **overrides))
-        apps.append(application)
-        return application
-
-    yield make
-    for application in apps:
-        db.dispose(application)
 
 
 def _called_names(node: ast.AST) -> set[str]:
