@@ -118,3 +118,28 @@ def test_a_namesake_keeps_their_name_and_address(world, http_client, run):
     other = run(lambda: ps.session.get(Person, other_id))
     assert (other.display_name, other.email) == (ps.NAME, "a+" + ps.EMAIL)
     assert other.bio == "Not the former member of former member."  # their texts about others are scrubbed
+
+
+def test_a_name_in_capitals_with_letters_outside_ascii_is_scrubbed(world, http_client, run):
+    """SQLite's own lower() changes A-Z only; the application gives each SQLite connection Python's (db.py), so
+    the scrub's ILIKE finds "ZELDA QUIXOTÉ" for "Zelda Quixoté" there too, as PostgreSQL's does."""
+    from network_service.conversations import operations as conversations
+    from network_service.conversations.models import Channel, Message
+    from network_service.networks.models import Network
+    from tests.helpers import add_member
+
+    def write():
+        network = ps.session.get(Network, world.network_id)
+        add_member(network, ps.EMAIL, ps.NAME)
+        channel = ps.session.scalar(sa.select(Channel).where(Channel.network_id == network.id).limit(1))
+        author = add_member(network, "writer@example.org", "Wanda Writer")
+        return conversations.post_message(channel, actor=author, body=f"Thanks, {ps.NAME.upper()}!").id
+
+    message_id = run(write)
+    assert ps.NAME.upper() != ps.NAME and not ps.NAME.isascii()
+    browser = http_client()
+    sign_in_as(browser, run, ps.EMAIL)
+    page = browser.get("/profile/erase")
+    data = {"csrf_token": csrf_from(page.get_data(as_text=True)), "confirm": ps.EMAIL}
+    assert browser.post("/profile/erase", data=data).status_code == 302
+    assert run(lambda: ps.session.get(Message, message_id).body) == "Thanks, former member!"

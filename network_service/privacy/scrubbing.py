@@ -7,8 +7,8 @@ Enum columns (a fixed list of codes). A column added later is therefore scrubbed
 tests/test_erasure_text_columns.py writes the person's name and address into every scrubbed column and checks
 that none is left after an erasure.
 
-How: per column, one SELECT finds the rows whose text holds a needle (LIKE, case-insensitive where the database
-can: ILIKE on PostgreSQL, ASCII letters on SQLite), only those rows are read, changed in Python and written back
+How: per column, one SELECT finds the rows whose text holds a needle (ILIKE, of every letter on both databases:
+SQLite connections get Python's lower(), db.py), only those rows are read, changed in Python and written back
 by primary key. Rows without a match are never loaded, so a big network costs one scan per column.
 
 What replaces what (as before, for others' texts that name the person), each as a whole word (not inside a
