@@ -176,7 +176,7 @@ def _too_many_writes_page():
         minutes=max(1, -(-seconds // 60)),
         fields=fields,
         texts=texts,
-        action=request.path,
+        action=request.script_root + request.path,  # behind a path prefix too (ProxyFix x_prefix)
     )
     if isinstance(response, tuple):
         response = current_app.make_response(response)

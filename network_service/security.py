@@ -227,7 +227,8 @@ def api_rate_key() -> str:
     address's. For the API, and for what signed-in people do often (posting): many of them may share one
     address (an organisation's office, a mobile network's NAT), and must not share one budget."""
     header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer "):
+    # Only the API reads bearer tokens: on a page, a made-up header would be a fresh budget with each request.
+    if header.lower().startswith("bearer ") and (request.blueprint or "").startswith("api_"):
         return "token:" + hashlib.sha256(header[7:].strip().encode()).hexdigest()[:32]
     person_id = session.get("person_id")
     if person_id is not None:
@@ -238,11 +239,19 @@ def api_rate_key() -> str:
 def person_rate_key() -> str:
     """Whose budget a write spends when a page and its API share one (``shared_scope``): the person, however
     they came (the API's bearer token was resolved to its owner before the view, api/auth.py; a page's session
-    names the person), so that switching from the page to the API, or to a second token, buys no more."""
-    person = g.get("current_person")
-    if person is not None:
-        return f"person:{person.id}"
-    return api_rate_key()
+    names the person), so that switching from the page to the API, or to a second token, buys no more.
+
+    Only the API reads a bearer token: a page's limit is checked before its view signs anyone in, and a made-up
+    ``Authorization`` header sent along with a page's form must not buy a fresh budget."""
+    if (request.blueprint or "").startswith("api_"):
+        person = g.get("current_person")  # api/auth.authenticate ran before the view
+        if person is not None:
+            return f"person:{person.id}"
+        return api_rate_key()
+    person_id = session.get("person_id")
+    if person_id is not None:
+        return f"person:{person_id}"
+    return "address:" + (get_remote_address() or "")
 
 
 def declare_shared_limit(app: Flask, scope: str, limit: str, endpoints) -> None:

@@ -64,13 +64,19 @@ def test_guessing_api_tokens_is_limited_per_client_address(limited_app):
 
 
 def test_the_api_budget_is_per_token_then_person_then_address(app):
-    with app.test_request_context(headers={"Authorization": "Bearer one"}):
+    api = "/api/v1/me"
+    with app.test_request_context(api, headers={"Authorization": "Bearer one"}):
         first = security.api_rate_key()
-    with app.test_request_context(headers={"Authorization": "Bearer one"}):
+    with app.test_request_context(api, headers={"Authorization": "Bearer one"}):
         assert security.api_rate_key() == first
-    with app.test_request_context(headers={"Authorization": "Bearer two"}):
+    with app.test_request_context(api, headers={"Authorization": "Bearer two"}):
         assert security.api_rate_key() != first
-    with app.test_request_context(environ_base={"REMOTE_ADDR": "192.0.2.1"}):
+    with app.test_request_context(api, environ_base={"REMOTE_ADDR": "192.0.2.1"}):
+        assert security.api_rate_key() == "address:192.0.2.1"
+    # a page reads no bearer token: a made-up header must not buy a budget of its own
+    with app.test_request_context(
+        "/profile", headers={"Authorization": "Bearer one"}, environ_base={"REMOTE_ADDR": "192.0.2.1"}
+    ):
         assert security.api_rate_key() == "address:192.0.2.1"
     assert "one" not in first  # the token itself is never a storage key
 

@@ -207,6 +207,51 @@ def test_help_requests_share_one_budget_per_person_on_the_page_and_in_the_api(tw
     assert page(other, other_csrf).status_code == 404  # someone else at the same address has their own
 
 
+def test_a_made_up_bearer_header_on_a_page_buys_no_fresh_budget(two_people):
+    """Found by the review of session 12: a page's limit is checked before its view signs anyone in, and the
+    key read any bearer header first: a new made-up one with each form post was a new budget each time."""
+    (client, csrf, _token), _other = two_people
+    statuses = [
+        client.post(
+            "/networks/no-such-network/help/new",
+            data={"csrf_token": csrf, "title": "Spam", "body": "Spam"},
+            headers={"Authorization": f"Bearer made-up-{number}"},
+            environ_base=ADDRESS,
+        ).status_code
+        for number in range(11)
+    ]
+    assert statuses[:10] == [404] * 10 and statuses[10] == 429, statuses
+
+
+def test_a_made_up_bearer_header_on_a_chat_post_buys_no_fresh_budget(two_people):
+    """The same for posting in a channel (30 a minute per person, security.api_rate_key)."""
+    (client, csrf, _token), _other = two_people
+    statuses = [
+        client.post(
+            "/networks/no-such-network/conversations/c/general",
+            data={"csrf_token": csrf, "body": "Spam"},
+            headers={"Authorization": f"Bearer made-up-{number}"},
+            environ_base=ADDRESS,
+        ).status_code
+        for number in range(31)
+    ]
+    assert 429 not in statuses[:30] and statuses[30] == 429, statuses
+
+
+def test_send_again_keeps_the_path_prefix(two_people):
+    """Behind a path prefix (ProxyFix x_prefix sets SCRIPT_NAME), "Send again" posts to the prefixed address."""
+    (client, csrf, _token), _other = two_people
+    for _ in range(11):
+        refused = client.post(
+            "/networks/no-such-network/help/new",
+            data={"csrf_token": csrf, "title": "First conversation", "body": "Where do I start?\nHelp."},
+            base_url="http://localhost/mentornet/",
+            environ_base=ADDRESS,
+        )
+    assert refused.status_code == 429
+    assert 'action="/mentornet/networks/no-such-network/help/new"' in refused.get_data(as_text=True)
+
+
 def test_invitations_allow_a_cohort_and_then_stop(two_people):
     from network_service.networks.views import INVITE_RATE_LIMIT
 
