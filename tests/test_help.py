@@ -264,18 +264,26 @@ def test_the_author_may_edit_resolve_see_and_extend_suggestions(roles, ctx):
     assert request.status == HelpStatus.closed
 
 
-def test_the_page_names_the_same_suggestions_as_the_orm_objects(roles, ctx, app):
+def test_the_page_names_the_same_suggestions_as_the_orm_objects(roles, ctx, app, monkeypatch):
     """The request page's plain rows (``page_suggestions``) name the same people, when and why, in the same order
-    as ``suggestions`` does with ORM objects, before and after more members are asked."""
-    app.config["HELP_NOTIFY_COUNT"] = 1
+    as ``suggestions`` does with ORM objects (shown as the API shows them: ``shown_suggestion``), before and after
+    more members are asked."""
+    monkeypatch.setitem(app.config, "HELP_NOTIFY_COUNT", 1)
     request = new_request(roles, email="office@example.org", topic="Jobcenter letters", languages=["German"])
     author = person("office@example.org")
 
     def both():
         notified, candidates = ops.suggestions(request, author, more=3)
         rows, picks = ops.page_suggestions(request, author, more=3)
+        shared = ops.sharing_among((s.person_id for s in notified), author)
         assert [
-            (s.person_id, s.person.name_or_email, s.score, s.reasons, s.notified_at) for s in notified
+            (
+                s.person_id,
+                s.person.name_or_email,
+                *ops.shown_suggestion(s.score, s.reasons, s.person_id in shared),
+            )
+            + (s.notified_at,)
+            for s in notified
         ] == [(r.person_id, r.person.name_or_email, r.score, r.reasons, r.notified_at) for r in rows]
         assert [(p.name_or_email, s.person_id, s.score, s.reasons) for p, s in candidates] == [
             (p.name_or_email, s.person_id, s.score, s.reasons) for p, s in picks

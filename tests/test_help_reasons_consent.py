@@ -26,7 +26,7 @@ def _reasons_on_page(client, world, request_id: int) -> str:
     return response.get_data(as_text=True)
 
 
-def _reasons_in_api(client, run, world, request_id: int) -> list[str]:
+def _mentor_in_api(client, run, world, request_id: int) -> dict:
     response = client.get(
         f"/api/v1/networks/{world.slug}/help-requests/{request_id}/suggestions",
         headers={
@@ -35,7 +35,7 @@ def _reasons_in_api(client, run, world, request_id: int) -> list[str]:
     )
     assert response.status_code == 200, response.get_json()
     (mentor,) = [row for row in response.get_json()["notified"] if row["person"]["id"] == world.mentor_id]
-    return [reason["code"] for reason in mentor["reasons"]]
+    return mentor
 
 
 def test_a_member_who_stops_sharing_is_shown_without_their_languages(client, run, world, app, monkeypatch):
@@ -57,7 +57,8 @@ def test_a_member_who_stops_sharing_is_shown_without_their_languages(client, run
     request_id = run(ask)
     sign_in_as(client, run, "coord@example.org")
     assert "speaks Arabic" in _reasons_on_page(client, world, request_id)
-    assert "language" in _reasons_in_api(client, run, world, request_id)
+    before = _mentor_in_api(client, run, world, request_id)
+    assert "language" in [reason["code"] for reason in before["reasons"]]
 
     run(
         lambda: set_consent(
@@ -68,5 +69,7 @@ def test_a_member_who_stops_sharing_is_shown_without_their_languages(client, run
     html = _reasons_on_page(client, world, request_id)
     assert "Mina Mentor" in html  # still listed as asked: only what came from her profile goes
     assert "speaks Arabic" not in html
-    codes = _reasons_in_api(client, run, world, request_id)
-    assert not {"language", "expertise", "region"} & set(codes)
+    after = _mentor_in_api(client, run, world, request_id)
+    assert not {"language", "expertise", "region"} & {reason["code"] for reason in after["reasons"]}
+    # the score is that of the reasons shown: the stored score, less the points shown, would give the hidden ones
+    assert after["score"] == sum(reason["points"] for reason in after["reasons"]) < before["score"]

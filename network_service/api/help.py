@@ -288,15 +288,16 @@ class Suggestions(MethodView):
         help_request = operations.get_request(get_network(slug), request_id, viewer)
         notified, candidates = operations.suggestions(help_request, viewer)
         shared = operations.sharing_among((s.person_id for s in notified), viewer)
+        shown = [operations.shown_suggestion(s.score, s.reasons, s.person_id in shared) for s in notified]
         return {
             "notified": [
                 {
                     "person": s.person,
-                    "score": s.score,
-                    "reasons": _reasons(operations.shown_reasons(s.reasons, s.person_id in shared)),
+                    "score": score,
+                    "reasons": _reasons(reasons),
                     "notified_at": s.notified_at,
                 }
-                for s in notified
+                for s, (score, reasons) in zip(notified, shown, strict=True)
             ],
             "next": [
                 {"person": person, "score": s.score, "reasons": _reasons(s.reasons), "notified_at": None}

@@ -869,13 +869,15 @@ def suggestions(request: HelpRequest, viewer: Person | None, *, more: int = 5):
 PROFILE_REASONS = frozenset({"language", "expertise", "region"})
 
 
-def shown_reasons(reasons: list[dict], shared: bool) -> list[dict]:
-    """A suggestion's stored reasons as they may be shown now. They were written when the person was asked, from
-    what they shared then; a person who has since withdrawn their consent to share their profile is shown
-    without their languages, expertise and region (as matching now leaves them out, matching.py)."""
+def shown_suggestion(score: float, reasons: list[dict], shared: bool) -> tuple[float, list[dict]]:
+    """A suggestion's stored score and reasons as they may be shown now. They were written when the person was
+    asked, from what they shared then; a person who has since withdrawn their consent to share their profile is
+    shown without their languages, expertise and region (as matching now leaves them out, matching.py), and with
+    the score of the reasons shown: the stored one, less the points shown, would tell what was left out."""
     if shared:
-        return reasons
-    return [reason for reason in reasons if reason.get("code") not in PROFILE_REASONS]
+        return score, reasons
+    kept = [reason for reason in reasons if reason.get("code") not in PROFILE_REASONS]
+    return float(sum(reason.get("points") or 0 for reason in kept)), kept
 
 
 def sharing_among(person_ids: Iterable[int], viewer: Person | None) -> set[int]:
@@ -929,9 +931,9 @@ def page_suggestions(request: HelpRequest, viewer: Person | None, *, more: int =
         shared = sharing_among((row.person_id for row in rows), viewer)
         notified = [
             NotifiedRow(
-                person_id, Named(name, email), score, shown_reasons(reasons, person_id in shared), notified_at
+                person_id, Named(name, email), *shown_suggestion(score, reasons, person_id in shared), at
             )
-            for person_id, name, email, score, reasons, notified_at in rows
+            for person_id, name, email, score, reasons, at in rows
         ]
     candidates: list[tuple[Named, matching.Suggestion]] = []
     if request.is_open and more > 0:
