@@ -1,22 +1,25 @@
-"""The last step of an erasure: every free-text column of every table loses the person's e-mail, name and
-identifiers.
+"""The last step of an erasure: every free-text column of every table loses the person's e-mail address and,
+where it is looked for, their name.
 
 The columns are not listed by hand: every String, Text and JSON column of ``Base.metadata`` (plugins' tables
 too) is scrubbed, except the columns of ``NOT_SCRUBBED`` and ``NOT_SCRUBBED_ANYWHERE`` (each with its reason) and
 Enum columns (a fixed list of codes). A column added later is therefore scrubbed without anyone remembering to;
 tests/test_erasure_text_columns.py writes the person's name and address into every scrubbed column and checks
-that none is left after an erasure.
+what is left after an erasure.
 
 How: per column, one SELECT finds the rows whose text holds a needle (ILIKE, of every letter on both databases:
 SQLite connections get Python's lower(), db.py), only those rows are read, changed in Python and written back
 by primary key. Rows without a match are never loaded, so a big network costs one scan per column.
 
-What replaces what (as before, for others' texts that name the person), each as a whole word (not inside a
-longer word: an LMS username "anna" leaves "Savannah" alone), in any case:
-- the e-mail address and the identifiers (LMS username, LTI subject, xAPI account name, learner pseudonym);
-- the display name, with a leading "@" of a mention (``operations.scrub_mentions``);
-each by ``erasure.placeholder`` ("former member"). A name or identifier shorter than four characters is left
-alone: it would match too many ordinary words.
+What replaces what, by "former member" (``erasure.placeholder``), in any case:
+- the e-mail address, as a whole address ("ada.zelda@example.org" is not "zelda@example.org"), in every scrubbed
+  column: an address names one person and nothing else;
+- the display name, in the text columns (not JSON, not the names of things: ``NAME_NOT_SCRUBBED_COLUMNS``): a
+  name of two words or more as a whole phrase and as an @mention, a one-word name only as an @mention. Any member can choose
+  their name, then erase their account: a one-word name ("Arabic", "Mentor") replaced wherever it stands would
+  rewrite every network's texts, its names and members' languages.
+The LMS and LTI identifiers (a username, a subject, often a number such as "2024") are not searched in free text,
+for the same reason; the rows that carry them are the modules' erasers' to delete or clear (lti, courses).
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from network_service.db import Base, session
-from network_service.privacy.operations import scrub_mentions
 
 # Whole tables or single columns ("table" or "table.column") that are not scrubbed, and why.
 NOT_SCRUBBED: dict[str, str] = {
@@ -83,6 +85,12 @@ NOT_SCRUBBED_ANYWHERE: dict[str, str] = {
 }
 
 
+# Columns where the name is not looked for (the e-mail address still is): the names of things, which a member's
+# chosen name must not rewrite (a network "Berlin Mentors Circle", a channel, an organisation, a course), and
+# identifiers.
+NAME_NOT_SCRUBBED_COLUMNS = frozenset({"name", "slug", "title_key", "course_key", "issuer", "client_id"})
+
+
 def _is_text(column: sa.Column) -> bool:
     if isinstance(column.type, sa.Enum):  # StrEnumType too
         return False  # a fixed list of codes
@@ -91,6 +99,11 @@ def _is_text(column: sa.Column) -> bool:
 
 def is_json(column: sa.Column) -> bool:
     return isinstance(column.type, sa.JSON)
+
+
+def name_scrubbed(column: sa.Column) -> bool:
+    """Whether the display name is looked for in ``column`` (the e-mail address is, in every scrubbed column)."""
+    return not is_json(column) and column.name not in NAME_NOT_SCRUBBED_COLUMNS
 
 
 def scrubbed_columns(metadata: sa.MetaData | None = None) -> list[sa.Column]:
@@ -105,6 +118,8 @@ def scrubbed_columns(metadata: sa.MetaData | None = None) -> list[sa.Column]:
                 continue
             if f"{table.name}.{column.name}" in NOT_SCRUBBED or column.name in NOT_SCRUBBED_ANYWHERE:
                 continue
+            if column.primary_key or column.foreign_keys:
+                continue  # a key (a session's id is its cookie's secret), never a text
             found.append(column)
     return found
 
@@ -133,32 +148,48 @@ def _words(needles: list[str]) -> re.Pattern | None:
     return re.compile(rf"(?<![\w.+-])(?:{alternatives})(?![\w@]|[.-]\w)", re.IGNORECASE)
 
 
-def scrub_text(value: Any, identifiers: re.Pattern | None, name: str, placeholder: str) -> Any:
-    """``value`` (a string, or JSON: through dicts and lists) without the identifiers and the name (each as a
-    whole word, any case; the name also as an @mention, as ``scrub_mentions`` does)."""
+def _name_pattern(name: str) -> re.Pattern | None:
+    """The display name as it is replaced: as an @mention always, and as a whole phrase when it has two words or
+    more (a one-word name is an ordinary word too often: "Arabic", "Mentor")."""
+    name = " ".join(name.split())
+    if len(name) < 4:
+        return None
+    spaced = r"\s+".join(re.escape(word) for word in name.split(" "))
+    if " " in name:
+        return re.compile(rf"(?<![\w@])(?:@\[{spaced}\]|@?{spaced})(?!\w)", re.IGNORECASE)
+    return re.compile(rf"(?<![\w@])@(?:\[{spaced}\]|{spaced})(?!\w)", re.IGNORECASE)
+
+
+def scrub_text(value: Any, address: re.Pattern | None, name: re.Pattern | None, placeholder: str) -> Any:
+    """``value`` (a string, or JSON: through dicts and lists) without the address and the name (``name``: None
+    where the name is not looked for)."""
     if isinstance(value, str):
-        if identifiers is not None:
-            value = identifiers.sub(placeholder, value)
-        return scrub_mentions(value, name, placeholder) if name else value
+        if address is not None:
+            value = address.sub(placeholder, value)
+        if name is not None:
+            value = name.sub(placeholder, value)
+        return value
     if isinstance(value, dict):
-        return {k: scrub_text(v, identifiers, name, placeholder) for k, v in value.items()}
+        return {k: scrub_text(v, address, name, placeholder) for k, v in value.items()}
     if isinstance(value, list):
-        return [scrub_text(v, identifiers, name, placeholder) for v in value]
+        return [scrub_text(v, address, name, placeholder) for v in value]
     return value
 
 
 def scrub_everywhere(erasure) -> None:
-    """Every scrubbed column of every table without the person's e-mail, name and identifiers."""
-    name = erasure.name.strip()
-    if len(name) < 4:
-        name = ""
-    # as for names, identifiers shorter than four characters would match too many ordinary words
-    identifiers = [n for n in erasure.needles() if n != erasure.name and len(n) >= 4]
-    needles = identifiers + ([name] if name else [])
-    if not needles:
+    """Every scrubbed column of every table without the person's e-mail address and name (module docstring)."""
+    email = (erasure.email or "").strip()
+    address = _words([email]) if len(email) >= 4 else None
+    name_pattern = _name_pattern(erasure.name)
+    if address is None and name_pattern is None:
         return
-    pattern = _words(identifiers)
+    # what SQL looks for first: the address, and the name's words as written (a mention holds them too)
+    name_needle = " ".join(erasure.name.split()) if name_pattern is not None else ""
     for column in scrubbed_columns():
+        with_name = name_pattern is not None and name_scrubbed(column)
+        needles = ([email] if address is not None else []) + ([name_needle] if with_name else [])
+        if not needles:
+            continue
         table = column.table
         keys = list(table.primary_key.columns)  # every table has one (a test reads them all)
         length = getattr(column.type, "length", None)
@@ -166,9 +197,9 @@ def scrub_everywhere(erasure) -> None:
         changes = []
         for row in found:
             value = row[-1]
-            scrubbed = scrub_text(value, pattern, name, erasure.placeholder)
+            scrubbed = scrub_text(value, address, name_pattern if with_name else None, erasure.placeholder)
             if scrubbed == value:
-                continue  # the name inside a longer word: not a mention
+                continue  # inside a longer word or address, or a one-word name without "@"
             if isinstance(scrubbed, str) and length and len(scrubbed) > length:
                 scrubbed = scrubbed[:length]
             changes.append({**{f"scrub_key_{i}": row[i] for i in range(len(keys))}, "scrub_value": scrubbed})
