@@ -39,6 +39,17 @@ def _columns_holding(connection, needles) -> set[str]:
     return found
 
 
+def _erase_over_http(http_client, run, email: str, *, delete_contributions: bool = False):
+    """The person signs in and erases their account on /profile/erase; returns the answer."""
+    browser = http_client()
+    sign_in_as(browser, run, email)
+    page = browser.get("/profile/erase")
+    data = {"csrf_token": csrf_from(page.get_data(as_text=True)), "confirm": email}
+    if delete_contributions:
+        data["delete_contributions"] = "y"
+    return browser.post("/profile/erase", data=data)
+
+
 def test_the_exceptions_name_real_tables_and_columns(app):  # the app loads the plugins and their tables
     names = {t.name for t in Base.metadata.sorted_tables} | {
         f"{t.name}.{c.name}" for t in Base.metadata.sorted_tables for c in t.columns
@@ -65,13 +76,7 @@ def test_erasure_scrubs_every_text_column_and_the_public_page(
     assert sorted(scrubbed - before) == []  # the fixture reached every scrubbed column
     assert len(scrubbed & _columns_holding(db_connection, [ps.EMAIL])) > 100
 
-    browser = http_client()
-    sign_in_as(browser, run, ps.EMAIL)
-    page = browser.get("/profile/erase")
-    data = {"csrf_token": csrf_from(page.get_data(as_text=True)), "confirm": ps.EMAIL}
-    if delete_contributions:
-        data["delete_contributions"] = "y"
-    response = browser.post("/profile/erase", data=data)
+    response = _erase_over_http(http_client, run, ps.EMAIL, delete_contributions=delete_contributions)
     assert response.status_code == 302, response.get_data(as_text=True)
 
     # the address goes from every column; the name from every text column but the names of things (a member's
@@ -140,11 +145,7 @@ def test_a_namesake_keeps_their_name_and_address(world, http_client, run):
         return other.id
 
     other_id = run(two)
-    browser = http_client()
-    sign_in_as(browser, run, ps.EMAIL)
-    page = browser.get("/profile/erase")
-    data = {"csrf_token": csrf_from(page.get_data(as_text=True)), "confirm": ps.EMAIL}
-    assert browser.post("/profile/erase", data=data).status_code == 302
+    assert _erase_over_http(http_client, run, ps.EMAIL).status_code == 302
     other = run(lambda: ps.session.get(Person, other_id))
     assert (other.display_name, other.email) == (ps.NAME, "a+" + ps.EMAIL)
     assert other.bio == "Not the former member of former member."  # their texts about others are scrubbed
@@ -167,11 +168,7 @@ def test_a_name_in_capitals_with_letters_outside_ascii_is_scrubbed(world, http_c
 
     message_id = run(write)
     assert ps.NAME.upper() != ps.NAME and not ps.NAME.isascii()
-    browser = http_client()
-    sign_in_as(browser, run, ps.EMAIL)
-    page = browser.get("/profile/erase")
-    data = {"csrf_token": csrf_from(page.get_data(as_text=True)), "confirm": ps.EMAIL}
-    assert browser.post("/profile/erase", data=data).status_code == 302
+    assert _erase_over_http(http_client, run, ps.EMAIL).status_code == 302
     assert run(lambda: ps.session.get(Message, message_id).body) == "Thanks, former member!"
 
 
@@ -192,11 +189,7 @@ def test_a_member_who_calls_themselves_arabic_and_leaves_rewrites_nobody(world, 
         return other.id
 
     other_id = run(two)
-    browser = http_client()
-    sign_in_as(browser, run, "vandal@example.org")
-    page = browser.get("/profile/erase")
-    data = {"csrf_token": csrf_from(page.get_data(as_text=True)), "confirm": "vandal@example.org"}
-    assert browser.post("/profile/erase", data=data).status_code == 302
+    assert _erase_over_http(http_client, run, "vandal@example.org").status_code == 302
     other = run(lambda: ps.session.get(Person, other_id))
     assert other.languages == ["Arabic", "German"]
     assert other.bio == "I speak Arabic. Thanks, former member!"  # only the mention names the person
@@ -220,11 +213,7 @@ def test_a_name_of_two_words_leaves_the_names_of_things_and_lists_of_codes(world
         return other.id
 
     other_id = run(two)
-    browser = http_client()
-    sign_in_as(browser, run, "vandal@example.org")
-    page = browser.get("/profile/erase")
-    data = {"csrf_token": csrf_from(page.get_data(as_text=True)), "confirm": "vandal@example.org"}
-    assert browser.post("/profile/erase", data=data).status_code == 302
+    assert _erase_over_http(http_client, run, "vandal@example.org").status_code == 302
     other = run(lambda: ps.session.get(Person, other_id))
     assert other.expertise == ["Mentors Berlin"] and other.bio == "Ask former member."
     assert run(lambda: ps.session.get(Network, world.network_id).name) == "Arabic Mentors Berlin"
