@@ -254,13 +254,20 @@ def person_rate_key() -> str:
     return "address:" + (get_remote_address() or "")
 
 
-def declare_shared_limit(app: Flask, scope: str, limit: str, endpoints) -> None:
+def declare_shared_limit(blueprint, scope: str, limit: str, endpoints) -> None:
     """Declare one per-person budget, ``limit``, that the ``endpoints`` (``(endpoint, methods)`` pairs: a page
-    and its API counterparts) spend together; applied by ``init_rate_limits`` once every blueprint is there."""
-    limits = app.extensions.setdefault("mentornet.rate_limits", [])
-    for endpoint, methods in endpoints:
-        limits.append((endpoint, limit, list(methods), {"key_func": person_rate_key, "shared_scope": scope}))
-    keep_form_when_limited(app, [endpoint for endpoint, _methods in endpoints])
+    and its API counterparts) spend together, when ``blueprint`` is registered; applied by ``init_rate_limits``
+    once every blueprint is there."""
+
+    def declare(state) -> None:
+        limits = state.app.extensions.setdefault("mentornet.rate_limits", [])
+        for endpoint, methods in endpoints:
+            limits.append(
+                (endpoint, limit, list(methods), {"key_func": person_rate_key, "shared_scope": scope})
+            )
+        keep_form_when_limited(state.app, [endpoint for endpoint, _methods in endpoints])
+
+    blueprint.record_once(declare)
 
 
 def keep_form_when_limited(app: Flask, endpoints) -> None:

@@ -49,9 +49,11 @@ def _limits(state) -> None:
     for endpoint in POST_ENDPOINTS:
         limits.append((endpoint, POST_RATE_LIMIT, ["POST"], {"key_func": security.api_rate_key}))
     security.keep_form_when_limited(state.app, POST_ENDPOINTS)  # a refused message is kept, ready to send
-    security.declare_shared_limit(state.app, "message-edits", EDIT_RATE_LIMIT, EDIT_ENDPOINTS)
-    security.declare_shared_limit(state.app, "channels", CHANNEL_RATE_LIMIT, CHANNEL_ENDPOINTS)
-    security.declare_shared_limit(state.app, "channel-members", MEMBER_RATE_LIMIT, MEMBER_ENDPOINTS)
+
+
+security.declare_shared_limit(bp, "message-edits", EDIT_RATE_LIMIT, EDIT_ENDPOINTS)
+security.declare_shared_limit(bp, "channels", CHANNEL_RATE_LIMIT, CHANNEL_ENDPOINTS)
+security.declare_shared_limit(bp, "channel-members", MEMBER_RATE_LIMIT, MEMBER_ENDPOINTS)
 
 
 navigation.register_section(

@@ -39,9 +39,7 @@ FEDERATION_ENDPOINTS = (
 )
 
 
-@bp.record_once
-def _limits(state) -> None:
-    declare_shared_limit(state.app, "federation-requests", FEDERATION_RATE_LIMIT, FEDERATION_ENDPOINTS)
+declare_shared_limit(bp, "federation-requests", FEDERATION_RATE_LIMIT, FEDERATION_ENDPOINTS)
 
 
 def _visible(viewer, network: Network) -> bool:

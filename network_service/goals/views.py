@@ -31,9 +31,7 @@ GOAL_ENDPOINTS = (
 )
 
 
-@bp.record_once
-def _limits(state) -> None:
-    declare_shared_limit(state.app, "goals", GOAL_RATE_LIMIT, GOAL_ENDPOINTS)
+declare_shared_limit(bp, "goals", GOAL_RATE_LIMIT, GOAL_ENDPOINTS)
 
 
 navigation.register_section(

@@ -43,9 +43,9 @@ def _limits(state) -> None:
     limits = state.app.extensions.setdefault("mentornet.rate_limits", [])
     for endpoint in LIMITED_ENDPOINTS:
         limits.append((endpoint, WRITE_RATE_LIMIT, ["POST"], {}))
-    declare_shared_limit(
-        state.app, "network-start", START_STEP_RATE_LIMIT, (("growth.start_step", ["POST"]),)
-    )
+
+
+declare_shared_limit(bp, "network-start", START_STEP_RATE_LIMIT, (("growth.start_step", ["POST"]),))
 
 
 # The widget may be framed by any page: it shows only public figures, sets no cookie and posts nothing.

@@ -50,14 +50,10 @@ HELP_STATUS_ENDPOINTS = (
 )
 
 
-@bp.record_once
-def _limits(state) -> None:
-    declare_shared_limit(state.app, "help-requests", HELP_REQUEST_RATE_LIMIT, HELP_REQUEST_ENDPOINTS)
-    declare_shared_limit(state.app, "help-responses", HELP_RESPONSE_RATE_LIMIT, HELP_RESPONSE_ENDPOINTS)
-    declare_shared_limit(
-        state.app, "help-notify-more", HELP_NOTIFY_MORE_RATE_LIMIT, HELP_NOTIFY_MORE_ENDPOINTS
-    )
-    declare_shared_limit(state.app, "help-status", HELP_STATUS_RATE_LIMIT, HELP_STATUS_ENDPOINTS)
+declare_shared_limit(bp, "help-requests", HELP_REQUEST_RATE_LIMIT, HELP_REQUEST_ENDPOINTS)
+declare_shared_limit(bp, "help-responses", HELP_RESPONSE_RATE_LIMIT, HELP_RESPONSE_ENDPOINTS)
+declare_shared_limit(bp, "help-notify-more", HELP_NOTIFY_MORE_RATE_LIMIT, HELP_NOTIFY_MORE_ENDPOINTS)
+declare_shared_limit(bp, "help-status", HELP_STATUS_RATE_LIMIT, HELP_STATUS_ENDPOINTS)
 
 
 navigation.register_section(

@@ -31,9 +31,7 @@ MEETING_ENDPOINTS = (
 )
 
 
-@bp.record_once
-def _limits(state) -> None:
-    declare_shared_limit(state.app, "meetings", MEETING_RATE_LIMIT, MEETING_ENDPOINTS)
+declare_shared_limit(bp, "meetings", MEETING_RATE_LIMIT, MEETING_ENDPOINTS)
 
 
 navigation.register_section(

@@ -31,9 +31,7 @@ AGREEMENT_RATE_LIMIT = "5 per hour;10 per day"
 AGREEMENT_ENDPOINTS = (("organise.publish", ["POST"]), ("api_networks.Agreements", ["POST"]))
 
 
-@bp.record_once
-def _limits(state) -> None:
-    declare_shared_limit(state.app, "agreements", AGREEMENT_RATE_LIMIT, AGREEMENT_ENDPOINTS)
+declare_shared_limit(bp, "agreements", AGREEMENT_RATE_LIMIT, AGREEMENT_ENDPOINTS)
 
 
 navigation.register_section(

@@ -29,9 +29,7 @@ INVITE_RATE_LIMIT = "150 per hour;400 per day"
 INVITE_ENDPOINTS = (("networks.invite", ["POST"]), ("api_networks.Invitations", ["POST"]))
 
 
-@bp.record_once
-def _limits(state) -> None:
-    declare_shared_limit(state.app, "invitations", INVITE_RATE_LIMIT, INVITE_ENDPOINTS)
+declare_shared_limit(bp, "invitations", INVITE_RATE_LIMIT, INVITE_ENDPOINTS)
 
 
 @bp.app_context_processor

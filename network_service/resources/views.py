@@ -60,7 +60,9 @@ def _limit_uploads(state) -> None:
     limits = state.app.extensions.setdefault("mentornet.rate_limits", [])
     for endpoint in sorted(UPLOAD_ENDPOINTS):
         limits.append((endpoint, UPLOAD_RATE_LIMIT, ["POST"], {"key_func": api_rate_key}))
-    declare_shared_limit(state.app, "resources", RESOURCE_RATE_LIMIT, RESOURCE_ENDPOINTS)
+
+
+declare_shared_limit(bp, "resources", RESOURCE_RATE_LIMIT, RESOURCE_ENDPOINTS)
 
 
 @bp.app_context_processor
