@@ -25,7 +25,6 @@ Erasure policy (docs/privacy.md explains it for members):
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 
 import sqlalchemy as sa
@@ -56,7 +55,7 @@ from network_service.notifications.models import Notification, NotificationSetti
 from network_service.privacy.models import ConsentRecord
 from network_service.privacy.operations import contains_any, plain, row_dict, rows, scrub
 from network_service.privacy.registry import register_eraser, register_exporter, register_identifiers
-from network_service.privacy.scrubbing import scrub_everywhere
+from network_service.privacy.scrubbing import like_escape, mentions, scrub_everywhere
 from network_service.resources.models import Resource
 
 
@@ -384,8 +383,8 @@ def _erase_notifications(erasure) -> None:
         )
     # others' notifications about something the person did carry their name in ``params``
     needles = erasure.needles()
-    mentions = sa.or_(Notification.actor_id == pid, *_json_mentions(Notification.params, needles))
-    for notification in session.scalars(sa.select(Notification).where(mentions)):
+    about = sa.or_(Notification.actor_id == pid, *mentions(Notification.params, needles))
+    for notification in session.scalars(sa.select(Notification).where(about)):
         notification.params = scrub(dict(notification.params or {}), needles, erasure.placeholder)
 
 
@@ -401,30 +400,18 @@ def _erase_mail(erasure) -> None:
     # mails to others that name the person ("Mina invited you"): the name goes, the mail stays
     if not needles:
         return
-    mentions = sa.or_(
+    about = sa.or_(
         *[
-            column.ilike(f"%{_like_escape(needle)}%", escape="\\")
+            column.ilike(f"%{like_escape(needle)}%", escape="\\")
             for needle in needles
             for column in (OutboundEmail.subject, OutboundEmail.body_text, OutboundEmail.body_html)
         ]
     )
-    for mail in session.scalars(sa.select(OutboundEmail).where(mentions)):
+    for mail in session.scalars(sa.select(OutboundEmail).where(about)):
         mail.subject = scrub(mail.subject, needles, erasure.placeholder)
         mail.body_text = scrub(mail.body_text, needles, erasure.placeholder)
         mail.body_html = scrub(mail.body_html, needles, erasure.placeholder)
         erasure.count("emails_scrubbed", 1)
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _json_mentions(column, needles: list[str]) -> list:
-    """Conditions matching a JSON column whose text holds a needle, as written or as JSON escapes it (SQLite
-    stores non-ASCII letters as \\uXXXX)."""
-    text = sa.cast(column, sa.Text)
-    variants = {v for needle in needles for v in (needle, json.dumps(needle)[1:-1])}
-    return [text.ilike(f"%{_like_escape(v)}%", escape="\\") for v in sorted(variants)]
 
 
 register_exporter("notifications", _export_notifications)
@@ -534,8 +521,8 @@ def _erase_courses(erasure) -> None:
     identifiers = [n for n in needles if n != erasure.name or "@" in n]  # names alone are too common to match
     matches = [CompletionEvent.person_id == pid]
     for needle in identifiers:
-        matches.append(CompletionEvent.event_id.ilike(f"%{_like_escape(needle)}%", escape="\\"))
-    matches.extend(_json_mentions(CompletionEvent.identity, identifiers))
+        matches.append(CompletionEvent.event_id.ilike(f"%{like_escape(needle)}%", escape="\\"))
+    matches.extend(mentions(CompletionEvent.identity, identifiers))
     events = list(session.scalars(sa.select(CompletionEvent).where(sa.or_(*matches))))
     for event in events:
         if not event.event_id.startswith("erased:"):
@@ -595,7 +582,7 @@ def _erase_audit(erasure) -> None:
     pid = erasure.person.id
     needles = erasure.needles()
     matches = [AuditLog.actor_id == pid, sa.and_(AuditLog.target_type == "person", AuditLog.target_id == pid)]
-    matches.extend(_json_mentions(AuditLog.detail, needles))
+    matches.extend(mentions(AuditLog.detail, needles))
     for entry in session.scalars(sa.select(AuditLog).where(sa.or_(*matches))):
         detail = scrub(dict(entry.detail or {}), needles, erasure.pseudonym)
         if entry.actor_id == pid:

@@ -98,15 +98,6 @@ def scrub(value: Any, needles: Iterable[str], placeholder: str) -> Any:
     return value
 
 
-def scrub_mentions(text: str | None, name: str, placeholder: str) -> str | None:
-    """``text`` with the whole name (as a word, any case, also as an @mention) replaced. Names shorter than four
-    characters are left alone: they would match too many ordinary words."""
-    if not text or len(name.strip()) < 4:
-        return text
-    pattern = re.compile(r"@?(?<!\w)" + re.escape(name.strip()) + r"(?!\w)", re.IGNORECASE)
-    return pattern.sub(placeholder, text)
-
-
 def contains_any(value: Any, needles: Iterable[str]) -> bool:
     text = json.dumps(value, ensure_ascii=False, default=str).lower() if not isinstance(value, str) else value
     text = text.lower()

@@ -128,9 +128,10 @@ def like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _conditions(column: sa.Column, needles: list[str]) -> list:
+def mentions(column: sa.Column, needles: list[str]) -> list:
+    """Conditions matching ``column`` whose text holds one of ``needles``, in any case; a JSON column by its text,
+    each needle as written or as JSON escapes it (SQLite keeps non-ASCII letters as \\uXXXX)."""
     if is_json(column):
-        # as written, or as JSON escapes it (SQLite keeps non-ASCII letters as \uXXXX)
         text = sa.cast(column, sa.Text)
         variants = sorted({v for needle in needles for v in (needle, json.dumps(needle)[1:-1])})
     else:
@@ -193,7 +194,7 @@ def scrub_everywhere(erasure) -> None:
         table = column.table
         keys = list(table.primary_key.columns)  # every table has one (a test reads them all)
         length = getattr(column.type, "length", None)
-        found = session.execute(sa.select(*keys, column).where(sa.or_(*_conditions(column, needles)))).all()
+        found = session.execute(sa.select(*keys, column).where(sa.or_(*mentions(column, needles)))).all()
         changes = []
         for row in found:
             value = row[-1]
