@@ -249,3 +249,14 @@ def test_a_retention_that_is_not_whole_days_is_refused(raw):
         load_config(environ={"MENTORNET_DELETED_TEXT_RETENTION_DAYS": "0"})["DELETED_TEXT_RETENTION_DAYS"]
         == 0
     )
+
+
+def test_the_job_drops_every_batch(app, run, cast, monkeypatch):
+    monkeypatch.setattr(conversations, "PURGE_BATCH", 2)
+    ids = [post_as(run, cast, "novice", f"Removed {n}") for n in range(5)]
+    for message_id in ids:
+        delete_as(run, "coordinator", message_id)
+        deleted_days_ago(run, message_id, 91)
+    run_retention_job(app)
+    assert [kept_texts(run, message_id) for message_id in ids] == [[]] * 5
+    assert retention_entries(run)[-1]["deleted_messages_texts_dropped"] == 5
