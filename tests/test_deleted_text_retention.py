@@ -146,7 +146,7 @@ def test_a_moderators_removal_keeps_the_text_for_the_period_then_the_job_drops_i
     assert kept_texts(run, message_id) == ["Rude words", "Ruder words"]
     page = history_as(client, run, cast, "meta_mentor", message_id)
     assert "Rude words" in page and "Ruder words" in page
-    assert "is kept for its author and the moderators until" in page and DROPPED not in page
+    assert "These texts are kept for the author and the moderators until" in page and DROPPED not in page
 
     deleted_days_ago(run, message_id, 89)
     run_retention_job(app)
