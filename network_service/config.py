@@ -63,6 +63,9 @@ DEFAULTS: dict[str, Any] = {
     "PRIVACY_EXPORTS_PER_DAY": 5,  # data exports one member may download per 24 hours
     "PRIVACY_EXPORT_MAX_BYTES": 200 * 1024 * 1024,  # files beyond this are listed in an export, not included
     "SENT_MAIL_RETENTION_DAYS": 30,  # e-mails sent longer ago than this leave the outbox table
+    # the text of a message a moderator removed (or whose author deleted it while a report on it was open, or
+    # after a moderator hid it) is kept this long for review and appeal, then dropped by a daily job
+    "DELETED_TEXT_RETENTION_DAYS": 90,
     # Fernet key(s), comma-separated, for the LTI tool's private keys at rest (first encrypts, all decrypt);
     # None: a key derived from SECRET_KEY. Make one with: python -c "from cryptography.fernet import Fernet;
     # print(Fernet.generate_key().decode())"
@@ -96,6 +99,7 @@ _TYPED = {
     "PRIVACY_EXPORTS_PER_DAY",
     "PRIVACY_EXPORT_MAX_BYTES",
     "SENT_MAIL_RETENTION_DAYS",
+    "DELETED_TEXT_RETENTION_DAYS",
     "SMTP_TIMEOUT",
 }
 
@@ -146,6 +150,11 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
     if isinstance(smtp_timeout, bool) or not isinstance(smtp_timeout, int | float) or smtp_timeout <= 0:
         raise ConfigurationError(
             f"MENTORNET_SMTP_TIMEOUT must be a number of seconds above 0, not {smtp_timeout!r}"
+        )
+    kept_days = config["DELETED_TEXT_RETENTION_DAYS"]
+    if isinstance(kept_days, bool) or not isinstance(kept_days, int) or kept_days < 0:
+        raise ConfigurationError(
+            f"MENTORNET_DELETED_TEXT_RETENTION_DAYS must be a whole number of days, 0 or more, not {kept_days!r}"
         )
     return config
 

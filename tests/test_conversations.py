@@ -297,7 +297,7 @@ def test_a_group_dm_has_at_most_eight_people(run, cast, ctx):
 # -- edit, delete, history ---------------------------------------------------------------------------------
 
 
-def test_edit_and_delete_keep_history_for_moderators_and_the_author(client, run, cast):
+def test_edits_keep_history_for_moderators_and_the_author_and_their_deletion_drops_it(client, run, cast):
     message_id = post_as(run, cast, "novice", "First text")
     edit_url = f"{base(cast)}/messages/{message_id}/edit"
     history_url = f"{base(cast)}/messages/{message_id}/history"
@@ -329,8 +329,10 @@ def test_edit_and_delete_keep_history_for_moderators_and_the_author(client, run,
     meta = client.application.test_client()
     sign_in_as(meta, run, EMAILS["meta_mentor"])
     history = meta.get(history_url).get_data(as_text=True)
-    assert "First text" in history and "Second text" in history
-    assert run(lambda: session.scalar(sa.select(sa.func.count(MessageRevision.id)))) == 2
+    # the author withdrew their words: the deleted text and its earlier version went with them
+    assert "First text" not in history and "Second text" not in history
+    assert "The text of this deleted message is no longer kept." in history
+    assert run(lambda: session.scalar(sa.select(sa.func.count(MessageRevision.id)))) == 0
     assert post_form(client, edit_url, {"body": "Third"}).status_code == 403  # deleted: no more edits
 
 
@@ -640,11 +642,28 @@ def test_api_revisions_for_the_author_and_moderators(client, run, cast):
     assert_problem(client.get(url), 401)
     assert_problem(client.get(f"{API}/messages/999999/revisions", headers=mina), 404)
 
-    # deleted: the author and moderators still see every earlier text, newest first
-    assert client.delete(f"{API}/messages/{message_id}", headers=mina).status_code == 204
-    history = client.get(url, headers=bearer_for(run, "meta_mentor")).get_json()
+    assert history["deleted_text_kept_until"] is None  # not deleted
+
+    # removed by a moderator: the author and moderators still see every earlier text, newest first, for a while
+    meta = bearer_for(run, "meta_mentor")
+    assert client.delete(f"{API}/messages/{message_id}", headers=meta).status_code == 204
+    history = client.get(url, headers=meta).get_json()
     assert history["message"]["state"] == "deleted" and history["message"]["body"] is None
     assert [r["body"] for r in history["revisions"]] == ["Second text", "First text"]
+    assert history["deleted_text_kept_until"]
+    assert [r["body"] for r in client.get(url, headers=mina).get_json()["revisions"]] == [
+        "Second text",
+        "First text",
+    ]
+
+    # deleted by its author: no earlier text is kept
+    own = post_as(run, cast, "novice", "Withdrawn words")
+    assert (
+        client.patch(f"{API}/messages/{own}", json={"body": "Edited words"}, headers=mina).status_code == 200
+    )
+    assert client.delete(f"{API}/messages/{own}", headers=mina).status_code == 204
+    history = client.get(f"{API}/messages/{own}/revisions", headers=meta).get_json()
+    assert history["revisions"] == [] and history["deleted_text_kept_until"] is None
 
 
 def test_api_revisions_of_a_private_group_message_are_as_hidden_as_the_message(client, run, cast):

@@ -13,7 +13,7 @@ from network_service.security import csrf
 PROBLEM_JSON = "application/problem+json"
 # The date of the latest change a client could notice (docs/api-changes.md, which lists each one and the rule);
 # the OpenAPI description's info.version names it.
-API_REVISION = "2026-11-29"
+API_REVISION = "2026-11-30"
 
 
 class ProblemApi(Api):

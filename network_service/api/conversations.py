@@ -102,7 +102,20 @@ class RevisionSchema(Strict):
 
 class RevisionsSchema(Strict):
     message = fields.Nested(MessageSchema, metadata={"description": "The message as it is now"})
-    revisions = fields.List(fields.Nested(RevisionSchema), metadata={"description": "Newest first"})
+    revisions = fields.List(
+        fields.Nested(RevisionSchema),
+        metadata={
+            "description": "Newest first. Empty for a deleted message whose text is no longer kept "
+            '(docs/privacy.md, "Deleted messages")'
+        },
+    )
+    deleted_text_kept_until = fields.DateTime(
+        allow_none=True,
+        metadata={
+            "description": "For a deleted message whose text is still kept: the latest moment it is kept "
+            "(it may go earlier, when the report that held it is closed); null otherwise"
+        },
+    )
 
 
 class PostSchema(Strict):
@@ -333,10 +346,17 @@ class Revisions(MethodView):
     @blp.response(200, RevisionsSchema)
     def get(self, message_id):
         """The earlier texts of an edited or deleted message, newest first (its author while a member, the
-        coordinator, the Meta-Mentor); 404 for a message the caller cannot read."""
+        coordinator, the Meta-Mentor); 404 for a message the caller cannot read. A message its author deleted
+        has none (unless an open report or a moderator's hiding holds them); one a moderator removed keeps them
+        until ``deleted_text_kept_until``."""
         viewer = require_person()
         message = operations.get_message(message_id, viewer)
-        return {"message": message_data(message, viewer), "revisions": operations.revisions(message, viewer)}
+        revisions = operations.revisions(message, viewer)
+        return {
+            "message": message_data(message, viewer),
+            "revisions": revisions,
+            "deleted_text_kept_until": operations.deleted_text_kept_until(message) if revisions else None,
+        }
 
 
 @blp.route("/messages/<int:message_id>/replies")

@@ -74,7 +74,8 @@ class ChannelMember(Base):
 
 class Message(Base):
     """A thread root (``parent_id`` None) or a reply to one. Deleting keeps the row (body emptied, the text
-    stays in a revision for moderators); hiding keeps the text for moderators and the author."""
+    in a revision for the author and moderators only as long as docs/privacy.md, "Deleted messages", says);
+    hiding keeps the text for moderators and the author."""
 
     __tablename__ = "message"
     __table_args__ = (
@@ -113,7 +114,9 @@ class Message(Base):
 
 
 class MessageRevision(Base):
-    """An earlier text of a message, kept when it was edited or deleted; shown to moderators and the author."""
+    """An earlier text of a message, kept when it was edited or deleted; shown to moderators and the author.
+    Those of an edited message stay with it; those of a deleted one are dropped (rows deleted) at once or after
+    ``DELETED_TEXT_RETENTION_DAYS`` (``conversations.operations.purge_deleted_texts``)."""
 
     __tablename__ = "message_revision"
 

@@ -10,6 +10,7 @@ name) is notified once. Anything else (``@name`` without brackets, an unknown na
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import pickle  # nosec B403 - the channel page's own rows, see list_thread_rows
 import re
 import secrets
@@ -17,6 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
@@ -38,12 +40,14 @@ from network_service.errors import Conflict, Forbidden, InvalidInput, MentorNetE
 from network_service.federations import access as federation_access
 from network_service.federations.models import SharedChannel
 from network_service.markup import MAX_MARKDOWN_CHARS, refuse_html_in_markdown, render_markdown
-from network_service.moderation.models import Block
+from network_service.moderation.models import Block, Report, ReportStatus
 from network_service.networks.models import Membership, MembershipStatus, Network
 from network_service.networks.operations import has_accepted_current, require_current_agreement
 from network_service.networks.permissions import active_membership, is_member
 from network_service.networks.roadmap import Checkpoint, Phase, register_checkpoint
 from network_service.notifications.operations import notify, register_kind
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZE = 30
 REPLIES_PAGE_SIZE = 50
@@ -1562,9 +1566,14 @@ def edit_message(message: Message, *, actor: Person, body: str) -> Message:
 
 
 def delete_message(message: Message, *, actor: Person) -> Message:
-    """The author or a moderator deletes a message: others see "message deleted"; the text stays only in a
-    revision, for moderators and the author. A moderator deletes only a message they reach: one they may read,
-    or a reported one (``permissions.reaches_for_moderation``); any other is 404, as for no message at all."""
+    """The author or a moderator deletes a message: others see "message deleted". A moderator deletes only a
+    message they reach: one they may read, or a reported one (``permissions.reaches_for_moderation``); any other
+    is 404, as for no message at all.
+
+    What becomes of the text (docs/privacy.md, "Deleted messages"): deleted by its author, it goes at once with
+    every earlier version, unless moderation holds it (an open report on the message, or the message hidden by a
+    moderator); removed by a moderator, or held, it stays in a revision for the author and the moderators for
+    ``DELETED_TEXT_RETENTION_DAYS``, and the daily job ``privacy.retention`` drops it then."""
     if (
         actor is not None
         and message.author_id != actor.id
@@ -1578,14 +1587,107 @@ def delete_message(message: Message, *, actor: Person) -> Message:
     message.deleted_at = utcnow()
     message.deleted_by_id = actor.id
     session.flush()
+    by_author = message.author_id == actor.id
+    # One rule decides, here and in the daily job: the revision just written goes again if nothing holds it.
+    dropped = by_author and drop_withdrawn_texts(message.id) > 0
     record(
         "conversations.message_delete",
         actor=actor,
         target=message,
         network=message.channel.network,
-        by_author=message.author_id == actor.id,
+        by_author=by_author,
+        text_kept=not dropped,
     )
     return message
+
+
+# -- how long the text of a deleted message is kept ------------------------------------------------------------
+#
+# The text of a deleted message and the earlier versions of it are rows of ``message_revision``. They go:
+# * at once when the author deleted the message and no moderation holds it (``_withdrawn``);
+# * ``DELETED_TEXT_RETENTION_DAYS`` after the deletion otherwise (a moderator removed it, or it was held).
+# Earlier versions of a message that is not deleted stay while the message exists: they are its author's own,
+# visible history. A report keeps its own copy of the reported text (``Report.snapshot_body``).
+
+PURGE_BATCH = 500  # messages whose texts one statement drops
+
+
+def deleted_text_retention() -> dt.timedelta:
+    return dt.timedelta(days=int(current_app.config["DELETED_TEXT_RETENTION_DAYS"]))
+
+
+def deleted_text_kept_until(message: Message) -> dt.datetime | None:
+    """The latest moment the text of a deleted message is kept (it may go earlier: when the report that held
+    an author's deletion is closed); None for a message that is not deleted."""
+    if message.deleted_at is None:
+        return None
+    return message.deleted_at + deleted_text_retention()
+
+
+def _withdrawn() -> sa.ColumnElement[bool]:
+    """Deleted by its author, and not held by moderation: neither hidden by a moderator nor reported in an open
+    report (the evidence a moderator works on stays until the report is closed, or the period ends)."""
+    return sa.and_(
+        Message.deleted_at.is_not(None),
+        Message.deleted_by_id == Message.author_id,
+        Message.hidden_at.is_(None),
+        ~sa.exists().where(Report.message_id == Message.id, Report.status == ReportStatus.open),
+    )
+
+
+def _drop_texts(condition: sa.ColumnElement[bool]) -> tuple[int, int]:
+    """Delete the revisions of the messages that meet ``condition``, a batch of messages per statement; (messages,
+    revisions) dropped."""
+    messages = revisions_dropped = 0
+    while True:
+        ids = list(
+            session.scalars(
+                sa.select(MessageRevision.message_id)
+                .join(Message, Message.id == MessageRevision.message_id)
+                .where(condition)
+                .distinct()
+                .order_by(MessageRevision.message_id)
+                .limit(PURGE_BATCH)
+            )
+        )
+        if not ids:
+            return messages, revisions_dropped
+        result = session.execute(
+            sa.delete(MessageRevision)
+            .where(MessageRevision.message_id.in_(ids))
+            .execution_options(synchronize_session=False)
+        )
+        messages += len(ids)
+        revisions_dropped += result.rowcount
+
+
+def drop_withdrawn_texts(message_id: int) -> int:
+    """Drop the texts of one message its author deleted, when nothing holds them any more (called when it is
+    deleted, and when a report on it is closed); how many revisions went."""
+    return _drop_texts(sa.and_(Message.id == message_id, _withdrawn()))[1]
+
+
+def purge_deleted_texts(now: dt.datetime | None = None) -> tuple[int, int]:
+    """Part of the daily job ``privacy.retention``: drop the texts (and earlier versions) of messages deleted
+    more than ``DELETED_TEXT_RETENTION_DAYS`` ago, and of those their author deleted that nothing holds any more
+    (a report closed since by a way that did not drop them, or deletions from before this rule). Idempotent: a
+    second run finds nothing. (messages, revisions) dropped."""
+    now = now or utcnow()
+    cutoff = now - deleted_text_retention()
+    messages, revisions_dropped = _drop_texts(
+        sa.or_(sa.and_(Message.deleted_at.is_not(None), Message.deleted_at < cutoff), _withdrawn())
+    )
+    session.expire_all()
+    if messages:
+        log.info("dropped the texts of %d deleted message(s) (%d revision(s))", messages, revisions_dropped)
+        record(
+            "privacy.retention",
+            deleted_messages_texts_dropped=messages,
+            revisions_dropped=revisions_dropped,
+            days=deleted_text_retention().days,
+        )
+    session.flush()
+    return messages, revisions_dropped
 
 
 def revisions(message: Message, viewer: Person | None) -> list[MessageRevision]:

@@ -640,6 +640,7 @@ def history(slug: str, message_id: int):
         network=network,
         message=message,
         revisions=operations.revisions(message, viewer),
+        kept_until=operations.deleted_text_kept_until(message),
     )
 
 

@@ -329,6 +329,9 @@ def handle_report(report: Report, *, actor: Person, status, resolution: str = ""
     report.handled_by_id = actor.id if status != ReportStatus.open else None
     report.handled_at = utcnow() if status != ReportStatus.open else None
     session.flush()
+    if status != ReportStatus.open and report.message_id is not None:
+        # an open report held the text of a message its author deleted (docs/privacy.md, "Deleted messages")
+        conversations.drop_withdrawn_texts(report.message_id)
     record("moderation.report_" + status.value, actor=actor, target=report, network=network)
     return report
 

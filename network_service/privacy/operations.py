@@ -761,11 +761,13 @@ def purge_sent_mail(now: dt.datetime | None = None) -> int:
 def run_retention(now: dt.datetime | None = None) -> str:
     """The daily job ``privacy.retention``."""
     from network_service.accounts.sessions import prune_sessions
+    from network_service.conversations.operations import purge_deleted_texts
 
     events = purge_completion_payloads(now)
     mails = purge_sent_mail(now)
     sessions = prune_sessions(now)
+    texts, _revisions = purge_deleted_texts(now)
     return (
         f"{events} completion event(s) purged, {mails} sent e-mail(s) deleted, "
-        f"{sessions} expired session(s) deleted"
+        f"{sessions} expired session(s) deleted, the texts of {texts} deleted message(s) dropped"
     )
