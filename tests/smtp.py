@@ -14,12 +14,21 @@ from aiosmtpd.controller import Controller
 class Inbox:
     def __init__(self):
         self.messages: list[Message] = []
+        self.peers: list[
+            tuple
+        ] = []  # the client's address and port of each message: one port, one connection
         self._lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         with self._lock:
             self.messages.append(email.message_from_bytes(envelope.original_content or envelope.content))
+            self.peers.append(session.peer)
         return "250 OK"
+
+    def connections(self) -> int:
+        """How many connections the messages received so far came over."""
+        with self._lock:
+            return len(set(self.peers))
 
     def wait_for(self, count: int, timeout: float = 60) -> list[Message]:
         deadline = time.monotonic() + timeout
@@ -40,9 +49,9 @@ def free_port() -> int:
 class SmtpServer:
     """Start and stop on a fixed port, so a test can take the server down and bring it back."""
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, inbox: Inbox | None = None):
         self.port = port or free_port()
-        self.inbox = Inbox()
+        self.inbox = inbox or Inbox()
         self._controller: Controller | None = None
 
     @property

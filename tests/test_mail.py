@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from pathlib import Path
 from types import SimpleNamespace
@@ -13,7 +14,7 @@ from jinja2 import meta
 from network_service.db import session, utcnow
 from network_service.mail import operations as mail_ops
 from network_service.mail.models import MailStatus, OutboundEmail
-from tests.smtp import SmtpServer, html_of, text_of
+from tests.smtp import Inbox, SmtpServer, html_of, text_of
 
 
 @pytest.fixture
@@ -95,8 +96,8 @@ def test_mail_gives_up_after_the_configured_attempts(ctx, app):
 def test_a_claimed_mail_is_not_sent_by_a_second_deliverer(ctx, smtp):
     mail = _queue()
     session.commit()
-    assert mail_ops._claim(mail.id, utcnow())
-    assert not mail_ops._claim(mail.id, utcnow())
+    assert mail_ops._claim([mail.id], utcnow()) == [mail]
+    assert mail_ops._claim([mail.id], utcnow()) == []
     assert mail_ops.deliver_due() == 0
     assert smtp.inbox.messages == []
 
@@ -104,7 +105,7 @@ def test_a_claimed_mail_is_not_sent_by_a_second_deliverer(ctx, smtp):
 def test_a_claim_left_by_a_dead_deliverer_is_taken_over(ctx, smtp):
     mail = _queue()
     session.commit()
-    assert mail_ops._claim(mail.id, utcnow() - mail_ops.STALE_CLAIM - dt.timedelta(seconds=1))
+    assert mail_ops._claim([mail.id], utcnow() - mail_ops.STALE_CLAIM - dt.timedelta(seconds=1))
     assert mail_ops.deliver_due() == 1
     smtp.inbox.wait_for(1)
 
@@ -248,3 +249,124 @@ def test_render_mail_renders_every_mail_as_render_template_would(ctx, app, local
         assert rendered.subject and rendered.body_html
     if locale == "ar":
         assert 'dir="rtl"' in rendered.body_html
+
+
+class _Picky(Inbox):
+    """Refuses one recipient for good (550) and answers one message "421 closing" (smtplib then hangs up)."""
+
+    refused = "refused@example.org"
+    closing = "closing@example.org"
+
+    def __init__(self):
+        super().__init__()
+        self.rcpt_peers: set[tuple] = set()  # every connection that asked for a recipient, refused or not
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's hook
+        self.rcpt_peers.add(session.peer)
+        if address == self.refused:
+            return "550 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        if envelope.rcpt_tos == [self.closing]:
+            return "421 closing the connection"
+        return await super().handle_DATA(server, session, envelope)
+
+
+def _status(mail_id: int) -> tuple:
+    mail = session.get(OutboundEmail, mail_id, populate_existing=True)
+    return mail.status, mail.attempts
+
+
+def test_a_batch_of_mail_goes_out_over_one_connection(ctx, smtp):
+    mails = [_queue(f"person{n}@example.org") for n in range(5)]
+    session.commit()
+    ids = [mail.id for mail in mails]
+    assert mail_ops.deliver_due() == 5
+    smtp.inbox.wait_for(5)
+    assert sorted(message["To"] for message in smtp.inbox.messages) == [
+        f"person{n}@example.org" for n in range(5)
+    ]
+    assert smtp.inbox.connections() == 1
+    assert [_status(mail_id) for mail_id in ids] == [(MailStatus.sent, 1)] * 5
+
+
+def test_a_connection_carries_at_most_its_share_of_mails(ctx, smtp, monkeypatch):
+    monkeypatch.setattr(mail_ops.SmtpTransport, "MAILS_PER_CONNECTION", 2)
+    for n in range(5):
+        _queue(f"person{n}@example.org")
+    session.commit()
+    assert mail_ops.deliver_due() == 5
+    smtp.inbox.wait_for(5)
+    assert smtp.inbox.connections() == 3
+
+
+def test_a_refused_mail_counts_alone_and_the_connection_goes_on(ctx, app):
+    server = SmtpServer(inbox=_Picky()).start()
+    app.config["SMTP_URL"] = server.url
+    try:
+        mails = [
+            _queue(to) for to in ("first@example.org", _Picky.refused, _Picky.closing, "last@example.org")
+        ]
+        session.commit()
+        first, refused, closing, last = (mail.id for mail in mails)
+        assert mail_ops.deliver_due() == 2
+        assert [message["To"] for message in server.inbox.messages] == [
+            "first@example.org",
+            "last@example.org",
+        ]
+        # the 550 left the connection usable; the 421 made the client hang up, and "last" went over a new one
+        assert len(server.inbox.rcpt_peers) == 2
+        assert _status(first) == _status(last) == (MailStatus.sent, 1)
+        assert _status(refused) == _status(closing) == (MailStatus.pending, 1)
+        errors = {mail_id: session.get(OutboundEmail, mail_id).last_error for mail_id in (refused, closing)}
+        assert "SMTPRecipientsRefused" in errors[refused] and "421" in errors[closing]
+    finally:
+        server.stop()
+        app.config["SMTP_URL"] = None
+
+
+def test_a_connection_the_server_closed_is_replaced_before_sending(ctx, smtp, app):
+    one, two = _queue("one@example.org"), _queue("two@example.org")
+    session.commit()
+    with mail_ops.SmtpTransport(smtp.url, app.config["MAIL_FROM"], timeout=30) as transport:
+        transport.send(one)
+        smtp.stop()  # the server goes away and comes back: the kept connection is dead
+        smtp.start()
+        transport.send(two)
+    assert [message["To"] for message in smtp.inbox.wait_for(2)] == ["one@example.org", "two@example.org"]
+    assert smtp.inbox.connections() == 2
+
+
+class _Slow(Inbox):
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        await asyncio.sleep(0.4)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_slow_server_gets_the_rest_of_a_batch_back_in_the_outbox(ctx, app, monkeypatch):
+    # a claim older than STALE_CLAIM is another deliverer's to take: a batch that takes half of it stops sending
+    monkeypatch.setattr(mail_ops, "STALE_CLAIM", dt.timedelta(seconds=0.5))
+    server = SmtpServer(inbox=_Slow()).start()
+    app.config["SMTP_URL"] = server.url
+    try:
+        mails = [_queue(f"person{n}@example.org") for n in range(4)]
+        session.commit()
+        ids = [mail.id for mail in mails]
+        sent = mail_ops.deliver_due()
+        assert 1 <= sent < 4
+        statuses = [_status(mail_id) for mail_id in ids]
+        assert statuses[:sent] == [(MailStatus.sent, 1)] * sent
+        # given back untouched: no attempt counted, no claim left, due at once
+        assert statuses[sent:] == [(MailStatus.pending, 0)] * (4 - sent)
+        assert all(session.get(OutboundEmail, mail_id).claimed_at is None for mail_id in ids[sent:])
+        while mail_ops.deliver_due():
+            pass
+        server.inbox.wait_for(4)
+        assert sorted(message["To"] for message in server.inbox.messages) == [
+            f"person{n}@example.org" for n in range(4)
+        ]
+    finally:
+        server.stop()
+        app.config["SMTP_URL"] = None

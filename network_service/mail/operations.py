@@ -183,8 +183,20 @@ class SmtpTransport:
         self.password = unquote(parts.password) if parts.password else None
         self.sender = sender
         self.timeout = timeout
+        self._client: smtplib.SMTP | None = None
+        self._sent_on_connection = 0
+
+    # Mails sent over one connection before it is closed and a new one opened (servers limit it, often to 100).
+    MAILS_PER_CONNECTION = 50
 
     def send(self, mail: OutboundEmail) -> None:
+        """Send one mail over the transport's connection, opening it (or a new one) when needed.
+
+        A connection is kept for the next mail of the same batch (``close`` ends it): a batch of invitations opens
+        one connection, not one each. Before a kept connection is used again it is asked for ``NOOP``; one the
+        server has closed meanwhile is replaced before anything of the mail is sent, so a mail is never sent twice
+        because of it. Any failure while sending counts against that mail only (the caller records it) and drops
+        the connection, unless the server refused the mail and reset the transaction (smtplib sends ``RSET``)."""
         message = EmailMessage(policy=MESSAGE_POLICY)
         message["From"] = self.sender
         message["To"] = mail.to_address
@@ -197,26 +209,75 @@ class SmtpTransport:
         message.set_content(mail.body_text or "")
         if mail.body_html:
             message.add_alternative(mail.body_html, subtype="html")
+        client = self._connection()
+        try:
+            client.send_message(message)
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError):
+            # refused by the server, which reset the transaction: the connection stays for the next mail (after a
+            # "421 closing" smtplib has hung up, and the next mail's NOOP check replaces it)
+            raise
+        except BaseException:
+            self.close()  # a timeout or a broken connection: its state is unknown, never reuse it
+            raise
+        self._sent_on_connection += 1
+        if self._sent_on_connection >= self.MAILS_PER_CONNECTION:
+            self.close()
+
+    def _connection(self) -> smtplib.SMTP:
+        client = self._client
+        if client is not None:
+            try:
+                if client.noop()[0] == 250:
+                    return client
+            except (smtplib.SMTPException, OSError):
+                pass
+            self.close()  # closed by the server while idle: open a new one
         if self.scheme == "smtps":
             client = smtplib.SMTP_SSL(
                 self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
             )
         else:
             client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        with client:
+        try:
             if self.scheme == "smtp+starttls":
                 client.starttls(context=ssl.create_default_context())
             if self.username:
                 client.login(self.username, self.password or "")
-            client.send_message(message)
+        except BaseException:
+            _quit(client)
+            raise
+        self._client, self._sent_on_connection = client, 0
+        return client
+
+    def close(self) -> None:
+        """End the kept connection, if any (``QUIT``; a connection already broken is just closed)."""
+        client, self._client = self._client, None
+        if client is not None:
+            _quit(client)
+
+    def __enter__(self) -> SmtpTransport:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
 
 
-def _claim(mail_id: int, now: dt.datetime) -> OutboundEmail | None:
-    """Atomically take one mail for delivery, so two workers never send the same mail; the mail as claimed (the
-    same statement returns it), or None when another worker has it or it left the outbox."""
-    mail = session.scalars(
+def _quit(client: smtplib.SMTP) -> None:
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()
+
+
+def _claim(mail_ids: list[int], now: dt.datetime) -> list[OutboundEmail]:
+    """Atomically take these mails for delivery, so two deliverers never send the same mail: the ones still
+    waiting (or abandoned by a deliverer that died), as claimed (the same statement returns them), in id order.
+    Mails another deliverer has, or that left the outbox, are left out. Committed."""
+    if not mail_ids:
+        return []
+    mails = session.scalars(
         sa.update(OutboundEmail)
-        .where(OutboundEmail.id == mail_id)
+        .where(OutboundEmail.id.in_(mail_ids))
         .where(
             sa.or_(
                 OutboundEmail.status == MailStatus.pending,
@@ -227,9 +288,24 @@ def _claim(mail_id: int, now: dt.datetime) -> OutboundEmail | None:
         )
         .values(status=MailStatus.sending, claimed_at=now)
         .returning(OutboundEmail)
-    ).first()
+    ).all()
     session.commit()
-    return mail
+    return sorted(mails, key=lambda mail: mail.id)
+
+
+def _release(mails: list[OutboundEmail], claimed_at: dt.datetime) -> None:
+    """Give claimed, unsent mails back to the outbox (only while the claim is still this deliverer's)."""
+    session.execute(
+        sa.update(OutboundEmail)
+        .where(
+            OutboundEmail.id.in_([mail.id for mail in mails]),
+            OutboundEmail.status == MailStatus.sending,
+            OutboundEmail.claimed_at == claimed_at,
+        )
+        .values(status=MailStatus.pending, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
 
 
 def retry_delay(attempts: int) -> dt.timedelta:
@@ -261,7 +337,8 @@ _DUE = (
 def deliver_due(limit: int = 50) -> int:
     """Deliver the mails that are due; commit after each one. Returns how many left the outbox.
 
-    Without ``SMTP_URL`` the mail is delivered to the local mailbox (the demo's /mailbox page) instead.
+    Without ``SMTP_URL`` the mail is delivered to the local mailbox (the demo's /mailbox page) instead. Mails are
+    claimed ``CLAIM_BATCH`` at a time (one statement) and sent over one SMTP connection.
     """
     config = current_app.config
     transport = (
@@ -277,38 +354,56 @@ def deliver_due(limit: int = 50) -> int:
     due_ids = session.scalars(_DUE, {"now": now, "stale": now - STALE_CLAIM, "limit": limit}).all()
     session.rollback()  # end the read transaction before the slow part
     delivered = 0
-    for mail_id in due_ids:
-        mail = _claim(mail_id, utcnow())
-        if mail is None:
-            continue
-        try:
-            if transport is not None:
-                transport.send(mail)
-        except Exception as exc:  # any failure counts as an attempt; the mail stays in the outbox
-            mail.attempts += 1
-            mail.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if mail.attempts >= config["OUTBOX_MAX_ATTEMPTS"]:
-                mail.status = MailStatus.failed
-                log.error("giving up on mail %s to %s: %s", mail.id, mail.to_address, mail.last_error)
-            else:
-                mail.status = MailStatus.pending
-                mail.next_attempt_at = utcnow() + retry_delay(mail.attempts)
-                log.warning("mail %s not delivered (attempt %s): %s", mail.id, mail.attempts, mail.last_error)
-        else:
-            mail.attempts += 1
-            mail.status = MailStatus.sent
-            mail.sent_at = utcnow()
-            mail.last_error = ""
-            if transport is not None:
-                mail.delivered_to = "smtp"
-                # The body holds single-use links (and the headers unsubscribe links); once the recipient's
-                # server has it, we need not keep it.
-                mail.body_text = mail.body_html = mail.headers = None
-            else:
-                mail.delivered_to = "mailbox"
-            delivered += 1
-        session.commit()
+    try:
+        for first in range(0, len(due_ids), CLAIM_BATCH):
+            claimed_at = utcnow()
+            mails = _claim(due_ids[first : first + CLAIM_BATCH], claimed_at)
+            for index, mail in enumerate(mails):
+                if utcnow() - claimed_at > STALE_CLAIM / 2:
+                    # a slow server: give the rest back before another deliverer could take them as abandoned
+                    _release(mails[index:], claimed_at)
+                    return delivered
+                delivered += _deliver(mail, transport, config)
+                session.commit()
+    finally:
+        if transport is not None:
+            transport.close()
     return delivered
+
+
+# Mails claimed by one statement. A claim older than STALE_CLAIM is taken over by another deliverer, so a batch
+# whose sending takes longer than half of it gives its unsent mails back (``deliver_due``).
+CLAIM_BATCH = 10
+
+
+def _deliver(mail: OutboundEmail, transport: SmtpTransport | None, config) -> int:
+    """Send one claimed mail and record the outcome on it (not committed); 1 when it left the outbox."""
+    try:
+        if transport is not None:
+            transport.send(mail)
+    except Exception as exc:  # any failure counts as an attempt; the mail stays in the outbox
+        mail.attempts += 1
+        mail.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if mail.attempts >= config["OUTBOX_MAX_ATTEMPTS"]:
+            mail.status = MailStatus.failed
+            log.error("giving up on mail %s to %s: %s", mail.id, mail.to_address, mail.last_error)
+        else:
+            mail.status = MailStatus.pending
+            mail.next_attempt_at = utcnow() + retry_delay(mail.attempts)
+            log.warning("mail %s not delivered (attempt %s): %s", mail.id, mail.attempts, mail.last_error)
+        return 0
+    mail.attempts += 1
+    mail.status = MailStatus.sent
+    mail.sent_at = utcnow()
+    mail.last_error = ""
+    if transport is not None:
+        mail.delivered_to = "smtp"
+        # The body holds single-use links (and the headers unsubscribe links); once the recipient's server has
+        # it, we need not keep it.
+        mail.body_text = mail.body_html = mail.headers = None
+    else:
+        mail.delivered_to = "mailbox"
+    return 1
 
 
 def requeue_failed() -> int:
