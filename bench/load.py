@@ -662,9 +662,14 @@ def run(args: argparse.Namespace, directory: Path) -> dict:
         redis_url = args.load_redis_url if args.load_production else None
         environment = server_environment(config, database.url, secret, redis_url, run_tag)
         if redis_url:
-            result["production"] = {"rate_limits": "redis", "broker": "redis (Celery)", "redis": redis_url}
+            result["production"] = {
+                "rate_limits": "redis",
+                "broker": "redis (Celery)",
+                "redis": redis_url,
+                "worker_nice": 10 if args.load_worker_nice is None else args.load_worker_nice,
+            }
             _progress("starting `mentornet worker --beat` (Celery) ...")
-            worker = CeleryWorker(environment, directory / "worker.log")
+            worker = CeleryWorker(environment, directory / "worker.log", nice=args.load_worker_nice)
             worker.start()
         server = Server(
             database_url=database.url,
@@ -1213,7 +1218,8 @@ def render(report: dict) -> str:
     if production:
         lines.append(
             f"as in production: rate limits counted in {production['rate_limits']}, a {production['broker']} "
-            f"worker (`mentornet worker --beat`); answers 429: {result['rate_limited']}"
+            f"worker (`mentornet worker --beat --nice {production.get('worker_nice', 0)}`); answers 429: "
+            f"{result['rate_limited']}"
         )
     lines.append("")
     lines.append(f"{'action':<18}{'ok':>7}{'/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}  errors")
@@ -1338,6 +1344,13 @@ def add_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None:
         dest="load_redis_url",
         default="redis://127.0.0.1:6379/0",
         help="--production: the Redis for the limits and the broker (keys of the run's own, removed after)",
+    )
+    parser.add_argument(
+        f"--{prefix}worker-nice",
+        dest="load_worker_nice",
+        type=int,
+        default=None,
+        help="--production: `mentornet worker --nice N` (default: the command's own, 10; 0: the web's priority)",
     )
     parser.add_argument(
         f"--{prefix}processes",

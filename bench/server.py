@@ -226,10 +226,13 @@ class CeleryWorker:
     environment: dict[str, str]
     log_path: Path
     concurrency: int = 2
+    nice: int | None = None  # None: the command's default (`mentornet worker --nice`, 10)
     process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30) -> None:
         command = [mentornet_executable(), "worker", "--concurrency", str(self.concurrency), "--beat"]
+        if self.nice is not None:
+            command += ["--nice", str(self.nice)]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(  # noqa: S603 - a fixed command line
                 command,

@@ -383,11 +383,23 @@ def jobs_run(name):
     show_default=True,
     help="Also schedule the periodic jobs (harmless on several workers: each run is claimed once).",
 )
+@click.option(
+    "--nice",
+    default=10,
+    show_default=True,
+    type=click.IntRange(0, 19),
+    help="Lower the worker's CPU priority by this much, so that on a shared machine pages are served first "
+    "(0: as the web processes).",
+)
 @with_appcontext
-def worker(concurrency, beat):
+def worker(concurrency, beat, nice):
     """Run a Celery worker for MENTORNET_BROKER_URL (e-mail delivery and periodic jobs)."""
     if not current_app.config["BROKER_URL"]:
         _fail("Set MENTORNET_BROKER_URL (for example redis://127.0.0.1:6379/0) to run a worker.")
+    if nice:
+        # Before Celery starts its threads: on Linux a thread's priority is its own, and new threads inherit it.
+        # The work here (passes, mail, periodic jobs) can wait a second; a person waiting for a page cannot.
+        os.nice(nice)
     try:
         from network_service.tasks import celery_for
     except ImportError:

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -157,6 +158,18 @@ def test_the_mentornet_worker_command_delivers_the_invitation(tmp_path):
                 raise AssertionError(log.read_text(errors="replace")[-3000:]) from None
             assert message["To"] == "grace@example.org"
             assert live.app.extensions["mentornet.background"]._thread is None  # the worker did it
+            # every thread of the worker runs at a lower CPU priority than this test (--nice, default 10)
+            expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
+            assert _thread_nice_values(worker.pid) == {expected}
         finally:
             os.killpg(worker.pid, signal.SIGTERM)
             worker.wait(timeout=30)
+
+
+def _thread_nice_values(pid: int) -> set[int]:
+    """The nice values of every thread of process ``pid`` (on Linux each thread has its own)."""
+    values = set()
+    for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
+        fields = stat.read_text().rpartition(")")[2].split()
+        values.add(int(fields[16]))  # field 19 of proc(5); fields[0] is field 3
+    return values
