@@ -61,10 +61,13 @@ import http_load  # noqa: E402
 from provisioning import DEFAULT_POSTGRES_URL, hide_password, prepare_database  # noqa: E402
 from server import (  # noqa: E402
     CeleryWorker,
+    CheckpointLog,
+    MachineSampler,
     PostgresCpu,
     Server,
     free_port,
     machine_busy_seconds,
+    postgres_log_path,
     with_application_name,
 )
 
@@ -587,23 +590,39 @@ def _latency(values: list[float]) -> dict:
 TIMELINE_WINDOW_S = 5.0
 
 
-def timeline(page_times: list[tuple[float, float]], began: float, warm_up: float = 0.0) -> list[dict]:
+def timeline(
+    page_times: list[tuple[float, float]],
+    began: float,
+    warm_up: float = 0.0,
+    sampler: MachineSampler | None = None,
+    checkpoints: list[dict] | None = None,
+) -> list[dict]:
     """The page views by when they began (seconds after the users started, warm-up included), in windows of
     TIMELINE_WINDOW_S: whether the slow ones come all through the run (a queue that is always long) or together
-    (a stall: a pause of the workers, of PostgreSQL or of the machine)."""
+    (a stall: a pause of the workers, of PostgreSQL or of the machine). With ``sampler``, what the machine did
+    in each window (its cores busy, stolen by the hypervisor, waiting for the disk, and the server's share);
+    with ``checkpoints`` (``CheckpointLog``), the PostgreSQL checkpoints that ended in it (their sync seconds)."""
     windows: dict[int, list[float]] = {}
     for at, seconds in page_times:
         windows.setdefault(int((at - began) // TIMELINE_WINDOW_S), []).append(seconds)
-    return [
-        {
+    rows = []
+    for number, values in sorted(windows.items()):
+        start = began + number * TIMELINE_WINDOW_S
+        row = {
             "from_s": number * TIMELINE_WINDOW_S,
             "warm_up": number * TIMELINE_WINDOW_S < warm_up,
             "views": len(values),
             "over_250_ms": sum(1 for v in values if v > 0.25),
             **_latency(values),
         }
-        for number, values in sorted(windows.items())
-    ]
+        if sampler is not None:
+            row["machine"] = sampler.window(start, start + TIMELINE_WINDOW_S)
+        if checkpoints is not None:
+            row["checkpoint_sync_s"] = [
+                c["sync_s"] for c in checkpoints if start <= c["at"] < start + TIMELINE_WINDOW_S
+            ]
+        rows.append(row)
+    return rows
 
 
 def server_environment(
@@ -780,7 +799,15 @@ def run(args: argparse.Namespace, directory: Path) -> dict:
         result["pages"] = _latency(pages)
         # CLOCK_MONOTONIC when the users started: lines up the timeline with the server's own logs
         result["started_monotonic"] = cpu.pop("began")
-        result["timeline"] = timeline(outcome.page_times, result["started_monotonic"], args.load_warm_up)
+        sampler, checkpoints = cpu.pop("sampler"), cpu.pop("checkpoints")
+        result["timeline"] = timeline(
+            outcome.page_times, result["started_monotonic"], args.load_warm_up, sampler, checkpoints
+        )
+        result["postgres_checkpoints"] = (
+            None
+            if checkpoints is None
+            else [{**c, "at_s": round(c.pop("at") - result["started_monotonic"], 1)} for c in checkpoints]
+        )
         result["connection_errors"] = outcome.connection_errors[:20]
         result["server_log"] = server_events(server.log_path)
     except Exception:
@@ -831,6 +858,9 @@ def simulate(
             child.start()
             sender.close()
             children.append((child, receiver))
+    sampler = MachineSampler(server.worker_cpu_seconds)
+    checkpoints = CheckpointLog(postgres_log_path())
+    sampler.start()
     started = time.monotonic()
     measure_from = started + warm_up
     if children:
@@ -872,6 +902,7 @@ def simulate(
         users.join(join_after)
         outcome = simulated[0].outcome
     elapsed = time.monotonic() - began
+    sampler.stop()
     postgres_s = postgres.stop() if postgres.available else None
     busy = machine_busy_seconds() - busy_before
     server_s = server.worker_cpu_seconds() - cpu_before
@@ -894,6 +925,7 @@ def simulate(
     }
     cpu["other_s"] = round(busy - server_s - (postgres_s or 0.0) - client_s - (worker_s or 0.0), 2)
     cpu["began"] = started
+    cpu["sampler"], cpu["checkpoints"] = sampler, checkpoints.completed()
     return outcome, elapsed, cpu
 
 
@@ -1247,13 +1279,26 @@ def render(report: dict) -> str:
     if result.get("timeline"):
         lines.append("")
         lines.append(
-            f"page views by when they began ({TIMELINE_WINDOW_S:.0f} s windows: views, p50, p99, max ms, over 250 ms)"
+            f"page views by when they began ({TIMELINE_WINDOW_S:.0f} s windows: views, p50, p99, max ms, over 250 ms;"
+            " the machine's cores busy, stolen, in iowait, and the server's share, %; PostgreSQL checkpoints ended)"
         )
         for w in result["timeline"]:
+            machine = w.get("machine")
+            shares = (
+                f"{machine['busy_pct']:>6.0f}{machine['steal_pct']:>5.0f}{machine['iowait_pct']:>5.0f}"
+                f"{machine['server_pct']:>5.0f}"
+                if machine
+                else f"{'':>21}"
+            )
+            ended = w.get("checkpoint_sync_s") or []
             lines.append(
                 f"  {w['from_s']:>5.0f} s {w['views']:>6}{_fmt(w['p50_ms'])}{_fmt(w['p99_ms'])}{_fmt(w['max_ms'])}"
-                f"{w['over_250_ms']:>7}{'  (warm-up)' if w.get('warm_up') else ''}"
+                f"{w['over_250_ms']:>7}{shares}"
+                + "".join(f"  checkpoint (sync {sync:.2f} s)" for sync in ended)
+                + ("  (warm-up)" if w.get("warm_up") else "")
             )
+        if result.get("postgres_checkpoints") is None:
+            lines.append("  (no PostgreSQL log readable here: checkpoints not shown)")
     lines.append("")
     lines.append(f"throughput: {result['requests_per_s']} successful actions/s")
     cpu = result.get("cpu")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -467,3 +469,118 @@ def _cpu_and_start(pid: int) -> tuple[float, int] | None:
 def _alive(pid: int, start_ticks: int) -> bool:
     stat = proc_stat(pid)
     return stat is not None and stat.start_ticks == start_ticks
+
+
+def machine_ticks() -> tuple[int, int, int, int]:
+    """(busy, steal, iowait, all) clock ticks of all cores since boot, from /proc/stat's first line. Busy is
+    anything but idle, iowait and steal (guest time is counted in user already); steal is time the hypervisor
+    gave this machine's virtual CPUs to someone else."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    ticks = [int(value) for value in fields]
+    steal = ticks[7] if len(ticks) > 7 else 0
+    total = sum(ticks[:8])
+    return total - ticks[3] - ticks[4] - steal, steal, ticks[4], total
+
+
+class MachineSampler:
+    """Once a second, from a thread: the machine's CPU ticks (``machine_ticks``) and the server workers' CPU
+    seconds, with CLOCK_MONOTONIC, so that a slow stretch of the load run can be set beside what the machine was
+    doing then (busy with others, stolen by the hypervisor, waiting for the disk)."""
+
+    def __init__(self, server_cpu, interval: float = 1.0):
+        self.server_cpu = server_cpu  # a callable: the server workers' CPU seconds
+        self.interval = interval
+        self.samples: list[tuple[float, int, int, int, int, float]] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _sample(self) -> None:
+        try:
+            server = self.server_cpu()
+        except OSError:  # a worker that just exited
+            return
+        self.samples.append((time.monotonic(), *machine_ticks(), server))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def start(self) -> None:
+        self._sample()
+        self._thread = threading.Thread(target=self._run, name="machine-sampler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        self._sample()
+
+    def window(self, start: float, end: float) -> dict | None:
+        """Shares of the machine between the samples nearest to ``start`` and ``end`` (monotonic seconds): busy,
+        stolen and iowait as percent of all cores, and the server's CPU as percent of all cores."""
+        inside = [s for s in self.samples if start - self.interval / 2 <= s[0] <= end + self.interval / 2]
+        if len(inside) < 2:
+            return None
+        first, last = inside[0], inside[-1]
+        total = last[4] - first[4]
+        if total <= 0:
+            return None
+        cores = os.cpu_count() or 1
+        return {
+            "busy_pct": round(100 * (last[1] - first[1]) / total, 1),
+            "steal_pct": round(100 * (last[2] - first[2]) / total, 1),
+            "iowait_pct": round(100 * (last[3] - first[3]) / total, 1),
+            "server_pct": round(100 * (last[5] - first[5]) / (cores * (last[0] - first[0])), 1),
+        }
+
+
+_CHECKPOINT = re.compile(
+    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) UTC .*checkpoint complete: wrote (\d+) buffers.*"
+    r"sync=([\d.]+) s, total=([\d.]+) s; sync files=(\d+)"
+)
+
+
+def postgres_log_path() -> Path | None:
+    """The local PostgreSQL server's log as Debian's packages keep it (log_checkpoints is on by default since
+    PostgreSQL 15), when there is one and this process may read it."""
+    for path in sorted(Path("/var/log/postgresql").glob("postgresql-*-main.log")):
+        if os.access(path, os.R_OK):
+            return path
+    return None
+
+
+class CheckpointLog:
+    """The checkpoints the local PostgreSQL server completed while the run went on, read from its log: when each
+    one's sync phase ended (monotonic seconds), how many buffers it wrote and files it synced. A checkpoint's
+    writes are spread over most of checkpoint_timeout; its end (fsync of every file written) is the moment that
+    may stall the database. Other test runs share the server: their tables count too."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self._offset = path.stat().st_size if path is not None else 0
+        self._wall_minus_monotonic = time.time() - time.monotonic()
+
+    def completed(self) -> list[dict] | None:
+        if self.path is None:
+            return None
+        with self.path.open("rb") as log:
+            log.seek(self._offset)
+            text = log.read().decode("utf-8", "replace")
+        found = []
+        for line in text.splitlines():
+            match = _CHECKPOINT.match(line)
+            if match is None:
+                continue
+            stamp, buffers, sync_s, total_s, files = match.groups()
+            wall = datetime.datetime.fromisoformat(stamp).replace(tzinfo=datetime.UTC).timestamp()
+            found.append(
+                {
+                    "at": wall - self._wall_minus_monotonic,
+                    "buffers": int(buffers),
+                    "sync_s": float(sync_s),
+                    "total_s": float(total_s),
+                    "sync_files": int(files),
+                }
+            )
+        return found
