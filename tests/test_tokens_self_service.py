@@ -5,15 +5,17 @@ make tokens. Over real requests to the suite's app, on both databases."""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import re
 
 import pytest
 import sqlalchemy as sa
 
-from network_service.accounts.models import ApiToken, Person
-from network_service.accounts.operations import create_api_token
+from network_service.accounts.models import ApiToken, DeviceSession, Person
+from network_service.accounts.operations import MAX_API_TOKENS, create_api_token
 from network_service.audit.models import AuditLog
-from network_service.db import session
+from network_service.db import session, utcnow
 from tests.helpers import csrf_from, sign_in_as
 
 MENTOR = "mentor@example.org"
@@ -85,7 +87,50 @@ def audit(run, world):
     return entries
 
 
-# -- who made a token ------------------------------------------------------------------------------------------
+# -- making a token on the devices page ------------------------------------------------------------------------
+
+
+def test_the_devices_page_offers_a_labelled_form_for_a_new_token(app, run, world):
+    page = _signed_in(app, run).get("/profile/sessions").get_data(as_text=True)
+    form = page.split('action="/profile/tokens/new"', 1)[1].split("</form>", 1)[0]
+    assert 'name="csrf_token"' in form
+    assert '<label for="name">Name of the new token</label>' in form
+    assert 'id="name-help">What will use it, so that you recognise it later.' in form
+    assert re.search(r'<input[^>]*aria-describedby="name-help"[^>]*id="name"[^>]*maxlength="100"', form)
+    assert "You have no API tokens." in page
+
+
+def test_a_new_token_is_shown_once_and_works_as_a_bearer(app, client, run, world, caplog, audit):
+    caplog.set_level(logging.DEBUG)
+    browser = _signed_in(app, run)
+    response = _make_on_page(browser, "Calendar script")
+    # the answer itself, not a redirect: no URL or flash message carries the secret
+    assert response.status_code == 200
+    assert "Location" not in response.headers
+    assert response.headers["Cache-Control"] == "no-store"
+    secret = _secret_in(response)
+    html = response.get_data(as_text=True)
+    assert "Your new API token “Calendar script” is made. Copy it now: it will not be shown again." in html
+    assert '<label for="new-token-secret">Your new API token</label>' in html
+    field = re.search(r'<input id="new-token-secret"[^>]*>', html).group(0)
+    assert "readonly" in field and 'aria-describedby="new-token-secret-help"' in field
+    assert 'id="new-token-secret-help">This is the only time it is shown' in html
+
+    me = client.get("/api/v1/me", headers=_bearer(secret))
+    assert me.status_code == 200 and me.json["email"] == MENTOR
+
+    again = browser.get("/profile/sessions")
+    listed = again.get_data(as_text=True)
+    assert secret not in listed and "new-token-secret" not in listed  # not shown again
+    assert "<strong>Calendar script</strong>" in listed and "Created: " in listed
+    with browser.session_transaction() as cookie_session:  # the signed cookie's contents, flashes included
+        assert secret not in repr(dict(cookie_session))
+    assert not any(secret in record.getMessage() for record in caplog.records)
+
+    token_id = run(lambda: session.scalar(sa.select(ApiToken.id).where(ApiToken.name == "Calendar script")))
+    [entry] = audit("api_token.create")
+    assert (entry.actor_id, entry.target_type, entry.target_id) == (world.mentor_id, "apitoken", token_id)
+    assert entry.detail == {"name": "Calendar script", "person_id": world.mentor_id}
 
 
 def test_a_token_the_operator_makes_is_audited_as_the_operators(run, world, audit):
@@ -93,3 +138,77 @@ def test_a_token_the_operator_makes_is_audited_as_the_operators(run, world, audi
     [entry] = audit("api_token.create")
     assert (entry.actor_id, entry.target_id) == (None, token_id)
     assert entry.detail == {"name": "made by the operator", "person_id": world.mentor_id}
+
+
+def test_a_token_needs_a_name(app, run, world):
+    browser = _signed_in(app, run)
+    response = _make_on_page(browser, "   ")
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Give the token a name." in html and 'aria-invalid="true"' in html
+    assert "new-token-secret" not in html and _live_tokens(run) == []
+
+
+def test_making_a_token_needs_the_pages_csrf_token(app, run, world, audit):
+    browser = _signed_in(app, run)
+    browser.get("/profile/sessions")
+    assert browser.post("/profile/tokens/new", data={"name": "Script"}).status_code == 400
+    assert (
+        browser.post("/profile/tokens/new", data={"name": "Script", "csrf_token": "forged"}).status_code
+        == 400
+    )
+    anonymous = app.test_client().post("/profile/tokens/new", data={"name": "Script"})
+    assert anonymous.status_code in (302, 400)
+    assert _live_tokens(run) == [] and audit("api_token.create") == []
+
+
+def test_live_tokens_are_capped_per_person(app, run, world):
+    for number in range(MAX_API_TOKENS - 1):
+        _operator_token(run, name=f"script {number}")
+    _operator_token(run, email=COORDINATOR)  # someone else's count nothing
+    browser = _signed_in(app, run)
+    assert _make_on_page(browser, "the tenth").status_code == 200
+
+    page = browser.get("/profile/sessions").get_data(as_text=True)
+    assert "You have 10 API tokens, the most you can have." in page
+    assert 'action="/profile/tokens/new"' not in page  # no form to fill in for nothing
+    refused = _make_on_page(browser, "the eleventh", csrf=csrf_from(page))
+    assert refused.status_code == 409
+    assert "the most you can have. Revoke one you no longer use" in refused.get_data(as_text=True)
+    assert len(_live_tokens(run)) == MAX_API_TOKENS and "the eleventh" not in _live_tokens(run)
+
+    first_id = run(
+        lambda: session.scalar(sa.select(sa.func.min(ApiToken.id)).where(ApiToken.name == "script 0"))
+    )
+    assert (
+        browser.post(f"/profile/tokens/{first_id}/revoke", data={"csrf_token": csrf_from(page)}).status_code
+        == 302
+    )
+    assert _make_on_page(browser, "the eleventh").status_code == 200  # a revoked token frees its place
+    _operator_token(run, name="the operator is not capped")
+    assert len(_live_tokens(run)) == MAX_API_TOKENS + 1
+
+
+def test_making_a_token_needs_a_recent_sign_in_on_this_browser(app, run, world):
+    browser = _signed_in(app, run)
+    page = browser.get("/profile/sessions").get_data(as_text=True)
+    assert 'action="/profile/tokens/new"' in page
+
+    def age_the_session():
+        session.execute(
+            sa.update(DeviceSession)
+            .where(DeviceSession.person_id == world.mentor_id)
+            .values(created_at=utcnow() - dt.timedelta(hours=1, minutes=1))
+        )
+
+    run(age_the_session)
+    old = browser.get("/profile/sessions").get_data(as_text=True)
+    assert 'action="/profile/tokens/new"' not in old
+    assert "a new API token can only be made within an hour of signing in on this device" in old
+    assert 'href="/sign-in?next=/profile/sessions">Sign in again to make a token</a>' in old
+    refused = _make_on_page(browser, "Script", csrf=csrf_from(page))
+    assert refused.status_code == 403 and "new-token-secret" not in refused.get_data(as_text=True)
+    assert _live_tokens(run) == []
+
+    sign_in_as(browser, run, MENTOR)  # a fresh sign-in: a new session record
+    assert _make_on_page(browser, "Script").status_code == 200
