@@ -109,6 +109,8 @@ def test_a_new_token_is_shown_once_and_works_as_a_bearer(app, client, run, world
     assert "Location" not in response.headers
     assert response.headers["Cache-Control"] == "no-store"
     secret = _secret_in(response)
+    with browser.session_transaction() as cookie_session:  # the signed cookie's contents, flashes included
+        assert secret not in repr(dict(cookie_session))
     html = response.get_data(as_text=True)
     assert "Your new API token “Calendar script” is made. Copy it now: it will not be shown again." in html
     assert '<label for="new-token-secret">Your new API token</label>' in html
@@ -123,8 +125,6 @@ def test_a_new_token_is_shown_once_and_works_as_a_bearer(app, client, run, world
     listed = again.get_data(as_text=True)
     assert secret not in listed and "new-token-secret" not in listed  # not shown again
     assert "<strong>Calendar script</strong>" in listed and "Created: " in listed
-    with browser.session_transaction() as cookie_session:  # the signed cookie's contents, flashes included
-        assert secret not in repr(dict(cookie_session))
     assert not any(secret in record.getMessage() for record in caplog.records)
 
     token_id = run(lambda: session.scalar(sa.select(ApiToken.id).where(ApiToken.name == "Calendar script")))
@@ -212,3 +212,87 @@ def test_making_a_token_needs_a_recent_sign_in_on_this_browser(app, run, world):
 
     sign_in_as(browser, run, MENTOR)  # a fresh sign-in: a new session record
     assert _make_on_page(browser, "Script").status_code == 200
+
+
+# -- the API: list and revoke -----------------------------------------------------------------------------------
+
+
+def test_the_api_lists_the_callers_own_live_tokens_without_secrets(app, client, run, world):
+    first_id, first = _operator_token(run, name="laptop script")
+    second_id, second = _operator_token(run, name="calendar sync")
+    revoked_id, _revoked = _operator_token(run, name="old one")
+    _theirs_id, theirs = _operator_token(run, email=COORDINATOR, name="coordinator's")
+    run(
+        lambda: session.execute(
+            sa.update(ApiToken).where(ApiToken.id == revoked_id).values(revoked_at=utcnow())
+        )
+    )
+
+    response = client.get("/api/v1/me/tokens", headers=_bearer(first))
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert [item["id"] for item in response.json] == [first_id, second_id]
+    assert [item["name"] for item in response.json] == ["laptop script", "calendar sync"]
+    assert set(response.json[0]) == {"id", "name", "created_at", "last_used_at"}
+    assert response.json[0]["last_used_at"] is not None and response.json[1]["last_used_at"] is None
+    body = response.get_data(as_text=True)
+    hashes = run(lambda: list(session.scalars(sa.select(ApiToken.token_hash))))
+    assert first not in body and second not in body and theirs not in body
+    assert not any(token_hash in body for token_hash in hashes)
+
+    browser = _signed_in(app, run)  # the browser session works too
+    assert [item["id"] for item in browser.get("/api/v1/me/tokens").json] == [first_id, second_id]
+    assert client.get("/api/v1/me/tokens").status_code == 401
+
+
+def test_the_api_revokes_one_of_the_callers_tokens(app, client, run, world, audit):
+    keep_id, kept = _operator_token(run, name="kept")
+    gone_id, gone = _operator_token(run, name="leaked")
+    assert client.get("/api/v1/me", headers=_bearer(gone)).status_code == 200
+
+    response = client.delete(f"/api/v1/me/tokens/{gone_id}", headers=_bearer(kept))
+    assert response.status_code == 204 and response.get_data() == b""
+    assert client.get("/api/v1/me", headers=_bearer(gone)).status_code == 401  # it stops at once
+    assert client.get("/api/v1/me", headers=_bearer(kept)).status_code == 200
+    assert [item["id"] for item in client.get("/api/v1/me/tokens", headers=_bearer(kept)).json] == [keep_id]
+    [entry] = audit("api_token.revoke")
+    assert (entry.actor_id, entry.target_id) == (world.mentor_id, gone_id)
+    assert entry.detail == {"name": "leaked", "person_id": world.mentor_id}
+
+    again = client.delete(f"/api/v1/me/tokens/{gone_id}", headers=_bearer(kept))
+    assert again.status_code == 404 and again.mimetype == "application/problem+json"
+    assert again.json["status"] == 404
+
+    myself = client.delete(f"/api/v1/me/tokens/{keep_id}", headers=_bearer(kept))  # a token may revoke itself
+    assert myself.status_code == 204 and client.get("/api/v1/me", headers=_bearer(kept)).status_code == 401
+
+
+def test_someone_elses_token_or_an_unknown_one_is_not_found(app, client, run, world, audit):
+    _mine_id, mine = _operator_token(run)
+    theirs_id, theirs = _operator_token(run, email=COORDINATOR, name="coordinator's")
+    for token_id in (theirs_id, 2**31 - 1):
+        response = client.delete(f"/api/v1/me/tokens/{token_id}", headers=_bearer(mine))
+        assert response.status_code == 404 and response.mimetype == "application/problem+json"
+        assert response.json["detail"] == "This API token does not exist or is revoked already."
+    assert client.get("/api/v1/me", headers=_bearer(theirs)).status_code == 200
+    assert audit("api_token.revoke") == []
+
+
+def test_a_browser_revoking_through_the_api_needs_the_csrf_header(app, client, run, world):
+    token_id, secret = _operator_token(run)
+    browser = _signed_in(app, run)
+    csrf = csrf_from(browser.get("/profile/sessions").get_data(as_text=True))
+    assert browser.delete(f"/api/v1/me/tokens/{token_id}").status_code == 400
+    assert client.get("/api/v1/me", headers=_bearer(secret)).status_code == 200
+    assert browser.delete(f"/api/v1/me/tokens/{token_id}", headers={"X-CSRFToken": csrf}).status_code == 204
+    assert client.get("/api/v1/me", headers=_bearer(secret)).status_code == 401
+
+
+def test_the_api_cannot_make_tokens(client, run, world):
+    _token_id, secret = _operator_token(run)
+    response = client.post("/api/v1/me/tokens", json={"name": "more"}, headers=_bearer(secret))
+    assert response.status_code == 405
+    assert _live_tokens(run) == ["operator's"]
+    spec = client.get("/api/v1/openapi.json").json
+    assert set(spec["paths"]["/api/v1/me/tokens"]) == {"get"}
+    assert set(spec["paths"]["/api/v1/me/tokens/{token_id}"]) - {"parameters"} == {"delete"}
+    assert spec["info"]["version"] == "v1 (revision 2026-11-30)"

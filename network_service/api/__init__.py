@@ -13,7 +13,7 @@ from network_service.security import csrf
 PROBLEM_JSON = "application/problem+json"
 # The date of the latest change a client could notice (docs/api-changes.md, which lists each one and the rule);
 # the OpenAPI description's info.version names it.
-API_REVISION = "2026-11-29"
+API_REVISION = "2026-11-30"
 
 
 class ProblemApi(Api):
@@ -49,8 +49,8 @@ def init_api(app: Flask) -> None:
         {
             "info": {
                 "description": "The network service's JSON API. Authenticate with `Authorization: Bearer <token>` "
-                "(create one with `mentornet token create EMAIL`) or with the browser session; session "
-                "requests that change data must send the CSRF token in `X-CSRFToken`. Errors are RFC 9457 "
+                "(make one on the devices page, /profile/sessions; the operator can with `mentornet token create "
+                "EMAIL`) or with the browser session; session requests that change data must send the CSRF token in `X-CSRFToken`. Errors are RFC 9457 "
                 "problem documents; `errors` maps each invalid field to its messages. Until mentorNET 1.0, v1 may "
                 "still change; each change other than an addition is listed, with its date, in docs/api-changes.md "
                 "(the revision in `info.version` is the latest).",
