@@ -141,6 +141,7 @@ def two_people(limited_app):
     real: this app is outside the test transaction; removed afterwards)."""
     from network_service.accounts.models import ApiToken, DeviceSession, Person
     from network_service.accounts.operations import create_api_token, get_or_create_person
+    from network_service.audit.models import AuditLog
     from network_service.db import session
     from tests.helpers import act_as_person, csrf_from
 
@@ -158,6 +159,10 @@ def two_people(limited_app):
         clients.append((client, csrf_from(client.get("/profile").get_data(as_text=True)), token))
     yield clients
     with application.app_context():
+        made = sa.select(ApiToken.id).where(ApiToken.person_id.in_(ids)).scalar_subquery()
+        session.execute(  # their tokens' audit entries: a later test counting them must not find these
+            sa.delete(AuditLog).where(AuditLog.target_type == "apitoken", AuditLog.target_id.in_(made))
+        )
         session.execute(sa.delete(ApiToken).where(ApiToken.person_id.in_(ids)))
         session.execute(sa.delete(DeviceSession).where(DeviceSession.person_id.in_(ids)))
         session.execute(sa.delete(Person).where(Person.id.in_(ids)))
@@ -302,6 +307,26 @@ def test_meetings_and_edits_are_limited_per_person(two_people, path, api_path, m
     ]
     assert 429 not in statuses, statuses
     assert client.post(path, data={"csrf_token": csrf, "body": "x"}, environ_base=ADDRESS).status_code == 429
+
+
+def test_making_api_tokens_on_the_page_is_limited_per_person(two_people):
+    """No mail, but each token is a credential: 10 an hour per person (accounts.views.NEW_CREDENTIAL_RATE_LIMIT),
+    besides the cap on live tokens (the fixture's token is one: the tenth post meets the cap, 409)."""
+    (client, csrf, _token), (other, other_csrf, _other_token) = two_people
+
+    def make(client, csrf, name):
+        return client.post(
+            "/profile/tokens/new", data={"csrf_token": csrf, "name": name}, environ_base=ADDRESS
+        )
+
+    statuses = [make(client, csrf, f"script {number}").status_code for number in range(10)]
+    assert statuses == [200] * 9 + [409], statuses
+    refused = make(client, csrf, "one more script")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    html = refused.get_data(as_text=True)
+    assert 'value="one more script"' in html  # the person's own form comes back, ready to send again
+    assert "new-token-secret" not in html
+    assert make(other, other_csrf, "their script").status_code == 200  # the same address, their own budget
 
 
 def test_only_the_persons_own_forms_come_back_on_a_refusal(limited_app):

@@ -64,3 +64,14 @@ class AdminSignOutForm(FlaskForm):
         validators=[DataRequired(_l("Say why, for the record.")), Length(max=500)],
         description=_l("Kept in the audit log."),
     )
+
+
+class ApiTokenForm(FlaskForm):
+    """A new API token of one's own (the devices page): only its name; the secret is made by the server."""
+
+    name = StringField(
+        _l("Name of the new token"),
+        validators=[DataRequired(_l("Give the token a name.")), Length(max=100)],
+        description=_l("What will use it, so that you recognise it later. For example: Calendar script."),
+        render_kw={"autocomplete": "off", "maxlength": 100},
+    )

@@ -12,13 +12,14 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm.attributes import set_committed_value
 
 from network_service.accounts.models import ApiToken, Person, SignInToken
 from network_service.accounts.sessions import write
 from network_service.audit.operations import record
 from network_service.db import session, utcnow
-from network_service.errors import Forbidden, InvalidInput, LinkInvalid, NotFound
+from network_service.errors import Conflict, Forbidden, InvalidInput, LinkInvalid, NotFound
 from network_service.mail.operations import queue_mail
 from network_service.text import split_list
 from network_service.tokens import hash_token, new_token
@@ -216,13 +217,45 @@ def _clean_list(values, field: str) -> list[str]:
     return cleaned
 
 
-def create_api_token(person: Person, name: str) -> tuple[ApiToken, str]:
+# Live (not revoked) API tokens a member may hold when they make one themself (the devices page): enough for a
+# few scripts and integrations, a list one can still review at a glance, and a bound on what a stolen session
+# can leave behind. The operator (``mentornet token create``) is not bound by it.
+MAX_API_TOKENS = 10
+
+
+def create_api_token(person: Person, name: str, *, actor: Person | None = None) -> tuple[ApiToken, str]:
+    """A new API token for ``person``; returns it with its secret, which is never stored (only its hash) and so
+    can be shown only now. ``actor``: the person themself (the devices page), refused beyond MAX_API_TOKENS live
+    tokens; None is the operator."""
+    if actor is not None and actor.id != person.id:
+        raise Forbidden(_("You can only make API tokens for yourself."))
     name = _clean_text(name, 100, "name") or "API token"
+    if actor is not None:
+        # The person's row locked first (PostgreSQL; SQLite serialises writers anyway): two requests at once
+        # cannot both count nine tokens and make the eleventh.
+        session.execute(sa.select(Person.id).where(Person.id == person.id).with_for_update())
+        live = session.scalar(
+            sa.select(sa.func.count(ApiToken.id)).where(
+                ApiToken.person_id == person.id, ApiToken.revoked_at.is_(None)
+            )
+        )
+        if live >= MAX_API_TOKENS:
+            raise Conflict(
+                ngettext(
+                    "You have %(num)d API token, the most you can have. Revoke one you no longer use before "
+                    "you make another.",
+                    "You have %(num)d API tokens, the most you can have. Revoke one you no longer use before "
+                    "you make another.",
+                    MAX_API_TOKENS,
+                ),
+                field="name",
+            )
     token, token_hash = new_token()
     api_token = ApiToken(person=person, name=name, token_hash=token_hash)
     session.add(api_token)
-    record("api_token.create", actor=person, target=api_token)
-    session.flush()
+    session.flush()  # before the audit entry: it names the token by its id
+    # the actor as for a revocation: the member, or None for the operator
+    record("api_token.create", actor=actor, target=api_token, name=api_token.name, person_id=person.id)
     return api_token, token
 
 

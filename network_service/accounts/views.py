@@ -1,23 +1,46 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from babel import Locale
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import format_timedelta, ngettext
 from flask_babel import gettext as _
 
 from network_service.accounts import operations, sessions
 from network_service.accounts.forms import (
     AdminSignOutForm,
+    ApiTokenForm,
     ConfirmSignInForm,
     ProfileForm,
     SessionsForm,
     SignInForm,
 )
 from network_service.db import utcnow
-from network_service.errors import InvalidInput
-from network_service.security import current_person, login_required, sign_in, sign_out
+from network_service.errors import Conflict, InvalidInput
+from network_service.security import current_person, declare_shared_limit, login_required, sign_in, sign_out
 
 bp = Blueprint("accounts", __name__)
+
+# A token is a credential that outlives the session: made only in a session that began this recently (a sign-in
+# link, an invitation, a course launch), so that a copied session cookie is not enough (docs/security.md).
+RECENT_SIGN_IN = dt.timedelta(hours=1)
+# Making tokens writes no mail and notifies no one, but each is a credential: a few a day are plenty, and the
+# number live at once is capped in the operation (operations.MAX_API_TOKENS).
+NEW_CREDENTIAL_RATE_LIMIT = "10 per hour;20 per day"
+NEW_CREDENTIAL_ENDPOINTS = (("accounts.create_token", ["POST"]),)
+declare_shared_limit(bp, "api-tokens", NEW_CREDENTIAL_RATE_LIMIT, NEW_CREDENTIAL_ENDPOINTS)
 
 
 @bp.route("/sign-in", methods=["GET", "POST"], endpoint="sign_in")
@@ -90,29 +113,74 @@ def profile():
 @bp.get("/profile/sessions", endpoint="sessions")
 @login_required
 def sessions_page():
-    person = current_person()
+    return _sessions_page(current_person(), ApiTokenForm(formdata=None))
+
+
+def _sessions_page(person, token_form: ApiTokenForm, *, new_token=None, status: int = 200):
     devices = sessions.list_sessions(person)
     now = utcnow()
-    return render_template(
-        "accounts/sessions.html",
-        devices=devices,
-        # rough on purpose: "last seen" is written at most every five minutes
-        ago={
-            d.id: _("in the last few minutes")
-            if now - d.last_seen_at < sessions.LAST_SEEN_PRECISION
-            else format_timedelta(d.last_seen_at - now, add_direction=True)
-            for d in devices
-        },
-        via_labels={
-            "link": _("Signed in with an e-mail link"),
-            "invitation": _("Signed in by accepting an invitation"),
-            "lti": _("Signed in from a course"),
-            "other": _("Signed in"),
-        },
-        current_sid=session.get("sid"),
-        form=SessionsForm(),
-        # names and dates only: a token's secret is shown once, when it is made, and never stored
-        api_tokens=operations.list_api_tokens(person),
+    response = make_response(
+        render_template(
+            "accounts/sessions.html",
+            devices=devices,
+            # rough on purpose: "last seen" is written at most every five minutes
+            ago={
+                d.id: _("in the last few minutes")
+                if now - d.last_seen_at < sessions.LAST_SEEN_PRECISION
+                else format_timedelta(d.last_seen_at - now, add_direction=True)
+                for d in devices
+            },
+            via_labels={
+                "link": _("Signed in with an e-mail link"),
+                "invitation": _("Signed in by accepting an invitation"),
+                "lti": _("Signed in from a course"),
+                "other": _("Signed in"),
+            },
+            current_sid=session.get("sid"),
+            form=SessionsForm(),
+            # names and dates only: a token's secret is shown once, when it is made, and never stored
+            api_tokens=operations.list_api_tokens(person),
+            token_form=token_form,
+            may_make_token=_signed_in_recently(devices, now),
+            max_api_tokens=operations.MAX_API_TOKENS,
+            new_token=new_token,
+            sign_in_again=url_for("accounts.sign_in", next=url_for("accounts.sessions")),
+        ),
+        status,
+    )
+    if new_token is not None:
+        # the only answer that ever holds the secret: no cache, no back-forward copy may keep it
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _signed_in_recently(devices, now) -> bool:
+    """Whether this browser's session began (a sign-in link, an invitation, a course launch) within
+    RECENT_SIGN_IN: a token outlives the session, so a copied session cookie must not be enough to make one."""
+    current = next((device for device in devices if device.id == session.get("sid")), None)
+    return current is not None and now - current.created_at <= RECENT_SIGN_IN
+
+
+@bp.post("/profile/tokens/new", endpoint="create_token")
+@login_required
+def create_token():
+    """Make an API token of one's own. Its secret is in this answer only: not in a flash message (the cookie
+    session), not in a redirect's URL, never logged; the page says it will not be shown again."""
+    person = current_person()
+    form = ApiTokenForm()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            abort(400)
+        return _sessions_page(person, form, status=422)
+    if not _signed_in_recently(sessions.list_sessions(person), utcnow()):
+        return _sessions_page(person, form, status=403)
+    try:
+        api_token, secret = operations.create_api_token(person, form.name.data, actor=person)
+    except (InvalidInput, Conflict) as exc:
+        form.name.errors.append(exc.detail)
+        return _sessions_page(person, form, status=exc.status)
+    return _sessions_page(
+        person, ApiTokenForm(formdata=None), new_token={"name": api_token.name, "secret": secret}
     )
 
 

@@ -49,8 +49,8 @@ def init_api(app: Flask) -> None:
         {
             "info": {
                 "description": "The network service's JSON API. Authenticate with `Authorization: Bearer <token>` "
-                "(create one with `mentornet token create EMAIL`) or with the browser session; session "
-                "requests that change data must send the CSRF token in `X-CSRFToken`. Errors are RFC 9457 "
+                "(make one on the devices page, /profile/sessions; the operator can with `mentornet token create "
+                "EMAIL`) or with the browser session; session requests that change data must send the CSRF token in `X-CSRFToken`. Errors are RFC 9457 "
                 "problem documents; `errors` maps each invalid field to its messages. Until mentorNET 1.0, v1 may "
                 "still change; each change other than an addition is listed, with its date, in docs/api-changes.md "
                 "(the revision in `info.version` is the latest).",

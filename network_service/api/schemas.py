@@ -53,6 +53,18 @@ class ProfileUpdateSchema(Strict):
     bio = fields.Str(validate=validate.Length(max=2000))
 
 
+class ApiTokenSchema(Strict):
+    """One of the caller's API tokens: never its secret (shown once, when it was made on the devices page) nor
+    its hash."""
+
+    id = fields.Int()
+    name = fields.Str()
+    created_at = fields.DateTime()
+    last_used_at = fields.DateTime(
+        allow_none=True, metadata={"description": "Written at most every five minutes; null if never used"}
+    )
+
+
 class OrganisationSchema(Strict):
     id = fields.Int()
     name = fields.Str()

@@ -1,4 +1,4 @@
-// Progressive enhancement for the calendar subscription page: a "Copy" button under each address.
+// Progressive enhancement for a secret shown once (a calendar address, a new API token): a "Copy" button under each.
 (function () {
   "use strict";
   if (!navigator.clipboard) {
