@@ -234,10 +234,9 @@ def _kept_fields() -> list[dict]:
             fields += [{"kind": "hidden", "name": name, "value": value} for value in posted.pop(name)]
     others = [(name, value) for name, values in posted.items() for value in values]
     for number, (name, value) in enumerate(others, start=1):
-        label = (
-            _l("What you wrote") if len(others) == 1 else _l("What you wrote, part %(number)s", number=number)
-        )
-        label = str(label)
+        label = str(_l("What you wrote"))
+        if len(others) > 1:
+            label = f"{label} ({number})"  # a number tells them apart in any language
         fields.append(_text_field(f"kept-other-{number}", name, label, value))
     for field in fields:
         if field.get("label") is None and field["kind"] != "hidden":

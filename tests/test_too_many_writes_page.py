@@ -334,6 +334,7 @@ def test_a_field_the_form_does_not_know_gets_a_generic_label_and_a_choice_it_can
             "owner_id": str(world.meta_mentor_id),
             "status": "open",
             "made_up": "typed into a field the form does not have",
+            "made_up_too": "and another one",
         },
         environ_base=ADDRESS,
     )
@@ -345,10 +346,11 @@ def test_a_field_the_form_does_not_know_gets_a_generic_label_and_a_choice_it_can
     assert page.control("target_value")["type"] == "number"
     assert page.label_of("unit") == "What is counted"
     assert page.label_of("status") == "Status"
-    assert page.label_of("made_up") == "What you wrote"
+    assert page.label_of("made_up") == "What you wrote (1)"
+    assert page.label_of("made_up_too") == "What you wrote (2)"
     assert page.control("made_up")["value"] == "typed into a field the form does not have"
     assert not [c for c in page.controls if c.get("name") == "owner_id"]
-    assert "Responsible member: this choice cannot be shown here" in html
+    assert "Responsible member: this choice is not kept." in html
     assert [c["name"] for c in page.controls if c.get("type") == "hidden"] == ["csrf_token"]
 
 
