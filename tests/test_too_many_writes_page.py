@@ -367,3 +367,32 @@ def test_every_kept_page_endpoint_declares_its_form(limited_app):
         if not hasattr(application.view_functions[endpoint], "mentornet_kept_form")
     ]
     assert not undeclared, f"declare their forms with security.keeps_form: {undeclared}"
+
+
+def test_the_labels_are_in_the_persons_language_and_the_wait_describes_the_button(limited):
+    """The form's labels are translated when the page is drawn (lazy_gettext), not when the form class was
+    defined; the wait in minutes is the paragraph under the one heading and the description of "Send again"."""
+    from network_service.meetings.views import MEETING_RATE_LIMIT
+
+    application, world = limited
+    client, token = signed_in(application, world.coordinator_id)
+    spend(client, token, "/networks/no-such-network/meetings/new", int(MEETING_RATE_LIMIT.split()[0]))
+    refused = client.post(
+        "/networks/test-net/meetings/new",
+        data={"csrf_token": token, "title": "Austausch", "timezone": "Europe/Berlin"},
+        headers={"Accept-Language": "de-DE,de;q=0.9"},
+        environ_base=ADDRESS,
+    )
+    assert refused.status_code == 429
+    html = refused.get_data(as_text=True)
+    assert '<html lang="de"' in html
+    page = kept_form(html, "/networks/test-net/meetings/new")
+    assert page.label_of("title") == "Titel" and page.label_of("timezone") == "Zeitzone"
+    assert html.count("<h1") == 1
+    kept = html.split('action="/networks/test-net/meetings/new"', 1)[1].split("</form>", 1)[0]
+    button = kept.split("<button", 1)[1].split(">", 1)[0]
+    assert 'aria-describedby="kept-wait"' in button
+    # in minutes, rounded up (the page reckons a moment after the header: a second more may be a minute more)
+    minutes = -(-int(refused.headers["Retry-After"]) // 60)
+    wait = html.split('id="kept-wait">', 1)[1].split("</p>", 1)[0]
+    assert f" {minutes} " in wait or f" {minutes + 1} " in wait, wait
