@@ -222,7 +222,8 @@ def _kept_fields() -> list[dict]:
                     {"kind": "check", "id": field_id, "name": field.name, "label": label, "value": values[0]}
                 )
             elif isinstance(field, SelectFieldBase):
-                fields.append(_choice_field(field, field_id, label, values))
+                choice = _choice_field(field, field_id, label, values)
+                fields += [choice] if choice is not None else []
             else:
                 input_type = getattr(field.widget, "input_type", "text")
                 input_type = input_type if input_type in _KEPT_INPUT_TYPES else "text"
@@ -244,7 +245,7 @@ def _kept_fields() -> list[dict]:
     return fields
 
 
-def _choice_field(field, field_id: str, label: str | None, values: list[str]) -> dict:
+def _choice_field(field, field_id: str, label: str | None, values: list[str]) -> dict | None:
     """A select, radio or checkbox field: the form's own choices (translated labels) with the kept values chosen,
     as a list to choose from again. Choices the view fills in (members, organisations) are not on the class:
     a kept value then shows as itself (a language), unless it is a number (someone's id, which the page cannot
@@ -253,7 +254,9 @@ def _choice_field(field, field_id: str, label: str | None, values: list[str]) ->
 
     choices = [(str(value), str(choice_label)) for value, choice_label, *_rest in _class_choices(field)]
     known = {value for value, _choice_label in choices}
-    extra = [value for value in dict.fromkeys(values) if value not in known]
+    extra = [value for value in dict.fromkeys(values) if value not in known and value.strip()]
+    if not choices and not extra:
+        return None  # only an empty choice ("none") of a list the view fills in: nothing to show or send
     if any(value.strip().isdigit() or getattr(field, "coerce", str) is int for value in extra):
         return {"kind": "dropped", "name": field.name, "label": label}
     choices += [(value, value) for value in extra]

@@ -396,3 +396,34 @@ def test_the_labels_are_in_the_persons_language_and_the_wait_describes_the_butto
     minutes = -(-int(refused.headers["Retry-After"]) // 60)
     wait = html.split('id="kept-wait">', 1)[1].split("</p>", 1)[0]
     assert f" {minutes} " in wait or f" {minutes + 1} " in wait, wait
+
+
+def test_a_step_whose_form_depends_on_the_address_is_labelled_by_that_steps_form(limited):
+    """growth.start_step builds one form per step (keeps_form with a function of the view's arguments); the
+    organisation list is filled in by the view: its empty choice ("a new organisation") is nothing to keep."""
+    from network_service.growth.views import START_STEP_RATE_LIMIT
+
+    application, world = limited
+    client, token = signed_in(application, world.coordinator_id)
+    spend(
+        client, token, "/start/organisation", int(START_STEP_RATE_LIMIT.split()[0])
+    )  # no start yet: nothing
+    refused = client.post(
+        "/start/organisation",
+        data={
+            "csrf_token": token,
+            "organisation": "",
+            "name": "Mentors of Lyon",
+            "country": "FR",
+            "city": "",
+        },
+        environ_base=ADDRESS,
+    )
+    assert refused.status_code == 429
+    html = refused.get_data(as_text=True)
+    page = kept_form(html, "/start/organisation")
+    assert page.label_of("name") == "Or a new organisation: its name"
+    assert page.label_of("country") == "Country (two letters, like DE)"
+    assert page.label_of("city") == "City (optional)"
+    assert not [c for c in page.controls if c.get("name") == "organisation"]
+    assert "this choice is not kept" not in html
