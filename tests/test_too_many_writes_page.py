@@ -318,6 +318,7 @@ def test_a_field_the_form_does_not_know_gets_a_generic_label_and_a_choice_it_can
     """A name posted outside the form class (a field a template adds by hand) is shown, editable, with a
     generic label; a choice the view fills in with ids (the goal's responsible member) cannot be named on this
     page, so it is not sent again unseen: the page says so."""
+    from network_service.errors import MAX_KEPT_FIELD_CHARS
     from network_service.goals.views import GOAL_RATE_LIMIT
 
     application, world = limited
@@ -335,6 +336,7 @@ def test_a_field_the_form_does_not_know_gets_a_generic_label_and_a_choice_it_can
             "status": "open",
             "made_up": "typed into a field the form does not have",
             "made_up_too": "and another one",
+            "description": "x" * (MAX_KEPT_FIELD_CHARS + 1),  # longer than any form takes: not kept
         },
         environ_base=ADDRESS,
     )
@@ -350,6 +352,7 @@ def test_a_field_the_form_does_not_know_gets_a_generic_label_and_a_choice_it_can
     assert page.label_of("made_up_too") == "What you wrote (2)"
     assert page.control("made_up")["value"] == "typed into a field the form does not have"
     assert not [c for c in page.controls if c.get("name") == "owner_id"]
+    assert not [c for c in page.controls if c.get("name") == "description"] and "x" * 1000 not in html
     assert "Responsible member: this choice is not kept." in html
     assert [c["name"] for c in page.controls if c.get("type") == "hidden"] == ["csrf_token"]
 
