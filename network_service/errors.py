@@ -158,24 +158,144 @@ def _retry_after_seconds() -> int:
     return max(1, int(current.reset_at - time.time()) + 1)
 
 
-def _too_many_writes_page():
-    """A form refused by a rate limit (429): what was typed is kept, ready to send again, and the page says when.
-    Only the form's text fields come back (never a file, never the old CSRF token: the page has a fresh one);
-    the limit is checked after the CSRF check, so the text is the person's own. For the endpoints listed with
-    security.keep_form_when_limited only."""
-    seconds = _retry_after_seconds()
-    fields = [
-        (name, value)
-        for name, value in request.form.items(multi=True)
-        if name != "csrf_token" and len(value) <= MAX_KEPT_FIELD_CHARS
+# The input types a kept field keeps from its form's widget (a phone shows the keyboard that fits); others: text.
+_KEPT_INPUT_TYPES = frozenset({"text", "email", "url", "number", "date", "time", "tel", "search"})
+SHORT_KEPT_CHARS = 40  # a longer value (or one with a line break) is shown in a text area, readable whole
+
+
+def _declared_form():
+    """(the form class, the names posted as hidden inputs outside it) that the refused endpoint's view declared
+    with security.keeps_form; (None, empty) when it declared none."""
+    view = current_app.view_functions.get(request.endpoint)
+    form, hidden = getattr(view, "mentornet_kept_form", (None, frozenset()))
+    if form is not None and not isinstance(form, type):
+        form = form(**(request.view_args or {}))  # a form that depends on the view's arguments (a step)
+    return form, hidden
+
+
+def _own_label(form_class, field) -> str | None:
+    """The label the form class gives ``field`` (lazily translated), or None when it gives none: WTForms would
+    then make one from the field's name, in English."""
+    unbound = getattr(form_class, field.short_name, None)
+    if unbound is None:
+        return None
+    args = getattr(unbound, "args", ())
+    label = args[0] if args else getattr(unbound, "kwargs", {}).get("label")
+    return str(label) if label else None
+
+
+def _text_field(field_id: str, name: str, label: str | None, value: str, *, input_type="text") -> dict:
+    area = len(value.strip()) > SHORT_KEPT_CHARS or "\n" in value or "\r" in value
+    kind = "textarea" if area else "input"
+    return {"kind": kind, "id": field_id, "name": name, "label": label, "value": value, "type": input_type}
+
+
+def _kept_fields() -> list[dict]:
+    """What the refused form posted, as the page shows it again: each field of the declared form class that was
+    posted, in the form's order, with the form's label, editable (text, a choice, a ticked box); then whatever
+    else was posted, with a generic label. Only the form's hidden fields and the names the view declared hidden
+    go back unseen. Never the CSRF token, never a file, never a value over MAX_KEPT_FIELD_CHARS."""
+    from wtforms import BooleanField, FileField, HiddenField, SubmitField
+    from wtforms.fields import SelectFieldBase
+
+    posted: dict[str, list[str]] = {}
+    for name, value in request.form.items(multi=True):
+        if name != "csrf_token" and len(value) <= MAX_KEPT_FIELD_CHARS:
+            posted.setdefault(name, []).append(value)
+    form_class, hidden = _declared_form()
+    fields: list[dict] = []
+    if form_class is not None:
+        form = form_class(formdata=None, meta={"csrf": False})
+        for field in form:
+            values = posted.pop(field.name, [])
+            if isinstance(field, FileField | SubmitField) or field.name == "csrf_token":
+                continue
+            if isinstance(field, HiddenField) or field.name in hidden:
+                fields += [{"kind": "hidden", "name": field.name, "value": value} for value in values]
+                continue
+            if not values:
+                continue  # not on the page that was sent (or a box left unticked): nothing to keep
+            label = _own_label(form_class, field)
+            field_id = f"kept-{field.id}"
+            if isinstance(field, BooleanField):
+                fields.append(
+                    {"kind": "check", "id": field_id, "name": field.name, "label": label, "value": values[0]}
+                )
+            elif isinstance(field, SelectFieldBase):
+                choice = _choice_field(field, field_id, label, values)
+                fields += [choice] if choice is not None else []
+            else:
+                input_type = getattr(field.widget, "input_type", "text")
+                input_type = input_type if input_type in _KEPT_INPUT_TYPES else "text"
+                for number, value in enumerate(values):
+                    one_id = field_id if number == 0 else f"{field_id}-{number + 1}"
+                    fields.append(_text_field(one_id, field.name, label, value, input_type=input_type))
+    for name in list(posted):
+        if name in hidden:
+            fields += [{"kind": "hidden", "name": name, "value": value} for value in posted.pop(name)]
+    others = [(name, value) for name, values in posted.items() for value in values]
+    for number, (name, value) in enumerate(others, start=1):
+        label = str(_l("What you wrote"))
+        if len(others) > 1:
+            label = f"{label} ({number})"  # a number tells them apart in any language
+        fields.append(_text_field(f"kept-other-{number}", name, label, value))
+    for field in fields:
+        if field.get("label") is None and field["kind"] != "hidden":
+            field["label"] = str(_l("What you wrote"))
+    return fields
+
+
+def _choice_field(field, field_id: str, label: str | None, values: list[str]) -> dict | None:
+    """A select, radio or checkbox field: the form's own choices (translated labels) with the kept values chosen,
+    as a list to choose from again. Choices the view fills in (members, organisations) are not on the class:
+    a kept value then shows as itself (a language), unless it is a number (someone's id, which the page cannot
+    name without the view's checks): such a choice is not sent again, and the page says so."""
+    from wtforms.fields import SelectMultipleField
+
+    choices = [(str(value), str(choice_label)) for value, choice_label, *_rest in _class_choices(field)]
+    known = {value for value, _choice_label in choices}
+    extra = [value for value in dict.fromkeys(values) if value not in known and value.strip()]
+    if not choices and not extra:
+        return None  # only an empty choice ("none") of a list the view fills in: nothing to show or send
+    if any(value.strip().isdigit() or getattr(field, "coerce", str) is int for value in extra):
+        return {"kind": "dropped", "name": field.name, "label": label}
+    choices += [(value, value) for value in extra]
+    chosen = set(values)
+    options = [
+        {"id": f"{field_id}-{number}", "value": value, "label": choice_label, "chosen": value in chosen}
+        for number, (value, choice_label) in enumerate(choices)
     ]
-    texts = [value for _name, value in fields if len(value.strip()) > 40 or "\n" in value]
+    multiple = isinstance(field, SelectMultipleField)
+    return {
+        "kind": "checks" if multiple else "select",
+        "id": field_id,
+        "name": field.name,
+        "label": label,
+        "options": options,
+    }
+
+
+def _class_choices(field) -> list:
+    """The choices the form class gives ``field`` (none when the view sets them)."""
+    choices = field.choices
+    if callable(choices):
+        choices = choices()
+    if isinstance(choices, dict):  # optgroups
+        return [choice for group in choices.values() for choice in group]
+    return list(choices or [])
+
+
+def _too_many_writes_page():
+    """A form refused by a rate limit (429): what was typed is kept, ready to check, change and send again, and the
+    page says when (errors/too_many_writes.html). Each field is shown with its form's label (_kept_fields); the
+    limit is checked after the CSRF check, so the text is the person's own, and the form has a fresh token. For
+    the endpoints listed with security.keep_form_when_limited only."""
+    seconds = _retry_after_seconds()
     response = _error_page(
         "errors/too_many_writes.html",
         status=429,
         minutes=max(1, -(-seconds // 60)),
-        fields=fields,
-        texts=texts,
+        fields=_kept_fields(),
         action=request.script_root + request.path,  # behind a path prefix too (ProxyFix x_prefix)
     )
     if isinstance(response, tuple):

@@ -277,6 +277,20 @@ def keep_form_when_limited(app: Flask, endpoints) -> None:
     app.extensions.setdefault("mentornet.kept_form_endpoints", set()).update(endpoints)
 
 
+def keeps_form(form, *, hidden=()):
+    """Decorate the view of an endpoint listed with ``keep_form_when_limited`` with the Flask-WTF form class it
+    builds (or a function of the view's arguments that returns it, for a view whose form depends on them): the
+    page of a refused post (errors._too_many_writes_page) then shows each kept field with its form's own label, in
+    the form's order. ``hidden`` names what the view's template posts as hidden inputs outside the form's own
+    fields (ids of people chosen with a picker): re-sent as they came. Nothing else is re-sent unseen."""
+
+    def decorate(view):
+        view.mentornet_kept_form = (form, frozenset(hidden))
+        return view
+
+    return decorate
+
+
 def rate_limit(app: Flask, endpoint: str, limit: str, methods: list[str] | None = None, **options) -> None:
     """Limit one endpoint; ``options`` go to Flask-Limiter (e.g. ``deduct_when`` to count only failures), except
     ``shared_scope``: the name of one budget that every endpoint declared with it spends together (a page and

@@ -272,6 +272,7 @@ def setup(slug: str):
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
+@security.keeps_form(ChannelForm, hidden=("members",))  # chosen with the picker
 def new_channel(slug: str):
     network = _network(slug)
     viewer = current_person()
@@ -367,6 +368,7 @@ def _channel_page(
 
 @bp.route("/c/<channel_slug>", methods=["GET", "POST"])
 @login_required
+@security.keeps_form(MessageForm)
 def channel(slug: str, channel_slug: str):
     network = _network(slug)
     viewer = current_person()
@@ -446,6 +448,7 @@ def _settings_page(network, channel, viewer, form, status: int = 200, member_err
 
 @bp.post("/c/<channel_slug>/members")
 @login_required
+@security.keeps_form(ConfirmForm, hidden=("person_id",))  # the button of one search result
 def add_member(slug: str, channel_slug: str):
     """Add a member to a private group (the search on the settings page offers them)."""
     network = _network(slug)
@@ -565,6 +568,7 @@ def _thread_page(network, viewer, message_id: int, form: MessageForm, status: in
 
 @bp.route("/threads/<int:message_id>", methods=["GET", "POST"])
 @login_required
+@security.keeps_form(MessageForm)
 def thread(slug: str, message_id: int):
     network = _network(slug)
     viewer = current_person()
@@ -588,6 +592,7 @@ def thread(slug: str, message_id: int):
 
 @bp.route("/messages/<int:message_id>/edit", methods=["GET", "POST"])
 @login_required
+@security.keeps_form(MessageForm)
 def edit(slug: str, message_id: int):
     network = _network(slug)
     viewer = current_person()
@@ -725,6 +730,7 @@ def _direct_page(network: Network, viewer: Person, form: DirectForm, status: int
 
 @bp.route("/direct/new", methods=["GET", "POST"])
 @login_required
+@security.keeps_form(DirectForm, hidden=("members",))  # chosen with the picker
 def new_direct(slug: str):
     """Choose people with a search by name (``Picker``), then write the first message."""
     network = _network(slug)

@@ -24,7 +24,7 @@ from network_service.networks import navigation
 from network_service.networks.models import Network
 from network_service.networks.operations import get_network
 from network_service.resources.models import Resource
-from network_service.security import current_person, declare_shared_limit, login_required
+from network_service.security import current_person, declare_shared_limit, keeps_form, login_required
 
 bp = Blueprint("federations", __name__, url_prefix="/networks/<slug>/federation")
 
@@ -148,6 +148,7 @@ def index(slug: str):
 
 @bp.post("/invite")
 @login_required
+@keeps_form(InviteForm)
 def invite(slug: str):
     network = get_network(slug)
     viewer = current_person()
@@ -174,6 +175,7 @@ def invite(slug: str):
 
 @bp.post("/join")
 @login_required
+@keeps_form(JoinForm)
 def join(slug: str):
     network = get_network(slug)
     viewer = current_person()

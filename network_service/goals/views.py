@@ -12,7 +12,7 @@ from network_service.goals.models import GoalStatus
 from network_service.goals.roadmap import roadmap_for
 from network_service.networks import navigation
 from network_service.networks.operations import get_network
-from network_service.security import current_person, declare_shared_limit, login_required
+from network_service.security import current_person, declare_shared_limit, keeps_form, login_required
 from network_service.web import cursor_arg, form_status, keep_form_for_agreement
 
 bp = Blueprint("goals", __name__)
@@ -100,6 +100,7 @@ def goals(slug: str):
 
 @bp.route("/networks/<slug>/goals/new", methods=["GET", "POST"])
 @login_required
+@keeps_form(GoalForm)
 def new_goal(slug: str):
     network = get_network(slug)
     viewer = current_person()
@@ -166,6 +167,7 @@ def _goal_page(network, goal, update_form, status: int = 200):
 
 @bp.post("/networks/<slug>/goals/<int:goal_id>/updates")
 @login_required
+@keeps_form(UpdateForm)
 def post_update(slug: str, goal_id: int):
     network = get_network(slug)
     viewer = current_person()
@@ -189,6 +191,7 @@ def post_update(slug: str, goal_id: int):
 
 @bp.route("/networks/<slug>/goals/<int:goal_id>/edit", methods=["GET", "POST"])
 @login_required
+@keeps_form(GoalForm)
 def edit_goal(slug: str, goal_id: int):
     network = get_network(slug)
     viewer = current_person()
@@ -230,6 +233,7 @@ def edit_goal(slug: str, goal_id: int):
 
 @bp.post("/networks/<slug>/goals/<int:goal_id>/drop")
 @login_required
+@keeps_form(DropForm)
 def drop_goal(slug: str, goal_id: int):
     network = get_network(slug)
     viewer = current_person()

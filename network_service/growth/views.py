@@ -19,7 +19,7 @@ from network_service.growth.models import (
 from network_service.networks import navigation
 from network_service.networks.models import Level, Network
 from network_service.networks.operations import default_agreement_body, get_network
-from network_service.security import current_person, declare_shared_limit, login_required
+from network_service.security import current_person, declare_shared_limit, keeps_form, login_required
 
 bp = Blueprint("growth", __name__)
 
@@ -46,6 +46,14 @@ def _limits(state) -> None:
 
 
 declare_shared_limit(bp, "network-start", START_STEP_RATE_LIMIT, (("growth.start_step", ["POST"]),))
+# The form of each step (_step_form builds it): the page of a refused step shows its fields with their labels.
+START_FORMS = {
+    "organisation": forms.StartOrganisationForm,
+    "network": forms.StartNetworkForm,
+    "agreement": forms.StartAgreementForm,
+    "course": forms.StartCourseForm,
+    "invitations": forms.StartInvitationsForm,
+}
 
 
 # The widget may be framed by any page: it shows only public figures, sets no cookie and posts nothing.
@@ -530,6 +538,7 @@ def _save_step(step: str, current: NetworkStart, form, person) -> None:
 
 @bp.route("/start/<step>", methods=["GET", "POST"])
 @login_required
+@keeps_form(lambda step: START_FORMS.get(step))
 def start_step(step: str):
     if step not in operations.STEPS:
         abort(404)

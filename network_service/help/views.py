@@ -25,7 +25,7 @@ from network_service.help.models import HelpStatus, Urgency
 from network_service.languages import language_key
 from network_service.networks import navigation
 from network_service.networks.operations import get_network
-from network_service.security import current_person, declare_shared_limit, login_required
+from network_service.security import current_person, declare_shared_limit, keeps_form, login_required
 from network_service.text import split_list
 from network_service.web import cursor_arg
 
@@ -276,6 +276,7 @@ def _list_page(network, *, mine: bool, scope: str, status: str, urgency: str, be
 
 @bp.route("/networks/<slug>/help/new", methods=["GET", "POST"])
 @login_required
+@keeps_form(HelpRequestForm)
 def new(slug: str):
     network = get_network(slug)
     viewer = current_person()
@@ -553,6 +554,7 @@ def show(slug: str, request_id: int):
 
 @bp.post("/networks/<slug>/help/<int:request_id>/respond")
 @login_required
+@keeps_form(ResponseForm)
 def respond(slug: str, request_id: int):
     network = get_network(slug)
     viewer = current_person()
@@ -579,6 +581,7 @@ _ENDINGS = (HelpStatus.resolved.value, HelpStatus.closed.value)
 
 @bp.route("/networks/<slug>/help/<int:request_id>/resolve", methods=["GET", "POST"])
 @login_required
+@keeps_form(ResolveForm)
 def resolve(slug: str, request_id: int):
     """GET: the confirmation page (what resolving or closing does; the request page's buttons lead here), whose
     button posts here. POST: resolve or close."""
@@ -619,6 +622,7 @@ def resolve(slug: str, request_id: int):
 
 @bp.post("/networks/<slug>/help/<int:request_id>/reopen")
 @login_required
+@keeps_form(None)  # the button posts its CSRF token only
 def reopen(slug: str, request_id: int):
     network = get_network(slug)
     viewer = current_person()
@@ -630,6 +634,7 @@ def reopen(slug: str, request_id: int):
 
 @bp.post("/networks/<slug>/help/<int:request_id>/notify")
 @login_required
+@keeps_form(NotifyMoreForm)
 def notify_more(slug: str, request_id: int):
     network = get_network(slug)
     viewer = current_person()

@@ -13,7 +13,13 @@ from network_service.meetings.models import Meeting, RsvpAnswer
 from network_service.meetings.timezones import default_timezone, zone
 from network_service.networks import navigation
 from network_service.networks.operations import get_network
-from network_service.security import current_person, declare_shared_limit, exempt_from_csrf, login_required
+from network_service.security import (
+    current_person,
+    declare_shared_limit,
+    exempt_from_csrf,
+    keeps_form,
+    login_required,
+)
 from network_service.web import form_status, keep_form_for_agreement
 
 bp = Blueprint("meetings", __name__)
@@ -154,6 +160,7 @@ def _show_error(form, exc: MentorNetError) -> None:
 
 @bp.route("/networks/<slug>/meetings/new", methods=["GET", "POST"])
 @login_required
+@keeps_form(MeetingForm)
 def new(slug: str):
     network = get_network(slug)
     viewer = current_person()
@@ -178,6 +185,7 @@ def new(slug: str):
 
 @bp.route("/networks/<slug>/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
 @login_required
+@keeps_form(MeetingForm)
 def edit(slug: str, meeting_id: int):
     network, meeting = _get(slug, meeting_id)
     viewer = current_person()
@@ -214,6 +222,7 @@ def edit(slug: str, meeting_id: int):
 
 @bp.route("/networks/<slug>/meetings/<int:meeting_id>/cancel", methods=["GET", "POST"])
 @login_required
+@keeps_form(CancelForm)
 def cancel(slug: str, meeting_id: int):
     network, meeting = _get(slug, meeting_id)
     viewer = current_person()

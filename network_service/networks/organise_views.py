@@ -20,7 +20,7 @@ from network_service.networks.forms import (
 )
 from network_service.networks.models import Level, Role
 from network_service.privacy.operations import profile_shared_among
-from network_service.security import current_person, declare_shared_limit, login_required
+from network_service.security import current_person, declare_shared_limit, keeps_form, login_required
 from network_service.web import cursor_arg
 
 bp = Blueprint("organise", __name__)
@@ -193,6 +193,7 @@ def version(slug: str, version: int):
 
 @bp.route("/networks/<slug>/agreement/publish", methods=["GET", "POST"])
 @login_required
+@keeps_form(PublishAgreementForm)
 def publish(slug: str):
     network = operations.get_network(slug)
     viewer = current_person()

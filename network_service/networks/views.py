@@ -19,7 +19,7 @@ from network_service.networks.forms import (
     InviteForm,
 )
 from network_service.networks.models import Level, Role
-from network_service.security import current_person, declare_shared_limit, login_required, sign_in
+from network_service.security import current_person, declare_shared_limit, keeps_form, login_required, sign_in
 
 bp = Blueprint("networks", __name__)
 
@@ -178,6 +178,7 @@ _OVERVIEW = FragmentCache(size=500, max_bytes=2 * 1024 * 1024)
 
 @bp.route("/networks/<slug>/invite", methods=["GET", "POST"])
 @login_required
+@keeps_form(InviteForm)
 def invite(slug: str):
     network = operations.get_network(slug)
     viewer = current_person()

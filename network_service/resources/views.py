@@ -10,7 +10,14 @@ from network_service.networks.operations import get_network
 from network_service.resources import operations, permissions, storage
 from network_service.resources.forms import KIND_LABELS, DeleteForm, EditForm, FileForm, LinkForm, NoteForm
 from network_service.resources.models import ResourceKind
-from network_service.security import api_rate_key, csrf, current_person, declare_shared_limit, login_required
+from network_service.security import (
+    api_rate_key,
+    csrf,
+    current_person,
+    declare_shared_limit,
+    keeps_form,
+    login_required,
+)
 from network_service.web import cursor_arg, form_status, keep_form_for_agreement
 
 bp = Blueprint("resources", __name__)
@@ -144,6 +151,7 @@ def _form_page(network, kind: ResourceKind, form, status: int = 200):
 
 @bp.route("/networks/<slug>/resources/new/link", methods=["GET", "POST"])
 @login_required
+@keeps_form(LinkForm)
 def new_link(slug: str):
     return _add(
         slug,
@@ -163,6 +171,7 @@ def new_link(slug: str):
 
 @bp.route("/networks/<slug>/resources/new/note", methods=["GET", "POST"])
 @login_required
+@keeps_form(NoteForm)
 def new_note(slug: str):
     return _add(
         slug,
