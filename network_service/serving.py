@@ -17,10 +17,12 @@ from gunicorn.glogging import Logger
 
 # Paths that carry a secret: sign-in and invitation links, LTI e-mail confirmation, openedx-webhooks tokens.
 _SECRET_IN_PATH = re.compile(r"(/(?:sign-in|invitations|lti/link|bridge/openedx/events)/)[^/?\s\"]+")
+# Query values that carry one: the course panel's signed tokens (/embed/panel?t=..., /embed/open?t=...).
+_SECRET_IN_QUERY = re.compile(r"([?&]t=)[^&#\s\"]+")
 
 
 def redact(text: str) -> str:
-    return _SECRET_IN_PATH.sub(r"\1[redacted]", text)
+    return _SECRET_IN_QUERY.sub(r"\1[redacted]", _SECRET_IN_PATH.sub(r"\1[redacted]", text))
 
 
 class RedactingLogger(Logger):

@@ -105,7 +105,10 @@ def test_a_claimed_mail_is_not_sent_by_a_second_deliverer(ctx, smtp):
 def test_a_claim_left_by_a_dead_deliverer_is_taken_over(ctx, smtp):
     mail = _queue()
     session.commit()
-    assert mail_ops._claim([mail.id], utcnow() - mail_ops.STALE_CLAIM - dt.timedelta(seconds=1))
+    assert mail_ops._claim([mail.id], utcnow()) == [mail]
+    # ... by a deliverer that died: its claim is older than STALE_CLAIM
+    mail.claimed_at = utcnow() - mail_ops.STALE_CLAIM - dt.timedelta(seconds=1)
+    session.commit()
     assert mail_ops.deliver_due() == 1
     smtp.inbox.wait_for(1)
 
@@ -348,6 +351,7 @@ class _Slow(Inbox):
 def test_a_slow_server_gets_the_rest_of_a_batch_back_in_the_outbox(ctx, app, monkeypatch):
     # a claim older than STALE_CLAIM is another deliverer's to take: a batch that takes half of it stops sending
     monkeypatch.setattr(mail_ops, "STALE_CLAIM", dt.timedelta(seconds=0.5))
+    monkeypatch.setattr(mail_ops, "_ROUND_TRIPS_PER_MAIL", 0)  # the window is then half the claim: 0.25 s
     server = SmtpServer(inbox=_Slow()).start()
     app.config["SMTP_URL"] = server.url
     try:
@@ -370,3 +374,89 @@ def test_a_slow_server_gets_the_rest_of_a_batch_back_in_the_outbox(ctx, app, mon
     finally:
         server.stop()
         app.config["SMTP_URL"] = None
+
+
+def test_a_mail_erased_while_it_is_sent_leaves_the_rest_of_its_batch_going(ctx, smtp, monkeypatch):
+    # an erasure deletes the person's mails whatever their status (privacy: the outbox eraser)
+    mails = [_queue(f"person{n}@example.org") for n in range(4)]
+    session.commit()
+    ids = [mail.id for mail in mails]
+    send = mail_ops.SmtpTransport.send
+
+    def send_then_erase(transport, mail):
+        send(transport, mail)
+        if mail.id == ids[0]:
+            session.execute(sa.delete(OutboundEmail).where(OutboundEmail.id == mail.id))
+
+    monkeypatch.setattr(mail_ops.SmtpTransport, "send", send_then_erase)
+    assert mail_ops.deliver_due() == 3  # the erased one is not counted, and nothing stops
+    assert session.get(OutboundEmail, ids[0]) is None
+    assert [_status(mail_id) for mail_id in ids[1:]] == [(MailStatus.sent, 1)] * 3
+
+
+def test_a_database_failure_between_mails_gives_the_rest_back_at_once(ctx, smtp, monkeypatch):
+    mails = [_queue(f"person{n}@example.org") for n in range(4)]
+    session.commit()
+    ids = [mail.id for mail in mails]
+    record = mail_ops._record
+
+    def failing_on_the_second(mail, claimed_at, **values):
+        if mail.id == ids[1]:
+            raise sa.exc.OperationalError(
+                "UPDATE outbound_email", {}, Exception("server closed the connection")
+            )
+        return record(mail, claimed_at, **values)
+
+    monkeypatch.setattr(mail_ops, "_record", failing_on_the_second)
+    with pytest.raises(sa.exc.OperationalError):
+        mail_ops.deliver_due()
+    assert _status(ids[0]) == (MailStatus.sent, 1)
+    # the one that failed waits for its claim to go stale (it may have left); the others wait for nothing
+    assert _status(ids[1]) == (MailStatus.sending, 0)
+    assert [_status(mail_id) for mail_id in ids[2:]] == [(MailStatus.pending, 0)] * 2
+    assert all(session.get(OutboundEmail, mail_id).claimed_at is None for mail_id in ids[2:])
+
+
+def test_a_mail_another_deliverer_put_off_is_not_claimed_before_its_time(ctx, smtp):
+    mail = _queue()
+    session.commit()
+    mail.next_attempt_at = utcnow() + dt.timedelta(minutes=5)  # failed meanwhile, by another deliverer
+    session.commit()
+    assert mail_ops._claim([mail.id], utcnow()) == []
+    assert _status(mail.id) == (MailStatus.pending, 0)
+
+
+def test_with_a_long_smtp_timeout_mails_are_claimed_one_at_a_time(ctx, smtp, app, monkeypatch):
+    # 12 round trips of 60 s may outlast half the claim: each mail is claimed alone, as before batches
+    assert mail_ops._sending_window(mail_ops.SmtpTransport(smtp.url, "x@example.org", timeout=15)) == (
+        mail_ops.STALE_CLAIM / 2
+    )
+    assert mail_ops._sending_window(mail_ops.SmtpTransport(smtp.url, "x@example.org", timeout=60)) == (
+        dt.timedelta(0)
+    )
+    claims = []
+    claim = mail_ops._claim
+    monkeypatch.setattr(mail_ops, "_claim", lambda ids, now: claims.append(len(ids)) or claim(ids, now))
+    monkeypatch.setitem(app.config, "SMTP_TIMEOUT", 60)
+    for n in range(3):
+        _queue(f"person{n}@example.org")
+    session.commit()
+    assert mail_ops.deliver_due() == 3
+    assert claims == [1, 1, 1]
+
+
+def test_the_outcome_of_a_mail_another_deliverer_took_over_is_not_written(ctx, smtp, monkeypatch):
+    # a server so slow that the claim went stale: another deliverer has the mail now, and its outcome counts
+    mail = _queue()
+    session.commit()
+    send = mail_ops.SmtpTransport.send
+    theirs = utcnow() + dt.timedelta(seconds=1)
+
+    def send_while_taken_over(transport, sent):
+        send(transport, sent)
+        session.execute(sa.update(OutboundEmail).where(OutboundEmail.id == sent.id).values(claimed_at=theirs))
+
+    monkeypatch.setattr(mail_ops.SmtpTransport, "send", send_while_taken_over)
+    assert mail_ops.deliver_due() == 0
+    taken = session.get(OutboundEmail, mail.id, populate_existing=True)
+    assert (taken.status, taken.attempts, taken.claimed_at) == (MailStatus.sending, 0, theirs)

@@ -16,6 +16,7 @@ from network_service.accounts.models import ApiToken, DeviceSession, Person
 from network_service.accounts.operations import MAX_API_TOKENS, create_api_token
 from network_service.audit.models import AuditLog
 from network_service.db import session, utcnow
+from network_service.errors import Conflict
 from tests.helpers import csrf_from, sign_in_as
 
 MENTOR = "mentor@example.org"
@@ -29,10 +30,16 @@ def _signed_in(app, run, email: str = MENTOR):
     return browser
 
 
-def _make_on_page(browser, name: str = "Calendar script", csrf: str | None = None):
-    if csrf is None:
-        csrf = csrf_from(browser.get("/profile/sessions").get_data(as_text=True))
-    return browser.post("/profile/tokens/new", data={"csrf_token": csrf, "name": name})
+_ONCE_FIELD = re.compile(r'<input[^>]*name="once"[^>]*value="([^"]*)"')
+
+
+def _make_on_page(browser, name: str = "Calendar script", page: str | None = None):
+    """Send the devices page's form (``page``: a page shown earlier, as in another tab; else a fresh one)."""
+    if page is None:
+        page = browser.get("/profile/sessions").get_data(as_text=True)
+    once = _ONCE_FIELD.search(page)
+    data = {"csrf_token": csrf_from(page), "name": name, "once": once.group(1) if once else ""}
+    return browser.post("/profile/tokens/new", data=data)
 
 
 def _secret_in(response) -> str:
@@ -167,12 +174,14 @@ def test_live_tokens_are_capped_per_person(app, run, world):
         _operator_token(run, name=f"script {number}")
     _operator_token(run, email=COORDINATOR)  # someone else's count nothing
     browser = _signed_in(app, run)
+    other_tab = browser.get("/profile/sessions").get_data(as_text=True)  # the form, shown in another tab
+    third_tab = browser.get("/profile/sessions").get_data(as_text=True)
     assert _make_on_page(browser, "the tenth").status_code == 200
 
     page = browser.get("/profile/sessions").get_data(as_text=True)
     assert "You have 10 API tokens, the most you can have." in page
     assert 'action="/profile/tokens/new"' not in page  # no form to fill in for nothing
-    refused = _make_on_page(browser, "the eleventh", csrf=csrf_from(page))
+    refused = _make_on_page(browser, "the eleventh", page=other_tab)
     assert refused.status_code == 409
     assert "the most you can have. Revoke one you no longer use" in refused.get_data(as_text=True)
     assert len(_live_tokens(run)) == MAX_API_TOKENS and "the eleventh" not in _live_tokens(run)
@@ -187,6 +196,20 @@ def test_live_tokens_are_capped_per_person(app, run, world):
     assert _make_on_page(browser, "the eleventh").status_code == 200  # a revoked token frees its place
     _operator_token(run, name="the operator is not capped")
     assert len(_live_tokens(run)) == MAX_API_TOKENS + 1
+    # the page and the refusal say how many there are, not the cap
+    assert "You have 11 API tokens, the most you can have." in browser.get("/profile/sessions").get_data(
+        as_text=True
+    )
+    refused = _make_on_page(browser, "the twelfth", page=third_tab)
+    assert refused.status_code == 409 and "You have 11 API tokens" in refused.get_data(as_text=True)
+
+    def refusal() -> str:  # the operation's own message (a form shown before the last token was made)
+        person = session.scalar(sa.select(Person).where(Person.email == MENTOR))
+        with pytest.raises(Conflict) as refused:
+            create_api_token(person, "the thirteenth", actor=person)
+        return refused.value.detail
+
+    assert run(refusal).startswith("You have 11 API tokens, the most you can have.")
 
 
 def test_making_a_token_needs_a_recent_sign_in_on_this_browser(app, run, world):
@@ -206,7 +229,7 @@ def test_making_a_token_needs_a_recent_sign_in_on_this_browser(app, run, world):
     assert 'action="/profile/tokens/new"' not in old
     assert "a new API token can only be made within an hour of signing in on this device" in old
     assert 'href="/sign-in?next=/profile/sessions">Sign in again to make a token</a>' in old
-    refused = _make_on_page(browser, "Script", csrf=csrf_from(page))
+    refused = _make_on_page(browser, "Script", page=page)
     assert refused.status_code == 403 and "new-token-secret" not in refused.get_data(as_text=True)
     assert _live_tokens(run) == []
 
@@ -296,3 +319,37 @@ def test_the_api_cannot_make_tokens(client, run, world):
     assert set(spec["paths"]["/api/v1/me/tokens"]) == {"get"}
     assert set(spec["paths"]["/api/v1/me/tokens/{token_id}"]) - {"parameters"} == {"delete"}
     assert spec["info"]["version"] == "v1 (revision 2026-11-30)"
+
+
+def test_sending_the_form_again_makes_no_second_token(app, run, world):
+    """Reloading the page that shows a new secret (or going back and sending again) posts the same form: the
+    first sending made the token; a second one, whose secret nobody would see, is not made."""
+    browser = _signed_in(app, run)
+    page = browser.get("/profile/sessions").get_data(as_text=True)
+    assert _make_on_page(browser, "Script", page=page).status_code == 200
+    again = _make_on_page(browser, "Script", page=page)
+    assert again.status_code == 303 and again.location.endswith("/profile/sessions")
+    assert "This form was sent already: its token is made and listed below." in browser.get(
+        "/profile/sessions"
+    ).get_data(as_text=True)
+    assert _live_tokens(run) == ["Script"]
+    assert _make_on_page(browser, "Another").status_code == 200  # a form shown afterwards makes one
+    assert sorted(_live_tokens(run)) == ["Another", "Script"]
+
+
+def test_the_course_panel_link_is_not_a_sign_in_strong_enough_for_a_token(app, run, world):
+    """The course panel's "open in a new window" link signs the person in with a GET whose token is copied from
+    page to page (the panel's iframe address, for hours): a session it starts may not make an API token, which
+    would outlive it. An e-mail link, an invitation or an LTI launch may."""
+    from network_service.embed.views import _open_url
+
+    link = run(lambda: _open_url(session.scalar(sa.select(Person).where(Person.email == MENTOR)), "/"))
+    browser = app.test_client()  # no cookie of its own: the link alone
+    assert browser.get(link).status_code == 303
+    page = browser.get("/profile/sessions").get_data(as_text=True)
+    assert "Signed in from a course" in page  # signed in, all the same
+    assert 'action="/profile/tokens/new"' not in page
+    assert "a new API token can only be made within an hour of signing in on this device" in page
+    refused = browser.post("/profile/tokens/new", data={"csrf_token": csrf_from(page), "name": "via the panel"})
+    assert refused.status_code == 403
+    assert _live_tokens(run) == []

@@ -246,7 +246,7 @@ def create_api_token(person: Person, name: str, *, actor: Person | None = None) 
                     "you make another.",
                     "You have %(num)d API tokens, the most you can have. Revoke one you no longer use before "
                     "you make another.",
-                    MAX_API_TOKENS,
+                    live,  # the real number: the operator's tokens are not capped and may make it more
                 ),
                 field="name",
             )

@@ -56,8 +56,13 @@ _VIA = {
     "accounts": "link",
     "networks": "invitation",
     "lti": "lti",
-    "embed": "lti",
-}  # embed: opened from a course
+    "embed": "panel",
+}  # embed: the course panel's "open in a new window" link (a GET with a token of the panel's)
+
+# Sign-ins that prove the person at that moment (an e-mail link, an invitation, an LTI launch signed by the LMS),
+# as opposed to the panel's link, whose token is copied from page to page for hours; accounts/views.py asks for
+# one of them, recent, before it makes an API token.
+STRONG_SIGN_INS = frozenset({"link", "invitation", "lti"})
 
 
 def describe_user_agent(user_agent: str | None) -> tuple[str, str]:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hmac
+import secrets
 
 from babel import Locale
 from flask import (
@@ -29,7 +31,14 @@ from network_service.accounts.forms import (
 )
 from network_service.db import utcnow
 from network_service.errors import Conflict, InvalidInput
-from network_service.security import current_person, declare_shared_limit, login_required, sign_in, sign_out
+from network_service.security import (
+    current_person,
+    declare_shared_limit,
+    keeps_form,
+    login_required,
+    sign_in,
+    sign_out,
+)
 
 bp = Blueprint("accounts", __name__)
 
@@ -119,6 +128,10 @@ def sessions_page():
 def _sessions_page(person, token_form: ApiTokenForm, *, new_token=None, status: int = 200):
     devices = sessions.list_sessions(person)
     now = utcnow()
+    api_tokens = operations.list_api_tokens(person)
+    may_make_token = _signed_in_recently(devices, now)
+    if may_make_token and len(api_tokens) < operations.MAX_API_TOKENS:
+        token_form.once.data = _token_form_once()  # the form is shown: good for one token
     response = make_response(
         render_template(
             "accounts/sessions.html",
@@ -134,14 +147,15 @@ def _sessions_page(person, token_form: ApiTokenForm, *, new_token=None, status: 
                 "link": _("Signed in with an e-mail link"),
                 "invitation": _("Signed in by accepting an invitation"),
                 "lti": _("Signed in from a course"),
+                "panel": _("Signed in from a course"),
                 "other": _("Signed in"),
             },
             current_sid=session.get("sid"),
             form=SessionsForm(),
             # names and dates only: a token's secret is shown once, when it is made, and never stored
-            api_tokens=operations.list_api_tokens(person),
+            api_tokens=api_tokens,
             token_form=token_form,
-            may_make_token=_signed_in_recently(devices, now),
+            may_make_token=may_make_token,
             max_api_tokens=operations.MAX_API_TOKENS,
             new_token=new_token,
             sign_in_again=url_for("accounts.sign_in", next=url_for("accounts.sessions")),
@@ -155,14 +169,43 @@ def _sessions_page(person, token_form: ApiTokenForm, *, new_token=None, status: 
 
 
 def _signed_in_recently(devices, now) -> bool:
-    """Whether this browser's session began (a sign-in link, an invitation, a course launch) within
-    RECENT_SIGN_IN: a token outlives the session, so a copied session cookie must not be enough to make one."""
+    """Whether this browser's session began within RECENT_SIGN_IN by a sign-in that proves the person: an e-mail
+    link, an invitation, or a course launch (signed by the LMS). A token outlives the session, so a copied session
+    cookie must not be enough to make one; nor is the course panel's "open in a new window" link, a GET whose
+    token rides in URLs for hours (embed/views.py ``open_window``, sessions started "from the panel")."""
     current = next((device for device in devices if device.id == session.get("sid")), None)
-    return current is not None and now - current.created_at <= RECENT_SIGN_IN
+    return (
+        current is not None
+        and current.via in sessions.STRONG_SIGN_INS
+        and now - current.created_at <= RECENT_SIGN_IN
+    )
+
+
+# The forms of the devices page shown lately (several tabs may be open), each good for one token.
+_ONCE_KEY, _ONCE_KEPT = "token_form_once", 5
+
+
+def _token_form_once() -> str:
+    """A fresh value for the form's ``once`` field, remembered in the person's session."""
+    value = secrets.token_urlsafe(16)
+    session[_ONCE_KEY] = [*session.get(_ONCE_KEY, [])[-(_ONCE_KEPT - 1) :], value]
+    return value
+
+
+def _use_token_form_once(value: str | None) -> bool:
+    """Whether ``value`` is one of the forms shown and not used yet; it is used up."""
+    kept = list(session.get(_ONCE_KEY, []))
+    for candidate in kept:
+        if value and hmac.compare_digest(str(candidate), str(value)):
+            kept.remove(candidate)
+            session[_ONCE_KEY] = kept
+            return True
+    return False
 
 
 @bp.post("/profile/tokens/new", endpoint="create_token")
 @login_required
+@keeps_form(ApiTokenForm)
 def create_token():
     """Make an API token of one's own. Its secret is in this answer only: not in a flash message (the cookie
     session), not in a redirect's URL, never logged; the page says it will not be shown again."""
@@ -174,6 +217,10 @@ def create_token():
         return _sessions_page(person, form, status=422)
     if not _signed_in_recently(sessions.list_sessions(person), utcnow()):
         return _sessions_page(person, form, status=403)
+    if not _use_token_form_once(form.once.data):
+        # the page that showed a secret, reloaded, or a form sent twice: the first sending made the token
+        flash(_("This form was sent already: its token is made and listed below."), "info")
+        return redirect(url_for("accounts.sessions"), 303)
     try:
         api_token, secret = operations.create_api_token(person, form.name.data, actor=person)
     except (InvalidInput, Conflict) as exc:

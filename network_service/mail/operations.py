@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
@@ -280,7 +281,8 @@ def _claim(mail_ids: list[int], now: dt.datetime) -> list[OutboundEmail]:
         .where(OutboundEmail.id.in_(mail_ids))
         .where(
             sa.or_(
-                OutboundEmail.status == MailStatus.pending,
+                # still due: another deliverer may have failed it (and set a later attempt) since it was read
+                sa.and_(OutboundEmail.status == MailStatus.pending, OutboundEmail.next_attempt_at <= now),
                 sa.and_(
                     OutboundEmail.status == MailStatus.sending, OutboundEmail.claimed_at < now - STALE_CLAIM
                 ),
@@ -354,17 +356,29 @@ def deliver_due(limit: int = 50) -> int:
     due_ids = session.scalars(_DUE, {"now": now, "stale": now - STALE_CLAIM, "limit": limit}).all()
     session.rollback()  # end the read transaction before the slow part
     delivered = 0
+    window = _sending_window(transport)
+    # a timeout so long that one mail may outlast the claim: each mail claimed alone
+    batch = CLAIM_BATCH if window else 1
     try:
-        for first in range(0, len(due_ids), CLAIM_BATCH):
+        for first in range(0, len(due_ids), batch):
             claimed_at = utcnow()
-            mails = _claim(due_ids[first : first + CLAIM_BATCH], claimed_at)
+            mails = _claim(due_ids[first : first + batch], claimed_at)
+            last_start = claimed_at + window
             for index, mail in enumerate(mails):
-                if utcnow() - claimed_at > STALE_CLAIM / 2:
+                if index and utcnow() > last_start:
                     # a slow server: give the rest back before another deliverer could take them as abandoned
                     _release(mails[index:], claimed_at)
                     return delivered
-                delivered += _deliver(mail, transport, config)
-                session.commit()
+                try:
+                    delivered += _deliver(mail, claimed_at, transport, config)
+                    session.commit()
+                except BaseException:
+                    # the database failed between two mails: the rest of the batch goes back to the outbox at
+                    # once (not after STALE_CLAIM), if the database lets us
+                    session.rollback()
+                    with contextlib.suppress(Exception):
+                        _release(mails[index + 1 :], claimed_at)
+                    raise
     finally:
         if transport is not None:
             transport.close()
@@ -372,38 +386,69 @@ def deliver_due(limit: int = 50) -> int:
 
 
 # Mails claimed by one statement. A claim older than STALE_CLAIM is taken over by another deliverer, so a batch
-# whose sending takes longer than half of it gives its unsent mails back (``deliver_due``).
+# stops starting new mails in time for the last one to end before that (``_sending_window``) and gives the rest
+# back.
 CLAIM_BATCH = 10
+# The SMTP round trips of one mail (connect or NOOP, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA, the message, QUIT),
+# each of which may take up to SMTP_TIMEOUT.
+_ROUND_TRIPS_PER_MAIL = 12
 
 
-def _deliver(mail: OutboundEmail, transport: SmtpTransport | None, config) -> int:
-    """Send one claimed mail and record the outcome on it (not committed); 1 when it left the outbox."""
+def _sending_window(transport: SmtpTransport | None) -> dt.timedelta:
+    """How long after its claim a batch may start sending another mail: the claim must still be ours when that
+    mail's last round trip ends. The first mail of a batch is always sent (as when each mail was claimed alone,
+    whatever the timeout)."""
+    slowest_mail = dt.timedelta(seconds=_ROUND_TRIPS_PER_MAIL * (transport.timeout if transport else 0))
+    return max(dt.timedelta(0), min(STALE_CLAIM / 2, STALE_CLAIM - slowest_mail))
+
+
+def _deliver(mail: OutboundEmail, claimed_at: dt.datetime, transport: SmtpTransport | None, config) -> int:
+    """Send one claimed mail and record the outcome (not committed); 1 when it left the outbox.
+
+    The outcome is written only while the claim is still this deliverer's (status ``sending``, the same
+    ``claimed_at``): a mail erased meanwhile (its recipient's account), or taken over by another deliverer after
+    a very slow server, is left as it is."""
     try:
         if transport is not None:
             transport.send(mail)
     except Exception as exc:  # any failure counts as an attempt; the mail stays in the outbox
-        mail.attempts += 1
-        mail.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        if mail.attempts >= config["OUTBOX_MAX_ATTEMPTS"]:
-            mail.status = MailStatus.failed
-            log.error("giving up on mail %s to %s: %s", mail.id, mail.to_address, mail.last_error)
+        attempts = mail.attempts + 1
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        if attempts >= config["OUTBOX_MAX_ATTEMPTS"]:
+            outcome = {"status": MailStatus.failed}
+            log.error("giving up on mail %s to %s: %s", mail.id, mail.to_address, error)
         else:
-            mail.status = MailStatus.pending
-            mail.next_attempt_at = utcnow() + retry_delay(mail.attempts)
-            log.warning("mail %s not delivered (attempt %s): %s", mail.id, mail.attempts, mail.last_error)
+            outcome = {"status": MailStatus.pending, "next_attempt_at": utcnow() + retry_delay(attempts)}
+            log.warning("mail %s not delivered (attempt %s): %s", mail.id, attempts, error)
+        _record(mail, claimed_at, attempts=attempts, last_error=error, **outcome)
         return 0
-    mail.attempts += 1
-    mail.status = MailStatus.sent
-    mail.sent_at = utcnow()
-    mail.last_error = ""
+    outcome = {"status": MailStatus.sent, "sent_at": utcnow(), "last_error": ""}
     if transport is not None:
-        mail.delivered_to = "smtp"
         # The body holds single-use links (and the headers unsubscribe links); once the recipient's server has
         # it, we need not keep it.
-        mail.body_text = mail.body_html = mail.headers = None
+        outcome.update(delivered_to="smtp", body_text=None, body_html=None, headers=None)
     else:
-        mail.delivered_to = "mailbox"
-    return 1
+        outcome["delivered_to"] = "mailbox"
+    return 1 if _record(mail, claimed_at, attempts=mail.attempts + 1, **outcome) else 0
+
+
+def _record(mail: OutboundEmail, claimed_at: dt.datetime, **values) -> bool:
+    """Write a claimed mail's outcome if the claim is still ours; whether it was."""
+    written = session.execute(
+        sa.update(OutboundEmail)
+        .where(
+            OutboundEmail.id == mail.id,
+            OutboundEmail.status == MailStatus.sending,
+            OutboundEmail.claimed_at == claimed_at,
+        )
+        .values(**values)
+        .execution_options(synchronize_session="fetch")
+    ).rowcount
+    if not written:
+        log.warning(
+            "mail %s left the outbox or was taken over while being sent: outcome not recorded", mail.id
+        )
+    return bool(written)
 
 
 def requeue_failed() -> int:

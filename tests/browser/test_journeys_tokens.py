@@ -43,6 +43,14 @@ def test_member_makes_an_api_token_and_sees_it_once(new_tour, outbox, live, widt
     )
     value = secret.input_value()
     assert len(value) > 20
+    # the Copy button is described by what the field is, never by the secret (read aloud at every focus)
+    copy = page.get_by_role("button", name="Copy")
+    expect(copy).to_have_count(1)
+    expect(copy).to_have_accessible_description(
+        "This is the only time it is shown: mentorNET keeps no copy it could show you later. Keep it somewhere "
+        "safe; anyone who has it can act as you through the API. If you lose it, revoke it below and make a new "
+        "one."
+    )
     expect(page.get_by_role("status")).to_contain_text("it will not be shown again")
 
     page.goto("/profile/sessions")

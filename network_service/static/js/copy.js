@@ -12,7 +12,21 @@
     var label = field.getAttribute("data-copy-label") || "Copy";
     var done = field.getAttribute("data-copied-label") || label;
     button.textContent = label;
-    button.setAttribute("aria-describedby", field.id);
+    // What the button copies, for a screen reader: the field's own description, else its label; never the
+    // field itself, whose value (a secret address, a token) would be read aloud at every focus.
+    var description = field.getAttribute("aria-describedby");
+    if (!description) {
+      var fieldLabel = document.querySelector('label[for="' + field.id + '"]');
+      if (fieldLabel) {
+        if (!fieldLabel.id) {
+          fieldLabel.id = field.id + "-label";
+        }
+        description = fieldLabel.id;
+      }
+    }
+    if (description) {
+      button.setAttribute("aria-describedby", description);
+    }
     button.addEventListener("click", function () {
       navigator.clipboard.writeText(field.value).then(function () {
         button.textContent = done;
