@@ -29,6 +29,7 @@ class _Form(HTMLParser):
         super().__init__()
         self.action = action
         self.inside = False
+        self.attrs: dict = {}  # of the <form> tag itself
         self.controls: list[dict] = []  # in document order: {tag, type, id, name, value, checked, options}
         self.labels: dict[str, str] = {}  # for -> text
         self.legends: list[str] = []
@@ -40,7 +41,7 @@ class _Form(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "form" and attrs.get("action") == self.action:
-            self.inside = True
+            self.inside, self.attrs = True, attrs
         if not self.inside:
             return
         if tag == "input":
@@ -494,3 +495,22 @@ def test_the_button_a_help_form_was_posted_with_is_sent_again_hidden_not_shown_a
     with application.app_context():
         [answer] = session.scalars(sa.select(HelpResponse).where(HelpResponse.request_id == asked.id))
         assert "mina@example.org" not in answer.body
+
+
+def test_the_kept_form_leaves_checking_to_the_server(limited):
+    """The kept form's inputs keep their types (email, url, number, date): like the app's own forms it is
+    ``novalidate``, so the server's translated messages, not the browser's, say what is wrong."""
+    from network_service.goals.views import GOAL_RATE_LIMIT
+
+    application, world = limited
+    client, token = signed_in(application, world.coordinator_id)
+    spend(client, token, "/networks/no-such-network/goals/new", int(GOAL_RATE_LIMIT.split()[0]))
+    refused = client.post(
+        "/networks/test-net/goals/new",
+        data={"csrf_token": token, "title": "Train new mentors", "target_value": "twelve"},
+        environ_base=ADDRESS,
+    )
+    assert refused.status_code == 429
+    page = kept_form(refused.get_data(as_text=True), "/networks/test-net/goals/new")
+    assert page.control("target_value")["type"] == "number"
+    assert "novalidate" in page.attrs
