@@ -5,6 +5,7 @@ message that is not deleted stay."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -15,7 +16,7 @@ from network_service.config import ConfigurationError, load_config
 from network_service.conversations import operations as conversations
 from network_service.conversations.models import Message, MessageRevision
 from network_service.db import session, utcnow
-from network_service.jobs import run_job
+from network_service.jobs import TICK_SECONDS, jobs_of, run_job
 from network_service.moderation import operations as moderation
 from network_service.moderation.models import Report
 from tests.conv_helpers import EMAILS, base, build_cast, general_channel, person, post_form
@@ -260,3 +261,42 @@ def test_the_job_drops_every_batch(app, run, cast, monkeypatch):
     run_retention_job(app)
     assert [kept_texts(run, message_id) for message_id in ids] == [[]] * 5
     assert retention_entries(run)[-1]["deleted_messages_texts_dropped"] == 5
+
+
+def test_kept_until_is_the_latest_moment_the_daily_job_drops_the_text(app, client, run, cast, monkeypatch):
+    """The job drops a text at its first run after the period: up to one interval of the job (as registered in
+    network_service/jobs.py), and the half minute the in-process scheduler takes to look, after the period ends.
+    "Kept until ... at the latest" (the page, the API's ``deleted_text_kept_until``) is that moment, not the end
+    of the period."""
+    message_id = post_as(run, cast, "novice", "Removed words")
+    delete_as(run, "coordinator", message_id)
+    deleted_at = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)  # noon: the same date in any time zone
+
+    def set_deleted_at():
+        session.get(Message, message_id).deleted_at = deleted_at
+
+    run(set_deleted_at)
+    job = jobs_of(app)["privacy.retention"]
+    slack = dt.timedelta(seconds=TICK_SECONDS)
+    latest = deleted_at + dt.timedelta(days=90) + job.every + slack
+
+    def kept_until():
+        return conversations.deleted_text_kept_until(session.get(Message, message_id))
+
+    assert run(kept_until) == latest
+    page = history_as(client, run, cast, "meta_mentor", message_id)
+    assert "until Jan 31, 2027" in page and "Jan 30, 2027" not in page
+
+    # read from where the job is registered, not a fixed day
+    monkeypatch.setitem(
+        jobs_of(app), "privacy.retention", dataclasses.replace(job, every=dt.timedelta(hours=6))
+    )
+    assert run(kept_until) == deleted_at + dt.timedelta(days=90, hours=6) + slack
+    monkeypatch.setitem(jobs_of(app), "privacy.retention", job)
+
+    # a run at the very end of the period keeps it; the next one, however late, by then drops it
+    end = deleted_at + dt.timedelta(days=90)
+    assert run(lambda: conversations.purge_deleted_texts(now=end)) == (0, 0)
+    assert kept_texts(run, message_id) == ["Removed words"]
+    assert run(lambda: conversations.purge_deleted_texts(now=end + job.every + slack)) == (1, 1)
+    assert kept_texts(run, message_id) == []
