@@ -10,12 +10,13 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import event
 
 from network_service.audit.models import AuditLog
 from network_service.config import ConfigurationError, load_config
 from network_service.conversations import operations as conversations
 from network_service.conversations.models import Message, MessageRevision
-from network_service.db import session, utcnow
+from network_service.db import db, session, utcnow
 from network_service.jobs import TICK_SECONDS, jobs_of, run_job
 from network_service.moderation import operations as moderation
 from network_service.moderation.models import Report
@@ -300,3 +301,45 @@ def test_kept_until_is_the_latest_moment_the_daily_job_drops_the_text(app, clien
     assert kept_texts(run, message_id) == ["Removed words"]
     assert run(lambda: conversations.purge_deleted_texts(now=end + job.every + slack)) == (1, 1)
     assert kept_texts(run, message_id) == []
+
+
+def test_the_job_pages_through_the_ids_and_reaches_every_batch(app, run, cast, monkeypatch):
+    """Each batch starts after the last id of the one before (``message_id > last``), instead of scanning the
+    table again from its start: every message meeting the condition is dropped exactly once, in id order, in
+    batches of PURGE_BATCH, and the messages between them that keep their texts are not touched."""
+    monkeypatch.setattr(conversations, "PURGE_BATCH", 2)
+    targets, kept = [], []
+    for n in range(7):
+        message_id = post_as(run, cast, "novice", f"Words {n}")
+        edit_as(run, "novice", message_id, f"Words {n}, edited")
+        if n % 3 == 1:
+            kept.append(message_id)  # not deleted: its earlier version stays
+            continue
+        delete_as(run, "coordinator", message_id)
+        deleted_days_ago(run, message_id, 91)
+        targets.append(message_id)
+    assert len(targets) == 5
+
+    deleted: list[list[int]] = []
+    selects: list[str] = []
+
+    def spy(_connection, _cursor, statement, parameters, _context, _many):
+        text = " ".join(statement.split())
+        if text.startswith("DELETE FROM message_revision"):
+            values = parameters.values() if isinstance(parameters, dict) else parameters
+            deleted.append(sorted(int(value) for value in values))
+        elif text.startswith("SELECT DISTINCT message_revision.message_id"):
+            selects.append(text)
+
+    engine = db._state(app).engine
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        assert run(lambda: conversations.purge_deleted_texts()) == (5, 10)
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+    assert deleted == [targets[0:2], targets[2:4], targets[4:5]]  # every batch, no id skipped or repeated
+    assert "message_revision.message_id >" not in selects[0]
+    assert selects[1:] and all("message_revision.message_id >" in select for select in selects[1:])
+    assert [kept_texts(run, message_id) for message_id in targets] == [[]] * 5
+    assert [kept_texts(run, message_id) for message_id in kept] == [[f"Words {n}"] for n in (1, 4)]
+    assert run(lambda: conversations.purge_deleted_texts()) == (0, 0)

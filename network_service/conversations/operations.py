@@ -1648,21 +1648,22 @@ def _withdrawn() -> sa.ColumnElement[bool]:
 
 def _drop_texts(condition: sa.ColumnElement[bool]) -> tuple[int, int]:
     """Delete the revisions of the messages that meet ``condition``, a batch of messages per statement; (messages,
-    revisions) dropped."""
+    revisions) dropped. The batches page through the ids (each starts after the last id of the one before), so
+    the first run over many old deletions reads the table once, not once per batch."""
     messages = revisions_dropped = 0
+    last_id = None
     while True:
-        ids = list(
-            session.scalars(
-                sa.select(MessageRevision.message_id)
-                .join(Message, Message.id == MessageRevision.message_id)
-                .where(condition)
-                .distinct()
-                .order_by(MessageRevision.message_id)
-                .limit(PURGE_BATCH)
-            )
+        query = (
+            sa.select(MessageRevision.message_id)
+            .join(Message, Message.id == MessageRevision.message_id)
+            .where(condition)
         )
+        if last_id is not None:
+            query = query.where(MessageRevision.message_id > last_id)
+        ids = list(session.scalars(query.distinct().order_by(MessageRevision.message_id).limit(PURGE_BATCH)))
         if not ids:
             return messages, revisions_dropped
+        last_id = ids[-1]
         result = session.execute(
             sa.delete(MessageRevision)
             .where(MessageRevision.message_id.in_(ids))
