@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "mentornet.jobs"
 TICK_SECONDS = 30.0
+RETENTION_JOB = "privacy.retention"  # its interval bounds how long a deleted text outlives its period
 
 
 class JobRun(Base):
@@ -169,11 +170,7 @@ def _core_jobs(app: Flask) -> list[Job]:
         ),
         Job("meetings.remind", dt.timedelta(minutes=5), lambda: f"{send_meeting_reminders()} reminder(s)"),
         Job("agreements.remind", dt.timedelta(hours=1), lambda: f"{send_agreement_reminders()} reminder(s)"),
-        Job(
-            "privacy.retention",
-            dt.timedelta(days=1),
-            _run_retention,
-        ),
+        Job(RETENTION_JOB, dt.timedelta(days=1), _run_retention),
     ]
 
 

@@ -282,7 +282,8 @@ def keeps_form(form, *, hidden=()):
     builds (or a function of the view's arguments that returns it, for a view whose form depends on them): the
     page of a refused post (errors._too_many_writes_page) then shows each kept field with its form's own label, in
     the form's order. ``hidden`` names what the view's template posts as hidden inputs outside the form's own
-    fields (ids of people chosen with a picker): re-sent as they came. Nothing else is re-sent unseen."""
+    fields (ids of people chosen with a picker) or as a named submit button (the button pressed): re-sent as
+    they came. Nothing else is re-sent unseen."""
 
     def decorate(view):
         view.mentornet_kept_form = (form, frozenset(hidden))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -9,6 +11,7 @@ from sqlalchemy import event
 from network_service.conversations import operations
 from network_service.conversations.models import Channel, ChannelKind, ChannelMember, Message, MessageRevision
 from network_service.db import db, session
+from network_service.jobs import TICK_SECONDS, jobs_of
 from network_service.markup import MAX_MARKDOWN_CHARS
 from network_service.networks.models import Membership, MembershipStatus
 from network_service.networks.roadmap import checkpoints
@@ -650,7 +653,13 @@ def test_api_revisions_for_the_author_and_moderators(client, run, cast):
     history = client.get(url, headers=meta).get_json()
     assert history["message"]["state"] == "deleted" and history["message"]["body"] is None
     assert [r["body"] for r in history["revisions"]] == ["Second text", "First text"]
-    assert history["deleted_text_kept_until"]
+    # the latest moment: the period, then at most one interval of the daily job that drops it (and its tick)
+    deleted_at = run(lambda: session.get(Message, message_id).deleted_at)
+    wait = jobs_of(client.application)["privacy.retention"].every + dt.timedelta(seconds=TICK_SECONDS)
+    kept_until = dt.datetime.fromisoformat(history["deleted_text_kept_until"])
+    assert kept_until.replace(tzinfo=kept_until.tzinfo or dt.UTC) == (
+        deleted_at.replace(tzinfo=deleted_at.tzinfo or dt.UTC) + dt.timedelta(days=90) + wait
+    )
     assert [r["body"] for r in client.get(url, headers=mina).get_json()["revisions"]] == [
         "Second text",
         "First text",

@@ -5,17 +5,19 @@ message that is not deleted stay."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import event
 
 from network_service.audit.models import AuditLog
 from network_service.config import ConfigurationError, load_config
 from network_service.conversations import operations as conversations
 from network_service.conversations.models import Message, MessageRevision
-from network_service.db import session, utcnow
-from network_service.jobs import run_job
+from network_service.db import db, session, utcnow
+from network_service.jobs import TICK_SECONDS, jobs_of, run_job
 from network_service.moderation import operations as moderation
 from network_service.moderation.models import Report
 from tests.conv_helpers import EMAILS, base, build_cast, general_channel, person, post_form
@@ -260,3 +262,84 @@ def test_the_job_drops_every_batch(app, run, cast, monkeypatch):
     run_retention_job(app)
     assert [kept_texts(run, message_id) for message_id in ids] == [[]] * 5
     assert retention_entries(run)[-1]["deleted_messages_texts_dropped"] == 5
+
+
+def test_kept_until_is_the_latest_moment_the_daily_job_drops_the_text(app, client, run, cast, monkeypatch):
+    """The job drops a text at its first run after the period: up to one interval of the job (as registered in
+    network_service/jobs.py), and the half minute the in-process scheduler takes to look, after the period ends.
+    "Kept until ... at the latest" (the page, the API's ``deleted_text_kept_until``) is that moment, not the end
+    of the period."""
+    message_id = post_as(run, cast, "novice", "Removed words")
+    delete_as(run, "coordinator", message_id)
+    deleted_at = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)  # noon: the same date in any time zone
+
+    def set_deleted_at():
+        session.get(Message, message_id).deleted_at = deleted_at
+
+    run(set_deleted_at)
+    job = jobs_of(app)["privacy.retention"]
+    slack = dt.timedelta(seconds=TICK_SECONDS)
+    latest = deleted_at + dt.timedelta(days=90) + job.every + slack
+
+    def kept_until():
+        return conversations.deleted_text_kept_until(session.get(Message, message_id))
+
+    assert run(kept_until) == latest
+    page = history_as(client, run, cast, "meta_mentor", message_id)
+    assert "until Jan 31, 2027" in page and "Jan 30, 2027" not in page
+
+    # read from where the job is registered, not a fixed day
+    monkeypatch.setitem(
+        jobs_of(app), "privacy.retention", dataclasses.replace(job, every=dt.timedelta(hours=6))
+    )
+    assert run(kept_until) == deleted_at + dt.timedelta(days=90, hours=6) + slack
+    monkeypatch.setitem(jobs_of(app), "privacy.retention", job)
+
+    # a run at the very end of the period keeps it; the next one, however late, by then drops it
+    end = deleted_at + dt.timedelta(days=90)
+    assert run(lambda: conversations.purge_deleted_texts(now=end)) == (0, 0)
+    assert kept_texts(run, message_id) == ["Removed words"]
+    assert run(lambda: conversations.purge_deleted_texts(now=end + job.every + slack)) == (1, 1)
+    assert kept_texts(run, message_id) == []
+
+
+def test_the_job_pages_through_the_ids_and_reaches_every_batch(app, run, cast, monkeypatch):
+    """Each batch starts after the last id of the one before (``message_id > last``), instead of scanning the
+    table again from its start: every message meeting the condition is dropped exactly once, in id order, in
+    batches of PURGE_BATCH, and the messages between them that keep their texts are not touched."""
+    monkeypatch.setattr(conversations, "PURGE_BATCH", 2)
+    targets, kept = [], []
+    for n in range(7):
+        message_id = post_as(run, cast, "novice", f"Words {n}")
+        edit_as(run, "novice", message_id, f"Words {n}, edited")
+        if n % 3 == 1:
+            kept.append(message_id)  # not deleted: its earlier version stays
+            continue
+        delete_as(run, "coordinator", message_id)
+        deleted_days_ago(run, message_id, 91)
+        targets.append(message_id)
+    assert len(targets) == 5
+
+    deleted: list[list[int]] = []
+    selects: list[str] = []
+
+    def spy(_connection, _cursor, statement, parameters, _context, _many):
+        text = " ".join(statement.split())
+        if text.startswith("DELETE FROM message_revision"):
+            values = parameters.values() if isinstance(parameters, dict) else parameters
+            deleted.append(sorted(int(value) for value in values))
+        elif text.startswith("SELECT DISTINCT message_revision.message_id"):
+            selects.append(text)
+
+    engine = db._state(app).engine
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        assert run(lambda: conversations.purge_deleted_texts()) == (5, 10)
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+    assert deleted == [targets[0:2], targets[2:4], targets[4:5]]  # every batch, no id skipped or repeated
+    assert "message_revision.message_id >" not in selects[0]
+    assert selects[1:] and all("message_revision.message_id >" in select for select in selects[1:])
+    assert [kept_texts(run, message_id) for message_id in targets] == [[]] * 5
+    assert [kept_texts(run, message_id) for message_id in kept] == [[f"Words {n}"] for n in (1, 4)]
+    assert run(lambda: conversations.purge_deleted_texts()) == (0, 0)

@@ -29,6 +29,7 @@ class _Form(HTMLParser):
         super().__init__()
         self.action = action
         self.inside = False
+        self.attrs: dict = {}  # of the <form> tag itself
         self.controls: list[dict] = []  # in document order: {tag, type, id, name, value, checked, options}
         self.labels: dict[str, str] = {}  # for -> text
         self.legends: list[str] = []
@@ -40,7 +41,7 @@ class _Form(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "form" and attrs.get("action") == self.action:
-            self.inside = True
+            self.inside, self.attrs = True, attrs
         if not self.inside:
             return
         if tag == "input":
@@ -430,3 +431,86 @@ def test_a_step_whose_form_depends_on_the_address_is_labelled_by_that_steps_form
     assert page.label_of("city") == "City (optional)"
     assert not [c for c in page.controls if c.get("name") == "organisation"]
     assert "this choice is not kept" not in html
+
+
+def test_the_button_a_help_form_was_posted_with_is_sent_again_hidden_not_shown_as_words(limited):
+    """The help forms post the button that was pressed (name="action": check, mask or confirm; help/form.html,
+    help/_findings.html, help/_request_content.html). Its value is not the person's words: the page re-sends it
+    hidden, so "Send again" does what the button did (masks), and shows no "What you wrote" box for it."""
+    from network_service.accounts.models import Person
+    from network_service.help import operations as help_operations
+    from network_service.help.models import HelpRequest, HelpResponse
+    from network_service.help.views import HELP_REQUEST_RATE_LIMIT, HELP_RESPONSE_RATE_LIMIT
+    from network_service.networks.models import Network
+
+    application, world = limited
+    client, token = signed_in(application, world.mentor_id)
+    spend(client, token, "/networks/no-such-network/help/new", int(HELP_REQUEST_RATE_LIMIT.split()[0]))
+    body = "Please call me at +39 347 123 4567 about the forms."
+    refused = client.post(
+        "/networks/test-net/help/new",
+        data={"csrf_token": token, "topic": "Forms at the office", "body": body, "action": "mask"},
+        environ_base=ADDRESS,
+    )
+    assert refused.status_code == 429
+    html = refused.get_data(as_text=True)
+    page = kept_form(html, "/networks/test-net/help/new")
+    [action] = [c for c in page.controls if c.get("name") == "action"]
+    assert action["tag"] == "input" and action["type"] == "hidden" and action["value"] == "mask"
+    assert not [label for label in page.labels.values() if label.startswith("What you wrote")]
+    assert [c for c in page.controls if c.get("type") != "hidden"] == [
+        page.control("topic"),
+        page.control("body"),
+    ]
+
+    application.extensions["mentornet.limiter"].reset()  # a fresh budget, as when the hour has passed
+    sent = client.post("/networks/test-net/help/new", data=page.data(), environ_base=ADDRESS)
+    assert sent.status_code == 303, sent.get_data(as_text=True)[:2000]
+    with application.app_context():
+        created = session.scalar(sa.select(HelpRequest))
+        assert created.masked and "347 123 4567" not in created.body
+
+    # an answer (help/_request_content.html, help/_findings.html) the same way
+    with application.app_context():
+        other = session.get(Person, world.meta_mentor_id)
+        asked = help_operations.create_request(
+            session.get(Network, world.network_id), other, topic="Someone to practise Italian with"
+        )
+        session.commit()
+        path = f"/networks/test-net/help/{asked.id}/respond"
+    spend(client, token, "/networks/no-such-network/help/1/respond", int(HELP_RESPONSE_RATE_LIMIT.split()[0]))
+    refused = client.post(
+        path,
+        data={"csrf_token": token, "body": "Write to me: mina@example.org", "action": "mask"},
+        environ_base=ADDRESS,
+    )
+    assert refused.status_code == 429
+    html = refused.get_data(as_text=True)
+    page = kept_form(html, path)
+    assert page.control("action")["type"] == "hidden" and page.control("action")["value"] == "mask"
+    assert not [label for label in page.labels.values() if label.startswith("What you wrote")]
+    assert page.control("body")["value"] == "Write to me: mina@example.org"
+    application.extensions["mentornet.limiter"].reset()
+    assert client.post(path, data=page.data(), environ_base=ADDRESS).status_code == 303
+    with application.app_context():
+        [answer] = session.scalars(sa.select(HelpResponse).where(HelpResponse.request_id == asked.id))
+        assert "mina@example.org" not in answer.body
+
+
+def test_the_kept_form_leaves_checking_to_the_server(limited):
+    """The kept form's inputs keep their types (email, url, number, date): like the app's own forms it is
+    ``novalidate``, so the server's translated messages, not the browser's, say what is wrong."""
+    from network_service.goals.views import GOAL_RATE_LIMIT
+
+    application, world = limited
+    client, token = signed_in(application, world.coordinator_id)
+    spend(client, token, "/networks/no-such-network/goals/new", int(GOAL_RATE_LIMIT.split()[0]))
+    refused = client.post(
+        "/networks/test-net/goals/new",
+        data={"csrf_token": token, "title": "Train new mentors", "target_value": "twelve"},
+        environ_base=ADDRESS,
+    )
+    assert refused.status_code == 429
+    page = kept_form(refused.get_data(as_text=True), "/networks/test-net/goals/new")
+    assert page.control("target_value")["type"] == "number"
+    assert "novalidate" in page.attrs

@@ -1616,12 +1616,23 @@ def deleted_text_retention() -> dt.timedelta:
     return dt.timedelta(days=int(current_app.config["DELETED_TEXT_RETENTION_DAYS"]))
 
 
+def _purge_interval() -> dt.timedelta:
+    """The longest a text can outlive its period: the job that drops it (``privacy.retention``, registered in
+    network_service/jobs.py) runs once per its interval, and only a text whose period ended before a run goes
+    with that run; the in-process scheduler looks for due jobs every ``TICK_SECONDS``."""
+    from network_service import jobs
+
+    return jobs.jobs_of(current_app)[jobs.RETENTION_JOB].every + dt.timedelta(seconds=jobs.TICK_SECONDS)
+
+
 def deleted_text_kept_until(message: Message) -> dt.datetime | None:
-    """The latest moment the text of a deleted message is kept (it may go earlier: when the report that held
-    an author's deletion is closed); None for a message that is not deleted."""
+    """The latest moment the text of a deleted message is kept: the end of its period and, at most, the wait
+    for the next run of the daily job (``_purge_interval``). It may go earlier: at the first run after the
+    period, or when the report that held an author's deletion is closed. None for a message that is not
+    deleted."""
     if message.deleted_at is None:
         return None
-    return message.deleted_at + deleted_text_retention()
+    return message.deleted_at + deleted_text_retention() + _purge_interval()
 
 
 def _withdrawn() -> sa.ColumnElement[bool]:
@@ -1637,21 +1648,22 @@ def _withdrawn() -> sa.ColumnElement[bool]:
 
 def _drop_texts(condition: sa.ColumnElement[bool]) -> tuple[int, int]:
     """Delete the revisions of the messages that meet ``condition``, a batch of messages per statement; (messages,
-    revisions) dropped."""
+    revisions) dropped. The batches page through the ids (each starts after the last id of the one before), so
+    the first run over many old deletions reads the table once, not once per batch."""
     messages = revisions_dropped = 0
+    last_id = None
     while True:
-        ids = list(
-            session.scalars(
-                sa.select(MessageRevision.message_id)
-                .join(Message, Message.id == MessageRevision.message_id)
-                .where(condition)
-                .distinct()
-                .order_by(MessageRevision.message_id)
-                .limit(PURGE_BATCH)
-            )
+        query = (
+            sa.select(MessageRevision.message_id)
+            .join(Message, Message.id == MessageRevision.message_id)
+            .where(condition)
         )
+        if last_id is not None:
+            query = query.where(MessageRevision.message_id > last_id)
+        ids = list(session.scalars(query.distinct().order_by(MessageRevision.message_id).limit(PURGE_BATCH)))
         if not ids:
             return messages, revisions_dropped
+        last_id = ids[-1]
         result = session.execute(
             sa.delete(MessageRevision)
             .where(MessageRevision.message_id.in_(ids))

@@ -276,7 +276,7 @@ def _list_page(network, *, mine: bool, scope: str, status: str, urgency: str, be
 
 @bp.route("/networks/<slug>/help/new", methods=["GET", "POST"])
 @login_required
-@keeps_form(HelpRequestForm)
+@keeps_form(HelpRequestForm, hidden=("action",))  # the button pressed (help/form.html, _findings.html)
 def new(slug: str):
     network = get_network(slug)
     viewer = current_person()
@@ -554,7 +554,7 @@ def show(slug: str, request_id: int):
 
 @bp.post("/networks/<slug>/help/<int:request_id>/respond")
 @login_required
-@keeps_form(ResponseForm)
+@keeps_form(ResponseForm, hidden=("action",))  # the button pressed (_request_content.html)
 def respond(slug: str, request_id: int):
     network = get_network(slug)
     viewer = current_person()
