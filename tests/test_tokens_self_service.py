@@ -350,6 +350,8 @@ def test_the_course_panel_link_is_not_a_sign_in_strong_enough_for_a_token(app, r
     assert "Signed in from a course" in page  # signed in, all the same
     assert 'action="/profile/tokens/new"' not in page
     assert "a new API token can only be made within an hour of signing in on this device" in page
-    refused = browser.post("/profile/tokens/new", data={"csrf_token": csrf_from(page), "name": "via the panel"})
+    refused = browser.post(
+        "/profile/tokens/new", data={"csrf_token": csrf_from(page), "name": "via the panel"}
+    )
     assert refused.status_code == 403
     assert _live_tokens(run) == []
