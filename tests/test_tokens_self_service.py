@@ -17,6 +17,7 @@ from network_service.accounts.operations import MAX_API_TOKENS, create_api_token
 from network_service.audit.models import AuditLog
 from network_service.db import session, utcnow
 from network_service.errors import Conflict
+from network_service.mail.models import OutboundEmail
 from tests.helpers import csrf_from, sign_in_as
 
 MENTOR = "mentor@example.org"
@@ -355,3 +356,30 @@ def test_the_course_panel_link_is_not_a_sign_in_strong_enough_for_a_token(app, r
     )
     assert refused.status_code == 403
     assert _live_tokens(run) == []
+
+
+def _mails_to(run, email: str, kind: str) -> list[OutboundEmail]:
+    return run(
+        lambda: list(
+            session.scalars(
+                sa.select(OutboundEmail).where(OutboundEmail.to_address == email, OutboundEmail.kind == kind)
+            )
+        )
+    )
+
+
+def test_the_owner_is_told_by_mail_when_a_token_is_made_on_the_page(app, run, world):
+    """A token outlives every session: made from a browser someone else used, it would go unnoticed. The owner
+    gets a mail naming it, with the way to revoke it; never the secret."""
+    browser = _signed_in(app, run)
+    secret = _secret_in(_make_on_page(browser, "Calendar script"))
+    [mail] = _mails_to(run, MENTOR, "api_token_made")
+    assert mail.subject == "A new API token for your mentorNET account"
+    assert "An API token named “Calendar script” was made on your devices page." in mail.body_text
+    assert (
+        "http://localhost/profile/sessions" in mail.body_text
+        and 'href="http://localhost/profile/sessions"' in (mail.body_html)
+    )
+    assert secret not in mail.body_text and secret not in mail.body_html
+    _operator_token(run, name="the operator's")  # the operator's own business: no mail
+    assert len(_mails_to(run, MENTOR, "api_token_made")) == 1

@@ -256,6 +256,18 @@ def create_api_token(person: Person, name: str, *, actor: Person | None = None) 
     session.flush()  # before the audit entry: it names the token by its id
     # the actor as for a revocation: the member, or None for the operator
     record("api_token.create", actor=actor, target=api_token, name=api_token.name, person_id=person.id)
+    if actor is not None:
+        # A token outlives every session: if someone else made it (a browser left signed in), the owner learns
+        # it from their mailbox, with the way to revoke it. The operator's tokens are the operator's business.
+        queue_mail(
+            "api_token_made",
+            person.email,
+            "api_token_made",
+            locale=person.locale,
+            person=person,
+            token_name=api_token.name,
+            link=public_url("/profile/sessions"),
+        )
     return api_token, token
 
 
