@@ -18,7 +18,7 @@ from gunicorn.glogging import Logger
 # Paths that carry a secret: sign-in and invitation links, LTI e-mail confirmation, openedx-webhooks tokens.
 _SECRET_IN_PATH = re.compile(r"(/(?:sign-in|invitations|lti/link|bridge/openedx/events)/)[^/?\s\"]+")
 # Query values that carry one: the course panel's signed tokens (/embed/panel?t=..., /embed/open?t=...).
-_SECRET_IN_QUERY = re.compile(r"([?&]t=)[^&#\s\"]+")
+_SECRET_IN_QUERY = re.compile(r"((?:^|[?&])t=)[^&#\s\"]+")
 
 
 def redact(text: str) -> str:
@@ -30,7 +30,7 @@ class RedactingLogger(Logger):
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
-        for key in ("r", "U", "f"):
+        for key in ("r", "U", "q", "f"):  # request line, path, query string, referer
             if isinstance(atoms.get(key), str):
                 atoms[key] = redact(atoms[key])
         return atoms

@@ -30,6 +30,7 @@ def test_secret_parts_of_paths_are_redacted():
     assert redact("GET /embed/open?t=eyJwIjo.abc-_ HTTP/1.1") == "GET /embed/open?t=[redacted] HTTP/1.1"
     assert redact("/embed/panel?lang=de&t=abc.def&x=1") == "/embed/panel?lang=de&t=[redacted]&x=1"
     assert redact("/directory?q=t=1&type=x") == "/directory?q=t=1&type=x"  # only a parameter named t
+    assert redact("t=abc.def&lang=de") == "t=[redacted]&lang=de"  # the query string alone (%(q)s)
     assert redact("/lti/link/t0ken") == "/lti/link/[redacted]"
     assert redact("/networks/berlin") == "/networks/berlin"
 

@@ -383,3 +383,32 @@ def test_the_owner_is_told_by_mail_when_a_token_is_made_on_the_page(app, run, wo
     assert secret not in mail.body_text and secret not in mail.body_html
     _operator_token(run, name="the operator's")  # the operator's own business: no mail
     assert len(_mails_to(run, MENTOR, "api_token_made")) == 1
+
+
+def test_a_form_sent_again_with_an_older_cookie_makes_no_second_token(app, run, world):
+    """The check is on the server: a resend carrying the cookie from before the first answer (a double click, a
+    browser that restored its session) finds the token the form made. A form shown long ago still works."""
+    browser = _signed_in(app, run)
+    long_ago = browser.get("/profile/sessions").get_data(as_text=True)
+    page = browser.get("/profile/sessions").get_data(as_text=True)
+    with browser.session_transaction() as cookie:
+        before = dict(cookie)
+    assert _make_on_page(browser, "First", page=page).status_code == 200
+    with browser.session_transaction() as cookie:
+        cookie.clear()
+        cookie.update(before)
+    assert _make_on_page(browser, "First", page=page).status_code == 303
+    assert _live_tokens(run) == ["First"]
+    for _ in range(6):
+        browser.get("/profile/sessions")
+    assert _make_on_page(browser, "Long ago", page=long_ago).status_code == 200
+    assert sorted(_live_tokens(run)) == ["First", "Long ago"]
+
+    def twice() -> str:  # the operation itself, as two sendings at once would reach it
+        person = session.scalar(sa.select(Person).where(Person.email == MENTOR))
+        create_api_token(person, "Twice", actor=person, form="one form")
+        with pytest.raises(Conflict) as again:
+            create_api_token(person, "Twice", actor=person, form="one form")
+        return again.value.detail
+
+    assert run(twice) == "This form was sent already: its token is made and listed below."

@@ -75,6 +75,6 @@ class ApiTokenForm(FlaskForm):
         description=_l("What will use it, so that you recognise it later. For example: Calendar script."),
         render_kw={"autocomplete": "off", "maxlength": 100},
     )
-    # One token per showing of the form: reloading the page that shows a new secret (or going back and sending
-    # again) must not make a second token whose secret nobody saw (accounts/views.py, ``_token_form_once``).
+    # One token per showing of the form: reloading the page that shows a new secret, a double click, or going back
+    # and sending again must not make a second token whose secret nobody saw (operations.create_api_token).
     once = HiddenField()

@@ -56,6 +56,8 @@ class ApiToken(TimestampMixin, Base):
     """A personal API token (``Authorization: Bearer ...``); stored hashed like sign-in tokens."""
 
     __tablename__ = "api_token"
+    # one token per form of the devices page (migration sp13001)
+    __table_args__ = (sa.Index("uq_api_token_person_form", "person_id", "form_hash", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"), index=True)
@@ -63,6 +65,8 @@ class ApiToken(TimestampMixin, Base):
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     last_used_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
+    # SHA-256 of the random value of the form it was made from (None: the operator's)
+    form_hash: Mapped[str | None] = mapped_column(sa.String(64))
 
     person: Mapped[Person] = relationship()
 

@@ -223,17 +223,29 @@ def _clean_list(values, field: str) -> list[str]:
 MAX_API_TOKENS = 10
 
 
-def create_api_token(person: Person, name: str, *, actor: Person | None = None) -> tuple[ApiToken, str]:
+class FormSentAgain(Conflict):
+    """The devices page's form that made a token was sent again: that token is made already."""
+
+
+def create_api_token(
+    person: Person, name: str, *, actor: Person | None = None, form: str | None = None
+) -> tuple[ApiToken, str]:
     """A new API token for ``person``; returns it with its secret, which is never stored (only its hash) and so
     can be shown only now. ``actor``: the person themself (the devices page), refused beyond MAX_API_TOKENS live
-    tokens; None is the operator."""
+    tokens; None is the operator. ``form``: the random value of the form it is made from: a token made from the
+    same form already is ``FormSentAgain``, also when two sendings run at once (the unique index decides)."""
     if actor is not None and actor.id != person.id:
         raise Forbidden(_("You can only make API tokens for yourself."))
     name = _clean_text(name, 100, "name") or "API token"
+    form_hash = hash_token(form) if form and actor is not None else None
     if actor is not None:
         # The person's row locked first (PostgreSQL; SQLite serialises writers anyway): two requests at once
         # cannot both count nine tokens and make the eleventh.
         session.execute(sa.select(Person.id).where(Person.id == person.id).with_for_update())
+        if form_hash and session.scalar(
+            sa.select(ApiToken.id).where(ApiToken.person_id == person.id, ApiToken.form_hash == form_hash)
+        ):
+            raise FormSentAgain(_("This form was sent already: its token is made and listed below."))
         live = session.scalar(
             sa.select(sa.func.count(ApiToken.id)).where(
                 ApiToken.person_id == person.id, ApiToken.revoked_at.is_(None)
@@ -251,9 +263,13 @@ def create_api_token(person: Person, name: str, *, actor: Person | None = None) 
                 field="name",
             )
     token, token_hash = new_token()
-    api_token = ApiToken(person=person, name=name, token_hash=token_hash)
-    session.add(api_token)
-    session.flush()  # before the audit entry: it names the token by its id
+    api_token = ApiToken(person=person, name=name, token_hash=token_hash, form_hash=form_hash)
+    try:
+        with session.begin_nested():  # before the audit entry: it names the token by its id
+            session.add(api_token)
+            session.flush()
+    except sa.exc.IntegrityError:  # the same form, sent twice at once: the other sending made it
+        raise FormSentAgain(_("This form was sent already: its token is made and listed below.")) from None
     # the actor as for a revocation: the member, or None for the operator
     record("api_token.create", actor=actor, target=api_token, name=api_token.name, person_id=person.id)
     if actor is not None:

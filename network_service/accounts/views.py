@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import secrets
 
 from babel import Locale
@@ -131,7 +130,8 @@ def _sessions_page(person, token_form: ApiTokenForm, *, new_token=None, status: 
     api_tokens = operations.list_api_tokens(person)
     may_make_token = _signed_in_recently(devices, now)
     if may_make_token and len(api_tokens) < operations.MAX_API_TOKENS:
-        token_form.once.data = _token_form_once()  # the form is shown: good for one token
+        # the form is shown: its value names the one token it may make (operations.create_api_token)
+        token_form.once.data = secrets.token_urlsafe(16)
     response = make_response(
         render_template(
             "accounts/sessions.html",
@@ -181,28 +181,6 @@ def _signed_in_recently(devices, now) -> bool:
     )
 
 
-# The forms of the devices page shown lately (several tabs may be open), each good for one token.
-_ONCE_KEY, _ONCE_KEPT = "token_form_once", 5
-
-
-def _token_form_once() -> str:
-    """A fresh value for the form's ``once`` field, remembered in the person's session."""
-    value = secrets.token_urlsafe(16)
-    session[_ONCE_KEY] = [*session.get(_ONCE_KEY, [])[-(_ONCE_KEPT - 1) :], value]
-    return value
-
-
-def _use_token_form_once(value: str | None) -> bool:
-    """Whether ``value`` is one of the forms shown and not used yet; it is used up."""
-    kept = list(session.get(_ONCE_KEY, []))
-    for candidate in kept:
-        if value and hmac.compare_digest(str(candidate), str(value)):
-            kept.remove(candidate)
-            session[_ONCE_KEY] = kept
-            return True
-    return False
-
-
 @bp.post("/profile/tokens/new", endpoint="create_token")
 @login_required
 @keeps_form(ApiTokenForm)
@@ -217,12 +195,14 @@ def create_token():
         return _sessions_page(person, form, status=422)
     if not _signed_in_recently(sessions.list_sessions(person), utcnow()):
         return _sessions_page(person, form, status=403)
-    if not _use_token_form_once(form.once.data):
-        # the page that showed a secret, reloaded, or a form sent twice: the first sending made the token
-        flash(_("This form was sent already: its token is made and listed below."), "info")
-        return redirect(url_for("accounts.sessions"), 303)
     try:
-        api_token, secret = operations.create_api_token(person, form.name.data, actor=person)
+        api_token, secret = operations.create_api_token(
+            person, form.name.data, actor=person, form=form.once.data or None
+        )
+    except operations.FormSentAgain as exc:
+        # the page that showed a secret, reloaded, or the form sent twice: the first sending made the token
+        flash(exc.detail, "info")
+        return redirect(url_for("accounts.sessions"), 303)
     except (InvalidInput, Conflict) as exc:
         form.name.errors.append(exc.detail)
         return _sessions_page(person, form, status=exc.status)

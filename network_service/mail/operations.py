@@ -375,8 +375,8 @@ def deliver_due(limit: int = 50) -> int:
                 except BaseException:
                     # the database failed between two mails: the rest of the batch goes back to the outbox at
                     # once (not after STALE_CLAIM), if the database lets us
-                    session.rollback()
-                    with contextlib.suppress(Exception):
+                    with contextlib.suppress(Exception):  # the first failure is the one to tell
+                        session.rollback()
                         _release(mails[index + 1 :], claimed_at)
                     raise
     finally:
