@@ -327,15 +327,17 @@ def _no_limit_applies() -> bool:
 _PRIVATE_ENDPOINTS = {"accounts.confirm_sign_in", "networks.invitation"}
 
 
-def sign_in(person: Person) -> None:
+def sign_in(person: Person, *, via: str) -> None:
     """Start a fresh session for ``person``: the old session's contents (and CSRF token) are dropped, the old
     session's record ends, and a new record (a signed-in device the person can see and sign out) begins. Every
-    way in calls this: sign-in links, invitations, LTI launches."""
+    way in calls this and says which it is (``via``: one of ``accounts.sessions.VIA_*``): sign-in links,
+    invitations, LTI launches, the course panel's link. Only some count as a strong sign-in
+    (``sessions.STRONG_SIGN_INS``): said here by each caller, never guessed from where the request went."""
     old_sid = session.get("sid")
     session.clear()
     session.permanent = True
     device = sessions.start_session(  # ends the old session's record: its row becomes the new one
-        person, request.headers.get("User-Agent"), sessions.via_for(request.blueprint), replacing=old_sid
+        person, request.headers.get("User-Agent"), via, replacing=old_sid
     )
     session.update(sessions.cookie_data(device))
     g.pop("current_person", None)

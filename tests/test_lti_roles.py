@@ -4,6 +4,7 @@ assistants, learners and the instructors of other courses do not. Over HTTP, lau
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -212,3 +213,20 @@ def test_an_instructor_acting_as_coordinator_suspends_a_member_and_a_coordinator
         )
 
     assert set(run(statuses).values()) == {MembershipStatus.suspended}
+
+
+def test_a_course_launch_is_a_sign_in_strong_enough_to_make_an_api_token(app, lms, run):
+    """An LTI launch proves the person (its id_token is signed by the LMS), as an e-mail link does: within the
+    hour after it, the devices page offers and accepts a new API token (the course panel's link does not:
+    tests/test_tokens_self_service.py)."""
+    from network_service.accounts.models import ApiToken
+
+    browser = launch(app, lms, [LEARNER])
+    page = browser.get("/profile/sessions").get_data(as_text=True)
+    assert "Signed in from a course" in page and 'action="/profile/tokens/new"' in page
+    once = re.search(r'<input[^>]*name="once"[^>]*value="([^"]*)"', page).group(1)
+    made = browser.post(
+        "/profile/tokens/new", data={"csrf_token": csrf_from(page), "name": "From the course", "once": once}
+    )
+    assert made.status_code == 200 and 'id="new-token-secret"' in made.get_data(as_text=True)
+    assert run(lambda: session.scalars(sa.select(ApiToken.name)).all()) == ["From the course"]

@@ -51,6 +51,7 @@ from lti_bridge.lti.models import LtiNonce
 from lti_bridge.lti.platform_keys import PlatformKeyCache
 from lti_bridge.lti.registrations import list_platforms
 from network_service.accounts.operations import get_or_create_person, request_sign_in
+from network_service.accounts.sessions import VIA_LTI
 from network_service.db import session
 from network_service.errors import InvalidInput, LinkInvalid, MentorNetError
 from network_service.security import current_person, login_required, sign_in
@@ -321,7 +322,7 @@ def _launched(valid, cookie_states: list[str], form_state: str, frame_origin: st
     else:
         # instructors act as coordinators
         roles.apply_launch_roles(valid, identity.person, context, holds_grant=holds_grant)
-        sign_in(identity.person)  # a new session (and CSRF token), first-party or in the frame
+        sign_in(identity.person, via=VIA_LTI)  # a new session (and CSRF token), first-party or in the frame
         if frame_origin is not None:
             _start_frame_session(valid, frame_origin)
         if passed is not None and passed.invitation is not None:

@@ -52,17 +52,15 @@ _SYSTEMS = (
     ("Macintosh", "macOS"),
     ("Linux", "Linux"),
 )
-_VIA = {
-    "accounts": "link",
-    "networks": "invitation",
-    "lti": "lti",
-    "embed": "panel",
-}  # embed: the course panel's "open in a new window" link (a GET with a token of the panel's)
+# How a session began (``DeviceSession.via``), said by each way in (``security.sign_in``).
+VIA_LINK = "link"  # a sign-in link from the person's mailbox
+VIA_INVITATION = "invitation"  # an invitation accepted
+VIA_LTI = "lti"  # an LTI launch, its id_token signed by the LMS
+VIA_PANEL = "panel"  # the course panel's "open in a new window" link (a GET with a token of the panel's)
 
-# Sign-ins that prove the person at that moment (an e-mail link, an invitation, an LTI launch signed by the LMS),
-# as opposed to the panel's link, whose token is copied from page to page for hours; accounts/views.py asks for
-# one of them, recent, before it makes an API token.
-STRONG_SIGN_INS = frozenset({"link", "invitation", "lti"})
+# Sign-ins that prove the person at that moment, as opposed to the panel's link, whose token is copied from page
+# to page for hours; accounts/views.py asks for one of them, recent, before it makes an API token.
+STRONG_SIGN_INS = frozenset({VIA_LINK, VIA_INVITATION, VIA_LTI})
 
 
 def describe_user_agent(user_agent: str | None) -> tuple[str, str]:
@@ -74,11 +72,6 @@ def describe_user_agent(user_agent: str | None) -> tuple[str, str]:
     if browser == "Safari" and not re.search(r"Version/\d", text):
         browser = ""  # an embedded web view, not Safari itself
     return browser, system
-
-
-def via_for(blueprint: str | None) -> str:
-    """How a session was started, from the blueprint of the request that started it."""
-    return _VIA.get(blueprint or "", "other")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

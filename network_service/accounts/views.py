@@ -70,7 +70,7 @@ def confirm_sign_in(token: str):
     form = ConfirmSignInForm()
     if request.method == "POST" and form.validate_on_submit():
         used = operations.consume_sign_in_token(token)
-        sign_in(used.person)
+        sign_in(used.person, via=sessions.VIA_LINK)
         flash(_("You are signed in."), "success")
         return redirect(used.next_url or url_for("networks.home"))
     pending = operations.check_sign_in_token(token)

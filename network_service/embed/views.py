@@ -19,6 +19,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from network_service import page_cache
 from network_service.accounts.models import Person
+from network_service.accounts.sessions import VIA_PANEL
 from network_service.db import session
 from network_service.networks import navigation
 from network_service.networks.models import Membership, MembershipStatus, Network
@@ -181,5 +182,5 @@ def open_window():
         return redirect(url_for("accounts.sign_in") + "?" + urlencode({"next": "/"}), 303)
     if not path.startswith("/") or path.startswith("//"):
         path = "/"
-    sign_in(person)
+    sign_in(person, via=VIA_PANEL)
     return redirect(path, 303)

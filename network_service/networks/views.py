@@ -7,6 +7,7 @@ from markupsafe import Markup
 
 from network_service import page_cache
 from network_service.accounts.models import Person
+from network_service.accounts.sessions import VIA_INVITATION
 from network_service.db import session
 from network_service.errors import MentorNetError
 from network_service.fragments import FragmentCache
@@ -287,7 +288,7 @@ def _accept_page(pending, accept, *, sign_in_after: bool):
             ).append(exc.detail)
         else:
             if sign_in_after:
-                sign_in(membership.person)
+                sign_in(membership.person, via=VIA_INVITATION)
             flash(
                 _(
                     "Welcome to %(network)s! Tell the other members a little about yourself.",
