@@ -39,6 +39,25 @@ def test_a_due_job_runs_once_until_its_period_has_passed(app, ctx):
         jobs.jobs_of(app).pop("test.hourly")
 
 
+def test_a_start_a_little_before_the_period_is_over_is_taken(app, ctx):
+    """Celery beat fires every period; a fire that reaches the worker half a minute sooner after the last start
+    than a whole period (the queue's delay varies) must run the job, not leave it for another period."""
+    calls = []
+    jobs.register(app, _job("test.daily", calls, every=dt.timedelta(days=1)))
+    try:
+        assert jobs.run_job(app, "test.daily") is True
+        run = session.get(jobs.JobRun, "test.daily")
+        run.last_started_at = utcnow() - dt.timedelta(hours=12)
+        session.commit()
+        assert jobs.run_job(app, "test.daily") is False  # half a period: not due
+        run.last_started_at = utcnow() - dt.timedelta(days=1) + dt.timedelta(seconds=30)
+        session.commit()
+        assert jobs.run_job(app, "test.daily") is True
+        assert calls == ["test.daily", "test.daily"]
+    finally:
+        jobs.jobs_of(app).pop("test.daily")
+
+
 def test_a_job_held_by_another_process_is_not_run_twice(app, ctx):
     calls = []
     jobs.register(app, _job("test.held", calls, every=dt.timedelta(seconds=0)))
