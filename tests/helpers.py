@@ -168,3 +168,9 @@ def without_csrf_tokens(html: str) -> str:
     masked, found = re.subn(r'(name="csrf_token"[^>]*value=")[^"]+', r"\1*", html)
     assert found, "the page has a form with a CSRF token"
     return masked
+
+
+def token_form_once(html: str) -> str:
+    """The one-time value of the devices page's token form as the page shows it ("" when no form is shown)."""
+    found = re.search(r'<input[^>]*name="once"[^>]*value="([^"]*)"', html)
+    return found.group(1) if found else ""

@@ -4,7 +4,6 @@ assistants, learners and the instructors of other courses do not. Over HTTP, lau
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pytest
 import sqlalchemy as sa
@@ -19,7 +18,7 @@ from network_service.db import session, utcnow
 from network_service.networks import permissions
 from network_service.networks.models import Membership, MembershipStatus, Network, Role
 from network_service.networks.operations import create_network, create_organisation
-from tests.helpers import COURSE, csrf_from
+from tests.helpers import COURSE, csrf_from, token_form_once
 
 pytest_plugins = ("tests.lti_platform",)
 
@@ -224,7 +223,8 @@ def test_a_course_launch_is_a_sign_in_strong_enough_to_make_an_api_token(app, lm
     browser = launch(app, lms, [LEARNER])
     page = browser.get("/profile/sessions").get_data(as_text=True)
     assert "Signed in from a course" in page and 'action="/profile/tokens/new"' in page
-    once = re.search(r'<input[^>]*name="once"[^>]*value="([^"]*)"', page).group(1)
+    once = token_form_once(page)
+    assert once
     made = browser.post(
         "/profile/tokens/new", data={"csrf_token": csrf_from(page), "name": "From the course", "once": once}
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 import inspect
 import pathlib
-import re
 import secrets
 import textwrap
 
@@ -326,9 +325,9 @@ def test_making_api_tokens_on_the_page_is_limited_per_person(two_people):
         session.commit()
 
     def once(client) -> str:  # the one-time value of the form as the devices page shows it (none: no form)
-        page = client.get("/profile/sessions", environ_base=ADDRESS).get_data(as_text=True)
-        found = re.search(r'<input[^>]*name="once"[^>]*value="([^"]*)"', page)
-        return found.group(1) if found else ""
+        from tests.helpers import token_form_once
+
+        return token_form_once(client.get("/profile/sessions", environ_base=ADDRESS).get_data(as_text=True))
 
     def make(client, csrf, name, once=""):
         return client.post(

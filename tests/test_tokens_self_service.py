@@ -18,7 +18,7 @@ from network_service.audit.models import AuditLog
 from network_service.db import session, utcnow
 from network_service.errors import Conflict
 from network_service.mail.models import OutboundEmail
-from tests.helpers import csrf_from, sign_in_as
+from tests.helpers import csrf_from, sign_in_as, token_form_once
 
 MENTOR = "mentor@example.org"
 COORDINATOR = "coord@example.org"
@@ -31,15 +31,11 @@ def _signed_in(app, run, email: str = MENTOR):
     return browser
 
 
-_ONCE_FIELD = re.compile(r'<input[^>]*name="once"[^>]*value="([^"]*)"')
-
-
 def _make_on_page(browser, name: str = "Calendar script", page: str | None = None):
     """Send the devices page's form (``page``: a page shown earlier, as in another tab; else a fresh one)."""
     if page is None:
         page = browser.get("/profile/sessions").get_data(as_text=True)
-    once = _ONCE_FIELD.search(page)
-    data = {"csrf_token": csrf_from(page), "name": name, "once": once.group(1) if once else ""}
+    data = {"csrf_token": csrf_from(page), "name": name, "once": token_form_once(page)}
     return browser.post("/profile/tokens/new", data=data)
 
 

@@ -226,6 +226,9 @@ MAX_API_TOKENS = 10
 class FormSentAgain(Conflict):
     """The devices page's form that made a token was sent again: that token is made already."""
 
+    def __init__(self):
+        super().__init__(_("This form was sent already: its token is made and listed below."))
+
 
 def create_api_token(
     person: Person, name: str, *, actor: Person | None = None, form: str | None = None
@@ -245,7 +248,7 @@ def create_api_token(
         if form_hash and session.scalar(
             sa.select(ApiToken.id).where(ApiToken.person_id == person.id, ApiToken.form_hash == form_hash)
         ):
-            raise FormSentAgain(_("This form was sent already: its token is made and listed below."))
+            raise FormSentAgain()
         live = session.scalar(
             sa.select(sa.func.count(ApiToken.id)).where(
                 ApiToken.person_id == person.id, ApiToken.revoked_at.is_(None)
@@ -269,7 +272,7 @@ def create_api_token(
             session.add(api_token)
             session.flush()
     except sa.exc.IntegrityError:  # the same form, sent twice at once: the other sending made it
-        raise FormSentAgain(_("This form was sent already: its token is made and listed below.")) from None
+        raise FormSentAgain() from None
     # the actor as for a revocation: the member, or None for the operator
     record("api_token.create", actor=actor, target=api_token, name=api_token.name, person_id=person.id)
     if actor is not None:
