@@ -7,7 +7,7 @@ from setuptools import find_packages, setup
 HERE = Path(__file__).parent
 
 POSTGRES = ["psycopg[binary]>=3.1,<4"]
-CELERY = ["celery[redis]>=5.3,<6", "redis>=5,<7"]
+CELERY = ["celery[redis]>=5.3,<6", "redis>=5,<9"]
 # The LMS brings its own openedx-events; this is the range the forwarder is tested with.
 OPENEDX = ["XBlock>=6.1,<7", "openedx-events>=9.10,<12"]
 TEST = [
@@ -63,20 +63,20 @@ setup(
     },
     install_requires=[
         "flask>=3.0,<3.2",
-        "sqlalchemy>=2.0.30,<2.1",
+        "sqlalchemy>=2.0.30,<2.2",
         "alembic>=1.13,<2",
         "flask-wtf>=1.2,<2",
         "wtforms>=3.1,<3.4",  # 3.4 drops tuple choices for SelectField
         "flask-babel>=4.0,<4.1",  # network_service/i18n.py replaces its private _get_current_context (tests/test_i18n.py)
         "flask-smorest>=0.46,<0.48",
-        "marshmallow>=3.20,<4",
-        "flask-limiter>=3.8,<4",
-        "gunicorn>=22,<24",
+        "marshmallow>=3.20,<5",
+        "flask-limiter>=3.8,<5",
+        "gunicorn>=22,<28",
         "requests>=2.31,<3",
         "PyJWT[crypto]>=2.8,<3",  # the LTI tool verifies id_tokens itself (RS256, keys from the platform's JWKS)
         "markdown-it-py>=3,<5",  # CommonMark for posts, help requests, notes; the HTML is then cleaned by nh3
         "nh3>=0.2.17,<0.4",
-        "icalendar>=5,<7",  # meeting feeds
+        "icalendar>=5,<8",  # meeting feeds
         "segno>=1.5,<2",  # QR codes of the promotion kit (SVG and PNG, no Pillow)
         # The LTI platform side (lti_bridge.platform, used by the XBlock); 0.1.8 needs but does not declare
         # typing_extensions. Its framework adapters are never imported (they need pkg_resources).

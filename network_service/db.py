@@ -55,7 +55,9 @@ class UTCDateTime(sa.types.TypeDecorator):
 
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dt.datetime: UTCDateTime()}
+    # ``float`` is spelt out: SQLAlchemy 2.1 maps it to Double where 2.0 mapped it to Float, which would change the
+    # columns' declared type (FLOAT on SQLite) under the same migrations (tests/test_migrations.py).
+    type_annotation_map = {dt.datetime: UTCDateTime(), float: sa.Float()}
 
 
 class TimestampMixin:
@@ -125,7 +127,7 @@ def insert_if_new(
 
     columns = [column for column in table.columns if column.key != "id"]
     insert, dialect = (
-        (postgresql.insert, postgresql.dialect(paramstyle="named"))
+        (postgresql.insert, postgresql.psycopg2.dialect(paramstyle="named"))
         if dialect_name == "postgresql"
         else (sqlite.insert, sqlite.dialect(paramstyle="named"))
     )
@@ -135,8 +137,13 @@ def insert_if_new(
         .on_conflict_do_nothing(index_elements=list(conflict_columns))
         .returning(*returned)
     )
-    # text() reads "::" as an escaped colon: PostgreSQL's casts are written out with CAST instead.
+    # text() reads "::" as an escaped colon: the casts the SQL carries (":payload::JSONB") are written out with CAST
+    # instead. Compiled by psycopg2's dialect, which casts only the few types that need it, each one word: psycopg's
+    # (SQLAlchemy 2.1's default for PostgreSQL) casts every parameter, to types of several words too ("TIMESTAMP
+    # WITH TIME ZONE"). The dialect that runs the statement adds its own casts to the typed parameters below.
     sql = re.sub(r"(:\w+)::(\w+)", r"CAST(\1 AS \2)", str(statement.compile(dialect=dialect)))
+    if "::" in sql:
+        raise RuntimeError(f"insert_if_new: a cast in the SQL would be misread by text(): {sql}")
     return (
         sa.text(sql)
         .bindparams(*(sa.bindparam(column.key, type_=column.type) for column in columns))

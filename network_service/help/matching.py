@@ -400,7 +400,7 @@ def forget_inputs() -> None:
 
 
 def _read_members(network_id: int) -> MemberIndex:
-    rows = session.connection().execute(_members_query(network_id)).tuples().all()
+    rows = session.connection().execute(_members_query(network_id)).all()
     return MemberIndex.of(Members.of(rows))
 
 
