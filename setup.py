@@ -71,7 +71,7 @@ setup(
         "flask-smorest>=0.46,<0.48",
         "marshmallow>=3.20,<5",
         "flask-limiter>=3.8,<5",
-        "gunicorn>=22,<28",
+        "gunicorn>=23,<28",  # 22 and older: request smuggling (CVE-2024-6827, fixed in 23.0.0)
         "requests>=2.31,<3",
         "PyJWT[crypto]>=2.8,<3",  # the LTI tool verifies id_tokens itself (RS256, keys from the platform's JWKS)
         "markdown-it-py>=3,<5",  # CommonMark for posts, help requests, notes; the HTML is then cleaned by nh3
