@@ -18,11 +18,12 @@ CHROMIUM ?= /usr/bin/chromium
 help: ## list the targets
 	@grep -E '^[a-z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
 
-# The stamp is rebuilt when setup.py changes, so a new dependency reaches an existing .venv.
+# The stamp is rebuilt when setup.py changes, so a new dependency or a moved range reaches an existing .venv:
+# every package is brought up to the newest release its ranges allow (eager), as a fresh .venv in CI gets them.
 $(VENV)/.installed: setup.py pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
-	$(BIN)/python -m pip install --quiet -e '.[test,postgres]'
+	$(BIN)/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[test,postgres]'
 	touch $@
 
 requirements: $(VENV)/.installed ## create .venv and install mentornet with its test dependencies
