@@ -8,12 +8,20 @@ is never copied into this repository):
     .venv/bin/python tools/advisory_check.py /path/to/advisory-database.git --installed pip-list.json
     .venv/bin/python -m pip list --format json | .venv/bin/python tools/advisory_check.py DB --installed -
 
+``--pypi-latest`` asks an index's JSON API instead (or as well), which answers where pypi.org serves project pages
+but not the per-version pages pip-audit reads: a project's page lists the known vulnerabilities of its *newest*
+release only, so it judges exactly the installed distributions that are their project's newest release, with
+today's data, and names the others as not checked (``--strict``: they fail the check):
+
+    .venv/bin/python tools/advisory_check.py --pypi-latest
+    .venv/bin/python tools/advisory_check.py --pypi-latest https://pypi.org/pypi --installed pip-list.json
+
 Without ``--installed`` it checks the distributions of the Python running it (run it with the environment's
-interpreter). An advisory affects an installed version when the version is listed in its ``versions`` or falls in
+interpreter); editable installs (this project) are skipped by ``--pypi-latest``, as by pip-audit. An advisory affects an installed version when the version is listed in its ``versions`` or falls in
 one of its ``ECOSYSTEM`` ranges (introduced / fixed / last_affected, compared as PEP 440 versions); ``GIT`` ranges
 are not evaluated (the ECOSYSTEM range or version list of the same advisory covers the releases). Withdrawn
 advisories are skipped. Exit status: 0 when nothing affects an installed version (after ``--ignore``), 1 when
-something does, 2 for bad input. The database is only as new as the copy: say its date with the result.
+something does (or, with ``--strict``, when a distribution could not be checked), 2 for bad input. The database is only as new as the copy: say its date with the result.
 """
 
 from __future__ import annotations
@@ -25,7 +33,10 @@ import re
 import shutil
 import subprocess  # noqa: S404 - runs git on a path the operator gave
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -176,19 +187,35 @@ def affects(advisory: dict, name: str, installed: Version) -> tuple[bool, list[s
     return hit, fixed
 
 
-def installed_distributions(source: str | None) -> list[tuple[str, str]]:
+def _editable(dist: importlib.metadata.Distribution) -> bool:
+    """Whether ``dist`` is an editable install (PEP 610's ``direct_url.json``), as this project is in ``.venv``."""
+    try:
+        direct = json.loads(dist.read_text("direct_url.json") or "{}")
+    except ValueError:
+        return False
+    return bool((direct.get("dir_info") or {}).get("editable"))
+
+
+def installed_distributions(source: str | None, *, skip_editable: bool = False) -> list[tuple[str, str]]:
     if source is None:
         seen = {}
         for dist in importlib.metadata.distributions():
             name = dist.metadata["Name"]
-            if name:
+            if name and not (skip_editable and _editable(dist)):
                 seen.setdefault(canonical(name), (name, dist.version))
         return sorted(seen.values(), key=lambda item: canonical(item[0]))
     text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     try:
         rows = json.loads(text)
-        return sorted(((row["name"], row["version"]) for row in rows), key=lambda item: canonical(item[0]))
-    except (ValueError, KeyError, TypeError) as exc:
+        return sorted(
+            (
+                (row["name"], row["version"])
+                for row in rows
+                if not (skip_editable and row.get("editable_project_location"))
+            ),
+            key=lambda item: canonical(item[0]),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise SystemExit(f"{source}: not the output of `pip list --format json` ({exc})") from exc
 
 
@@ -221,46 +248,159 @@ def check(db: Database, distributions: list[tuple[str, str]], ignore: set[str]) 
     return findings
 
 
+PYPI_JSON = "https://pypi.org/pypi"
+PYPI_TIMEOUT_SECONDS = 20
+PYPI_CONNECTIONS = 8
+
+
+@dataclass
+class Unchecked:
+    package: str
+    installed: str
+    reason: str
+
+
+def _project_page(base_url: str, name: str) -> dict:
+    url = f"{base_url.rstrip('/')}/{canonical(name)}/json"
+    request = urllib.request.Request(url, headers={"User-Agent": "mentornet-advisory-check"})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=PYPI_TIMEOUT_SECONDS) as answer:  # noqa: S310 - http(s) only
+        return json.load(answer)
+
+
+def check_newest_releases(
+    base_url: str, distributions: list[tuple[str, str]], ignore: set[str]
+) -> tuple[list[Finding], list[Unchecked], int]:
+    """The vulnerabilities an index's JSON API lists for each project's newest release, for the installed
+    distributions that are that release: (findings, distributions not checked and why, how many were checked).
+    An older or newer installed version is not judged: the page says nothing about it."""
+    if not base_url.startswith(("https://", "http://")):
+        raise SystemExit(f"--pypi-latest: {base_url} is not an http(s) address")
+
+    def ask(item: tuple[str, str]):
+        name, raw_version = item
+        try:
+            return item, _project_page(base_url, name), None
+        except urllib.error.HTTPError as exc:
+            return item, None, f"the index answered {exc.code}"
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            return item, None, f"the index could not be read ({exc})"
+
+    findings, unchecked, checked = [], [], 0
+    with ThreadPoolExecutor(PYPI_CONNECTIONS) as pool:
+        answers = list(pool.map(ask, distributions))
+    for (name, raw_version), page, problem in answers:
+        if page is None:
+            unchecked.append(Unchecked(name, raw_version, problem or ""))
+            continue
+        newest = (page.get("info") or {}).get("version") or ""
+        installed, newest_version = _version(raw_version), _version(newest)
+        if installed is None or newest_version is None or installed != newest_version:
+            unchecked.append(Unchecked(name, raw_version, f"the newest release is {newest or 'unknown'}"))
+            continue
+        checked += 1
+        seen: set[str] = set()  # one finding per flaw: PyPI lists it once per database (PYSEC-..., GHSA-...)
+        for vulnerability in page.get("vulnerabilities") or []:
+            aliases = sorted(a for a in vulnerability.get("aliases") or [] if a)
+            advisory = vulnerability.get("id") or ""
+            if vulnerability.get("withdrawn") or advisory in seen:
+                continue
+            seen.update({advisory, *aliases})
+            summary = (
+                (vulnerability.get("summary") or vulnerability.get("details") or "").strip().splitlines()
+            )
+            findings.append(
+                Finding(
+                    package=name,
+                    installed=raw_version,
+                    advisory=advisory,
+                    aliases=aliases,
+                    fixed=sorted(
+                        vulnerability.get("fixed_in") or [], key=lambda v: _version(v) or Version("0")
+                    ),
+                    summary=(summary[0] if summary else "")[:160],
+                    path=vulnerability.get("link") or "",
+                    ignored=bool({advisory, *aliases} & ignore),
+                )
+            )
+    return findings, unchecked, checked
+
+
+def _print_findings(findings: list[Finding]) -> None:
+    for f in findings:
+        mark = " (ignored)" if f.ignored else ""
+        fixed = ", ".join(f.fixed) or "no fixed version"
+        aliases = f" [{', '.join(f.aliases)}]" if f.aliases else ""
+        print(f"{f.package} {f.installed}: {f.advisory}{aliases}{mark}; fixed in {fixed}\n    {f.summary}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("database", type=Path, help="the advisory database: a checkout or a bare git clone")
+    parser.add_argument(
+        "database", type=Path, nargs="?", help="the advisory database: a checkout or a bare git clone"
+    )
+    parser.add_argument(
+        "--pypi-latest",
+        nargs="?",
+        const=PYPI_JSON,
+        metavar="URL",
+        help=f"ask an index's JSON API (default {PYPI_JSON}) about the installed newest releases",
+    )
+    parser.add_argument(
+        "--strict", action="store_true", help="with --pypi-latest: fail when any is not checked"
+    )
     parser.add_argument(
         "--installed", help="`pip list --format json` output (a file, or - for stdin); default: this Python's"
     )
     parser.add_argument("--ignore", action="append", default=[], help="an advisory id or alias to ignore")
     parser.add_argument("--json", action="store_true", help="print the findings as JSON")
     args = parser.parse_args(argv)
+    if args.database is None and args.pypi_latest is None:
+        parser.error("give an advisory database, --pypi-latest, or both")
+    if args.installed == "-" and args.database is not None and args.pypi_latest is not None:
+        parser.error("--installed - can be read once: give a file to use both sources")
 
-    db = Database.open(args.database)
-    distributions = installed_distributions(args.installed)
-    findings = check(db, distributions, set(args.ignore))
+    report: dict = {}
+    findings: list[Finding] = []
+    unchecked: list[Unchecked] = []
+    if args.database is not None:
+        db = Database.open(args.database)
+        distributions = installed_distributions(args.installed)
+        found = check(db, distributions, set(args.ignore))
+        findings += found
+        report["database"] = {"description": db.description, "checked": len(distributions)}
+        if not args.json:
+            print(f"advisory database: {db.description} ({db.advisory_count} advisories)")
+            print(f"installed distributions checked: {len(distributions)}")
+            _print_findings(found)
+    if args.pypi_latest is not None:
+        distributions = installed_distributions(args.installed, skip_editable=True)
+        found, unchecked, checked = check_newest_releases(args.pypi_latest, distributions, set(args.ignore))
+        findings += found
+        report["pypi_latest"] = {
+            "index": args.pypi_latest,
+            "installed": len(distributions),
+            "checked": checked,
+            "unchecked": [u.__dict__ for u in unchecked],
+        }
+        if not args.json:
+            print(
+                f"{args.pypi_latest}: the vulnerabilities it lists now for each project's newest release; "
+                f"{checked} of {len(distributions)} installed distributions are that release and were checked"
+            )
+            _print_findings(found)
+            for u in unchecked:
+                print(f"not checked: {u.package} {u.installed}: {u.reason}")
     live = [f for f in findings if not f.ignored]
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "database": db.description,
-                    "checked": len(distributions),
-                    "findings": [f.__dict__ for f in findings],
-                },
-                indent=2,
-            )
-        )
+        report["findings"] = [f.__dict__ for f in findings]
+        print(json.dumps(report, indent=2))
     else:
-        print(f"advisory database: {db.description} ({db.advisory_count} advisories)")
-        print(f"installed distributions checked: {len(distributions)}")
-        for f in findings:
-            mark = " (ignored)" if f.ignored else ""
-            fixed = ", ".join(f.fixed) or "no fixed version"
-            aliases = f" [{', '.join(f.aliases)}]" if f.aliases else ""
-            print(
-                f"{f.package} {f.installed}: {f.advisory}{aliases}{mark}; fixed in {fixed}\n    {f.summary}"
-            )
         print(
             f"{len(live)} advisory(ies) affect an installed version"
             + (f", {len(findings) - len(live)} ignored" if len(findings) > len(live) else "")
+            + (f"; {len(unchecked)} distribution(s) not checked" if args.pypi_latest is not None else "")
         )
-    return 1 if live else 0
+    return 1 if live or (args.strict and unchecked) else 0
 
 
 if __name__ == "__main__":
