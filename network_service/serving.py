@@ -45,6 +45,12 @@ class _Server(BaseApplication):
     def load_config(self):
         for key, value in self.options.items():
             self.cfg.set(key, value)
+        # gunicorn 25.1 and later also open a control socket (gunicornc: add or kill workers, reload, shut down) in
+        # $XDG_RUNTIME_DIR or ~/.gunicorn unless told not to. `mentornet serve` is run by a process manager with
+        # signals, as before: no second way into the server, nothing written in the service user's home, and two
+        # servers of one user (the tests' servers, the demo beside another) do not take one path from each other.
+        if "control_socket_disable" in self.cfg.settings:
+            self.cfg.set("control_socket_disable", True)
 
     def load(self):
         from network_service.app import create_app

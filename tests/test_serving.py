@@ -37,8 +37,11 @@ def test_secret_parts_of_paths_are_redacted():
 
 @pytest.mark.live
 def test_serve_answers_and_its_access_log_keeps_no_token(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MENTORNET_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MENTORNET_") and k != "XDG_RUNTIME_DIR"}
+    home = tmp_path / "home"
+    home.mkdir()
     env.update(
+        HOME=str(home),  # where gunicorn 25.1+ would put its control socket (~/.gunicorn/gunicorn.ctl)
         MENTORNET_ENV="development",
         MENTORNET_SECRET_KEY=secrets.token_urlsafe(32),
         MENTORNET_DATABASE_URL=f"sqlite:///{tmp_path / 'serve.sqlite'}",
@@ -71,6 +74,8 @@ def test_serve_answers_and_its_access_log_keeps_no_token(tmp_path):
     written = (tmp_path / "serve.log").read_text()
     assert "/invitations/[redacted]" in written
     assert token not in written
+    # no control socket: the server is managed with signals only, and writes nothing in the user's home
+    assert list(home.iterdir()) == [] and "Control socket" not in written
 
 
 def test_malloc_arenas_are_limited_unless_the_operator_chose(monkeypatch):
