@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -137,13 +136,12 @@ def insert_if_new(
         .on_conflict_do_nothing(index_elements=list(conflict_columns))
         .returning(*returned)
     )
-    # text() reads "::" as an escaped colon: the casts the SQL carries (":payload::JSONB") are written out with CAST
-    # instead. Compiled by psycopg2's dialect, which casts only the few types that need it, each one word: psycopg's
-    # (SQLAlchemy 2.1's default for PostgreSQL) casts every parameter, to types of several words too ("TIMESTAMP
-    # WITH TIME ZONE"). The dialect that runs the statement adds its own casts to the typed parameters below.
-    sql = re.sub(r"(:\w+)::(\w+)", r"CAST(\1 AS \2)", str(statement.compile(dialect=dialect)))
-    if "::" in sql:
-        raise RuntimeError(f"insert_if_new: a cast in the SQL would be misread by text(): {sql}")
+    # The casts the compiled SQL carries (":payload::JSONB") are escaped for text(), which would otherwise not see
+    # ":payload" as a parameter; it turns "\:" back into ":", so any type's cast survives ("INTEGER[]", "TIMESTAMP
+    # WITH TIME ZONE"). Compiled by psycopg2's dialect, which casts only the types that need it (psycopg's,
+    # SQLAlchemy 2.1's default for PostgreSQL, casts every parameter); the dialect that runs the statement adds
+    # its own casts to the typed parameters below.
+    sql = str(statement.compile(dialect=dialect)).replace("::", "\\:\\:")
     return (
         sa.text(sql)
         .bindparams(*(sa.bindparam(column.key, type_=column.type) for column in columns))
