@@ -116,6 +116,8 @@ PROJECT_PAGES = {
     "flawed": {
         "info": {"version": "2.0"},
         "vulnerabilities": [
+            # the same flaw twice, under each database's id; the GHSA entry first, naming only the CVE
+            {"id": "GHSA-aaaa-bbbb-cccc", "aliases": ["CVE-2099-0007"], "fixed_in": ["2.0.1"]},
             {
                 "id": "PYSEC-2099-7",
                 "aliases": ["CVE-2099-0007", "GHSA-aaaa-bbbb-cccc"],
@@ -123,12 +125,6 @@ PROJECT_PAGES = {
                 "fixed_in": ["2.0.1"],
                 "link": "https://osv.dev/vulnerability/PYSEC-2099-7",
                 "withdrawn": None,
-            },
-            # the same flaw again under its other database's id, as PyPI lists it
-            {
-                "id": "GHSA-aaaa-bbbb-cccc",
-                "aliases": ["CVE-2099-0007", "PYSEC-2099-7"],
-                "fixed_in": ["2.0.1"],
             },
             {
                 "id": "PYSEC-2099-8",
@@ -143,6 +139,13 @@ PROJECT_PAGES = {
         "info": {"version": "3.1"},
         "vulnerabilities": [{"id": "PYSEC-2099-9", "aliases": [], "details": "About 3.1 only."}],
     },
+    "a-b": {"info": {"version": "1"}, "vulnerabilities": []},  # asked for as "a#b" would be "a" unquoted
+}
+RAW_ANSWERS = {
+    "html": (200, b"<html>a proxy's login page</html>"),
+    "list": (200, b"[]"),
+    "stripped": (200, b'{"info": {"version": "1"}}'),  # a mirror that drops the vulnerabilities
+    "broken": (500, b"oops"),
 }
 
 
@@ -157,12 +160,15 @@ def index():
         def do_GET(self):
             asked.append(self.path)
             parts = self.path.strip("/").split("/")
-            page = PROJECT_PAGES.get(parts[1]) if len(parts) == 3 and parts[0] == "pypi" else None
-            if page is None or parts[2] != "json":
+            name = parts[1] if len(parts) == 3 and parts[0] == "pypi" and parts[2] == "json" else ""
+            if name in RAW_ANSWERS:
+                status, body = RAW_ANSWERS[name]
+            elif name in PROJECT_PAGES:
+                status, body = 200, json.dumps(PROJECT_PAGES[name]).encode()
+            else:
                 self.send_error(404)
                 return
-            body = json.dumps(page).encode()
-            self.send_response(200)
+            self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -185,6 +191,10 @@ def _pip_list(tmp_path, rows) -> str:
     return str(listing)
 
 
+def _latest(url, listing, *more) -> list[str]:
+    return ["--pypi-latest", "--index", url, "--installed", listing, *more]
+
+
 def test_pypi_latest_judges_only_the_newest_releases(index, tmp_path, capsys):
     url, asked = index
     listing = _pip_list(
@@ -197,16 +207,17 @@ def test_pypi_latest_judges_only_the_newest_releases(index, tmp_path, capsys):
             {"name": "this-project", "version": "0.1", "editable_project_location": "/src"},
         ],
     )
-    status = advisory_check.main(["--pypi-latest", url, "--installed", listing])
+    status = advisory_check.main(_latest(url, listing))
     out = capsys.readouterr().out
     assert status == 1
     assert "2 of 4 installed distributions are that release and were checked" in out
-    # one finding for the flaw listed twice; the withdrawn one and the newer release's flaw do not count
+    # one finding for the flaw listed twice, whichever comes first; the withdrawn one and the newer release's
+    # flaw do not count
     assert out.count("Flawed 2.0:") == 1
-    assert "Flawed 2.0: PYSEC-2099-7 [CVE-2099-0007, GHSA-aaaa-bbbb-cccc]; fixed in 2.0.1" in out
+    assert "Flawed 2.0: GHSA-aaaa-bbbb-cccc [CVE-2099-0007]; fixed in 2.0.1" in out
     assert "PYSEC-2099-8" not in out and "PYSEC-2099-9" not in out
     assert "not checked: behind 3.0: the newest release is 3.1" in out
-    assert "not checked: unknown_pkg 1: the index answered 404" in out
+    assert "not checked: unknown_pkg 1: the index does not know it (404)" in out
     assert "1 advisory(ies) affect an installed version; 2 distribution(s) not checked" in out
     # names are asked for in their normalised form; the editable install is never asked about
     assert sorted(asked) == [
@@ -222,37 +233,60 @@ def test_pypi_latest_ignores_by_alias_and_strict_fails_on_what_it_could_not_chec
     flawed = _pip_list(
         tmp_path, [{"name": "flawed", "version": "2.0"}, {"name": "clean", "version": "1.0.0"}]
     )
-    assert (
-        advisory_check.main(["--pypi-latest", url, "--installed", flawed, "--ignore", "CVE-2099-0007"]) == 0
-    )
+    assert advisory_check.main(_latest(url, flawed, "--ignore", "CVE-2099-0007")) == 0
     assert "(ignored)" in capsys.readouterr().out
     behind = _pip_list(
         tmp_path, [{"name": "clean", "version": "1.0.0"}, {"name": "behind", "version": "3.0"}]
     )
-    assert advisory_check.main(["--pypi-latest", url, "--installed", behind]) == 0
-    assert advisory_check.main(["--pypi-latest", url, "--installed", behind, "--strict"]) == 1
+    assert advisory_check.main(_latest(url, behind)) == 0
+    assert advisory_check.main(_latest(url, behind, "--strict")) == 1
     capsys.readouterr()
-    assert advisory_check.main(["--pypi-latest", url, "--installed", behind, "--json"]) == 0
+    assert advisory_check.main(_latest(url, behind, "--json")) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["pypi_latest"]["checked"] == 1
     assert report["pypi_latest"]["unchecked"] == [
-        {"package": "behind", "installed": "3.0", "reason": "the newest release is 3.1"}
+        {"package": "behind", "installed": "3.0", "reason": "the newest release is 3.1", "unreadable": False}
     ]
 
 
-def test_pypi_latest_says_when_the_index_cannot_be_reached(tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("html", "the answer is not JSON"),
+        ("list", "not a project page"),
+        ("stripped", "no vulnerabilities list"),
+        ("broken", "the index answered 500"),
+    ],
+)
+def test_pypi_latest_fails_when_the_index_answers_something_else(index, tmp_path, capsys, name, reason):
+    url, _asked = index
+    listing = _pip_list(tmp_path, [{"name": "clean", "version": "1.0.0"}, {"name": name, "version": "1"}])
+    assert advisory_check.main(_latest(url, listing)) == 2  # a check that could not run is not a pass
+    out = capsys.readouterr().out
+    assert f"COULD NOT CHECK: {name} 1: " in out and reason in out
+    assert "1 of 2 installed distributions are that release and were checked" in out
+
+
+def test_pypi_latest_fails_when_the_index_cannot_be_reached(tmp_path, capsys):
     import socket
 
     with socket.socket() as closed:  # a port nobody listens on
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
     listing = _pip_list(tmp_path, [{"name": "clean", "version": "1.0.0"}])
-    assert (
-        advisory_check.main(["--pypi-latest", f"http://127.0.0.1:{port}/pypi", "--installed", listing]) == 0
-    )
-    assert "not checked: clean 1.0.0: the index could not be read" in capsys.readouterr().out
-    with pytest.raises(SystemExit):
-        advisory_check.main(["--pypi-latest", "file:///etc/passwd", "--installed", listing])
+    assert advisory_check.main(_latest(f"http://127.0.0.1:{port}/pypi", listing)) == 2
+    assert "COULD NOT CHECK: clean 1.0.0: the index could not be read" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as refused:
+        advisory_check.main(_latest("file:///etc/passwd", listing))
+    assert refused.value.code == 2
+
+
+def test_pypi_latest_quotes_names_in_the_address(index, tmp_path, capsys):
+    url, asked = index
+    listing = _pip_list(tmp_path, [{"name": "a#b", "version": "1"}])
+    advisory_check.main(_latest(url, listing))
+    assert asked == ["/pypi/a%23b/json"]  # not "/pypi/a" (another project's page)
+    assert "not checked: a#b 1: the index does not know it (404)" in capsys.readouterr().out
 
 
 def test_both_sources_at_once(database, index, tmp_path, capsys):
@@ -260,7 +294,12 @@ def test_both_sources_at_once(database, index, tmp_path, capsys):
     listing = _pip_list(
         tmp_path, [{"name": "example-pkg", "version": "1.2"}, {"name": "flawed", "version": "2.0"}]
     )
-    assert advisory_check.main([str(database), "--pypi-latest", url, "--installed", listing]) == 1
+    assert advisory_check.main([str(database), *_latest(url, listing)]) == 1
     out = capsys.readouterr().out
-    assert "example-pkg 1.2: PYSEC-2099-1" in out and "flawed 2.0: PYSEC-2099-7" in out
+    assert "example-pkg 1.2: PYSEC-2099-1" in out and "flawed 2.0: GHSA-aaaa-bbbb-cccc" in out
     assert "2 advisory(ies) affect an installed version" in out
+    assert advisory_check.main([str(database), *_latest(url, listing), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    # the database's keys are where they were before --pypi-latest existed
+    assert report["database"].startswith("directory ") and report["checked"] == 2
+    assert report["pypi_latest"]["checked"] == 1

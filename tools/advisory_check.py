@@ -8,25 +8,32 @@ is never copied into this repository):
     .venv/bin/python tools/advisory_check.py /path/to/advisory-database.git --installed pip-list.json
     .venv/bin/python -m pip list --format json | .venv/bin/python tools/advisory_check.py DB --installed -
 
-``--pypi-latest`` asks an index's JSON API instead (or as well), which answers where pypi.org serves project pages
-but not the per-version pages pip-audit reads: a project's page lists the known vulnerabilities of its *newest*
-release only, so it judges exactly the installed distributions that are their project's newest release, with
-today's data, and names the others as not checked (``--strict``: they fail the check):
+``--pypi-latest`` asks an index's JSON API instead (or as well; ``--index``, default https://pypi.org/pypi), which
+answers where pypi.org serves project pages but not the per-version pages pip-audit reads. A project's page lists
+the known vulnerabilities of its *newest* release only, so this judges exactly the installed distributions that
+are their project's newest release, with today's data; the others are named as not checked (``--strict``: they
+fail the check), and so is a project the index does not know (404):
 
     .venv/bin/python tools/advisory_check.py --pypi-latest
-    .venv/bin/python tools/advisory_check.py --pypi-latest https://pypi.org/pypi --installed pip-list.json
+    .venv/bin/python tools/advisory_check.py --pypi-latest --index https://pypi.org/pypi --installed pip-list.json
 
 Without ``--installed`` it checks the distributions of the Python running it (run it with the environment's
-interpreter); editable installs (this project) are skipped by ``--pypi-latest``, as by pip-audit. An advisory affects an installed version when the version is listed in its ``versions`` or falls in
-one of its ``ECOSYSTEM`` ranges (introduced / fixed / last_affected, compared as PEP 440 versions); ``GIT`` ranges
-are not evaluated (the ECOSYSTEM range or version list of the same advisory covers the releases). Withdrawn
-advisories are skipped. Exit status: 0 when nothing affects an installed version (after ``--ignore``), 1 when
-something does (or, with ``--strict``, when a distribution could not be checked), 2 for bad input. The database is only as new as the copy: say its date with the result.
+interpreter); editable installs (this project) are skipped by ``--pypi-latest``, as by pip-audit.
+
+An advisory of the database affects an installed version when the version is listed in its ``versions`` or falls
+in one of its ``ECOSYSTEM`` ranges (introduced / fixed / last_affected, compared as PEP 440 versions); ``GIT``
+ranges are not evaluated (the ECOSYSTEM range or version list of the same advisory covers the releases).
+Withdrawn advisories are skipped by both sources. Exit status: 0 when nothing affects an installed version (after
+``--ignore``); 1 when something does (or, with ``--strict``, when a distribution was not checked); 2 for bad input,
+or when the index could not be read for some distribution (no answer, an error status other than 404, an answer
+that is not a project page): a check that could not run is not a pass. The database is only as new as the copy,
+and the index only as complete as its pages: say which with the result.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import importlib.metadata
 import json
 import re
@@ -34,6 +41,7 @@ import shutil
 import subprocess  # noqa: S404 - runs git on a path the operator gave
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -258,13 +266,29 @@ class Unchecked:
     package: str
     installed: str
     reason: str
+    unreadable: bool = False  # the index could not be read for it: the check did not run (exit status 2)
+
+
+class PageUnreadable(Exception):
+    """The index answered something that is not a project page."""
 
 
 def _project_page(base_url: str, name: str) -> dict:
-    url = f"{base_url.rstrip('/')}/{canonical(name)}/json"
+    url = f"{base_url.rstrip('/')}/{urllib.parse.quote(canonical(name), safe='')}/json"
     request = urllib.request.Request(url, headers={"User-Agent": "mentornet-advisory-check"})  # noqa: S310
     with urllib.request.urlopen(request, timeout=PYPI_TIMEOUT_SECONDS) as answer:  # noqa: S310 - http(s) only
-        return json.load(answer)
+        try:
+            page = json.load(answer)
+        except ValueError as exc:
+            raise PageUnreadable(f"the answer is not JSON ({exc})") from exc
+    if not isinstance(page, dict) or not isinstance(page.get("info"), dict):
+        raise PageUnreadable("the answer is not a project page (no info object)")
+    vulnerabilities = page.get("vulnerabilities")
+    if vulnerabilities is None:
+        raise PageUnreadable("the project page has no vulnerabilities list")
+    if not isinstance(vulnerabilities, list) or not all(isinstance(v, dict) for v in vulnerabilities):
+        raise PageUnreadable("the project page's vulnerabilities are not a list of objects")
+    return page
 
 
 def check_newest_releases(
@@ -273,53 +297,58 @@ def check_newest_releases(
     """The vulnerabilities an index's JSON API lists for each project's newest release, for the installed
     distributions that are that release: (findings, distributions not checked and why, how many were checked).
     An older or newer installed version is not judged: the page says nothing about it."""
-    if not base_url.startswith(("https://", "http://")):
-        raise SystemExit(f"--pypi-latest: {base_url} is not an http(s) address")
 
     def ask(item: tuple[str, str]):
-        name, raw_version = item
+        name, _version_text = item
         try:
             return item, _project_page(base_url, name), None
         except urllib.error.HTTPError as exc:
-            return item, None, f"the index answered {exc.code}"
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            return item, None, f"the index could not be read ({exc})"
+            if exc.code == 404:
+                return item, None, Unchecked(name, _version_text, "the index does not know it (404)")
+            return (
+                item,
+                None,
+                Unchecked(name, _version_text, f"the index answered {exc.code}", unreadable=True),
+            )
+        except (urllib.error.URLError, OSError, http.client.HTTPException, PageUnreadable) as exc:
+            reason = f"the index could not be read ({exc})"
+            return item, None, Unchecked(name, _version_text, reason, unreadable=True)
 
     findings, unchecked, checked = [], [], 0
     with ThreadPoolExecutor(PYPI_CONNECTIONS) as pool:
         answers = list(pool.map(ask, distributions))
     for (name, raw_version), page, problem in answers:
         if page is None:
-            unchecked.append(Unchecked(name, raw_version, problem or ""))
+            unchecked.append(problem)
             continue
-        newest = (page.get("info") or {}).get("version") or ""
+        newest = str(page["info"].get("version") or "")
         installed, newest_version = _version(raw_version), _version(newest)
         if installed is None or newest_version is None or installed != newest_version:
             unchecked.append(Unchecked(name, raw_version, f"the newest release is {newest or 'unknown'}"))
             continue
         checked += 1
         seen: set[str] = set()  # one finding per flaw: PyPI lists it once per database (PYSEC-..., GHSA-...)
-        for vulnerability in page.get("vulnerabilities") or []:
-            aliases = sorted(a for a in vulnerability.get("aliases") or [] if a)
-            advisory = vulnerability.get("id") or ""
-            if vulnerability.get("withdrawn") or advisory in seen:
+        for vulnerability in page["vulnerabilities"]:
+            aliases = sorted(str(a) for a in vulnerability.get("aliases") or [] if a)
+            advisory = str(vulnerability.get("id") or "")
+            ids = {advisory, *aliases} - {""}
+            if vulnerability.get("withdrawn") or ids & seen:
                 continue
-            seen.update({advisory, *aliases})
+            seen |= ids
             summary = (
-                (vulnerability.get("summary") or vulnerability.get("details") or "").strip().splitlines()
+                str(vulnerability.get("summary") or vulnerability.get("details") or "").strip().splitlines()
             )
+            fixed = [str(v) for v in vulnerability.get("fixed_in") or []]
             findings.append(
                 Finding(
                     package=name,
                     installed=raw_version,
                     advisory=advisory,
                     aliases=aliases,
-                    fixed=sorted(
-                        vulnerability.get("fixed_in") or [], key=lambda v: _version(v) or Version("0")
-                    ),
+                    fixed=sorted(fixed, key=lambda v: _version(v) or Version("0")),
                     summary=(summary[0] if summary else "")[:160],
-                    path=vulnerability.get("link") or "",
-                    ignored=bool({advisory, *aliases} & ignore),
+                    path=str(vulnerability.get("link") or ""),
+                    ignored=bool(ids & ignore),
                 )
             )
     return findings, unchecked, checked
@@ -339,12 +368,9 @@ def main(argv: list[str] | None = None) -> int:
         "database", type=Path, nargs="?", help="the advisory database: a checkout or a bare git clone"
     )
     parser.add_argument(
-        "--pypi-latest",
-        nargs="?",
-        const=PYPI_JSON,
-        metavar="URL",
-        help=f"ask an index's JSON API (default {PYPI_JSON}) about the installed newest releases",
+        "--pypi-latest", action="store_true", help="ask the index about the installed newest releases"
     )
+    parser.add_argument("--index", default=PYPI_JSON, help=f"the index's JSON API (default {PYPI_JSON})")
     parser.add_argument(
         "--strict", action="store_true", help="with --pypi-latest: fail when any is not checked"
     )
@@ -354,10 +380,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ignore", action="append", default=[], help="an advisory id or alias to ignore")
     parser.add_argument("--json", action="store_true", help="print the findings as JSON")
     args = parser.parse_args(argv)
-    if args.database is None and args.pypi_latest is None:
+    if args.database is None and not args.pypi_latest:
         parser.error("give an advisory database, --pypi-latest, or both")
-    if args.installed == "-" and args.database is not None and args.pypi_latest is not None:
+    if args.installed == "-" and args.database is not None and args.pypi_latest:
         parser.error("--installed - can be read once: give a file to use both sources")
+    if args.pypi_latest and not args.index.startswith(("https://", "http://")):
+        parser.error(f"--index: {args.index} is not an http(s) address")
 
     report: dict = {}
     findings: list[Finding] = []
@@ -367,30 +395,33 @@ def main(argv: list[str] | None = None) -> int:
         distributions = installed_distributions(args.installed)
         found = check(db, distributions, set(args.ignore))
         findings += found
-        report["database"] = {"description": db.description, "checked": len(distributions)}
+        report |= {"database": db.description, "checked": len(distributions)}
         if not args.json:
             print(f"advisory database: {db.description} ({db.advisory_count} advisories)")
             print(f"installed distributions checked: {len(distributions)}")
             _print_findings(found)
-    if args.pypi_latest is not None:
+    if args.pypi_latest:
         distributions = installed_distributions(args.installed, skip_editable=True)
-        found, unchecked, checked = check_newest_releases(args.pypi_latest, distributions, set(args.ignore))
+        found, unchecked, checked = check_newest_releases(args.index, distributions, set(args.ignore))
         findings += found
         report["pypi_latest"] = {
-            "index": args.pypi_latest,
+            "index": args.index,
             "installed": len(distributions),
             "checked": checked,
             "unchecked": [u.__dict__ for u in unchecked],
         }
         if not args.json:
             print(
-                f"{args.pypi_latest}: the vulnerabilities it lists now for each project's newest release; "
+                f"{args.index}: the vulnerabilities it lists now for each project's newest release; "
                 f"{checked} of {len(distributions)} installed distributions are that release and were checked"
             )
             _print_findings(found)
             for u in unchecked:
-                print(f"not checked: {u.package} {u.installed}: {u.reason}")
+                print(
+                    f"{'COULD NOT CHECK' if u.unreadable else 'not checked'}: {u.package} {u.installed}: {u.reason}"
+                )
     live = [f for f in findings if not f.ignored]
+    unreadable = [u for u in unchecked if u.unreadable]
     if args.json:
         report["findings"] = [f.__dict__ for f in findings]
         print(json.dumps(report, indent=2))
@@ -398,8 +429,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{len(live)} advisory(ies) affect an installed version"
             + (f", {len(findings) - len(live)} ignored" if len(findings) > len(live) else "")
-            + (f"; {len(unchecked)} distribution(s) not checked" if args.pypi_latest is not None else "")
+            + (f"; {len(unchecked)} distribution(s) not checked" if args.pypi_latest else "")
+            + (f", {len(unreadable)} of them because the index could not be read" if unreadable else "")
         )
+    if unreadable:
+        return 2
     return 1 if live or (args.strict and unchecked) else 0
 
 
