@@ -662,6 +662,8 @@ def test_api_create_and_update_speak_local_time_and_validate(client, run, mw):
         ({"place": ""}, "place"),
         ({"title": 12}, "title"),
         ({"surprise": True}, "surprise"),
+        ({"starts_at": "2031-07-01"}, "starts_at"),  # a date without a time of day is not midnight
+        ({"ends_at": "2031-07-01 "}, "ends_at"),
     ]:
         data = api_body(starts_at="2031-07-01T18:00:00", ends_at="2031-07-01T19:00:00")
         data.update(bad)

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from network_service.api.auth import authenticate, require_json_body, require_person
-from network_service.api.schemas import Strict
+from network_service.api.schemas import DateAndTime, Strict
 from network_service.markup import MAX_MARKDOWN_CHARS
 from network_service.meetings import ical, operations
 from network_service.meetings.models import Meeting, RsvpAnswer
@@ -60,8 +60,8 @@ _TIME_HELP = "ISO 8601; without an offset it is the wall-clock time in `timezone
 class MeetingCreateSchema(Strict):
     title = fields.Str(required=True, validate=validate.Length(min=1, max=operations.MAX_TITLE))
     description = fields.Str(load_default="", validate=validate.Length(max=MAX_MARKDOWN_CHARS))
-    starts_at = fields.DateTime(required=True, metadata={"description": _TIME_HELP})
-    ends_at = fields.DateTime(required=True, metadata={"description": _TIME_HELP})
+    starts_at = DateAndTime(required=True, metadata={"description": _TIME_HELP})
+    ends_at = DateAndTime(required=True, metadata={"description": _TIME_HELP})
     timezone = fields.Str(required=True, validate=validate.Length(max=64))
     online_url = fields.Str(load_default="", validate=validate.Length(max=operations.MAX_URL))
     place = fields.Str(load_default="", validate=validate.Length(max=operations.MAX_PLACE))
@@ -70,8 +70,8 @@ class MeetingCreateSchema(Strict):
 class MeetingUpdateSchema(Strict):
     title = fields.Str(validate=validate.Length(min=1, max=operations.MAX_TITLE))
     description = fields.Str(validate=validate.Length(max=MAX_MARKDOWN_CHARS))
-    starts_at = fields.DateTime(metadata={"description": _TIME_HELP})
-    ends_at = fields.DateTime(metadata={"description": _TIME_HELP})
+    starts_at = DateAndTime(metadata={"description": _TIME_HELP})
+    ends_at = DateAndTime(metadata={"description": _TIME_HELP})
     timezone = fields.Str(validate=validate.Length(max=64))
     online_url = fields.Str(validate=validate.Length(max=operations.MAX_URL))
     place = fields.Str(validate=validate.Length(max=operations.MAX_PLACE))
