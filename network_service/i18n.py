@@ -89,24 +89,36 @@ def _translations():
 # where the template autoescapes), calling the catalogue directly and asking Jinja for the evaluation context
 # only: jinja2.ext's ask for the whole template context (a new derived Context per call inside a loop or block)
 # to reach Flask-Babel's functions through another ``Context.call``.
+def _format(eval_ctx, text: str, source: str, variables: dict):
+    """``text`` (the catalogue's message) formatted with ``variables``, escaped where the template autoescapes. A
+    translation that does not format (a broken catalogue entry: tests/test_translations.py looks for them) is
+    logged and the English message is shown instead: in the header, one bad entry failed every page of that
+    language, the error page included."""
+    try:
+        return (Markup(text) if eval_ctx.autoescape else text) % variables  # noqa: S704  # nosec B704  # our catalogue's message, as jinja2.ext does
+    except (ValueError, TypeError, KeyError):
+        if text == source:
+            raise  # the template's own message: a mistake of ours, to be seen
+        log.error("the translation %r of %r does not format with %s", text, source, sorted(variables))
+        return (Markup(source) if eval_ctx.autoescape else source) % variables  # noqa: S704  # nosec B704  # as above
+
+
 @pass_eval_context
 def _gettext(__eval_ctx, __string, **variables):
-    text = _translations().ugettext(__string)
-    return (Markup(text) if __eval_ctx.autoescape else text) % variables  # noqa: S704  # nosec B704  # our catalogue's message, as jinja2.ext does
+    return _format(__eval_ctx, _translations().ugettext(__string), __string, variables)
 
 
 @pass_eval_context
 def _ngettext(__eval_ctx, __singular, __plural, __num, **variables):
     variables.setdefault("num", __num)
     text = _translations().ungettext(__singular, __plural, __num)
-    return (Markup(text) if __eval_ctx.autoescape else text) % variables  # noqa: S704  # nosec B704  # as above
+    return _format(__eval_ctx, text, __singular if __num == 1 else __plural, variables)
 
 
 @pass_eval_context
 def _pgettext(__eval_ctx, __string_ctx, __string, **variables):
     variables.setdefault("context", __string_ctx)
-    text = _translations().upgettext(__string_ctx, __string)
-    return (Markup(text) if __eval_ctx.autoescape else text) % variables  # noqa: S704  # nosec B704  # as above
+    return _format(__eval_ctx, _translations().upgettext(__string_ctx, __string), __string, variables)
 
 
 @pass_eval_context
@@ -114,7 +126,7 @@ def _npgettext(__eval_ctx, __string_ctx, __singular, __plural, __num, **variable
     variables.setdefault("context", __string_ctx)
     variables.setdefault("num", __num)
     text = _translations().unpgettext(__string_ctx, __singular, __plural, __num)
-    return (Markup(text) if __eval_ctx.autoescape else text) % variables  # noqa: S704  # nosec B704  # as above
+    return _format(__eval_ctx, text, __singular if __num == 1 else __plural, variables)
 
 
 JINJA_GETTEXT = {

@@ -82,6 +82,38 @@ def test_jinja_gettext_renders_as_jinja2_ext_would(app, language):
             assert render_template_string(SNIPPETS[0]) == f"{_expected(language)}|{_expected(language)}"
 
 
+def test_a_translation_that_does_not_format_shows_the_english_message(app, monkeypatch, caplog):
+    """A broken catalogue entry ("%" for "(%(num)d unread)", seen in German) failed every page of that language,
+    since the header shows the count: the English message is shown instead, and the entry is logged."""
+    from network_service import i18n
+
+    class Broken:
+        def ugettext(self, string):
+            return "%(nme)s <" if "%(name)s" in string else string
+
+        def ungettext(self, singular, plural, num):
+            return "%"
+
+        def upgettext(self, context, string):
+            return "%"
+
+        def unpgettext(self, context, singular, plural, num):
+            return "%(num)"
+
+    monkeypatch.setattr(i18n, "_translations", Broken)
+    with app.test_request_context():
+        rendered = render_template_string(
+            "{{ ngettext('(%(num)d unread)', '(%(num)d unread)', 2) }}|{{ _('Hello %(name)s', name='<b>') }}"
+            "|{{ pgettext('menu', 'Open') }}|{{ npgettext('menu', '%(num)d file', '%(num)d files', 1) }}"
+        )
+    assert rendered == "(2 unread)|Hello &lt;b&gt;|Open|1 file"
+    assert "does not format" in caplog.text
+    # the template's own message is ours: a mistake in it is not hidden
+    monkeypatch.setattr(i18n, "_translations", lambda: support.NullTranslations())
+    with app.test_request_context(), pytest.raises(ValueError):
+        render_template_string("{{ _('100%') }}")
+
+
 def test_jinja_underscore_is_gettext_itself(app):
     """Not jinja2.ext's alias, which looks ``gettext`` up in the context at every call (docs/performance.md)."""
     assert app.jinja_env.globals["_"] is app.jinja_env.globals["gettext"]

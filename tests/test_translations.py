@@ -88,3 +88,36 @@ def test_pages_are_served_in_the_members_browser_language(client):
     )
     assert '<html lang="de"' in page
     assert "Anmeld" in page
+
+
+ANY_PLACEHOLDER = re.compile(r"%\((\w+)\)([-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa])")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_translation_formats_as_its_message_does(language):
+    """Each translated form is formatted with the message's own variables, as the pages do (``text % variables``):
+    a broken form ("(" for "(%(num)d unread)") raised ValueError in the header of every page, the error page
+    included. Plural messages have exactly the language's number of forms, each a real sentence."""
+    catalog = _catalog(TRANSLATIONS / language / "LC_MESSAGES" / "messages.po")
+    problems = []
+    for message in catalog:
+        if not message.id:
+            continue
+        source = " ".join(_strings(message.id))
+        variables = {
+            name: (1 if kind[-1] in "dioux" else 1.5 if kind[-1] in "eEfFgG" else "x")
+            for name, kind in ANY_PLACEHOLDER.findall(source)
+        }
+        forms = _strings(message.string)
+        if message.pluralizable and len(forms) != catalog.num_plurals:
+            problems.append(f"{_key(message.id)!r}: {len(forms)} forms, {language} has {catalog.num_plurals}")
+        for form in forms:
+            if not form:
+                continue
+            if message.pluralizable and len(form) < 3 <= len(_key(message.id)):
+                problems.append(f"{_key(message.id)!r}: the form {form!r} is not a translation")
+            try:
+                form % variables
+            except (ValueError, TypeError, KeyError) as exc:
+                problems.append(f"{_key(message.id)!r}: {form!r} does not format: {exc!r}")
+    assert not problems, "\n".join(problems)
