@@ -121,3 +121,11 @@ def test_every_translation_formats_as_its_message_does(language):
             except (ValueError, TypeError, KeyError) as exc:
                 problems.append(f"{_key(message.id)!r}: {form!r} does not format: {exc!r}")
     assert not problems, "\n".join(problems)
+
+
+def test_right_to_left_pages_keep_the_brand_left_to_right(app, client, monkeypatch):
+    """The header's links are flex boxes: in Arabic "mentor" and "NET" swapped places ("NETmentor")."""
+    monkeypatch.setitem(app.config, "LANGUAGES", [*app.config["LANGUAGES"], "ar"])
+    page = client.get("/sign-in", headers={"Accept-Language": "ar"}).get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl"' in page
+    assert re.search(r'<a class="brand" dir="ltr"[^>]*>mentor<strong>NET</strong></a>', page)
