@@ -103,6 +103,26 @@ def test_reasons_explain_each_component(net, world, app):
         assert ops.describe_reason(reasons["language"]) == "speaks Arabic, German"
 
 
+def test_reasons_with_a_count_are_plural_only_when_more_than_one(app):
+    from flask_babel import force_locale
+
+    with app.test_request_context():
+        assert ops.describe_reason({"code": "responses", "value": 1}) == (
+            "answered 1 help request in the last 30 days"
+        )
+        assert ops.describe_reason({"code": "responses", "value": 3}) == (
+            "answered 3 help requests in the last 30 days"
+        )
+        assert ops.describe_reason({"code": "load", "value": 1}) == "already helps with 1 open request"
+        assert ops.describe_reason({"code": "notified", "value": 1}) == "was asked once in the last 14 days"
+        assert (
+            ops.describe_reason({"code": "notified", "value": 2}) == "was asked 2 times in the last 14 days"
+        )
+        with force_locale("de"):
+            assert ops.describe_reason({"code": "load", "value": 1}) == "hilft schon bei 1 offenen Anfrage"
+            assert ops.describe_reason({"code": "load", "value": 4}) == "hilft schon bei 4 offenen Anfragen"
+
+
 def test_load_lowers_the_score_of_busy_members(net, world, app):
     app.config["HELP_NOTIFY_COUNT"] = 0
     busy = member(net, 1, languages=["Farsi"])

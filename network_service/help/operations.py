@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import aliased, joinedload, lazyload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -965,11 +966,23 @@ def describe_reason(reason: dict) -> str:
     if code == "signed_in":
         return _("signed in within the last 30 days")
     if code == "responses":
-        return _("answered %(count)s help requests in the last 30 days", count=value)
+        return ngettext(
+            "answered %(num)d help request in the last 30 days",
+            "answered %(num)d help requests in the last 30 days",
+            int(value or 0),
+        )
     if code == "load":
-        return _("already helps with %(count)s open requests", count=value)
+        return ngettext(
+            "already helps with %(num)d open request",
+            "already helps with %(num)d open requests",
+            int(value or 0),
+        )
     if code == "notified":
-        return _("was asked %(count)s times in the last 14 days", count=value)
+        return ngettext(
+            "was asked once in the last 14 days",
+            "was asked %(num)d times in the last 14 days",
+            int(value or 0),
+        )
     return str(code)
 
 
