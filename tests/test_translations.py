@@ -129,3 +129,11 @@ def test_right_to_left_pages_keep_the_brand_left_to_right(app, client, monkeypat
     page = client.get("/sign-in", headers={"Accept-Language": "ar"}).get_data(as_text=True)
     assert '<html lang="ar" dir="rtl"' in page
     assert re.search(r'<a class="brand" dir="ltr"[^>]*>mentor<strong>NET</strong></a>', page)
+
+
+def test_german_addresses_people_as_sie_throughout():
+    """The German catalogue says "Sie"; a few messages said "du" (the devices page mixed both)."""
+    catalog = _catalog(TRANSLATIONS / "de" / "LC_MESSAGES" / "messages.po")
+    informal = re.compile(r"\b([Dd]u|[Dd]eine?[nmrs]?|[Dd]ich|[Dd]ir)\b")
+    found = [m.id for m in catalog if m.id and any(informal.search(s) for s in _strings(m.string) if s)]
+    assert not found, found
