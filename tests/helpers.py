@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from html.parser import HTMLParser
 
 import sqlalchemy as sa
 
@@ -174,3 +175,50 @@ def token_form_once(html: str) -> str:
     """The one-time value of the devices page's token form as the page shows it ("" when no form is shown)."""
     found = re.search(r'<input[^>]*name="once"[^>]*value="([^"]*)"', html)
     return found.group(1) if found else ""
+
+
+class Page(HTMLParser):
+    """The links of a page and its forms: each form's method, action and the fields it would send."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.links: list[tuple[str, str]] = []  # (href, the link's text, visually hidden parts included)
+        self.forms: list[dict] = []
+        self._link: list | None = None
+
+    def handle_starttag(self, tag, attrs):
+        names = dict(attrs)
+        if tag == "a" and names.get("href"):
+            self._link = [names["href"], ""]
+        elif tag == "form":
+            self.forms.append(
+                {
+                    "method": (names.get("method") or "get").lower(),
+                    "action": names.get("action"),
+                    "fields": {},
+                }
+            )
+        elif tag == "input" and self.forms and names.get("name"):
+            fields = self.forms[-1]["fields"]
+            if names.get("type") == "radio":
+                fields.setdefault(names["name"], []).append(names.get("value"))
+            else:
+                fields[names["name"]] = names.get("value") or ""
+        elif tag in ("select", "textarea") and self.forms and names.get("name"):
+            self.forms[-1]["fields"][names["name"]] = ""
+
+    def handle_data(self, data):
+        if self._link is not None:
+            self._link[1] += data
+
+    def handle_endtag(self, tag):
+        if tag == "a" and self._link is not None:
+            self.links.append((self._link[0], " ".join(self._link[1].split())))
+            self._link = None
+
+
+def parse_page(html: str) -> Page:
+    """The links and forms of an HTML page, as a browser (or a screen reader's list of links) finds them."""
+    page = Page()
+    page.feed(html)
+    return page

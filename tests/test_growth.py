@@ -25,7 +25,7 @@ from network_service.networks.models import Invitation, Level, Membership, Membe
 from network_service.networks.operations import get_network
 from network_service.notifications.models import Notification
 from tests.goals_roles import API, ROLES, act_as, bearer, build_cast
-from tests.helpers import act_as_person, csrf_from, mails
+from tests.helpers import act_as_person, csrf_from, mails, parse_page
 
 APPLY = "/n/test-net/apply"
 APPLICATIONS = "/networks/test-net/applications"
@@ -166,6 +166,68 @@ def test_experienced_mentor_applies_and_the_office_accepts(client, run, world, c
     token = act_as(client, cast, "office")
     again = client.post(f"{APPLICATIONS}/{application.id}", data={"decision": "decline", "csrf_token": token})
     assert again.status_code == 409
+
+
+@pytest.mark.parametrize(("label", "decision"), [("coordinator", "accept"), ("office", "decline")])
+def test_the_list_leads_to_a_decision_page_that_decides(client, run, world, cast, label, decision):
+    """What a coordinator does in the browser: follow "Decide" from the list, choose, save. The link must lead
+    to a page (never to a POST-only address, which answers 405) whose form posts the decision."""
+    set_accepting(run)
+    apply_as(client, cast, "outsider")
+    [application] = applications(run)
+    act_as(client, cast, label)
+    listing = client.get(APPLICATIONS)
+    assert listing.status_code == 200
+    [href] = [
+        href for href, text in parse_page(listing.get_data(as_text=True)).links if text.startswith("Decide")
+    ]
+    decide_page = client.get(href)
+    assert decide_page.status_code == 200, decide_page.status_code
+    html = decide_page.get_data(as_text=True)
+    assert "I mentored for three years in Turin." in html
+    [form] = [form for form in parse_page(html).forms if "decision" in form["fields"]]
+    assert form["method"] == "post" and form["action"] == href
+    assert form["fields"]["decision"] == ["accept", "decline"]
+    assert {"csrf_token", "level", "message"} <= set(form["fields"])
+    # nothing chosen: the page comes back with the error, linked from the summary to the choice
+    refused = client.post(form["action"], data={"csrf_token": form["fields"]["csrf_token"]})
+    assert refused.status_code == 422
+    refused_html = refused.get_data(as_text=True)
+    assert 'href="#decision"' in refused_html and '<fieldset id="decision">' in refused_html
+    assert 'aria-describedby="decision-error"' in refused_html
+    response = client.post(
+        form["action"],
+        data={
+            "csrf_token": form["fields"]["csrf_token"],
+            "decision": decision,
+            "level": "experienced",
+            "message": "",
+        },
+    )
+    assert response.status_code == 303 and response.headers["Location"].endswith(APPLICATIONS)
+    decided = run(lambda: session.get(NetworkApplication, application.id))
+    expected = ApplicationStatus.accepted if decision == "accept" else ApplicationStatus.declined
+    assert decided.status == expected and decided.decided_by_id == cast.ids[label]
+    actions = run(lambda: set(session.scalars(sa.select(AuditLog.action))))
+    assert f"application.{decision}" in actions
+    # afterwards the page says how it was decided, with no form, and the list no longer offers it
+    assert not [
+        f for f in parse_page(client.get(href).get_data(as_text=True)).forms if f["action"] == form["action"]
+    ]
+    assert href not in client.get(APPLICATIONS).get_data(as_text=True)
+    # without the CSRF token nothing is decided (the page's GET changes nothing either)
+    assert client.post(form["action"], data={"decision": decision}).status_code == 400
+
+
+@pytest.mark.parametrize("label", ["anonymous", "outsider", "novice", "meta_mentor"])
+def test_the_decision_page_is_for_those_who_decide(client, run, world, cast, label):
+    set_accepting(run)
+    apply_as(client, cast, "outsider")
+    [application] = applications(run)
+    act_as(client, cast, label)
+    response = client.get(f"{APPLICATIONS}/{application.id}")
+    assert response.status_code == (302 if label == "anonymous" else 403)
+    assert "I mentored for three years in Turin." not in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(

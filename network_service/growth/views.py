@@ -212,9 +212,11 @@ def applications(slug: str):
     )
 
 
-@bp.post("/networks/<slug>/applications/<int:application_id>")
+@bp.route("/networks/<slug>/applications/<int:application_id>", methods=["GET", "POST"])
 @login_required
 def decide_application(slug: str, application_id: int):
+    """The page of one application: what the applicant wrote and, while it waits, the form that accepts or
+    declines it (the list links here; GET shows the form, POST decides)."""
     network = get_network(slug)
     viewer = current_person()
     if not permissions.can_manage_applications(viewer, network):
