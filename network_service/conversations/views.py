@@ -18,6 +18,7 @@ from network_service.conversations.forms import (
 )
 from network_service.conversations.models import Channel, ChannelKind, Message
 from network_service.errors import MentorNetError, NotFound
+from network_service.federations import access as federation_access
 from network_service.fragments import FragmentCache, kept_form, reader_context
 from network_service.networks import navigation
 from network_service.networks import operations as networks
@@ -363,7 +364,18 @@ def _channel_page(
         members=(members := operations.channel_members(channel, viewer)),
         can_leave=channel.kind == ChannelKind.private and any(p.id == viewer.id for p in members),
         confirm_form=_LazyConfirmForm(),
+        index_network=_conversations_for(viewer, network, channel),
     ), status
+
+
+def _conversations_for(viewer: Person, network: Network, channel: Channel) -> Network | None:
+    """The network whose conversations "All conversations" leads to: the channel's for a member of it; for a reader
+    from a federation the channel is shared with, their own network's (whose list shows the shared channels);
+    else none (no link)."""
+    if permissions.can_read_network_conversations(viewer, network):
+        return network
+    reading = federation_access.networks_reading_in(viewer, channel)
+    return reading[0] if reading else None
 
 
 @bp.route("/c/<channel_slug>", methods=["GET", "POST"])

@@ -118,6 +118,36 @@ def _networks_sharing(person: Person | None, channel: Channel, *, posting: bool)
     )
 
 
+def networks_reading_resource(person: Person | None, resource: Resource) -> list[Network]:
+    """The person's own networks (other than the resource's) through which they may read a shared ``resource``:
+    networks they are an active member of that are the federation of an in-force share of the resource, or an
+    active member of it. (Where the links on the resource's page lead such a reader: docs/federations.md.)"""
+    if person is None or person.id is None or resource.id is None:
+        return []
+    conditions = [
+        SharedResource.resource_id == resource.id,
+        _in_force(SharedResource.federation_id, resource.network_id),
+        sa.or_(
+            SharedResource.federation_id == Network.id,
+            sa.exists().where(
+                FederationLink.federation_id == SharedResource.federation_id,
+                FederationLink.member_id == Network.id,
+                FederationLink.status == LinkStatus.active,
+            ),
+        ),
+    ]
+    mine = sa.select(Membership.network_id).where(
+        Membership.person_id == person.id, Membership.status == MembershipStatus.active
+    )
+    return list(
+        session.scalars(
+            sa.select(Network)
+            .where(Network.id.in_(mine), Network.id != resource.network_id, sa.exists().where(*conditions))
+            .order_by(Network.id)
+        )
+    )
+
+
 def can_read_shared_resource(person: Person | None, resource: Resource) -> bool:
     if person is None or person.id is None:
         return False

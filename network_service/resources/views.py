@@ -5,7 +5,9 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from network_service.errors import MentorNetError
+from network_service.federations import access as federation_access
 from network_service.networks import navigation
+from network_service.networks.models import Network
 from network_service.networks.operations import get_network
 from network_service.resources import operations, permissions, storage
 from network_service.resources.forms import KIND_LABELS, DeleteForm, EditForm, FileForm, LinkForm, NoteForm
@@ -234,7 +236,17 @@ def resource(slug: str, resource_id: int):
         network=network,
         resource=item,
         can_change=permissions.can_change_resource(viewer, item),
+        library_network=library_for(viewer, item),
     )
+
+
+def library_for(viewer, item) -> Network | None:
+    """The library the resource's page leads back to: its own network's for a member of it; for a reader from a
+    federation it is shared with, their own network's (whose "From the federation" lists it); else none."""
+    if permissions.can_view_library(viewer, item.network):
+        return item.network
+    reading = federation_access.networks_reading_resource(viewer, item)
+    return reading[0] if reading else None
 
 
 def download_response(resource, path):
