@@ -220,6 +220,8 @@ def test_profile_is_saved_and_bad_input_changes_nothing(client, run, world):
         "csrf_token": token,
     }
     assert client.post("/profile", data=good).status_code == 302
+    # the confirmation is in the language just chosen, not the one the form was sent in
+    assert "Ihr Profil ist gespeichert." in client.get("/profile").get_data(as_text=True)
     bad = dict(good, display_name="Changed", timezone="Mars/Olympus")
     response = client.post("/profile", data=bad)
     assert response.status_code == 422

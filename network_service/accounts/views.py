@@ -16,7 +16,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import format_timedelta, ngettext
+from flask_babel import format_timedelta, ngettext, refresh
 from flask_babel import gettext as _
 
 from network_service.accounts import operations, sessions
@@ -112,6 +112,7 @@ def profile():
         except InvalidInput as exc:
             getattr(form, exc.field).errors.append(exc.detail)
         else:
+            refresh()  # the confirmation speaks the language just chosen, as the next page will
             flash(_("Your profile is saved."), "success")
             return redirect(url_for("accounts.profile"))
     status = 422 if form.errors else 200
