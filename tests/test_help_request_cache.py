@@ -182,7 +182,7 @@ def test_members_notified_for_another_request_rank_lower_at_once(client, run, as
     run(asked_elsewhere)
     html = section(get(client, page_path(asked)), "Next suggestions")
     line = html[html.index(f"<strong>{candidate}</strong>") :]
-    assert "was asked 1 times in the last 14 days" in line[: line.index("</li>")]
+    assert "was asked once in the last 14 days" in line[: line.index("</li>")]
 
 
 def test_a_profile_change_shows_in_the_reasons_at_once(client, run, asked):
