@@ -128,6 +128,25 @@ def form_data(page: str, **overrides) -> dict:
     return data
 
 
+def test_the_form_starts_in_the_zone_the_network_meets_in_when_the_organiser_set_none(client, run, mw):
+    def no_zone_of_my_own():
+        person(ROLES["coordinator"]).timezone = None
+
+    run(no_zone_of_my_own)
+    sign_in_as(client, run, ROLES["coordinator"])
+    selected = re.compile(r'<option selected value="([^"]+)"')
+    page = client.get("/networks/test-net/meetings/new").get_data(as_text=True)
+    assert selected.findall(page) == ["UTC"]  # nothing to go by: the site default
+    run(lambda: plan(starts_in=dt.timedelta(days=-20), timezone="Asia/Tokyo"))
+    run(lambda: plan(starts_in=dt.timedelta(days=5), timezone="America/Sao_Paulo"))
+    page = client.get("/networks/test-net/meetings/new").get_data(as_text=True)
+    assert selected.findall(page) == ["America/Sao_Paulo"]  # the latest meeting's zone, offered and chosen
+    # the organiser's own zone still comes first
+    run(lambda: setattr(person(ROLES["coordinator"]), "timezone", "Europe/Rome"))
+    page = client.get("/networks/test-net/meetings/new").get_data(as_text=True)
+    assert selected.findall(page) == ["Europe/Rome"]
+
+
 def test_experienced_mentor_plans_a_meeting_and_active_members_are_told(client, run, mw):
     def invite_someone():
         network = get_network("test-net")

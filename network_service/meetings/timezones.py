@@ -6,10 +6,13 @@ import datetime as dt
 import functools
 import zoneinfo
 
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
+from network_service.db import session
 from network_service.errors import InvalidInput
+from network_service.meetings.models import Meeting
 
 # The zones of the partner countries offered first in the form; any other valid IANA name is accepted too.
 COMMON_TIMEZONES = [
@@ -59,11 +62,22 @@ def zone(name: str) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(name if is_valid_timezone(name) else "UTC")
 
 
-def default_timezone(person) -> str:
-    """The zone a new meeting's form starts with: the organiser's own, else the site default."""
+def default_timezone(person, network=None) -> str:
+    """The zone a new meeting's form starts with: the organiser's own; else the zone the network's latest meeting
+    was planned in (an organiser who never set one plans where the network meets: a Berlin network's form did
+    start on UTC, an hour off if unnoticed); else the site default."""
     own = getattr(person, "timezone", None)
     if is_valid_timezone(own):
         return own
+    if network is not None and network.id is not None:
+        latest = session.scalar(
+            sa.select(Meeting.timezone)
+            .where(Meeting.network_id == network.id)
+            .order_by(Meeting.starts_at.desc(), Meeting.id.desc())
+            .limit(1)
+        )
+        if is_valid_timezone(latest):
+            return latest
     configured = current_app.config.get("DEFAULT_TIMEZONE") or "UTC"
     return configured if is_valid_timezone(configured) else "UTC"
 

@@ -167,9 +167,10 @@ def new(slug: str):
     if not permissions.can_create(viewer, network):
         abort(403)
     form = MeetingForm()
-    form.offer_timezone(default_timezone(viewer))
+    zone_name = default_timezone(viewer, network)
+    form.offer_timezone(zone_name)
     if not form.is_submitted():
-        form.timezone.data = default_timezone(viewer)
+        form.timezone.data = zone_name
     if form.validate_on_submit():
         try:
             meeting = operations.create_meeting(network, _input_from(form), actor=viewer)
