@@ -114,3 +114,20 @@ def language_code(name: str) -> str | None:
     language name or code."""
     key = language_key(name)
     return key if key in _tables()[0] else None
+
+
+def shown(name: str) -> str:
+    """A language as the reader sees it: a known language's name in the page's language ("Arabic" a member wrote
+    reads "Arabisch" on a German page, "العربية" on an Arabic one), anything else as written. Only what is shown
+    changes: what people wrote stays what is stored and compared."""
+    code = language_code(name)
+    if code is None:
+        return name
+    from flask_babel import get_locale  # noqa: PLC0415 - this module is also used outside Flask (bench, tools)
+
+    try:
+        locale = get_locale()
+    except RuntimeError:  # outside a request
+        locale = None
+    label = (locale.languages.get(code) if locale is not None else None) or name
+    return label[:1].upper() + label[1:]

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from network_service.db import _SESSION_KEY, MAX_ID
 from network_service.errors import database_unavailable, unavailable_response
 from network_service.fragments import CSRF_MARK
+from network_service.languages import shown as spoken_language
 from network_service.markup import plain_text, render_markdown
 from network_service.security import current_person
 
@@ -28,6 +29,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.add_template_filter(render_markdown, "markdown")
     app.add_template_filter(plain_text, "plain_text")
+    app.add_template_filter(spoken_language, "spoken_language")
 
     @app.after_request
     def _commit(response):

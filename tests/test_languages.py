@@ -145,6 +145,9 @@ def test_the_help_form_offers_one_checkbox_per_language_and_checks_the_members_o
 
     new = client.get("/networks/test-net/help/new").get_data(as_text=True)
     assert boxes(new) == {"Arabic": True, "English": False, "Deutsch": True}
+    # each box is labelled in the page's language (English here), its value stays as written
+    labels = dict(re.findall(r'<input[^>]*value="([^"]*)"[^>]*>\s*<label[^>]*>([^<]*)</label>', new))
+    assert labels == {"Arabic": "Arabic", "English": "English", "Deutsch": "German"}
     edit = client.get(f"/networks/test-net/help/{request_id}/edit").get_data(as_text=True)
     assert boxes(edit) == {"Arabisch": True, "English": False, "Deutsch": False}  # as its author wrote it
 
@@ -198,3 +201,30 @@ def test_the_shipped_spellings_are_what_the_installed_babel_gives():
     assert build_spellings() == language_spellings.SPELLINGS, (
         "run: .venv/bin/python tools/make_language_names.py"
     )
+
+
+def test_known_languages_are_shown_in_the_readers_language(app):
+    """Members write languages in their own words; a page shows a known language's name in the page's language,
+    anything else as written."""
+    from flask_babel import force_locale
+
+    from network_service.languages import shown
+
+    with app.test_request_context():
+        assert [shown(n) for n in ["Arabic", "arabisch", "العربية", "Kurmanji"]] == [
+            "Arabic",
+            "Arabic",
+            "Arabic",
+            "Kurmanji",
+        ]
+        with force_locale("de"):
+            assert [shown(n) for n in ["Arabic", "ukrainian", "Kurmanji"]] == [
+                "Arabisch",
+                "Ukrainisch",
+                "Kurmanji",
+            ]
+            reason = {"code": "language", "value": ["Arabic", "Ukrainian"]}
+            assert ops.describe_reason(reason) == "spricht Arabisch, Ukrainisch"
+        with force_locale("ar"):
+            assert shown("German") == "الألمانية"
+    assert shown("Arabic") == "Arabic"  # outside a request: as written

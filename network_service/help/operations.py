@@ -30,6 +30,7 @@ from network_service.help.models import (
     Urgency,
 )
 from network_service.languages import language_key
+from network_service.languages import shown as spoken_language
 from network_service.markup import MAX_MARKDOWN_CHARS, refuse_html_in_markdown
 from network_service.networks import roadmap
 from network_service.networks.models import Membership, MembershipStatus, Network
@@ -954,7 +955,7 @@ def describe_reason(reason: dict) -> str:
     """One reason in the reader's language."""
     code, value = reason.get("code"), reason.get("value")
     if code == "language":
-        return _("speaks %(languages)s", languages=", ".join(value or []))
+        return _("speaks %(languages)s", languages=", ".join(spoken_language(v) for v in value or []))
     if code == "expertise":
         return _("knows about %(topics)s", topics=", ".join(value or []))
     if code == "region":

@@ -23,6 +23,7 @@ from network_service.help.forms import (
 )
 from network_service.help.models import HelpStatus, Urgency
 from network_service.languages import language_key
+from network_service.languages import shown as spoken_language
 from network_service.networks import navigation
 from network_service.networks.operations import get_network
 from network_service.security import current_person, declare_shared_limit, keeps_form, login_required
@@ -168,7 +169,7 @@ def _language_choices(network, viewer, first=()) -> list[tuple[str, str]]:
         key = language_key(language)
         if key not in seen:
             seen.add(key)
-            choices.append((language, language))
+            choices.append((language, spoken_language(language)))  # the value stays as written
     return choices
 
 
