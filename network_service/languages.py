@@ -118,8 +118,8 @@ def language_code(name: str) -> str | None:
 
 def shown(name: str) -> str:
     """A language as the reader sees it: a known language's name in the page's language ("Arabic" a member wrote
-    reads "Arabisch" on a German page, "العربية" on an Arabic one), anything else as written. Only what is shown
-    changes: what people wrote stays what is stored and compared."""
+    reads "Arabisch" on a German page, "العربية" on an Arabic one); a name CLDR does not list ("Farsi") and anything
+    else as written. Only what is shown changes: what people wrote stays what is stored and compared."""
     code = language_code(name)
     if code is None:
         return name
@@ -129,5 +129,7 @@ def shown(name: str) -> str:
         locale = get_locale()
     except RuntimeError:  # outside a request
         locale = None
-    label = (locale.languages.get(code) if locale is not None else None) or name
+    label = locale.languages.get(code) if locale is not None else None
+    if not label or _folded(name) in ALIASES or _folded(name) == _folded(label):
+        return name  # a name CLDR does not list ("Farsi": what many who speak it call it), or already the reader's
     return label[:1].upper() + label[1:]

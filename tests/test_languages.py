@@ -211,11 +211,13 @@ def test_known_languages_are_shown_in_the_readers_language(app):
     from network_service.languages import shown
 
     with app.test_request_context():
-        assert [shown(n) for n in ["Arabic", "arabisch", "العربية", "Kurmanji"]] == [
+        assert [shown(n) for n in ["Arabic", "arabisch", "العربية", "Kurmanji", "Farsi", "fa"]] == [
             "Arabic",
             "Arabic",
             "Arabic",
             "Kurmanji",
+            "Farsi",  # what many who speak it call it: not replaced by CLDR's "Persian"
+            "Persian",
         ]
         with force_locale("de"):
             assert [shown(n) for n in ["Arabic", "ukrainian", "Kurmanji"]] == [
