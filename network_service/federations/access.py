@@ -92,30 +92,10 @@ def _networks_sharing(person: Person | None, channel: Channel, *, posting: bool)
     the federation, or as an active member of it); with ``posting``, only shares that allow writing."""
     if person is None or person.id is None or channel.id is None or channel.kind != ChannelKind.open:
         return []
-    conditions = [
-        SharedChannel.channel_id == channel.id,
-        _in_force(SharedChannel.federation_id, channel.network_id),
-        sa.or_(
-            SharedChannel.federation_id == Network.id,
-            sa.exists().where(
-                FederationLink.federation_id == SharedChannel.federation_id,
-                FederationLink.member_id == Network.id,
-                FederationLink.status == LinkStatus.active,
-            ),
-        ),
-    ]
+    share = [SharedChannel.channel_id == channel.id]
     if posting:
-        conditions.append(SharedChannel.allow_posting.is_(True))
-    mine = sa.select(Membership.network_id).where(
-        Membership.person_id == person.id, Membership.status == MembershipStatus.active
-    )
-    return list(
-        session.scalars(
-            sa.select(Network)
-            .where(Network.id.in_(mine), Network.id != channel.network_id, sa.exists().where(*conditions))
-            .order_by(Network.id)
-        )
-    )
+        share.append(SharedChannel.allow_posting.is_(True))
+    return _my_networks_reached(person, SharedChannel.federation_id, channel.network_id, share)
 
 
 def networks_reading_resource(person: Person | None, resource: Resource) -> list[Network]:
@@ -124,13 +104,21 @@ def networks_reading_resource(person: Person | None, resource: Resource) -> list
     active member of it. (Where the links on the resource's page lead such a reader: docs/federations.md.)"""
     if person is None or person.id is None or resource.id is None:
         return []
+    share = [SharedResource.resource_id == resource.id]
+    return _my_networks_reached(person, SharedResource.federation_id, resource.network_id, share)
+
+
+def _my_networks_reached(person: Person, federation_id, owner_network_id: int, share: list) -> list[Network]:
+    """The person's active networks other than the owner's that a share (the rows ``share`` selects, whose
+    federation is the column ``federation_id``) reaches while in force: as the federation itself, or as an active
+    member of it."""
     conditions = [
-        SharedResource.resource_id == resource.id,
-        _in_force(SharedResource.federation_id, resource.network_id),
+        *share,
+        _in_force(federation_id, owner_network_id),
         sa.or_(
-            SharedResource.federation_id == Network.id,
+            federation_id == Network.id,
             sa.exists().where(
-                FederationLink.federation_id == SharedResource.federation_id,
+                FederationLink.federation_id == federation_id,
                 FederationLink.member_id == Network.id,
                 FederationLink.status == LinkStatus.active,
             ),
@@ -142,7 +130,7 @@ def networks_reading_resource(person: Person | None, resource: Resource) -> list
     return list(
         session.scalars(
             sa.select(Network)
-            .where(Network.id.in_(mine), Network.id != resource.network_id, sa.exists().where(*conditions))
+            .where(Network.id.in_(mine), Network.id != owner_network_id, sa.exists().where(*conditions))
             .order_by(Network.id)
         )
     )
