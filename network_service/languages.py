@@ -121,15 +121,9 @@ def shown(name: str) -> str:
     reads "Arabisch" on a German page, "العربية" on an Arabic one); a name CLDR does not list ("Farsi") and anything
     else as written. Only what is shown changes: what people wrote stays what is stored and compared."""
     code = language_code(name)
-    if code is None:
-        return name
-    from flask_babel import get_locale  # noqa: PLC0415 - this module is also used outside Flask (bench, tools)
+    if code is None or _folded(name) in ALIASES:
+        return name  # not a language CLDR names, or a name it does not list ("Farsi": what many who speak it call it)
+    from network_service.directory.vocabulary import language_name  # noqa: PLC0415 - models import this module
 
-    try:
-        locale = get_locale()
-    except RuntimeError:  # outside a request
-        locale = None
-    label = locale.languages.get(code) if locale is not None else None
-    if not label or _folded(name) in ALIASES or _folded(name) == _folded(label):
-        return name  # a name CLDR does not list ("Farsi": what many who speak it call it), or already the reader's
-    return label[:1].upper() + label[1:]
+    label = language_name(code)  # in the page's language (English outside a request)
+    return name if _folded(name) == _folded(label) else label
